@@ -1,0 +1,137 @@
+package jwks
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// Claims are the verified claims of a token, typed for what services
+// decide on: registered claims, the OIDC ones, and Microsoft Entra ID's
+// access-token claims. Claims returned by the [Validator] are shared with its
+// verified-token cache: treat them as read-only.
+//
+// Every claim is also reachable as raw JSON through [Claims.Get], so a
+// service never needs to parse the token a second time.
+type Claims struct {
+	Issuer   string   // iss
+	Subject  string   // sub
+	Audience []string // aud; a single string is decoded as a one-element list
+
+	ExpiresAt time.Time // exp; zero when absent
+	NotBefore time.Time // nbf; zero when absent
+	IssuedAt  time.Time // iat; zero when absent
+
+	ID  string // jti
+	UTI string // uti: Entra's token identifier
+
+	// ObjectID and TenantID identify an Entra user or service principal;
+	// use them, never PreferredUsername, as the stable identity.
+	ObjectID string // oid
+	TenantID string // tid
+
+	AuthorizedParty    string // azp (v2 tokens): the client application
+	AppID              string // appid (v1 tokens): the client application
+	AuthorizedPartyACR string // azpacr: how the client authenticated (0 public, 1 secret, 2 certificate)
+	AppIDACR           string // appidacr: the v1 form of azpacr
+
+	Scopes []string // scp: delegated permissions, split on spaces
+	Roles  []string // roles: app roles
+	Groups []string // groups: group object IDs (absent on overage, see GroupsOverage)
+	WIDs   []string // wids: directory role template IDs
+
+	IDType string   // idtyp: "app" for app-only tokens, "user" when requested
+	ACR    string   // acr
+	ACRS   []string // acrs: authentication context class references
+	AMR    []string // amr: authentication methods
+
+	// ClientCapabilities lists xms_cc; "cp1" means the client can handle
+	// claims challenges (continuous access evaluation).
+	ClientCapabilities []string
+
+	PreferredUsername string // preferred_username: display only, mutable
+	Name              string // name
+	Email             string // email
+	Version           string // ver: "1.0" or "2.0" for Entra tokens
+	SessionID         string // sid
+	Nonce             string // nonce (ID tokens)
+
+	// ClaimNames is _claim_names: claim name → source name. Entra sets
+	// "groups" here instead of a groups claim when a user has too many.
+	ClaimNames map[string]string
+	// ClaimSources is _claim_sources: source name → where to fetch it.
+	ClaimSources map[string]ClaimSource
+
+	raw string // the payload JSON, as verified
+	alg string // header alg
+	kid string // header kid
+	typ string // header typ
+	key *Key   // the key that verified the signature (cache purging)
+}
+
+// ClaimSource is one entry of _claim_sources: where a distributed claim
+// (such as groups on overage) can be fetched. Any access token a source
+// carries is deliberately not kept.
+type ClaimSource struct {
+	Endpoint string `json:"endpoint"`
+}
+
+// HasScope reports whether s is one of the delegated scopes (scp).
+func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
+
+// HasRole reports whether r is one of the app roles (roles).
+func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
+
+// InGroup reports whether the group object ID id is in the groups claim.
+// On overage (see [Claims.GroupsOverage]) it is false for every group:
+// resolve the groups elsewhere rather than trusting a negative answer.
+func (c *Claims) InGroup(id string) bool { return slices.Contains(c.Groups, id) }
+
+// Client returns the calling application: azp for v2 tokens, else appid
+// for v1 tokens.
+func (c *Claims) Client() string {
+	if c.AuthorizedParty != "" {
+		return c.AuthorizedParty
+	}
+	return c.AppID
+}
+
+// GroupsOverage reports whether the issuer left out the groups claim because
+// the user is in too many groups (_claim_names.groups present). The groups
+// must then be fetched (for example from Microsoft Graph) or the request
+// denied; an empty Groups list does not mean "no groups".
+func (c *Claims) GroupsOverage() bool {
+	_, ok := c.ClaimNames["groups"]
+	return ok
+}
+
+// Get returns the raw JSON value of any claim in the verified payload, for
+// claims that have no typed field. It reports false when the claim is absent.
+func (c *Claims) Get(name string) (json.RawMessage, bool) {
+	if c == nil || c.raw == "" {
+		return nil, false
+	}
+	v, ok := rawClaim(c.raw, name)
+	if !ok {
+		return nil, false
+	}
+	return json.RawMessage(v), true
+}
+
+// KeyID returns the kid of the verified header.
+func (c *Claims) KeyID() string { return c.kid }
+
+// Algorithm returns the alg of the verified header, such as "RS256".
+func (c *Claims) Algorithm() string { return c.alg }
+
+// Type returns the typ of the verified header, such as "at+jwt", or "".
+func (c *Claims) Type() string { return c.typ }
+
+// MarshalJSON returns the verified payload as it was signed, so that tools
+// such as tokencheck can show every claim, including untyped ones.
+func (c *Claims) MarshalJSON() ([]byte, error) {
+	if c == nil || c.raw == "" {
+		return []byte("null"), nil
+	}
+	return []byte(c.raw), nil
+}

@@ -1,0 +1,364 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
+)
+
+// Cache holds the token of one key — one client, one scope set, one subject
+// — from any [Source], and renews it before it expires.
+//
+// Token returns the cached token without a lock or an allocation while it is
+// fresh. Inside the refresh window (see [Options].RefreshWindow) it still
+// returns the cached token at once and renews it in the background; a timer
+// also renews it when nobody asks. However many goroutines ask for a
+// missing or expired token, the underlying source is called once and they
+// all share the result; the call runs detached from any caller's
+// cancellation, and each caller stops waiting when its own context ends.
+//
+// When a renewal fails, Cache keeps serving the old token while it is
+// valid and retries with exponential backoff and jitter, honouring the
+// server's Retry-After. Once the token has expired, Token returns an error
+// that matches [ErrIdPUnavailable] (or the class the IdP gave, such as
+// [ErrSignInRequired]); during the backoff the same error is returned at
+// once instead of calling the IdP again.
+//
+// A Cache is safe for concurrent use by multiple goroutines. Call Close to
+// stop its goroutines.
+type Cache struct {
+	e      *entry
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// NewCache returns a Cache over src. It fetches nothing until the first
+// call to Token. The caller must call Close when done.
+func NewCache(src Source, optFns ...func(*Options)) (*Cache, error) {
+	if src == nil {
+		return nil, fmt.Errorf("%w: nil source", ErrInvalidOptions)
+	}
+	o, err := newOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cache{cancel: cancel}
+	c.e = newEntry(ctx, src, o, audit.New(o.Audit), &c.wg)
+	c.e.changed = make(chan struct{}, 1)
+	c.wg.Add(1)
+	go c.e.loop()
+	return c, nil
+}
+
+// Token returns the cached token, fetching it if there is none or it has
+// expired. The result must not be modified.
+func (c *Cache) Token(ctx context.Context) (*Token, error) { return c.e.token(ctx) }
+
+// Invalidate drops the cached token, so that the next Token call fetches a
+// new one. Call it when a resource server rejects the token as revoked
+// (for example a Continuous Access Evaluation challenge).
+func (c *Cache) Invalidate() { c.e.invalidate() }
+
+// Close stops background renewal, cancels a fetch in flight and waits for
+// the goroutines to end. Tokens already cached are still served; a fetch
+// after Close fails with [ErrClosed]. Close is idempotent and always
+// returns nil.
+func (c *Cache) Close() error {
+	c.once.Do(func() {
+		c.e.close()
+		c.cancel()
+		c.wg.Wait()
+	})
+	return nil
+}
+
+// state is one immutable cached token with its schedule.
+type state struct {
+	tok       *Token
+	refreshAt time.Time // start renewing in the background
+	expireAt  time.Time // stop handing it out
+}
+
+// call is one fetch that any number of callers wait on.
+type call struct {
+	done chan struct{}
+	tok  *Token
+	err  error
+}
+
+// entry is the cache for one key; Cache owns one, Exchange many.
+type entry struct {
+	src Source
+	o   *Options
+	log *audit.Logger
+	now func() time.Time
+	ctx context.Context // ends at Close; every fetch runs under it
+	wg  *sync.WaitGroup // the owner's; Close waits on it
+
+	cur     atomic.Pointer[state]
+	busy    atomic.Bool   // a fetch is in flight
+	retryAt atomic.Int64  // UnixNano before which no fetch starts after a failure
+	changed chan struct{} // wakes loop after each fetch; nil without loop
+
+	mu       sync.Mutex
+	call     *call // guarded by mu
+	failures int   // guarded by mu: consecutive failed fetches
+	lastErr  error // guarded by mu: error of the last failed fetch
+	closed   bool  // guarded by mu
+}
+
+func newEntry(ctx context.Context, src Source, o *Options, log *audit.Logger, wg *sync.WaitGroup) *entry {
+	return &entry{src: src, o: o, log: log, now: o.Now, ctx: ctx, wg: wg}
+}
+
+// token is the hot path: one atomic load, one clock read, one comparison.
+func (e *entry) token(ctx context.Context) (*Token, error) {
+	if s := e.cur.Load(); s != nil {
+		if e.now().Before(s.refreshAt) {
+			return s.tok, nil
+		}
+	}
+	return e.slow(ctx)
+}
+
+func (e *entry) slow(ctx context.Context) (*Token, error) {
+	now := e.now()
+	if s := e.cur.Load(); s != nil && now.Before(s.expireAt) {
+		e.refreshAsync(now)
+		return s.tok, nil
+	}
+	e.mu.Lock()
+	if s := e.cur.Load(); s != nil && now.Before(s.expireAt) {
+		e.mu.Unlock()
+		return s.tok, nil
+	}
+	c := e.call
+	if c == nil {
+		if e.closed {
+			e.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if e.lastErr != nil && now.UnixNano() < e.retryAt.Load() {
+			err := e.lastErr
+			e.mu.Unlock()
+			return nil, err
+		}
+		c = e.startLocked()
+	}
+	e.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.tok, c.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("token: waiting for token: %w", ctx.Err())
+	}
+}
+
+// refreshAsync starts a background fetch unless one is running or the
+// backoff forbids it.
+func (e *entry) refreshAsync(now time.Time) {
+	if e.busy.Load() || now.UnixNano() < e.retryAt.Load() {
+		return
+	}
+	e.mu.Lock()
+	if e.call == nil && !e.closed && now.UnixNano() >= e.retryAt.Load() {
+		e.startLocked()
+	}
+	e.mu.Unlock()
+}
+
+// startLocked starts a fetch; e.mu must be held.
+func (e *entry) startLocked() *call {
+	c := &call{done: make(chan struct{})}
+	e.call = c
+	e.busy.Store(true)
+	e.wg.Add(1)
+	go e.run(c)
+	return c
+}
+
+func (e *entry) run(c *call) {
+	defer e.wg.Done()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(e.ctx, 2*e.o.Timeout)
+	tok, err := e.src.Token(ctx)
+	cancel()
+	now := e.now()
+	switch {
+	case err != nil:
+	case tok == nil || tok.AccessToken == "":
+		err = fmt.Errorf("%w: source returned no access token", ErrIdPUnavailable)
+	case !tok.Expiry.IsZero() && !now.Before(tok.Expiry):
+		// Caching it would refetch in a tight loop; back off instead.
+		err = fmt.Errorf("%w: source returned an expired token", ErrIdPUnavailable)
+		tok = nil
+	}
+
+	e.mu.Lock()
+	prev := e.cur.Load()
+	if err == nil {
+		e.cur.Store(e.schedule(tok, now))
+		e.failures, e.lastErr = 0, nil
+		e.retryAt.Store(0)
+		c.tok = tok
+	} else {
+		if e.closed && e.ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", ErrClosed, err)
+		}
+		e.failures++
+		var oe *Error
+		var ra time.Duration
+		if errors.As(err, &oe) {
+			ra = oe.RetryAfter
+		}
+		e.retryAt.Store(now.Add(e.backoff(e.failures, ra)).UnixNano())
+		c.err = unavailable("fetching token", err)
+		e.lastErr = c.err
+	}
+	e.call = nil
+	e.busy.Store(false)
+	e.mu.Unlock()
+	close(c.done)
+	if e.changed != nil {
+		select {
+		case e.changed <- struct{}{}:
+		default:
+		}
+	}
+	e.audit(prev, tok, c.err, time.Since(start))
+}
+
+// schedule decides when to renew and when to stop serving tok. The refresh
+// window scales with the lifetime and never exceeds half of it, so that a
+// short-lived token is not refetched on every call.
+func (e *entry) schedule(tok *Token, now time.Time) *state {
+	s := &state{tok: tok}
+	if tok.Expiry.IsZero() {
+		// The IdP gave no lifetime; renew every few minutes, and keep
+		// serving the old token while renewals fail.
+		s.refreshAt = now.Add(defaultMinWindow)
+		s.expireAt = now.Add(100 * 365 * 24 * time.Hour)
+		return s
+	}
+	life := tok.Expiry.Sub(now)
+	if life <= 0 {
+		s.refreshAt, s.expireAt = now, now
+		return s
+	}
+	margin := min(e.o.ExpiryMargin, life/10)
+	window := e.o.RefreshWindow
+	if window == 0 {
+		window = max(defaultMinWindow, life/10)
+	}
+	window = min(window, life/2)
+	window += time.Duration(float64(window) * e.o.RefreshJitter * rand.Float64())
+	s.expireAt = tok.Expiry.Add(-margin)
+	s.refreshAt = tok.Expiry.Add(-window)
+	if !tok.RefreshAt.IsZero() && tok.RefreshAt.Before(s.refreshAt) {
+		s.refreshAt = tok.RefreshAt // Entra's refresh_in
+	}
+	if s.refreshAt.After(s.expireAt) {
+		s.refreshAt = s.expireAt
+	}
+	return s
+}
+
+// backoff is exponential with equal jitter, and never shorter than the
+// server's Retry-After.
+func (e *entry) backoff(failures int, retryAfter time.Duration) time.Duration {
+	d := e.o.MinBackoff
+	for i := 1; i < failures && d < e.o.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, e.o.MaxBackoff)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return max(d, retryAfter)
+}
+
+// loop renews the token when its refresh time comes even if nobody asks,
+// so that an idle service does not meet an expired token.
+func (e *entry) loop() {
+	defer e.wg.Done()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		var tc <-chan time.Time
+		if s := e.cur.Load(); s != nil {
+			at := s.refreshAt.UnixNano()
+			if r := e.retryAt.Load(); r > at {
+				at = r
+			}
+			wait := time.Duration(at - e.now().UnixNano())
+			if wait <= 0 {
+				e.refreshAsync(e.now())
+			} else {
+				t.Reset(wait)
+				tc = t.C
+			}
+		}
+		select {
+		case <-e.ctx.Done():
+			t.Stop()
+			return
+		case <-e.changed:
+			t.Stop()
+		case <-tc:
+			e.refreshAsync(e.now())
+			// Wait for the fetch, if one started, before rescheduling.
+			if e.busy.Load() {
+				select {
+				case <-e.ctx.Done():
+					return
+				case <-e.changed:
+				}
+			}
+		}
+	}
+}
+
+func (e *entry) invalidate() {
+	e.mu.Lock()
+	e.cur.Store(nil)
+	e.mu.Unlock()
+}
+
+func (e *entry) close() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+}
+
+func (e *entry) audit(prev *state, tok *Token, err error, d time.Duration) {
+	if !e.log.Enabled(e.ctx) {
+		return
+	}
+	ev := audit.Event{Duration: d}
+	if err != nil {
+		ev.Name, ev.Outcome = audit.TokenRefreshFailed, audit.Failure
+		ev.Reason = reason.Of(err)
+		if ev.Reason == "" {
+			ev.Reason = reason.IdPUnavailable
+		}
+		if prev != nil {
+			tok = prev.tok
+		}
+	} else {
+		ev.Name, ev.Outcome = audit.TokenIssued, audit.Success
+		if prev != nil {
+			ev.Name = audit.TokenRefreshed
+		}
+	}
+	if tok != nil {
+		describe(&ev, tok)
+	}
+	e.log.Emit(e.ctx, ev)
+}

@@ -1,0 +1,138 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client is an OAuth client as registered at one identity provider: its ID,
+// the token endpoint it talks to and how it proves who it is. Every flow
+// takes one. Refresh tokens, assertions and secrets are only ever sent to
+// TokenURL.
+type Client struct {
+	// ID is the client (application) ID.
+	ID string
+	// TokenURL is the token endpoint, for example
+	// https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token.
+	TokenURL string
+	// Auth is how the client authenticates; nil means a public client
+	// (a CLI, a single-page app) that sends only its ID.
+	Auth ClientAuth
+}
+
+func (c Client) validate(o *Options) error {
+	if c.ID == "" {
+		return fmt.Errorf("%w: client ID is required", ErrInvalidOptions)
+	}
+	return checkEndpoint("token endpoint", c.TokenURL, o)
+}
+
+// checkEndpoint refuses endpoints that would put secrets on the wire in
+// clear text.
+func checkEndpoint(what, raw string, o *Options) error {
+	if raw == "" {
+		return fmt.Errorf("%w: %s is required", ErrInvalidOptions, what)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%w: %s is not an absolute URL", ErrInvalidOptions, what)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: %s must not carry user info", ErrInvalidOptions, what)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if o.InsecureAllowHTTP || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s must use https (host %s)", ErrInvalidOptions, what, u.Hostname())
+	}
+	return fmt.Errorf("%w: %s has unsupported scheme %q", ErrInvalidOptions, what, u.Scheme)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ClientAuth is a way for a confidential client to authenticate at the token
+// endpoint: [ClientSecretBasic], [ClientSecretPost], [PrivateKeyJWT] or
+// [ClientAssertion]. The set is closed so that each way's secret handling
+// can be audited here.
+type ClientAuth interface {
+	// authenticate adds the client's credentials to a token request and
+	// returns the secrets it used, so that error texts can be scrubbed.
+	authenticate(ctx context.Context, c *Client, form url.Values, h http.Header) ([]string, error)
+}
+
+type secretAuth struct {
+	secret Secret
+	basic  bool
+}
+
+// ClientSecretBasic authenticates with a client secret in the HTTP Basic
+// Authorization header (client_secret_basic, the RFC 6749 default).
+func ClientSecretBasic(secret Secret) ClientAuth { return secretAuth{secret: secret, basic: true} }
+
+// ClientSecretPost authenticates with the client secret in the form body
+// (client_secret_post), for IdPs that do not accept Basic.
+func ClientSecretPost(secret Secret) ClientAuth { return secretAuth{secret: secret} }
+
+func (a secretAuth) authenticate(_ context.Context, c *Client, form url.Values, h http.Header) ([]string, error) {
+	if a.secret == "" {
+		return nil, fmt.Errorf("%w: empty client secret", ErrInvalidOptions)
+	}
+	s := a.secret.Reveal()
+	if a.basic {
+		// RFC 6749 section 2.3.1: both parts are form-encoded first.
+		h.Set("Authorization", "Basic "+basicAuth(url.QueryEscape(c.ID), url.QueryEscape(s)))
+		form.Del("client_id")
+		return []string{s}, nil
+	}
+	form.Set("client_id", c.ID)
+	form.Set("client_secret", s)
+	return []string{s}, nil
+}
+
+// AssertionFunc returns a client assertion: a signed JWT proving the
+// client's identity (RFC 7523), such as a Kubernetes projected service
+// account token or one minted by a key vault. It is called for each token
+// request and must honour ctx.
+type AssertionFunc func(ctx context.Context) (string, error)
+
+type assertionAuth struct{ fn AssertionFunc }
+
+// assertionType is the RFC 7523 client assertion type.
+const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// ClientAssertion authenticates with a JWT assertion from fn
+// (client_assertion_type jwt-bearer). Use it for workload identity
+// federation and for keys that never leave an HSM or key vault.
+func ClientAssertion(fn AssertionFunc) ClientAuth { return assertionAuth{fn: fn} }
+
+func (a assertionAuth) authenticate(ctx context.Context, c *Client, form url.Values, _ http.Header) ([]string, error) {
+	if a.fn == nil {
+		return nil, fmt.Errorf("%w: nil assertion function", ErrInvalidOptions)
+	}
+	assertion, err := a.fn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: client assertion: %w", err)
+	}
+	if assertion == "" {
+		return nil, errors.New("token: client assertion: empty assertion")
+	}
+	form.Set("client_id", c.ID)
+	form.Set("client_assertion_type", assertionType)
+	form.Set("client_assertion", assertion)
+	return []string{assertion}, nil
+}

@@ -1,0 +1,51 @@
+package token
+
+import (
+	"context"
+	"net/url"
+	"strings"
+)
+
+// ClientCredentials obtains tokens for the client itself (RFC 6749 section
+// 4.4): the grant for service-to-service calls where no user is involved.
+// Each call to Token makes one request; wrap it in a [Cache], or use
+// [NewCachedClientCredentials].
+//
+// A ClientCredentials is safe for concurrent use by multiple goroutines.
+type ClientCredentials struct {
+	r      *requester
+	scopes string
+}
+
+// NewClientCredentials returns a source of tokens for client c with the
+// given scopes (for Entra, the resource's "api://…/.default").
+func NewClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (*ClientCredentials, error) {
+	o, err := newOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRequester(c, o)
+	if err != nil {
+		return nil, err
+	}
+	return &ClientCredentials{r: r, scopes: strings.Join(scopes, " ")}, nil
+}
+
+// NewCachedClientCredentials is [NewClientCredentials] wrapped in a
+// [Cache]: the usual way to call an API as a service. Close the result.
+func NewCachedClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (*Cache, error) {
+	cc, err := NewClientCredentials(c, scopes, optFns...)
+	if err != nil {
+		return nil, err
+	}
+	return NewCache(cc, optFns...)
+}
+
+// Token requests a new token from the token endpoint.
+func (c *ClientCredentials) Token(ctx context.Context) (*Token, error) {
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if c.scopes != "" {
+		form.Set("scope", c.scopes)
+	}
+	return c.r.token(ctx, form)
+}

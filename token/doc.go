@@ -1,0 +1,60 @@
+// Package token obtains OAuth 2.0 and OpenID Connect tokens, caches them and
+// renews them ahead of expiry, so that a service asks its identity provider
+// once, not once per request.
+//
+// # Sources
+//
+// Everything meets on [Source], one method: Token(ctx). The flows are
+// sources, or make them:
+//
+//   - [ClientCredentials]: the service's own token, authenticated with a
+//     client secret ([ClientSecretBasic], [ClientSecretPost]), a
+//     certificate ([PrivateKeyJWT], RS256 or PS256 with x5t#S256 or x5t),
+//     or any assertion ([ClientAssertion]) such as a workload identity
+//     token read by [FileAssertion].
+//   - [AuthCode]: authorization code with PKCE for web apps; state, nonce
+//     and the ID token are checked.
+//   - [Device]: device authorization (RFC 8628) for command-line tools.
+//   - [Refresh]: refresh tokens with rotation, kept in a [RefreshStore].
+//   - [Exchange]: Entra on-behalf-of and RFC 8693 token exchange, cached
+//     per incoming token and scope set.
+//
+// [ClientFromEnvironment] and [FromEnvironment] configure the Entra client
+// from the AZURE_* variables; [Discover] finds any OpenID provider's
+// endpoints from its issuer URL.
+//
+// # Caching
+//
+// Flows make one request per call; [Cache] (and [NewCachedClientCredentials],
+// [FromEnvironment], [Exchange]) wraps them. A cached Token call takes no
+// lock and allocates nothing; renewal happens in the background before
+// expiry, one request however many goroutines ask, and a still-valid token
+// is served while the IdP is down. Long-lived types have a Close method
+// that stops their goroutines.
+//
+// # Interoperability
+//
+// [OAuth2] turns any Source into an oauth2.TokenSource and [FromOAuth2]
+// does the reverse, so the golang.org/x/oauth2 ecosystem works on both
+// sides.
+//
+// # Errors
+//
+// Every error wraps one sentinel: [ErrIdPUnavailable], [ErrSignInRequired],
+// [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired] or
+// [ErrClosed]; idbridge.Reason maps it to its reason class. OAuth error
+// responses are [*Error] values with Entra's error codes and trace IDs.
+//
+// # Secrets
+//
+// [Token] and [Secret] print as "[redacted]" under fmt, encoding/json and
+// log/slog; no error or audit event of this package carries a token,
+// secret or assertion. Requests that carry secrets never follow redirects,
+// and refuse plain HTTP except to loopback.
+//
+// # Audit
+//
+// Caching sources given Options.Audit emit token.issued, token.refreshed
+// and token.refresh_failed events, identifying the token by a hash of its
+// jti.
+package token

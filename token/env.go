@@ -1,0 +1,202 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// Environment variables read by [ClientFromEnvironment], the same ones the
+// Azure SDKs use.
+const (
+	EnvTenantID              = "AZURE_TENANT_ID"
+	EnvClientID              = "AZURE_CLIENT_ID"
+	EnvClientSecret          = "AZURE_CLIENT_SECRET"
+	EnvClientCertificatePath = "AZURE_CLIENT_CERTIFICATE_PATH"
+	EnvFederatedTokenFile    = "AZURE_FEDERATED_TOKEN_FILE"
+	EnvAuthorityHost         = "AZURE_AUTHORITY_HOST"
+)
+
+// DefaultAuthorityHost is Entra's public cloud authority.
+const DefaultAuthorityHost = "https://login.microsoftonline.com/"
+
+// tenantPattern keeps the tenant a single path segment.
+var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]{0,99}$`)
+
+// EntraTokenURL returns the v2 token endpoint of tenant at authorityHost
+// ("" means [DefaultAuthorityHost]).
+func EntraTokenURL(authorityHost, tenant string) (string, error) {
+	if !tenantPattern.MatchString(tenant) {
+		return "", fmt.Errorf("%w: invalid tenant %q", ErrInvalidOptions, tenant)
+	}
+	if authorityHost == "" {
+		authorityHost = DefaultAuthorityHost
+	}
+	return strings.TrimRight(authorityHost, "/") + "/" + tenant + "/oauth2/v2.0/token", nil
+}
+
+// ClientFromEnvironment builds the Entra client that AZURE_TENANT_ID,
+// AZURE_CLIENT_ID and one credential describe. The credential is, in this
+// order: AZURE_CLIENT_SECRET (client_secret_post, as Entra expects), a PEM
+// file at AZURE_CLIENT_CERTIFICATE_PATH (private_key_jwt with PS256 and
+// x5t#S256), or a federated token file at AZURE_FEDERATED_TOKEN_FILE
+// (workload identity, re-read as it is renewed). AZURE_AUTHORITY_HOST
+// selects a sovereign cloud. Options.Now is used for assertions.
+func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
+	o, err := newOptions(optFns)
+	if err != nil {
+		return Client{}, err
+	}
+	tenant, id := os.Getenv(EnvTenantID), os.Getenv(EnvClientID)
+	if tenant == "" || id == "" {
+		return Client{}, fmt.Errorf("%w: %s and %s must be set", ErrInvalidOptions, EnvTenantID, EnvClientID)
+	}
+	tokenURL, err := EntraTokenURL(os.Getenv(EnvAuthorityHost), tenant)
+	if err != nil {
+		return Client{}, err
+	}
+	c := Client{ID: id, TokenURL: tokenURL}
+	switch {
+	case os.Getenv(EnvClientSecret) != "":
+		c.Auth = ClientSecretPost(Secret(os.Getenv(EnvClientSecret)))
+	case os.Getenv(EnvClientCertificatePath) != "":
+		path := os.Getenv(EnvClientCertificatePath)
+		if ext := strings.ToLower(filepath.Ext(path)); ext == ".pfx" || ext == ".p12" {
+			return Client{}, fmt.Errorf("%w: %s: PKCS #12 files are not supported, convert to PEM", ErrInvalidOptions, EnvClientCertificatePath)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Client{}, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, EnvClientCertificatePath, err)
+		}
+		key, certs, err := ParsePEM(data)
+		if err != nil {
+			return Client{}, err
+		}
+		if len(certs) == 0 {
+			return Client{}, fmt.Errorf("%w: %s holds no certificate", ErrInvalidOptions, EnvClientCertificatePath)
+		}
+		c.Auth, err = PrivateKeyJWT(key, func(j *JWTOptions) {
+			j.Certificate, j.Algorithm, j.Now = certs[0], PS256, o.Now
+		})
+		if err != nil {
+			return Client{}, err
+		}
+	case os.Getenv(EnvFederatedTokenFile) != "":
+		fa, err := NewFileAssertion(os.Getenv(EnvFederatedTokenFile), optFns...)
+		if err != nil {
+			return Client{}, err
+		}
+		c.Auth = ClientAssertion(fa.Assertion)
+	default:
+		return Client{}, fmt.Errorf("%w: set %s, %s or %s", ErrInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
+	}
+	return c, c.validate(o)
+}
+
+// FromEnvironment returns a cached client credentials source for the Entra
+// client configured in the environment (see [ClientFromEnvironment]); for
+// Entra, scopes is usually one "api://…/.default". Close the result.
+func FromEnvironment(scopes []string, optFns ...func(*Options)) (*Cache, error) {
+	c, err := ClientFromEnvironment(optFns...)
+	if err != nil {
+		return nil, err
+	}
+	return NewCachedClientCredentials(c, scopes, optFns...)
+}
+
+// Endpoints are an OpenID provider's endpoints, from its discovery
+// document.
+type Endpoints struct {
+	Issuer        string
+	AuthURL       string
+	TokenURL      string
+	DeviceAuthURL string
+	JWKSURL       string
+	UserInfoURL   string
+	// GrantTypes and AuthMethods are what the provider says it supports
+	// (grant_types_supported, token_endpoint_auth_methods_supported).
+	GrantTypes  []string
+	AuthMethods []string
+}
+
+type discoveryDoc struct {
+	Issuer        string   `json:"issuer"`
+	AuthURL       string   `json:"authorization_endpoint"`
+	TokenURL      string   `json:"token_endpoint"`
+	DeviceAuthURL string   `json:"device_authorization_endpoint"`
+	JWKSURL       string   `json:"jwks_uri"`
+	UserInfoURL   string   `json:"userinfo_endpoint"`
+	GrantTypes    []string `json:"grant_types_supported"`
+	AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
+}
+
+// Discover reads the OpenID provider configuration of issuer
+// ({issuer}/.well-known/openid-configuration). The document's issuer must
+// equal issuer exactly (a mix-up defence), except that Entra's multi-tenant
+// "{tenantid}" template is accepted for the common and organizations
+// authorities. Every endpoint must be HTTPS (or loopback).
+func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*Endpoints, error) {
+	o, err := newOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEndpoint("issuer", issuer, o); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	u := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := o.HTTPClient.Do(req)
+	if err != nil {
+		return nil, unavailable("discovery", stripURL(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, unavailable("discovery", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: discovery answered HTTP %d", ErrIdPUnavailable, resp.StatusCode)
+	}
+	var d discoveryDoc
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("%w: discovery document is not valid JSON", ErrIdPUnavailable)
+	}
+	if d.Issuer != issuer && !(strings.Contains(d.Issuer, "{tenantid}") && isEntraMultiTenant(issuer)) {
+		return nil, fmt.Errorf("%w: discovery document is for issuer %q, not %q", ErrInvalidOptions, d.Issuer, issuer)
+	}
+	if err := checkEndpoint("token endpoint", d.TokenURL, o); err != nil {
+		return nil, err
+	}
+	for what, v := range map[string]string{"authorization endpoint": d.AuthURL, "device authorization endpoint": d.DeviceAuthURL, "jwks_uri": d.JWKSURL, "userinfo endpoint": d.UserInfoURL} {
+		if v != "" {
+			if err := checkEndpoint(what, v, o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &Endpoints{
+		Issuer: d.Issuer, AuthURL: d.AuthURL, TokenURL: d.TokenURL, DeviceAuthURL: d.DeviceAuthURL,
+		JWKSURL: d.JWKSURL, UserInfoURL: d.UserInfoURL, GrantTypes: d.GrantTypes, AuthMethods: d.AuthMethods,
+	}, nil
+}
+
+func isEntraMultiTenant(issuer string) bool {
+	for _, t := range []string{"/common/", "/organizations/", "/consumers/"} {
+		if strings.Contains(issuer+"/", t) {
+			return true
+		}
+	}
+	return false
+}

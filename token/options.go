@@ -1,0 +1,128 @@
+package token
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Options tunes every constructor of this package. Each constructor takes
+// optional functions that edit a copy of the defaults; the result is
+// validated and clamped at construction and never written afterwards, so
+// an Options value may be reused.
+//
+// Fields that a constructor does not use are ignored by it.
+type Options struct {
+	// HTTPClient sends requests to the IdP. Nil means a client with
+	// Timeout. Redirects are never followed on token requests (a
+	// redirect would carry secrets to another URL), whatever the
+	// client's CheckRedirect says.
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now. Tests inject one to move
+	// through expiry without sleeping.
+	Now func() time.Time
+	// Audit receives token.issued, token.refreshed and
+	// token.refresh_failed events from caching sources. Nil disables
+	// audit. No event ever carries a token.
+	Audit slog.Handler
+	// Timeout bounds each request to the IdP. Default 30s.
+	Timeout time.Duration
+	// Params are extra form parameters for every token request (for
+	// example "resource" for Entra v1 or "claims" for a CAE challenge).
+	// They cannot override the parameters the flow itself sets.
+	Params url.Values
+	// InsecureAllowHTTP accepts http:// endpoints on hosts other than
+	// loopback. Anyone on the network path can then read and replay every
+	// secret and token; use it only inside a test network.
+	InsecureAllowHTTP bool
+
+	// RefreshWindow is how long before expiry a cached token is renewed in
+	// the background. Zero means the larger of 5 minutes and 10% of the
+	// token's lifetime. Whatever the setting, the window is at most half
+	// the lifetime, so a short-lived token is not fetched on every call.
+	RefreshWindow time.Duration
+	// RefreshJitter spreads refreshes of many processes: each refresh
+	// starts up to this fraction of the window earlier, at random.
+	// Default 0.2; clamped to [0, 1].
+	RefreshJitter float64
+	// ExpiryMargin is how long before its expiry a token is no longer
+	// handed out, for clock skew and transit. Default 30s, at most 10% of
+	// the lifetime.
+	ExpiryMargin time.Duration
+	// MinBackoff and MaxBackoff bound the exponential backoff (with full
+	// jitter) between failed fetches; a server's Retry-After is honoured
+	// up to MaxBackoff. Defaults 1s and 2m.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxEntries bounds the per-subject caches of [Exchange]. Default
+	// 10000; expired entries are dropped first.
+	MaxEntries int
+}
+
+const (
+	defaultTimeout      = 30 * time.Second
+	defaultMinWindow    = 5 * time.Minute
+	defaultJitter       = 0.2
+	defaultExpiryMargin = 30 * time.Second
+	defaultMinBackoff   = time.Second
+	defaultMaxBackoff   = 2 * time.Minute
+	defaultMaxEntries   = 10000
+)
+
+// newOptions applies optFns to a defaulted copy and validates the result.
+func newOptions(optFns []func(*Options)) (*Options, error) {
+	o := &Options{}
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(o)
+		}
+	}
+	if o.Params != nil {
+		o.Params = cloneValues(o.Params)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = defaultTimeout
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: o.Timeout}
+	}
+	if o.RefreshWindow < 0 {
+		return nil, fmt.Errorf("%w: negative RefreshWindow", ErrInvalidOptions)
+	}
+	switch {
+	case o.RefreshJitter == 0:
+		o.RefreshJitter = defaultJitter
+	case o.RefreshJitter < 0:
+		o.RefreshJitter = 0
+	case o.RefreshJitter > 1:
+		o.RefreshJitter = 1
+	}
+	if o.ExpiryMargin <= 0 {
+		o.ExpiryMargin = defaultExpiryMargin
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = defaultMinBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = defaultMaxBackoff
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = o.MinBackoff
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = defaultMaxEntries
+	}
+	return o, nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

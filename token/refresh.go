@@ -1,0 +1,174 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// RefreshStore keeps refresh tokens between uses, keyed by a name the
+// application chooses (typically client ID plus user or session ID).
+// Implementations must be safe for concurrent use; a store shared by
+// several processes should make Store atomic per key. Keep the values
+// encrypted at rest: a refresh token is a long-lived credential.
+type RefreshStore interface {
+	// Load returns the refresh token for key, or "" and a nil error
+	// when there is none.
+	Load(ctx context.Context, key string) (Secret, error)
+	// Store replaces the refresh token for key.
+	Store(ctx context.Context, key string, refreshToken Secret) error
+	// Delete removes the refresh token for key, if any.
+	Delete(ctx context.Context, key string) error
+}
+
+// MemoryStore is the in-memory [RefreshStore], the default. Its tokens are
+// lost when the process ends, so users sign in again after a restart. It is
+// safe for concurrent use by multiple goroutines.
+type MemoryStore struct {
+	mu sync.Mutex
+	m  map[string]Secret // guarded by mu
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]Secret{}} }
+
+// Load implements RefreshStore.
+func (s *MemoryStore) Load(_ context.Context, key string) (Secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m[key], nil
+}
+
+// Store implements RefreshStore.
+func (s *MemoryStore) Store(_ context.Context, key string, rt Secret) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]Secret{}
+	}
+	s.m[key] = rt
+	return nil
+}
+
+// Delete implements RefreshStore.
+func (s *MemoryStore) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+// Refresh obtains access tokens with a stored refresh token (RFC 6749
+// section 6) and handles rotation: when the IdP returns a new refresh token,
+// it is written to the store before the new access token is returned, so a
+// crash can lose an access token but never the only valid refresh token.
+// Refreshes are serialised, so the same refresh token is never sent twice
+// concurrently (which a rotating IdP treats as token theft).
+//
+// The tokens it returns carry no refresh token: the store owns it, and only
+// the token endpoint ever receives it. An invalid_grant answer deletes the
+// stored token and returns an error matching [ErrSignInRequired].
+//
+// Wrap it in a [Cache]. It is safe for concurrent use by multiple
+// goroutines.
+type Refresh struct {
+	r      *requester
+	store  RefreshStore
+	key    string
+	scopes string
+	sem    chan struct{} // one refresh at a time; a channel so waiters honour ctx
+
+	mu   sync.Mutex
+	seed *Token // guarded by mu: token to hand out before the first refresh
+}
+
+// NewRefresh returns a source that refreshes the token stored under key in
+// store (nil means a new [MemoryStore]). scopes may be nil to keep the
+// originally granted ones.
+func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFns ...func(*Options)) (*Refresh, error) {
+	o, err := newOptions(optFns)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRequester(c, o)
+	if err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, fmt.Errorf("%w: refresh store key is required", ErrInvalidOptions)
+	}
+	if store == nil {
+		store = NewMemoryStore()
+	}
+	return &Refresh{r: r, store: store, key: key, scopes: strings.Join(scopes, " "), sem: make(chan struct{}, 1)}, nil
+}
+
+// Seed stores the refresh token of tok, just obtained by an interactive
+// flow, and keeps its access token to be returned by the next Token call
+// while it is valid, so that signing in costs one request, not two.
+func (f *Refresh) Seed(ctx context.Context, tok *Token) error {
+	if tok == nil || tok.RefreshToken == "" {
+		return fmt.Errorf("%w: token has no refresh token (was offline_access requested?)", ErrSignInRequired)
+	}
+	if err := f.store.Store(ctx, f.key, Secret(tok.RefreshToken)); err != nil {
+		return fmt.Errorf("token: storing refresh token: %w", err)
+	}
+	seed := *tok
+	seed.RefreshToken = ""
+	f.mu.Lock()
+	f.seed = &seed
+	f.mu.Unlock()
+	return nil
+}
+
+// Token returns the seeded token if it is still valid, otherwise redeems
+// the stored refresh token.
+func (f *Refresh) Token(ctx context.Context) (*Token, error) {
+	select {
+	case f.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("token: waiting for refresh: %w", ctx.Err())
+	}
+	defer func() { <-f.sem }()
+
+	f.mu.Lock()
+	seed := f.seed
+	f.seed = nil
+	f.mu.Unlock()
+	if seed != nil && seed.Valid(f.r.o.Now()) {
+		return seed, nil
+	}
+
+	rt, err := f.store.Load(ctx, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("token: loading refresh token: %w", err)
+	}
+	if rt == "" {
+		return nil, fmt.Errorf("%w: no refresh token stored", ErrSignInRequired)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Reveal()}}
+	if f.scopes != "" {
+		form.Set("scope", f.scopes)
+	}
+	tok, err := f.r.token(ctx, form, rt.Reveal())
+	if err != nil {
+		if errors.Is(err, ErrSignInRequired) {
+			// Delete only the token we used: another process may have
+			// rotated it meanwhile.
+			if cur, lerr := f.store.Load(ctx, f.key); lerr == nil && cur == rt {
+				_ = f.store.Delete(ctx, f.key)
+			}
+		}
+		return nil, err
+	}
+	if tok.RefreshToken != "" && tok.RefreshToken != rt.Reveal() {
+		if err := f.store.Store(ctx, f.key, Secret(tok.RefreshToken)); err != nil {
+			return nil, fmt.Errorf("token: storing rotated refresh token: %w", err)
+		}
+	}
+	tok.RefreshToken = ""
+	return tok, nil
+}

@@ -1,0 +1,293 @@
+package token
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody caps what is read from the IdP: a token response is a few KB.
+const maxBody = 1 << 20
+
+// maxRetryAfter caps a server's Retry-After so that a wrong header cannot
+// park a source for days.
+const maxRetryAfter = time.Hour
+
+func basicAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
+
+// requester posts forms to one client's token endpoint.
+type requester struct {
+	client Client
+	hc     *http.Client
+	o      *Options
+}
+
+func newRequester(c Client, o *Options) (*requester, error) {
+	if err := c.validate(o); err != nil {
+		return nil, err
+	}
+	return &requester{client: c, hc: noRedirects(o.HTTPClient), o: o}, nil
+}
+
+// noRedirects returns a copy of hc that never follows redirects: a 307 from
+// a token endpoint would otherwise resend the form, with its secrets, to
+// wherever the Location header points.
+func noRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// token sends a token request with form (which it may modify) and parses
+// the answer. secrets are the grant's own secrets (refresh token, code,
+// subject token); they and the client's are scrubbed from any error.
+func (r *requester) token(ctx context.Context, form url.Values, secrets ...string) (*Token, error) {
+	for k, vs := range r.o.Params {
+		if _, set := form[k]; !set {
+			form[k] = vs
+		}
+	}
+	h := http.Header{}
+	if r.client.Auth != nil {
+		used, err := r.client.Auth.authenticate(ctx, &r.client, form, h)
+		if err != nil {
+			return nil, err
+		}
+		secrets = append(secrets, used...)
+	} else {
+		form.Set("client_id", r.client.ID)
+	}
+	body, status, hdr, err := r.post(ctx, r.client.TokenURL, form, h)
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, parseError(body, status, hdr, r.o.Now(), secrets)
+	}
+	return parseToken(body, hdr, r.o.Now())
+}
+
+// post sends form to endpoint and returns the capped body.
+func (r *requester) post(ctx context.Context, endpoint string, form url.Values, h http.Header) ([]byte, int, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("%w: building request: %w", ErrInvalidOptions, err)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return nil, 0, nil, unavailable("token endpoint request failed", stripURL(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, 0, nil, unavailable("reading token endpoint response", err)
+	}
+	if len(body) > maxBody {
+		return nil, 0, nil, fmt.Errorf("%w: token endpoint response larger than %d bytes", ErrIdPUnavailable, maxBody)
+	}
+	return body, resp.StatusCode, resp.Header, nil
+}
+
+// stripURL keeps the cause of a *url.Error but not the URL, whose query a
+// careless configuration could have filled with a secret.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// seconds is a JSON number of seconds that some servers (Entra v1) send as
+// a string.
+type seconds int64
+
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		b = []byte(str)
+	}
+	n, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || n < 0 || n > 1<<40 {
+		return fmt.Errorf("invalid seconds %q", b)
+	}
+	*s = seconds(n)
+	return nil
+}
+
+func (s seconds) after(now time.Time) time.Time {
+	if s <= 0 {
+		return time.Time{}
+	}
+	return now.Add(time.Duration(s) * time.Second)
+}
+
+type tokenResponse struct {
+	AccessToken     string  `json:"access_token"`
+	TokenType       string  `json:"token_type"`
+	RefreshToken    string  `json:"refresh_token"`
+	IDToken         string  `json:"id_token"`
+	ExpiresIn       seconds `json:"expires_in"`
+	RefreshIn       seconds `json:"refresh_in"`
+	ExtExpiresIn    seconds `json:"ext_expires_in"`
+	Scope           string  `json:"scope"`
+	IssuedTokenType string  `json:"issued_token_type"`
+}
+
+// parseToken reads a successful token response: JSON per RFC 6749, or the
+// form encoding some older servers still send.
+func parseToken(body []byte, hdr http.Header, now time.Time) (*Token, error) {
+	var tr tokenResponse
+	ct, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: token response is not form-encoded", ErrIdPUnavailable)
+		}
+		tr.AccessToken, tr.TokenType = v.Get("access_token"), v.Get("token_type")
+		tr.RefreshToken, tr.IDToken, tr.Scope = v.Get("refresh_token"), v.Get("id_token"), v.Get("scope")
+		tr.IssuedTokenType = v.Get("issued_token_type")
+		for _, f := range []struct {
+			name string
+			dst  *seconds
+		}{{"expires_in", &tr.ExpiresIn}, {"refresh_in", &tr.RefreshIn}, {"ext_expires_in", &tr.ExtExpiresIn}} {
+			if s := v.Get(f.name); s != "" {
+				if err := f.dst.UnmarshalJSON([]byte(s)); err != nil {
+					return nil, fmt.Errorf("%w: token response has invalid %s", ErrIdPUnavailable, f.name)
+				}
+			}
+		}
+	} else if err := json.Unmarshal(body, &tr); err != nil {
+		// The decoder's message may quote the body; keep only its kind.
+		return nil, fmt.Errorf("%w: token response is not valid JSON", ErrIdPUnavailable)
+	}
+	if tr.AccessToken == "" {
+		return nil, fmt.Errorf("%w: token response has no access_token", ErrIdPUnavailable)
+	}
+	t := &Token{
+		AccessToken:     tr.AccessToken,
+		TokenType:       tr.TokenType,
+		RefreshToken:    tr.RefreshToken,
+		IDToken:         tr.IDToken,
+		Expiry:          tr.ExpiresIn.after(now),
+		RefreshAt:       tr.RefreshIn.after(now),
+		ExtExpiry:       tr.ExtExpiresIn.after(now),
+		IssuedTokenType: tr.IssuedTokenType,
+	}
+	if tr.Scope != "" {
+		t.Scopes = strings.Fields(tr.Scope)
+	}
+	if t.Expiry.IsZero() {
+		// expires_in is only RECOMMENDED; a JWT access token still says.
+		if exp, ok := jwtExpiry(tr.AccessToken); ok {
+			t.Expiry = exp
+		}
+	}
+	return t, nil
+}
+
+type errorResponse struct {
+	Error         string `json:"error"`
+	Description   string `json:"error_description"`
+	URI           string `json:"error_uri"`
+	ErrorCodes    []int  `json:"error_codes"`
+	TraceID       string `json:"trace_id"`
+	CorrelationID string `json:"correlation_id"`
+	Claims        string `json:"claims"`
+}
+
+// parseError turns a non-200 response into an *Error. It never fails: an
+// unparsable body still yields the status and Retry-After.
+func parseError(body []byte, status int, hdr http.Header, now time.Time, secrets []string) *Error {
+	var er errorResponse
+	if json.Unmarshal(body, &er) != nil {
+		er = errorResponse{}
+	}
+	e := &Error{
+		Code:          scrub(er.Error, secrets),
+		Description:   scrub(er.Description, secrets),
+		URI:           scrub(er.URI, secrets),
+		ErrorCodes:    er.ErrorCodes,
+		TraceID:       scrub(er.TraceID, secrets),
+		CorrelationID: scrub(er.CorrelationID, secrets),
+		Claims:        er.Claims,
+		StatusCode:    status,
+		RetryAfter:    retryAfter(hdr.Get("Retry-After"), now),
+	}
+	if len(e.Code) > 64 {
+		e.Code = e.Code[:64]
+	}
+	e.sentinel = classify(e.Code, status)
+	return e
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// jwtExpiry reads the exp claim of a JWT without verifying it. It is used
+// only to time refreshes, never to trust anything.
+func jwtExpiry(tok string) (time.Time, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(parts[1]) > 64<<10 {
+		return time.Time{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}, false
+	}
+	var c struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &c) != nil || c.Exp == "" {
+		return time.Time{}, false
+	}
+	f, err := c.Exp.Float64()
+	if err != nil || f <= 0 || f > 1<<40 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(f), 0), true
+}

@@ -2,36 +2,546 @@ package jwks
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
 )
+
+// ErrInvalidOptions is returned by NewValidator for options it refuses.
+var ErrInvalidOptions = errors.New("jwks: invalid options")
+
+const tenantPlaceholder = "{tenantid}"
 
 // Validator validates access tokens and ID tokens against trusted issuers.
 // Build it once with [NewValidator]; it is safe for concurrent use by
 // multiple goroutines. Call Close when done to stop the key sets it created.
 type Validator struct {
-	o Options
+	exact     map[string]*issuerEntry
+	templates []*issuerEntry
+	algs      map[string]*algorithm
+	auds      []string
+	types     []string
+	tenants   []string
+	leeway    time.Duration
+	maxSize   int
+	now       func() time.Time
+	cache     *tokenCache
+	audit     *audit.Logger
+	owned     []*RemoteKeySet
+	closeOnce sync.Once
+}
+
+type issuerEntry struct {
+	iss      string // exact issuer or template
+	pre, suf string // template parts around {tenantid}
+	template bool
+	keys     KeySet
+	tenants  []string
+}
+
+// splitTemplate splits an issuer template around its {tenantid}.
+func splitTemplate(s string) (pre, suf string, ok bool) {
+	i := strings.Index(s, tenantPlaceholder)
+	if i < 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+len(tenantPlaceholder):], true
 }
 
 // NewValidator builds a Validator. It refuses options without issuers,
 // audiences or an algorithm allow-list, so a misconfigured service fails at
-// start instead of accepting tokens it should not.
+// start instead of accepting tokens it should not. Key sets for issuers
+// given by JWKSURL or discovery are created lazily and load in the
+// background; Close stops them.
 func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	return &Validator{o: o}, nil
+	bad := func(format string, args ...any) (*Validator, error) {
+		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	}
+	if len(o.Issuers) == 0 {
+		return bad("Issuers is required")
+	}
+	if len(o.Audiences) == 0 || slices.Contains(o.Audiences, "") {
+		return bad("Audiences is required and must not contain empty strings")
+	}
+	if len(o.Algorithms) == 0 {
+		return bad("Algorithms is required")
+	}
+	v := &Validator{
+		exact:   map[string]*issuerEntry{},
+		algs:    map[string]*algorithm{},
+		auds:    slices.Clone(o.Audiences),
+		tenants: lowerAll(o.Tenants),
+		maxSize: o.MaxTokenSize,
+		now:     o.Now,
+		audit:   audit.New(o.Audit),
+	}
+	for _, name := range o.Algorithms {
+		a := algorithms[name]
+		if a == nil {
+			if strings.EqualFold(name, "none") || strings.HasPrefix(strings.ToUpper(name), "HS") {
+				return bad("algorithm %q is refused: it lets anyone holding the public key forge tokens", name)
+			}
+			return bad("algorithm %q is not supported", name)
+		}
+		v.algs[name] = a
+	}
+	for _, t := range o.Types {
+		v.types = append(v.types, normType(t))
+	}
+	switch {
+	case o.Leeway == 0:
+		v.leeway = DefaultLeeway
+	case o.Leeway < 0:
+		v.leeway = 0
+	default:
+		v.leeway = min(o.Leeway, MaxLeeway)
+	}
+	if v.maxSize <= 0 {
+		v.maxSize = DefaultMaxTokenSize
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	ko := o.KeySet
+	if ko.HTTPClient == nil {
+		ko.HTTPClient = o.HTTPClient
+	}
+	if ko.Now == nil {
+		ko.Now = o.Now
+	}
+	if ko.Audit == nil {
+		ko.Audit = o.Audit
+	}
+	ko.Lazy = true // NewValidator has no ctx to wait with
+	created := map[string]*RemoteKeySet{}
+	for _, is := range o.Issuers {
+		e := &issuerEntry{iss: is.Issuer, keys: is.Keys, tenants: lowerAll(is.Tenants)}
+		e.pre, e.suf, e.template = splitTemplate(is.Issuer)
+		check := is.Issuer
+		if e.template {
+			if strings.Count(is.Issuer, tenantPlaceholder) != 1 {
+				v.Close()
+				return bad("issuer template %q must contain {tenantid} once", is.Issuer)
+			}
+			check = e.pre + "t" + e.suf
+			if len(e.tenants) == 0 && len(v.tenants) == 0 && !o.SkipTenantCheck {
+				v.Close()
+				return bad("issuer template %q needs a tenant allow-list (Issuer.Tenants or Options.Tenants)", is.Issuer)
+			}
+		}
+		if err := checkURL(check); err != nil {
+			v.Close()
+			return bad("issuer: %v", err)
+		}
+		if is.Keys != nil && is.JWKSURL != "" {
+			v.Close()
+			return bad("issuer %q has both Keys and JWKSURL", is.Issuer)
+		}
+		if is.Keys == nil {
+			key := is.JWKSURL
+			if key == "" {
+				if e.template {
+					v.Close()
+					return bad("issuer template %q cannot be discovered; set JWKSURL", is.Issuer)
+				}
+				key = "discover:" + is.Issuer
+			}
+			ks := created[key]
+			if ks == nil {
+				var err error
+				if is.JWKSURL != "" {
+					ks, err = NewKeySet(context.Background(), is.JWKSURL, func(k *KeySetOptions) { *k = ko })
+				} else {
+					ks, err = Discover(context.Background(), is.Issuer, func(k *KeySetOptions) { *k = ko })
+				}
+				if err != nil {
+					v.Close()
+					return bad("issuer %q: %v", is.Issuer, err)
+				}
+				created[key] = ks
+				v.owned = append(v.owned, ks)
+			}
+			e.keys = ks
+		}
+		if e.template {
+			v.templates = append(v.templates, e)
+		} else {
+			if v.exact[is.Issuer] != nil {
+				v.Close()
+				return bad("issuer %q listed twice", is.Issuer)
+			}
+			v.exact[is.Issuer] = e
+		}
+	}
+	if o.Cache != nil {
+		v.cache = newTokenCache(*o.Cache)
+	}
+	return v, nil
 }
 
-// Validate validates an access token and returns its claims.
+func lowerAll(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, strings.ToLower(s))
+	}
+	return out
+}
+
+// normType lowercases a typ and drops an "application/" prefix (RFC 7515
+// §4.1.9 allows both forms).
+func normType(t string) string {
+	t = strings.ToLower(t)
+	return strings.TrimPrefix(t, "application/")
+}
+
+func typeIs(typ, want string) bool {
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, want)
+}
+
+// Validate validates an access token and returns its claims. Checks, in
+// order: size; compact JWS form and base64url; header (alg allow-list, no
+// none/HMAC, no crit); claims JSON (no duplicates, right types); typ when
+// Options.Types is set; iss among the trusted issuers (exact, or an Entra
+// template filled with tid) and the tenant allow-lists — all before any
+// network call; the key for kid from that issuer's key set (family, curve,
+// JWK alg, use and issuer must fit); the signature; exp (required), nbf and
+// iat with leeway; aud. Failures wrap one sentinel (ErrExpired, ...).
+//
+// With Options.Cache set, a token verified before is answered from the
+// cache after re-checking exp and nbf; the returned *Claims is shared and
+// must not be modified.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
-	return nil, fail(ErrUnavailable, "not implemented yet")
+	return v.validate(ctx, token, false, "")
 }
 
-// ValidateIDToken validates an OpenID Connect ID token: as Validate, plus the
-// nonce must equal nonce, and with several audiences azp must be one of them.
+// ValidateIDToken validates an OpenID Connect ID token: as Validate, except
+// that Options.Types is not applied and a typ of at+jwt is refused (an
+// access token is not an ID token); the nonce claim must equal nonce (an
+// empty nonce skips that check, for flows without one); and a token with
+// several audiences must carry an azp that is one of Options.Audiences.
+// The verified-token cache is not used.
 func (v *Validator) ValidateIDToken(ctx context.Context, token, nonce string) (*Claims, error) {
-	return nil, fail(ErrUnavailable, "not implemented yet")
+	return v.validate(ctx, token, true, nonce)
 }
 
 // Close stops the key sets the validator created. It is idempotent.
-func (v *Validator) Close() error { return nil }
+func (v *Validator) Close() error {
+	v.closeOnce.Do(func() {
+		for _, ks := range v.owned {
+			ks.Close()
+		}
+	})
+	return nil
+}
+
+func (v *Validator) validate(ctx context.Context, token string, idMode bool, nonce string) (*Claims, error) {
+	auditing := v.audit.Enabled(ctx)
+	var start time.Time
+	if auditing {
+		start = time.Now()
+	}
+	c, err := v.check(ctx, token, idMode)
+	if err == nil && idMode {
+		err = checkIDToken(c, nonce, v.auds)
+	}
+	if auditing {
+		v.emit(ctx, c, err, time.Since(start))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var b64url = base64.RawURLEncoding.Strict()
+
+// check does the work of Validate. On failure it may also return the
+// partly parsed claims, for the audit event only.
+func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Claims, error) {
+	if len(token) > v.maxSize {
+		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
+	}
+	var sum [32]byte
+	if v.cache != nil && !idMode {
+		// The token is only read; hashing it in place avoids a copy.
+		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+		if c, err, hit := v.cached(sum); hit {
+			return c, err
+		}
+	}
+	d1 := strings.IndexByte(token, '.')
+	if d1 < 0 {
+		return nil, fail(ErrMalformed, "not a compact JWS (no dots)")
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 < 0 {
+		return nil, fail(ErrMalformed, "not a compact JWS (one dot)")
+	}
+	d2 += d1 + 1
+	if strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return nil, fail(ErrMalformed, "not a compact JWS (more than two dots; JWE is not accepted)")
+	}
+	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
+	if len(h64) == 0 || len(p64) == 0 || len(s64) == 0 {
+		return nil, fail(ErrMalformed, "empty JWS segment")
+	}
+	hn, pn, sn := b64url.DecodedLen(len(h64)), b64url.DecodedLen(len(p64)), b64url.DecodedLen(len(s64))
+	buf := make([]byte, hn+pn+sn)
+	// Decoded lengths must be exact: encoding/base64 skips \r and \n, which
+	// would let two different strings carry the same token.
+	if n, err := b64url.Decode(buf[:hn], bytesOf(h64)); err != nil || n != hn {
+		return nil, fail(ErrMalformed, "header is not base64url")
+	}
+	if n, err := b64url.Decode(buf[hn:hn+pn], bytesOf(p64)); err != nil || n != pn {
+		return nil, fail(ErrMalformed, "payload is not base64url")
+	}
+	if n, err := b64url.Decode(buf[hn+pn:], bytesOf(s64)); err != nil || n != sn {
+		return nil, fail(ErrMalformed, "signature is not base64url")
+	}
+	// buf is never written again, so strings can share its memory; the
+	// claims keep their values as substrings of the payload.
+	hdr := unsafe.String(unsafe.SliceData(buf), hn)
+	payload := unsafe.String(unsafe.SliceData(buf[hn:]), pn)
+	sig := buf[hn+pn:]
+
+	var h header
+	if detail := decodeHeader(hdr, &h); detail != "" {
+		return nil, fail(ErrMalformed, detail)
+	}
+	if !h.hasAlg {
+		return nil, fail(ErrAlgorithm, "header has no alg")
+	}
+	a := v.algs[h.alg]
+	if a == nil {
+		if strings.EqualFold(h.alg, "none") {
+			return nil, fail(ErrAlgorithm, "unsigned tokens (alg none) are never accepted")
+		}
+		return nil, fail(ErrAlgorithm, "alg "+quoteShort(h.alg)+" is not allowed")
+	}
+	c := &Claims{raw: payload, alg: h.alg, kid: h.kid, typ: h.typ}
+	if detail := decodeClaims(payload, c); detail != "" {
+		return nil, fail(ErrMalformed, detail)
+	}
+	if idMode {
+		if typeIs(h.typ, "at+jwt") {
+			return c, fail(ErrType, "an access token (typ at+jwt) is not an ID token")
+		}
+	} else if len(v.types) > 0 && !v.typeAllowed(h.typ) {
+		return c, fail(ErrType, "typ "+quoteShort(h.typ)+" is not accepted")
+	}
+
+	// Issuer and tenant: decided from the token alone, before any fetch.
+	if c.Issuer == "" {
+		return c, fail(ErrMissingClaim, "iss is required")
+	}
+	ie, err := v.issuerFor(c)
+	if err != nil {
+		return c, err
+	}
+
+	k, err := ie.keys.Key(ctx, h.kid, c.Issuer)
+	if err != nil {
+		return c, keyErr(err)
+	}
+	if k.Issuer != "" && !issuerMatches(k.Issuer, c.Issuer) {
+		return c, fail(ErrIssuer, "the signing key belongs to another issuer")
+	}
+	if detail := a.fits(k); detail != "" {
+		return c, fail(ErrAlgorithm, detail)
+	}
+	if err := a.method.Verify(token[:d2], sig, k.Public); err != nil {
+		return c, fail(ErrSignature, "signature does not verify with key "+quoteShort(k.ID))
+	}
+
+	now := v.now()
+	if err := v.checkTimes(c, now); err != nil {
+		return c, err
+	}
+	if !v.audienceOK(c.Audience) {
+		return c, fail(ErrAudience, "aud does not contain an accepted audience")
+	}
+	c.key = k
+	if v.cache != nil && !idMode {
+		v.cache.put(sum, c)
+	}
+	return c, nil
+}
+
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// quoteShort quotes a token-supplied value for an error detail, cut to a
+// length that cannot carry a token.
+func quoteShort(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// cached answers from the verified-token cache. hit is false when the
+// token must be validated in full (absent, or its key was retired).
+func (v *Validator) cached(sum [32]byte) (c *Claims, err error, hit bool) {
+	c = v.cache.get(sum)
+	if c == nil {
+		return nil, nil, false
+	}
+	if c.key != nil && c.key.retired.Load() {
+		v.cache.del(sum)
+		return nil, nil, false
+	}
+	if err := v.checkTimes(c, v.now()); err != nil {
+		if errors.Is(err, ErrExpired) {
+			v.cache.del(sum)
+		}
+		return c, err, true
+	}
+	return c, nil, true
+}
+
+func (v *Validator) checkTimes(c *Claims, now time.Time) error {
+	if c.ExpiresAt.IsZero() {
+		return fail(ErrMissingClaim, "exp is required")
+	}
+	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
+		return fail(ErrExpired, "exp "+c.ExpiresAt.UTC().Format(time.RFC3339)+" is past (leeway "+v.leeway.String()+")")
+	}
+	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {
+		return fail(ErrNotYetValid, "nbf "+c.NotBefore.UTC().Format(time.RFC3339)+" is ahead (leeway "+v.leeway.String()+")")
+	}
+	if !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt) {
+		return fail(ErrIssuedInFuture, "iat "+c.IssuedAt.UTC().Format(time.RFC3339)+" is ahead (leeway "+v.leeway.String()+")")
+	}
+	return nil
+}
+
+func (v *Validator) audienceOK(aud []string) bool {
+	for _, a := range aud {
+		if slices.Contains(v.auds, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *Validator) typeAllowed(typ string) bool {
+	for _, t := range v.types {
+		if typeIs(typ, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// issuerFor finds the trusted issuer of c and applies the tenant
+// allow-lists. A template issuer matches only when iss equals it with
+// {tenantid} replaced by the token's tid.
+func (v *Validator) issuerFor(c *Claims) (*issuerEntry, error) {
+	ie := v.exact[c.Issuer]
+	if ie == nil {
+		for _, t := range v.templates {
+			if len(c.Issuer) == len(t.pre)+len(c.TenantID)+len(t.suf) && c.TenantID != "" &&
+				strings.HasPrefix(c.Issuer, t.pre) && strings.HasSuffix(c.Issuer, t.suf) &&
+				c.Issuer[len(t.pre):len(t.pre)+len(c.TenantID)] == c.TenantID {
+				ie = t
+				break
+			}
+		}
+		if ie == nil {
+			if c.TenantID == "" && len(v.templates) > 0 {
+				for _, t := range v.templates {
+					if strings.HasPrefix(c.Issuer, t.pre) && strings.HasSuffix(c.Issuer, t.suf) {
+						return nil, fail(ErrMissingClaim, "tid is required for a multi-tenant issuer")
+					}
+				}
+			}
+			return nil, fail(ErrIssuer, "iss "+quoteShort(c.Issuer)+" is not trusted")
+		}
+	}
+	if len(ie.tenants) > 0 || len(v.tenants) > 0 {
+		if c.TenantID == "" {
+			return nil, fail(ErrMissingClaim, "tid is required by the tenant allow-list")
+		}
+		if len(ie.tenants) > 0 && !containsFold(ie.tenants, c.TenantID) ||
+			len(v.tenants) > 0 && !containsFold(v.tenants, c.TenantID) {
+			return nil, fail(ErrTenant, "tid "+quoteShort(c.TenantID)+" is not allowed")
+		}
+	}
+	return ie, nil
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyErr makes sure a key-set error carries a reason class.
+func keyErr(err error) error {
+	if reason.Of(err) != "" || errors.Is(err, ErrClosed) {
+		return err
+	}
+	return &ValidationError{Reason: ErrUnavailable.Reason(), Detail: "key set: " + err.Error(), Err: ErrUnavailable}
+}
+
+func checkIDToken(c *Claims, nonce string, auds []string) error {
+	if nonce != "" {
+		if c.Nonce == "" {
+			return fail(ErrMissingClaim, "nonce is required")
+		}
+		if subtle.ConstantTimeCompare([]byte(c.Nonce), []byte(nonce)) != 1 {
+			return fail(ErrMissingClaim, "nonce does not match")
+		}
+	}
+	if len(c.Audience) > 1 {
+		if c.AuthorizedParty == "" {
+			return fail(ErrAudience, "azp is required when aud has several values")
+		}
+		if !slices.Contains(auds, c.AuthorizedParty) {
+			return fail(ErrAudience, "azp is not an accepted audience")
+		}
+	}
+	return nil
+}
+
+func (v *Validator) emit(ctx context.Context, c *Claims, err error, d time.Duration) {
+	e := audit.Event{Name: audit.TokenValidated, Outcome: audit.Success, Duration: d}
+	if err != nil {
+		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, reason.Of(err)
+	}
+	if c != nil {
+		e.Issuer, e.KeyID, e.Algorithm = c.Issuer, c.kid, c.alg
+		if err == nil {
+			// Identity fields only for verified tokens: an unverified payload
+			// is attacker-controlled.
+			e.TenantID, e.Subject, e.ObjectID, e.Client = c.TenantID, c.Subject, c.ObjectID, c.Client()
+			e.Roles = c.Roles
+			id := c.ID
+			if id == "" {
+				id = c.UTI
+			}
+			e.TokenID = audit.TokenID(id)
+		}
+	}
+	v.audit.Emit(ctx, e)
+}

@@ -1,0 +1,352 @@
+package jwks
+
+import (
+	"strings"
+	"time"
+)
+
+// header is the part of the JOSE header the validator reads. The key-carrying
+// parameters jku, x5u, jwk and x5c are deliberately ignored: keys only ever
+// come from the issuer's key set.
+type header struct {
+	alg, kid, typ string
+	hasAlg        bool
+}
+
+// decodeHeader parses the protected header. It returns a detail string on
+// failure; every failure is of class malformed.
+func decodeHeader(s string, h *header) string {
+	d := jsonReader{s: s}
+	var seen uint8
+	detail := ""
+	ok := d.members(func(name string) bool {
+		var bit uint8
+		var dst *string
+		switch name {
+		case "alg":
+			bit, dst = 1, &h.alg
+		case "kid":
+			bit, dst = 2, &h.kid
+		case "typ":
+			bit, dst = 4, &h.typ
+		case "crit":
+			// No JWS extension is understood, so any critical one must be
+			// rejected (RFC 7515 §4.1.11).
+			detail = "header crit lists an extension that is not understood"
+			return false
+		case "b64":
+			// RFC 7797 unencoded payloads change the signing input; refuse.
+			detail = "header b64 is not supported"
+			return false
+		default:
+			return d.skip()
+		}
+		if seen&bit != 0 {
+			detail = "duplicate header parameter " + name
+			return false
+		}
+		seen |= bit
+		v, ok := d.str()
+		if !ok {
+			detail = "header parameter " + name + " is not a string"
+			return false
+		}
+		*dst = v
+		return true
+	})
+	if !ok {
+		if detail == "" {
+			detail = "header is not a JSON object"
+		}
+		return detail
+	}
+	h.hasAlg = seen&1 != 0
+	return ""
+}
+
+// Claim indexes for duplicate detection of the typed claims.
+const (
+	cIss = iota
+	cSub
+	cAud
+	cExp
+	cNbf
+	cIat
+	cJti
+	cUti
+	cOid
+	cTid
+	cAzp
+	cAppid
+	cAzpacr
+	cAppidacr
+	cScp
+	cRoles
+	cGroups
+	cWids
+	cIdtyp
+	cAcr
+	cAcrs
+	cAmr
+	cXmsCC
+	cPreferredUsername
+	cName
+	cEmail
+	cVer
+	cSid
+	cNonce
+	cClaimNames
+	cClaimSources
+)
+
+// decodeClaims parses the payload into c. It returns a detail string on
+// failure; every failure is of class malformed.
+func decodeClaims(s string, c *Claims) string {
+	d := jsonReader{s: s}
+	var seen uint64
+	var unknownStack [16]string
+	unknown := unknownStack[:0]
+	detail := ""
+	bad := func(name string) bool {
+		detail = "claim " + name + " has the wrong type"
+		return false
+	}
+	ok := d.members(func(name string) bool {
+		idx := -1
+		var str *string
+		var list *[]string
+		var date *time.Time
+		switch name {
+		case "iss":
+			idx, str = cIss, &c.Issuer
+		case "sub":
+			idx, str = cSub, &c.Subject
+		case "aud":
+			idx = cAud
+		case "exp":
+			idx, date = cExp, &c.ExpiresAt
+		case "nbf":
+			idx, date = cNbf, &c.NotBefore
+		case "iat":
+			idx, date = cIat, &c.IssuedAt
+		case "jti":
+			idx, str = cJti, &c.ID
+		case "uti":
+			idx, str = cUti, &c.UTI
+		case "oid":
+			idx, str = cOid, &c.ObjectID
+		case "tid":
+			idx, str = cTid, &c.TenantID
+		case "azp":
+			idx, str = cAzp, &c.AuthorizedParty
+		case "appid":
+			idx, str = cAppid, &c.AppID
+		case "azpacr":
+			idx, str = cAzpacr, &c.AuthorizedPartyACR
+		case "appidacr":
+			idx, str = cAppidacr, &c.AppIDACR
+		case "scp":
+			idx = cScp
+		case "roles":
+			idx, list = cRoles, &c.Roles
+		case "groups":
+			idx, list = cGroups, &c.Groups
+		case "wids":
+			idx, list = cWids, &c.WIDs
+		case "idtyp":
+			idx, str = cIdtyp, &c.IDType
+		case "acr":
+			idx, str = cAcr, &c.ACR
+		case "acrs":
+			idx, list = cAcrs, &c.ACRS
+		case "amr":
+			idx, list = cAmr, &c.AMR
+		case "xms_cc":
+			idx, list = cXmsCC, &c.ClientCapabilities
+		case "preferred_username":
+			idx, str = cPreferredUsername, &c.PreferredUsername
+		case "name":
+			idx, str = cName, &c.Name
+		case "email":
+			idx, str = cEmail, &c.Email
+		case "ver":
+			idx, str = cVer, &c.Version
+		case "sid":
+			idx, str = cSid, &c.SessionID
+		case "nonce":
+			idx, str = cNonce, &c.Nonce
+		case "_claim_names":
+			idx = cClaimNames
+		case "_claim_sources":
+			idx = cClaimSources
+		default:
+			for _, u := range unknown {
+				if u == name {
+					detail = "duplicate claim " + name
+					return false
+				}
+			}
+			unknown = append(unknown, name)
+			if !d.skip() {
+				detail = "claim " + name + " is not valid JSON"
+				return false
+			}
+			return true
+		}
+		if seen&(1<<idx) != 0 {
+			detail = "duplicate claim " + name
+			return false
+		}
+		seen |= 1 << idx
+		if d.null() {
+			return true // null is treated as absent
+		}
+		switch {
+		case str != nil:
+			v, ok := d.str()
+			if !ok {
+				return bad(name)
+			}
+			*str = v
+		case list != nil:
+			v, ok := d.strings()
+			if !ok {
+				return bad(name)
+			}
+			*list = v
+		case date != nil:
+			v, ok := d.numericDate()
+			if !ok {
+				return bad(name)
+			}
+			*date = v
+		case idx == cAud:
+			if d.peek() == '"' {
+				v, ok := d.str()
+				if !ok {
+					return bad(name)
+				}
+				c.Audience = []string{v}
+				return true
+			}
+			v, ok := d.strings()
+			if !ok {
+				return bad(name)
+			}
+			c.Audience = v
+		case idx == cScp:
+			// Entra: a space-separated string. Some IdPs send an array.
+			if d.peek() == '[' {
+				v, ok := d.strings()
+				if !ok {
+					return bad(name)
+				}
+				c.Scopes = v
+				return true
+			}
+			v, ok := d.str()
+			if !ok {
+				return bad(name)
+			}
+			c.Scopes = strings.Fields(v)
+		case idx == cClaimNames:
+			m, ok := d.stringMap()
+			if !ok {
+				return bad(name)
+			}
+			c.ClaimNames = m
+		case idx == cClaimSources:
+			m, ok := d.claimSources()
+			if !ok {
+				return bad(name)
+			}
+			c.ClaimSources = m
+		}
+		return true
+	})
+	if !ok {
+		if detail == "" {
+			detail = "payload is not a JSON object"
+		}
+		return detail
+	}
+	return ""
+}
+
+// stringMap reads an object whose values are all strings.
+func (d *jsonReader) stringMap() (map[string]string, bool) {
+	if !d.consume('{') {
+		return nil, false
+	}
+	m := map[string]string{}
+	if d.consume('}') {
+		return m, true
+	}
+	for {
+		k, ok := d.str()
+		if !ok || !d.consume(':') {
+			return nil, false
+		}
+		v, ok := d.str()
+		if !ok {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = v
+		if d.consume(',') {
+			continue
+		}
+		return m, d.consume('}')
+	}
+}
+
+// claimSources reads _claim_sources: an object of objects, keeping only
+// each source's endpoint.
+func (d *jsonReader) claimSources() (map[string]ClaimSource, bool) {
+	if !d.consume('{') {
+		return nil, false
+	}
+	m := map[string]ClaimSource{}
+	if d.consume('}') {
+		return m, true
+	}
+	for {
+		k, ok := d.str()
+		if !ok || !d.consume(':') || !d.consume('{') {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		var src ClaimSource
+		if !d.consume('}') {
+			for {
+				f, ok := d.str()
+				if !ok || !d.consume(':') {
+					return nil, false
+				}
+				if f == "endpoint" {
+					if src.Endpoint, ok = d.str(); !ok {
+						return nil, false
+					}
+				} else if !d.skip() {
+					return nil, false
+				}
+				if d.consume(',') {
+					continue
+				}
+				if !d.consume('}') {
+					return nil, false
+				}
+				break
+			}
+		}
+		m[k] = src
+		if d.consume(',') {
+			continue
+		}
+		return m, d.consume('}')
+	}
+}

@@ -1,0 +1,239 @@
+package jwks
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+)
+
+// Key-size bounds. RSA below 2048 bits is factorable by well-funded
+// attackers; above 8192 bits a key mostly makes verification slow.
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+)
+
+var errUnsupportedKey = errors.New("jwks: unsupported key")
+
+// NewKey wraps a public key for use in a [StaticKeySet] or a custom
+// [KeySet]. pub must be an *rsa.PublicKey of at least 2048 bits, an
+// *ecdsa.PublicKey on P-256, P-384 or P-521, or an ed25519.PublicKey. alg may
+// be "" to allow any algorithm of the key's type.
+func NewKey(kid, alg string, pub any) (*Key, error) {
+	k := &Key{ID: kid, Algorithm: alg, Public: pub}
+	if err := k.init(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *Key) init() error {
+	k.family = familyOf(k.Public)
+	switch pk := k.Public.(type) {
+	case *rsa.PublicKey:
+		if pk == nil || pk.N == nil {
+			return fmt.Errorf("%w: empty RSA key", errUnsupportedKey)
+		}
+		if n := pk.N.BitLen(); n < minRSABits || n > maxRSABits {
+			return fmt.Errorf("%w: RSA key of %d bits", errUnsupportedKey, n)
+		}
+		if pk.E < 3 || pk.E&1 == 0 {
+			return fmt.Errorf("%w: RSA exponent", errUnsupportedKey)
+		}
+	case *ecdsa.PublicKey:
+		if pk == nil || pk.Curve == nil {
+			return fmt.Errorf("%w: empty EC key", errUnsupportedKey)
+		}
+		switch pk.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return fmt.Errorf("%w: EC curve", errUnsupportedKey)
+		}
+	case ed25519.PublicKey:
+		if len(pk) != ed25519.PublicKeySize {
+			return fmt.Errorf("%w: Ed25519 key size", errUnsupportedKey)
+		}
+	default:
+		return fmt.Errorf("%w: key type %T", errUnsupportedKey, k.Public)
+	}
+	if k.Algorithm != "" {
+		a := algorithms[k.Algorithm]
+		if a == nil {
+			return fmt.Errorf("%w: alg %q", errUnsupportedKey, k.Algorithm)
+		}
+		if a.family != k.family {
+			return fmt.Errorf("%w: alg %s on a %s key", errUnsupportedKey, k.Algorithm, k.family)
+		}
+		if a.curve != nil && k.Public.(*ecdsa.PublicKey).Curve != a.curve {
+			return fmt.Errorf("%w: alg %s on another curve", errUnsupportedKey, k.Algorithm)
+		}
+	}
+	return nil
+}
+
+// sameAs reports whether two keys are the same published key, so a refresh
+// keeps the old *Key (and the cache entries verified with it).
+func (k *Key) sameAs(o *Key) bool {
+	if k.ID != o.ID || k.Algorithm != o.Algorithm || k.Use != o.Use || k.Issuer != o.Issuer {
+		return false
+	}
+	e, ok := k.Public.(interface{ Equal(x crypto.PublicKey) bool })
+	return ok && e.Equal(o.Public)
+}
+
+// rawJWK holds the JWK members used here. x5c is only read when n/e are
+// absent; its chain is not verified, because the key set itself is the
+// trust anchor (fetched from the issuer over TLS).
+type rawJWK struct {
+	Kty    string   `json:"kty"`
+	Use    string   `json:"use"`
+	KeyOps []string `json:"key_ops"`
+	Kid    string   `json:"kid"`
+	Alg    string   `json:"alg"`
+	Crv    string   `json:"crv"`
+	N      string   `json:"n"`
+	E      string   `json:"e"`
+	X      string   `json:"x"`
+	Y      string   `json:"y"`
+	D      string   `json:"d"`
+	X5c    []string `json:"x5c"`
+	Issuer string   `json:"issuer"`
+}
+
+// ParseJWKS parses a JWK Set document (RFC 7517). Keys that cannot be used
+// to verify signatures — encryption keys, symmetric keys, unknown types or
+// curves, RSA keys under 2048 bits, keys carrying private material — are
+// skipped and reported in skipped, so one odd key never disables a whole
+// set. It fails only if the document itself is not a JWK Set.
+func ParseJWKS(data []byte) (keys []*Key, skipped []error, err error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("jwks: JWK Set is not valid JSON: %w", err)
+	}
+	if doc.Keys == nil {
+		return nil, nil, errors.New("jwks: JWK Set has no keys member")
+	}
+	for i, raw := range doc.Keys {
+		k, err := parseJWK(raw)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
+			continue
+		}
+		keys = append(keys, k)
+	}
+	return keys, skipped, nil
+}
+
+func parseJWK(raw []byte) (*Key, error) {
+	var j rawJWK
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnsupportedKey, shortJSONErr(err))
+	}
+	if j.D != "" {
+		return nil, fmt.Errorf("%w: contains private key material", errUnsupportedKey)
+	}
+	if j.Use != "" && j.Use != "sig" {
+		return nil, fmt.Errorf("%w: use %q", errUnsupportedKey, j.Use)
+	}
+	if j.KeyOps != nil && !slices.Contains(j.KeyOps, "verify") {
+		return nil, fmt.Errorf("%w: key_ops without verify", errUnsupportedKey)
+	}
+	k := &Key{ID: j.Kid, Algorithm: j.Alg, Use: j.Use, Issuer: j.Issuer}
+	switch j.Kty {
+	case "RSA":
+		if j.N == "" && j.E == "" && len(j.X5c) > 0 {
+			pub, err := x5cKey(j.X5c[0])
+			if err != nil {
+				return nil, err
+			}
+			k.Public = pub
+			break
+		}
+		n, err1 := b64(j.N)
+		e, err2 := b64(j.E)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return nil, fmt.Errorf("%w: bad RSA n or e", errUnsupportedKey)
+		}
+		var eInt int
+		for _, b := range e {
+			eInt = eInt<<8 | int(b)
+		}
+		k.Public = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: eInt}
+	case "EC":
+		var curve elliptic.Curve
+		var size int
+		switch j.Crv {
+		case "P-256":
+			curve, size = elliptic.P256(), 32
+		case "P-384":
+			curve, size = elliptic.P384(), 48
+		case "P-521":
+			curve, size = elliptic.P521(), 66
+		default:
+			return nil, fmt.Errorf("%w: EC curve %q", errUnsupportedKey, j.Crv)
+		}
+		x, err1 := b64(j.X)
+		y, err2 := b64(j.Y)
+		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+			return nil, fmt.Errorf("%w: bad EC coordinates", errUnsupportedKey)
+		}
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return nil, fmt.Errorf("%w: EC point not on curve", errUnsupportedKey)
+		}
+		k.Public = pub
+	case "OKP":
+		if j.Crv != "Ed25519" {
+			return nil, fmt.Errorf("%w: OKP curve %q", errUnsupportedKey, j.Crv)
+		}
+		x, err := b64(j.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: bad Ed25519 key", errUnsupportedKey)
+		}
+		k.Public = ed25519.PublicKey(x)
+	default:
+		return nil, fmt.Errorf("%w: kty %q", errUnsupportedKey, j.Kty)
+	}
+	if err := k.init(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// b64 decodes base64url, tolerating the padding some IdPs add.
+func b64(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+}
+
+func x5cKey(der64 string) (any, error) {
+	der, err := base64.StdEncoding.DecodeString(der64)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad x5c", errUnsupportedKey)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad x5c certificate", errUnsupportedKey)
+	}
+	return cert.PublicKey, nil
+}
+
+// shortJSONErr keeps a JSON error message short and free of input bytes.
+func shortJSONErr(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return "member " + te.Field + " has the wrong type"
+	}
+	return "invalid JSON"
+}

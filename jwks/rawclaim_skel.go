@@ -1,3 +1,0 @@
-package jwks
-
-func rawClaim(payload, name string) (string, bool) { return "", false }

@@ -41,13 +41,13 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 }
 
 type assertionClaims struct {
-	Issuer   string   `json:"iss"`
-	Subject  string   `json:"sub"`
-	Audience audience `json:"aud"`
-	Expiry   *float64 `json:"exp"`
+	Issuer    string   `json:"iss"`
+	Subject   string   `json:"sub"`
+	Audience  audience `json:"aud"`
+	Expiry    *float64 `json:"exp"`
 	NotBefore *float64 `json:"nbf"`
-	IssuedAt *float64 `json:"iat"`
-	ID       string   `json:"jti"`
+	IssuedAt  *float64 `json:"iat"`
+	ID        string   `json:"jti"`
 }
 
 func unixTime(f float64) time.Time {

@@ -19,8 +19,8 @@ type opClient struct {
 
 var _ op.Client = (*opClient)(nil)
 
-func (c *opClient) GetID() string                   { return c.c.ID }
-func (c *opClient) RedirectURIs() []string          { return c.c.RedirectURIs }
+func (c *opClient) GetID() string                    { return c.c.ID }
+func (c *opClient) RedirectURIs() []string           { return c.c.RedirectURIs }
 func (c *opClient) PostLogoutRedirectURIs() []string { return nil }
 
 func (c *opClient) ApplicationType() op.ApplicationType {
@@ -41,7 +41,9 @@ func (c *opClient) AuthMethod() oidc.AuthMethod {
 	}
 }
 
-func (c *opClient) ResponseTypes() []oidc.ResponseType { return []oidc.ResponseType{oidc.ResponseTypeCode} }
+func (c *opClient) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
 
 func (c *opClient) GrantTypes() []oidc.GrantType {
 	out := make([]oidc.GrantType, len(c.c.GrantTypes))

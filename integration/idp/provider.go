@@ -176,18 +176,18 @@ func newProvider(opts Options, keys *keyring, addr string) (*Provider, error) {
 
 	e := provider.Endpoints()
 	p.paths = map[string]string{
-		"/.well-known/openid-configuration":   EndpointDiscovery,
-		e.JwksURI.Relative():                  EndpointJWKS,
-		e.Token.Relative():                    EndpointToken,
-		e.Authorization.Relative():            EndpointAuthorize,
+		"/.well-known/openid-configuration":      EndpointDiscovery,
+		e.JwksURI.Relative():                     EndpointJWKS,
+		e.Token.Relative():                       EndpointToken,
+		e.Authorization.Relative():               EndpointAuthorize,
 		e.Authorization.Relative() + "/callback": EndpointCallback,
-		loginPath:                             EndpointLogin,
-		e.DeviceAuthorization.Relative():      EndpointDevice,
-		deviceUserPath:                        EndpointDeviceUser,
-		e.Userinfo.Relative():                 EndpointUserinfo,
-		e.Introspection.Relative():            EndpointIntrospect,
-		e.Revocation.Relative():               EndpointRevoke,
-		e.EndSession.Relative():               EndpointEndSession,
+		loginPath:                                EndpointLogin,
+		e.DeviceAuthorization.Relative():         EndpointDevice,
+		deviceUserPath:                           EndpointDeviceUser,
+		e.Userinfo.Relative():                    EndpointUserinfo,
+		e.Introspection.Relative():               EndpointIntrospect,
+		e.Revocation.Relative():                  EndpointRevoke,
+		e.EndSession.Relative():                  EndpointEndSession,
 	}
 	p.counters = map[string]*atomic.Int64{}
 	for _, name := range p.paths {

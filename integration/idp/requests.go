@@ -166,12 +166,12 @@ type refreshRecord struct {
 // record.
 type refreshTokenRequest struct{ rec refreshRecord }
 
-func (r *refreshTokenRequest) GetAMR() []string           { return r.rec.amr }
-func (r *refreshTokenRequest) GetAudience() []string      { return []string{r.rec.aud} }
-func (r *refreshTokenRequest) GetAuthTime() time.Time     { return r.rec.authTime }
-func (r *refreshTokenRequest) GetClientID() string        { return r.rec.clientID }
-func (r *refreshTokenRequest) GetScopes() []string        { return r.rec.scopes }
-func (r *refreshTokenRequest) GetSubject() string         { return r.rec.subject }
+func (r *refreshTokenRequest) GetAMR() []string            { return r.rec.amr }
+func (r *refreshTokenRequest) GetAudience() []string       { return []string{r.rec.aud} }
+func (r *refreshTokenRequest) GetAuthTime() time.Time      { return r.rec.authTime }
+func (r *refreshTokenRequest) GetClientID() string         { return r.rec.clientID }
+func (r *refreshTokenRequest) GetScopes() []string         { return r.rec.scopes }
+func (r *refreshTokenRequest) GetSubject() string          { return r.rec.subject }
 func (r *refreshTokenRequest) SetCurrentScopes(s []string) { r.rec.scopes = s }
 
 // appTokenRequest is a client_credentials request: the token's subject is

@@ -21,11 +21,11 @@ import (
 const authCodeLifetime = 10 * time.Minute
 
 var (
-	_ op.Storage                    = (*storage)(nil)
-	_ op.ClientCredentialsStorage   = (*storage)(nil)
-	_ op.TokenExchangeStorage       = (*storage)(nil)
-	_ op.DeviceAuthorizationStorage = (*storage)(nil)
-	_ op.CanSetUserinfoFromRequest  = (*storage)(nil)
+	_ op.Storage                        = (*storage)(nil)
+	_ op.ClientCredentialsStorage       = (*storage)(nil)
+	_ op.TokenExchangeStorage           = (*storage)(nil)
+	_ op.DeviceAuthorizationStorage     = (*storage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*storage)(nil)
 	_ op.CanGetPrivateClaimsFromRequest = (*storage)(nil)
 )
 
@@ -638,7 +638,9 @@ func audienceIncludes(aud any, want ...string) bool {
 	return false
 }
 
-func (s *storage) CreateTokenExchangeRequest(context.Context, op.TokenExchangeRequest) error { return nil }
+func (s *storage) CreateTokenExchangeRequest(context.Context, op.TokenExchangeRequest) error {
+	return nil
+}
 
 func (s *storage) GetPrivateClaimsFromTokenExchangeRequest(_ context.Context, req op.TokenExchangeRequest) (map[string]any, error) {
 	aud := req.GetClientID()

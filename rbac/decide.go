@@ -1,0 +1,404 @@
+package rbac
+
+import (
+	"slices"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// Decision states. Only stAllow grants anything.
+const (
+	stAllow uint8 = iota
+	stNoClaims
+	stIssuer
+	stClaimType
+	stOverage
+	stGroupSource
+	stNoMatch
+	stScope
+	stStepUp
+	stDenied
+	stSoD
+)
+
+// inline is how many roles and mappings a Decision holds without
+// allocating; realistic tokens match far fewer.
+const inline = 16
+
+// Decision is the outcome of one [Policy.Decide]: granted or not, the roles,
+// permissions and per-environment grants, and enough to explain itself.
+//
+// A Decision is a value: it is made without allocating, pins the compiled
+// policy it was made with (a later reload does not change it) and refers to
+// the claims it was made from, which must not be modified afterwards. The
+// zero Decision denies everything.
+type Decision struct {
+	s      *compiled
+	c      *jwks.Claims
+	x      *extras
+	groups []string // groups from a GroupSource, when the token had none
+
+	status uint8
+	flags  uint8
+	nRoles uint8
+	nMaps  uint8
+	rule   int32  // deny rule or SoD constraint
+	roleA  uint32 // SoD: the conflicting pair
+	roleB  uint32
+	detail string // claim name for stClaimType
+	// nearStepUp and nearScope are 1 + the first mapping that failed only
+	// for lack of mfa/acr or of scopes; 0 for none.
+	nearStepUp uint32
+	nearScope  uint32
+
+	roles     [inline]uint32
+	maps      [inline]uint32
+	moreRoles []uint32
+	moreMaps  []uint32
+	srcErr    error
+}
+
+// OK reports whether the decision grants access at all: a mapping matched,
+// no deny rule matched and no separation-of-duties constraint is broken.
+// Use [Decision.Allowed] to check a specific permission.
+func (d *Decision) OK() bool { return d.s != nil && d.status == stAllow }
+
+// Allowed reports whether the decision grants permission through one of its
+// roles. It is false for every permission when the decision denies.
+func (d *Decision) Allowed(permission string) bool {
+	if !d.OK() {
+		return false
+	}
+	p, ok := d.s.permIdx[permission]
+	if !ok {
+		return false
+	}
+	for i := 0; i < int(d.nRoles); i++ {
+		if _, ok := slices.BinarySearch(d.s.roles[d.roles[i]].perms, p); ok {
+			return true
+		}
+	}
+	for _, r := range d.moreRoles {
+		if _, ok := slices.BinarySearch(d.s.roles[r].perms, p); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// HasRole reports whether the decision grants the named role.
+func (d *Decision) HasRole(role string) bool {
+	if !d.OK() {
+		return false
+	}
+	r, ok := d.s.roleIdx[role]
+	if !ok {
+		return false
+	}
+	return d.hasRole(r)
+}
+
+func (d *Decision) hasRole(r uint32) bool {
+	for i := 0; i < int(d.nRoles); i++ {
+		if d.roles[i] == r {
+			return true
+		}
+	}
+	return slices.Contains(d.moreRoles, r)
+}
+
+func (d *Decision) addRole(r uint32) {
+	if d.hasRole(r) {
+		return
+	}
+	if d.nRoles < inline {
+		d.roles[d.nRoles] = r
+		d.nRoles++
+		return
+	}
+	d.moreRoles = append(d.moreRoles, r)
+}
+
+func (d *Decision) hasMapping(m uint32) bool {
+	for i := 0; i < int(d.nMaps); i++ {
+		if d.maps[i] == m {
+			return true
+		}
+	}
+	return slices.Contains(d.moreMaps, m)
+}
+
+func (d *Decision) addMapping(m uint32) {
+	if d.hasMapping(m) {
+		return
+	}
+	if d.nMaps < inline {
+		d.maps[d.nMaps] = m
+		d.nMaps++
+		return
+	}
+	d.moreMaps = append(d.moreMaps, m)
+}
+
+// roleList and mapList return the granted roles and matched mappings.
+func (d *Decision) roleList() []uint32 {
+	return append(slices.Clone(d.roles[:d.nRoles]), d.moreRoles...)
+}
+
+func (d *Decision) mapList() []uint32 {
+	return append(slices.Clone(d.maps[:d.nMaps]), d.moreMaps...)
+}
+
+const (
+	flagStepUp uint8 = 1 << iota // a mapping lacked only mfa/acr
+	flagScope                    // a mapping lacked only scopes
+)
+
+// maxHits is how many policy atoms a claims set can match before the
+// evaluation spills to the heap.
+const maxHits = 64
+
+// decide is the hot path. groups replaces the token's groups when a group
+// source resolved them (nil otherwise).
+func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
+	d := Decision{s: s, c: c, x: x, rule: -1}
+	if fromSource {
+		d.groups = groups
+	}
+	if c == nil {
+		d.status = stNoClaims
+		return d
+	}
+	if x != nil && x.bad != "" {
+		d.status, d.detail = stClaimType, x.bad
+		return d
+	}
+	t := s.issuers[c.Issuer]
+	if t == nil {
+		d.status = stIssuer
+		return d
+	}
+
+	var buf [maxHits]uint32
+	hits, st, detail := s.collect(t, c, x, groups, fromSource, buf[:0])
+	if st != stAllow {
+		d.status, d.detail = st, detail
+		return d
+	}
+	s.evaluate(&d, hits)
+	return d
+}
+
+// collect appends to hits the atoms of issuer t that the claims carry.
+func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []string, fromSource bool, hits []uint32) ([]uint32, uint8, string) {
+	if t.self != noAtom {
+		hits = append(hits, t.self)
+	}
+
+	// Groups, app roles and scopes: from the typed fields for the standard
+	// claim names, else from the raw claim (which must be a string list).
+	if len(t.groups) > 0 {
+		if !fromSource {
+			if t.stdGroups {
+				groups = c.Groups
+			} else if v, ok := rawClaim(c, x, t.groupsClaim); ok {
+				l, ok := rawList(v, false)
+				if !ok {
+					return hits, stClaimType, t.groupsClaim
+				}
+				groups = l
+			}
+		}
+		for _, g := range groups {
+			a, ok := t.groups[g]
+			if !ok && t.groupIDs == groupDN {
+				// Directory DNs come in whatever case and spacing the
+				// server stores; compare them canonically.
+				if n, valid := NormalizeGroupID(groupDN, g); valid {
+					a, ok = t.groups[n]
+				}
+			}
+			if ok {
+				hits = append(hits, a)
+			}
+		}
+	}
+	if len(t.roles) > 0 {
+		roles := c.Roles
+		if !t.stdRoles {
+			roles = nil
+			if v, ok := rawClaim(c, x, t.rolesClaim); ok {
+				l, ok := rawList(v, false)
+				if !ok {
+					return hits, stClaimType, t.rolesClaim
+				}
+				roles = l
+			}
+		}
+		for _, r := range roles {
+			if a, ok := t.roles[r]; ok {
+				hits = append(hits, a)
+			}
+		}
+	}
+	if len(t.scopes) > 0 {
+		scopes := c.Scopes
+		if !t.stdScopes {
+			scopes = nil
+			if v, ok := rawClaim(c, x, t.scopesClaim); ok {
+				l, ok := rawList(v, true)
+				if !ok {
+					return hits, stClaimType, t.scopesClaim
+				}
+				scopes = l
+			}
+		}
+		for _, sc := range scopes {
+			if a, ok := t.scopes[sc]; ok {
+				hits = append(hits, a)
+			}
+		}
+	}
+	if len(t.tenants) > 0 {
+		if a, ok := t.tenants[c.TenantID]; ok {
+			hits = append(hits, a)
+		}
+	}
+	if len(t.acrs) > 0 {
+		if a, ok := t.acrs[c.ACR]; ok {
+			hits = append(hits, a)
+		}
+		for _, v := range c.ACRS {
+			if a, ok := t.acrs[v]; ok {
+				hits = append(hits, a)
+			}
+		}
+	}
+	if t.mfa != noAtom && slices.Contains(c.AMR, "mfa") {
+		hits = append(hits, t.mfa)
+	}
+	for i := range t.claims {
+		ci := &t.claims[i]
+		if ci.acc == accCustom {
+			v, ok := rawClaim(c, x, ci.name)
+			if !ok {
+				continue
+			}
+			if b, str, ok := rawString(v); ok {
+				a, found := uint32(0), false
+				if b != nil {
+					a, found = ci.values[string(b)] // no allocation: map lookup
+				} else {
+					a, found = ci.values[str]
+				}
+				if found {
+					hits = append(hits, a)
+				}
+				continue
+			}
+			l, ok := rawList(v, false)
+			if !ok {
+				return hits, stClaimType, ci.name
+			}
+			for _, e := range l {
+				if a, ok := ci.values[e]; ok {
+					hits = append(hits, a)
+				}
+			}
+			continue
+		}
+		if ci.acc >= accAud {
+			for _, e := range listClaim(c, ci.acc) {
+				if a, ok := ci.values[e]; ok {
+					hits = append(hits, a)
+				}
+			}
+			continue
+		}
+		if v := stringClaim(c, ci.acc); v != "" {
+			if a, ok := ci.values[v]; ok {
+				hits = append(hits, a)
+			}
+		}
+	}
+
+	return hits, stAllow, ""
+}
+
+// evaluate checks the clauses anchored on the hit atoms.
+func (s *compiled) evaluate(d *Decision, hits []uint32) {
+	deny := int32(-1)
+	for _, h := range hits {
+		for _, ci := range s.anchorList[s.anchorOff[h]:s.anchorOff[h+1]] {
+			cl := &s.clauses[ci]
+			var missing uint16
+			for _, a := range cl.atoms {
+				if a != h && !slices.Contains(hits, a) {
+					missing |= 1 << s.atoms[a].kind
+				}
+			}
+			if missing == 0 {
+				if cl.owner >= 0 {
+					d.addMapping(uint32(cl.owner))
+				} else if r := -cl.owner - 1; deny < 0 || r < deny {
+					deny = r
+				}
+				continue
+			}
+			if cl.owner >= 0 {
+				switch {
+				case missing&^(1<<leafMFA|1<<leafACR) == 0:
+					d.flags |= flagStepUp
+					if d.nearStepUp == 0 {
+						d.nearStepUp = uint32(cl.owner) + 1
+					}
+				case missing&^(1<<leafScope) == 0:
+					d.flags |= flagScope
+					if d.nearScope == 0 {
+						d.nearScope = uint32(cl.owner) + 1
+					}
+				}
+			}
+		}
+	}
+	if deny >= 0 {
+		d.status, d.rule = stDenied, deny
+		return
+	}
+	if d.nMaps == 0 {
+		switch {
+		case d.flags&flagStepUp != 0:
+			d.status = stStepUp
+		case d.flags&flagScope != 0:
+			d.status = stScope
+		default:
+			d.status = stNoMatch
+		}
+		return
+	}
+	for i := 0; i < int(d.nMaps); i++ {
+		for _, r := range s.mappings[d.maps[i]].roles {
+			d.addRole(r)
+		}
+	}
+	for _, m := range d.moreMaps {
+		for _, r := range s.mappings[m].roles {
+			d.addRole(r)
+		}
+	}
+	// Separation of duties: any granted pair listed together denies.
+	if len(s.sods) > 0 {
+		all := d.roles[:d.nRoles]
+		for _, lst := range [2][]uint32{all, d.moreRoles} {
+			for _, r := range lst {
+				for _, cf := range s.conflicts[r] {
+					if d.hasRole(cf.other) {
+						d.status, d.rule, d.roleA, d.roleB = stSoD, int32(cf.sod), r, cf.other
+						return
+					}
+				}
+			}
+		}
+	}
+	d.status = stAllow
+}

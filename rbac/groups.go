@@ -1,0 +1,44 @@
+package rbac
+
+import (
+	"context"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// GroupSource resolves a user's groups when the token does not carry them:
+// Entra leaves out the groups claim past 200 groups (overage) and points to
+// Microsoft Graph instead. Implementations live in rbac/graph (Graph
+// getMemberObjects) and rbac/ldap (AD/LDAP with nested groups); [StaticGroups]
+// serves tests.
+//
+// Groups must be safe for concurrent use by multiple goroutines and return
+// group IDs in the form the policy declares them (see [NormalizeGroupID]).
+// An error fails the decision closed with [ErrGroupSource].
+type GroupSource interface {
+	Groups(ctx context.Context, c *jwks.Claims) ([]string, error)
+}
+
+// GroupSourceFunc adapts a function to a [GroupSource].
+type GroupSourceFunc func(ctx context.Context, c *jwks.Claims) ([]string, error)
+
+// Groups calls f(ctx, c).
+func (f GroupSourceFunc) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+	return f(ctx, c)
+}
+
+// StaticGroups is a fixed group source keyed by the user's object ID (oid),
+// falling back to the subject (sub), for tests and small fixed setups. An
+// unknown user has no groups.
+type StaticGroups map[string][]string
+
+// Groups returns the groups listed for c's oid, or else its sub.
+func (s StaticGroups) Groups(_ context.Context, c *jwks.Claims) ([]string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if g, ok := s[c.ObjectID]; ok && c.ObjectID != "" {
+		return g, nil
+	}
+	return s[c.Subject], nil
+}

@@ -1,0 +1,346 @@
+package rbac
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// Size limits for a policy file.
+const (
+	// DefaultMaxPolicySize fits tens of thousands of mappings.
+	DefaultMaxPolicySize = 16 << 20
+	minPolicySize        = 1 << 10
+	maxPolicySize        = 256 << 20
+)
+
+// Options configure a [Policy]. They are copied at construction.
+type Options struct {
+	// Groups resolves groups when a token omits them (Entra overage). nil
+	// means overage fails closed with [ErrGroupsOverage].
+	Groups GroupSource
+	// Audit receives policy.reloaded, authz.allowed and authz.denied
+	// events; nil disables audit.
+	Audit slog.Handler
+	// Now is the clock for audit durations; nil means time.Now.
+	Now func() time.Time
+	// MaxSize bounds the policy file in bytes; 0 means
+	// [DefaultMaxPolicySize]. Clamped to [1 KiB, 256 MiB].
+	MaxSize int64
+	// Name labels a policy parsed from bytes in error messages; "" means
+	// "policy". Files use their base name.
+	Name string
+}
+
+// Policy is a loaded, compiled authorization policy. Decisions read the
+// current compiled form through one atomic load, so [Policy.Reload] swaps
+// policies without locks on the decision path and a decision never sees a
+// half-loaded policy.
+//
+// A Policy is safe for concurrent use by multiple goroutines. It runs no
+// goroutines and needs no Close.
+type Policy struct {
+	cur   atomic.Pointer[compiled]
+	opts  Options
+	path  string
+	audit *audit.Logger
+
+	mu sync.Mutex // serializes reloads
+}
+
+// NewPolicy loads and compiles the policy file at path. Any problem in the
+// file fails the load; the error joins one [*PolicyError] per problem, each
+// with its line, and matches [ErrInvalidPolicy].
+func NewPolicy(path string, optFns ...func(*Options)) (*Policy, error) {
+	p, err := newPolicy(optFns)
+	if err != nil {
+		return nil, err
+	}
+	p.path = path
+	s, err := p.loadFile()
+	if err != nil {
+		return nil, err
+	}
+	p.cur.Store(s)
+	return p, nil
+}
+
+// ParsePolicy compiles a policy from its YAML text, for policies that come
+// from somewhere other than a file (embedded, fetched, generated).
+func ParsePolicy(data []byte, optFns ...func(*Options)) (*Policy, error) {
+	p, err := newPolicy(optFns)
+	if err != nil {
+		return nil, err
+	}
+	s, err := p.compileBytes(p.opts.Name, data)
+	if err != nil {
+		return nil, err
+	}
+	p.cur.Store(s)
+	return p, nil
+}
+
+func newPolicy(optFns []func(*Options)) (*Policy, error) {
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case o.MaxSize == 0:
+		o.MaxSize = DefaultMaxPolicySize
+	case o.MaxSize < minPolicySize:
+		o.MaxSize = minPolicySize
+	case o.MaxSize > maxPolicySize:
+		o.MaxSize = maxPolicySize
+	}
+	if o.Name == "" {
+		o.Name = "policy"
+	}
+	return &Policy{opts: o, audit: audit.New(o.Audit)}, nil
+}
+
+func (p *Policy) loadFile() (*compiled, error) {
+	f, err := os.Open(p.path)
+	if err != nil {
+		return nil, fmt.Errorf("rbac: open policy: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, p.opts.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("rbac: read policy: %w", err)
+	}
+	return p.compileBytes(filepath.Base(p.path), data)
+}
+
+func (p *Policy) compileBytes(name string, data []byte) (*compiled, error) {
+	if int64(len(data)) > p.opts.MaxSize {
+		return nil, &PolicyError{File: name, Msg: fmt.Sprintf("policy larger than %d bytes", p.opts.MaxSize)}
+	}
+	return compileYAML(name, data)
+}
+
+// compileYAML parses and compiles, or returns every problem found.
+func compileYAML(name string, data []byte) (*compiled, error) {
+	d := &decoder{file: name}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &PolicyError{File: name, Msg: "empty policy"}
+		}
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &PolicyError{File: name, Line: extra.Line, Msg: "a policy file holds exactly one YAML document"}
+	}
+	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
+		return nil, &PolicyError{File: name, Msg: "not a YAML document"}
+	}
+	var f fileDoc
+	d.decode(root.Content[0], reflect0(&f), "")
+	if len(d.errs) > 0 {
+		return nil, d.joined()
+	}
+	s := compile(name, data, &f, d)
+	if len(d.errs) > 0 {
+		return nil, d.joined()
+	}
+	return s, nil
+}
+
+func (d *decoder) joined() error {
+	errs := make([]error, len(d.errs))
+	for i, e := range d.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
+// PolicyError with the line.
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	var line int
+	if n, _ := fmt.Sscanf(msg, "yaml: line %d:", &line); n == 1 {
+		if i := bytes.IndexByte([]byte(msg), ':'); i >= 0 {
+			if j := bytes.IndexByte([]byte(msg[i+1:]), ':'); j >= 0 {
+				msg = msg[i+1+j+1:]
+			}
+		}
+	}
+	return &PolicyError{File: name, Line: line, Msg: "YAML syntax: " + trimSpace(msg)}
+}
+
+func trimSpace(s string) string { return string(bytes.TrimSpace([]byte(s))) }
+
+// Reload re-reads the policy file and swaps it in atomically. A file that
+// does not load leaves the current policy in place and returns the
+// problems. Either way a policy.reloaded audit event records the outcome.
+func (p *Policy) Reload(ctx context.Context) error {
+	if p.path == "" {
+		return ErrNoFile
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := p.opts.Now()
+	s, err := p.loadFile()
+	return p.swap(ctx, start, s, err)
+}
+
+// Update compiles data and swaps it in atomically, like [Policy.Reload] for
+// a policy that does not come from a file.
+func (p *Policy) Update(ctx context.Context, data []byte) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := p.opts.Now()
+	name := p.opts.Name
+	if p.path != "" {
+		name = filepath.Base(p.path)
+	}
+	s, err := p.compileBytes(name, data)
+	return p.swap(ctx, start, s, err)
+}
+
+func (p *Policy) swap(ctx context.Context, start time.Time, s *compiled, err error) error {
+	old := p.cur.Load()
+	ev := audit.Event{Name: audit.PolicyReloaded, Duration: p.opts.Now().Sub(start)}
+	attrs := []slog.Attr{slog.String("policy_previous", old.version)}
+	if err != nil {
+		ev.Outcome, ev.Reason = audit.Failure, reason.Of(err)
+		if ev.Reason == "" {
+			ev.Reason = reason.Malformed
+		}
+		attrs = append(attrs, slog.Int("problems", countJoined(err)), slog.String("error", firstLine(err)))
+	} else {
+		p.cur.Store(s)
+		ev.Outcome = audit.Success
+		attrs = append(attrs, slog.String("policy_version", s.version), slog.Int("mappings", len(s.mappings)))
+	}
+	ev.Attrs = attrs
+	p.audit.Emit(ctx, ev)
+	return err
+}
+
+func countJoined(err error) int {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	return 1
+}
+
+func firstLine(err error) string {
+	s := err.Error()
+	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// Version identifies the current policy: the first 12 hex digits of the
+// SHA-256 of its file.
+func (p *Policy) Version() string { return p.cur.Load().version }
+
+// Decide maps verified claims to a decision. It never calls out: when the
+// token omits its groups (Entra overage) it resolves them through
+// Options.Groups with a background context; use [Policy.DecideContext] to
+// bound that call.
+//
+// For a token that carries its groups, Decide does not allocate and its
+// cost depends on the token, not on the number of mappings.
+func (p *Policy) Decide(c *jwks.Claims) Decision {
+	return p.DecideContext(context.Background(), c)
+}
+
+// DecideContext is [Policy.Decide] with a context for the group source.
+func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
+	s := p.cur.Load()
+	if c != nil && len(c.Groups) == 0 && c.GroupsOverage() {
+		if t := s.issuers[c.Issuer]; t != nil && t.stdGroups && len(t.groups) > 0 {
+			return p.overage(ctx, s, c)
+		}
+	}
+	return s.decide(c, nil, nil, false)
+}
+
+func (p *Policy) overage(ctx context.Context, s *compiled, c *jwks.Claims) Decision {
+	if p.opts.Groups == nil {
+		return Decision{s: s, c: c, status: stOverage, rule: -1}
+	}
+	groups, err := p.opts.Groups.Groups(ctx, c)
+	if err != nil {
+		return Decision{s: s, c: c, status: stGroupSource, rule: -1, srcErr: err}
+	}
+	return s.decide(c, nil, groups, true)
+}
+
+// DecideJSON decides on claims given as a JSON object, as a reviewer writes
+// them: for offline checks (the policycheck command) and tests. The claims
+// are not verified in any way; never feed it a token from a request.
+func (p *Policy) DecideJSON(claims []byte) (Decision, error) {
+	c, x, err := claimsFromJSON(claims)
+	if err != nil {
+		return Decision{}, fmt.Errorf("rbac: %w", err)
+	}
+	return p.decideIn(context.Background(), p.cur.Load(), c, x), nil
+}
+
+// Authorize decides and checks one permission, and records the outcome as
+// an authz.allowed or authz.denied audit event. The error wraps a sentinel
+// ([ErrPermission] when the roles lack the permission) whose reason class
+// middleware maps to a status code.
+func (p *Policy) Authorize(ctx context.Context, c *jwks.Claims, permission string) (Decision, error) {
+	start := p.opts.Now()
+	d := p.DecideContext(ctx, c)
+	err := d.Check(permission)
+	if p.audit.Enabled(ctx) {
+		p.audit.Emit(ctx, authzEvent(&d, c, permission, err, p.opts.Now().Sub(start)))
+	}
+	return d, err
+}
+
+func authzEvent(d *Decision, c *jwks.Claims, permission string, err error, dur time.Duration) audit.Event {
+	ev := audit.Event{Name: audit.AuthzAllowed, Outcome: audit.Success, Permission: permission, Duration: dur, Roles: d.Roles()}
+	if err != nil {
+		ev.Name, ev.Outcome, ev.Reason = audit.AuthzDenied, audit.Failure, reason.Of(err)
+	}
+	if c != nil {
+		ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID, ev.Client = c.Issuer, c.TenantID, c.Subject, c.ObjectID, c.Client()
+		jti := c.ID
+		if jti == "" {
+			jti = c.UTI
+		}
+		ev.TokenID = audit.TokenID(jti)
+	}
+	attrs := []slog.Attr{slog.String("policy_version", d.PolicyVersion())}
+	if ms := d.Mappings(); len(ms) > 0 {
+		attrs = append(attrs, slog.Any("mappings", ms))
+	}
+	if r := d.Rule(); r != "" {
+		attrs = append(attrs, slog.String("rule", r))
+	}
+	ev.Attrs = attrs
+	return ev
+}

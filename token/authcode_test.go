@@ -1,0 +1,144 @@
+package token
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// nonceValidator is an IDTokenValidator that accepts "id-<nonce>".
+type nonceValidator struct{ calls int }
+
+func (v *nonceValidator) ValidateIDToken(_ context.Context, idToken, nonce string) (*jwks.Claims, error) {
+	v.calls++
+	if idToken != "id-"+nonce {
+		return nil, errors.New("nonce mismatch")
+	}
+	return &jwks.Claims{}, nil
+}
+
+var _ IDTokenValidator = (*jwks.Validator)(nil)
+
+func newTestAuthCode(t *testing.T, respond func(int, url.Values, http.Header) (int, map[string]string, string)) (*AuthCode, *fakeIdP, *nonceValidator) {
+	t.Helper()
+	idp := newFakeIdP(t, respond)
+	v := &nonceValidator{}
+	ac, err := NewAuthCode(Client{ID: "lending-web", TokenURL: idp.URL(), Auth: ClientSecretBasic("s")},
+		"https://idp.example/authorize?tenant=x", "https://lending.example/callback", v, []string{"offline_access"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ac, idp, v
+}
+
+func TestAuthCodeStart(t *testing.T) {
+	ac, _, _ := newTestAuthCode(t, nil)
+	a, err := ac.Start(url.Values{"login_hint": {"amit@bank.example"}, "state": {"attacker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(a.URL)
+	q := u.Query()
+	sum := sha256.Sum256([]byte(a.Verifier.Reveal()))
+	for k, want := range map[string]string{
+		"response_type": "code", "client_id": "lending-web", "redirect_uri": "https://lending.example/callback",
+		"scope": "openid offline_access", "state": a.State, "nonce": a.Nonce, "code_challenge_method": "S256",
+		"code_challenge": base64.RawURLEncoding.EncodeToString(sum[:]), "login_hint": "amit@bank.example", "tenant": "x",
+	} {
+		if q.Get(k) != want {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), want)
+		}
+	}
+	if len(a.Verifier.Reveal()) < 43 || strings.Contains(a.URL, a.Verifier.Reveal()) {
+		t.Error("verifier too short or exposed in the URL")
+	}
+	b, _ := ac.Start(nil)
+	if a.State == b.State || a.Nonce == b.Nonce || a.Verifier == b.Verifier {
+		t.Error("state, nonce or verifier reused across sign-ins")
+	}
+}
+
+func TestAuthCodeExchange(t *testing.T) {
+	var nonce string
+	ac, idp, v := newTestAuthCode(t, func(_ int, form url.Values, _ http.Header) (int, map[string]string, string) {
+		if form.Get("code") != "the-code" {
+			return 400, nil, `{"error":"invalid_grant"}`
+		}
+		return 200, nil, `{"access_token":"at","token_type":"Bearer","expires_in":3600,"refresh_token":"rt","id_token":"id-` + nonce + `"}`
+	})
+	a, _ := ac.Start(nil)
+	nonce = a.Nonce
+	tests := []struct {
+		name     string
+		cb       url.Values
+		want     error
+		requests int
+	}{
+		{"state mismatch", url.Values{"state": {"forged"}, "code": {"the-code"}}, ErrInvalidCallback, 0},
+		{"no state", url.Values{"code": {"the-code"}}, ErrInvalidCallback, 0},
+		{"no code", url.Values{"state": {a.State}}, ErrInvalidCallback, 0},
+		{"user declined", url.Values{"state": {a.State}, "error": {"access_denied"}, "error_description": {"AADSTS65004: User declined"}}, ErrRejected, 0},
+		{"login required", url.Values{"state": {a.State}, "error": {"login_required"}}, ErrSignInRequired, 0},
+		{"bad code", url.Values{"state": {a.State}, "code": {"stale"}}, ErrSignInRequired, 1},
+		{"ok", url.Values{"state": {a.State}, "code": {"the-code"}}, nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, claims, err := ac.Exchange(context.Background(), a, tt.cb)
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v, want %v", err, tt.want)
+				}
+			} else if err != nil || tok.RefreshToken != "rt" || claims == nil {
+				t.Fatalf("Exchange = %v, %v, %v", tok, claims, err)
+			}
+			if idp.count() != tt.requests {
+				t.Fatalf("%d requests to the IdP, want %d", idp.count(), tt.requests)
+			}
+		})
+	}
+	f := idp.form(1)
+	if f.Get("code_verifier") != a.Verifier.Reveal() || f.Get("redirect_uri") != "https://lending.example/callback" || f.Get("grant_type") != "authorization_code" {
+		t.Fatalf("token request %v", f)
+	}
+	if v.calls != 1 {
+		t.Fatalf("validator called %d times", v.calls)
+	}
+}
+
+func TestAuthCodeRejectsWrongNonceAndMissingIDToken(t *testing.T) {
+	body := `{"access_token":"at","token_type":"Bearer","id_token":"id-replayed"}`
+	ac, _, _ := newTestAuthCode(t, func(int, url.Values, http.Header) (int, map[string]string, string) { return 200, nil, body })
+	a, _ := ac.Start(nil)
+	if _, _, err := ac.Exchange(context.Background(), a, url.Values{"state": {a.State}, "code": {"c"}}); err == nil {
+		t.Fatal("replayed ID token accepted")
+	}
+	body = `{"access_token":"at","token_type":"Bearer"}`
+	if _, _, err := ac.Exchange(context.Background(), a, url.Values{"state": {a.State}, "code": {"c"}}); !errors.Is(err, ErrInvalidCallback) {
+		t.Fatalf("missing id_token: %v", err)
+	}
+	if _, _, err := ac.Exchange(context.Background(), nil, url.Values{}); !errors.Is(err, ErrInvalidCallback) {
+		t.Fatalf("no sign-in: %v", err)
+	}
+}
+
+func TestNewAuthCodeValidates(t *testing.T) {
+	c := Client{ID: "c", TokenURL: "https://idp.example/token"}
+	v := &nonceValidator{}
+	for name, fn := range map[string]func() error{
+		"no validator": func() error { _, err := NewAuthCode(c, "https://idp.example/a", "https://app/cb", nil, nil); return err },
+		"no redirect":  func() error { _, err := NewAuthCode(c, "https://idp.example/a", "", v, nil); return err },
+		"http auth":    func() error { _, err := NewAuthCode(c, "http://idp.example/a", "https://app/cb", v, nil); return err },
+	} {
+		if err := fn(); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTokenAndSecretNeverPrintSecrets(t *testing.T) {
+	tok := Token{
+		AccessToken:  "ACCESS-SECRET-123",
+		TokenType:    "Bearer",
+		Expiry:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		RefreshToken: "REFRESH-SECRET-456",
+		IDToken:      "IDTOKEN-SECRET-789",
+		Scopes:       []string{"api://lending/.default"},
+	}
+	secret := Secret("CLIENT-SECRET-000")
+	type wrapper struct {
+		T   Token
+		P   *Token
+		S   Secret
+		Any any
+	}
+	w := wrapper{T: tok, P: &tok, S: secret, Any: tok}
+	secrets := []string{"ACCESS-SECRET", "REFRESH-SECRET", "IDTOKEN-SECRET", "CLIENT-SECRET"}
+
+	var outputs []string
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		outputs = append(outputs,
+			fmt.Sprintf(verb, tok), fmt.Sprintf(verb, &tok), fmt.Sprintf(verb, secret), fmt.Sprintf(verb, w))
+	}
+	outputs = append(outputs, tok.String(), fmt.Sprint(tok), fmt.Sprintln(&tok), secret.String())
+	for _, v := range []any{tok, &tok, secret, w} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, string(b))
+	}
+	var buf bytes.Buffer
+	for _, h := range []slog.Handler{slog.NewJSONHandler(&buf, nil), slog.NewTextHandler(&buf, nil)} {
+		l := slog.New(h)
+		l.Info("tok", "token", tok, "ptr", &tok, "secret", secret, "wrapper", w)
+	}
+	outputs = append(outputs, buf.String())
+
+	for _, out := range outputs {
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("output leaks %s: %s", s, out)
+			}
+		}
+	}
+	if !strings.Contains(fmt.Sprintf("%+v", tok), "[redacted]") || !strings.Contains(fmt.Sprintf("%#v", secret), "[redacted]") {
+		t.Error("redaction marker missing")
+	}
+	if !strings.Contains(fmt.Sprintf("%v", tok), "Bearer") {
+		t.Error("non-secret fields should still print")
+	}
+	if secret.Reveal() != "CLIENT-SECRET-000" {
+		t.Error("Reveal lost the value")
+	}
+	if Secret("").String() != "" {
+		t.Error("an empty secret should print empty")
+	}
+}
+
+func TestTokenTypeAndHeader(t *testing.T) {
+	tests := []struct{ in, want string }{{"", "Bearer"}, {"bearer", "Bearer"}, {"BEARER", "Bearer"}, {"DPoP", "DPoP"}}
+	for _, tt := range tests {
+		tok := &Token{AccessToken: "abc", TokenType: tt.in}
+		if got := tok.Type(); got != tt.want {
+			t.Errorf("Type(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+		tok.SetAuthHeader(r)
+		if got := r.Header.Get("Authorization"); got != tt.want+" abc" {
+			t.Errorf("header = %q", got)
+		}
+	}
+}
+
+func TestTokenValid(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		tok  *Token
+		want bool
+	}{
+		{"nil", nil, false},
+		{"empty", &Token{}, false},
+		{"no expiry", &Token{AccessToken: "a"}, true},
+		{"future", &Token{AccessToken: "a", Expiry: now.Add(time.Minute)}, true},
+		{"past", &Token{AccessToken: "a", Expiry: now.Add(-time.Minute)}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.tok.Valid(now); got != tt.want {
+			t.Errorf("%s: Valid = %v", tt.name, got)
+		}
+	}
+}

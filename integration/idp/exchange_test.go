@@ -45,7 +45,7 @@ func TestTokenExchange(t *testing.T) {
 		{name: "resource parameter", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
 			params: url.Values{"resource": {idp.ResourceCBS}}, wantAud: idp.ResourceCBS, wantScp: "user_impersonation"},
 		{name: "refresh token requested", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
-			params: url.Values{"scope": {idp.ResourceCBS + "/.default"}, "requested_token_type": {"urn:ietf:params:oauth:token-type:refresh_token"}},
+			params:  url.Values{"scope": {idp.ResourceCBS + "/.default"}, "requested_token_type": {"urn:ietf:params:oauth:token-type:refresh_token"}},
 			wantAud: idp.ResourceCBS, wantScp: "user_impersonation", wantRefresh: true},
 		{name: "token not issued for the exchanging client", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: webOnly,
 			params: url.Values{"scope": {idp.ResourceCBS + "/.default"}}, wantStatus: http.StatusBadRequest, wantError: "invalid_grant"},

@@ -1,0 +1,180 @@
+package token
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeTestPEM(t *testing.T) string {
+	t.Helper()
+	key, cert := testKeyAndCert(t)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})...)
+	path := filepath.Join(t.TempDir(), "client.pem")
+	os.WriteFile(path, data, 0o600)
+	return path
+}
+
+func TestClientFromEnvironment(t *testing.T) {
+	certPath := writeTestPEM(t)
+	tokenFile := filepath.Join(t.TempDir(), "fed")
+	os.WriteFile(tokenFile, []byte(fakeJWT(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})), 0o600)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		want    error
+		wantURL string
+		auth    string
+	}{
+		{"secret", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s"}, nil,
+			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "token.secretAuth"},
+		{"certificate", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: certPath}, nil,
+			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
+		{"federated, sovereign cloud", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvFederatedTokenFile: tokenFile, EnvAuthorityHost: "https://login.microsoftonline.us"}, nil,
+			"https://login.microsoftonline.us/t1/oauth2/v2.0/token", "token.assertionAuth"},
+		{"no credential", map[string]string{EnvTenantID: "t1", EnvClientID: "c1"}, ErrInvalidOptions, "", ""},
+		{"no tenant", map[string]string{EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
+		{"tenant path injection", map[string]string{EnvTenantID: "../evil", EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
+		{"plain http authority", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"}, ErrInvalidOptions, "", ""},
+		{"pfx", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/x/cert.pfx"}, ErrInvalidOptions, "", ""},
+		{"missing pem", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/nonexistent/cert.pem"}, ErrInvalidOptions, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{EnvTenantID, EnvClientID, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile, EnvAuthorityHost} {
+				t.Setenv(k, tt.env[k])
+			}
+			c, err := ClientFromEnvironment()
+			if tt.want != nil {
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("err = %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TokenURL != tt.wantURL || c.ID != "c1" || fmt.Sprintf("%T", c.Auth) != tt.auth {
+				t.Fatalf("client %+v (%T)", c, c.Auth)
+			}
+			if strings.Contains(fmt.Sprintf("%v %+v %#v", c, c, c), "PRIVATE") {
+				t.Fatal("client prints key material")
+			}
+		})
+	}
+}
+
+func TestFromEnvironmentFetches(t *testing.T) {
+	var form string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		form = r.PostForm.Encode()
+		if r.URL.Path != "/tenant-1/oauth2/v2.0/token" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, okToken("at", 3600))
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv(EnvTenantID, "tenant-1")
+	t.Setenv(EnvClientID, "analytics-svc")
+	t.Setenv(EnvClientSecret, "s3cret")
+	t.Setenv(EnvAuthorityHost, srv.URL)
+	c, err := FromEnvironment([]string{"api://lending/.default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if tok, err := c.Token(context.Background()); err != nil || tok.AccessToken != "at" {
+		t.Fatalf("Token = %v, %v", tok, err)
+	}
+	if !strings.Contains(form, "client_secret=s3cret") || !strings.Contains(form, "client_id=analytics-svc") {
+		t.Fatalf("form %s", form)
+	}
+}
+
+func TestParsePEM(t *testing.T) {
+	path := writeTestPEM(t)
+	data, _ := os.ReadFile(path)
+	key, certs, err := ParsePEM(data)
+	if err != nil || key == nil || len(certs) != 1 {
+		t.Fatalf("ParsePEM = %v, %v, %v", key, certs, err)
+	}
+	for name, in := range map[string][]byte{
+		"empty":     nil,
+		"cert only": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs[0].Raw}),
+		"garbage":   []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+		"encrypted": []byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"),
+	} {
+		if _, _, err := ParsePEM(in); !errors.Is(err, ErrInvalidOptions) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	var issuer string
+	doc := func() string {
+		return fmt.Sprintf(`{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/oauth/token","device_authorization_endpoint":"%[1]s/device","jwks_uri":"%[1]s/keys","grant_types_supported":["client_credentials"]}`, issuer)
+	}
+	var body func() string = doc
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/openid-configuration" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, body())
+	}))
+	t.Cleanup(srv.Close)
+	issuer = srv.URL
+	ep, err := Discover(context.Background(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.TokenURL != issuer+"/oauth/token" || ep.DeviceAuthURL != issuer+"/device" || ep.GrantTypes[0] != "client_credentials" {
+		t.Fatalf("endpoints %+v", ep)
+	}
+	body = func() string { return `{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}` }
+	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("issuer mix-up: %v", err)
+	}
+	body = func() string { return fmt.Sprintf(`{"issuer":%q,"token_endpoint":"http://evil.example/token"}`, issuer) }
+	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("http token endpoint: %v", err)
+	}
+	body = func() string { return "<html>" }
+	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrIdPUnavailable) {
+		t.Fatalf("bad document: %v", err)
+	}
+}
+
+func TestDiscoverEntraMetadata(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "idp-metadata", "entra-common-openid-configuration.json"))
+	if err != nil {
+		t.Skip("shared Entra metadata not present")
+	}
+	var srvURL string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(data)
+	}))
+	t.Cleanup(srv.Close)
+	srvURL = srv.URL
+	// The real document names login.microsoftonline.com; only the issuer
+	// template check is exercised here.
+	_, err = Discover(context.Background(), srvURL+"/common/v2.0")
+	if err != nil {
+		t.Fatalf("Entra common metadata: %v", err)
+	}
+}

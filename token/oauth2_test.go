@@ -1,0 +1,52 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+func TestOAuth2Adapters(t *testing.T) {
+	exp := time.Now().Add(time.Hour)
+	src := SourceFunc(func(context.Context) (*Token, error) {
+		return &Token{AccessToken: "at", TokenType: "bearer", Expiry: exp, IDToken: "id", RefreshToken: "rt"}, nil
+	})
+	ot, err := OAuth2(context.Background(), src).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ot.AccessToken != "at" || ot.TokenType != "Bearer" || !ot.Expiry.Equal(exp) || ot.Extra("id_token") != "id" || ot.RefreshToken != "" {
+		t.Fatalf("oauth2 token %+v", ot)
+	}
+	back, err := FromOAuth2(oauth2.StaticTokenSource(ot)).Token(context.Background())
+	if err != nil || back.AccessToken != "at" || back.IDToken != "id" {
+		t.Fatalf("round trip %+v, %v", back, err)
+	}
+	failing := SourceFunc(func(context.Context) (*Token, error) { return nil, ErrSignInRequired })
+	if _, err := OAuth2(context.Background(), failing).Token(); !errors.Is(err, ErrSignInRequired) {
+		t.Fatalf("error lost: %v", err)
+	}
+}
+
+func TestFromOAuth2Errors(t *testing.T) {
+	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return 401, nil, `{"error":"invalid_client","error_description":"bad secret s3cret-xyz"}`
+	})
+	cfg := clientcredentials.Config{ClientID: "c", ClientSecret: "s3cret-xyz", TokenURL: idp.URL()}
+	_, err := FromOAuth2(cfg.TokenSource(context.Background())).Token(context.Background())
+	var oe *Error
+	if !errors.Is(err, ErrRejected) || !errors.As(err, &oe) || oe.StatusCode != 401 {
+		t.Fatalf("err = %#v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := FromOAuth2(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "a"})).Token(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled ctx: %v", err)
+	}
+}

@@ -2,7 +2,6 @@ package jwks
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -278,11 +277,11 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if len(token) > v.maxSize {
 		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
 	}
-	var sum [32]byte
+	var ck cacheKey
+	var check uint64
 	if v.cache != nil && !idMode {
-		// The token is only read; hashing it in place avoids a copy.
-		sum = sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
-		if c, err, hit := v.cached(sum); hit {
+		ck, check = v.cache.key(token)
+		if c, err, hit := v.cached(ck, len(token), check); hit {
 			return c, err
 		}
 	}
@@ -299,8 +298,8 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 		return nil, fail(ErrMalformed, "not a compact JWS (more than two dots; JWE is not accepted)")
 	}
 	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
-	if len(h64) == 0 || len(p64) == 0 || len(s64) == 0 {
-		return nil, fail(ErrMalformed, "empty JWS segment")
+	if len(h64) == 0 || len(p64) == 0 {
+		return nil, fail(ErrMalformed, "empty JWS header or payload")
 	}
 	hn, pn, sn := b64url.DecodedLen(len(h64)), b64url.DecodedLen(len(p64)), b64url.DecodedLen(len(s64))
 	buf := make([]byte, hn+pn+sn)
@@ -334,6 +333,9 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 			return nil, fail(ErrAlgorithm, "unsigned tokens (alg none) are never accepted")
 		}
 		return nil, fail(ErrAlgorithm, "alg "+quoteShort(h.alg)+" is not allowed")
+	}
+	if len(sig) == 0 {
+		return nil, fail(ErrSignature, "empty signature")
 	}
 	c := &Claims{raw: payload, alg: h.alg, kid: h.kid, typ: h.typ}
 	if detail := decodeClaims(payload, c); detail != "" {
@@ -379,7 +381,7 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	}
 	c.key = k
 	if v.cache != nil && !idMode {
-		v.cache.put(sum, c)
+		v.cache.put(ck, len(token), check, c)
 	}
 	return c, nil
 }
@@ -398,18 +400,18 @@ func quoteShort(s string) string {
 
 // cached answers from the verified-token cache. hit is false when the
 // token must be validated in full (absent, or its key was retired).
-func (v *Validator) cached(sum [32]byte) (c *Claims, err error, hit bool) {
-	c = v.cache.get(sum)
+func (v *Validator) cached(k cacheKey, n int, check uint64) (c *Claims, err error, hit bool) {
+	c = v.cache.get(k, n, check)
 	if c == nil {
 		return nil, nil, false
 	}
 	if c.key != nil && c.key.retired.Load() {
-		v.cache.del(sum)
+		v.cache.del(k)
 		return nil, nil, false
 	}
 	if err := v.checkTimes(c, v.now()); err != nil {
 		if errors.Is(err, ErrExpired) {
-			v.cache.del(sum)
+			v.cache.del(k)
 		}
 		return c, err, true
 	}

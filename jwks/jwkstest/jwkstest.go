@@ -191,6 +191,20 @@ func (s *Server) AddKey(alg string, hard bool) string {
 	return k.kid
 }
 
+// UseKey makes the published key kid the signing key, for servers with
+// several keys (see AddKey). It panics if kid is not published.
+func (s *Server) UseKey(kid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range s.keys {
+		if k.kid == kid {
+			s.current = k
+			return
+		}
+	}
+	panic("jwkstest: no published key " + kid)
+}
+
 // Requests returns how many requests the server received of a kind:
 // "jwks" or "discovery".
 func (s *Server) Requests(kind string) int {
@@ -455,4 +469,3 @@ func (s *Server) discovery(p string) map[string]any {
 		"id_token_signing_alg_values_supported": algs,
 	}
 }
-

@@ -454,3 +454,24 @@ func TestNewCacheValidates(t *testing.T) {
 		t.Fatalf("negative window: %v", err)
 	}
 }
+
+func TestCacheHotPathAllocatesNothing(t *testing.T) {
+	for name, clock := range map[string]func(*Options){"system clock": nil, "injected clock": func(o *Options) { o.Now = newFakeClock().Now }} {
+		t.Run(name, func(t *testing.T) {
+			var now func() time.Time = time.Now
+			o, _ := newOptions([]func(*Options){clock})
+			now = o.Now
+			src := SourceFunc(func(context.Context) (*Token, error) { return &Token{AccessToken: "a", Expiry: now().Add(time.Hour)}, nil })
+			c, err := NewCache(src, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx := context.Background()
+			c.Token(ctx)
+			if n := testing.AllocsPerRun(1000, func() { c.Token(ctx) }); n != 0 {
+				t.Fatalf("%v allocations per cached Token call", n)
+			}
+		})
+	}
+}

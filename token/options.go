@@ -58,6 +58,10 @@ type Options struct {
 	// MaxEntries bounds the per-subject caches of [Exchange]. Default
 	// 10000; expired entries are dropped first.
 	MaxEntries int
+
+	// systemClock records that Now was left nil, so that the cache's hot
+	// path can read the monotonic clock alone (half the cost of time.Now).
+	systemClock bool
 }
 
 const (
@@ -83,6 +87,7 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+		o.systemClock = true
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = defaultTimeout

@@ -1,0 +1,68 @@
+package token
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func benchCache(b *testing.B) *Cache {
+	src := SourceFunc(func(context.Context) (*Token, error) {
+		return &Token{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, nil
+	})
+	c, err := NewCache(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	if _, err := c.Token(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// BenchmarkCacheToken measures the hot path: a fresh cached token.
+func BenchmarkCacheToken(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCacheTokenParallel measures the hot path under contention.
+func BenchmarkCacheTokenParallel(b *testing.B) {
+	c := benchCache(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Token(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkExchangeToken measures a cached on-behalf-of lookup, which
+// hashes the incoming token.
+func BenchmarkExchangeToken(b *testing.B) {
+	x, err := NewOnBehalfOf(Client{ID: "c", TokenURL: "https://idp.example/token", Auth: ClientSecretPost("s")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { x.Close() })
+	e, _ := x.entry("incoming", nil)
+	e.cur.Store(e.schedule(&Token{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, time.Now()))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := x.Token(ctx, "incoming", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

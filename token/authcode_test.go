@@ -133,9 +133,12 @@ func TestNewAuthCodeValidates(t *testing.T) {
 	c := Client{ID: "c", TokenURL: "https://idp.example/token"}
 	v := &nonceValidator{}
 	for name, fn := range map[string]func() error{
-		"no validator": func() error { _, err := NewAuthCode(c, "https://idp.example/a", "https://app/cb", nil, nil); return err },
-		"no redirect":  func() error { _, err := NewAuthCode(c, "https://idp.example/a", "", v, nil); return err },
-		"http auth":    func() error { _, err := NewAuthCode(c, "http://idp.example/a", "https://app/cb", v, nil); return err },
+		"no validator": func() error {
+			_, err := NewAuthCode(c, "https://idp.example/a", "https://app/cb", nil, nil)
+			return err
+		},
+		"no redirect": func() error { _, err := NewAuthCode(c, "https://idp.example/a", "", v, nil); return err },
+		"http auth":   func() error { _, err := NewAuthCode(c, "http://idp.example/a", "https://app/cb", v, nil); return err },
 	} {
 		if err := fn(); !errors.Is(err, ErrInvalidOptions) {
 			t.Errorf("%s: %v", name, err)

@@ -107,7 +107,7 @@ type entry struct {
 	base time.Time
 	fast bool
 	ctx  context.Context // ends at Close; every fetch runs under it
-	wg  *sync.WaitGroup // the owner's; Close waits on it
+	wg   *sync.WaitGroup // the owner's; Close waits on it
 
 	cur     atomic.Pointer[state]
 	busy    atomic.Bool   // a fetch is in flight

@@ -461,7 +461,9 @@ func TestCacheHotPathAllocatesNothing(t *testing.T) {
 			var now func() time.Time = time.Now
 			o, _ := newOptions([]func(*Options){clock})
 			now = o.Now
-			src := SourceFunc(func(context.Context) (*Token, error) { return &Token{AccessToken: "a", Expiry: now().Add(time.Hour)}, nil })
+			src := SourceFunc(func(context.Context) (*Token, error) {
+				return &Token{AccessToken: "a", Expiry: now().Add(time.Hour)}, nil
+			})
 			c, err := NewCache(src, clock)
 			if err != nil {
 				t.Fatal(err)

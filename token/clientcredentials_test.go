@@ -128,7 +128,11 @@ func checkAssertion(t *testing.T, assertion string, key *rsa.PrivateKey, cert *x
 
 func TestPrivateKeyJWTFreshJTIAndOptions(t *testing.T) {
 	key, cert := testKeyAndCert(t)
-	a, err := PrivateKeyJWT(key, func(o *JWTOptions) { o.Certificate = cert; o.Thumbprint = ThumbprintSHA1; o.Audience = "https://issuer.example" })
+	a, err := PrivateKeyJWT(key, func(o *JWTOptions) {
+		o.Certificate = cert
+		o.Thumbprint = ThumbprintSHA1
+		o.Audience = "https://issuer.example"
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

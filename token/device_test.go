@@ -120,7 +120,9 @@ func TestDeviceStartErrors(t *testing.T) {
 	if _, err := d.Start(context.Background()); !errors.Is(err, ErrRejected) {
 		t.Fatalf("err = %v", err)
 	}
-	idp.respond = func(int, url.Values, http.Header) (int, map[string]string, string) { return 200, nil, `{"user_code":"x"}` }
+	idp.respond = func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return 200, nil, `{"user_code":"x"}`
+	}
 	if _, err := d.Start(context.Background()); !errors.Is(err, ErrIdPUnavailable) {
 		t.Fatalf("incomplete response: %v", err)
 	}

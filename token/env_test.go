@@ -146,11 +146,15 @@ func TestDiscover(t *testing.T) {
 	if ep.TokenURL != issuer+"/oauth/token" || ep.DeviceAuthURL != issuer+"/device" || ep.GrantTypes[0] != "client_credentials" {
 		t.Fatalf("endpoints %+v", ep)
 	}
-	body = func() string { return `{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}` }
+	body = func() string {
+		return `{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}`
+	}
 	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("issuer mix-up: %v", err)
 	}
-	body = func() string { return fmt.Sprintf(`{"issuer":%q,"token_endpoint":"http://evil.example/token"}`, issuer) }
+	body = func() string {
+		return fmt.Sprintf(`{"issuer":%q,"token_endpoint":"http://evil.example/token"}`, issuer)
+	}
 	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("http token endpoint: %v", err)
 	}

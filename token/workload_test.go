@@ -69,7 +69,9 @@ func TestWorkloadIdentityClientCredentials(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	assertion := fakeJWT(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
 	os.WriteFile(path, []byte(assertion), 0o600)
-	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) { return 200, nil, okToken("at", 3600) })
+	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return 200, nil, okToken("at", 3600)
+	})
 	fa, _ := NewFileAssertion(path)
 	cc, _ := NewClientCredentials(Client{ID: "analytics-svc", TokenURL: idp.URL(), Auth: ClientAssertion(fa.Assertion)}, []string{"api://lending/.default"})
 	if _, err := cc.Token(context.Background()); err != nil {

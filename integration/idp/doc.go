@@ -34,7 +34,8 @@
 // preferred_username, acr, amr, and idtyp ("app" for app-only tokens). A scope
 // such as "api://lending/.default" or "api://lending/Loans.Read", an RFC 8707
 // resource or an RFC 8693 audience parameter sets aud to "api://lending";
-// otherwise aud is the client id. zitadel writes the JOSE header typ "JWT" on
+// otherwise aud is the client id. zitadel encodes aud as a one-element
+// array where Entra sends a string; both are valid JWT. zitadel writes the JOSE header typ "JWT" on
 // every token it signs and offers no hook to change it, so access tokens carry
 // typ "JWT", exactly as Entra v2 access tokens do, not "at+jwt".
 //

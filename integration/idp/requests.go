@@ -24,7 +24,7 @@ func splitResourceScope(scope string) (resource, permission string, ok bool) {
 	if i := strings.Index(scope, "://"); i > 0 {
 		rest := scope[i+3:]
 		j := strings.LastIndex(rest, "/")
-		if j <= 0 || j == len(rest)-1 {
+		if j <= 0 || j == len(rest)-1 || rest[0] == '/' || rest[j-1] == '/' {
 			return "", "", false
 		}
 		return scope[:i+3+j], rest[j+1:], true

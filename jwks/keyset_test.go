@@ -1,0 +1,475 @@
+package jwks_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/jwkstest"
+)
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func mustValidate(t *testing.T, v *jwks.Validator, tok string) *jwks.Claims {
+	t.Helper()
+	c, err := v.Validate(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	return c
+}
+
+func TestUnknownKIDFlood(t *testing.T) {
+	clk := newClock(testNow)
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = clk.Now })
+	attacker := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = clk.Now })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = clk.Now })
+	mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"}))
+	base := idp.Requests("jwks")
+
+	payload := b64(claimsJSON(idp.Issuer(), nil))
+	sig := strings.Split(attacker.Mint(nil), ".")[2]
+	flood := func() {
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 250; i++ {
+					// Forged: the kid is looked up before the signature is checked.
+					tok := b64(fmt.Sprintf(`{"alg":"RS256","kid":"bogus-%d-%d"}`, g, i)) + "." + payload + "." + sig
+					if _, err := v.Validate(context.Background(), tok); !errors.Is(err, jwks.ErrUnknownKey) {
+						t.Errorf("bogus kid: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	flood() // inside the window of the initial fetch: no request at all
+	if n := idp.Requests("jwks") - base; n != 0 {
+		t.Fatalf("2000 bogus kids inside the window caused %d fetches", n)
+	}
+	clk.Add(jwks.DefaultUnknownKIDInterval)
+	flood()
+	if n := idp.Requests("jwks") - base; n != 1 {
+		t.Fatalf("2000 bogus kids in a new window caused %d fetches, want 1", n)
+	}
+
+	// A real rotation right after a bogus token is picked up one window later.
+	newKid := idp.Rotate(false)
+	newTok := idp.Mint(map[string]any{"aud": "api://orders"})
+	if _, err := v.Validate(context.Background(), newTok); !errors.Is(err, jwks.ErrUnknownKey) {
+		t.Fatalf("new kid inside the window: %v (want a fast unknown_key)", err)
+	}
+	clk.Add(jwks.DefaultUnknownKIDInterval)
+	if c := mustValidate(t, v, newTok); c.KeyID() != newKid {
+		t.Fatalf("kid %q", c.KeyID())
+	}
+	if n := idp.Requests("jwks") - base; n != 2 {
+		t.Fatalf("fetches = %d, want 2", n)
+	}
+}
+
+func TestConcurrentMissesMerged(t *testing.T) {
+	clk := newClock(testNow)
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = clk.Now })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = clk.Now })
+	mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"}))
+	base := idp.Requests("jwks")
+
+	idp.Rotate(false)
+	tok := idp.Mint(map[string]any{"aud": "api://orders"})
+	clk.Add(time.Minute)
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	idp.OnRequest(func(string) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-release
+	})
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := v.Validate(context.Background(), tok); err != nil {
+				failures.Add(1)
+			}
+		}()
+	}
+	<-started
+	// A caller that gives up leaves on its own context; the fetch goes on.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	_, err := v.Validate(ctx, tok)
+	cancel()
+	if !errors.Is(err, jwks.ErrUnavailable) {
+		t.Fatalf("canceled waiter: %v", err)
+	}
+	close(release)
+	wg.Wait()
+	idp.OnRequest(nil)
+	if failures.Load() != 0 {
+		t.Fatalf("%d of 50 concurrent validations failed", failures.Load())
+	}
+	if n := idp.Requests("jwks") - base; n != 1 {
+		t.Fatalf("50 concurrent misses caused %d fetches, want 1", n)
+	}
+}
+
+func TestRotation(t *testing.T) {
+	clk := newClock(testNow)
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = clk.Now })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = clk.Now; o.Cache = &jwks.CacheOptions{} })
+	old := idp.Mint(map[string]any{"aud": "api://orders"})
+	c1 := mustValidate(t, v, old)
+
+	// Soft: old tokens stay valid, new ones are valid after one refresh.
+	idp.Rotate(false)
+	soft := idp.Mint(map[string]any{"aud": "api://orders"})
+	clk.Add(time.Minute)
+	mustValidate(t, v, soft)
+	if c := mustValidate(t, v, old); c != c1 {
+		t.Fatal("a refresh with the same old key purged its cache entry")
+	}
+
+	// Hard: once the new key set is fetched, old tokens fail as unknown_key,
+	// cached or not.
+	idp.Rotate(true)
+	hard := idp.Mint(map[string]any{"aud": "api://orders"})
+	clk.Add(time.Minute)
+	mustValidate(t, v, hard)
+	for _, tok := range []string{old, soft} {
+		if _, err := v.Validate(context.Background(), tok); !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatalf("token of a removed key: %v", err)
+		}
+	}
+}
+
+func TestIdPDown(t *testing.T) {
+	clk := newClock(testNow)
+	var audit bytes.Buffer
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = clk.Now })
+	v := newValidator(t, idp, func(o *jwks.Options) {
+		o.Now = clk.Now
+		o.Audit = slog.NewJSONHandler(&syncWriter{w: &audit}, nil)
+	})
+	tok := idp.Mint(map[string]any{"aud": "api://orders"})
+	mustValidate(t, v, tok)
+
+	idp.SetStatus(http.StatusServiceUnavailable)
+	for i := 0; i < 5; i++ {
+		clk.Add(time.Minute)
+		mustValidate(t, v, tok) // cached keys keep validating
+		bogus := idp.MintWithHeader(map[string]any{"kid": fmt.Sprint("x", i)}, map[string]any{"aud": "api://orders"})
+		if _, err := v.Validate(context.Background(), bogus); !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatalf("unknown kid while the IdP is down: %v", err)
+		}
+		mustValidate(t, v, tok) // the failed refresh kept the last good keys
+	}
+	waitFor(t, "jwks.refresh_failed", func() bool { return strings.Contains(audit.String(), `"jwks.refresh_failed"`) })
+
+	idp.SetStatus(0)
+	newKid := idp.Rotate(false)
+	clk.Add(time.Minute)
+	if c := mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"})); c.KeyID() != newKid {
+		t.Fatal("wrong key")
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func TestKeySetStartup(t *testing.T) {
+	idp := jwkstest.Start(t)
+	idp.SetStatus(http.StatusBadGateway)
+	ctx := context.Background()
+	if _, err := jwks.NewKeySet(ctx, idp.JWKSURL()); !errors.Is(err, jwks.ErrUnavailable) {
+		t.Fatalf("NewKeySet with the IdP down: %v", err)
+	}
+	if _, err := jwks.Discover(ctx, idp.Issuer()); !errors.Is(err, jwks.ErrUnavailable) {
+		t.Fatalf("Discover with the IdP down: %v", err)
+	}
+
+	// Lazy: start anyway, fail fast with ErrUnavailable, recover later.
+	clk := newClock(testNow)
+	ks, err := jwks.NewKeySet(ctx, idp.JWKSURL(), func(o *jwks.KeySetOptions) { o.Lazy = true; o.Now = clk.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	waitFor(t, "first fetch", func() bool { return idp.Requests("jwks") >= 2 })
+	if _, err := ks.Key(ctx, idp.KeyID(), idp.Issuer()); !errors.Is(err, jwks.ErrUnavailable) {
+		t.Fatalf("Key before any fetch succeeded: %v", err)
+	}
+	idp.SetStatus(0)
+	clk.Add(time.Minute)
+	if k, err := ks.Key(ctx, idp.KeyID(), idp.Issuer()); err != nil || k.ID != idp.KeyID() {
+		t.Fatalf("Key after recovery: %v, %v", k, err)
+	}
+}
+
+func TestDiscover(t *testing.T) {
+	idp := jwkstest.Start(t)
+	ks, err := jwks.Discover(context.Background(), idp.Issuer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	if ks.JWKSURL() != idp.JWKSURL() || ks.Issuer() != idp.Issuer() {
+		t.Fatalf("JWKSURL %q issuer %q", ks.JWKSURL(), ks.Issuer())
+	}
+	other := jwkstest.Start(t, func(o *jwkstest.Options) { o.Issuer = "https://someone.else" })
+	if _, err := jwks.Discover(context.Background(), other.URL); err == nil || !strings.Contains(err.Error(), "differs") {
+		t.Fatalf("issuer mismatch: %v", err)
+	}
+	if _, err := jwks.Discover(context.Background(), "not a url"); err == nil {
+		t.Fatal("bad issuer accepted")
+	}
+}
+
+// jwksServer serves body with headers and records requests, for wire-level
+// tests of the key set.
+type jwksServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	body    []byte
+	header  http.Header
+	hang    chan struct{} // when non-nil, requests block until it is closed or they are canceled
+	got     []http.Header
+	status  int
+	nothing bool
+}
+
+func newJWKSServer(t *testing.T, body []byte) *jwksServer {
+	s := &jwksServer{body: body, header: http.Header{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.got = append(s.got, r.Header.Clone())
+		body, hang, status := s.body, s.hang, s.status
+		for k, v := range s.header {
+			w.Header()[k] = v
+		}
+		s.mu.Unlock()
+		if hang != nil {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if status != 0 {
+			w.WriteHeader(status)
+		}
+		_, _ = w.Write(body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *jwksServer) requests() []http.Header {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]http.Header(nil), s.got...)
+}
+
+func TestKeySetWire(t *testing.T) {
+	idp := jwkstest.Start(t)
+	ctx := context.Background()
+
+	t.Run("forced refresh sends no-cache", func(t *testing.T) {
+		srv := newJWKSServer(t, idp.JWKS())
+		clk := newClock(testNow)
+		ks, err := jwks.NewKeySet(ctx, srv.URL, func(o *jwks.KeySetOptions) { o.Now = clk.Now })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ks.Close()
+		clk.Add(time.Minute)
+		if _, err := ks.Key(ctx, "unknown", ""); !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatal(err)
+		}
+		reqs := srv.requests()
+		if len(reqs) != 2 || reqs[0].Get("Cache-Control") != "" || reqs[1].Get("Cache-Control") != "no-cache" {
+			t.Fatalf("requests %v", reqs)
+		}
+		if !strings.Contains(reqs[0].Get("Accept"), "application/json") {
+			t.Fatalf("Accept %q", reqs[0].Get("Accept"))
+		}
+	})
+
+	t.Run("body cap", func(t *testing.T) {
+		big := append(bytes.TrimSuffix(idp.JWKS(), []byte("}")), []byte(`,"pad":"`+strings.Repeat("x", 4096)+`"}`)...)
+		srv := newJWKSServer(t, big)
+		if _, err := jwks.NewKeySet(ctx, srv.URL, func(o *jwks.KeySetOptions) { o.MaxBodySize = 1024 }); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Fatalf("oversized JWKS: %v", err)
+		}
+		ks, err := jwks.NewKeySet(ctx, srv.URL)
+		if err != nil {
+			t.Fatalf("same JWKS under the default cap: %v", err)
+		}
+		ks.Close()
+	})
+
+	t.Run("status and JSON errors", func(t *testing.T) {
+		for _, tc := range []struct {
+			body   string
+			status int
+		}{{"{}", 0}, {"not json", 0}, {`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`, 0}, {"", http.StatusNotFound}} {
+			srv := newJWKSServer(t, []byte(tc.body))
+			srv.status = tc.status
+			if _, err := jwks.NewKeySet(ctx, srv.URL); !errors.Is(err, jwks.ErrUnavailable) {
+				t.Errorf("body %q status %d: %v", tc.body, tc.status, err)
+			}
+		}
+	})
+
+	t.Run("hanging IdP times out and does not block later fetches", func(t *testing.T) {
+		srv := newJWKSServer(t, idp.JWKS())
+		hang := make(chan struct{})
+		srv.hang = hang
+		start := time.Now()
+		_, err := jwks.NewKeySet(ctx, srv.URL, func(o *jwks.KeySetOptions) { o.FetchTimeout = 100 * time.Millisecond })
+		if !errors.Is(err, jwks.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("hanging fetch: %v", err)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("fetch timeout not applied")
+		}
+		srv.mu.Lock()
+		srv.hang = nil
+		srv.mu.Unlock()
+		close(hang)
+		ks, err := jwks.NewKeySet(ctx, srv.URL, func(o *jwks.KeySetOptions) { o.FetchTimeout = 100 * time.Millisecond })
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks.Close()
+	})
+
+	t.Run("background refresh honours bounds", func(t *testing.T) {
+		for _, cc := range []string{"max-age=0", "no-store", "max-age=86400"} {
+			srv := newJWKSServer(t, idp.JWKS())
+			srv.header.Set("Cache-Control", cc)
+			ks, err := jwks.NewKeySet(ctx, srv.URL, func(o *jwks.KeySetOptions) {
+				o.MinRefreshInterval = 10 * time.Millisecond
+				o.MaxRefreshInterval = 20 * time.Millisecond
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "background refreshes with "+cc, func() bool { return len(srv.requests()) >= 4 })
+			ks.Close()
+			n := len(srv.requests())
+			waitForNoKeySetGoroutines(t)
+			if len(srv.requests()) != n {
+				t.Fatal("refresh after Close")
+			}
+		}
+	})
+
+	t.Run("unsupported keys are skipped", func(t *testing.T) {
+		doc := strings.Replace(string(idp.JWKS()), `"keys":[`, `"keys":[{"kty":"oct","k":"c2VjcmV0"},{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"},"junk",`, 1)
+		srv := newJWKSServer(t, []byte(doc))
+		ks, err := jwks.NewKeySet(ctx, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ks.Close()
+		if _, err := ks.Key(ctx, idp.KeyID(), ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func waitForNoKeySetGoroutines(t *testing.T) {
+	t.Helper()
+	waitFor(t, "key set goroutines to exit", func() bool {
+		buf := make([]byte, 1<<20)
+		return !bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("jwks.(*RemoteKeySet)"))
+	})
+}
+
+func TestCloseStopsGoroutines(t *testing.T) {
+	idp := jwkstest.Start(t)
+	v := newValidator(t, idp)
+	mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"}))
+	ks, err := jwks.NewKeySet(context.Background(), idp.JWKSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	ks.Close()
+	ks.Close()
+	waitForNoKeySetGoroutines(t)
+	if _, err := ks.Key(context.Background(), "unknown", ""); !errors.Is(err, jwks.ErrClosed) {
+		t.Fatalf("Key after Close: %v", err)
+	}
+}
+
+func TestParseJWKSRealDocuments(t *testing.T) {
+	tests := []struct {
+		file    string
+		keys    int
+		withAlg bool
+	}{
+		{"entra-common-jwks.json", 7, false},
+		{"entra-organizations-jwks.json", 6, false},
+		{"google-jwks.json", 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile("testdata/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, skipped, err := jwks.ParseJWKS(data)
+			if err != nil || len(skipped) != 0 || len(keys) != tt.keys {
+				t.Fatalf("ParseJWKS = %d keys, skipped %v, %v", len(keys), skipped, err)
+			}
+			for _, k := range keys {
+				if (k.Algorithm != "") != tt.withAlg || k.Use != "sig" || k.ID == "" {
+					t.Errorf("key %+v", k)
+				}
+				if !tt.withAlg && !strings.HasPrefix(k.Issuer, "https://login.microsoftonline.com/") {
+					t.Errorf("Entra key without issuer: %+v", k)
+				}
+			}
+		})
+	}
+}

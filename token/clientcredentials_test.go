@@ -274,3 +274,29 @@ func TestClientCredentialsErrors(t *testing.T) {
 		t.Fatalf("closed server: %v", err)
 	}
 }
+
+func TestParamsAndAssertionErrors(t *testing.T) {
+	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) { return 200, nil, okToken("at", 60) })
+	cc, _ := NewClientCredentials(Client{ID: "svc", TokenURL: idp.URL()}, []string{"s1"},
+		func(o *Options) { o.Params = url.Values{"resource": {"api://core"}, "grant_type": {"password"}, "scope": {"evil"}} })
+	if _, err := cc.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f := idp.form(0)
+	if f.Get("resource") != "api://core" || f.Get("grant_type") != "client_credentials" || f.Get("scope") != "s1" {
+		t.Fatalf("Params overrode the flow: %v", f)
+	}
+
+	type key struct{}
+	boom := errors.New("vault sealed")
+	var sawCtx bool
+	auth := ClientAssertion(func(ctx context.Context) (string, error) {
+		sawCtx = ctx.Value(key{}) == "v"
+		return "", boom
+	})
+	cc, _ = NewClientCredentials(Client{ID: "svc", TokenURL: idp.URL(), Auth: auth}, nil)
+	_, err := cc.Token(context.WithValue(context.Background(), key{}, "v"))
+	if !errors.Is(err, boom) || !sawCtx || idp.count() != 1 {
+		t.Fatalf("err = %v, ctx passed = %v, requests = %d", err, sawCtx, idp.count())
+	}
+}

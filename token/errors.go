@@ -1,7 +1,6 @@
 package token
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -176,10 +175,9 @@ func scrub(s string, secrets []string) string {
 }
 
 // unavailable wraps a cause as ErrIdPUnavailable unless it already carries
-// a class of this package.
+// a reason class (an OAuth error, an expired assertion, a closed source).
 func unavailable(msg string, err error) error {
-	if errors.Is(err, ErrIdPUnavailable) || errors.Is(err, ErrSignInRequired) ||
-		errors.Is(err, ErrRejected) || errors.Is(err, ErrClosed) {
+	if reason.Of(err) != "" {
 		return fmt.Errorf("token: %s: %w", msg, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrIdPUnavailable, msg, err)

@@ -32,9 +32,11 @@ const (
 // ([NewOnBehalfOf]) or RFC 8693 token exchange ([NewTokenExchange]).
 //
 // Results are cached per incoming token (keyed by its SHA-256, never the
-// token itself) and scope set, each key with the refresh-ahead, single
-// flight and backoff of [Cache]. The least recently created keys are dropped
-// beyond Options.MaxEntries, expired ones first.
+// token itself) and scope set, each key with the single flight, backoff and
+// refresh window of [Cache]. Unlike Cache, a key is renewed in the
+// background only when asked for inside its window, never by a timer: a
+// user's downstream token is not worth renewing if the user has gone. The
+// oldest keys are dropped beyond Options.MaxEntries, expired ones first.
 //
 // An Exchange is safe for concurrent use by multiple goroutines. Call Close
 // to stop its goroutines.

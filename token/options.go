@@ -51,9 +51,9 @@ type Options struct {
 	// handed out, for clock skew and transit. Default 30s, at most 10% of
 	// the lifetime.
 	ExpiryMargin time.Duration
-	// MinBackoff and MaxBackoff bound the exponential backoff (with full
-	// jitter) between failed fetches; a server's Retry-After is honoured
-	// up to MaxBackoff. Defaults 1s and 2m.
+	// MinBackoff and MaxBackoff bound the exponential backoff (with equal
+	// jitter) between failed fetches. A server's Retry-After is honoured
+	// even when longer, up to one hour. Defaults 1s and 2m.
 	MinBackoff, MaxBackoff time.Duration
 	// MaxEntries bounds the per-subject caches of [Exchange]. Default
 	// 10000; expired entries are dropped first.

@@ -40,7 +40,11 @@ func newSigningKey(alg string) (*signingKey, error) {
 	case AlgES256:
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	default:
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+		if k := pooledRSAKey(); k != nil {
+			priv = k
+		} else {
+			priv, err = rsa.GenerateKey(rand.Reader, 2048)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("idp: generating %s key: %w", alg, err)

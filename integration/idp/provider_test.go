@@ -294,3 +294,14 @@ func TestRequestsAndFailNext(t *testing.T) {
 		t.Errorf("unknown endpoint counted %d", n)
 	}
 }
+
+func TestProvidersHaveDistinctKeys(t *testing.T) {
+	seen := map[string]bool{}
+	for range 3 {
+		kid := idp.StartTest(t).SigningKeyID()
+		if seen[kid] {
+			t.Fatalf("two providers share the signing key %s", kid)
+		}
+		seen[kid] = true
+	}
+}

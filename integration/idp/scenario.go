@@ -153,6 +153,9 @@ func ScenarioClients() []Client {
 }
 
 var cbsBatchKey = sync.OnceValue(func() *rsa.PrivateKey {
+	if keys := testKeys(); len(keys) > 0 {
+		return keys[0]
+	}
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		// crypto/rand cannot fail and 2048 bits is a valid size, so this
@@ -163,7 +166,9 @@ var cbsBatchKey = sync.OnceValue(func() *rsa.PrivateKey {
 })
 
 // CBSBatchKey returns the RSA key cbs-batch signs its private_key_jwt
-// assertions with (RS256 or PS256). It is generated once per process.
+// assertions with (RS256 or PS256). It is the first key of testkeys.pem, the
+// same in every process, so a client outside the test binary (for example
+// one talking to the standalone command) can sign for cbs-batch too.
 func CBSBatchKey() ClientKey {
 	return ClientKey{KID: CBSBatchKeyID, Key: cbsBatchKey()}
 }

@@ -105,5 +105,6 @@ func summary(w io.Writer, p *idp.Provider, alg string) {
 		}
 		fmt.Fprintf(w, "  %-6s %-8s oid=%s groups=%v roles=%v amr=%v%s\n", u.Username, u.Name, u.ObjectID, groups, u.Roles, u.AMR, state)
 	}
-	fmt.Fprintln(w, "passwords and secrets: the constants in integration/idp/scenario.go")
+	fmt.Fprintln(w, "passwords and secrets: the constants in integration/idp/scenario.go;")
+	fmt.Fprintf(w, "cbs-batch signs with the first key of integration/idp/testkeys.pem (kid %s)\n", idp.CBSBatchKeyID)
 }

@@ -88,9 +88,9 @@ type issuerTable struct {
 	groupsClaim, rolesClaim, scopesClaim string
 	stdGroups, stdRoles, stdScopes       bool
 
-	groups  map[string]uint32
-	roles   map[string]uint32
-	scopes  map[string]uint32
+	groups  strIndex
+	roles   strIndex
+	scopes  strIndex
 	tenants map[string]uint32
 	acrs    map[string]uint32
 	mfa     uint32 // atom for "amr contains mfa", or noAtom
@@ -239,7 +239,7 @@ func (c *compiler) compileIssuers() {
 			groupsClaim: orDefault(fi.Claims.Groups, "groups"),
 			rolesClaim:  orDefault(fi.Claims.Roles, "roles"),
 			scopesClaim: orDefault(fi.Claims.Scopes, "scp"),
-			groups:      map[string]uint32{}, roles: map[string]uint32{}, scopes: map[string]uint32{},
+			groups:      newStrIndex(), roles: newStrIndex(), scopes: newStrIndex(),
 			tenants: map[string]uint32{}, acrs: map[string]uint32{}, mfa: noAtom, self: noAtom,
 		}
 		for _, cl := range []struct{ name, field string }{{t.groupsClaim, "groups"}, {t.rolesClaim, "roles"}, {t.scopesClaim, "scopes"}} {
@@ -653,19 +653,19 @@ func (c *compiler) addClause(w *cond, ls []leaf, owner int32) {
 		case leafGroup:
 			gi, _ := c.groupRef(l.value, iss)
 			g := c.out.groups[gi]
-			a = c.atom(t, leafGroup, "", g.id, "group "+g.name, t.groups)
+			a = c.atom(t, leafGroup, "", g.id, "group "+g.name, t.groups.m)
 		case leafAppRole:
 			if !tokenValueRe.MatchString(l.value) {
 				c.err(at(l.line, l.col), l.path, "app role %q must be 1-256 printable characters without spaces", l.value)
 				continue
 			}
-			a = c.atom(t, leafAppRole, "", l.value, "app_role "+l.value, t.roles)
+			a = c.atom(t, leafAppRole, "", l.value, "app_role "+l.value, t.roles.m)
 		case leafScope:
 			if !tokenValueRe.MatchString(l.value) {
 				c.err(at(l.line, l.col), l.path, "scope %q must be 1-256 printable characters without spaces", l.value)
 				continue
 			}
-			a = c.atom(t, leafScope, "", l.value, "scope "+l.value, t.scopes)
+			a = c.atom(t, leafScope, "", l.value, "scope "+l.value, t.scopes.m)
 		case leafTenant:
 			if !guidRe.MatchString(l.value) {
 				c.err(at(l.line, l.col), l.path, "tenant %q must be a tenant ID (GUID)", l.value)
@@ -749,9 +749,14 @@ func (c *compiler) claimAtom(t *issuerTable, name, value string) uint32 {
 // buildIndex picks one anchor atom per clause, the one that fewest clauses
 // use, and indexes clauses by it. A decision then only looks at clauses
 // anchored on atoms the claims actually carry, so its cost follows the
-// token, not the size of the policy. Atoms most tokens carry (mfa, acr,
-// tenant, issuer) are avoided as anchors when a clause has others.
+// token, not the size of the policy. Atoms many tokens carry (mfa, acr,
+// tenant, issuer, scopes) are avoided as anchors when a clause has others.
 func (c *compiler) buildIndex() {
+	for _, t := range c.out.issuerList {
+		t.groups.seal()
+		t.roles.seal()
+		t.scopes.seal()
+	}
 	n := len(c.out.atoms)
 	freq := make([]int, n)
 	for _, cl := range c.out.clauses {
@@ -759,8 +764,12 @@ func (c *compiler) buildIndex() {
 			freq[a]++
 		}
 	}
+	// Scopes come second (a clause reached through its group can then
+	// tell "insufficient scope"), and mfa/acr/tenant/issuer last.
 	cost := func(a uint32) int {
 		switch c.out.atoms[a].kind {
+		case leafScope:
+			return freq[a] + 1<<28
 		case leafMFA, leafACR, leafTenant, leafIssuer:
 			return freq[a] + 1<<30
 		}

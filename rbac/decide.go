@@ -23,7 +23,7 @@ const (
 
 // inline is how many roles and mappings a Decision holds without
 // allocating; realistic tokens match far fewer.
-const inline = 16
+const inline = 8
 
 // Decision is the outcome of one [Policy.Decide]: granted or not, the roles,
 // permissions and per-environment grants, and enough to explain itself.
@@ -61,11 +61,11 @@ type Decision struct {
 // OK reports whether the decision grants access at all: a mapping matched,
 // no deny rule matched and no separation-of-duties constraint is broken.
 // Use [Decision.Allowed] to check a specific permission.
-func (d *Decision) OK() bool { return d.s != nil && d.status == stAllow }
+func (d Decision) OK() bool { return d.s != nil && d.status == stAllow }
 
 // Allowed reports whether the decision grants permission through one of its
 // roles. It is false for every permission when the decision denies.
-func (d *Decision) Allowed(permission string) bool {
+func (d Decision) Allowed(permission string) bool {
 	if !d.OK() {
 		return false
 	}
@@ -87,7 +87,7 @@ func (d *Decision) Allowed(permission string) bool {
 }
 
 // HasRole reports whether the decision grants the named role.
-func (d *Decision) HasRole(role string) bool {
+func (d Decision) HasRole(role string) bool {
 	if !d.OK() {
 		return false
 	}
@@ -197,7 +197,7 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 
 	// Groups, app roles and scopes: from the typed fields for the standard
 	// claim names, else from the raw claim (which must be a string list).
-	if len(t.groups) > 0 {
+	if t.groups.len() > 0 {
 		if !fromSource {
 			if t.stdGroups {
 				groups = c.Groups
@@ -210,12 +210,12 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		for _, g := range groups {
-			a, ok := t.groups[g]
+			a, ok := t.groups.get(g)
 			if !ok && t.groupIDs == groupDN {
 				// Directory DNs come in whatever case and spacing the
 				// server stores; compare them canonically.
 				if n, valid := NormalizeGroupID(groupDN, g); valid {
-					a, ok = t.groups[n]
+					a, ok = t.groups.get(n)
 				}
 			}
 			if ok {
@@ -223,7 +223,7 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 	}
-	if len(t.roles) > 0 {
+	if t.roles.len() > 0 {
 		roles := c.Roles
 		if !t.stdRoles {
 			roles = nil
@@ -236,12 +236,12 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		for _, r := range roles {
-			if a, ok := t.roles[r]; ok {
+			if a, ok := t.roles.get(r); ok {
 				hits = append(hits, a)
 			}
 		}
 	}
-	if len(t.scopes) > 0 {
+	if t.scopes.len() > 0 {
 		scopes := c.Scopes
 		if !t.stdScopes {
 			scopes = nil
@@ -254,7 +254,7 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		for _, sc := range scopes {
-			if a, ok := t.scopes[sc]; ok {
+			if a, ok := t.scopes.get(sc); ok {
 				hits = append(hits, a)
 			}
 		}

@@ -278,7 +278,7 @@ func (p *Policy) Decide(c *jwks.Claims) Decision {
 func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
 	s := p.cur.Load()
 	if c != nil && len(c.Groups) == 0 && c.GroupsOverage() {
-		if t := s.issuers[c.Issuer]; t != nil && t.stdGroups && len(t.groups) > 0 {
+		if t := s.issuers[c.Issuer]; t != nil && t.stdGroups && t.groups.len() > 0 {
 			return p.overage(ctx, s, c)
 		}
 	}

@@ -41,7 +41,7 @@ type DirectoryGroup struct {
 }
 
 // Roles returns the granted roles in policy order; nil when denied.
-func (d *Decision) Roles() []string {
+func (d Decision) Roles() []string {
 	if !d.OK() {
 		return nil
 	}
@@ -56,7 +56,7 @@ func (d *Decision) Roles() []string {
 
 // Permissions returns every permission the granted roles carry, sorted;
 // nil when denied.
-func (d *Decision) Permissions() []string {
+func (d Decision) Permissions() []string {
 	if !d.OK() {
 		return nil
 	}
@@ -72,7 +72,7 @@ func (d *Decision) Permissions() []string {
 // Mappings returns the IDs of the mappings that matched, in policy order.
 // They are reported even when a deny rule or SoD constraint then denied,
 // which is what an explanation needs.
-func (d *Decision) Mappings() []string {
+func (d Decision) Mappings() []string {
 	if d.s == nil {
 		return nil
 	}
@@ -88,7 +88,7 @@ func (d *Decision) Mappings() []string {
 // AWSRoles returns the AWS grants of the matched mappings in policy order,
 // one per role ARN (the first mapping granting an ARN wins); nil when
 // denied.
-func (d *Decision) AWSRoles() []AWSRole {
+func (d Decision) AWSRoles() []AWSRole {
 	if !d.OK() {
 		return nil
 	}
@@ -111,7 +111,7 @@ func (d *Decision) AWSRoles() []AWSRole {
 
 // DirectoryGroups returns the on-prem group grants of the matched mappings,
 // one per group, in policy order; nil when denied.
-func (d *Decision) DirectoryGroups() []DirectoryGroup {
+func (d Decision) DirectoryGroups() []DirectoryGroup {
 	if !d.OK() {
 		return nil
 	}
@@ -152,7 +152,7 @@ func (d *Decision) claimString(name string) string {
 // Reason returns the reason class of a denial ("insufficient_role",
 // "forbidden", "revoked", "step_up_required", ...), or "" when the decision
 // grants access. It does not allocate.
-func (d *Decision) Reason() string {
+func (d Decision) Reason() string {
 	if d.s == nil {
 		return reason.Forbidden
 	}
@@ -186,7 +186,7 @@ func (d *Decision) Reason() string {
 // Err returns nil when the decision grants access, else an error wrapping
 // one of the sentinels (match with errors.Is; [*DeniedError] names the
 // rule). Its reason class equals [Decision.Reason].
-func (d *Decision) Err() error {
+func (d Decision) Err() error {
 	if d.s == nil {
 		return &DeniedError{Err: ErrNoMatch, Class: reason.Forbidden, Detail: "zero decision"}
 	}
@@ -225,7 +225,7 @@ func (d *Decision) Err() error {
 
 // Rule returns the ID of the deny rule or separation-of-duties constraint
 // that denied the decision, or "".
-func (d *Decision) Rule() string {
+func (d Decision) Rule() string {
 	if d.s == nil {
 		return ""
 	}
@@ -240,7 +240,7 @@ func (d *Decision) Rule() string {
 
 // PolicyVersion identifies the policy the decision was made with: the first
 // 12 hex digits of the SHA-256 of its file.
-func (d *Decision) PolicyVersion() string {
+func (d Decision) PolicyVersion() string {
 	if d.s == nil {
 		return ""
 	}
@@ -251,7 +251,7 @@ func (d *Decision) PolicyVersion() string {
 // decision's own error when it denies outright, [ErrStepUp] or [ErrScope]
 // when a mapping granting the permission failed only for lack of MFA/acr or
 // of scopes (so the client knows what to ask for), else [ErrPermission].
-func (d *Decision) Check(permission string) error {
+func (d Decision) Check(permission string) error {
 	if err := d.Err(); err != nil {
 		return err
 	}

@@ -1,0 +1,74 @@
+package rbac
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+func FuzzParsePolicy(f *testing.F) {
+	bank, err := os.ReadFile(bankPolicy)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bank)
+	f.Add([]byte(minimal))
+	f.Add([]byte(minimal + "deny:\n  - {id: d, when: {any: [{group: RM}, {all: [{scope: x}, {mfa: true}]}]}}\n"))
+	f.Add([]byte("version: 1\nissuers: [{name: a, issuer: 'x:y', group_ids: dn}]\ngroups: [{id: 'cn=a,dc=b', name: A}]\nroles: [{name: R}]\nmappings: [{id: m, when: {group: A}, grant: {roles: [R]}}]\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("version: 1\nmappings: [{when: {any: [{any: [{any: []}]}]}}]\n"))
+	f.Add([]byte("{{{{"))
+	f.Add([]byte("version: 1\ntests: [{name: t, claims: {a: {b: {c: [1, 2, {d: null}]}}}, expect: {allowed: true}}]\n"))
+	claimSets := []*jwks.Claims{
+		nil,
+		{},
+		{Issuer: entraIss, Groups: []string{lendingRM, creditOff}, AMR: []string{"mfa"}, Scopes: []string{"Loans.ReadWrite"}},
+		{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}},
+		{Issuer: "x:y", Groups: []string{"cn=a,dc=b", "CN=A, DC=B", ""}},
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParsePolicy(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidPolicy) {
+				t.Fatalf("load error outside ErrInvalidPolicy: %v", err)
+			}
+			return
+		}
+		for _, c := range claimSets {
+			d := p.Decide(c)
+			_ = d.Allowed("loan:read")
+			_ = d.Roles()
+			_ = d.AWSRoles()
+			_ = d.Explain().String()
+			if d.OK() != (d.Err() == nil) {
+				t.Fatalf("OK %v but Err %v", d.OK(), d.Err())
+			}
+		}
+		for _, r := range p.Test(context.Background()) {
+			_ = r.Decision.Explain()
+		}
+	})
+}
+
+func FuzzDecideJSON(f *testing.F) {
+	p, err := NewPolicy(bankPolicy)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(`{"iss":"` + entraIss + `","groups":["` + lendingRM + `"]}`))
+	f.Add([]byte(`{"iss":"` + entraIss + `","groups":"x","roles":null,"scp":7}`))
+	f.Add([]byte(`{"iss":"ldap://corp.bank.example","groups":["cn=\\,,dc=x"]}`))
+	f.Add([]byte(`{"iss":"` + entraIss + `","_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{"endpoint":1}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := p.DecideJSON(data)
+		if err != nil {
+			return
+		}
+		_ = d.Allowed("loan:read")
+		_ = d.Check("loan:create")
+		_ = d.Explain().String()
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,22 +197,30 @@ func TestPrivateKeyJWTRefusesBadOptions(t *testing.T) {
 }
 
 func TestTokenRequestsNeverFollowRedirects(t *testing.T) {
-	var leaked bool
+	var leaked atomic.Bool
 	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		leaked = true
+		leaked.Store(true)
 		w.Write([]byte(okToken("stolen", 60)))
 	}))
 	t.Cleanup(elsewhere.Close)
-	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
-		return http.StatusTemporaryRedirect, map[string]string{"Location": elsewhere.URL}, ""
-	})
-	cc, _ := NewClientCredentials(Client{ID: "svc", TokenURL: idp.URL(), Auth: ClientSecretPost("s3cret")}, nil)
-	_, err := cc.Token(context.Background())
-	if err == nil || leaked {
-		t.Fatalf("err = %v, leaked = %v", err, leaked)
-	}
-	if strings.Contains(err.Error(), "s3cret") {
-		t.Fatalf("error leaks the secret: %v", err)
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+			return status, map[string]string{"Location": elsewhere.URL}, ""
+		})
+		c := Client{ID: "svc", TokenURL: idp.URL(), Auth: ClientSecretPost("s3cret")}
+		cc, _ := NewClientCredentials(c, nil)
+		store := NewMemoryStore()
+		store.Store(context.Background(), "k", "REFRESH-TOKEN-1")
+		rf, _ := NewRefresh(c, store, "k", nil)
+		for name, src := range map[string]Source{"client credentials": cc, "refresh": rf} {
+			_, err := src.Token(context.Background())
+			if err == nil || leaked.Load() {
+				t.Fatalf("%s, HTTP %d: err = %v, sent elsewhere = %v", name, status, err, leaked.Load())
+			}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "REFRESH-TOKEN-1") {
+				t.Fatalf("error leaks a secret: %v", err)
+			}
+		}
 	}
 }
 
@@ -276,9 +285,13 @@ func TestClientCredentialsErrors(t *testing.T) {
 }
 
 func TestParamsAndAssertionErrors(t *testing.T) {
-	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) { return 200, nil, okToken("at", 60) })
+	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return 200, nil, okToken("at", 60)
+	})
 	cc, _ := NewClientCredentials(Client{ID: "svc", TokenURL: idp.URL()}, []string{"s1"},
-		func(o *Options) { o.Params = url.Values{"resource": {"api://core"}, "grant_type": {"password"}, "scope": {"evil"}} })
+		func(o *Options) {
+			o.Params = url.Values{"resource": {"api://core"}, "grant_type": {"password"}, "scope": {"evil"}}
+		})
 	if _, err := cc.Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -77,6 +77,8 @@ type Error struct {
 	sentinel error
 }
 
+// Error describes the response without any secret: code, status,
+// scrubbed description and the IDs support needs.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("token: ")

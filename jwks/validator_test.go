@@ -34,8 +34,8 @@ func newValidator(t *testing.T, idp *jwkstest.Server, fns ...func(*jwks.Options)
 // clock is a settable clock for validators, key sets and the fake IdP.
 type clock struct{ ns atomic.Int64 }
 
-func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time    { return time.Unix(0, c.ns.Load()) }
+func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 func TestNewValidatorRefuses(t *testing.T) {

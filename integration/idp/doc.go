@@ -24,8 +24,9 @@
 // private_key_jwt with RS256, PS256 or ES256 assertions, RFC 7523),
 // authorization_code with PKCE (driven headlessly by [Provider.Login]),
 // refresh_token with rotation (a rotated refresh token answers invalid_grant),
-// RFC 8693 token exchange, and RFC 8628 device authorization (approved
-// headlessly by [Provider.ApproveDevice]).
+// RFC 8693 token exchange (also reachable as Entra's on-behalf-of request,
+// the JWT bearer grant with requested_token_use=on_behalf_of), and RFC 8628
+// device authorization (approved headlessly by [Provider.ApproveDevice]).
 //
 // # Tokens
 //

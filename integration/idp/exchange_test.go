@@ -90,3 +90,20 @@ func TestTokenExchange(t *testing.T) {
 			http.StatusBadRequest, "invalid_grant")
 	})
 }
+
+func TestOnBehalfOf(t *testing.T) {
+	p := idp.StartTest(t)
+	userToken := signIn(t, p, lendingWeb(p, "openid", idp.ResourceLending+"/Loans.Read"), idp.UserAmit, idp.AmitPassword).AccessToken
+	obo := func(client, secret, use string) tokenResponse {
+		return postToken(t, p, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "requested_token_use": {use},
+			"assertion": {userToken}, "scope": {idp.ResourceCBS + "/.default"}}, client, secret)
+	}
+	tr := mustToken(t, obo(idp.ClientLendingAPI, idp.LendingAPISecret, "on_behalf_of"))
+	_, c := mustParse(t, p, tr.AccessToken)
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceCBS}) || c["azp"] != idp.ClientLendingAPI || c["oid"] != idp.AmitObjectID {
+		t.Errorf("on-behalf-of claims aud %v azp %v oid %v", aud, c["azp"], c["oid"])
+	}
+	wantError(t, obo(idp.ClientLendingAPI, "wrong", "on_behalf_of"), http.StatusUnauthorized, "invalid_client")
+	wantError(t, obo(idp.ClientAnalyticsSvc, idp.AnalyticsSvcSecret, "on_behalf_of"), http.StatusBadRequest, "unauthorized_client")
+	wantError(t, obo(idp.ClientLendingAPI, idp.LendingAPISecret, "something_else"), http.StatusBadRequest, "unsupported_grant_type")
+}

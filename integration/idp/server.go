@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -12,8 +13,8 @@ import (
 // server is zitadel's LegacyServer with the few steps this provider does
 // differently: private_key_jwt with PS256 and ES256 for every grant, RFC 8707
 // resource parameters, Entra's split between an access token for the
-// resource and an ID token for the client, one-time device codes, and PKCE
-// enforced whenever a challenge was sent.
+// resource and an ID token for the client, one-time device codes, PKCE
+// enforced whenever a challenge was sent, and Entra's on-behalf-of request.
 type server struct {
 	*op.LegacyServer
 	provider *op.Provider
@@ -34,7 +35,7 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
 		cfg.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256", "PS256", "ES256"}
 		cfg.GrantTypesSupported = slices.DeleteFunc(cfg.GrantTypesSupported, func(g oidc.GrantType) bool {
-			return g == oidc.GrantTypeBearer || g == oidc.GrantTypeImplicit
+			return g == oidc.GrantTypeImplicit
 		})
 		cfg.ClaimsSupported = append(cfg.ClaimsSupported, "tid", "oid", "groups", "roles", "scp", "ver", "idtyp")
 	}
@@ -97,9 +98,41 @@ func (s *server) DeviceAuthorization(ctx context.Context, r *op.ClientRequest[oi
 	return s.LegacyServer.DeviceAuthorization(withResources(ctx, resources), r)
 }
 
-// JWTProfile refuses the JWT bearer grant, which no scenario client uses.
-func (s *server) JWTProfile(context.Context, *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
-	return nil, oidc.ErrUnsupportedGrantType().WithDescription("the JWT bearer grant is not offered")
+// JWTProfile serves Entra's on-behalf-of request (the JWT bearer grant with
+// requested_token_use=on_behalf_of and the user's token as assertion) as the
+// RFC 8693 exchange it is, for clients allowed token exchange. Other JWT
+// bearer requests are refused.
+func (s *server) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
+	if r.Form.Get("requested_token_use") != "on_behalf_of" {
+		return nil, oidc.ErrUnsupportedGrantType().WithDescription("the JWT bearer grant is offered only for on-behalf-of")
+	}
+	cc := &op.ClientCredentials{
+		ClientID: r.Form.Get("client_id"), ClientSecret: r.Form.Get("client_secret"),
+		ClientAssertion: r.Form.Get("client_assertion"), ClientAssertionType: r.Form.Get("client_assertion_type"),
+	}
+	if id, secret, ok := (&http.Request{Header: r.Header}).BasicAuth(); ok {
+		var err1, err2 error
+		cc.ClientID, err1 = url.QueryUnescape(id)
+		cc.ClientSecret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return nil, invalidClient("invalid basic auth header", nil)
+		}
+	}
+	client, err := s.VerifyClient(ctx, &op.Request[op.ClientCredentials]{Method: r.Method, URL: r.URL, Header: r.Header, Form: r.Form, Data: cc})
+	if err != nil {
+		return nil, err
+	}
+	if !op.ValidateGrantType(client, oidc.GrantTypeTokenExchange) {
+		return nil, oidc.ErrUnauthorizedClient().WithDescription("client may not use on-behalf-of")
+	}
+	te := &oidc.TokenExchangeRequest{
+		GrantType: oidc.GrantTypeTokenExchange, SubjectToken: r.Data.Assertion, SubjectTokenType: oidc.AccessTokenType,
+		Scopes: r.Data.Scope, RequestedTokenType: oidc.AccessTokenType,
+	}
+	return s.TokenExchange(ctx, &op.ClientRequest[oidc.TokenExchangeRequest]{
+		Request: &op.Request[oidc.TokenExchangeRequest]{Method: r.Method, URL: r.URL, Header: r.Header, Form: r.Form, Data: te},
+		Client:  client,
+	})
 }
 
 // CodeExchange redeems an authorization code. A code bound to a PKCE

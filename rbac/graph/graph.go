@@ -1,0 +1,396 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/token"
+)
+
+// The sentinels; every error of [Source.Groups] wraps one of them.
+var (
+	// ErrUnavailable: Graph could not be asked or refused to answer
+	// (network, throttling beyond the retry budget, 4xx/5xx, token
+	// failure, more groups than Graph returns).
+	ErrUnavailable = reason.New(reason.IdPUnavailable, "graph: group lookup failed")
+	// ErrNoUser: the claims carry no oid (object ID) to look up.
+	ErrNoUser = reason.New(reason.MissingClaim, "graph: claims carry no user object ID")
+	// ErrTenant: the claims come from a tenant other than the one this
+	// source holds an app token for.
+	ErrTenant = reason.New(reason.Tenant, "graph: user from another tenant")
+)
+
+// Error is Graph's own error response ({"error":{"code","message"}}) with
+// the HTTP status. It unwraps to [ErrUnavailable].
+type Error struct {
+	Status     int
+	Code       string        // e.g. "Request_ResourceNotFound", "Authorization_RequestDenied"
+	Message    string        // Graph's message; never contains the app token
+	RetryAfter time.Duration // from Retry-After on 429/503, else 0
+}
+
+// Error formats the status, code and message.
+func (e *Error) Error() string {
+	s := fmt.Sprintf("graph: getMemberObjects: HTTP %d", e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Unwrap returns [ErrUnavailable].
+func (e *Error) Unwrap() error { return ErrUnavailable }
+
+// TokenFunc returns an app-only access token for Microsoft Graph. It is
+// called for each request that misses the cache; give it a caching source.
+type TokenFunc func(ctx context.Context) (string, error)
+
+// FromSource adapts a token.Source (typically a client-credentials source
+// for scope https://graph.microsoft.com/.default, wrapped in token's cache)
+// to a [TokenFunc].
+func FromSource(s token.Source) TokenFunc {
+	return func(ctx context.Context) (string, error) {
+		t, err := s.Token(ctx)
+		if err != nil {
+			return "", err
+		}
+		return t.AccessToken, nil
+	}
+}
+
+// DefaultEndpoint is Microsoft Graph v1.0 in the global cloud. National
+// clouds use their own host (for example https://graph.microsoft.us/v1.0).
+const DefaultEndpoint = "https://graph.microsoft.com/v1.0"
+
+// Defaults and bounds of [Options].
+const (
+	DefaultTTL           = 5 * time.Minute
+	DefaultMaxEntries    = 10000
+	DefaultTimeout       = 10 * time.Second
+	DefaultMaxRetries    = 2
+	DefaultMaxRetryAfter = 10 * time.Second
+	maxBody              = 4 << 20 // 11,000 IDs is under 500 KB
+)
+
+// Options configure a [Source]. They are copied at construction.
+type Options struct {
+	// Endpoint is the Graph base URL; "" means [DefaultEndpoint]. It must
+	// be https, except for loopback hosts (tests).
+	Endpoint string
+	// HTTPClient sends the requests; nil means a client with no overall
+	// timeout (each request is bounded by Timeout).
+	HTTPClient *http.Client
+	// AllGroups asks for every group type. By default only security groups
+	// are returned (securityEnabledOnly: true), which is what the groups
+	// claim carries with the usual "SecurityGroup" app setting.
+	AllGroups bool
+	// TTL is how long a user's groups are cached; 0 means [DefaultTTL],
+	// negative disables caching. Clamped to at most 24h. A mover's new
+	// groups take effect after at most TTL.
+	TTL time.Duration
+	// MaxEntries bounds the cache; 0 means [DefaultMaxEntries].
+	MaxEntries int
+	// Timeout bounds one lookup including retries; 0 means
+	// [DefaultTimeout].
+	Timeout time.Duration
+	// MaxRetries is how often a throttled (429/503/504) request is
+	// retried; 0 means [DefaultMaxRetries], negative means never.
+	MaxRetries int
+	// MaxRetryAfter is the longest Retry-After the source waits for; a
+	// longer one fails at once. 0 means [DefaultMaxRetryAfter].
+	MaxRetryAfter time.Duration
+	// Now is the clock for the cache; nil means time.Now.
+	Now func() time.Time
+}
+
+// Source looks up group memberships in Microsoft Graph for one tenant. It
+// is safe for concurrent use by multiple goroutines; it runs no goroutines
+// of its own beyond in-flight lookups and needs no Close.
+type Source struct {
+	tenant string
+	token  TokenFunc
+	opts   Options
+	base   string
+
+	flight singleflight.Group
+
+	mu    sync.Mutex
+	cache map[string]entry // guarded by mu
+}
+
+type entry struct {
+	groups  []string
+	expires time.Time
+}
+
+var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// NewSource returns a source for users of tenantID (a GUID) that
+// authenticates to Graph with token.
+func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Source, error) {
+	if !guidRe.MatchString(tenantID) {
+		return nil, errors.New("graph: tenant ID must be a GUID")
+	}
+	if token == nil {
+		return nil, errors.New("graph: a token function is required")
+	}
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	if o.Endpoint == "" {
+		o.Endpoint = DefaultEndpoint
+	}
+	u, err := url.Parse(o.Endpoint)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("graph: invalid endpoint %q", o.Endpoint)
+	}
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return nil, fmt.Errorf("graph: endpoint %q must use https", o.Endpoint)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	switch {
+	case o.TTL == 0:
+		o.TTL = DefaultTTL
+	case o.TTL > 24*time.Hour:
+		o.TTL = 24 * time.Hour
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	} else if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = DefaultMaxRetryAfter
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Source{
+		tenant: strings.ToLower(tenantID), token: token, opts: o,
+		base: strings.TrimRight(o.Endpoint, "/"), cache: map[string]entry{},
+	}, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
+}
+
+// Groups returns the object IDs (lower case) of every group the user of c
+// is a member of, directly or through nesting. It implements
+// rbac.GroupSource.
+func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+	if c == nil || !guidRe.MatchString(c.ObjectID) {
+		return nil, ErrNoUser
+	}
+	if c.TenantID != "" && !strings.EqualFold(c.TenantID, s.tenant) {
+		return nil, ErrTenant
+	}
+	oid := strings.ToLower(c.ObjectID)
+	if g, ok := s.cached(oid); ok {
+		return g, nil
+	}
+	// One request per user however many callers wait; it runs detached
+	// from any one caller's cancellation and each caller leaves on its own
+	// context.
+	ch := s.flight.DoChan(oid, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+		defer cancel()
+		g, err := s.fetch(fctx, oid)
+		if err == nil {
+			s.store(oid, g)
+		}
+		return g, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]string), nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+func (s *Source) cached(oid string) ([]string, bool) {
+	if s.opts.TTL < 0 {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.cache[oid]
+	if !ok || !s.opts.Now().Before(e.expires) {
+		return nil, false
+	}
+	return e.groups, true
+}
+
+func (s *Source) store(oid string, g []string) {
+	if s.opts.TTL < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	if len(s.cache) >= s.opts.MaxEntries {
+		for k, e := range s.cache {
+			if !now.Before(e.expires) {
+				delete(s.cache, k)
+			}
+		}
+		// Still full: drop arbitrary entries (map order is random), which
+		// costs a re-fetch, never a wrong answer.
+		for k := range s.cache {
+			if len(s.cache) < s.opts.MaxEntries {
+				break
+			}
+			delete(s.cache, k)
+		}
+	}
+	s.cache[oid] = entry{groups: g, expires: now.Add(s.opts.TTL)}
+}
+
+// Forget drops a user's cached groups, for a mover or leaver event that
+// must take effect before the TTL.
+func (s *Source) Forget(objectID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cache, strings.ToLower(objectID))
+}
+
+func (s *Source) fetch(ctx context.Context, oid string) ([]string, error) {
+	body := []byte(`{"securityEnabledOnly":true}`)
+	if s.opts.AllGroups {
+		body = []byte(`{"securityEnabledOnly":false}`)
+	}
+	endpoint := s.base + "/users/" + url.PathEscape(oid) + "/getMemberObjects"
+	for attempt := 0; ; attempt++ {
+		tok, err := s.token(ctx)
+		if err == nil && tok == "" {
+			err = errors.New("empty access token")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: app token: %w", ErrUnavailable, err)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		groups, gerr := s.do(req)
+		var ge *Error
+		if gerr == nil || !errors.As(gerr, &ge) || !retryable(ge.Status) || attempt >= s.opts.MaxRetries {
+			return groups, gerr
+		}
+		if ge.RetryAfter > s.opts.MaxRetryAfter {
+			return nil, gerr
+		}
+		t := time.NewTimer(ge.RetryAfter)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w: waiting to retry: %w", gerr, ctx.Err())
+		}
+	}
+}
+
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+func (s *Source) do(req *http.Request) ([]string, error) {
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		// The URL holds only the configured endpoint and the oid.
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading response: %w", ErrUnavailable, err)
+	}
+	if len(data) > maxBody {
+		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrUnavailable, maxBody)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e := &Error{Status: resp.StatusCode}
+		var body struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		if json.Unmarshal(data, &body) == nil {
+			e.Code, e.Message = clip(body.Error.Code, 100), clip(body.Error.Message, 300)
+		}
+		if retryable(resp.StatusCode) {
+			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		}
+		return nil, e
+	}
+	var ok struct {
+		Value []string `json:"value"`
+	}
+	if err := json.Unmarshal(data, &ok); err != nil {
+		return nil, fmt.Errorf("%w: malformed response: %w", ErrUnavailable, err)
+	}
+	if ok.Value == nil {
+		return nil, fmt.Errorf("%w: response has no value array", ErrUnavailable)
+	}
+	out := make([]string, 0, len(ok.Value))
+	for _, id := range ok.Value {
+		if !guidRe.MatchString(id) {
+			return nil, fmt.Errorf("%w: response holds a value that is not an object ID", ErrUnavailable)
+		}
+		out = append(out, strings.ToLower(id))
+	}
+	return out, nil
+}
+
+// retryAfter reads delay-seconds (Graph's form); an HTTP date or garbage
+// means "retry soon", one second.
+func retryAfter(v string) time.Duration {
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	return time.Second
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}

@@ -1,3 +1,83 @@
 // Package jwks validates JWT access tokens and ID tokens against the keys an
 // OpenID provider publishes, with Microsoft Entra ID's quirks built in.
+//
+// # Validating tokens
+//
+// Build one [Validator] per API with [NewValidator] and call
+// [Validator.Validate] per request. The options are refused unless they name
+// the trusted issuers, the accepted audiences and an algorithm allow-list:
+//
+//	v, err := jwks.NewValidator(func(o *jwks.Options) {
+//		o.Issuers = []jwks.Issuer{{Issuer: "https://idp.example.com"}} // keys by discovery
+//		o.Audiences = []string{"api://orders"}
+//		o.Algorithms = []string{"RS256"}
+//		o.Cache = &jwks.CacheOptions{}
+//	})
+//	...
+//	claims, err := v.Validate(ctx, bearer)
+//
+// A token is checked in an order that keeps untrusted input away from the
+// network: size, compact form, header (alg, crit), claims JSON, typ, issuer
+// and tenant — an unknown issuer never causes a fetch — then the key, the
+// signature, the times (exp is required; nbf and iat with a bounded leeway)
+// and the audience. Keys come only from the issuer's key set; the header
+// parameters jku, x5u, jwk and x5c are ignored. "none" and HMAC algorithms
+// are never accepted. [Validator.ValidateIDToken] adds the OpenID Connect
+// nonce and azp checks.
+//
+// # Claims
+//
+// [Claims] has typed fields for the registered, OpenID and Entra claims
+// (oid, tid, azp/appid, scp split into scopes, roles, groups, wids, xms_cc,
+// the groups-overage markers...), and [Claims.Get] returns any other claim
+// as raw JSON. Duplicate claims and claims of the wrong JSON type are
+// rejected as malformed, so no two parsers can read one token differently.
+//
+// # Key sets
+//
+// A [RemoteKeySet] ([NewKeySet] for a JWKS URL, [Discover] for an issuer)
+// refreshes in the background as the response's Cache-Control or Expires
+// says, within bounds; keeps its last good keys when the IdP fails; and
+// bounds every fetch in time and size. A token with an unknown kid refreshes
+// the set at most once per rate window (30 s by default): concurrent misses
+// share one fetch, and a miss inside the window fails at once with
+// [ErrUnknownKey] instead of waiting — a flood of forged kids costs the IdP
+// one request per window, and a real rotation is picked up within one.
+// Keys that cannot verify signatures (encryption keys, small RSA keys,
+// unknown types) are skipped, not fatal. [StaticKeySet] pins keys, and any
+// type with the one-method [KeySet] interface can be used.
+//
+// # Several issuers and Entra ID
+//
+// One validator trusts several issuers, each with its own key set, chosen by
+// the token's iss. An issuer may be a template containing {tenantid}, as in
+// Entra's multi-tenant metadata: the token's tid is substituted and the
+// result compared exactly, then the tenant allow-list applies. [Entra]
+// builds the v2.0 (and optionally v1.0) issuers and the JWKS URL of a tenant,
+// of "organizations" or "common". Entra's keys carry no alg (the key type
+// decides) and may carry an issuer property, which then binds the key to
+// that issuer.
+//
+// # Errors
+//
+// Every rejection wraps one sentinel per reason class — [ErrMalformed],
+// [ErrTooLarge], [ErrAlgorithm], [ErrUnknownKey], [ErrSignature],
+// [ErrExpired], [ErrNotYetValid], [ErrIssuedInFuture], [ErrIssuer],
+// [ErrAudience], [ErrType], [ErrMissingClaim], [ErrTenant], and
+// [ErrUnavailable] when no keys could ever be loaded — usually inside a
+// [*ValidationError] with a detail. Match with errors.Is; idbridge.Reason
+// returns the class. No error ever contains the token.
+//
+// # Verified-token cache
+//
+// With Options.Cache, a token verified before is answered without
+// verifying its signature again: the cache re-checks exp and nbf, returns the
+// same *Claims, and drops entries whose key left the key set. It is bounded
+// in entries and memory and never stores tokens.
+//
+// # Testing
+//
+// Package [github.com/idbridge/idbridge/jwks/jwkstest] is a fake OpenID
+// provider that mints tokens and rotates keys, for tests of code that uses
+// this package.
 package jwks

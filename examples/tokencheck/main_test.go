@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idbridge/idbridge/jwks/jwkstest"
+)
+
+func TestRun(t *testing.T) {
+	idp := jwkstest.Start(t)
+	valid := idp.Mint(map[string]any{"aud": "api://orders", "sub": "amit", "roles": []string{"LoanViewer"}})
+	expired := idp.Mint(map[string]any{"aud": "api://orders", "exp": time.Now().Add(-time.Hour).Unix()})
+	other := idp.Mint(map[string]any{"aud": "api://payments"})
+
+	tests := []struct {
+		name    string
+		args    []string
+		stdin   string
+		status  int
+		reasons []string // "" for valid
+	}{
+		{"all valid", []string{"-issuer", idp.Issuer(), "-audience", "api://orders"}, valid + "\n\nBearer " + valid + "\n", 0, []string{"", ""}},
+		{"mixed", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-jwks", idp.JWKSURL(), "-alg", "RS256,ES256"},
+			valid + "\n" + expired + "\n" + other + "\nnot-a-token\n", 1, []string{"", "expired", "audience", "malformed"}},
+		{"typ", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-typ", "at+jwt"}, valid + "\n", 1, []string{"type"}},
+		{"tenant", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-tenant", "t1"}, valid + "\n", 1, []string{"missing_claim"}},
+		{"wrong alg", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-alg", "ES256"}, valid + "\n", 1, []string{"algorithm"}},
+		{"no flags", nil, "", 2, nil},
+		{"no audience", []string{"-issuer", idp.Issuer()}, "", 2, nil},
+		{"unknown flag", []string{"-issuer", idp.Issuer(), "-audience", "a", "-x"}, "", 2, nil},
+		{"refused alg", []string{"-issuer", idp.Issuer(), "-audience", "a", "-alg", "HS256"}, "", 2, nil},
+		{"bad issuer", []string{"-issuer", "not a url", "-audience", "a"}, "", 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			status := run(context.Background(), tt.args, strings.NewReader(tt.stdin), &out, &errOut)
+			if status != tt.status {
+				t.Fatalf("status %d, want %d; stderr %s", status, tt.status, errOut.String())
+			}
+			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+			if len(tt.reasons) == 0 {
+				if out.Len() != 0 {
+					t.Fatalf("output %q", out.String())
+				}
+				return
+			}
+			if len(lines) != len(tt.reasons) {
+				t.Fatalf("%d lines, want %d: %s", len(lines), len(tt.reasons), out.String())
+			}
+			for i, line := range lines {
+				var r struct {
+					Valid  bool           `json:"valid"`
+					Reason string         `json:"reason"`
+					Detail string         `json:"detail"`
+					Claims map[string]any `json:"claims"`
+				}
+				if err := json.Unmarshal([]byte(line), &r); err != nil {
+					t.Fatalf("line %q: %v", line, err)
+				}
+				if r.Reason != tt.reasons[i] || r.Valid != (tt.reasons[i] == "") {
+					t.Errorf("line %d = %s, want reason %q", i, line, tt.reasons[i])
+				}
+				if r.Valid && (r.Claims["sub"] != "amit" || r.Detail != "") {
+					t.Errorf("valid line %s", line)
+				}
+				if !r.Valid && (r.Claims != nil || r.Detail == "") {
+					t.Errorf("invalid line %s", line)
+				}
+			}
+			for _, tok := range []string{valid, expired, other} {
+				if strings.Contains(out.String(), strings.Split(tok, ".")[2]) {
+					t.Fatal("output contains a signature")
+				}
+			}
+		})
+	}
+}

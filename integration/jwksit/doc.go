@@ -1,0 +1,5 @@
+// Package jwksit tests package jwks against the real OpenID provider of
+// package idp (zitadel/oidc) over HTTPS on loopback: discovery, RS256 and
+// ES256 tokens, soft and hard key rotation, a provider that is down, and a
+// flood of unknown key IDs counted at the provider's JWKS endpoint.
+package jwksit

@@ -1,0 +1,230 @@
+package jwksit
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/integration/idp"
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// clock is a settable clock starting at the wall clock: the provider stamps
+// iat and nbf from the wall clock, and the key set's rate window is moved
+// forward by advancing this clock instead of sleeping.
+type clock struct{ ns atomic.Int64 }
+
+func newClock() *clock {
+	c := &clock{}
+	c.ns.Store(time.Now().UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// validator trusts p (keys by OpenID discovery) for the analytics API.
+func validator(t *testing.T, p *idp.Provider, c *clock, fns ...func(*jwks.Options)) *jwks.Validator {
+	t.Helper()
+	v, err := jwks.NewValidator(append([]func(*jwks.Options){func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer()}}
+		o.Audiences = []string{idp.ResourceAnalytics}
+		o.Algorithms = []string{"RS256", "ES256"}
+		o.HTTPClient = p.HTTPClient()
+		o.Now = c.Now
+	}}, fns...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+// accessToken gets an app-only token for the analytics API from p.
+func accessToken(t *testing.T, p *idp.Provider) string {
+	t.Helper()
+	cc := clientcredentials.Config{
+		ClientID:     idp.ClientAnalyticsSvc,
+		ClientSecret: idp.AnalyticsSvcSecret,
+		TokenURL:     p.TokenURL(),
+		Scopes:       []string{idp.ResourceAnalytics + "/.default"},
+	}
+	ctx := context.WithValue(testContext(t), oauth2.HTTPClient, p.HTTPClient())
+	tok, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatalf("client credentials: %v", err)
+	}
+	return tok.AccessToken
+}
+
+func validate(t *testing.T, v *jwks.Validator, tok string) *jwks.Claims {
+	t.Helper()
+	c, err := v.Validate(testContext(t), tok)
+	if err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	return c
+}
+
+// withKID returns tok with its header kid replaced: a forgery whose kid the
+// provider never published.
+func withKID(t *testing.T, tok, kid string) string {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	hdr := fmt.Sprintf(`{"alg":"RS256","kid":%q,"typ":"JWT"}`, kid)
+	return base64.RawURLEncoding.EncodeToString([]byte(hdr)) + "." + parts[1] + "." + parts[2]
+}
+
+func TestDiscoveryAndAlgorithms(t *testing.T) {
+	for _, alg := range []string{idp.AlgRS256, idp.AlgES256} {
+		t.Run(alg, func(t *testing.T) {
+			p := idp.StartTest(t, func(o *idp.Options) { o.Algorithm = alg })
+			v := validator(t, p, newClock())
+			c := validate(t, v, accessToken(t, p))
+			if c.Algorithm() != alg || c.KeyID() != p.SigningKeyID() {
+				t.Fatalf("alg %q kid %q", c.Algorithm(), c.KeyID())
+			}
+			if c.Issuer != p.Issuer() || c.TenantID != p.TenantID() || c.Client() != idp.ClientAnalyticsSvc ||
+				!c.HasRole(idp.RoleAnalyticsRead) || c.IDType != "app" || c.Version != "2.0" {
+				t.Fatalf("claims %+v", c)
+			}
+			if n := p.Requests(idp.EndpointDiscovery); n != 1 {
+				t.Fatalf("discovery requests = %d", n)
+			}
+			// A token for another API is refused.
+			w := validator(t, p, newClock(), func(o *jwks.Options) { o.Audiences = []string{idp.ResourceLending} })
+			if _, err := w.Validate(testContext(t), accessToken(t, p)); idbridge.Reason(err) != "audience" {
+				t.Fatalf("token for another API: %v", err)
+			}
+		})
+	}
+}
+
+func TestSoftRotation(t *testing.T) {
+	p := idp.StartTest(t)
+	clk := newClock()
+	v := validator(t, p, clk)
+	old := accessToken(t, p)
+	validate(t, v, old)
+	base := p.Requests(idp.EndpointJWKS)
+
+	kid, err := p.RotateKey(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := accessToken(t, p)
+	clk.Advance(jwks.DefaultUnknownKIDInterval)
+	if c := validate(t, v, fresh); c.KeyID() != kid {
+		t.Fatalf("kid %q, want %q", c.KeyID(), kid)
+	}
+	validate(t, v, old) // the old key is still published
+	if n := p.Requests(idp.EndpointJWKS) - base; n != 1 {
+		t.Fatalf("new key picked up after %d JWKS fetches, want 1", n)
+	}
+}
+
+func TestHardRotation(t *testing.T) {
+	p := idp.StartTest(t)
+	clk := newClock()
+	v := validator(t, p, clk, func(o *jwks.Options) { o.Cache = &jwks.CacheOptions{} })
+	old := accessToken(t, p)
+	validate(t, v, old)
+	validate(t, v, old) // now cached
+
+	if _, err := p.RotateKey(true); err != nil {
+		t.Fatal(err)
+	}
+	fresh := accessToken(t, p)
+	clk.Advance(jwks.DefaultUnknownKIDInterval)
+	validate(t, v, fresh)
+	_, err := v.Validate(testContext(t), old)
+	if !errors.Is(err, jwks.ErrUnknownKey) || idbridge.Reason(err) != "unknown_key" {
+		t.Fatalf("token of the removed key: %v", err)
+	}
+}
+
+func TestProviderStopped(t *testing.T) {
+	p := idp.StartTest(t)
+	clk := newClock()
+	v := validator(t, p, clk)
+	tok := accessToken(t, p)
+	validate(t, v, tok)
+
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		clk.Advance(jwks.DefaultUnknownKIDInterval)
+		validate(t, v, tok) // cached keys keep validating
+		_, err := v.Validate(testContext(t), withKID(t, tok, fmt.Sprint("gone-", i)))
+		if !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatalf("unknown kid while the provider is down: %v", err)
+		}
+		validate(t, v, tok) // the failed refresh kept the last good keys
+	}
+
+	if err := p.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	kid, err := p.RotateKey(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(jwks.DefaultUnknownKIDInterval)
+	if c := validate(t, v, accessToken(t, p)); c.KeyID() != kid {
+		t.Fatal("key rotated during the outage not picked up")
+	}
+}
+
+func TestUnknownKIDFlood(t *testing.T) {
+	p := idp.StartTest(t)
+	clk := newClock()
+	v := validator(t, p, clk)
+	tok := accessToken(t, p)
+	validate(t, v, tok)
+	base := p.Requests(idp.EndpointJWKS)
+
+	const windows, perWindow = 3, 2000
+	for w := 0; w < windows; w++ {
+		clk.Advance(jwks.DefaultUnknownKIDInterval)
+		var wg sync.WaitGroup
+		var wrong atomic.Int32
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < perWindow/8; i++ {
+					_, err := v.Validate(context.Background(), withKID(t, tok, fmt.Sprintf("bogus-%d-%d-%d", w, g, i)))
+					if !errors.Is(err, jwks.ErrUnknownKey) {
+						wrong.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if wrong.Load() != 0 {
+			t.Fatalf("%d bogus tokens not rejected as unknown_key", wrong.Load())
+		}
+		if n := p.Requests(idp.EndpointJWKS) - base; n > int64(w+1) {
+			t.Fatalf("after %d windows of %d bogus kids: %d JWKS requests, want at most %d", w+1, perWindow, n, w+1)
+		}
+		validate(t, v, tok) // genuine tokens are unaffected
+	}
+	t.Logf("%d bogus kids over %d rate windows: %d JWKS requests", windows*perWindow, windows, p.Requests(idp.EndpointJWKS)-base)
+}

@@ -33,6 +33,13 @@ type Options struct {
 	// Groups resolves groups when a token omits them (Entra overage). nil
 	// means overage fails closed with [ErrGroupsOverage].
 	Groups GroupSource
+	// GroupSources, keyed by the policy's issuer name, replace the groups
+	// claim of that issuer's tokens entirely: the source is asked on every
+	// decision (cache in the source). Use it when an issuer's tokens carry
+	// no groups at all, or when the directory is the authority (an LDAP
+	// source for on-prem users). Each source's groups must be IDs of that
+	// issuer's group_ids kind.
+	GroupSources map[string]GroupSource
 	// Audit receives policy.reloaded, authz.allowed and authz.denied
 	// events; nil disables audit.
 	Audit slog.Handler
@@ -114,6 +121,16 @@ func newPolicy(optFns []func(*Options)) (*Policy, error) {
 	}
 	if o.Name == "" {
 		o.Name = "policy"
+	}
+	if o.GroupSources != nil {
+		m := make(map[string]GroupSource, len(o.GroupSources))
+		for k, v := range o.GroupSources {
+			if v == nil {
+				return nil, fmt.Errorf("rbac: GroupSources[%q] is nil", k)
+			}
+			m[k] = v
+		}
+		o.GroupSources = m
 	}
 	return &Policy{opts: o, audit: audit.New(o.Audit)}, nil
 }
@@ -276,24 +293,33 @@ func (p *Policy) Decide(c *jwks.Claims) Decision {
 
 // DecideContext is [Policy.Decide] with a context for the group source.
 func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
-	s := p.cur.Load()
-	if c != nil && len(c.Groups) == 0 && c.GroupsOverage() {
-		if t := s.issuers[c.Issuer]; t != nil && t.stdGroups && t.groups.len() > 0 {
-			return p.overage(ctx, s, c)
-		}
-	}
-	return s.decide(c, nil, nil, false)
+	return p.decideIn(ctx, p.cur.Load(), c, nil)
 }
 
-func (p *Policy) overage(ctx context.Context, s *compiled, c *jwks.Claims) Decision {
-	if p.opts.Groups == nil {
-		return Decision{s: s, c: c, status: stOverage, rule: -1}
+// decideIn consults a group source when the issuer has one, or when the
+// token omits its groups (overage), then decides.
+func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *extras) Decision {
+	if c == nil || (x != nil && x.bad != "") {
+		return s.decide(c, x, nil, false)
 	}
-	groups, err := p.opts.Groups.Groups(ctx, c)
+	t := s.issuers[c.Issuer]
+	if t == nil || t.groups.len() == 0 {
+		return s.decide(c, x, nil, false)
+	}
+	src := p.opts.GroupSources[t.name]
+	if src == nil {
+		if !t.stdGroups || len(c.Groups) > 0 || !c.GroupsOverage() {
+			return s.decide(c, x, nil, false)
+		}
+		if src = p.opts.Groups; src == nil {
+			return Decision{s: s, c: c, x: x, status: stOverage, rule: -1}
+		}
+	}
+	groups, err := src.Groups(ctx, c)
 	if err != nil {
-		return Decision{s: s, c: c, status: stGroupSource, rule: -1, srcErr: err}
+		return Decision{s: s, c: c, x: x, status: stGroupSource, rule: -1, srcErr: err}
 	}
-	return s.decide(c, nil, groups, true)
+	return s.decide(c, x, groups, true)
 }
 
 // DecideJSON decides on claims given as a JSON object, as a reviewer writes

@@ -168,6 +168,9 @@ func (d Decision) Reason() string {
 	case stOverage:
 		return reason.MissingClaim
 	case stGroupSource:
+		if r := reason.Of(d.srcErr); r != "" {
+			return r
+		}
 		return reason.IdPUnavailable
 	case stNoMatch:
 		return reason.InsufficientRole
@@ -202,10 +205,15 @@ func (d Decision) Err() error {
 	case stOverage:
 		return ErrGroupsOverage
 	case stGroupSource:
-		if d.srcErr != nil {
-			return fmt.Errorf("%w: %w", ErrGroupSource, d.srcErr)
+		if d.srcErr == nil {
+			return ErrGroupSource
 		}
-		return ErrGroupSource
+		// The source's own class wins (a disabled directory account is
+		// "revoked", not "idp_unavailable").
+		if reason.Of(d.srcErr) != "" {
+			return fmt.Errorf("%w: %w", d.srcErr, ErrGroupSource)
+		}
+		return fmt.Errorf("%w: %w", ErrGroupSource, d.srcErr)
 	case stNoMatch:
 		return ErrNoMatch
 	case stScope:

@@ -112,17 +112,6 @@ func (p *Policy) Test(ctx context.Context) []TestResult {
 	return out
 }
 
-func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *extras) Decision {
-	if c != nil && len(c.Groups) == 0 && c.GroupsOverage() && (x == nil || x.bad == "") {
-		if t := s.issuers[c.Issuer]; t != nil && t.stdGroups && t.groups.len() > 0 {
-			d := p.overage(ctx, s, c)
-			d.x = x
-			return d
-		}
-	}
-	return s.decide(c, x, nil, false)
-}
-
 func (tc *testCase) check(d *Decision) []string {
 	var f []string
 	e := tc.expect

@@ -1,0 +1,41 @@
+// Package ldap connects rbac to an LDAP or Active Directory directory: it
+// resolves a user's groups, nested ones included, and checks directory
+// credentials for on-prem applications that have no token.
+//
+// # Two uses
+//
+// As an [rbac.GroupSource] ([Directory.Groups]) it answers "which groups is
+// this user in" for a policy issuer whose tokens do not carry groups, or for
+// which the directory is the authority (Options.GroupSources in rbac).
+//
+// For an on-prem application that authenticates users with a directory
+// password, [Directory.Authenticate] checks the password with an LDAP bind
+// as the user and returns a *jwks.Claims with Issuer (Options.Issuer),
+// Subject (the user's DN) and Groups (normalized group DNs). Declare that
+// issuer in the policy with group_ids: dn and decide as for any token:
+//
+//	claims, err := dir.Authenticate(ctx, username, password)
+//	if err != nil { ... } // ErrInvalidCredentials, ErrDisabled, ErrUnavailable
+//	d := policy.Decide(claims)
+//
+// [Directory.Lookup] builds the same claims for a user already
+// authenticated some other way (Kerberos, a reverse proxy).
+//
+// # Connections
+//
+// Searches run on a small pool of connections bound as a read-only service
+// account; each user bind gets its own short-lived connection, so a user's
+// identity never leaks into the pool. Every dial and operation has a
+// timeout and honours the caller's context, so a stopped or hung server
+// yields [ErrUnavailable] within the timeout, never a hang. Passwords only
+// travel over TLS: use an ldaps:// URL or Options.StartTLS; plain ldap://
+// needs Options.InsecurePlaintext.
+//
+// # Nested groups
+//
+// Group membership is expanded transitively by searching for groups that
+// list the user, then groups that list those groups, up to
+// Options.MaxDepth, with cycles ignored. Against Active Directory,
+// Options.InChain uses the LDAP_MATCHING_RULE_IN_CHAIN matching rule to do
+// it in one search.
+package ldap

@@ -1,0 +1,711 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/rbac"
+)
+
+// The sentinels; every error of this package wraps one of them.
+var (
+	// ErrInvalidCredentials: wrong password, unknown user or empty
+	// password (which LDAP would otherwise accept as an anonymous bind).
+	// The three are deliberately indistinguishable to callers.
+	ErrInvalidCredentials = reason.New(reason.Forbidden, "ldap: invalid credentials")
+	// ErrDisabled: the account is disabled or locked (AD
+	// userAccountControl, OpenLDAP ppolicy pwdAccountLockedTime,
+	// nsAccountLock). Stale group memberships must not rescue a leaver.
+	ErrDisabled = reason.New(reason.Revoked, "ldap: account disabled")
+	// ErrNoUser: no user matches the claims or name given to Lookup or
+	// Groups.
+	ErrNoUser = reason.New(reason.MissingClaim, "ldap: no such user")
+	// ErrUnavailable: the directory could not be reached or did not answer
+	// within the timeout, or the service account could not bind.
+	ErrUnavailable = reason.New(reason.IdPUnavailable, "ldap: directory unavailable")
+	// ErrClosed: the Directory was closed.
+	ErrClosed = errors.New("ldap: directory closed")
+)
+
+// Defaults of [Options].
+const (
+	DefaultUserFilter  = "(&(objectClass=inetOrgPerson)(uid={username}))"
+	DefaultGroupFilter = "(&(objectClass=groupOfNames)(member={dn}))"
+	DefaultDialTimeout = 5 * time.Second
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxConns    = 4
+	DefaultMaxDepth    = 10
+	maxGroups          = 10000
+)
+
+// Options configure a [Directory]. They are copied at construction.
+type Options struct {
+	// BindDN and BindPassword are the read-only service account that
+	// searches users and groups. Required.
+	BindDN       string
+	BindPassword string
+	// BaseDN is where users and groups are searched. Required.
+	BaseDN string
+	// UserBaseDN and GroupBaseDN narrow the searches; "" means BaseDN.
+	UserBaseDN  string
+	GroupBaseDN string
+	// UserFilter finds a user by name; {username} is replaced by the
+	// escaped name. Default [DefaultUserFilter]; for AD use
+	// "(&(objectClass=user)(sAMAccountName={username}))" or
+	// userPrincipalName.
+	UserFilter string
+	// GroupFilter finds the groups a DN is a direct member of; {dn} is
+	// replaced by the escaped DN. Default [DefaultGroupFilter]; for AD
+	// "(&(objectClass=group)(member={dn}))".
+	GroupFilter string
+	// GroupIDAttribute names the attribute that identifies a group to the
+	// policy; "" means the group's DN, normalized (rbac.NormalizeGroupID),
+	// which matches an issuer with group_ids: dn.
+	GroupIDAttribute string
+	// InChain expands nesting with AD's LDAP_MATCHING_RULE_IN_CHAIN
+	// (1.2.840.113556.1.4.1941) in one search; only Active Directory has it.
+	InChain bool
+	// MaxDepth bounds nesting levels followed; 0 means [DefaultMaxDepth].
+	MaxDepth int
+	// UserClaim names the claim that carries the directory user name when
+	// Groups is asked about a token from another issuer; "" means
+	// preferred_username.
+	UserClaim string
+	// Issuer is the iss of the claims Authenticate and Lookup build; it
+	// must equal the policy issuer declared for the directory. "" means
+	// the directory URL.
+	Issuer string
+	// StartTLS upgrades ldap:// connections with the StartTLS extended
+	// operation before any bind.
+	StartTLS bool
+	// TLSConfig verifies the server for ldaps:// and StartTLS; nil means
+	// system roots and the URL's host name. It is cloned.
+	TLSConfig *tls.Config
+	// InsecurePlaintext allows ldap:// without StartTLS. Every bind then
+	// sends a password in clear text to anyone on the network path; use it
+	// only on loopback in tests.
+	InsecurePlaintext bool
+	// DialTimeout bounds connecting (and the TLS handshake); 0 means
+	// [DefaultDialTimeout].
+	DialTimeout time.Duration
+	// Timeout bounds each LDAP operation; 0 means [DefaultTimeout].
+	Timeout time.Duration
+	// MaxConns bounds the pooled service connections; 0 means
+	// [DefaultMaxConns]. Callers beyond it wait (on their context).
+	MaxConns int
+	// Disabled reports whether an account is disabled from its attributes
+	// (names in lower case); nil means [DefaultDisabled].
+	Disabled func(attrs map[string][]string) bool
+	// Now stamps the claims built; nil means time.Now.
+	Now func() time.Time
+}
+
+// disabledAttrs are read with every user so Disabled can see them.
+var disabledAttrs = []string{"userAccountControl", "pwdAccountLockedTime", "nsAccountLock"}
+
+// DefaultDisabled recognises disabled accounts of the common directories:
+// Active Directory (userAccountControl bit ACCOUNTDISABLE, 0x2), OpenLDAP
+// ppolicy (pwdAccountLockedTime set) and 389/Red Hat DS (nsAccountLock).
+func DefaultDisabled(attrs map[string][]string) bool {
+	for _, v := range attrs["useraccountcontrol"] {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n&2 != 0 {
+			return true
+		}
+	}
+	if len(attrs["pwdaccountlockedtime"]) > 0 {
+		return true
+	}
+	for _, v := range attrs["nsaccountlock"] {
+		if strings.EqualFold(v, "true") {
+			return true
+		}
+	}
+	return false
+}
+
+// Directory is a connection to one LDAP/AD directory. It is safe for
+// concurrent use by multiple goroutines. Call Close to release its pooled
+// connections.
+type Directory struct {
+	url  string
+	opts Options
+	tls  *tls.Config
+
+	sem chan struct{} // one token per pooled connection in use
+
+	mu     sync.Mutex
+	idle   []*goldap.Conn // guarded by mu
+	closed bool           // guarded by mu
+	done   chan struct{}
+}
+
+// NewDirectory returns a Directory for url (ldap:// or ldaps://). It does
+// not connect; call [Directory.Check] to verify the configuration at start.
+func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "" {
+		return nil, errors.New("ldap: URL must be ldap://host[:port] or ldaps://host[:port]")
+	}
+	if u.Scheme == "ldaps" && o.StartTLS {
+		return nil, errors.New("ldap: StartTLS is for ldap:// URLs; ldaps:// is already TLS")
+	}
+	if u.Scheme == "ldap" && !o.StartTLS && !o.InsecurePlaintext {
+		return nil, errors.New("ldap: ldap:// without StartTLS would send passwords in clear text; set StartTLS, use ldaps://, or set InsecurePlaintext for tests")
+	}
+	if o.BindDN == "" || o.BindPassword == "" {
+		return nil, errors.New("ldap: BindDN and BindPassword (the service account) are required")
+	}
+	if o.BaseDN == "" {
+		return nil, errors.New("ldap: BaseDN is required")
+	}
+	for _, dn := range []string{o.BindDN, o.BaseDN, o.UserBaseDN, o.GroupBaseDN} {
+		if dn != "" {
+			if _, err := goldap.ParseDN(dn); err != nil {
+				return nil, fmt.Errorf("ldap: invalid DN %q", dn)
+			}
+		}
+	}
+	if o.UserBaseDN == "" {
+		o.UserBaseDN = o.BaseDN
+	}
+	if o.GroupBaseDN == "" {
+		o.GroupBaseDN = o.BaseDN
+	}
+	if o.UserFilter == "" {
+		o.UserFilter = DefaultUserFilter
+	}
+	if o.GroupFilter == "" {
+		o.GroupFilter = DefaultGroupFilter
+	}
+	if !strings.Contains(o.UserFilter, "{username}") {
+		return nil, errors.New("ldap: UserFilter must contain {username}")
+	}
+	if !strings.Contains(o.GroupFilter, "{dn}") {
+		return nil, errors.New("ldap: GroupFilter must contain {dn}")
+	}
+	for _, f := range []string{strings.ReplaceAll(o.UserFilter, "{username}", "x"), strings.ReplaceAll(o.GroupFilter, "{dn}", "x")} {
+		if _, err := goldap.CompileFilter(f); err != nil {
+			return nil, fmt.Errorf("ldap: invalid filter %q: %w", f, err)
+		}
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.UserClaim == "" {
+		o.UserClaim = "preferred_username"
+	}
+	if o.Issuer == "" {
+		o.Issuer = u.Scheme + "://" + u.Host
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.Disabled == nil {
+		o.Disabled = DefaultDisabled
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var tc *tls.Config
+	if o.TLSConfig != nil {
+		tc = o.TLSConfig.Clone()
+	} else {
+		tc = &tls.Config{}
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = u.Hostname()
+	}
+	if tc.MinVersion == 0 {
+		tc.MinVersion = tls.VersionTLS12
+	}
+	o.TLSConfig = nil
+	return &Directory{
+		url: u.Scheme + "://" + u.Host, opts: o, tls: tc,
+		sem: make(chan struct{}, o.MaxConns), done: make(chan struct{}),
+	}, nil
+}
+
+// String describes the directory without its service password.
+func (d *Directory) String() string { return "ldap.Directory(" + d.url + ")" }
+
+// GoString is String, so %#v prints no password either.
+func (d *Directory) GoString() string { return d.String() }
+
+// Close closes the pooled connections; operations in progress finish or
+// fail, later ones return [ErrClosed]. Close is idempotent.
+func (d *Directory) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	close(d.done)
+	for _, c := range d.idle {
+		c.Close()
+	}
+	d.idle = nil
+	return nil
+}
+
+// Check binds the service account once, so a wrong URL, certificate or
+// password shows at start rather than on the first user.
+func (d *Directory) Check(ctx context.Context) error {
+	return d.withConn(ctx, func(*goldap.Conn) error { return nil })
+}
+
+// dial opens a connection, upgrades it to TLS when configured, and sets
+// the per-operation timeout.
+func (d *Directory) dial(ctx context.Context) (*goldap.Conn, error) {
+	dialer := &net.Dialer{Timeout: d.opts.DialTimeout}
+	if dl, ok := ctx.Deadline(); ok {
+		dialer.Deadline = dl
+	}
+	conn, err := goldap.DialURL(d.url, goldap.DialWithDialer(dialer), goldap.DialWithTLSConfig(d.tls))
+	if err != nil {
+		return nil, fmt.Errorf("%w: dial %s: %w", ErrUnavailable, d.url, err)
+	}
+	conn.SetTimeout(d.opts.Timeout)
+	if d.opts.StartTLS {
+		if err := d.guard(ctx, conn, func() error { return conn.StartTLS(d.tls) }); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%w: StartTLS: %w", ErrUnavailable, err)
+		}
+	}
+	return conn, nil
+}
+
+// guard runs op and closes conn if ctx ends first, which makes the
+// operation fail at once instead of waiting out the timeout.
+func (d *Directory) guard(ctx context.Context, conn *goldap.Conn, op func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	err := op()
+	if !stop() {
+		return errors.Join(ctx.Err(), err)
+	}
+	return err
+}
+
+// withConn runs fn on a pooled connection bound as the service account.
+func (d *Directory) withConn(ctx context.Context, fn func(*goldap.Conn) error) error {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for a connection: %w", ErrUnavailable, ctx.Err())
+	case <-d.done:
+		return ErrClosed
+	}
+	defer func() { <-d.sem }()
+
+	for attempt := 0; ; attempt++ {
+		conn, fresh, err := d.get(ctx)
+		if err != nil {
+			return err
+		}
+		err = d.guard(ctx, conn, func() error { return fn(conn) })
+		if err == nil || !isConnError(err) {
+			d.put(conn)
+			return err
+		}
+		conn.Close()
+		// A pooled connection may have died while idle (server restart):
+		// retry once on a fresh one.
+		if fresh || attempt > 0 || ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+}
+
+func (d *Directory) get(ctx context.Context) (*goldap.Conn, bool, error) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil, false, ErrClosed
+	}
+	for len(d.idle) > 0 {
+		c := d.idle[len(d.idle)-1]
+		d.idle = d.idle[:len(d.idle)-1]
+		if !c.IsClosing() {
+			d.mu.Unlock()
+			return c, false, nil
+		}
+		c.Close()
+	}
+	d.mu.Unlock()
+	conn, err := d.dial(ctx)
+	if err != nil {
+		return nil, true, err
+	}
+	if err := d.guard(ctx, conn, func() error { return conn.Bind(d.opts.BindDN, d.opts.BindPassword) }); err != nil {
+		conn.Close()
+		if goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+			return nil, true, fmt.Errorf("%w: service account bind refused (check BindDN and BindPassword)", ErrUnavailable)
+		}
+		return nil, true, fmt.Errorf("%w: service account bind: %w", ErrUnavailable, err)
+	}
+	return conn, true, nil
+}
+
+func (d *Directory) put(c *goldap.Conn) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed || c.IsClosing() {
+		c.Close()
+		return
+	}
+	d.idle = append(d.idle, c)
+}
+
+// isConnError reports errors that mean the connection is unusable, as
+// opposed to an LDAP result such as "no such object".
+func isConnError(err error) bool {
+	var le *goldap.Error
+	if errors.As(err, &le) {
+		return le.ResultCode == goldap.ErrorNetwork || le.ResultCode == goldap.LDAPResultServerDown ||
+			le.ResultCode == goldap.LDAPResultUnavailable || le.ResultCode == goldap.LDAPResultBusy
+	}
+	return true
+}
+
+// user is a found directory user.
+type user struct {
+	dn       string
+	name     string
+	email    string
+	disabled bool
+}
+
+func validUsername(s string) bool {
+	return s != "" && len(s) <= 256 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// findUser searches one user by name; more than one match is treated as
+// none, so an ambiguous filter can never pick a random account.
+func (d *Directory) findUser(conn *goldap.Conn, username string) (*user, error) {
+	filter := strings.ReplaceAll(d.opts.UserFilter, "{username}", goldap.EscapeFilter(username))
+	return d.searchUser(conn, d.opts.UserBaseDN, goldap.ScopeWholeSubtree, filter)
+}
+
+func (d *Directory) readUser(conn *goldap.Conn, dn string) (*user, error) {
+	return d.searchUser(conn, dn, goldap.ScopeBaseObject, "(objectClass=*)")
+}
+
+func (d *Directory) searchUser(conn *goldap.Conn, base string, scope int, filter string) (*user, error) {
+	attrs := append([]string{"cn", "displayName", "mail"}, disabledAttrs...)
+	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 2, int(d.opts.Timeout/time.Second), false, filter, attrs, nil)
+	res, err := conn.Search(req)
+	if err != nil {
+		if goldap.IsErrorAnyOf(err, goldap.LDAPResultNoSuchObject) {
+			return nil, nil
+		}
+		if goldap.IsErrorAnyOf(err, goldap.LDAPResultSizeLimitExceeded) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if len(res.Entries) != 1 {
+		return nil, nil
+	}
+	e := res.Entries[0]
+	m := map[string][]string{}
+	for _, a := range e.Attributes {
+		m[strings.ToLower(a.Name)] = a.Values
+	}
+	u := &user{dn: e.DN, email: e.GetAttributeValue("mail"), disabled: d.opts.Disabled(m)}
+	u.name = e.GetAttributeValue("displayName")
+	if u.name == "" {
+		u.name = e.GetAttributeValue("cn")
+	}
+	return u, nil
+}
+
+// groupsOf returns the IDs of every group dn belongs to, transitively.
+func (d *Directory) groupsOf(conn *goldap.Conn, dn string) ([]string, error) {
+	attrs := []string{"1.1"} // no attributes: the DN is enough
+	if d.opts.GroupIDAttribute != "" {
+		attrs = []string{d.opts.GroupIDAttribute}
+	}
+	var out []string
+	seen := map[string]bool{}
+	norm := func(s string) string {
+		n, ok := rbac.NormalizeGroupID("dn", s)
+		if !ok {
+			return strings.ToLower(s)
+		}
+		return n
+	}
+	seen[norm(dn)] = true
+	add := func(e *goldap.Entry) (string, bool) {
+		key := norm(e.DN)
+		if seen[key] {
+			return "", false
+		}
+		seen[key] = true
+		id := key
+		if d.opts.GroupIDAttribute != "" {
+			id = e.GetAttributeValue(d.opts.GroupIDAttribute)
+		}
+		if id != "" {
+			out = append(out, id)
+		}
+		return e.DN, true
+	}
+	search := func(filter string) ([]*goldap.Entry, error) {
+		req := goldap.NewSearchRequest(d.opts.GroupBaseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, int(d.opts.Timeout/time.Second), false, filter, attrs, nil)
+		res, err := conn.SearchWithPaging(req, 500)
+		if err != nil {
+			return nil, err
+		}
+		return res.Entries, nil
+	}
+	if d.opts.InChain {
+		f := strings.ReplaceAll(d.opts.GroupFilter, "(member={dn})", "(member:1.2.840.113556.1.4.1941:={dn})")
+		entries, err := search(strings.ReplaceAll(f, "{dn}", goldap.EscapeFilter(dn)))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			add(e)
+		}
+		return out, nil
+	}
+	frontier := []string{dn}
+	for depth := 0; depth < d.opts.MaxDepth && len(frontier) > 0; depth++ {
+		var next []string
+		for i := 0; i < len(frontier); i += 50 {
+			batch := frontier[i:min(i+50, len(frontier))]
+			var f strings.Builder
+			f.WriteString("(|")
+			for _, m := range batch {
+				f.WriteString(strings.ReplaceAll(d.opts.GroupFilter, "{dn}", goldap.EscapeFilter(m)))
+			}
+			f.WriteString(")")
+			entries, err := search(f.String())
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range entries {
+				if g, ok := add(e); ok {
+					next = append(next, g)
+				}
+			}
+			if len(out) > maxGroups {
+				return nil, fmt.Errorf("more than %d groups", maxGroups)
+			}
+		}
+		frontier = next
+	}
+	return out, nil
+}
+
+// claimsFor builds the claims of a found user.
+func (d *Directory) claimsFor(u *user, username string, groups []string, amr []string) *jwks.Claims {
+	return &jwks.Claims{
+		Issuer:            d.opts.Issuer,
+		Subject:           u.dn,
+		IssuedAt:          d.opts.Now(),
+		PreferredUsername: username,
+		Name:              u.name,
+		Email:             u.email,
+		AMR:               amr,
+		Groups:            groups,
+	}
+}
+
+// Authenticate checks username and password with a bind as the user and
+// returns claims for rbac: Issuer is Options.Issuer, Subject the user's
+// DN, Groups the user's groups (nested included), AMR ["pwd"]. A wrong
+// password, an unknown user and an empty password all return
+// [ErrInvalidCredentials]; a disabled or locked account returns
+// [ErrDisabled] (which also matches ErrInvalidCredentials).
+func (d *Directory) Authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
+	if !validUsername(username) || password == "" {
+		return nil, ErrInvalidCredentials
+	}
+	var u *user
+	err := d.withConn(ctx, func(conn *goldap.Conn) error {
+		var err error
+		u, err = d.findUser(conn, username)
+		return err
+	})
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	if u == nil {
+		return nil, ErrInvalidCredentials
+	}
+	if err := d.bindAs(ctx, u.dn, password); err != nil {
+		if errors.Is(err, ErrInvalidCredentials) && u.disabled {
+			return nil, fmt.Errorf("%w (%w)", ErrDisabled, ErrInvalidCredentials)
+		}
+		return nil, err
+	}
+	if u.disabled {
+		return nil, fmt.Errorf("%w (%w)", ErrDisabled, ErrInvalidCredentials)
+	}
+	var groups []string
+	err = d.withConn(ctx, func(conn *goldap.Conn) error {
+		var err error
+		groups, err = d.groupsOf(conn, u.dn)
+		return err
+	})
+	if err != nil {
+		return nil, d.wrap(err)
+	}
+	return d.claimsFor(u, username, groups, []string{"pwd"}), nil
+}
+
+// bindAs checks a password on a connection of its own, never a pooled one.
+func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
+	select {
+	case <-d.done:
+		return ErrClosed
+	default:
+	}
+	conn, err := d.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	err = d.guard(ctx, conn, func() error { return conn.Bind(dn, password) })
+	switch {
+	case err == nil:
+		return nil
+	case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials):
+		return ErrInvalidCredentials
+	default:
+		return fmt.Errorf("%w: bind: %w", ErrUnavailable, err)
+	}
+}
+
+// Lookup returns claims for a user authenticated by other means (Kerberos,
+// a trusted proxy): like Authenticate without the password check, and with
+// no AMR. Unknown users return [ErrNoUser], disabled ones [ErrDisabled].
+func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, error) {
+	if !validUsername(username) {
+		return nil, ErrNoUser
+	}
+	var u *user
+	var groups []string
+	err := d.withConn(ctx, func(conn *goldap.Conn) error {
+		var err error
+		if u, err = d.findUser(conn, username); err != nil || u == nil || u.disabled {
+			return err
+		}
+		groups, err = d.groupsOf(conn, u.dn)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, d.wrap(err)
+	case u == nil:
+		return nil, ErrNoUser
+	case u.disabled:
+		return nil, ErrDisabled
+	}
+	return d.claimsFor(u, username, groups, nil), nil
+}
+
+// Groups implements rbac.GroupSource. For claims this directory built
+// (Issuer is Options.Issuer) the user is the Subject DN; for other tokens
+// it is the value of Options.UserClaim searched with UserFilter. A
+// disabled account returns [ErrDisabled], so the decision is denied.
+func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+	if c == nil {
+		return nil, ErrNoUser
+	}
+	var username string
+	byDN := c.Issuer == d.opts.Issuer && c.Subject != ""
+	if !byDN {
+		username = claimString(c, d.opts.UserClaim)
+		if !validUsername(username) {
+			return nil, ErrNoUser
+		}
+	} else if _, err := goldap.ParseDN(c.Subject); err != nil {
+		return nil, ErrNoUser
+	}
+	var u *user
+	var groups []string
+	err := d.withConn(ctx, func(conn *goldap.Conn) error {
+		var err error
+		if byDN {
+			u, err = d.readUser(conn, c.Subject)
+		} else {
+			u, err = d.findUser(conn, username)
+		}
+		if err != nil || u == nil || u.disabled {
+			return err
+		}
+		groups, err = d.groupsOf(conn, u.dn)
+		return err
+	})
+	switch {
+	case err != nil:
+		return nil, d.wrap(err)
+	case u == nil:
+		return nil, ErrNoUser
+	case u.disabled:
+		return nil, ErrDisabled
+	}
+	return groups, nil
+}
+
+func claimString(c *jwks.Claims, name string) string {
+	switch name {
+	case "preferred_username":
+		return c.PreferredUsername
+	case "email":
+		return c.Email
+	case "sub":
+		return c.Subject
+	case "oid":
+		return c.ObjectID
+	case "name":
+		return c.Name
+	}
+	var s string
+	if v, ok := c.Get(name); ok && json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return ""
+}
+
+// wrap gives every directory failure the ErrUnavailable class unless it
+// already has one of ours.
+func (d *Directory) wrap(err error) error {
+	for _, s := range []error{ErrUnavailable, ErrClosed, ErrInvalidCredentials, ErrDisabled, ErrNoUser} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}

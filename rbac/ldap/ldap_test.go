@@ -1,0 +1,197 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+)
+
+func base(o *Options) {
+	o.BindDN = "cn=reader,dc=bank,dc=example"
+	o.BindPassword = "reader-secret-pw"
+	o.BaseDN = "dc=bank,dc=example"
+	o.InsecurePlaintext = true
+}
+
+func TestNewDirectoryValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		fn   func(*Options)
+		want string
+	}{
+		{"scheme", "http://x", base, "URL must be"},
+		{"no host", "ldap://", base, "URL must be"},
+		{"plaintext", "ldap://x", func(o *Options) { base(o); o.InsecurePlaintext = false }, "clear text"},
+		{"starttls on ldaps", "ldaps://x", func(o *Options) { base(o); o.StartTLS = true }, "already TLS"},
+		{"no bind", "ldaps://x", func(o *Options) { base(o); o.BindPassword = "" }, "service account"},
+		{"no base", "ldaps://x", func(o *Options) { base(o); o.BaseDN = "" }, "BaseDN"},
+		{"bad dn", "ldaps://x", func(o *Options) { base(o); o.GroupBaseDN = "not a dn" }, "invalid DN"},
+		{"user filter", "ldaps://x", func(o *Options) { base(o); o.UserFilter = "(uid=fixed)" }, "{username}"},
+		{"group filter", "ldaps://x", func(o *Options) { base(o); o.GroupFilter = "(member={dn}" }, "invalid filter"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewDirectory(tt.url, tt.fn)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "reader-secret-pw") {
+				t.Fatal("error carries the service password")
+			}
+		})
+	}
+	d, err := NewDirectory("ldaps://dc1.bank.example:636", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%v %+v %#v %s", d, d, d, d); strings.Contains(s, "reader-secret-pw") {
+		t.Fatalf("formatting leaks the password: %s", s)
+	}
+	if d.opts.Issuer != "ldaps://dc1.bank.example:636" || d.tls.ServerName != "dc1.bank.example" {
+		t.Errorf("defaults: issuer %q, server name %q", d.opts.Issuer, d.tls.ServerName)
+	}
+}
+
+func TestDefaultDisabled(t *testing.T) {
+	tests := []struct {
+		attrs map[string][]string
+		want  bool
+	}{
+		{nil, false},
+		{map[string][]string{"useraccountcontrol": {"512"}}, false},
+		{map[string][]string{"useraccountcontrol": {"514"}}, true},
+		{map[string][]string{"useraccountcontrol": {"junk"}}, false},
+		{map[string][]string{"pwdaccountlockedtime": {"000001010000Z"}}, true},
+		{map[string][]string{"nsaccountlock": {"TRUE"}}, true},
+		{map[string][]string{"nsaccountlock": {"false"}}, false},
+	}
+	for _, tt := range tests {
+		if got := DefaultDisabled(tt.attrs); got != tt.want {
+			t.Errorf("DefaultDisabled(%v) = %v", tt.attrs, got)
+		}
+	}
+}
+
+// A server that is gone fails fast with ErrUnavailable.
+func TestServerDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	d, err := NewDirectory("ldap://"+addr, base, func(o *Options) { o.DialTimeout = time.Second })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	for name, call := range map[string]func() error{
+		"check":        func() error { return d.Check(ctx) },
+		"authenticate": func() error { _, err := d.Authenticate(ctx, "amit.r", "pw"); return err },
+		"lookup":       func() error { _, err := d.Lookup(ctx, "amit.r"); return err },
+		"groups":       func() error { _, err := d.Groups(ctx, &jwks.Claims{PreferredUsername: "amit.r"}); return err },
+	} {
+		err := call()
+		if !errors.Is(err, ErrUnavailable) || reason.Of(err) != reason.IdPUnavailable {
+			t.Errorf("%s: %v, want ErrUnavailable", name, err)
+		}
+	}
+}
+
+// A server that accepts but never answers fails within the timeout.
+func TestServerHangs(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := make(chan net.Conn, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			select {
+			case conns <- c: // held open, never answered
+			default:
+				c.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		close(conns)
+		for c := range conns {
+			c.Close()
+		}
+	})
+	d, err := NewDirectory("ldap://"+l.Addr().String(), base, func(o *Options) { o.Timeout = 200 * time.Millisecond })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	start := time.Now()
+	_, err = d.Authenticate(context.Background(), "amit.r", "pw")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err %v", err)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("took %v with a 200ms timeout", el)
+	}
+
+	// The caller's context ends the wait even with a long timeout.
+	d2, _ := NewDirectory("ldap://"+l.Addr().String(), base, func(o *Options) { o.Timeout = time.Hour })
+	defer d2.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	if _, err := d2.Lookup(ctx, "amit.r"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err %v", err)
+	}
+	if el := time.Since(start); el > 3*time.Second {
+		t.Fatalf("context ignored: %v", el)
+	}
+}
+
+func TestRejectedWithoutNetwork(t *testing.T) {
+	d, err := NewDirectory("ldap://127.0.0.1:1", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct{ user, pw string }{{"amit.r", ""}, {"", "pw"}, {"a\x00b", "pw"}, {strings.Repeat("a", 300), "pw"}} {
+		if _, err := d.Authenticate(ctx, tc.user, tc.pw); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("Authenticate(%q, %q): %v", tc.user, tc.pw, err)
+		}
+	}
+	if _, err := d.Groups(ctx, nil); !errors.Is(err, ErrNoUser) {
+		t.Errorf("Groups(nil): %v", err)
+	}
+	if _, err := d.Groups(ctx, &jwks.Claims{}); !errors.Is(err, ErrNoUser) {
+		t.Errorf("Groups(no user): %v", err)
+	}
+	if _, err := d.Groups(ctx, &jwks.Claims{Issuer: "ldap://127.0.0.1:1", Subject: "not a dn"}); !errors.Is(err, ErrNoUser) {
+		t.Errorf("Groups(bad DN): %v", err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal("second Close:", err)
+	}
+	if err := d.Check(ctx); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}

@@ -1,0 +1,69 @@
+// Package middleware guards net/http handlers and gRPC services with bearer
+// tokens, and attaches tokens on the client side.
+//
+// # Server
+//
+// A [Guard] runs the three steps of every request: it extracts the bearer
+// token (RFC 6750 §2.1: one Authorization header, size-capped, never the
+// query string unless allowed), validates it with a [Validator] such as
+// *jwks.Validator, lets a [Policy] such as *rbac.Policy decide, and checks
+// the route's requirements. The handler finds the caller with [FromContext].
+//
+//	g, err := middleware.New(validator, func(o *middleware.Options) {
+//		o.Policy = policy // *rbac.Policy
+//		o.Realm = "lending"
+//	})
+//	mux.Handle("GET /loans/{id}", g.Handler(loans, middleware.Require("loan:read")))
+//	mux.Handle("GET /me", g.Handler(me, middleware.Authenticated()))
+//
+//	func loans(w http.ResponseWriter, r *http.Request) {
+//		p, _ := middleware.FromContext(r.Context())
+//		fmt.Fprintln(w, p.Claims.ObjectID, p.Decision.Roles())
+//	}
+//
+// Requirements are [Require] (an rbac permission), [RequireScope],
+// [RequireRole], [RequireFunc], [Authenticated] and [SkipAuth]; all listed
+// must hold. Routes and gRPC methods without any, and without
+// Options.Default, are denied. With a policy, a deny rule (a leaver) or an
+// undecidable decision rejects every route.
+//
+// # Answers
+//
+// Rejections follow RFC 6750 §3 and never echo the token or the cause's
+// detail; error_description is the reason class:
+//
+//	no token, other scheme        401  Bearer realm="lending"
+//	invalid, expired, ... token   401  error="invalid_token", error_description="expired"
+//	bad header, two tokens        400  error="invalid_request"
+//	lacks scope, role, permission 403  error="insufficient_scope", scope="..." when known
+//	policy wants MFA (step-up)    401  error="insufficient_claims", claims="<base64 JSON>"
+//	IdP keys or groups unreachable 503; misconfigured route 500
+//
+// # gRPC
+//
+// [Guard.UnaryServerInterceptor] and [Guard.StreamServerInterceptor] read
+// "authorization: Bearer ..." metadata; per-method requirements come from
+// Options.Methods or from a service implementing [MethodRequirements].
+// 401 becomes codes.Unauthenticated, 403 codes.PermissionDenied, 503
+// codes.Unavailable.
+//
+// # Client
+//
+// [Transport] (an http.RoundTripper) and [PerRPCCredentials] attach tokens
+// from a token.Source; both refuse to send a token without TLS except, for
+// HTTP, to loopback.
+//
+//	t, _ := middleware.NewTransport(cache, func(o *middleware.TransportOptions) {
+//		o.Hosts = []string{"loans.bank.example"}
+//	})
+//	client := &http.Client{Transport: t}
+//
+// # Audit
+//
+// With Options.Audit each step records at most one event: step 1 (a request
+// refused before validation) token.rejected; step 2 token.validated or
+// token.rejected, unless Options.ValidatorAudits says the validator records
+// them; step 3 authz.allowed or authz.denied with the roles and the
+// route's requirements. Events carry route (HTTP) or method (gRPC),
+// remote_addr and duration_ms; none carries a token.
+package middleware

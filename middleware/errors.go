@@ -1,0 +1,183 @@
+package middleware
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/idbridge/idbridge/internal/reason"
+)
+
+// The sentinels of the guard's own checks, one per failure class. Errors
+// from the validator and the policy keep their own sentinels (jwks.ErrExpired,
+// rbac.ErrPermission, ...); every rejection reaches the caller as an [*Error]
+// that wraps one of them, so errors.Is works across all three packages.
+var (
+	// ErrNoToken: the request carries no bearer token: no Authorization
+	// header (or gRPC authorization metadata), or one with another scheme
+	// such as Basic. RFC 6750 §3.1 answers it with a bare challenge and no
+	// error code, because the client may not know authentication is needed.
+	ErrNoToken = reason.New(reason.Malformed, "middleware: no bearer token")
+	// ErrMalformedHeader: the Authorization header says Bearer but what
+	// follows is not one RFC 6750 b64token (empty, several words, commas,
+	// characters outside the token alphabet).
+	ErrMalformedHeader = reason.New(reason.Malformed, "middleware: malformed Authorization header")
+	// ErrMultipleTokens: the request repeats the Authorization header or
+	// uses more than one way to carry a token (header and query string),
+	// which RFC 6750 §3.1 forbids; accepting either one invites confusion
+	// between the component that checks a token and the one that uses it.
+	ErrMultipleTokens = reason.New(reason.Malformed, "middleware: more than one access token")
+	// ErrQueryToken: the token came in the URL query string (access_token),
+	// where proxies, server logs, browser history and Referer headers keep
+	// it. Refused unless Options.InsecureAllowQueryToken is set.
+	ErrQueryToken = reason.New(reason.Malformed, "middleware: access token in the query string")
+	// ErrTokenTooLarge: the token exceeds Options.MaxTokenSize. It is
+	// checked before the token is scanned or validated, so a huge header
+	// costs nothing beyond reading it.
+	ErrTokenTooLarge = reason.New(reason.TooLarge, "middleware: token too large")
+	// ErrInsufficientScope: none of the delegated scopes a [RequireScope]
+	// names is in the token's scp claim.
+	ErrInsufficientScope = reason.New(reason.InsufficientScope, "middleware: insufficient scope")
+	// ErrInsufficientRole: none of the roles a [RequireRole] names is held.
+	ErrInsufficientRole = reason.New(reason.InsufficientRole, "middleware: insufficient role")
+	// ErrNoRequirement: the route or gRPC method declares no requirement
+	// and Options.Default is empty. The guard denies by default, so a
+	// forgotten declaration closes a route instead of opening it.
+	ErrNoRequirement = reason.New(reason.Forbidden, "middleware: no requirement declared for this route")
+	// ErrMisconfigured: a requirement cannot be evaluated, for example
+	// [Require] on a guard without Options.Policy, or a scope that cannot
+	// be sent in a challenge. Requests fail closed with 500 / Internal.
+	ErrMisconfigured = reason.New(reason.Forbidden, "middleware: guard misconfigured")
+	// ErrInvalidOptions is returned by the constructors for options they
+	// refuse. It is a programming error, so it has no reason class.
+	ErrInvalidOptions = errors.New("middleware: invalid options")
+)
+
+// The client-side sentinels.
+var (
+	// ErrInsecureTransport: a token would travel in clear text: an http://
+	// URL to a host other than loopback, or a gRPC connection without
+	// transport security. Anyone on the path could read and replay it.
+	ErrInsecureTransport = errors.New("middleware: refusing to send a token without transport security")
+	// ErrNoAccessToken: the token source returned no access token, or one
+	// whose type is not Bearer.
+	ErrNoAccessToken = errors.New("middleware: token source returned no bearer token")
+)
+
+// RFC 6750 §3.1 error codes, plus the claims challenge of OpenID Connect /
+// Microsoft Entra continuous access evaluation.
+const (
+	CodeInvalidRequest     = "invalid_request"
+	CodeInvalidToken       = "invalid_token"
+	CodeInsufficientScope  = "insufficient_scope"
+	CodeInsufficientClaims = "insufficient_claims"
+)
+
+// Error is a rejected request as the guard answers it: the HTTP status, the
+// RFC 6750 error code for the WWW-Authenticate challenge and the reason
+// class, with the cause kept for logs and errors.Is. Only Status, Code,
+// Class and Scope ever reach the client; Err may hold detail such as a
+// claim value and is never sent.
+type Error struct {
+	// Status is the HTTP status: 400, 401, 403, 500 or 503.
+	Status int
+	// Code is the RFC 6750 error code ("invalid_token", ...), or "" when the
+	// request had no credentials or the failure is not the client's.
+	Code string
+	// Class is the reason class, such as "expired" or "insufficient_role";
+	// "" only when a custom validator's error has none.
+	Class string
+	// Scope lists the scopes that would satisfy the route, for
+	// insufficient_scope answers; nil when unknown.
+	Scope []string
+	// Err is the cause; it wraps a sentinel of this package, of jwks or of
+	// rbac.
+	Err error
+}
+
+// Error returns a message without any token: status, code, reason and the
+// cause's message.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("middleware: ")
+	b.WriteString(http.StatusText(e.Status))
+	if e.Code != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Code)
+		b.WriteString(")")
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause, so errors.Is sees the sentinel.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Reason returns Class, so idbridge.Reason gives the class the client saw
+// even when the cause carries none (a cancelled context, a custom
+// validator's error).
+func (e *Error) Reason() string { return e.Class }
+
+// stage says which step failed, for the mapping to status codes.
+type stage uint8
+
+const (
+	stageExtract stage = iota
+	stageValidate
+	stageAuthorize
+)
+
+// classify turns a failure of one step into the answer the client gets.
+func classify(st stage, err error) *Error {
+	cls := reason.Of(err)
+	e := &Error{Class: cls, Err: err}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		e.Status = http.StatusServiceUnavailable
+		if cls == "" {
+			e.Class = reason.IdPUnavailable
+		}
+		return e
+	}
+	switch st {
+	case stageExtract:
+		switch {
+		case errors.Is(err, ErrNoToken):
+			e.Status = http.StatusUnauthorized
+		case errors.Is(err, ErrTokenTooLarge):
+			e.Status, e.Code = http.StatusUnauthorized, CodeInvalidToken
+		default:
+			e.Status, e.Code = http.StatusBadRequest, CodeInvalidRequest
+		}
+	case stageValidate:
+		switch cls {
+		case reason.IdPUnavailable:
+			e.Status = http.StatusServiceUnavailable
+		case "":
+			// An error without a class (a closed validator, a custom
+			// validator's own error) is not the client's fault, but the
+			// token was not accepted either: fail closed, say little.
+			e.Status, e.Code = http.StatusUnauthorized, CodeInvalidToken
+		default:
+			e.Status, e.Code = http.StatusUnauthorized, CodeInvalidToken
+		}
+	case stageAuthorize:
+		switch {
+		case errors.Is(err, ErrMisconfigured):
+			e.Status = http.StatusInternalServerError
+		case cls == reason.StepUpRequired:
+			e.Status, e.Code = http.StatusUnauthorized, CodeInsufficientClaims
+		case cls == reason.IdPUnavailable:
+			e.Status = http.StatusServiceUnavailable
+		default:
+			if cls == "" {
+				e.Class = reason.Forbidden
+			}
+			e.Status, e.Code = http.StatusForbidden, CodeInsufficientScope
+		}
+	}
+	return e
+}

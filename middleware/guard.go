@@ -1,0 +1,327 @@
+package middleware
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/rbac"
+)
+
+// Validator is what the guard needs of a token validator; *jwks.Validator
+// is one. Validate must be safe for concurrent use and return an error
+// wrapping a jwks sentinel (or any error with a reason class) for a token
+// it refuses.
+type Validator interface {
+	Validate(ctx context.Context, token string) (*jwks.Claims, error)
+}
+
+// Policy is what the guard needs of an authorization policy; *rbac.Policy
+// is one. The guard calls DecideContext once per request and records the
+// authz.allowed or authz.denied event itself, so the policy's Authorize
+// (which records its own) is not used and no decision is audited twice.
+type Policy interface {
+	DecideContext(ctx context.Context, c *jwks.Claims) rbac.Decision
+}
+
+// Size bounds for Options.MaxTokenSize.
+const (
+	DefaultMaxTokenSize = jwks.DefaultMaxTokenSize
+	minTokenSize        = 1 << 10
+	maxTokenSize        = 64 << 10
+)
+
+// DefaultStepUpClaims is the claims request (OpenID Connect Core §5.5) sent
+// in a step-up challenge when Options.StepUpClaims is empty: an access
+// token whose amr includes mfa.
+const DefaultStepUpClaims = `{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`
+
+// Options configure a [Guard]. [New] copies them; changing them afterwards
+// has no effect.
+type Options struct {
+	// Policy decides on verified claims; it is needed by [Require] and makes
+	// [RequireRole] check the roles it grants. Nil means no policy: [Require]
+	// fails closed and [Principal].Decision denies everything.
+	Policy Policy
+	// Default are the requirements of routes and gRPC methods that declare
+	// none. Empty means such routes are denied (403 / PermissionDenied):
+	// an undeclared route is closed, not open.
+	Default []Requirement
+	// Methods are the requirements of gRPC methods, keyed by full method
+	// name ("/bank.loans.v1.Loans/Approve") or by service with a wildcard
+	// ("/bank.loans.v1.Loans/*"); the exact name wins. A service that
+	// implements [MethodRequirements] overrides both for its methods.
+	Methods map[string][]Requirement
+	// Realm is the realm of WWW-Authenticate challenges; "" leaves it out.
+	// It must be printable ASCII without quotes or backslashes.
+	Realm string
+	// MaxTokenSize caps the token length in bytes, checked before the token
+	// is scanned or validated. Zero means DefaultMaxTokenSize (16 KiB);
+	// clamped to [1 KiB, 64 KiB].
+	MaxTokenSize int
+	// InsecureAllowQueryToken accepts a token in the access_token query
+	// parameter (RFC 6750 §2.3) when the request has no Authorization
+	// header, for clients that cannot set headers (EventSource, WebSocket
+	// in browsers). URLs end up in proxy and server logs, browser history
+	// and Referer headers, so anyone who reads those can replay the token.
+	// The guard removes the parameter before calling the handler.
+	InsecureAllowQueryToken bool
+	// StepUpClaims is the claims request (JSON) sent, base64-encoded, in the
+	// insufficient_claims challenge when the policy requires step-up
+	// authentication. Empty means DefaultStepUpClaims. For a Microsoft Entra
+	// authentication context use
+	// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
+	StepUpClaims string
+	// AuthorizationURI, when set, is sent as the authorization_uri parameter
+	// of claims challenges, as Entra does, to tell the client where to
+	// obtain a new token.
+	AuthorizationURI string
+	// ErrorHandler writes the response of a rejected HTTP request after the
+	// guard has set WWW-Authenticate and Cache-Control. Nil means a small
+	// JSON body {"error": ..., "error_description": ...}. It must not write
+	// e.Err to the client: the cause may name claims or configuration.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, e *Error)
+	// Audit receives the guard's audit events; nil means no audit. See the
+	// package documentation for which step records which event.
+	Audit slog.Handler
+	// ValidatorAudits says that the validator records token.validated and
+	// token.rejected itself (jwks.Options.Audit is set), so the guard does
+	// not record them again for tokens the validator checked. The guard
+	// still records token.rejected for requests refused before validation.
+	ValidatorAudits bool
+	// Now is the clock for audit durations; nil means time.Now.
+	Now func() time.Time
+}
+
+// Guard admits HTTP requests and gRPC calls that carry a valid bearer token
+// meeting their route's requirements, and rejects the rest with RFC 6750
+// answers. Build one per API with [New]; it is safe for concurrent use by
+// multiple goroutines, runs no goroutines and needs no Close.
+type Guard struct {
+	v          Validator
+	policy     Policy
+	defaults   []Requirement
+	methods    map[string]*route
+	services   map[string]*route
+	defRoute   *route
+	realm      string
+	maxSize    int
+	allowQuery bool
+	stepUp     string // base64 claims request
+	authzURI   string
+	errHandler func(http.ResponseWriter, *http.Request, *Error)
+	audit      *audit.Logger
+	tokenAudit bool
+	now        func() time.Time
+}
+
+// New builds a Guard around v. It refuses options that cannot work, so a
+// misconfigured service fails at start: a nil validator, a realm or
+// authorization URI that cannot be quoted, step-up claims that are not a
+// JSON object, and gRPC method requirements that cannot be evaluated.
+func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
+	var o Options
+	for _, fn := range optFns {
+		if fn != nil {
+			fn(&o)
+		}
+	}
+	bad := func(format string, args ...any) (*Guard, error) {
+		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	}
+	if v == nil {
+		return bad("a validator is required")
+	}
+	if !quotable(o.Realm) {
+		return bad("Realm must be printable ASCII without quotes or backslashes")
+	}
+	if !quotable(o.AuthorizationURI) {
+		return bad("AuthorizationURI must be printable ASCII without quotes or backslashes")
+	}
+	if o.StepUpClaims == "" {
+		o.StepUpClaims = DefaultStepUpClaims
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(o.StepUpClaims), &obj); err != nil || obj == nil {
+		return bad("StepUpClaims must be a JSON object")
+	}
+	switch {
+	case o.MaxTokenSize == 0:
+		o.MaxTokenSize = DefaultMaxTokenSize
+	case o.MaxTokenSize < minTokenSize:
+		o.MaxTokenSize = minTokenSize
+	case o.MaxTokenSize > maxTokenSize:
+		o.MaxTokenSize = maxTokenSize
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ErrorHandler == nil {
+		o.ErrorHandler = WriteError
+	}
+	g := &Guard{
+		v:          v,
+		policy:     o.Policy,
+		defaults:   append([]Requirement(nil), o.Default...),
+		methods:    map[string]*route{},
+		services:   map[string]*route{},
+		realm:      o.Realm,
+		maxSize:    o.MaxTokenSize,
+		allowQuery: o.InsecureAllowQueryToken,
+		stepUp:     base64.StdEncoding.EncodeToString([]byte(o.StepUpClaims)),
+		authzURI:   o.AuthorizationURI,
+		errHandler: o.ErrorHandler,
+		audit:      audit.New(o.Audit),
+		tokenAudit: !o.ValidatorAudits,
+		now:        o.Now,
+	}
+	if len(g.defaults) > 0 {
+		if rt := g.compile(g.defaults); rt.err != nil {
+			return bad("Default: %v", rt.err)
+		}
+	}
+	g.defRoute = g.compile(nil)
+	for name, reqs := range o.Methods {
+		svc, method, ok := splitMethod(name)
+		if !ok {
+			return bad("Methods key %q is not /package.Service/Method or /package.Service/*", name)
+		}
+		if len(reqs) == 0 {
+			return bad("Methods[%q] is empty; omit the key to use Default", name)
+		}
+		rt := g.compile(reqs)
+		if rt.err != nil {
+			return bad("Methods[%q]: %v", name, rt.err)
+		}
+		if method == "*" {
+			g.services[svc] = rt
+		} else {
+			g.methods[name] = rt
+		}
+	}
+	return g, nil
+}
+
+// splitMethod splits "/pkg.Service/Method" into "pkg.Service" and "Method".
+func splitMethod(full string) (svc, method string, ok bool) {
+	if !strings.HasPrefix(full, "/") {
+		return "", "", false
+	}
+	svc, method, ok = strings.Cut(full[1:], "/")
+	if !ok || svc == "" || method == "" || strings.Contains(method, "/") {
+		return "", "", false
+	}
+	return svc, method, true
+}
+
+// quotable reports whether s can go inside a quoted-string unescaped.
+func quotable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// reqInfo describes a request for audit events.
+type reqInfo struct {
+	route, method, remote string
+}
+
+// admit runs steps 1 to 3 for a token already extracted: validate, decide,
+// check the requirements. It records the audit events of steps 2 and 3.
+func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo, start time.Time) (*Principal, *Error) {
+	auditing := g.audit.Enabled(ctx)
+	claims, err := g.v.Validate(ctx, tok)
+	if auditing && g.tokenAudit {
+		g.emitToken(ctx, claims, err, info, g.now().Sub(start))
+	}
+	if err != nil {
+		return nil, classify(stageValidate, err)
+	}
+	p := &Principal{Claims: claims, token: tok}
+	if g.policy != nil {
+		p.Decision = g.policy.DecideContext(ctx, claims)
+	}
+	err = g.authorize(ctx, rt, p)
+	if auditing {
+		g.emitAuthz(ctx, p, rt, err, info, g.now().Sub(start))
+	}
+	if err != nil {
+		e := classify(stageAuthorize, err)
+		if errors.Is(err, ErrInsufficientScope) {
+			e.Scope = rt.scopes
+		}
+		return nil, e
+	}
+	return p, nil
+}
+
+// rejectEarly records the audit event of a request refused before validation.
+func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo, start time.Time) *Error {
+	e := classify(stageExtract, err)
+	if g.audit.Enabled(ctx) {
+		g.audit.Emit(ctx, audit.Event{
+			Name: audit.TokenRejected, Outcome: audit.Failure, Reason: e.Class,
+			Route: info.route, Method: info.method, RemoteAddr: info.remote,
+			Duration: g.now().Sub(start),
+		})
+	}
+	return e
+}
+
+// emitToken records step 2 for validators that do not audit themselves.
+func (g *Guard) emitToken(ctx context.Context, c *jwks.Claims, err error, info *reqInfo, d time.Duration) {
+	e := audit.Event{
+		Name: audit.TokenValidated, Outcome: audit.Success,
+		Route: info.route, Method: info.method, RemoteAddr: info.remote, Duration: d,
+	}
+	if err != nil {
+		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, classify(stageValidate, err).Class
+	} else if c != nil {
+		identify(&e, c)
+		e.KeyID, e.Algorithm = c.KeyID(), c.Algorithm()
+		e.Roles = c.Roles
+	}
+	g.audit.Emit(ctx, e)
+}
+
+// emitAuthz records step 3.
+func (g *Guard) emitAuthz(ctx context.Context, p *Principal, rt *route, err error, info *reqInfo, d time.Duration) {
+	e := audit.Event{
+		Name: audit.AuthzAllowed, Outcome: audit.Success, Permission: rt.label,
+		Route: info.route, Method: info.method, RemoteAddr: info.remote, Duration: d,
+		Roles: p.roles(),
+	}
+	if err != nil {
+		e.Name, e.Outcome, e.Reason = audit.AuthzDenied, audit.Failure, classify(stageAuthorize, err).Class
+	}
+	identify(&e, p.Claims)
+	if g.policy != nil {
+		attrs := []slog.Attr{slog.String("policy_version", p.Decision.PolicyVersion())}
+		if r := p.Decision.Rule(); r != "" {
+			attrs = append(attrs, slog.String("rule", r))
+		}
+		e.Attrs = attrs
+	}
+	g.audit.Emit(ctx, e)
+}
+
+// identify copies the identity of verified claims into an event.
+func identify(e *audit.Event, c *jwks.Claims) {
+	e.Issuer, e.TenantID, e.Subject, e.ObjectID, e.Client = c.Issuer, c.TenantID, c.Subject, c.ObjectID, c.Client()
+	id := c.ID
+	if id == "" {
+		id = c.UTI
+	}
+	e.TokenID = audit.TokenID(id)
+}

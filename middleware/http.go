@@ -1,0 +1,160 @@
+package middleware
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxRouteLen bounds the request path recorded in audit events; the path
+// is caller input.
+const maxRouteLen = 256
+
+// Handler returns next guarded by reqs: a request reaches next only with a
+// valid bearer token that meets every requirement, and next finds the
+// [Principal] with [FromContext]. With no reqs the route uses
+// Options.Default, and without those it is denied.
+//
+// Handler checks reqs once, here: requirements that cannot be evaluated
+// (see [ErrMisconfigured]) make every request fail with 500 rather than
+// let any through.
+func (g *Guard) Handler(next http.Handler, reqs ...Requirement) http.Handler {
+	rt := g.compile(reqs)
+	if rt.skip {
+		return next
+	}
+	return &httpGuard{g: g, rt: rt, next: next}
+}
+
+// Middleware returns [Guard.Handler] with reqs as a func(http.Handler)
+// http.Handler, the shape routers such as chi take.
+func (g *Guard) Middleware(reqs ...Requirement) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler { return g.Handler(next, reqs...) }
+}
+
+type httpGuard struct {
+	g    *Guard
+	rt   *route
+	next http.Handler
+}
+
+func (h *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g := h.g
+	ctx := r.Context()
+	start := g.now()
+	var info reqInfo
+	if g.audit.Enabled(ctx) {
+		info = reqInfo{route: httpRoute(r), remote: r.RemoteAddr}
+	}
+	tok, fromQuery, err := bearerFromRequest(r, g.maxSize, g.allowQuery)
+	if err != nil {
+		g.writeHTTP(w, r, g.rejectEarly(ctx, err, &info, start))
+		return
+	}
+	p, e := g.admit(ctx, h.rt, tok, &info, start)
+	if e != nil {
+		g.writeHTTP(w, r, e)
+		return
+	}
+	r2 := r.WithContext(NewContext(ctx, p))
+	if fromQuery {
+		r2.URL = stripQueryToken(r.URL)
+		r2.RequestURI = r2.URL.RequestURI()
+	}
+	h.next.ServeHTTP(w, r2)
+}
+
+// httpRoute names the route for audit events: the ServeMux pattern that
+// matched when there is one, else the method and path.
+func httpRoute(r *http.Request) string {
+	if r.Pattern != "" {
+		return r.Pattern
+	}
+	route := r.Method + " " + r.URL.Path
+	if len(route) > maxRouteLen {
+		route = route[:maxRouteLen]
+		for !utf8.ValidString(route) {
+			route = route[:len(route)-1]
+		}
+	}
+	return route
+}
+
+// writeHTTP sets the challenge and hands the response to the error handler.
+func (g *Guard) writeHTTP(w http.ResponseWriter, r *http.Request, e *Error) {
+	h := w.Header()
+	if c := g.challenge(e); c != "" {
+		h.Set("WWW-Authenticate", c)
+	}
+	h.Set("Cache-Control", "no-store")
+	g.errHandler(w, r, e)
+}
+
+// challenge builds the WWW-Authenticate value of RFC 6750 §3 for e, or ""
+// when the failure is not about credentials (500, 503). It carries the
+// reason class, never the token or the cause's detail.
+func (g *Guard) challenge(e *Error) string {
+	if e.Status != http.StatusUnauthorized && e.Status != http.StatusForbidden && e.Status != http.StatusBadRequest {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("Bearer")
+	sep := " "
+	param := func(k, v string) {
+		b.WriteString(sep)
+		b.WriteString(k)
+		b.WriteString(`="`)
+		b.WriteString(v)
+		b.WriteByte('"')
+		sep = ", "
+	}
+	if g.realm != "" {
+		param("realm", g.realm)
+	}
+	if e.Code != "" {
+		if e.Code == CodeInsufficientClaims && g.authzURI != "" {
+			param("authorization_uri", g.authzURI)
+		}
+		param("error", e.Code)
+		if e.Class != "" {
+			param("error_description", e.Class)
+		}
+		if e.Code == CodeInsufficientClaims {
+			param("claims", g.stepUp)
+		}
+		if len(e.Scope) > 0 {
+			param("scope", strings.Join(e.Scope, " "))
+		}
+	}
+	return b.String()
+}
+
+// WriteError is the default Options.ErrorHandler: a JSON body with the
+// RFC 6750 error code (or an RFC 6749 one such as temporarily_unavailable)
+// and the reason class. A custom handler can call it after logging.
+func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
+	body := struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+	}{Error: e.Code, Description: e.Class}
+	switch {
+	case body.Error != "":
+	case e.Status == http.StatusUnauthorized:
+		body.Error = "unauthorized"
+	case e.Status == http.StatusServiceUnavailable:
+		body.Error = "temporarily_unavailable"
+	case e.Status == http.StatusForbidden:
+		body.Error = "forbidden"
+	default:
+		body.Error, body.Description = "server_error", ""
+	}
+	if e.Code == "" && e.Status == http.StatusUnauthorized {
+		// No credentials: RFC 6750 §3.1 says not to explain further.
+		body.Description = ""
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(e.Status)
+	_ = json.NewEncoder(w).Encode(body)
+}

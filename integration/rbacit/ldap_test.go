@@ -1,0 +1,295 @@
+package rbacit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idbridge/idbridge/integration/ldaptest"
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/rbac"
+	"github.com/idbridge/idbridge/rbac/ldap"
+)
+
+// bankIssuer is the directory issuer declared in the scenario policy.
+const bankIssuer = "ldap://corp.bank.example"
+
+const bankPolicy = "../../examples/policies/bank.yaml"
+
+func groupDN(cn string) string {
+	id, _ := rbac.NormalizeGroupID("dn", "cn="+cn+",ou=groups,dc=bank,dc=example")
+	return id
+}
+
+func directory(t *testing.T, srv *ldaptest.Server, url string, optFns ...func(*ldap.Options)) *ldap.Directory {
+	t.Helper()
+	fns := append([]func(*ldap.Options){func(o *ldap.Options) {
+		o.BindDN, o.BindPassword, o.BaseDN = srv.BindDN, srv.BindPassword, srv.BaseDN
+		o.TLSConfig = srv.TLSConfig()
+		o.Issuer = bankIssuer
+		o.Timeout = 2 * time.Second
+		o.DialTimeout = 2 * time.Second
+	}}, optFns...)
+	d, err := ldap.NewDirectory(url, fns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func bank(t *testing.T, optFns ...func(*rbac.Options)) *rbac.Policy {
+	t.Helper()
+	p, err := rbac.NewPolicy(bankPolicy, optFns...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestAuthenticateAndDecide(t *testing.T) {
+	srv := ldaptest.Start(t)
+	p := bank(t)
+	transports := map[string]*ldap.Directory{
+		"ldaps":     directory(t, srv, srv.LDAPSURL),
+		"starttls":  directory(t, srv, srv.URL, func(o *ldap.Options) { o.StartTLS = true }),
+		"plaintext": directory(t, srv, srv.URL, func(o *ldap.Options) { o.InsecurePlaintext = true }),
+	}
+	tests := []struct {
+		user, password string
+		groups         []string
+		roles          []string
+		can, cannot    string
+	}{
+		{ldaptest.UserAmit, ldaptest.PasswordAmit,
+			[]string{groupDN("CBS_ViewOnly"), groupDN("Lending_RM"), groupDN("Branch_Staff")}, // Branch_Staff only through Lending_RM
+			[]string{"CBS_Viewer", "BranchPortalUser"}, "cbs:account:read", "cbs:loan:approve"},
+		{ldaptest.UserPriya, ldaptest.PasswordPriya,
+			[]string{groupDN("Loan_Approver")},
+			[]string{"CBS_LoanApprover"}, "cbs:loan:approve", "branch:portal"},
+	}
+	for name, dir := range transports {
+		for _, tt := range tests {
+			t.Run(name+"/"+tt.user, func(t *testing.T) {
+				c, err := dir.Authenticate(context.Background(), tt.user, tt.password)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Issuer != bankIssuer || c.Subject != srv.UserDN(tt.user) || c.PreferredUsername != tt.user || !slices.Equal(c.AMR, []string{"pwd"}) {
+					t.Errorf("claims %+v", c)
+				}
+				got := slices.Sorted(slices.Values(c.Groups))
+				want := slices.Sorted(slices.Values(tt.groups))
+				if !slices.Equal(got, want) {
+					t.Errorf("groups %v, want %v", got, want)
+				}
+				d := p.Decide(c)
+				if !d.OK() || !slices.Equal(slices.Sorted(slices.Values(d.Roles())), slices.Sorted(slices.Values(tt.roles))) {
+					t.Fatalf("decision %v roles %v, want %v", d.Err(), d.Roles(), tt.roles)
+				}
+				if !d.Allowed(tt.can) || d.Allowed(tt.cannot) {
+					t.Errorf("can %s: %v, cannot %s: %v", tt.can, d.Allowed(tt.can), tt.cannot, d.Allowed(tt.cannot))
+				}
+			})
+		}
+	}
+}
+
+func TestBadCredentials(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL)
+	tests := []struct {
+		name, user, password string
+		want                 error
+		class                string
+	}{
+		{"wrong password", ldaptest.UserAmit, "amit-Secret-2", ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"unknown user", "nobody", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"empty password", ldaptest.UserAmit, "", ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"filter injection", "*", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"filter injection 2", "amit.r)(uid=*", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"disabled leaver, right password", ldaptest.UserLeo, ldaptest.PasswordLeo, ldap.ErrDisabled, reason.Revoked},
+		{"disabled leaver, wrong password", ldaptest.UserLeo, "guess", ldap.ErrDisabled, reason.Revoked},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := dir.Authenticate(context.Background(), tt.user, tt.password)
+			if c != nil || !errors.Is(err, tt.want) || reason.Of(err) != tt.class {
+				t.Fatalf("claims %v, err %v (%s), want %v (%s)", c, err, reason.Of(err), tt.want, tt.class)
+			}
+			if tt.password != "" && strings.Contains(err.Error(), tt.password) {
+				t.Fatal("error carries the password")
+			}
+		})
+	}
+	if _, err := dir.Lookup(context.Background(), ldaptest.UserLeo); !errors.Is(err, ldap.ErrDisabled) {
+		t.Errorf("Lookup(leaver): %v", err)
+	}
+	if _, err := dir.Lookup(context.Background(), "nobody"); !errors.Is(err, ldap.ErrNoUser) {
+		t.Errorf("Lookup(nobody): %v", err)
+	}
+}
+
+func TestWrongServiceAccountOrCA(t *testing.T) {
+	srv := ldaptest.Start(t)
+	bad := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.BindPassword = "wrong-service-pw" })
+	err := bad.Check(context.Background())
+	if !errors.Is(err, ldap.ErrUnavailable) || strings.Contains(err.Error(), "wrong-service-pw") {
+		t.Errorf("wrong service password: %v", err)
+	}
+	untrusted := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.TLSConfig = nil })
+	if err := untrusted.Check(context.Background()); !errors.Is(err, ldap.ErrUnavailable) {
+		t.Errorf("server certificate from an unknown CA was accepted: %v", err)
+	}
+	if err := directory(t, srv, srv.LDAPSURL).Check(context.Background()); err != nil {
+		t.Errorf("good configuration: %v", err)
+	}
+}
+
+func TestServerStoppedAndRestarted(t *testing.T) {
+	srv := ldaptest.Start(t)
+	const timeout = 2 * time.Second
+	dir := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.Timeout, o.DialTimeout = timeout, timeout })
+	ctx := context.Background()
+	if _, err := dir.Lookup(ctx, ldaptest.UserAmit); err != nil { // fills the pool
+		t.Fatal(err)
+	}
+	srv.Stop()
+	for name, call := range map[string]func() error{
+		"authenticate": func() error { _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); return err },
+		"lookup":       func() error { _, err := dir.Lookup(ctx, ldaptest.UserAmit); return err },
+		"groups":       func() error { _, err := dir.Groups(ctx, &jwks.Claims{PreferredUsername: ldaptest.UserAmit}); return err },
+	} {
+		start := time.Now()
+		err := call()
+		if !errors.Is(err, ldap.ErrUnavailable) || reason.Of(err) != reason.IdPUnavailable {
+			t.Errorf("%s with the server stopped: %v", name, err)
+		}
+		if el := time.Since(start); el > 2*timeout+time.Second {
+			t.Errorf("%s took %v, past the %v timeout", name, el, timeout)
+		}
+	}
+	// A decision that needs the directory fails closed.
+	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
+	d := p.Decide(&jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)})
+	if d.OK() || d.Reason() != reason.IdPUnavailable {
+		t.Errorf("decision with the directory down: %v (%s)", d.Err(), d.Reason())
+	}
+
+	srv.Restart(t)
+	if _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); err != nil {
+		t.Fatalf("after restart: %v", err)
+	}
+}
+
+// For claims that carry no groups (Kerberos SSO, a reverse proxy), the
+// directory is the group source; the leaver is denied as revoked.
+func TestDirectoryAsGroupSource(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL)
+	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
+	tests := []struct {
+		user   string
+		ok     bool
+		reason string
+	}{
+		{ldaptest.UserAmit, true, ""},
+		{ldaptest.UserPriya, true, ""},
+		{ldaptest.UserLeo, false, reason.Revoked},
+	}
+	for _, tt := range tests {
+		c := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(tt.user), Groups: []string{groupDN("CBS_ViewOnly")}}
+		d := p.DecideContext(context.Background(), c)
+		if d.OK() != tt.ok || d.Reason() != tt.reason {
+			t.Errorf("%s: ok %v reason %q (%v)", tt.user, d.OK(), d.Reason(), d.Err())
+		}
+		if tt.user == ldaptest.UserLeo && !errors.Is(d.Err(), ldap.ErrDisabled) {
+			t.Errorf("leaver: %v", d.Err())
+		}
+	}
+	// A token from elsewhere names the user by preferred_username.
+	g, err := dir.Groups(context.Background(), &jwks.Claims{Issuer: "https://login.example", PreferredUsername: ldaptest.UserPriya})
+	if err != nil || !slices.Equal(g, []string{groupDN("Loan_Approver")}) {
+		t.Errorf("groups by username: %v %v", g, err)
+	}
+}
+
+// A mover changes groups in the directory; the next login reflects it.
+func TestMoverAndLeaver(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL)
+	p := bank(t)
+	ctx := context.Background()
+	admin := func(change func(*goldap.Conn) error) {
+		t.Helper()
+		conn, err := goldap.DialURL(srv.LDAPSURL, goldap.DialWithTLSConfig(srv.TLSConfig()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if err := conn.Bind(srv.RootDN, srv.RootPassword); err != nil {
+			t.Fatal(err)
+		}
+		if err := change(conn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin(func(c *goldap.Conn) error {
+		m := goldap.NewModifyRequest(srv.GroupDN(ldaptest.GroupLoanApprover), nil)
+		m.Add("member", []string{srv.UserDN(ldaptest.UserAmit)})
+		return c.Modify(m)
+	})
+	c, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := p.Decide(c); !d.HasRole("CBS_LoanApprover") || !d.HasRole("CBS_Viewer") {
+		t.Errorf("mover: roles %v (%v)", d.Roles(), d.Err())
+	}
+
+	admin(func(c *goldap.Conn) error {
+		m := goldap.NewModifyRequest(srv.UserDN(ldaptest.UserAmit), nil)
+		m.Add("pwdAccountLockedTime", []string{"000001010000Z"})
+		return c.Modify(m)
+	})
+	if _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); !errors.Is(err, ldap.ErrDisabled) {
+		t.Errorf("leaver login: %v", err)
+	}
+}
+
+func TestConcurrentLogins(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.MaxConns = 2 })
+	var wg sync.WaitGroup
+	errs := make(chan error, 24)
+	for i := 0; i < 24; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			user, pw := ldaptest.UserAmit, ldaptest.PasswordAmit
+			if i%2 == 1 {
+				user, pw = ldaptest.UserPriya, ldaptest.PasswordPriya
+			}
+			c, err := dir.Authenticate(context.Background(), user, pw)
+			if err == nil && c.PreferredUsername != user {
+				err = fmt.Errorf("claims for %s, want %s", c.PreferredUsername, user)
+			}
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -166,7 +166,10 @@ func TestServerStoppedAndRestarted(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"authenticate": func() error { _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); return err },
 		"lookup":       func() error { _, err := dir.Lookup(ctx, ldaptest.UserAmit); return err },
-		"groups":       func() error { _, err := dir.Groups(ctx, &jwks.Claims{PreferredUsername: ldaptest.UserAmit}); return err },
+		"groups": func() error {
+			_, err := dir.Groups(ctx, &jwks.Claims{PreferredUsername: ldaptest.UserAmit})
+			return err
+		},
 	} {
 		start := time.Now()
 		err := call()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -144,15 +143,10 @@ func grpcStatus(e *Error) error {
 	default:
 		code = codes.Internal
 	}
-	msg := []string{}
-	if e.Code != "" {
-		msg = append(msg, e.Code)
+	code2, desc := e.describe()
+	msg := code2
+	if desc != "" {
+		msg += ": " + desc
 	}
-	if e.Class != "" {
-		msg = append(msg, e.Class)
-	}
-	if len(msg) == 0 {
-		msg = append(msg, strings.ToLower(http.StatusText(e.Status)))
-	}
-	return status.Error(code, strings.Join(msg, ": "))
+	return status.Error(code, msg)
 }

@@ -134,27 +134,32 @@ func (g *Guard) challenge(e *Error) string {
 // RFC 6750 error code (or an RFC 6749 one such as temporarily_unavailable)
 // and the reason class. A custom handler can call it after logging.
 func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
+	code, desc := e.describe()
 	body := struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
-	}{Error: e.Code, Description: e.Class}
-	switch {
-	case body.Error != "":
-	case e.Status == http.StatusUnauthorized:
-		body.Error = "unauthorized"
-	case e.Status == http.StatusServiceUnavailable:
-		body.Error = "temporarily_unavailable"
-	case e.Status == http.StatusForbidden:
-		body.Error = "forbidden"
-	default:
-		body.Error, body.Description = "server_error", ""
-	}
-	if e.Code == "" && e.Status == http.StatusUnauthorized {
-		// No credentials: RFC 6750 §3.1 says not to explain further.
-		body.Description = ""
-	}
+	}{Error: code, Description: desc}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// describe returns what a client is told: an error code (RFC 6750's, or for
+// answers it does not cover an RFC 6749-style one) and the reason class.
+func (e *Error) describe() (code, desc string) {
+	code, desc = e.Code, e.Class
+	if code != "" {
+		return code, desc
+	}
+	switch e.Status {
+	case http.StatusUnauthorized:
+		// No credentials: RFC 6750 §3.1 says not to explain further.
+		return "unauthorized", ""
+	case http.StatusServiceUnavailable:
+		return "temporarily_unavailable", desc
+	case http.StatusForbidden:
+		return "forbidden", desc
+	}
+	return "server_error", ""
 }

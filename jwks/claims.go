@@ -73,7 +73,7 @@ type Claims struct {
 // (such as groups on overage) can be fetched. Any access token a source
 // carries is deliberately not kept.
 type ClaimSource struct {
-	Endpoint string `json:"endpoint"`
+	Endpoint string `json:"endpoint"` // URL to fetch the claim from, e.g. Microsoft Graph
 }
 
 // HasScope reports whether s is one of the delegated scopes (scp).

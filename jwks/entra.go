@@ -7,8 +7,8 @@ import (
 
 // Microsoft Entra ID endpoints and well-known tenants.
 const (
-	EntraAuthority   = "https://login.microsoftonline.com"
-	EntraV1Authority = "https://sts.windows.net"
+	EntraAuthority   = "https://login.microsoftonline.com" // v2.0 issuer and JWKS host
+	EntraV1Authority = "https://sts.windows.net"           // v1.0 issuer host
 	// EntraConsumersTenant is the tenant ID of personal Microsoft accounts.
 	EntraConsumersTenant = "9188040d-6c67-4c5b-b112-36a304b66dad"
 )

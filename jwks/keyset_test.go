@@ -267,13 +267,12 @@ func TestDiscover(t *testing.T) {
 // tests of the key set.
 type jwksServer struct {
 	*httptest.Server
-	mu      sync.Mutex
-	body    []byte
-	header  http.Header
-	hang    chan struct{} // when non-nil, requests block until it is closed or they are canceled
-	got     []http.Header
-	status  int
-	nothing bool
+	mu     sync.Mutex
+	body   []byte
+	header http.Header
+	hang   chan struct{} // when non-nil, requests block until it is closed or they are canceled
+	got    []http.Header
+	status int
 }
 
 func newJWKSServer(t *testing.T, body []byte) *jwksServer {

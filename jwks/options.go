@@ -8,9 +8,9 @@ import (
 
 // Defaults and bounds applied by [NewValidator].
 const (
-	DefaultLeeway       = 60 * time.Second
-	MaxLeeway           = 5 * time.Minute
-	DefaultMaxTokenSize = 16 << 10
+	DefaultLeeway       = 60 * time.Second // clock skew tolerated for exp, nbf and iat
+	MaxLeeway           = 5 * time.Minute  // upper bound of Options.Leeway
+	DefaultMaxTokenSize = 16 << 10         // bytes; Entra tokens with many claims stay under 8 KiB
 )
 
 // Options configure a [Validator]. NewValidator copies them; changing the

@@ -21,12 +21,12 @@ import (
 
 // Key-set defaults and bounds applied by [NewKeySet] and [Discover].
 const (
-	DefaultRefreshInterval    = time.Hour
-	DefaultMinRefreshInterval = 5 * time.Minute
-	DefaultMaxRefreshInterval = 24 * time.Hour
-	DefaultUnknownKIDInterval = 30 * time.Second
-	DefaultFetchTimeout       = 10 * time.Second
-	DefaultMaxBodySize        = 1 << 20
+	DefaultRefreshInterval    = time.Hour        // refresh period without cache headers
+	DefaultMinRefreshInterval = 5 * time.Minute  // lower bound for header-derived periods
+	DefaultMaxRefreshInterval = 24 * time.Hour   // upper bound for header-derived periods
+	DefaultUnknownKIDInterval = 30 * time.Second // rate window for unknown-kid refreshes
+	DefaultFetchTimeout       = 10 * time.Second // per discovery or JWKS request
+	DefaultMaxBodySize        = 1 << 20          // bytes per discovery or JWKS response
 )
 
 // KeySetOptions configure a [RemoteKeySet]. NewKeySet copies them.
@@ -48,6 +48,7 @@ type KeySetOptions struct {
 	// from response headers, so an IdP can neither make us poll it
 	// constantly nor keep stale keys for days. Zero means the defaults.
 	MinRefreshInterval time.Duration
+	// MaxRefreshInterval: see MinRefreshInterval.
 	MaxRefreshInterval time.Duration
 	// UnknownKIDInterval is the rate window for fetches caused by tokens:
 	// at most one fetch per window, so a flood of forged kids costs the IdP

@@ -388,8 +388,12 @@ func (s *Server) jwksLocked() []byte {
 			j.Kty, j.N, j.E = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
 		case *ecdsa.PublicKey:
 			size := (pub.Curve.Params().BitSize + 7) / 8
+			point, err := pub.Bytes() // 0x04 || X || Y
+			if err != nil {
+				panic("jwkstest: EC key: " + err.Error())
+			}
 			j.Kty, j.Crv = "EC", pub.Curve.Params().Name
-			j.X, j.Y = b64(pub.X.FillBytes(make([]byte, size))), b64(pub.Y.FillBytes(make([]byte, size)))
+			j.X, j.Y = b64(point[1:1+size]), b64(point[1+size:])
 		case ed25519.PublicKey:
 			j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64(pub)
 		}

@@ -376,9 +376,10 @@ func (c *compiler) compileRoles() {
 			continue
 		}
 		r := roleInfo{name: fr.Name, desc: fr.Description}
-		for j, p := range fr.Permissions {
+		for j, pp := range fr.Permissions {
+			p := pp.v
 			if !permRe.MatchString(p) {
-				c.err(fr.lineRec, fmt.Sprintf("%s.permissions[%d]", path, j), "permission %q must be 1-128 letters, digits or _.:/*-", p)
+				c.err(pp.lineRec, fmt.Sprintf("%s.permissions[%d]", path, j), "permission %q must be 1-128 letters, digits or _.:/*-", p)
 				continue
 			}
 			pi, ok := c.out.permIdx[p]
@@ -388,7 +389,7 @@ func (c *compiler) compileRoles() {
 				c.out.perms = append(c.out.perms, p)
 			}
 			if slices.Contains(r.perms, pi) {
-				c.err(fr.lineRec, fmt.Sprintf("%s.permissions[%d]", path, j), "duplicate permission %q", p)
+				c.err(pp.lineRec, fmt.Sprintf("%s.permissions[%d]", path, j), "duplicate permission %q", p)
 				continue
 			}
 			r.perms = append(r.perms, pi)
@@ -400,16 +401,17 @@ func (c *compiler) compileRoles() {
 	c.out.conflicts = make([][]conflict, len(c.out.roles))
 }
 
-func (c *compiler) roleRefs(names []string, l lineRec, path string) []uint32 {
+func (c *compiler) roleRefs(names []pstr, path string) []uint32 {
 	var out []uint32
-	for i, n := range names {
+	for i, pn := range names {
+		n := pn.v
 		ri, ok := c.out.roleIdx[n]
 		if !ok {
-			c.err(l, fmt.Sprintf("%s[%d]", path, i), "undeclared role %q", n)
+			c.err(pn.lineRec, fmt.Sprintf("%s[%d]", path, i), "undeclared role %q", n)
 			continue
 		}
 		if slices.Contains(out, ri) {
-			c.err(l, fmt.Sprintf("%s[%d]", path, i), "role %q listed twice", n)
+			c.err(pn.lineRec, fmt.Sprintf("%s[%d]", path, i), "role %q listed twice", n)
 			continue
 		}
 		out = append(out, ri)
@@ -422,23 +424,24 @@ func (c *compiler) compileMappings() {
 		path := fmt.Sprintf("mappings[%d]", i)
 		c.ruleID(fm.ID, fm.lineRec, path)
 		m := mappingInfo{id: fm.ID, desc: fm.Description, line: fm.Line}
-		m.roles = c.roleRefs(fm.Grant.Roles, fm.Grant.lineRec, path+".grant.roles")
+		m.roles = c.roleRefs(fm.Grant.Roles, path+".grant.roles")
 		for j, fa := range fm.Grant.AWS {
 			if a, ok := c.awsGrant(fa, fmt.Sprintf("%s.grant.aws[%d]", path, j)); ok {
 				a.Mapping = fm.ID
 				m.aws = append(m.aws, a)
 			}
 		}
-		for j, ref := range fm.Grant.ADGroups {
+		for j, pref := range fm.Grant.ADGroups {
+			ref := pref.v
 			gp := fmt.Sprintf("%s.grant.ad_groups[%d]", path, j)
 			gi, ok := c.groupRef(ref, -1)
 			if !ok {
-				c.err(fm.Grant.lineRec, gp, "undeclared group %q (declare it under groups: with the directory's issuer)", ref)
+				c.err(pref.lineRec, gp, "undeclared group %q (declare it under groups: with the directory's issuer)", ref)
 				continue
 			}
 			g := c.out.groups[gi]
 			if c.out.issuerList[g.issuer].groupIDs == groupObjectID {
-				c.err(fm.Grant.lineRec, gp, "group %q belongs to issuer %q, whose groups are Entra object IDs, not directory groups", ref, c.out.issuerList[g.issuer].name)
+				c.err(pref.lineRec, gp, "group %q belongs to issuer %q, whose groups are Entra object IDs, not directory groups", ref, c.out.issuerList[g.issuer].name)
 				continue
 			}
 			m.ad = append(m.ad, DirectoryGroup{ID: g.id, Name: g.name, Mapping: fm.ID})
@@ -525,7 +528,7 @@ func (c *compiler) compileSoD() {
 	for i, fs := range c.f.SoD {
 		path := fmt.Sprintf("separation_of_duties[%d]", i)
 		c.ruleID(fs.ID, fs.lineRec, path)
-		roles := c.roleRefs(fs.Roles, fs.lineRec, path+".roles")
+		roles := c.roleRefs(fs.Roles, path+".roles")
 		if len(fs.Roles) < 2 {
 			c.err(fs.lineRec, path+".roles", "a separation-of-duties constraint needs at least two roles")
 			continue

@@ -108,7 +108,7 @@ mappings:
 	fmt.Println(err)
 	// Output:
 	// true
-	// bank.yaml:7:12: mappings[0].grant.roles[0]: undeclared role "LoanViewr"
+	// bank.yaml:7:21: mappings[0].grant.roles[0]: undeclared role "LoanViewr"
 	// bank.yaml:7:39: mappings[0].grant.aws[0].role_arn: malformed IAM role ARN "arn:aws:iam::1:role/X" (want arn:aws:iam::<12-digit account>:role/<name>)
 	// bank.yaml:6:19: mappings[0].when.group: undeclared group "Lending_RM" (declare it under groups: with its ID)
 }

@@ -10,39 +10,39 @@ import (
 // tickets and access reviews: which mapping granted what because of which
 // claims, and which rule denied.
 type Explanation struct {
-	Allowed bool
-	Reason  string // reason class of a denial; "" when allowed
-	Error   string // the denial as an error message; "" when allowed
-	Policy  string // policy version
-	Issuer  string // the policy's name for the claims' issuer; "" if unknown
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason,omitempty"` // reason class of a denial; "" when allowed
+	Error   string `json:"error,omitempty"`  // the denial as an error message; "" when allowed
+	Policy  string `json:"policy"`           // policy version
+	Issuer  string `json:"issuer,omitempty"` // the policy's name for the claims' issuer; "" if unknown
 
 	// Matched lists every mapping whose condition held, even when a deny
 	// rule or SoD constraint then denied.
-	Matched []Match
+	Matched []Match `json:"matched,omitempty"`
 	// DeniedBy is the deny rule or SoD constraint that denied, if any.
-	DeniedBy *Rule
+	DeniedBy *Rule `json:"denied_by,omitempty"`
 
-	Roles           []string
-	Permissions     []string
-	AWSRoles        []AWSRole
-	DirectoryGroups []DirectoryGroup
+	Roles           []string         `json:"roles,omitempty"`
+	Permissions     []string         `json:"permissions,omitempty"`
+	AWSRoles        []AWSRole        `json:"aws_roles,omitempty"`
+	DirectoryGroups []DirectoryGroup `json:"directory_groups,omitempty"`
 }
 
 // Match is one mapping that matched.
 type Match struct {
-	Mapping string
-	Line    int      // where the mapping starts in the policy file
-	Because []string // the tests that held, e.g. `group Lending_RM`, `mfa`
-	Roles   []string // the roles it grants
+	Mapping string   `json:"mapping"`
+	Line    int      `json:"line"`    // where the mapping starts in the policy file
+	Because []string `json:"because"` // the tests that held, e.g. `group Lending_RM`, `mfa`
+	Roles   []string `json:"roles"`   // the roles it grants
 }
 
 // Rule is the rule that denied a decision.
 type Rule struct {
-	ID      string
-	Kind    string // "deny" or "separation_of_duties"
-	Line    int
-	Because []string // for deny rules: the tests that held
-	Detail  string
+	ID      string   `json:"id"`
+	Kind    string   `json:"kind"` // "deny" or "separation_of_duties"
+	Line    int      `json:"line"`
+	Because []string `json:"because,omitempty"` // for deny rules: the tests that held
+	Detail  string   `json:"detail,omitempty"`
 }
 
 // Explain describes the decision. Unlike Decide it allocates; call it when

@@ -50,7 +50,7 @@ type fileRole struct {
 	lineRec
 	Name        string   `yaml:"name"`
 	Description string   `yaml:"description"`
-	Permissions []string `yaml:"permissions"`
+	Permissions []pstr   `yaml:"permissions"`
 }
 
 type fileMapping struct {
@@ -63,9 +63,9 @@ type fileMapping struct {
 
 type fileGrant struct {
 	lineRec
-	Roles    []string  `yaml:"roles"`
+	Roles    []pstr    `yaml:"roles"`
 	AWS      []fileAWS `yaml:"aws"`
-	ADGroups []string  `yaml:"ad_groups"`
+	ADGroups []pstr    `yaml:"ad_groups"`
 }
 
 type fileAWS struct {
@@ -86,9 +86,9 @@ type fileDeny struct {
 
 type fileSoD struct {
 	lineRec
-	ID          string   `yaml:"id"`
-	Description string   `yaml:"description"`
-	Roles       []string `yaml:"roles"`
+	ID          string `yaml:"id"`
+	Description string `yaml:"description"`
+	Roles       []pstr `yaml:"roles"`
 }
 
 type fileTest struct {
@@ -100,14 +100,37 @@ type fileTest struct {
 
 type fileExpect struct {
 	lineRec
-	Allowed  *bool    `yaml:"allowed"`
-	Roles    []string `yaml:"roles"`
-	Can      []string `yaml:"can"`
-	Cannot   []string `yaml:"cannot"`
-	AWSRoles []string `yaml:"aws_roles"`
-	ADGroups []string `yaml:"ad_groups"`
-	Reason   string   `yaml:"reason"`
-	DeniedBy string   `yaml:"denied_by"`
+	Allowed  *bool  `yaml:"allowed"`
+	Roles    []pstr `yaml:"roles"`
+	Can      []pstr `yaml:"can"`
+	Cannot   []pstr `yaml:"cannot"`
+	AWSRoles []pstr `yaml:"aws_roles"`
+	ADGroups []pstr `yaml:"ad_groups"`
+	Reason   string `yaml:"reason"`
+	DeniedBy string `yaml:"denied_by"`
+}
+
+// pstr is a string list element that remembers where it was written, so
+// "undeclared role" points at the role, not at its list.
+type pstr struct {
+	lineRec
+	v string
+}
+
+func (p *pstr) decodeNode(d *decoder, n *yaml.Node, path string) {
+	p.setPos(n)
+	p.v, _ = d.scalar(n, path, "a string")
+}
+
+func strs(ps []pstr) []string {
+	if ps == nil {
+		return nil
+	}
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.v
+	}
+	return out
 }
 
 // Leaf kinds of a condition. The order is also the display order.

@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,31 +14,41 @@ import (
 // assume through STS AssumeRoleWithWebIdentity, and how.
 type AWSRole struct {
 	// RoleARN is the IAM role, validated at load.
-	RoleARN string
+	RoleARN string `json:"role_arn"`
 	// Duration is the session duration to request; 0 leaves it to STS
 	// (one hour). Within 15m..12h when set.
-	Duration time.Duration
+	Duration time.Duration `json:"-"`
 	// SessionTags are the tags the session should carry. The map is shared
 	// by every decision: do not modify it.
-	SessionTags map[string]string
+	SessionTags map[string]string `json:"session_tags,omitempty"`
 	// SourceIdentityClaim names the claim whose value becomes the STS
 	// SourceIdentity (it survives role chaining, so CloudTrail ties every
 	// action to the person); "" for none.
-	SourceIdentityClaim string
+	SourceIdentityClaim string `json:"source_identity_claim,omitempty"`
 	// SourceIdentity is the value of SourceIdentityClaim in the decided
 	// claims; "" when the claim is absent or not a string.
-	SourceIdentity string
+	SourceIdentity string `json:"source_identity,omitempty"`
 	// Mapping is the mapping that granted the role.
-	Mapping string
+	Mapping string `json:"mapping"`
+}
+
+// MarshalJSON writes Duration in seconds (duration_seconds), the unit STS
+// takes, instead of nanoseconds.
+func (a AWSRole) MarshalJSON() ([]byte, error) {
+	type plain AWSRole
+	return json.Marshal(struct {
+		plain
+		DurationSeconds int64 `json:"duration_seconds,omitempty"`
+	}{plain(a), int64(a.Duration / time.Second)})
 }
 
 // DirectoryGroup is a per-environment grant on-premises: an AD/LDAP group
 // the user should be in (for provisioning, or for an on-prem app that
 // checks group membership).
 type DirectoryGroup struct {
-	ID      string // normalized DN (or name) as declared under groups:
-	Name    string // display name
-	Mapping string // the mapping that granted it
+	ID      string `json:"id"`      // normalized DN (or name) as declared under groups:
+	Name    string `json:"name"`    // display name
+	Mapping string `json:"mapping"` // the mapping that granted it
 }
 
 // Roles returns the granted roles in policy order; nil when denied.

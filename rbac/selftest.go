@@ -64,21 +64,21 @@ func (c *compiler) compileTests() {
 		if e.Allowed == nil {
 			c.err(ft.lineRec, ep+".allowed", "expect.allowed (true or false) is required")
 		}
-		c.roleRefs(e.Roles, e.lineRec, ep+".roles")
+		c.roleRefs(e.Roles, ep+".roles")
 		for j, p := range append(slices.Clone(e.Can), e.Cannot...) {
-			if _, ok := c.out.permIdx[p]; !ok {
-				c.err(e.lineRec, fmt.Sprintf("%s.can/cannot[%d]", ep, j), "permission %q is not granted by any role (typo?)", p)
+			if _, ok := c.out.permIdx[p.v]; !ok {
+				c.err(p.lineRec, fmt.Sprintf("%s.can/cannot[%d]", ep, j), "permission %q is not granted by any role (typo?)", p.v)
 			}
 		}
 		for j, a := range e.AWSRoles {
-			if !roleARNRe.MatchString(a) {
-				c.err(e.lineRec, fmt.Sprintf("%s.aws_roles[%d]", ep, j), "malformed IAM role ARN %q", a)
+			if !roleARNRe.MatchString(a.v) {
+				c.err(a.lineRec, fmt.Sprintf("%s.aws_roles[%d]", ep, j), "malformed IAM role ARN %q", a.v)
 			}
 		}
 		for j, ref := range e.ADGroups {
-			gi, ok := c.groupRef(ref, -1)
+			gi, ok := c.groupRef(ref.v, -1)
 			if !ok {
-				c.err(e.lineRec, fmt.Sprintf("%s.ad_groups[%d]", ep, j), "undeclared group %q", ref)
+				c.err(ref.lineRec, fmt.Sprintf("%s.ad_groups[%d]", ep, j), "undeclared group %q", ref.v)
 				continue
 			}
 			tc.adIDs = append(tc.adIDs, c.out.groups[gi].id)
@@ -122,17 +122,17 @@ func (tc *testCase) check(d *Decision) []string {
 			f = append(f, fmt.Sprintf("denied (%s: %v), want allowed", d.Reason(), d.Err()))
 		}
 	}
-	if e.Roles != nil && !sameSet(d.Roles(), e.Roles) {
-		f = append(f, fmt.Sprintf("roles [%s], want [%s]", strings.Join(d.Roles(), ", "), strings.Join(e.Roles, ", ")))
+	if e.Roles != nil && !sameSet(d.Roles(), strs(e.Roles)) {
+		f = append(f, fmt.Sprintf("roles [%s], want [%s]", strings.Join(d.Roles(), ", "), strings.Join(strs(e.Roles), ", ")))
 	}
 	for _, p := range e.Can {
-		if !d.Allowed(p) {
-			f = append(f, fmt.Sprintf("cannot %s, want can", p))
+		if !d.Allowed(p.v) {
+			f = append(f, fmt.Sprintf("cannot %s, want can", p.v))
 		}
 	}
 	for _, p := range e.Cannot {
-		if d.Allowed(p) {
-			f = append(f, fmt.Sprintf("can %s, want cannot", p))
+		if d.Allowed(p.v) {
+			f = append(f, fmt.Sprintf("can %s, want cannot", p.v))
 		}
 	}
 	if e.AWSRoles != nil {
@@ -140,8 +140,8 @@ func (tc *testCase) check(d *Decision) []string {
 		for _, a := range d.AWSRoles() {
 			got = append(got, a.RoleARN)
 		}
-		if !sameSet(got, e.AWSRoles) {
-			f = append(f, fmt.Sprintf("aws roles [%s], want [%s]", strings.Join(got, ", "), strings.Join(e.AWSRoles, ", ")))
+		if !sameSet(got, strs(e.AWSRoles)) {
+			f = append(f, fmt.Sprintf("aws roles [%s], want [%s]", strings.Join(got, ", "), strings.Join(strs(e.AWSRoles), ", ")))
 		}
 	}
 	if e.ADGroups != nil {
@@ -151,7 +151,7 @@ func (tc *testCase) check(d *Decision) []string {
 			names = append(names, g.Name)
 		}
 		if !sameSet(got, tc.adIDs) {
-			f = append(f, fmt.Sprintf("ad groups [%s], want [%s]", strings.Join(names, ", "), strings.Join(e.ADGroups, ", ")))
+			f = append(f, fmt.Sprintf("ad groups [%s], want [%s]", strings.Join(names, ", "), strings.Join(strs(e.ADGroups), ", ")))
 		}
 	}
 	if e.Reason != "" && d.Reason() != e.Reason {

@@ -48,9 +48,9 @@ type fileGroup struct {
 
 type fileRole struct {
 	lineRec
-	Name        string   `yaml:"name"`
-	Description string   `yaml:"description"`
-	Permissions []pstr   `yaml:"permissions"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Permissions []pstr `yaml:"permissions"`
 }
 
 type fileMapping struct {

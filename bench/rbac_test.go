@@ -252,9 +252,13 @@ func TestRBACSameDecision(t *testing.T) {
 func BenchmarkRBAC(b *testing.B) {
 	for _, n := range rbacSizes {
 		s := newRBACShape(n)
-		for _, lib := range rbacLibs {
-			decide := lib.setup(b, s)
-			for _, c := range s.rbacRequests() {
+		decide := make([]decideFunc, len(rbacLibs))
+		for i, lib := range rbacLibs {
+			decide[i] = lib.setup(b, s)
+		}
+		for _, c := range s.rbacRequests() {
+			for i, lib := range rbacLibs {
+				decide := decide[i]
 				b.Run(fmt.Sprintf("mappings=%d/%s/%s", n, c.name, lib.name), func(b *testing.B) {
 					b.ReportAllocs()
 					for b.Loop() {

@@ -1,0 +1,360 @@
+package federation
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
+)
+
+// assumer is the uncached provider: one Retrieve, one token, one STS call
+// (two when STS finds the token expired and the source has a fresher one).
+// aws.CredentialsCache serializes its Retrieve calls; the atomics make it
+// safe even when it is shared by several caches.
+type assumer struct {
+	client     AssumeRoleWithWebIdentityAPIClient
+	roleARN    string
+	o          *Options
+	log        *audit.Logger
+	fetch      func(context.Context) (string, error)
+	invalidate func() // nil when the source cannot drop its token
+
+	fail     atomic.Pointer[failure]         // the last failure, answered from memory until its time
+	failures atomic.Int32                    // consecutive transient failures, for the backoff
+	last     atomic.Pointer[aws.Credentials] // the last credentials STS issued, with their real expiry
+}
+
+// failure is a remembered error. It applies to the token with SHA-256 key,
+// or to every token when anyToken is set (the source itself failed).
+type failure struct {
+	key      [32]byte
+	anyToken bool
+	err      error
+	until    time.Time
+}
+
+// identityToken is the token handed to stscreds. It is never formatted.
+type identityToken string
+
+func (t identityToken) GetIdentityToken() ([]byte, error) { return []byte(t), nil }
+
+// capture records the full STS answer, which stscreds reduces to
+// aws.Credentials, for the audit event.
+type capture struct {
+	AssumeRoleWithWebIdentityAPIClient
+	out *sts.AssumeRoleWithWebIdentityOutput
+}
+
+func (c *capture) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	out, err := c.AssumeRoleWithWebIdentityAPIClient.AssumeRoleWithWebIdentity(ctx, in, optFns...)
+	c.out = out
+	return out, err
+}
+
+// fromSource returns the fetch function for a token.Source.
+func (a *assumer) fromSource(src TokenSource) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		t, err := src.Token(ctx)
+		if err != nil {
+			return "", &Error{Err: ErrTokenSource, RoleARN: a.roleARN, Detail: scrub(err.Error(), 300), Cause: err}
+		}
+		var s string
+		if t != nil {
+			if a.o.TokenKind == AccessToken {
+				s = t.AccessToken
+			} else {
+				s = t.IDToken
+			}
+		}
+		if s == "" {
+			d := "the token has no ID token: request the openid scope, or set TokenKind to AccessToken for a token issued for AWS"
+			if a.o.TokenKind == AccessToken {
+				d = "the token has no access token"
+			}
+			return "", &Error{Err: ErrNoIdentityToken, RoleARN: a.roleARN, Detail: d}
+		}
+		return s, nil
+	}
+}
+
+// Retrieve implements aws.CredentialsProvider for the cache.
+func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.o.Timeout)
+	defer cancel()
+	start := time.Now()
+	now := a.o.Now()
+	if f := a.fail.Load(); f != nil && f.anyToken && now.Before(f.until) {
+		return aws.Credentials{}, f.err
+	}
+
+	tok, ti, err := a.token(ctx)
+	if err != nil {
+		a.remember(nil, err)
+		a.emit(ctx, &ti, "", nil, aws.Credentials{}, err, time.Since(start))
+		return aws.Credentials{}, err
+	}
+	key := sha256.Sum256([]byte(tok))
+	if f := a.fail.Load(); f != nil && !f.anyToken && f.key == key && now.Before(f.until) {
+		return aws.Credentials{}, f.err
+	}
+
+	// An expired token is not worth a round trip: ask the source for a
+	// fresh one first.
+	refreshed := false
+	if expired(&ti, now) && a.invalidate != nil {
+		a.invalidate()
+		refreshed = true
+		if tok, ti, err = a.token(ctx); err != nil {
+			a.remember(nil, err)
+			a.emit(ctx, &ti, "", nil, aws.Credentials{}, err, time.Since(start))
+			return aws.Credentials{}, err
+		}
+		key = sha256.Sum256([]byte(tok))
+	}
+	name := a.sessionName(&ti, now)
+	if expired(&ti, now) {
+		err = &Error{Err: ErrTokenExpired, RoleARN: a.roleARN, Detail: "exp " + ti.exp.UTC().Format(time.RFC3339) + " has passed and the source has no fresher token"}
+	} else if msg := missingAttributes(a.o, &ti); msg != "" {
+		err = &Error{Err: ErrSessionAttributes, RoleARN: a.roleARN, Detail: msg}
+	}
+	if err != nil {
+		a.remember(&key, err)
+		a.emit(ctx, &ti, name, nil, aws.Credentials{}, err, time.Since(start))
+		return aws.Credentials{}, err
+	}
+
+	out, creds, err := a.assume(ctx, tok, name)
+	if err != nil && errors.Is(err, ErrTokenExpired) && a.invalidate != nil && !refreshed {
+		// STS's clock says the token expired before ours does.
+		a.invalidate()
+		tok2, ti2, err2 := a.token(ctx)
+		if err2 == nil && tok2 != tok {
+			tok, ti, key = tok2, ti2, sha256.Sum256([]byte(tok2))
+			name = a.sessionName(&ti, now)
+			out, creds, err = a.assume(ctx, tok, name)
+		}
+	}
+	if err != nil {
+		a.remember(&key, err)
+		a.emit(ctx, &ti, name, out, aws.Credentials{}, err, time.Since(start))
+		return aws.Credentials{}, err
+	}
+	a.failures.Store(0)
+	a.fail.Store(nil)
+	a.last.Store(&creds)
+	a.emit(ctx, &ti, name, out, creds, nil, time.Since(start))
+	return creds, nil
+}
+
+func expired(ti *tokenInfo, now time.Time) bool {
+	return !ti.exp.IsZero() && !now.Before(ti.exp)
+}
+
+// token fetches and parses the identity token.
+func (a *assumer) token(ctx context.Context) (string, tokenInfo, error) {
+	tok, err := a.fetch(ctx)
+	if err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			err = &Error{Err: ErrTokenSource, RoleARN: a.roleARN, Detail: scrub(err.Error(), 300), Cause: err}
+		}
+		return "", tokenInfo{}, err
+	}
+	ti, err := parseToken(tok)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.RoleARN = a.roleARN
+		}
+		return "", ti, err
+	}
+	return tok, ti, nil
+}
+
+func (a *assumer) sessionName(ti *tokenInfo, now time.Time) string {
+	switch {
+	case a.o.RoleSessionName != "":
+		return a.o.RoleSessionName
+	case ti.oid != "":
+		return SessionName(ti.oid)
+	case ti.sub != "":
+		return SessionName(ti.sub)
+	}
+	return "idbridge-" + strconv.FormatInt(now.UnixNano(), 10)
+}
+
+// assume makes one STS call through stscreds.
+func (a *assumer) assume(ctx context.Context, tok, name string) (*sts.AssumeRoleWithWebIdentityOutput, aws.Credentials, error) {
+	c := &capture{AssumeRoleWithWebIdentityAPIClient: a.client}
+	p := stscreds.NewWebIdentityRoleProvider(c, a.roleARN, identityToken(tok), func(wo *stscreds.WebIdentityRoleOptions) {
+		wo.RoleSessionName = name
+		wo.Duration = a.o.Duration
+		if a.o.Policy != "" {
+			wo.Policy = aws.String(a.o.Policy)
+		}
+		for _, arn := range a.o.PolicyARNs {
+			wo.PolicyARNs = append(wo.PolicyARNs, types.PolicyDescriptorType{Arn: aws.String(arn)})
+		}
+	})
+	creds, err := p.Retrieve(ctx)
+	if err != nil {
+		return c.out, aws.Credentials{}, a.classify(err)
+	}
+	now := a.o.Now()
+	switch {
+	case !creds.HasKeys():
+		return c.out, aws.Credentials{}, &Error{Err: ErrSTSUnavailable, RoleARN: a.roleARN, Detail: "STS answered without complete credentials"}
+	case creds.Expires.IsZero():
+		return c.out, aws.Credentials{}, &Error{Err: ErrSTSUnavailable, RoleARN: a.roleARN, Detail: "STS answered credentials without an expiration"}
+	case !creds.Expires.After(now):
+		return c.out, aws.Credentials{}, &Error{Err: ErrSTSUnavailable, RoleARN: a.roleARN,
+			Detail: "STS answered credentials that expired at " + creds.Expires.UTC().Format(time.RFC3339) + " (is the local clock right?)"}
+	}
+	creds.CanExpire = true
+	return c.out, creds, nil
+}
+
+// classify turns an SDK error into a package error by its STS code.
+func (a *assumer) classify(err error) error {
+	e := &Error{Err: ErrSTSUnavailable, RoleARN: a.roleARN, Cause: err}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		e.RequestID = re.ServiceRequestID()
+		if re.ResponseError != nil && re.Response != nil {
+			e.StatusCode = re.HTTPStatusCode()
+		}
+	}
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		// No STS answer: network, timeout, an unparsable body.
+		e.Detail = scrub(err.Error(), 300)
+		return e
+	}
+	e.Code, e.Message = ae.ErrorCode(), scrub(ae.ErrorMessage(), 256)
+	switch e.Code {
+	case "InvalidIdentityToken":
+		e.Err = ErrInvalidIdentityToken
+	case "ExpiredTokenException", "ExpiredToken":
+		e.Err = ErrTokenExpired
+	case "IDPRejectedClaim":
+		e.Err = ErrClaimRejected
+	case "AccessDenied", "AccessDeniedException":
+		e.Err = ErrAccessDenied
+	case "RegionDisabledException":
+		e.Err = ErrRegionDisabled
+	case "IDPCommunicationError":
+		e.Err = ErrIdPUnavailable
+	case "PackedPolicyTooLarge", "JWTPayloadSizeExceededException":
+		e.Err = ErrTooLarge
+	case "Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+		"InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout":
+		e.Err = ErrSTSUnavailable
+	default:
+		// MalformedPolicyDocument, ValidationError, InvalidAction, and any
+		// code this package does not know: a 4xx is the request's fault.
+		e.Err = ErrInvalidRequest
+		if e.StatusCode >= 500 || e.StatusCode == 429 {
+			e.Err = ErrSTSUnavailable
+		}
+	}
+	return e
+}
+
+// remember stores a failure so that the next Retrieve answers it from
+// memory: for NonRecoverableTTL when no retry can fix it, for a growing,
+// jittered backoff when it is transient. key nil means any token.
+func (a *assumer) remember(key *[32]byte, err error) {
+	now := a.o.Now()
+	f := &failure{err: err, anyToken: key == nil}
+	if key != nil {
+		f.key = *key
+	}
+	if transient(err) {
+		n := a.failures.Add(1)
+		d := a.o.MinBackoff
+		for i := int32(1); i < n && d < a.o.MaxBackoff; i++ {
+			d *= 2
+		}
+		d = min(d, a.o.MaxBackoff)
+		// Equal jitter: at least half the backoff, so that a crowd of
+		// processes spreads out without retrying at once.
+		d = d/2 + rand.N(d/2+1)
+		f.until = now.Add(d)
+	} else {
+		f.until = now.Add(a.o.NonRecoverableTTL)
+	}
+	a.fail.Store(f)
+}
+
+// emit writes one sts.assumed or sts.failed event. The token appears only
+// as token_id, the SHA-256 prefix of its jti; the secret key and session
+// token never appear.
+func (a *assumer) emit(ctx context.Context, ti *tokenInfo, name string, out *sts.AssumeRoleWithWebIdentityOutput, creds aws.Credentials, err error, d time.Duration) {
+	if !a.log.Enabled(ctx) {
+		return
+	}
+	ev := audit.Event{
+		Name: audit.STSAssumed, Outcome: audit.Success,
+		Issuer: ti.iss, TenantID: ti.tid, Subject: ti.sub, ObjectID: ti.oid, Client: ti.azp,
+		TokenID: audit.TokenID(ti.jti), Duration: d,
+	}
+	ev.Attrs = append(ev.Attrs, slog.String("role_arn", a.roleARN))
+	if name != "" {
+		ev.Attrs = append(ev.Attrs, slog.String("session_name", name))
+	}
+	if out != nil {
+		if out.AssumedRoleUser != nil && out.AssumedRoleUser.Arn != nil {
+			ev.Attrs = append(ev.Attrs, slog.String("assumed_role_arn", *out.AssumedRoleUser.Arn))
+		}
+		if out.SourceIdentity != nil {
+			ev.Attrs = append(ev.Attrs, slog.String("source_identity", *out.SourceIdentity))
+		}
+		if out.Provider != nil {
+			ev.Attrs = append(ev.Attrs, slog.String("provider", *out.Provider))
+		}
+	}
+	if err != nil {
+		ev.Name, ev.Outcome = audit.STSFailed, audit.Failure
+		ev.Reason = reason.Of(err)
+		var e *Error
+		if errors.As(err, &e) {
+			if e.Code != "" {
+				ev.Attrs = append(ev.Attrs, slog.String("error_code", e.Code))
+			}
+			if e.RequestID != "" {
+				ev.Attrs = append(ev.Attrs, slog.String("request_id", e.RequestID))
+			}
+		}
+		if last := a.last.Load(); last != nil && last.Expires.After(a.o.Now()) {
+			ev.Attrs = append(ev.Attrs, slog.Time("previous_valid_until", last.Expires.UTC()))
+		}
+	} else {
+		if out != nil {
+			if id, ok := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata); ok {
+				ev.Attrs = append(ev.Attrs, slog.String("request_id", id))
+			}
+		}
+		ev.Attrs = append(ev.Attrs,
+			slog.String("access_key_id", creds.AccessKeyID),
+			slog.Time("expiration", creds.Expires.UTC()))
+		if creds.AccountID != "" {
+			ev.Attrs = append(ev.Attrs, slog.String("account_id", creds.AccountID))
+		}
+	}
+	a.log.Emit(ctx, ev)
+}

@@ -1,0 +1,58 @@
+package federation
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/idbridge/idbridge/token"
+)
+
+// The environment variables of EKS IAM roles for service accounts (IRSA),
+// which the EKS pod identity webhook sets, as every AWS SDK reads them.
+const (
+	EnvTokenFile   = "AWS_WEB_IDENTITY_TOKEN_FILE"
+	EnvRoleARN     = "AWS_ROLE_ARN"
+	EnvSessionName = "AWS_ROLE_SESSION_NAME"
+)
+
+// FromEnvironment returns a Provider for the workload's own AWS access: the
+// service account token in AWS_WEB_IDENTITY_TOKEN_FILE exchanged for the
+// role AWS_ROLE_ARN, with the session name AWS_ROLE_SESSION_NAME when set
+// (else derived from the token's sub, system:serviceaccount:<ns>:<name>).
+// The options may override any of that.
+//
+// This is the service's identity, for its own S3 buckets and queues — never
+// a user's token. The file is read again when Kubernetes rotates it
+// (through [token.FileAssertion]), so a long-running pod keeps working.
+// It fails with [ErrInvalidOptions] naming the variable that is missing.
+func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*Options)) (*Provider, error) {
+	file, roleARN := os.Getenv(EnvTokenFile), os.Getenv(EnvRoleARN)
+	if file == "" {
+		return nil, fmt.Errorf("%w: %s is not set (is the pod's service account annotated with eks.amazonaws.com/role-arn?)", ErrInvalidOptions, EnvTokenFile)
+	}
+	if roleARN == "" {
+		return nil, fmt.Errorf("%w: %s is not set", ErrInvalidOptions, EnvRoleARN)
+	}
+	fns := make([]func(*Options), 0, len(optFns)+1)
+	if name := os.Getenv(EnvSessionName); name != "" {
+		fns = append(fns, func(o *Options) { o.RoleSessionName = name })
+	}
+	fns = append(fns, optFns...)
+	a, err := newAssumer(client, roleARN, fns)
+	if err != nil {
+		return nil, err
+	}
+	fa, err := token.NewFileAssertion(file, func(to *token.Options) { to.Now = a.o.Now })
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	a.fetch = func(ctx context.Context) (string, error) {
+		s, err := fa.Assertion(ctx)
+		if err != nil {
+			return "", &Error{Err: ErrTokenSource, RoleARN: roleARN, Detail: scrub(err.Error(), 300), Cause: err}
+		}
+		return s, nil
+	}
+	return a.provider(), nil
+}

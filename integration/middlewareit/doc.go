@@ -1,0 +1,6 @@
+// Package middlewareit tests package middleware end to end against the real
+// OpenID provider of package idp (zitadel/oidc): tokens obtained by the
+// token package's flows travel through the client Transport and gRPC
+// PerRPCCredentials, over TLS on loopback, into the HTTP guard and the gRPC
+// interceptors, which validate them with jwks and decide with rbac.
+package middlewareit

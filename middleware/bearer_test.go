@@ -1,0 +1,140 @@
+package middleware
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestParseAuthorization(t *testing.T) {
+	tests := []struct {
+		name   string
+		header string
+		max    int
+		want   string
+		err    error
+	}{
+		{"plain", "Bearer abc.def.ghi", 100, "abc.def.ghi", nil},
+		{"case-insensitive scheme", "bEaReR abc", 100, "abc", nil},
+		{"several spaces and a tab", "Bearer \t  abc", 100, "abc", nil},
+		{"surrounding whitespace", "  Bearer abc\t", 100, "abc", nil},
+		{"all b64token characters", "Bearer aZ09-._~+/==", 100, "aZ09-._~+/==", nil},
+		{"padding only", "Bearer ==", 100, "", ErrMalformedHeader},
+		{"padding inside", "Bearer a=b", 100, "", ErrMalformedHeader},
+		{"empty", "", 100, "", ErrNoToken},
+		{"whitespace only", " \t ", 100, "", ErrNoToken},
+		{"basic", "Basic dTpw", 100, "", ErrNoToken},
+		{"scheme prefix", "Bearerabc", 100, "", ErrNoToken},
+		{"scheme only", "Bearer", 100, "", ErrMalformedHeader},
+		{"scheme and space", "Bearer   ", 100, "", ErrMalformedHeader},
+		{"two tokens", "Bearer a b", 100, "", ErrMalformedHeader},
+		{"comma list", "Bearer a, Bearer b", 100, "", ErrMalformedHeader},
+		{"quoted", `Bearer "abc"`, 100, "", ErrMalformedHeader},
+		{"auth-param form", `Bearer token="abc"`, 100, "", ErrMalformedHeader},
+		{"non-ASCII", "Bearer abcé", 100, "", ErrMalformedHeader},
+		{"control character", "Bearer ab\x00c", 100, "", ErrMalformedHeader},
+		{"at the cap", "Bearer " + strings.Repeat("a", 100), 100, strings.Repeat("a", 100), nil},
+		{"over the cap", "Bearer " + strings.Repeat("a", 101), 100, "", ErrTokenTooLarge},
+		{"huge header", "Bearer " + strings.Repeat(" ", 1000) + "a", 100, "", ErrTokenTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseAuthorization(tt.header, tt.max)
+			if got != tt.want || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+				t.Fatalf("parseAuthorization = %q, %v; want %q, %v", got, err, tt.want, tt.err)
+			}
+			if err != nil && len(tt.header) > 8 && strings.Contains(err.Error(), tt.header[7:]) {
+				t.Errorf("error %q quotes the header", err)
+			}
+		})
+	}
+}
+
+func TestBearerFromRequest(t *testing.T) {
+	tests := []struct {
+		name       string
+		target     string
+		headers    []string
+		allowQuery bool
+		want       string
+		fromQuery  bool
+		err        error
+	}{
+		{"header", "/", []string{"Bearer abc"}, false, "abc", false, nil},
+		{"no header", "/", nil, false, "", false, ErrNoToken},
+		{"two headers", "/", []string{"Bearer a", "Bearer a"}, false, "", false, ErrMultipleTokens},
+		{"unrelated query", "/?page=2&q=access", []string{"Bearer abc"}, false, "abc", false, nil},
+		{"query refused", "/?access_token=abc", nil, false, "", false, ErrQueryToken},
+		{"encoded key refused", "/?access%5ftoken=abc", nil, false, "", false, ErrQueryToken},
+		{"query after a bad pair", "/?a=%zz&access_token=abc", nil, false, "", false, ErrQueryToken},
+		{"query allowed", "/?access_token=abc", nil, true, "abc", true, nil},
+		{"query and header", "/?access_token=abc", []string{"Bearer abc"}, true, "", false, ErrMultipleTokens},
+		{"two query tokens", "/?access_token=a&access_token=b", nil, true, "", false, ErrMultipleTokens},
+		{"empty query token", "/?access_token=", nil, true, "", false, ErrMalformedHeader},
+		{"query token too large", "/?access_token=" + strings.Repeat("a", 2000), nil, true, "", false, ErrTokenTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tt.target, nil)
+			for _, h := range tt.headers {
+				r.Header.Add("Authorization", h)
+			}
+			got, fromQuery, err := bearerFromRequest(r, 1024, tt.allowQuery)
+			if got != tt.want || fromQuery != tt.fromQuery || !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+				t.Fatalf("= %q, %v, %v; want %q, %v, %v", got, fromQuery, err, tt.want, tt.fromQuery, tt.err)
+			}
+		})
+	}
+}
+
+func TestStripQueryToken(t *testing.T) {
+	r := httptest.NewRequest("GET", "/x?b=2&access_token=abc&a=1", nil)
+	u := stripQueryToken(r.URL)
+	if u.RawQuery != "a=1&b=2" || r.URL.RawQuery != "b=2&access_token=abc&a=1" {
+		t.Fatalf("stripped %q, original %q", u.RawQuery, r.URL.RawQuery)
+	}
+}
+
+// FuzzParseAuthorization checks that the header parser never panics, that
+// whatever it accepts is one RFC 6750 b64token within the cap that
+// round-trips, and that every error wraps one of the extraction sentinels
+// without quoting the header.
+func FuzzParseAuthorization(f *testing.F) {
+	for _, s := range []string{
+		"Bearer abc.def.ghi", "bearer  a", "Bearer", "Bearer ", "Basic dTpw", "", " ", "Bearer a b",
+		"Bearer a,b", "Bearer ==", "Bearer a==", "Bearer a=b", "\tBEARER\tx\t", "Bearer \x00", "Bearer é",
+		"Bearer " + strings.Repeat("x", 300),
+	} {
+		f.Add(s)
+	}
+	const max = 256
+	f.Fuzz(func(t *testing.T, h string) {
+		tok, err := parseAuthorization(h, max)
+		if err != nil {
+			if tok != "" {
+				t.Fatalf("token %q returned with error %v", tok, err)
+			}
+			if !errors.Is(err, ErrNoToken) && !errors.Is(err, ErrMalformedHeader) && !errors.Is(err, ErrTokenTooLarge) {
+				t.Fatalf("error %v wraps no extraction sentinel", err)
+			}
+			if len(h) >= 16 && strings.Contains(err.Error(), h) {
+				t.Fatalf("error %q quotes the header", err)
+			}
+			return
+		}
+		if tok == "" || len(tok) > max || !isB64Token(tok) {
+			t.Fatalf("accepted %q from %q", tok, h)
+		}
+		if strings.ContainsAny(tok, " \t,\"") {
+			t.Fatalf("accepted token with separator %q", tok)
+		}
+		again, err := parseAuthorization("Bearer "+tok, max)
+		if err != nil || again != tok {
+			t.Fatalf("round trip of %q: %q, %v", tok, again, err)
+		}
+		if !strings.HasSuffix(trimOWS(h), tok) || !strings.EqualFold(trimOWS(h)[:6], "bearer") {
+			t.Fatalf("token %q is not the tail of a Bearer header %q", tok, h)
+		}
+	})
+}

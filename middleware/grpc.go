@@ -18,7 +18,9 @@ import (
 // assertion on the service (as go-grpc-middleware's
 // ServiceAuthFuncOverride is). When the service implements it and returns
 // ok, its requirements replace Options.Methods and Options.Default for
-// fullMethod; the token is still validated unless they are [SkipAuth].
+// fullMethod; the token is still validated unless they are [SkipAuth]. An
+// empty list denies. The guard asks once per method and keeps the answer,
+// so it must not change.
 type MethodRequirements interface {
 	AuthRequirements(fullMethod string) (reqs []Requirement, ok bool)
 }
@@ -72,8 +74,12 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 // exact method, the service wildcard, the defaults.
 func (g *Guard) grpcRoute(srv any, fullMethod string) *route {
 	if o, ok := srv.(MethodRequirements); ok {
+		if rt, ok := g.overrides.Load(fullMethod); ok {
+			return rt.(*route)
+		}
 		if reqs, ok := o.AuthRequirements(fullMethod); ok {
-			return g.compile(reqs)
+			rt, _ := g.overrides.LoadOrStore(fullMethod, g.compile(reqs))
+			return rt.(*route)
 		}
 	}
 	if rt := g.methods[fullMethod]; rt != nil {
@@ -92,19 +98,18 @@ func (g *Guard) grpcAdmit(ctx context.Context, srv any, fullMethod string) (cont
 	if rt.skip {
 		return ctx, nil
 	}
-	start := g.now()
-	var info reqInfo
+	var info *reqInfo
 	if g.audit.Enabled(ctx) {
-		info.method = fullMethod
+		info = &reqInfo{method: fullMethod, start: g.now()}
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			info.remote = p.Addr.String()
 		}
 	}
 	tok, err := bearerFromMetadata(ctx, g.maxSize)
 	if err != nil {
-		return ctx, g.rejectEarly(ctx, err, &info, start)
+		return ctx, g.rejectEarly(ctx, err, info)
 	}
-	p, e := g.admit(ctx, rt, tok, &info, start)
+	p, e := g.admit(ctx, rt, tok, info)
 	if e != nil {
 		return ctx, e
 	}
@@ -143,8 +148,8 @@ func grpcStatus(e *Error) error {
 	default:
 		code = codes.Internal
 	}
-	code2, desc := e.describe()
-	msg := code2
+	name, desc := e.describe()
+	msg := name
 	if desc != "" {
 		msg += ": " + desc
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
@@ -112,6 +113,7 @@ type Guard struct {
 	methods    map[string]*route
 	services   map[string]*route
 	defRoute   *route
+	overrides  sync.Map // full method → *route from a MethodRequirements service
 	realm      string
 	maxSize    int
 	allowQuery bool
@@ -188,7 +190,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 			return bad("Default: %v", rt.err)
 		}
 	}
-	g.defRoute = g.compile(nil)
+	g.defRoute = g.compile(g.defaults)
 	for name, reqs := range o.Methods {
 		svc, method, ok := splitMethod(name)
 		if !ok {
@@ -232,18 +234,18 @@ func quotable(s string) bool {
 	return true
 }
 
-// reqInfo describes a request for audit events.
+// reqInfo describes a request for audit events; nil when audit is off.
 type reqInfo struct {
 	route, method, remote string
+	start                 time.Time
 }
 
-// admit runs steps 1 to 3 for a token already extracted: validate, decide,
-// check the requirements. It records the audit events of steps 2 and 3.
-func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo, start time.Time) (*Principal, *Error) {
-	auditing := g.audit.Enabled(ctx)
+// admit runs steps 2 and 3 for an extracted token: validate, decide, check
+// the requirements, recording their audit events when info is not nil.
+func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo) (*Principal, *Error) {
 	claims, err := g.v.Validate(ctx, tok)
-	if auditing && g.tokenAudit {
-		g.emitToken(ctx, claims, err, info, g.now().Sub(start))
+	if info != nil && g.tokenAudit {
+		g.emitToken(ctx, claims, err, info, g.now().Sub(info.start))
 	}
 	if err != nil {
 		return nil, classify(stageValidate, err)
@@ -253,8 +255,8 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo,
 		p.Decision = g.policy.DecideContext(ctx, claims)
 	}
 	err = g.authorize(ctx, rt, p)
-	if auditing {
-		g.emitAuthz(ctx, p, rt, err, info, g.now().Sub(start))
+	if info != nil {
+		g.emitAuthz(ctx, p, rt, err, info, g.now().Sub(info.start))
 	}
 	if err != nil {
 		e := classify(stageAuthorize, err)
@@ -266,14 +268,15 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo,
 	return p, nil
 }
 
-// rejectEarly records the audit event of a request refused before validation.
-func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo, start time.Time) *Error {
+// rejectEarly records the audit event of a request refused before
+// validation.
+func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo) *Error {
 	e := classify(stageExtract, err)
-	if g.audit.Enabled(ctx) {
+	if info != nil {
 		g.audit.Emit(ctx, audit.Event{
 			Name: audit.TokenRejected, Outcome: audit.Failure, Reason: e.Class,
 			Route: info.route, Method: info.method, RemoteAddr: info.remote,
-			Duration: g.now().Sub(start),
+			Duration: g.now().Sub(info.start),
 		})
 	}
 	return e

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 )
 
 // maxRouteLen bounds the request path recorded in audit events; the path
@@ -18,8 +17,12 @@ const maxRouteLen = 256
 //
 // Handler checks reqs once, here: requirements that cannot be evaluated
 // (see [ErrMisconfigured]) make every request fail with 500 rather than
-// let any through.
+// let any through. Put CORS handling in front of the guard: browsers send
+// preflight requests without credentials.
 func (g *Guard) Handler(next http.Handler, reqs ...Requirement) http.Handler {
+	if len(reqs) == 0 {
+		reqs = g.defaults
+	}
 	rt := g.compile(reqs)
 	if rt.skip {
 		return next
@@ -42,17 +45,16 @@ type httpGuard struct {
 func (h *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.g
 	ctx := r.Context()
-	start := g.now()
-	var info reqInfo
+	var info *reqInfo
 	if g.audit.Enabled(ctx) {
-		info = reqInfo{route: httpRoute(r), remote: r.RemoteAddr}
+		info = &reqInfo{route: httpRoute(r), remote: r.RemoteAddr, start: g.now()}
 	}
 	tok, fromQuery, err := bearerFromRequest(r, g.maxSize, g.allowQuery)
 	if err != nil {
-		g.writeHTTP(w, r, g.rejectEarly(ctx, err, &info, start))
+		g.writeHTTP(w, r, g.rejectEarly(ctx, err, info))
 		return
 	}
-	p, e := g.admit(ctx, h.rt, tok, &info, start)
+	p, e := g.admit(ctx, h.rt, tok, info)
 	if e != nil {
 		g.writeHTTP(w, r, e)
 		return
@@ -73,10 +75,7 @@ func httpRoute(r *http.Request) string {
 	}
 	route := r.Method + " " + r.URL.Path
 	if len(route) > maxRouteLen {
-		route = route[:maxRouteLen]
-		for !utf8.ValidString(route) {
-			route = route[:len(route)-1]
-		}
+		route = strings.ToValidUTF8(route[:maxRouteLen], "")
 	}
 	return route
 }

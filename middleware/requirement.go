@@ -133,11 +133,9 @@ type route struct {
 	scopes []string // for the scope parameter of a challenge
 }
 
-// compile checks a requirement list against the guard's configuration.
+// compile checks a requirement list against the guard's configuration. An
+// empty list denies every request.
 func (g *Guard) compile(reqs []Requirement) *route {
-	if len(reqs) == 0 {
-		reqs = g.defaults
-	}
 	rt := &route{reqs: reqs}
 	if len(reqs) == 0 {
 		rt.err = ErrNoRequirement

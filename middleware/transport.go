@@ -93,6 +93,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return fail(ErrNoAccessToken)
 	}
 	req2 := req.Clone(req.Context())
+	if req2.Header == nil {
+		req2.Header = make(http.Header)
+	}
 	req2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	return t.base.RoundTrip(req2)
 }

@@ -55,6 +55,8 @@ func (c *capture) RoundTrip(r *http.Request) (*http.Response, error) {
 
 const secretToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 
+func goodToken() *token.Token { return &token.Token{AccessToken: secretToken, TokenType: "Bearer"} }
+
 func TestTransport(t *testing.T) {
 	good := &token.Token{AccessToken: secretToken, TokenType: "bearer"}
 	tests := []struct {

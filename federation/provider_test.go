@@ -566,7 +566,11 @@ func TestUnusableAnswers(t *testing.T) {
 	}{
 		{"no credentials", &sts.AssumeRoleWithWebIdentityOutput{}},
 		{"no keys", &sts.AssumeRoleWithWebIdentityOutput{Credentials: &types.Credentials{Expiration: aws.Time(time.Now().Add(time.Hour))}}},
-		{"no expiration", func() *sts.AssumeRoleWithWebIdentityOutput { o := output(time.Time{}); o.Credentials.Expiration = nil; return o }()},
+		{"no expiration", func() *sts.AssumeRoleWithWebIdentityOutput {
+			o := output(time.Time{})
+			o.Credentials.Expiration = nil
+			return o
+		}()},
 		{"already expired", output(time.Now().Add(-time.Minute))},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,255 @@
+package federation
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/idbridge/idbridge/internal/reason"
+)
+
+func jwt(payload string) string {
+	return "eyJhbGciOiJSUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(payload)) + ".c2ln"
+}
+
+func TestParseToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		tok     string
+		want    error
+		check   func(t *testing.T, ti tokenInfo)
+		wantMsg string
+	}{
+		{name: "Entra v2 ID token", tok: jwt(`{"iss":"https://login.microsoftonline.com/t/v2.0","sub":"s","oid":"o","tid":"t","aud":"app","exp":1700000000,"uti":"u"}`),
+			check: func(t *testing.T, ti tokenInfo) {
+				if ti.iss != "https://login.microsoftonline.com/t/v2.0" || ti.sub != "s" || ti.oid != "o" || ti.tid != "t" || ti.jti != "u" ||
+					len(ti.aud) != 1 || ti.aud[0] != "app" || !ti.exp.Equal(time.Unix(1700000000, 0)) {
+					t.Errorf("%+v", ti)
+				}
+			}},
+		{name: "aud list, fractional exp, v1 appid", tok: jwt(`{"aud":["a","b"],"exp":1700000000.5,"appid":"c"}`),
+			check: func(t *testing.T, ti tokenInfo) {
+				if len(ti.aud) != 2 || ti.azp != "c" || ti.exp.Nanosecond() != 5e8 {
+					t.Errorf("%+v", ti)
+				}
+			}},
+		{name: "AWS tags and source identity", tok: jwt(`{"https://aws.amazon.com/tags":{"principal_tags":{"Dept":["Lending"]},"transitive_tag_keys":["Dept"]},"https://aws.amazon.com/source_identity":"amit"}`),
+			check: func(t *testing.T, ti tokenInfo) {
+				if !ti.hasTags || ti.tags["Dept"] != "Lending" || len(ti.transitive) != 1 || ti.sourceIdentity != "amit" {
+					t.Errorf("%+v", ti)
+				}
+			}},
+		{name: "null claims", tok: jwt(`{"aud":null,"exp":null,"https://aws.amazon.com/tags":null}`)},
+		{name: "two parts", tok: "a.b", want: ErrMalformedToken},
+		{name: "empty payload", tok: "a..c", want: ErrMalformedToken},
+		{name: "not base64", tok: "a.!!!.c", want: ErrMalformedToken},
+		{name: "padded base64", tok: "a.e30=.c", want: ErrMalformedToken},
+		{name: "not JSON", tok: jwt(`[1]`), want: ErrMalformedToken},
+		{name: "numeric sub", tok: jwt(`{"sub":1}`), want: ErrMalformedToken},
+		{name: "aud object", tok: jwt(`{"aud":{}}`), want: ErrMalformedToken},
+		{name: "exp string", tok: jwt(`{"exp":"soon"}`), want: ErrMalformedToken},
+		{name: "exp negative", tok: jwt(`{"exp":-1}`), want: ErrMalformedToken},
+		{name: "exp huge", tok: jwt(`{"exp":1e300}`), want: ErrMalformedToken},
+		{name: "tag with two values", tok: jwt(`{"https://aws.amazon.com/tags":{"principal_tags":{"Dept":["a","b"]}}}`), want: ErrMalformedToken},
+		{name: "tags not an object", tok: jwt(`{"https://aws.amazon.com/tags":"Dept=a"}`), want: ErrMalformedToken},
+		{name: "source identity not a string", tok: jwt(`{"https://aws.amazon.com/source_identity":["a"]}`), want: ErrMalformedToken},
+		{name: "too large", tok: strings.Repeat("a", maxTokenLength+1), want: ErrTooLarge},
+		{name: "claim name smuggling a token is cut", tok: jwt(`{"https://aws.amazon.com/tags":{"principal_tags":{"` + strings.Repeat("k", 200) + `":[1]}}}`),
+			want: ErrMalformedToken, wantMsg: strings.Repeat("k", 40) + "…"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ti, err := parseToken(tc.tok)
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.check != nil {
+					tc.check(t, ti)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error %v, want %v", err, tc.want)
+			}
+			if strings.Contains(err.Error(), tc.tok) || (len(tc.tok) > 20 && strings.Contains(err.Error(), tc.tok[20:])) {
+				t.Error("the error quotes the token")
+			}
+			if tc.wantMsg != "" && !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("error %q lacks %q", err, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestSessionNameRules(t *testing.T) {
+	long := strings.Repeat("a", 70)
+	long2 := strings.Repeat("a", 69) + "b"
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"a", "a_"},
+		{"amit.r@bank.example", "amit.r@bank.example"},
+		{"a1b2c3d4-0001-4a5b-8c6d-000000000001", "a1b2c3d4-0001-4a5b-8c6d-000000000001"},
+		{"system:serviceaccount:payments:analytics", "system_serviceaccount_payments_analytics"},
+		{"Ämit Rå", "_mit_R_"},
+		{"a+b=c,d", "a+b=c,d"},
+		{"x/y z", "x_y_z"},
+	}
+	for _, tc := range tests {
+		if got := SessionName(tc.in); got != tc.want {
+			t.Errorf("SessionName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	a, b := SessionName(long), SessionName(long2)
+	if len(a) != 64 || len(b) != 64 || a == b || !stsNameRe.MatchString(a) {
+		t.Errorf("long names %q %q", a, b)
+	}
+}
+
+func newTestAssumer(t *testing.T, now *time.Time, optFns ...func(*Options)) *assumer {
+	t.Helper()
+	fns := append([]func(*Options){func(o *Options) { o.Now = func() time.Time { return *now } }}, optFns...)
+	a, err := newAssumer(nilClient{}, "arn:aws:iam::111122223333:role/r", fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+type nilClient struct{}
+
+func (nilClient) AssumeRoleWithWebIdentity(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return nil, errors.New("not used")
+}
+
+func TestAdjustExpiresBy(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	a := newTestAssumer(t, &now)
+	tests := []struct {
+		name     string
+		life     time.Duration
+		dur      time.Duration
+		canExp   bool
+		wantLeft time.Duration
+	}{
+		{"one hour, 5 min window", time.Hour, -5 * time.Minute, true, 55 * time.Minute},
+		{"15 min, 5 min window", 15 * time.Minute, -5 * time.Minute, true, 10 * time.Minute},
+		{"4 min: at most half", 4 * time.Minute, -5 * time.Minute, true, 2 * time.Minute},
+		{"already expired stays", -time.Minute, -5 * time.Minute, true, -time.Minute},
+		{"does not expire", time.Hour, -5 * time.Minute, false, time.Hour},
+		{"positive duration ignored", time.Hour, time.Minute, true, time.Hour},
+	}
+	for _, tc := range tests {
+		c, err := a.AdjustExpiresBy(aws.Credentials{CanExpire: tc.canExp, Expires: now.Add(tc.life)}, tc.dur)
+		if err != nil || c.Expires.Sub(now) != tc.wantLeft {
+			t.Errorf("%s: %v left, want %v (%v)", tc.name, c.Expires.Sub(now), tc.wantLeft, err)
+		}
+	}
+}
+
+func TestHandleFailToRefresh(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	unavailable := &Error{Err: ErrSTSUnavailable}
+	denied := &Error{Err: ErrAccessDenied}
+	tests := []struct {
+		name     string
+		last     time.Duration // remaining life of the last credentials; 0 = none
+		err      error
+		serve    bool
+		wantLeft time.Duration
+	}{
+		{"transient, plenty left", 30 * time.Minute, unavailable, true, 2 * DefaultMinBackoff},
+		{"transient, 90s left", 90 * time.Second, unavailable, true, 2 * DefaultMinBackoff},
+		{"transient, a minute left", time.Minute, unavailable, false, 0},
+		{"transient, none cached", 0, unavailable, false, 0},
+		{"IdP down behind STS", 30 * time.Minute, &Error{Err: ErrIdPUnavailable}, true, 2 * DefaultMinBackoff},
+		{"token source down", 30 * time.Minute, &Error{Err: ErrTokenSource, Cause: errors.New("dial")}, true, 2 * DefaultMinBackoff},
+		{"token source says sign in", 30 * time.Minute, &Error{Err: ErrTokenSource, Cause: reason.New(reason.Revoked, "x")}, false, 0},
+		{"denied", 30 * time.Minute, denied, false, 0},
+		{"untrusted token", 30 * time.Minute, &Error{Err: ErrInvalidIdentityToken}, false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestAssumer(t, &now)
+			if tc.last > 0 {
+				a.last.Store(&aws.Credentials{AccessKeyID: "AK", CanExpire: true, Expires: now.Add(tc.last)})
+			}
+			c, err := a.HandleFailToRefresh(context.Background(), aws.Credentials{}, tc.err)
+			if !tc.serve {
+				if err != tc.err {
+					t.Fatalf("error %v, want the refresh error", err)
+				}
+				return
+			}
+			if err != nil || c.AccessKeyID != "AK" || c.Expires.Sub(now) != tc.wantLeft {
+				t.Fatalf("served %+v (%v left), %v", c, c.Expires.Sub(now), err)
+			}
+			if got := a.last.Load().Expires.Sub(now); got != tc.last {
+				t.Error("serving stale credentials changed the real expiry")
+			}
+		})
+	}
+}
+
+func TestBackoffGrowsAndIsBounded(t *testing.T) {
+	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	a := newTestAssumer(t, &now, func(o *Options) { o.MinBackoff, o.MaxBackoff = time.Second, 8*time.Second })
+	err := &Error{Err: ErrSTSUnavailable}
+	prevMax := time.Duration(0)
+	for i := 1; i <= 8; i++ {
+		a.remember(nil, err)
+		d := a.fail.Load().until.Sub(now)
+		ceiling := min(time.Second<<(i-1), 8*time.Second)
+		if d < ceiling/2 || d > ceiling {
+			t.Errorf("failure %d: backoff %s, want within [%s, %s]", i, d, ceiling/2, ceiling)
+		}
+		prevMax = max(prevMax, d)
+	}
+	if prevMax > 8*time.Second {
+		t.Errorf("backoff exceeded MaxBackoff: %s", prevMax)
+	}
+	a.remember(nil, &Error{Err: ErrAccessDenied})
+	if d := a.fail.Load().until.Sub(now); d != DefaultNonRecoverableTTL {
+		t.Errorf("non-recoverable remembered for %s", d)
+	}
+}
+
+func TestClassifyWithoutAPIError(t *testing.T) {
+	now := time.Now()
+	a := newTestAssumer(t, &now)
+	tok := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbWl0In0.c2lnbmF0dXJlc2lnbmF0dXJl"
+	err := a.classify(fmt.Errorf("operation error: dial tcp: echo of %s", tok))
+	if !errors.Is(err, ErrSTSUnavailable) || strings.Contains(err.Error(), tok) {
+		t.Fatalf("%v", err)
+	}
+	if !strings.Contains(err.Error(), "[redacted]") {
+		t.Errorf("the detail was not scrubbed: %v", err)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	e := &Error{Err: ErrAccessDenied, Code: "AccessDenied", StatusCode: 403, RequestID: "r-1", Message: "Not authorized", RoleARN: "arn:aws:iam::111122223333:role/r"}
+	want := "federation: the role's trust policy denies the token (STS AccessDenied, HTTP 403, request ID r-1): Not authorized [role arn:aws:iam::111122223333:role/r]"
+	if e.Error() != want {
+		t.Errorf("\n got %s\nwant %s", e.Error(), want)
+	}
+	if e.Reason() != reason.Forbidden {
+		t.Errorf("reason %q", e.Reason())
+	}
+	if (&Error{Err: ErrNoIdentityToken, Detail: "none"}).Error() != "federation: no identity token of the configured kind: none" {
+		t.Error("detail formatting")
+	}
+}
+
+func TestTokenKindString(t *testing.T) {
+	if IDToken.String() != "id_token" || AccessToken.String() != "access_token" || TokenKind(9).String() != "TokenKind(9)" {
+		t.Error("TokenKind.String")
+	}
+}

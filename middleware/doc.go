@@ -21,6 +21,9 @@
 //		fmt.Fprintln(w, p.Claims.ObjectID, p.Decision.Roles())
 //	}
 //
+// Handlers that call further APIs as the user pass [Principal.Token] to
+// token.Exchange (on-behalf-of); the principal never prints it.
+//
 // Requirements are [Require] (an rbac permission), [RequireScope],
 // [RequireRole], [RequireFunc], [Authenticated] and [SkipAuth]; all listed
 // must hold. Routes and gRPC methods without any, and without
@@ -32,12 +35,13 @@
 // Rejections follow RFC 6750 §3 and never echo the token or the cause's
 // detail; error_description is the reason class:
 //
-//	no token, other scheme        401  Bearer realm="lending"
-//	invalid, expired, ... token   401  error="invalid_token", error_description="expired"
-//	bad header, two tokens        400  error="invalid_request"
-//	lacks scope, role, permission 403  error="insufficient_scope", scope="..." when known
-//	policy wants MFA (step-up)    401  error="insufficient_claims", claims="<base64 JSON>"
-//	IdP keys or groups unreachable 503; misconfigured route 500
+//	no token, other scheme          401  Bearer realm="lending"
+//	invalid, expired, ... token     401  error="invalid_token", error_description="expired"
+//	bad header, two tokens, query   400  error="invalid_request", error_description="malformed"
+//	lacks scope, role, permission   403  error="insufficient_scope", scope="..." when known
+//	policy wants MFA (step-up)      401  error="insufficient_claims", claims="<base64 JSON>"
+//	IdP keys or groups unreachable  503  (no challenge)
+//	misconfigured route             500
 //
 // # gRPC
 //
@@ -61,7 +65,8 @@
 // # Audit
 //
 // With Options.Audit each step records at most one event: step 1 (a request
-// refused before validation) token.rejected; step 2 token.validated or
+// refused before validation, including one without a token, reason
+// malformed) token.rejected; step 2 token.validated or
 // token.rejected, unless Options.ValidatorAudits says the validator records
 // them; step 3 authz.allowed or authz.denied with the roles and the
 // route's requirements. Events carry route (HTTP) or method (gRPC),

@@ -33,11 +33,14 @@ type Policy interface {
 	DecideContext(ctx context.Context, c *jwks.Claims) rbac.Decision
 }
 
-// Size bounds for Options.MaxTokenSize.
+// DefaultMaxTokenSize is the default Options.MaxTokenSize, the validator's
+// own default: a header the validator would refuse is refused unread.
+const DefaultMaxTokenSize = jwks.DefaultMaxTokenSize
+
+// Bounds of Options.MaxTokenSize.
 const (
-	DefaultMaxTokenSize = jwks.DefaultMaxTokenSize
-	minTokenSize        = 1 << 10
-	maxTokenSize        = 64 << 10
+	minTokenSize = 1 << 10
+	maxTokenSize = 64 << 10
 )
 
 // DefaultStepUpClaims is the claims request (OpenID Connect Core §5.5) sent

@@ -67,6 +67,7 @@ type compiled struct {
 	perms     []string
 	permIdx   map[string]uint32
 	mappings  []mappingInfo
+	mapRoles  [][]uint32 // mappings[i].roles, packed for the hot path
 	denies    []denyInfo
 	sods      []sodInfo
 	conflicts [][]conflict // per role
@@ -194,6 +195,10 @@ func compile(file string, data []byte, f *fileDoc, d *decoder) *compiled {
 	c.compileDenies()
 	c.compileSoD()
 	c.buildIndex()
+	c.out.mapRoles = make([][]uint32, len(c.out.mappings))
+	for i, m := range c.out.mappings {
+		c.out.mapRoles[i] = m.roles
+	}
 	c.compileTests()
 	return c.out
 }

@@ -33,10 +33,10 @@ const inline = 8
 // the claims it was made from, which must not be modified afterwards. The
 // zero Decision denies everything.
 type Decision struct {
-	s      *compiled
-	c      *jwks.Claims
-	x      *extras
-	groups []string // groups from a GroupSource, when the token had none
+	s   *compiled
+	c   *jwks.Claims
+	x   *extras
+	ext *decisionExt // rare paths only: group sources, claim type errors, overflow
 
 	status uint8
 	flags  uint8
@@ -45,17 +45,51 @@ type Decision struct {
 	rule   int32  // deny rule or SoD constraint
 	roleA  uint32 // SoD: the conflicting pair
 	roleB  uint32
-	detail string // claim name for stClaimType
 	// nearStepUp and nearScope are 1 + the first mapping that failed only
 	// for lack of mfa/acr or of scopes; 0 for none.
 	nearStepUp uint32
 	nearScope  uint32
 
-	roles     [inline]uint32
-	maps      [inline]uint32
-	moreRoles []uint32
+	roles [inline]uint32
+	maps  [inline]uint32
+}
+
+// decisionExt holds what few decisions need, out of line so the common
+// Decision stays small to copy.
+type decisionExt struct {
+	groups    []string // groups from a GroupSource
+	srcErr    error    // the GroupSource's error
+	detail    string   // claim name for stClaimType
+	moreRoles []uint32 // beyond inline
 	moreMaps  []uint32
-	srcErr    error
+}
+
+func (d *Decision) extension() *decisionExt {
+	if d.ext == nil {
+		d.ext = &decisionExt{}
+	}
+	return d.ext
+}
+
+func (d *Decision) moreRoles() []uint32 {
+	if d.ext == nil {
+		return nil
+	}
+	return d.ext.moreRoles
+}
+
+func (d *Decision) moreMaps() []uint32 {
+	if d.ext == nil {
+		return nil
+	}
+	return d.ext.moreMaps
+}
+
+func (d *Decision) srcGroups() []string {
+	if d.ext == nil {
+		return nil
+	}
+	return d.ext.groups
 }
 
 // OK reports whether the decision grants access at all: a mapping matched,
@@ -78,7 +112,7 @@ func (d Decision) Allowed(permission string) bool {
 			return true
 		}
 	}
-	for _, r := range d.moreRoles {
+	for _, r := range d.moreRoles() {
 		if _, ok := slices.BinarySearch(d.s.roles[r].perms, p); ok {
 			return true
 		}
@@ -104,7 +138,7 @@ func (d *Decision) hasRole(r uint32) bool {
 			return true
 		}
 	}
-	return slices.Contains(d.moreRoles, r)
+	return slices.Contains(d.moreRoles(), r)
 }
 
 func (d *Decision) addRole(r uint32) {
@@ -116,7 +150,8 @@ func (d *Decision) addRole(r uint32) {
 		d.nRoles++
 		return
 	}
-	d.moreRoles = append(d.moreRoles, r)
+	e := d.extension()
+	e.moreRoles = append(e.moreRoles, r)
 }
 
 func (d *Decision) hasMapping(m uint32) bool {
@@ -125,7 +160,7 @@ func (d *Decision) hasMapping(m uint32) bool {
 			return true
 		}
 	}
-	return slices.Contains(d.moreMaps, m)
+	return slices.Contains(d.moreMaps(), m)
 }
 
 func (d *Decision) addMapping(m uint32) {
@@ -137,16 +172,17 @@ func (d *Decision) addMapping(m uint32) {
 		d.nMaps++
 		return
 	}
-	d.moreMaps = append(d.moreMaps, m)
+	e := d.extension()
+	e.moreMaps = append(e.moreMaps, m)
 }
 
 // roleList and mapList return the granted roles and matched mappings.
 func (d *Decision) roleList() []uint32 {
-	return append(slices.Clone(d.roles[:d.nRoles]), d.moreRoles...)
+	return append(slices.Clone(d.roles[:d.nRoles]), d.moreRoles()...)
 }
 
 func (d *Decision) mapList() []uint32 {
-	return append(slices.Clone(d.maps[:d.nMaps]), d.moreMaps...)
+	return append(slices.Clone(d.maps[:d.nMaps]), d.moreMaps()...)
 }
 
 const (
@@ -161,19 +197,28 @@ const maxHits = 64
 // decide is the hot path. groups replaces the token's groups when a group
 // source resolved them (nil otherwise).
 func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
+	var t *issuerTable
+	if c != nil {
+		t = s.issuers[c.Issuer]
+	}
+	return s.decideFor(t, c, x, groups, fromSource)
+}
+
+// decideFor is decide with the issuer already looked up (nil: unknown).
+func (s *compiled) decideFor(t *issuerTable, c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
 	d := Decision{s: s, c: c, x: x, rule: -1}
 	if fromSource {
-		d.groups = groups
+		d.extension().groups = groups
 	}
 	if c == nil {
 		d.status = stNoClaims
 		return d
 	}
 	if x != nil && x.bad != "" {
-		d.status, d.detail = stClaimType, x.bad
+		d.status = stClaimType
+		d.extension().detail = x.bad
 		return d
 	}
-	t := s.issuers[c.Issuer]
 	if t == nil {
 		d.status = stIssuer
 		return d
@@ -182,7 +227,8 @@ func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource
 	var buf [maxHits]uint32
 	hits, st, detail := s.collect(t, c, x, groups, fromSource, buf[:0])
 	if st != stAllow {
-		d.status, d.detail = st, detail
+		d.status = st
+		d.extension().detail = detail
 		return d
 	}
 	s.evaluate(&d, hits)
@@ -209,9 +255,24 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 				groups = l
 			}
 		}
+		gx := &t.groups
+		bits, shift, dn := gx.bits, gx.shift, t.groupIDs == groupDN
 		for _, g := range groups {
-			a, ok := t.groups.get(g)
-			if !ok && t.groupIDs == groupDN {
+			// The filter of strIndex.mayContain, written out: this loop
+			// runs for every group of every token and the call would cost
+			// as much as the check.
+			if n := len(g); n >= 8 && !dn {
+				k := uint64(g[0]) | uint64(g[1])<<8 | uint64(g[2])<<16 | uint64(g[3])<<24 |
+					uint64(g[4])<<32 | uint64(g[5])<<40 | uint64(g[n-1])<<48 | uint64(n)<<56
+				b := (k * 0x9E3779B97F4A7C15) >> shift
+				if bits[b>>6]&(1<<(b&63)) == 0 {
+					continue
+				}
+			} else if !dn && !gx.mayContain(g) {
+				continue
+			}
+			a, ok := gx.m[g]
+			if !ok && dn {
 				// Directory DNs come in whatever case and spacing the
 				// server stores; compare them canonically.
 				if n, valid := NormalizeGroupID(groupDN, g); valid {
@@ -236,7 +297,10 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		for _, r := range roles {
-			if a, ok := t.roles.get(r); ok {
+			if !t.roles.mayContain(r) {
+				continue
+			}
+			if a, ok := t.roles.m[r]; ok {
 				hits = append(hits, a)
 			}
 		}
@@ -254,7 +318,10 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		for _, sc := range scopes {
-			if a, ok := t.scopes.get(sc); ok {
+			if !t.scopes.mayContain(sc) {
+				continue
+			}
+			if a, ok := t.scopes.m[sc]; ok {
 				hits = append(hits, a)
 			}
 		}
@@ -332,14 +399,22 @@ func (s *compiled) evaluate(d *Decision, hits []uint32) {
 		for _, ci := range s.anchorList[s.anchorOff[h]:s.anchorOff[h+1]] {
 			cl := &s.clauses[ci]
 			var missing uint16
-			for _, a := range cl.atoms {
-				if a != h && !slices.Contains(hits, a) {
-					missing |= 1 << s.atoms[a].kind
+			if len(cl.atoms) > 1 {
+				for _, a := range cl.atoms {
+					if a != h && !slices.Contains(hits, a) {
+						missing |= 1 << s.atoms[a].kind
+					}
 				}
 			}
 			if missing == 0 {
 				if cl.owner >= 0 {
-					d.addMapping(uint32(cl.owner))
+					m := uint32(cl.owner)
+					if d.ext != nil || d.nMaps >= inline {
+						d.addMapping(m)
+					} else if !slices.Contains(d.maps[:d.nMaps], m) {
+						d.maps[d.nMaps] = m
+						d.nMaps++
+					}
 				} else if r := -cl.owner - 1; deny < 0 || r < deny {
 					deny = r
 				}
@@ -377,19 +452,24 @@ func (s *compiled) evaluate(d *Decision, hits []uint32) {
 		return
 	}
 	for i := 0; i < int(d.nMaps); i++ {
-		for _, r := range s.mappings[d.maps[i]].roles {
-			d.addRole(r)
+		for _, r := range s.mapRoles[d.maps[i]] {
+			if d.ext != nil || d.nRoles >= inline {
+				d.addRole(r)
+			} else if !slices.Contains(d.roles[:d.nRoles], r) {
+				d.roles[d.nRoles] = r
+				d.nRoles++
+			}
 		}
 	}
-	for _, m := range d.moreMaps {
-		for _, r := range s.mappings[m].roles {
+	for _, m := range d.moreMaps() {
+		for _, r := range s.mapRoles[m] {
 			d.addRole(r)
 		}
 	}
 	// Separation of duties: any granted pair listed together denies.
 	if len(s.sods) > 0 {
 		all := d.roles[:d.nRoles]
-		for _, lst := range [2][]uint32{all, d.moreRoles} {
+		for _, lst := range [2][]uint32{all, d.moreRoles()} {
 			for _, r := range lst {
 				for _, cf := range s.conflicts[r] {
 					if d.hasRole(cf.other) {

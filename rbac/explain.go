@@ -65,7 +65,7 @@ func (d Decision) Explain() Explanation {
 		return e
 	}
 	e.Issuer = t.name
-	hits, _, _ := s.collect(t, d.c, d.x, d.groups, d.groups != nil, nil)
+	hits, _, _ := s.collect(t, d.c, d.x, d.srcGroups(), d.srcGroups() != nil, nil)
 	because := func(owner int32) []string {
 		var out []string
 		for _, cl := range s.clauses {

@@ -24,42 +24,43 @@ func (x *strIndex) seal() {
 	x.bits = make([]uint64, n/64)
 	x.shift = 64 - lg
 	for k := range x.m {
-		b := quickHash(k) >> x.shift
+		b := (filterKey(k) * 0x9E3779B97F4A7C15) >> x.shift
 		x.bits[b>>6] |= 1 << (b & 63)
 	}
 }
 
 func (x *strIndex) get(s string) (uint32, bool) {
-	b := quickHash(s) >> x.shift
-	if x.bits[b>>6]&(1<<(b&63)) == 0 {
+	if !x.mayContain(s) {
 		return 0, false
 	}
 	a, ok := x.m[s]
 	return a, ok
 }
 
-func (x *strIndex) len() int { return len(x.m) }
-
-// quickHash mixes the first and last 8 bytes and the length. It is not a
-// general-purpose hash (strings sharing both ends collide), which is fine
-// for a filter: collisions only cost a map lookup.
-func quickHash(s string) uint64 {
-	n := len(s)
-	var a uint64
-	if n >= 8 {
-		a = le64(s) ^ (le64(s[n-8:])<<29 | le64(s[n-8:])>>35)
-	} else {
-		for i := 0; i < n; i++ {
-			a = a<<8 | uint64(s[i])
-		}
-	}
-	a ^= uint64(n) << 56
-	a ^= a >> 31
-	return a * 0x9E3779B97F4A7C15
+// mayContain is the filter.
+func (x *strIndex) mayContain(s string) bool {
+	b := (filterKey(s) * 0x9E3779B97F4A7C15) >> x.shift
+	return x.bits[b>>6]&(1<<(b&63)) != 0
 }
 
-func le64(s string) uint64 {
+func (x *strIndex) len() int { return len(x.m) }
+
+// filterKey packs the first 6 bytes, the last byte and the length of s
+// into one word for the filter hash.
+func filterKey(s string) uint64 {
+	n := len(s)
+	if n < 8 {
+		return shortKey(s)
+	}
 	_ = s[7]
 	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[n-1])<<48 | uint64(n)<<56
+}
+
+func shortKey(s string) uint64 {
+	var k uint64
+	for i := 0; i < len(s); i++ {
+		k = k<<8 | uint64(s[i])
+	}
+	return k ^ uint64(len(s))<<56
 }

@@ -288,7 +288,7 @@ func (p *Policy) Version() string { return p.cur.Load().version }
 // For a token that carries its groups, Decide does not allocate and its
 // cost depends on the token, not on the number of mappings.
 func (p *Policy) Decide(c *jwks.Claims) Decision {
-	return p.DecideContext(context.Background(), c)
+	return p.decideIn(context.Background(), p.cur.Load(), c, nil)
 }
 
 // DecideContext is [Policy.Decide] with a context for the group source.
@@ -304,12 +304,12 @@ func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *e
 	}
 	t := s.issuers[c.Issuer]
 	if t == nil || t.groups.len() == 0 {
-		return s.decide(c, x, nil, false)
+		return s.decideFor(t, c, x, nil, false)
 	}
 	src := p.opts.GroupSources[t.name]
 	if src == nil {
 		if !t.stdGroups || len(c.Groups) > 0 || !c.GroupsOverage() {
-			return s.decide(c, x, nil, false)
+			return s.decideFor(t, c, x, nil, false)
 		}
 		if src = p.opts.Groups; src == nil {
 			return Decision{s: s, c: c, x: x, status: stOverage, rule: -1}
@@ -317,9 +317,9 @@ func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *e
 	}
 	groups, err := src.Groups(ctx, c)
 	if err != nil {
-		return Decision{s: s, c: c, x: x, status: stGroupSource, rule: -1, srcErr: err}
+		return Decision{s: s, c: c, x: x, status: stGroupSource, rule: -1, ext: &decisionExt{srcErr: err}}
 	}
-	return s.decide(c, x, groups, true)
+	return s.decideFor(t, c, x, groups, true)
 }
 
 // DecideJSON decides on claims given as a JSON object, as a reviewer writes

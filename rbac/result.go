@@ -179,7 +179,7 @@ func (d Decision) Reason() string {
 	case stOverage:
 		return reason.MissingClaim
 	case stGroupSource:
-		if r := reason.Of(d.srcErr); r != "" {
+		if r := reason.Of(d.srcErr()); r != "" {
 			return r
 		}
 		return reason.IdPUnavailable
@@ -212,19 +212,20 @@ func (d Decision) Err() error {
 	case stIssuer:
 		return &DeniedError{Err: ErrIssuer, Class: reason.Issuer, Detail: fmt.Sprintf("iss %q", d.c.Issuer)}
 	case stClaimType:
-		return &DeniedError{Err: ErrClaimType, Class: reason.Forbidden, Detail: fmt.Sprintf("claim %q", d.detail)}
+		return &DeniedError{Err: ErrClaimType, Class: reason.Forbidden, Detail: fmt.Sprintf("claim %q", d.ext.detail)}
 	case stOverage:
 		return ErrGroupsOverage
 	case stGroupSource:
-		if d.srcErr == nil {
+		err := d.srcErr()
+		if err == nil {
 			return ErrGroupSource
 		}
 		// The source's own class wins (a disabled directory account is
 		// "revoked", not "idp_unavailable").
-		if reason.Of(d.srcErr) != "" {
-			return fmt.Errorf("%w: %w", d.srcErr, ErrGroupSource)
+		if reason.Of(err) != "" {
+			return fmt.Errorf("%w: %w", err, ErrGroupSource)
 		}
-		return fmt.Errorf("%w: %w", ErrGroupSource, d.srcErr)
+		return fmt.Errorf("%w: %w", ErrGroupSource, err)
 	case stNoMatch:
 		return ErrNoMatch
 	case stScope:
@@ -301,4 +302,11 @@ func (d *Decision) grantsVia(m uint32, permission string) bool {
 		}
 	}
 	return false
+}
+
+func (d *Decision) srcErr() error {
+	if d.ext == nil {
+		return nil
+	}
+	return d.ext.srcErr
 }

@@ -161,8 +161,6 @@ type compiler struct {
 	issuerByName map[string]int
 	groupByRef   map[string]int // by name and by normalized ID
 	ruleIDs      map[string]int // mapping, deny and SoD IDs share one namespace
-	atomKey      map[string]uint32
-	freq         []int
 }
 
 func (c *compiler) err(l lineRec, path, format string, args ...any) {
@@ -183,7 +181,6 @@ func compile(file string, data []byte, f *fileDoc, d *decoder) *compiled {
 			issuers: map[string]*issuerTable{}, roleIdx: map[string]uint32{}, permIdx: map[string]uint32{},
 		},
 		issuerByName: map[string]int{}, groupByRef: map[string]int{}, ruleIDs: map[string]int{},
-		atomKey: map[string]uint32{},
 	}
 	if f.Version != 1 {
 		c.err(f.lineRec, "version", "version must be 1 (got %d)", f.Version)

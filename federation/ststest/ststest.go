@@ -21,7 +21,9 @@
 //  2. The token: its iss must name a registered [OIDCProvider] (URL
 //     compared exactly), its signature must verify against the provider's
 //     keys ([jwks.Validator] with RS256..RS512 and ES256..ES512), exp must
-//     be in the future and aud must be in the provider's client list.
+//     be in the future and aud must be in the provider's client list. The
+//     keys are fetched from the IdP when a token needs them (see
+//     [OIDCProvider]).
 //     Failures answer InvalidIdentityToken, ExpiredTokenException, or
 //     IDPCommunicationError when the keys cannot be fetched.
 //  3. The role: it must exist in the account and trust the token's provider;
@@ -130,8 +132,11 @@ type OIDCProvider struct {
 	URL string
 	// ClientIDs is the audience list.
 	ClientIDs []string
-	// Keys verifies signatures; when nil, JWKSURL is used, and when that is
-	// empty too the keys are discovered from URL.
+	// Keys verifies signatures. When nil, the fake fetches the JWKS at
+	// JWKSURL (or, when that is empty, at the jwks_uri of URL's discovery
+	// document) when a token needs it: on first use, every five minutes,
+	// and whenever a token names an unknown kid. An IdP that cannot be
+	// reached then makes STS answer IDPCommunicationError.
 	Keys    jwks.KeySet
 	JWKSURL string
 }
@@ -298,8 +303,12 @@ func (s *Server) AddOIDCProvider(p OIDCProvider) {
 		panic("ststest: OIDC provider needs at least one client ID")
 	}
 	p.ClientIDs = append([]string(nil), p.ClientIDs...)
+	keys := p.Keys
+	if keys == nil {
+		keys = &remoteKeys{issuer: p.URL, jwksURL: p.JWKSURL, client: s.o.HTTPClient, now: s.o.Now}
+	}
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
-		o.Issuers = []jwks.Issuer{{Issuer: p.URL, Keys: p.Keys, JWKSURL: p.JWKSURL}}
+		o.Issuers = []jwks.Issuer{{Issuer: p.URL, Keys: keys}}
 		o.Audiences = p.ClientIDs
 		o.Algorithms = []string{"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 		o.Leeway = -1

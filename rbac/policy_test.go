@@ -562,3 +562,30 @@ func TestNormalizeGroupID(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupSourcesPerIssuer(t *testing.T) {
+	dirIss := "ldap://corp.bank.example"
+	src := GroupSourceFunc(func(_ context.Context, c *jwks.Claims) ([]string, error) {
+		if c.Subject == "uid=amit.r,ou=people,dc=bank,dc=example" {
+			return []string{"CN=CBS_ViewOnly,OU=groups,DC=bank,DC=example"}, nil
+		}
+		return nil, nil
+	})
+	p := loadBank(t, func(o *Options) { o.GroupSources = map[string]GroupSource{"corp-ad": src} })
+	// The token's own groups are ignored for an issuer with a source.
+	d := p.Decide(&jwks.Claims{Issuer: dirIss, Subject: "uid=amit.r,ou=people,dc=bank,dc=example"})
+	if !d.OK() || !d.HasRole("CBS_Viewer") {
+		t.Fatalf("source groups: %v %v", d.Err(), d.Roles())
+	}
+	d = p.Decide(&jwks.Claims{Issuer: dirIss, Subject: "uid=x", Groups: []string{"cn=CBS_ViewOnly,ou=groups,dc=bank,dc=example"}})
+	if d.OK() {
+		t.Fatal("the token's groups were used although the issuer has a source")
+	}
+	// Other issuers are unaffected.
+	if d := p.Decide(claims(lendingRM)); !d.OK() {
+		t.Fatal(d.Err())
+	}
+	if _, err := ParsePolicy([]byte(minimal), func(o *Options) { o.GroupSources = map[string]GroupSource{"x": nil} }); err == nil {
+		t.Error("nil group source accepted")
+	}
+}

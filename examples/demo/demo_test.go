@@ -74,6 +74,10 @@ func TestStory(t *testing.T) {
 		{"3 no provider calls", "3 more calls: token endpoint requests 0"},
 		{"4 own identity", "analytics-svc token: idtyp app · azp analytics-svc"},
 		{"4 cached", "two Token calls, 1 request to the token endpoint"},
+		{"4 service's S3 role", "S3 credentials arn:aws:sts::111122223333:assumed-role/analytics-s3/"},
+		{"4 AWS grant", "policy: mapping rm-view grants Amit arn:aws:iam::111122223333:role/Loan_ReadOnly for 1h0m0s"},
+		{"4 session tags checked", "with the grant's session tags: refused before calling STS (missing_claim)"},
+		{"4 Amit's role", "Amit's ID token → arn:aws:sts::111122223333:assumed-role/Loan_ReadOnly/" + idp.AmitObjectID},
 		{"6 rotation", "refresh token rotated: true · it went to the token endpoint only (1 request)"},
 		{"7 mover", "POST lending-api /loans/L-1001/approve          → 200  roles LoanApprover"},
 		{"7 mover loses KYC", `error_description="insufficient_role"`},
@@ -117,7 +121,8 @@ func TestStory(t *testing.T) {
 		}
 		seen[name]++
 	}
-	for _, ev := range []string{"jwks.refreshed", "token.validated", "token.issued", "authz.allowed", "authz.denied", "token.refresh_failed"} {
+	for _, ev := range []string{"jwks.refreshed", "token.validated", "token.issued", "authz.allowed", "authz.denied",
+		"sts.assumed", "token.refresh_failed"} {
 		if seen[ev] == 0 {
 			t.Errorf("audit trail lacks %s (saw %v)", ev, seen)
 		}

@@ -13,10 +13,10 @@
 //
 // It starts everything it needs on 127.0.0.1 and stops it again within a few
 // seconds: an OpenID provider (the in-process, zitadel-based one of the
-// integration module) playing the bank's Entra ID tenant, the two APIs, and,
-// when OpenLDAP's slapd is installed (apt-get install slapd), a seeded
-// directory. No cloud account is needed and nothing is written outside a
-// temporary directory.
+// integration module) playing the bank's Entra ID tenant, the two APIs, a
+// fake AWS STS and, when OpenLDAP's slapd is installed (apt-get install
+// slapd), a seeded directory. No cloud account is needed and nothing is
+// written outside a temporary directory.
 //
 // # The steps
 //
@@ -28,8 +28,11 @@
 //     access token with middleware.Transport.
 //  3. The analytics API validates the same bearer token with its own
 //     validator: no STS, no call to the provider per request.
-//  4. The analytics service reads S3 with its own identity
-//     (client credentials), never with Amit's token.
+//  4. AWS resources take the provider's tokens only through STS
+//     (federation, against the fake STS of federation/ststest): the
+//     analytics service gets S3 credentials from its own client-credentials
+//     token, never Amit's; Amit's ID token gets the IAM role the policy maps
+//     his group to.
 //  5. The core banking system binds to the directory and maps directory
 //     groups to its roles (rbac/ldap).
 //  6. The session renews its access token with the refresh token, which

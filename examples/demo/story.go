@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/federation"
+	"github.com/idbridge/idbridge/federation/ststest"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/ldaptest"
 	"github.com/idbridge/idbridge/jwks"
@@ -34,10 +36,12 @@ type story struct {
 	idp        *idp.Provider
 	policyRaw  []byte
 	policyName string
+	policy     *rbac.Policy    // the governance copy: inline tests, AWS grants
 	idTokens   *jwks.Validator // lending-web's ID token validator
 	lending    *api
 	analytics  *api
 	amit       *session
+	amitID     *jwks.Claims // Amit's verified ID token claims
 }
 
 // session is a signed-in user of the lending web app: the token cache that
@@ -78,13 +82,13 @@ func (s *story) close() {
 func (s *story) tell(ctx context.Context) error {
 	steps := []func(context.Context) error{
 		s.setup,
-		s.signIn,          // 1
-		s.lendingAPI,      // 2
-		s.analyticsAPI,    // 3
-		s.serviceIdentity, // 4
-		s.onPrem,          // 5
-		s.refresh,         // 6
-		s.moverAndLeaver,  // 7
+		s.signIn,         // 1
+		s.lendingAPI,     // 2
+		s.analyticsAPI,   // 3
+		s.awsAccess,      // 4
+		s.onPrem,         // 5
+		s.refresh,        // 6
+		s.moverAndLeaver, // 7
 	}
 	for _, st := range steps {
 		if err := st(ctx); err != nil {
@@ -107,13 +111,14 @@ func (s *story) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Every service loads the policy file itself. This copy only runs
-	// the file's inline tests, which governance runs before any change.
-	pol, err := loadPolicy(s.policyRaw, s.policyName, p.Issuer())
+	// Every service loads the policy file itself. This copy runs the
+	// file's inline tests, which governance runs before any change, and
+	// decides AWS grants in step 4.
+	s.policy, err = loadPolicy(s.policyRaw, s.policyName, p.Issuer())
 	if err != nil {
 		return err
 	}
-	results := pol.Test(ctx)
+	results := s.policy.Test(ctx)
 	passed := 0
 	for _, r := range results {
 		if r.Passed {
@@ -122,7 +127,7 @@ func (s *story) setup(ctx context.Context) error {
 	}
 	fmt.Fprintln(s.out, "idbridge demo: one identity provider trusted in Azure, AWS and on premises")
 	fmt.Fprintf(s.out, "   identity provider: embedded OpenID provider at %s, playing the bank's Entra tenant %s\n", p.Issuer(), bankTenantID)
-	fmt.Fprintf(s.out, "   policy: %s version %s, inline tests %d/%d passed\n", s.policyName, pol.Version(), passed, len(results))
+	fmt.Fprintf(s.out, "   policy: %s version %s, inline tests %d/%d passed\n", s.policyName, s.policy.Version(), passed, len(results))
 
 	// lending-web validates ID tokens issued to it (aud = its client ID).
 	s.idTokens, err = jwks.NewValidator(func(o *jwks.Options) {
@@ -232,7 +237,7 @@ func (s *story) signIn(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.amit = sess
+	s.amit, s.amitID = sess, id
 	s.say("ID token valid: signature checked against the provider's JWKS; issuer, audience lending-web, nonce")
 	s.say("name %s · oid %s · tid %s", id.Name, id.ObjectID, id.TenantID)
 	s.say("groups %s · amr %s", names(id.Groups), strings.Join(id.AMR, ", "))
@@ -287,12 +292,36 @@ func (s *story) analyticsAPI(ctx context.Context) error {
 	return nil
 }
 
-// serviceIdentity is step 4: the analytics service's own access to S3.
-func (s *story) serviceIdentity(ctx context.Context) error {
-	s.step(4, "Analytics service reads S3 with its own identity (client credentials), never with Amit's token")
+// awsAccess is step 4: AWS accepts the provider's tokens only through STS,
+// which turns them into temporary credentials for an IAM role.
+func (s *story) awsAccess(ctx context.Context) error {
+	s.step(4, "AWS resources: the analytics service uses its own identity; Amit's own access goes through STS")
 	p := s.idp
-	// In EKS the secret would be a projected service-account token read
-	// by token.NewFileAssertion (workload identity); the flow is the same.
+	// The fake STS speaks STS's wire format to the real aws-sdk-go-v2
+	// client and checks tokens as AWS does. The account has one IAM OIDC
+	// provider for the bank's issuer, whose client list holds the two
+	// audiences AWS is meant to see: the web app's client ID (users' ID
+	// tokens) and the analytics App ID URI (the service's own tokens).
+	sts := ststest.NewServer(func(o *ststest.Options) { o.HTTPClient = p.HTTPClient() })
+	defer sts.Close()
+	sts.AddOIDCProvider(ststest.OIDCProvider{URL: p.Issuer(), JWKSURL: p.JWKSURL(),
+		ClientIDs: []string{idp.ClientLendingWeb, idp.ResourceAnalytics}})
+	if err := s.serviceS3(ctx, sts); err != nil {
+		return err
+	}
+	return s.amitAWS(ctx, sts)
+}
+
+// analyticsS3Role is the analytics service's own IAM role.
+const analyticsS3Role = "arn:aws:iam::111122223333:role/analytics-s3"
+
+// serviceS3 gets the analytics service's S3 credentials from its own
+// client-credentials token: Amit's token never leaves the APIs.
+func (s *story) serviceS3(ctx context.Context, sts *ststest.Server) error {
+	p := s.idp
+	// On EKS the secret would be the projected service-account token
+	// (token.NewFileAssertion, or federation.FromEnvironment for IRSA);
+	// the rest is the same.
 	svc, err := token.NewCachedClientCredentials(token.Client{
 		ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret),
 	}, []string{idp.ResourceAnalytics + "/.default"}, tokenOptions(p, s.auditFor("analytics-svc")))
@@ -308,21 +337,7 @@ func (s *story) serviceIdentity(ctx context.Context) error {
 	if _, err := svc.Token(ctx); err != nil { // served from the cache
 		return err
 	}
-	// What AWS checks before it trusts the token (an IAM OIDC provider for
-	// this issuer with api://analytics in its client list) is what a
-	// validator for that audience checks.
-	v, err := jwks.NewValidator(func(o *jwks.Options) {
-		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer(), JWKSURL: p.JWKSURL()}}
-		o.Audiences = []string{idp.ResourceAnalytics}
-		o.Algorithms = []string{"RS256"}
-		o.Tenants = []string{bankTenantID}
-		o.HTTPClient = p.HTTPClient()
-	})
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-	c, err := v.Validate(ctx, tok.AccessToken)
+	c, err := s.claimsOf(ctx, tok.AccessToken, idp.ResourceAnalytics)
 	if err != nil {
 		return err
 	}
@@ -333,14 +348,93 @@ func (s *story) serviceIdentity(ctx context.Context) error {
 		return fmt.Errorf("%w: the service's token names Amit", errUnexpected)
 	}
 
-	// TODO(federation): when package federation lands, exchange Amit's ID
-	// token at the fake STS (federation/ststest) for the rbac AWS grant:
-	// register the provider's issuer as an OIDC provider with the
-	// lending-web audience, add the role Loan_ReadOnly, build a
-	// federation provider from Amit's token source and the decision's
-	// AWSRoles, and print the assumed role and expiry (never the keys).
-	s.say("Amit's own AWS access (STS AssumeRoleWithWebIdentity → Loan_ReadOnly): skipped, package federation is not built yet")
+	// The role trusts exactly this service principal (its sub).
+	sts.AddRole(ststest.Role{ARN: analyticsS3Role, Trust: []ststest.Condition{
+		{Op: ststest.StringEquals, Key: ststest.ClaimKey(p.Issuer(), "sub"), Values: []string{c.Subject}},
+	}})
+	// A client-credentials flow returns no ID token; its access token was
+	// requested for AWS's audience, so that is the one STS sees.
+	creds, err := federation.NewProvider(sts.Client(), analyticsS3Role, svc, func(o *federation.Options) {
+		o.TokenKind = federation.AccessToken
+		o.Audit = s.auditFor("analytics-svc")
+	})
+	if err != nil {
+		return err
+	}
+	return s.showCredentials(ctx, sts, creds, "S3 credentials")
+}
+
+// amitAWS gets Amit's own AWS credentials for the role the bank policy
+// maps his group to, from the ID token of his lending-web session.
+func (s *story) amitAWS(ctx context.Context, sts *ststest.Server) error {
+	role, err := federation.RoleFor(s.policy.Decide(s.amitID), s.amitID, "")
+	if err != nil {
+		return err
+	}
+	s.say("policy: mapping %s grants Amit %s for %s", role.Mapping, role.ARN, role.Duration)
+	// The trust policy itself must enforce the mapping: anyone holding a
+	// token can ask STS for any role, and IAM has no groups condition.
+	sts.AddRole(ststest.Role{ARN: role.ARN, Trust: []ststest.Condition{
+		{Op: ststest.StringEquals, Key: ststest.ClaimKey(s.idp.Issuer(), "sub"), Values: []string{s.amitID.Subject}},
+	}})
+	audit := func(o *federation.Options) { o.Audit = s.auditFor("lending-web") }
+
+	// The grant asks for session tags and a source identity. STS takes
+	// them only from the token's https://aws.amazon.com/tags and
+	// source_identity claims, which the embedded provider does not emit
+	// (Entra can, through a claims mapping policy), so the provider
+	// refuses before calling STS rather than get an untagged session.
+	tagged, err := federation.NewProvider(sts.Client(), role.ARN, s.amit.tokens, role.Options, audit)
+	if err != nil {
+		return err
+	}
+	_, err = tagged.Retrieve(ctx)
+	if !errors.Is(err, federation.ErrSessionAttributes) {
+		return fmt.Errorf("%w: STS with session tags the token lacks: %v", errUnexpected, err)
+	}
+	s.say("with the grant's session tags: refused before calling STS (%s): the token carries no AWS tag claims", idbridge.Reason(err))
+
+	role.SessionTags, role.SourceIdentity = nil, ""
+	creds, err := federation.NewProvider(sts.Client(), role.ARN, s.amit.tokens, role.Options, audit)
+	if err != nil {
+		return err
+	}
+	return s.showCredentials(ctx, sts, creds, "without them, Amit's ID token →")
+}
+
+// showCredentials retrieves credentials and prints the session they
+// belong to, never the secret key or session token.
+func (s *story) showCredentials(ctx context.Context, sts *ststest.Server, p *federation.Provider, what string) error {
+	creds, err := p.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	sess, ok := sts.Session(creds.AccessKeyID)
+	if !ok {
+		return fmt.Errorf("%w: STS does not know the credentials it issued", errUnexpected)
+	}
+	// creds.Expires is when the cache renews them (the expiry minus the
+	// renewal window); the session itself lasts until sess.Expiration.
+	s.say("%s %s until %s (secret key not shown)", what, sess.AssumedRoleARN, sess.Expiration.Local().Format(time.TimeOnly))
 	return nil
+}
+
+// claimsOf validates a token for audience, as the resource it was issued
+// for would, to show what it says.
+func (s *story) claimsOf(ctx context.Context, tok, audience string) (*jwks.Claims, error) {
+	p := s.idp
+	v, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer(), JWKSURL: p.JWKSURL()}}
+		o.Audiences = []string{audience}
+		o.Algorithms = []string{"RS256"}
+		o.Tenants = []string{bankTenantID}
+		o.HTTPClient = p.HTTPClient()
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer v.Close()
+	return v.Validate(ctx, tok)
 }
 
 // onPrem is step 5: the core banking system maps directory groups to roles.

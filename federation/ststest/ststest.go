@@ -40,6 +40,15 @@
 // transitive_tag_keys) and the claim https://aws.amazon.com/source_identity.
 // The request has no parameter for either.
 //
+// # Role chaining
+//
+// AssumeRole is served too, for a session the fake issued that assumes a
+// role listing the session's role in [Role].TrustedRoles: the request must
+// be signed (Signature Version 4) with that session's credentials, which
+// the fake verifies; it may carry Tags, TransitiveTagKeys and
+// SourceIdentity; the session lasts at most one hour; transitive tags and
+// the source identity of the caller carry over and cannot be changed.
+//
 // # Condition keys
 //
 // Trust conditions use the keys IAM offers for OIDC federation, written as
@@ -62,6 +71,7 @@ package ststest
 
 import (
 	"context"
+	"io"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -160,6 +170,10 @@ type Role struct {
 	Trust []Condition
 	// MaxSessionDuration is 1h (default) to 12h.
 	MaxSessionDuration time.Duration
+	// TrustedRoles are the roles whose sessions may assume this one with
+	// AssumeRole (role chaining), as a trust policy naming them as AWS
+	// principals does.
+	TrustedRoles []string
 }
 
 // Request is what the fake recorded of one call: the form without the
@@ -173,11 +187,14 @@ type Request struct {
 	ContentType     string
 	Authorization   bool // whether the request carried an Authorization header
 	RequestID       string
-	AccessKeyIDSent string // on success, the access key issued
+	AccessKeyID     string // on success, the access key issued
 }
 
 // Session is an issued set of credentials and what it was issued for.
 type Session struct {
+	// Action is AssumeRoleWithWebIdentity, or AssumeRole for a chained
+	// session.
+	Action            string
 	AccessKeyID       string
 	SecretAccessKey   string
 	SessionToken      string
@@ -351,6 +368,7 @@ func (s *Server) AddRole(r Role) {
 		}
 	}
 	r.Trust = append([]Condition(nil), r.Trust...)
+	r.TrustedRoles = append([]string(nil), r.TrustedRoles...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roles[r.ARN] = r
@@ -386,7 +404,8 @@ func (s *Server) Session(accessKeyID string) (Session, bool) {
 // Status returns the HTTP status AWS answers an STS error code with.
 func Status(code string) int {
 	switch code {
-	case "AccessDenied", "IDPRejectedClaim", "RegionDisabledException":
+	case "AccessDenied", "IDPRejectedClaim", "RegionDisabledException",
+		"InvalidClientTokenId", "SignatureDoesNotMatch", "MissingAuthenticationToken":
 		return http.StatusForbidden
 	case "InternalFailure":
 		return http.StatusInternalServerError
@@ -397,7 +416,11 @@ func Status(code string) int {
 }
 
 var defaultMessages = map[string]string{
-	"AccessDenied":            "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+	"AccessDenied":               "Not authorized to perform sts:AssumeRoleWithWebIdentity",
+	"InvalidClientTokenId":       "The security token included in the request is invalid.",
+	"SignatureDoesNotMatch":      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+	"MissingAuthenticationToken": "Request is missing Authentication Token",
+	"ExpiredToken":               "The security token included in the request is expired",
 	"IDPRejectedClaim":        "The identity provider rejected the claims in the token.",
 	"IDPCommunicationError":   "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
 	"InvalidIdentityToken":    "The web identity token that was passed could not be validated by AWS.",
@@ -428,7 +451,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		rec.Code, rec.StatusCode = e.code, Status(e.code)
 		writeError(w, e, reqID)
 	} else {
-		rec.StatusCode, rec.AccessKeyIDSent = http.StatusOK, sess.AccessKeyID
+		rec.StatusCode, rec.AccessKeyID = http.StatusOK, sess.AccessKeyID
 		writeResult(w, sess, reqID)
 	}
 	s.mu.Lock()
@@ -445,11 +468,14 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		return nil, fail("InvalidAction", "Could not find operation")
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	if err != nil {
+		return nil, fail("ValidationError", "The request body could not be read.")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
 		return nil, fail("ValidationError", "The request body could not be parsed.")
 	}
-	form := r.PostForm
 	tok := form.Get("WebIdentityToken")
 	rec.Action = form.Get("Action")
 	rec.Form = url.Values{}
@@ -463,11 +489,12 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 		rec.TokenSHA256 = hex.EncodeToString(sum[:])
 	}
 
+	action := form.Get("Action")
 	if v := form.Get("Version"); v != "2011-06-15" {
-		return nil, fail("InvalidAction", "Could not find operation "+form.Get("Action")+" for version "+v)
+		return nil, fail("InvalidAction", "Could not find operation "+action+" for version "+v)
 	}
-	if a := form.Get("Action"); a != "AssumeRoleWithWebIdentity" {
-		return nil, fail("InvalidAction", "Could not find operation "+a+" for version 2011-06-15")
+	if action != "AssumeRoleWithWebIdentity" && action != "AssumeRole" {
+		return nil, fail("InvalidAction", "Could not find operation "+action+" for version 2011-06-15")
 	}
 	s.mu.Lock()
 	var fault string
@@ -478,7 +505,14 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	if fault != "" {
 		return nil, fail(fault, "")
 	}
+	if action == "AssumeRole" {
+		return s.assumeRole(r, body, form)
+	}
+	return s.assumeRoleWithWebIdentity(r, form)
+}
 
+func (s *Server) assumeRoleWithWebIdentity(r *http.Request, form url.Values) (*Session, *stsError) {
+	tok := form.Get("WebIdentityToken")
 	roleARN, name := form.Get("RoleArn"), form.Get("RoleSessionName")
 	var problems []string
 	if n := len(roleARN); n < 20 || n > 2048 {
@@ -545,6 +579,7 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 
 	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	sess := Session{
+		Action:            "AssumeRoleWithWebIdentity",
 		AccessKeyID:       "ASIA" + randomString(16, upperAlnum),
 		SecretAccessKey:   randomString(40, base64Chars),
 		SessionToken:      "IQoJb3JpZ2luX2VjE" + randomString(340, base64Chars),

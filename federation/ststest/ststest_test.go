@@ -67,7 +67,7 @@ func TestResponseWireFormat(t *testing.T) {
 		t.Fatalf("HTTP %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	req := s.Requests()[0]
-	sess, ok := s.Session(req.AccessKeyIDSent)
+	sess, ok := s.Session(req.AccessKeyID)
 	if !ok {
 		t.Fatal("no session recorded")
 	}
@@ -166,7 +166,7 @@ func TestRequestValidation(t *testing.T) {
 	}{
 		{"JSON body", "application/json", `{}`, "InvalidAction"},
 		{"wrong version", "application/x-www-form-urlencoded", form(tok, "Version", "2012-01-01"), "InvalidAction"},
-		{"other action", "application/x-www-form-urlencoded", form(tok, "Action", "AssumeRole"), "InvalidAction"},
+		{"other action", "application/x-www-form-urlencoded", form(tok, "Action", "GetCallerIdentity"), "InvalidAction"},
 		{"session name with a space", "application/x-www-form-urlencoded", form(tok, "RoleSessionName", "amit r"), "ValidationError"},
 		{"session name too long", "application/x-www-form-urlencoded", form(tok, "RoleSessionName", strings.Repeat("a", 65)), "ValidationError"},
 		{"duration too short", "application/x-www-form-urlencoded", form(tok, "DurationSeconds", "899"), "ValidationError"},
@@ -304,5 +304,60 @@ func TestAddPanicsOnBadInput(t *testing.T) {
 			}()
 			fn()
 		}()
+	}
+}
+
+func TestAssumeRoleChaining(t *testing.T) {
+	idp, s := setup(t)
+	const target = "arn:aws:iam::111122223333:role/Target"
+	s.AddRole(ststest.Role{ARN: target, TrustedRoles: []string{role}})
+	tok := idp.Mint(map[string]any{"aud": "app", "sub": "amit", "https://aws.amazon.com/source_identity": "amit",
+		"https://aws.amazon.com/tags": map[string]any{"principal_tags": map[string]any{"Dept": []string{"Lending"}}, "transitive_tag_keys": []string{"Dept"}}})
+	out, err := s.Client().AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String(role), RoleSessionName: aws.String("amit"), WebIdentityToken: aws.String(tok)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId, SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}
+	as := func(c aws.Credentials) *sts.Client {
+		return s.Client(func(o *sts.Options) {
+			o.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil })
+		})
+	}
+	tests := []struct {
+		name  string
+		creds aws.Credentials
+		in    sts.AssumeRoleInput
+		code  string
+	}{
+		{"chained", first, sts.AssumeRoleInput{RoleArn: aws.String(target), RoleSessionName: aws.String("amit"), DurationSeconds: aws.Int32(900)}, ""},
+		{"unknown key", aws.Credentials{AccessKeyID: "ASIAUNKNOWN", SecretAccessKey: "x", SessionToken: "y"}, sts.AssumeRoleInput{RoleArn: aws.String(target), RoleSessionName: aws.String("amit")}, "InvalidClientTokenId"},
+		{"wrong session token", aws.Credentials{AccessKeyID: first.AccessKeyID, SecretAccessKey: first.SecretAccessKey, SessionToken: "y"}, sts.AssumeRoleInput{RoleArn: aws.String(target), RoleSessionName: aws.String("amit")}, "InvalidClientTokenId"},
+		{"not trusted", first, sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("amit")}, "AccessDenied"},
+		{"over an hour", first, sts.AssumeRoleInput{RoleArn: aws.String(target), RoleSessionName: aws.String("amit"), DurationSeconds: aws.Int32(3601)}, "ValidationError"},
+		{"source identity changed", first, sts.AssumeRoleInput{RoleArn: aws.String(target), RoleSessionName: aws.String("amit"), SourceIdentity: aws.String("priya")}, "AccessDenied"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := as(tc.creds).AssumeRole(context.Background(), &tc.in)
+			if tc.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				sess, _ := s.Session(*out.Credentials.AccessKeyId)
+				if sess.SourceIdentity != "amit" || sess.Tags["Dept"] != "Lending" || aws.ToString(out.SourceIdentity) != "amit" {
+					t.Errorf("chained session %+v", sess)
+				}
+				return
+			}
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != tc.code {
+				t.Errorf("error %v, want %s", err, tc.code)
+			}
+		})
+	}
+	resp, body := post(t, s, "application/x-www-form-urlencoded", "Action=AssumeRole&Version=2011-06-15&RoleArn="+url.QueryEscape(target)+"&RoleSessionName=x")
+	if resp.StatusCode != 403 || !strings.Contains(body, "<Code>MissingAuthenticationToken</Code>") {
+		t.Errorf("unsigned AssumeRole: HTTP %d %s", resp.StatusCode, body)
 	}
 }

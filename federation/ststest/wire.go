@@ -20,6 +20,10 @@ func esc(s string) string {
 }
 
 func writeResult(w http.ResponseWriter, s *Session, reqID string) {
+	if s.Action == "AssumeRole" {
+		writeAssumeRoleResult(w, s, reqID)
+		return
+	}
 	var b bytes.Buffer
 	b.WriteString(`<AssumeRoleWithWebIdentityResponse xmlns="` + xmlns + `">` + "\n")
 	b.WriteString("  <AssumeRoleWithWebIdentityResult>\n")
@@ -47,6 +51,34 @@ func writeResult(w http.ResponseWriter, s *Session, reqID string) {
 	b.WriteString("    <RequestId>" + reqID + "</RequestId>\n")
 	b.WriteString("  </ResponseMetadata>\n")
 	b.WriteString("</AssumeRoleWithWebIdentityResponse>\n")
+	write(w, http.StatusOK, reqID, b.Bytes())
+}
+
+func writeAssumeRoleResult(w http.ResponseWriter, s *Session, reqID string) {
+	var b bytes.Buffer
+	b.WriteString(`<AssumeRoleResponse xmlns="` + xmlns + `">` + "\n")
+	b.WriteString("  <AssumeRoleResult>\n")
+	if s.SourceIdentity != "" {
+		b.WriteString("    <SourceIdentity>" + esc(s.SourceIdentity) + "</SourceIdentity>\n")
+	}
+	b.WriteString("    <AssumedRoleUser>\n")
+	b.WriteString("      <Arn>" + esc(s.AssumedRoleARN) + "</Arn>\n")
+	b.WriteString("      <AssumedRoleId>" + esc(roleID(s)) + "</AssumedRoleId>\n")
+	b.WriteString("    </AssumedRoleUser>\n")
+	b.WriteString("    <Credentials>\n")
+	b.WriteString("      <AccessKeyId>" + esc(s.AccessKeyID) + "</AccessKeyId>\n")
+	b.WriteString("      <SecretAccessKey>" + esc(s.SecretAccessKey) + "</SecretAccessKey>\n")
+	b.WriteString("      <SessionToken>" + esc(s.SessionToken) + "</SessionToken>\n")
+	b.WriteString("      <Expiration>" + s.Expiration.UTC().Format(time.RFC3339) + "</Expiration>\n")
+	b.WriteString("    </Credentials>\n")
+	if s.Policy != "" || len(s.Tags) > 0 {
+		b.WriteString("    <PackedPolicySize>" + strconv.Itoa(s.PackedPolicySize) + "</PackedPolicySize>\n")
+	}
+	b.WriteString("  </AssumeRoleResult>\n")
+	b.WriteString("  <ResponseMetadata>\n")
+	b.WriteString("    <RequestId>" + reqID + "</RequestId>\n")
+	b.WriteString("  </ResponseMetadata>\n")
+	b.WriteString("</AssumeRoleResponse>\n")
 	write(w, http.StatusOK, reqID, b.Bytes())
 }
 

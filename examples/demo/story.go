@@ -143,30 +143,29 @@ func (s *story) setup(ctx context.Context) error {
 	}
 	s.onClose(func() { s.idTokens.Close() })
 
-	for _, a := range []struct {
-		dst    **api
-		name   string
-		routes func(*http.ServeMux, *middleware.Guard)
-	}{
-		{&s.lending, "lending-api", lendingRoutes},
-		{&s.analytics, "analytics-api", analyticsRoutes},
-	} {
-		audit := s.auditFor(a.name)
-		pol, err := loadPolicy(s.policyRaw, s.policyName, p.Issuer(), func(o *rbac.Options) { o.Audit = audit })
-		if err != nil {
-			return err
-		}
-		// The analytics API is part of the lending platform, deployed in
-		// AWS behind API Gateway: it accepts the platform's audience, so
-		// the browser's one access token works for both.
-		srv, err := startAPI(p, apiConfig{name: a.name, audience: idp.ResourceLending, policy: pol, audit: audit, routes: a.routes})
-		if err != nil {
-			return err
-		}
-		*a.dst = srv
-		s.onClose(srv.close)
+	if s.lending, err = s.startAPI("lending-api", lendingRoutes); err != nil {
+		return err
 	}
-	return nil
+	s.analytics, err = s.startAPI("analytics-api", analyticsRoutes)
+	return err
+}
+
+// startAPI starts one guarded API with its own copy of the policy.
+func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Guard)) (*api, error) {
+	audit := s.auditFor(name)
+	pol, err := loadPolicy(s.policyRaw, s.policyName, s.idp.Issuer(), func(o *rbac.Options) { o.Audit = audit })
+	if err != nil {
+		return nil, err
+	}
+	// Both APIs accept the lending platform's audience: the analytics API
+	// is part of the platform, deployed in AWS behind API Gateway, so the
+	// browser's one access token works for both.
+	a, err := startAPI(s.idp, apiConfig{name: name, audience: idp.ResourceLending, policy: pol, audit: audit, routes: routes})
+	if err != nil {
+		return nil, err
+	}
+	s.onClose(a.close)
+	return a, nil
 }
 
 // signInAs runs the authorization code flow with PKCE for a user of

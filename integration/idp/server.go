@@ -34,10 +34,12 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 		cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 		cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT, oidc.AuthMethodNone}
 		cfg.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256", "PS256", "ES256"}
-		cfg.GrantTypesSupported = slices.DeleteFunc(cfg.GrantTypesSupported, func(g oidc.GrantType) bool {
+		// zitadel may hand every request the same backing arrays: work on
+		// copies so that concurrent discovery requests do not race.
+		cfg.GrantTypesSupported = slices.DeleteFunc(slices.Clone(cfg.GrantTypesSupported), func(g oidc.GrantType) bool {
 			return g == oidc.GrantTypeImplicit
 		})
-		cfg.ClaimsSupported = append(cfg.ClaimsSupported, "tid", "oid", "groups", "roles", "scp", "ver", "idtyp")
+		cfg.ClaimsSupported = slices.Concat(cfg.ClaimsSupported, []string{"tid", "oid", "groups", "roles", "scp", "ver", "idtyp"})
 	}
 	return resp, nil
 }

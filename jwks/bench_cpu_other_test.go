@@ -6,5 +6,5 @@ import "testing"
 
 type threadCPU struct{}
 
-func startThreadCPU() *threadCPU          { return &threadCPU{} }
+func startThreadCPU() *threadCPU         { return &threadCPU{} }
 func (t *threadCPU) report(b *testing.B) {}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -304,4 +305,24 @@ func TestProvidersHaveDistinctKeys(t *testing.T) {
 		}
 		seen[kid] = true
 	}
+}
+
+// TestConcurrentDiscovery guards against editing zitadel's shared discovery
+// slices in place: under -race, parallel requests would report a data race.
+func TestConcurrentDiscovery(t *testing.T) {
+	p := idp.StartTest(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := p.HTTPClient().Get(p.DiscoveryURL())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
 }

@@ -39,19 +39,23 @@ type assumer struct {
 	last     atomic.Pointer[aws.Credentials] // the last credentials STS issued, with their real expiry
 }
 
-// failure is a remembered error. It applies to the token with SHA-256 key,
-// or to every token when anyToken is set (the source itself failed).
+// failure is a remembered error for the token with SHA-256 key.
 type failure struct {
-	key      [32]byte
-	anyToken bool
-	err      error
-	until    time.Time
+	key   [32]byte
+	err   error
+	until time.Time
 }
 
 // identityToken is the token handed to stscreds. It is never formatted.
 type identityToken string
 
 func (t identityToken) GetIdentityToken() ([]byte, error) { return []byte(t), nil }
+
+// String keeps the token out of any accidental %v or %s.
+func (identityToken) String() string { return "[redacted]" }
+
+// GoString keeps the token out of %#v.
+func (identityToken) GoString() string { return "[redacted]" }
 
 // capture records the full STS answer, which stscreds reduces to
 // aws.Credentials, for the audit event.
@@ -98,19 +102,13 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	defer cancel()
 	start := time.Now()
 	now := a.o.Now()
-	if f := a.fail.Load(); f != nil && f.anyToken && now.Before(f.until) {
-		return aws.Credentials{}, f.err
-	}
-
 	tok, ti, err := a.token(ctx)
-	if err != nil {
-		a.remember(nil, err)
-		a.emit(ctx, &ti, "", nil, aws.Credentials{}, err, time.Since(start))
-		return aws.Credentials{}, err
-	}
 	key := sha256.Sum256([]byte(tok))
-	if f := a.fail.Load(); f != nil && !f.anyToken && f.key == key && now.Before(f.until) {
+	if f := a.fail.Load(); tok != "" && f != nil && f.key == key && now.Before(f.until) {
 		return aws.Credentials{}, f.err
+	}
+	if err != nil {
+		return aws.Credentials{}, a.fetchFailed(ctx, tok, &ti, err, start)
 	}
 
 	// An expired token is not worth a round trip: ask the source for a
@@ -120,9 +118,7 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		a.invalidate()
 		refreshed = true
 		if tok, ti, err = a.token(ctx); err != nil {
-			a.remember(nil, err)
-			a.emit(ctx, &ti, "", nil, aws.Credentials{}, err, time.Since(start))
-			return aws.Credentials{}, err
+			return aws.Credentials{}, a.fetchFailed(ctx, tok, &ti, err, start)
 		}
 		key = sha256.Sum256([]byte(tok))
 	}
@@ -133,7 +129,7 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		err = &Error{Err: ErrSessionAttributes, RoleARN: a.roleARN, Detail: msg}
 	}
 	if err != nil {
-		a.remember(&key, err)
+		a.remember(key, err)
 		a.emit(ctx, &ti, name, nil, aws.Credentials{}, err, time.Since(start))
 		return aws.Credentials{}, err
 	}
@@ -150,7 +146,7 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		}
 	}
 	if err != nil {
-		a.remember(&key, err)
+		a.remember(key, err)
 		a.emit(ctx, &ti, name, out, aws.Credentials{}, err, time.Since(start))
 		return aws.Credentials{}, err
 	}
@@ -165,7 +161,8 @@ func expired(ti *tokenInfo, now time.Time) bool {
 	return !ti.exp.IsZero() && !now.Before(ti.exp)
 }
 
-// token fetches and parses the identity token.
+// token fetches and parses the identity token. On a parse failure it still
+// returns the token, so that the failure is remembered for it alone.
 func (a *assumer) token(ctx context.Context) (string, tokenInfo, error) {
 	tok, err := a.fetch(ctx)
 	if err != nil {
@@ -181,9 +178,21 @@ func (a *assumer) token(ctx context.Context) (string, tokenInfo, error) {
 		if errors.As(err, &e) {
 			e.RoleARN = a.roleARN
 		}
-		return "", ti, err
+		return tok, ti, err
 	}
 	return tok, ti, nil
+}
+
+// fetchFailed handles a failure of a.token: a token that cannot be sent is
+// remembered for that token; a source that could not supply one is not
+// (the source has its own backoff, and a new sign-in must work at once).
+func (a *assumer) fetchFailed(ctx context.Context, tok string, ti *tokenInfo, err error, start time.Time) error {
+	if tok != "" {
+		key := sha256.Sum256([]byte(tok))
+		a.remember(key, err)
+	}
+	a.emit(ctx, ti, "", nil, aws.Credentials{}, err, time.Since(start))
+	return err
 }
 
 func (a *assumer) sessionName(ti *tokenInfo, now time.Time) string {
@@ -275,15 +284,12 @@ func (a *assumer) classify(err error) error {
 	return e
 }
 
-// remember stores a failure so that the next Retrieve answers it from
-// memory: for NonRecoverableTTL when no retry can fix it, for a growing,
-// jittered backoff when it is transient. key nil means any token.
-func (a *assumer) remember(key *[32]byte, err error) {
+// remember stores a failure so that the next Retrieve with the same token
+// answers it from memory: for NonRecoverableTTL when no retry can fix it,
+// for a growing, jittered backoff when it is transient.
+func (a *assumer) remember(key [32]byte, err error) {
 	now := a.o.Now()
-	f := &failure{err: err, anyToken: key == nil}
-	if key != nil {
-		f.key = *key
-	}
+	f := &failure{key: key, err: err}
 	if transient(err) {
 		n := a.failures.Add(1)
 		d := a.o.MinBackoff

@@ -19,7 +19,7 @@ import (
 const entryRole = "arn:aws:iam::111122223333:role/idbridge-entry"
 
 // When the IdP cannot put session tags and a source identity in the token
-// (Entra cannot), the token is exchanged for an entry role, whose session
+// (Entra ID cannot emit the nested tags object), the token is exchanged for an entry role, whose session
 // then assumes the decided role with AssumeRole — signed with SigV4 by the
 // real SDK signer and verified by the fake — passing the tags and source
 // identity as parameters.

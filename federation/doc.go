@@ -68,7 +68,9 @@
 //	ExpiredTokenException, exp passed            ErrTokenExpired           expired
 //	IDPCommunicationError                        ErrIdPUnavailable         idp_unavailable
 //	Throttling, 5xx, network, timeout            ErrSTSUnavailable         idp_unavailable
-//	MalformedPolicyDocument, ValidationError     ErrInvalidRequest         malformed
+//	MalformedPolicyDocument, ValidationError,    ErrInvalidRequest         malformed
+//	  any other 4xx code
+//	identity token not a JWT                     ErrMalformedToken         malformed
 //	PackedPolicyTooLarge, token > 20000 bytes    ErrTooLarge               too_large
 //	token source failed                          ErrTokenSource            the source's
 //	no ID token in the source's token            ErrNoIdentityToken        missing_claim

@@ -204,7 +204,7 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	err := &Error{Err: ErrSTSUnavailable}
 	prevMax := time.Duration(0)
 	for i := 1; i <= 8; i++ {
-		a.remember(nil, err)
+		a.remember([32]byte{}, err)
 		d := a.fail.Load().until.Sub(now)
 		ceiling := min(time.Second<<(i-1), 8*time.Second)
 		if d < ceiling/2 || d > ceiling {
@@ -215,7 +215,7 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 	if prevMax > 8*time.Second {
 		t.Errorf("backoff exceeded MaxBackoff: %s", prevMax)
 	}
-	a.remember(nil, &Error{Err: ErrAccessDenied})
+	a.remember([32]byte{}, &Error{Err: ErrAccessDenied})
 	if d := a.fail.Load().until.Sub(now); d != DefaultNonRecoverableTTL {
 		t.Errorf("non-recoverable remembered for %s", d)
 	}

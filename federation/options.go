@@ -45,8 +45,6 @@ const (
 // [AccessToken] only when the token was requested for AWS itself (a scope
 // whose resource is registered in the IAM provider's client list) — as in
 // client credentials flows, which return no ID token.
-//
-// [token.Token]: https://pkg.go.dev/github.com/idbridge/idbridge/token#Token
 type TokenKind int
 
 const (

@@ -48,7 +48,7 @@ func TestRetrieveAssumesRole(t *testing.T) {
 	if early < 4*time.Minute || early > 5*time.Minute {
 		t.Errorf("expiry moved %s earlier, want 4m..5m", early)
 	}
-	if got := sess.Expiration.Sub(time.Now()); got < 14*time.Minute || got > 15*time.Minute {
+	if got := time.Until(sess.Expiration); got < 14*time.Minute || got > 15*time.Minute {
 		t.Errorf("session lasts %s, want 15m", got)
 	}
 	if sess.SessionName != amitOID || sess.Subject != amitOID || sess.Audience != clientID ||

@@ -106,9 +106,10 @@ func RoleFromGrant(g rbac.AWSRole, c *jwks.Claims) Role {
 // It sets the session name and duration, and SessionTags,
 // TransitiveTagKeys and SourceIdentity as what the token must carry: with
 // AssumeRoleWithWebIdentity they reach STS only as claims of the token (see
-// [Options].SessionTags). If your IdP cannot emit those claims — Microsoft
-// Entra ID cannot emit the nested https://aws.amazon.com/tags object —
-// clear them on the Role and use [Role.AssumeRoleOptions] for a second hop.
+// [Options].SessionTags). If your IdP cannot emit those claims (Microsoft
+// Entra ID's claims are strings and string lists, so the nested
+// https://aws.amazon.com/tags object is out of reach), clear them on the
+// Role and use [Role.AssumeRoleOptions] for a second hop.
 func (r Role) Options(o *Options) {
 	if r.SessionName != "" {
 		o.RoleSessionName = r.SessionName

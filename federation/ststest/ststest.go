@@ -71,7 +71,6 @@ package ststest
 
 import (
 	"context"
-	"io"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -79,6 +78,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -179,15 +179,15 @@ type Role struct {
 // Request is what the fake recorded of one call: the form without the
 // token, which is represented by its SHA-256.
 type Request struct {
-	Action          string
-	Form            url.Values // WebIdentityToken removed
-	TokenSHA256     string     // hex
-	Code            string     // error code answered, "" on success
-	StatusCode      int
-	ContentType     string
-	Authorization   bool // whether the request carried an Authorization header
-	RequestID       string
-	AccessKeyID     string // on success, the access key issued
+	Action        string
+	Form          url.Values // WebIdentityToken removed
+	TokenSHA256   string     // hex
+	Code          string     // error code answered, "" on success
+	StatusCode    int
+	ContentType   string
+	Authorization bool // whether the request carried an Authorization header
+	RequestID     string
+	AccessKeyID   string // on success, the access key issued
 }
 
 // Session is an issued set of credentials and what it was issued for.
@@ -421,15 +421,15 @@ var defaultMessages = map[string]string{
 	"SignatureDoesNotMatch":      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
 	"MissingAuthenticationToken": "Request is missing Authentication Token",
 	"ExpiredToken":               "The security token included in the request is expired",
-	"IDPRejectedClaim":        "The identity provider rejected the claims in the token.",
-	"IDPCommunicationError":   "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
-	"InvalidIdentityToken":    "The web identity token that was passed could not be validated by AWS.",
-	"ExpiredTokenException":   "Token expired",
-	"MalformedPolicyDocument": "The policy is not in the valid JSON format.",
-	"PackedPolicyTooLarge":    "Packed policy consumes 120% of allotted space, please use smaller policy.",
-	"Throttling":              "Rate exceeded",
-	"InternalFailure":         "An internal error has occurred.",
-	"ServiceUnavailable":      "Service is unavailable.",
+	"IDPRejectedClaim":           "The identity provider rejected the claims in the token.",
+	"IDPCommunicationError":      "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+	"InvalidIdentityToken":       "The web identity token that was passed could not be validated by AWS.",
+	"ExpiredTokenException":      "Token expired",
+	"MalformedPolicyDocument":    "The policy is not in the valid JSON format.",
+	"PackedPolicyTooLarge":       "Packed policy consumes 120% of allotted space, please use smaller policy.",
+	"Throttling":                 "Rate exceeded",
+	"InternalFailure":            "An internal error has occurred.",
+	"ServiceUnavailable":         "Service is unavailable.",
 }
 
 type stsError struct {
@@ -815,4 +815,18 @@ func newRequestID() string {
 	}
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// Format prints a Session with its secret access key and session token
+// redacted, so that test failure messages never carry credentials.
+func (s Session) Format(f fmt.State, verb rune) {
+	type view Session // no methods: no recursion
+	v := view(s)
+	if v.SecretAccessKey != "" {
+		v.SecretAccessKey = "[redacted]"
+	}
+	if v.SessionToken != "" {
+		v.SessionToken = "[redacted]"
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), v)
 }

@@ -3,6 +3,7 @@ package ststest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -359,5 +360,15 @@ func TestAssumeRoleChaining(t *testing.T) {
 	resp, body := post(t, s, "application/x-www-form-urlencoded", "Action=AssumeRole&Version=2011-06-15&RoleArn="+url.QueryEscape(target)+"&RoleSessionName=x")
 	if resp.StatusCode != 403 || !strings.Contains(body, "<Code>MissingAuthenticationToken</Code>") {
 		t.Errorf("unsigned AssumeRole: HTTP %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestSessionFormatRedacts(t *testing.T) {
+	s := ststest.Session{AccessKeyID: "ASIAEXAMPLE", SecretAccessKey: "secret-key", SessionToken: "session-token"}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(verb, s)
+		if strings.Contains(out, "secret-key") || strings.Contains(out, "session-token") || !strings.Contains(out, "ASIAEXAMPLE") {
+			t.Errorf("%s: %s", verb, out)
+		}
 	}
 }

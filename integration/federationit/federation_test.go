@@ -172,8 +172,8 @@ func TestUserSignInToCredentials(t *testing.T) {
 	if role.ARN != loanReadOnly || role.SessionName != idp.AmitObjectID || role.SourceIdentity != "amit.r@bank.example" {
 		t.Fatalf("role %+v", role)
 	}
-	// The test IdP cannot emit https://aws.amazon.com/source_identity, and
-	// neither can Entra: drop it rather than fail (see Role.Options).
+	// The test IdP cannot emit https://aws.amazon.com/source_identity:
+	// drop it rather than fail (see Role.Options and Role.AssumeRoleOptions).
 	role.SourceIdentity = ""
 
 	var audit auditBuf

@@ -3,19 +3,24 @@ package rbac
 import (
 	"context"
 	"errors"
-	"os"
+	"strings"
 	"testing"
 
 	"github.com/idbridge/idbridge/jwks"
 )
 
 func FuzzParsePolicy(f *testing.F) {
-	bank, err := os.ReadFile(bankPolicy)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(bank)
 	f.Add([]byte(minimal))
+	f.Add([]byte(minimal + `deny:
+  - {id: leaver, reason: revoked, when: {group: RM, mfa: true}}
+separation_of_duties:
+  - {id: s, roles: [Viewer, Viewer2]}
+tests:
+  - name: t
+    claims: {iss: "https://issuer.example/v2.0", groups: [4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13], amr: [mfa]}
+    expect: {allowed: false, reason: revoked, denied_by: leaver, roles: [Viewer], can: [loan:read]}
+`))
+	f.Add([]byte(strings.Replace(minimal, "grant: {roles: [Viewer]}", "grant: {roles: [Viewer], aws: [{role_arn: 'arn:aws:iam::111122223333:role/R', duration: 1h, session_tags: {a: b}, source_identity: email}]}", 1)))
 	f.Add([]byte(minimal + "deny:\n  - {id: d, when: {any: [{group: RM}, {all: [{scope: x}, {mfa: true}]}]}}\n"))
 	f.Add([]byte("version: 1\nissuers: [{name: a, issuer: 'x:y', group_ids: dn}]\ngroups: [{id: 'cn=a,dc=b', name: A}]\nroles: [{name: R}]\nmappings: [{id: m, when: {group: A}, grant: {roles: [R]}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))

@@ -24,11 +24,21 @@ const (
 	maxCondDepth      = 16
 )
 
-// How group IDs of an issuer look. Matching is always on the normalized ID.
+// The kinds of group ID an issuer declares with group_ids. Matching is
+// always on the normalized ID (see [NormalizeGroupID]).
 const (
-	groupObjectID = "object_id" // Entra: a GUID, compared in lower case
-	groupDN       = "dn"        // LDAP/AD: a distinguished name, normalized
-	groupName     = "name"      // any other IdP: an opaque name, exact
+	// GroupIDObjectID: Entra object IDs (GUIDs), compared in lower case.
+	GroupIDObjectID = "object_id"
+	// GroupIDDN: LDAP/AD distinguished names, compared canonically.
+	GroupIDDN = "dn"
+	// GroupIDName: opaque names from any other IdP, compared exactly.
+	GroupIDName = "name"
+)
+
+const (
+	groupObjectID = GroupIDObjectID
+	groupDN       = GroupIDDN
+	groupName     = GroupIDName
 )
 
 var (
@@ -264,7 +274,7 @@ func orDefault(s, def string) string {
 }
 
 // NormalizeGroupID returns the form in which a group ID of the given kind
-// ("object_id", "dn" or "name") is matched, so that a group source can hand
+// ([GroupIDObjectID], [GroupIDDN] or [GroupIDName]) is matched, so that a group source can hand
 // the policy IDs it will recognise: GUIDs in lower case, DNs parsed and
 // printed canonically in lower case (LDAP compares them case-insensitively),
 // names unchanged. It reports false for an ID that is not of that kind.

@@ -72,8 +72,10 @@ func (d Decision) Explain() Explanation {
 			if cl.owner != owner || !allIn(cl.atoms, hits) {
 				continue
 			}
+			atoms := slices.Clone(cl.atoms)
+			slices.SortStableFunc(atoms, func(a, b uint32) int { return s.atoms[a].kind - s.atoms[b].kind })
 			var parts []string
-			for _, a := range cl.atoms {
+			for _, a := range atoms {
 				parts = append(parts, s.atoms[a].show)
 			}
 			out = append(out, strings.Join(parts, " and "))

@@ -457,7 +457,7 @@ func (d *Directory) groupsOf(conn *goldap.Conn, dn string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	norm := func(s string) string {
-		n, ok := rbac.NormalizeGroupID("dn", s)
+		n, ok := rbac.NormalizeGroupID(rbac.GroupIDDN, s)
 		if !ok {
 			return strings.ToLower(s)
 		}

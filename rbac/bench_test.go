@@ -79,8 +79,7 @@ func BenchmarkDecide(b *testing.B) {
 			b.ReportAllocs()
 			start, cpuOK := threadCPU()
 			for b.Loop() {
-				d := p.Decide(c)
-				if !d.Allowed("app:read") {
+				if d := p.Decide(c); !d.OK() {
 					b.Fatal("denied")
 				}
 			}
@@ -88,5 +87,35 @@ func BenchmarkDecide(b *testing.B) {
 				b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 			}
 		})
+	}
+}
+
+func BenchmarkAllowed(b *testing.B) {
+	p := benchPolicy(b, 1000)
+	d := p.Decide(benchClaims(1000))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !d.Allowed("app:read") || d.Allowed("app:nothing") {
+			b.Fatal("wrong answer")
+		}
+	}
+}
+
+func BenchmarkParsePolicy(b *testing.B) {
+	var src strings.Builder
+	fmt.Fprintf(&src, "version: 1\nissuers: [{name: e, issuer: %q}]\ngroups:\n", benchIssuer)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&src, "  - {id: %s, name: G%d}\n", benchGUID(i), i)
+	}
+	src.WriteString("roles: [{name: R, permissions: [p]}]\nmappings:\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&src, "  - {id: m%d, when: {group: G%d}, grant: {roles: [R]}}\n", i, i)
+	}
+	data := []byte(src.String())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParsePolicy(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

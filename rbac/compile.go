@@ -357,7 +357,7 @@ func (c *compiler) issuerRef(name string, l lineRec, path string) int {
 	return i
 }
 
-func (c *compiler) groupRef(ref string, issuer int) (int, bool) {
+func (c *compiler) groupRef(ref string) (int, bool) {
 	if gi, ok := c.groupByRef[ref]; ok {
 		return gi, true
 	}
@@ -369,7 +369,6 @@ func (c *compiler) groupRef(ref string, issuer int) (int, bool) {
 			}
 		}
 	}
-	_ = issuer
 	return -1, false
 }
 
@@ -446,7 +445,7 @@ func (c *compiler) compileMappings() {
 		for j, pref := range fm.Grant.ADGroups {
 			ref := pref.v
 			gp := fmt.Sprintf("%s.grant.ad_groups[%d]", path, j)
-			gi, ok := c.groupRef(ref, -1)
+			gi, ok := c.groupRef(ref)
 			if !ok {
 				c.err(pref.lineRec, gp, "undeclared group %q (declare it under groups: with the directory's issuer)", ref)
 				continue
@@ -637,7 +636,7 @@ func (c *compiler) addClause(w *cond, ls []leaf, owner int32) {
 				ok = false
 			}
 		case leafGroup:
-			gi, found := c.groupRef(l.value, iss)
+			gi, found := c.groupRef(l.value)
 			if !found {
 				c.err(at(l.line, l.col), l.path, "undeclared group %q (declare it under groups: with its ID)", l.value)
 				ok = false
@@ -666,7 +665,7 @@ func (c *compiler) addClause(w *cond, ls []leaf, owner int32) {
 		case leafIssuer:
 			continue
 		case leafGroup:
-			gi, _ := c.groupRef(l.value, iss)
+			gi, _ := c.groupRef(l.value)
 			g := c.out.groups[gi]
 			a = c.atom(t, leafGroup, "", g.id, "group "+g.name, t.groups.m)
 		case leafAppRole:

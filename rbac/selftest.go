@@ -76,7 +76,7 @@ func (c *compiler) compileTests() {
 			}
 		}
 		for j, ref := range e.ADGroups {
-			gi, ok := c.groupRef(ref.v, -1)
+			gi, ok := c.groupRef(ref.v)
 			if !ok {
 				c.err(ref.lineRec, fmt.Sprintf("%s.ad_groups[%d]", ep, j), "undeclared group %q", ref.v)
 				continue

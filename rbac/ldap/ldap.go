@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -709,3 +710,24 @@ func (d *Directory) wrap(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// redacted is what the service password prints as.
+const redacted = "[redacted]"
+
+// String formats the options with BindPassword redacted, so logging a
+// configuration never leaks the service account's password.
+func (o Options) String() string {
+	type plain Options
+	p := plain(o)
+	if p.BindPassword != "" {
+		p.BindPassword = redacted
+	}
+	p.Disabled, p.Now = nil, nil
+	return fmt.Sprintf("%+v", p)
+}
+
+// GoString is String, for %#v.
+func (o Options) GoString() string { return o.String() }
+
+// LogValue redacts BindPassword for log/slog.
+func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }

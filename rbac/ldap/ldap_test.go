@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -193,5 +194,17 @@ func TestRejectedWithoutNetwork(t *testing.T) {
 	}
 	if err := d.Check(ctx); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
+	}
+}
+
+func TestOptionsRedactPassword(t *testing.T) {
+	var o Options
+	base(&o)
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "ldap", o)
+	for _, s := range []string{fmt.Sprint(o), fmt.Sprintf("%v %+v %#v %s", o, o, o, o), fmt.Sprintf("%v", &o), buf.String()} {
+		if strings.Contains(s, "reader-secret-pw") || !strings.Contains(s, "[redacted]") {
+			t.Errorf("not redacted: %s", s)
+		}
 	}
 }

@@ -60,7 +60,7 @@ func unixTime(f float64) time.Time {
 // client id, aud must name the token endpoint or the issuer, exp must lie
 // ahead, and a jti may be used once.
 func (s *storage) verifyAssertion(assertion, formClientID string, audiences []string) (*Client, error) {
-	jws, err := jose.ParseSigned(assertion, assertionAlgs)
+	jws, err := jose.ParseSignedCompact(assertion, assertionAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed or unsupported algorithm", errAssertion)
 	}

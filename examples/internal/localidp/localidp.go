@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,6 +157,30 @@ func (p *IdP) UserToken(ctx context.Context, user string, scopes ...string) (str
 		return "", fmt.Errorf("localidp: redeeming %s's code: %w", user, err)
 	}
 	return tok.AccessToken, nil
+}
+
+// WriteJWKS saves the provider's current JWK Set to dir/jwks.json and
+// returns its path: the static key set an on-prem service that cannot
+// reach the IdP is given (and must be given again after a key rotation).
+func (p *IdP) WriteJWKS(ctx context.Context, dir string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.JWKSURL(), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := p.HTTPClient().Do(req)
+	if err != nil {
+		return "", fmt.Errorf("localidp: fetching the JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("localidp: fetching the JWKS: status %d: %v", resp.StatusCode, err)
+	}
+	path := filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		return "", fmt.Errorf("localidp: %w", err)
+	}
+	return path, nil
 }
 
 // Hint is what [IdP.Announce] tells a person about a local run.

@@ -146,6 +146,20 @@ func BenchmarkRS256(b *testing.B) {
 		}
 		cpu.report(b)
 	})
+	b.Run("RawParallel", func(b *testing.B) {
+		// Control for Parallel: how the bare verification scales here.
+		pub := s.pub.(*rsa.PublicKey)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				h := sha256.Sum256(s.input)
+				if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], s.sig); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 	b.Run("Validate", func(b *testing.B) { benchValidate(b, s) })
 	b.Run("Ratio", func(b *testing.B) {
 		pub := s.pub.(*rsa.PublicKey)

@@ -141,7 +141,6 @@ var reportsDesc = grpc.ServiceDesc{
 }
 
 func unary(name string, method func(*reports, context.Context) (*structpb.Struct, error)) grpc.MethodDesc {
-	info := &grpc.UnaryServerInfo{FullMethod: "/" + serviceName + "/" + name}
 	return grpc.MethodDesc{MethodName: name, Handler: func(srv any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {
 		in := new(emptypb.Empty)
 		if err := dec(in); err != nil {
@@ -151,9 +150,7 @@ func unary(name string, method func(*reports, context.Context) (*structpb.Struct
 		if icpt == nil {
 			return h(ctx, in)
 		}
-		i := *info
-		i.Server = srv
-		return icpt(ctx, in, &i, h)
+		return icpt(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/" + serviceName + "/" + name}, h)
 	}}
 }
 

@@ -95,7 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	tenant := fs.String("tenant", env("AZURE_TENANT_ID", ""), "Entra tenant ID; empty runs locally against the embedded IdP")
 	audience := fs.String("audience", env("LENDING_AUDIENCE", idp.ResourceLending), "accepted aud values, comma-separated: App ID URI, client ID")
 	policyPath := fs.String("policy", env("LENDING_POLICY", "examples/policies/bank.yaml"), "policy file")
-	poll, _ := time.ParseDuration(env("LENDING_POLICY_POLL", "0"))
+	poll, err := time.ParseDuration(env("LENDING_POLICY_POLL", "0s"))
+	if err != nil {
+		return fmt.Errorf("LENDING_POLICY_POLL: %w", err)
+	}
 	fs.DurationVar(&poll, "policy-poll", poll, "also reload the policy when the file changes, checked this often (0: on SIGHUP only)")
 	cbsURL := fs.String("cbs-url", env("LENDING_CBS_URL", ""), "core banking API called on behalf of the user (local: a stand-in)")
 	cbsScope := fs.String("cbs-scope", env("LENDING_CBS_SCOPE", idp.ResourceCBS+"/.default"), "scope of the on-behalf-of token")
@@ -187,7 +190,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	go watchPolicy(ctx, policy, *policyPath, poll, log)
+	watch, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchPolicy(watch, policy, *policyPath, poll, log)
 	log.Info("listening", "url", base, "policy", *policyPath, "policy_version", policy.Version())
 	if local != nil {
 		err := local.Announce(ctx, stdout, localidp.Hint{App: "lending", URL: base, PrintTokens: *printToken,

@@ -18,6 +18,8 @@
 //     authorization code flow with PKCE.
 //   - [IdP.Announce]: the banner a local run prints, with curl-able hints;
 //     tokens are printed to stdout only when the person asked for them.
+//   - [IdP.WriteJWKS]: the provider's keys as a file, for a service that
+//     pins a static key set.
 //   - [IdP.StartAPI]: a downstream API that accepts one audience, for
 //     on-behalf-of calls.
 //   - [IdP.StartSTS]: a fake AWS STS trusting the provider, and a web

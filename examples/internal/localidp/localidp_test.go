@@ -1,0 +1,99 @@
+package localidp
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idbridge/idbridge/integration/idp"
+)
+
+func TestCopyPolicy(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, text, want string
+		wantErr          bool
+	}{
+		{"issuer replaced everywhere", "a: " + EntraIssuer + "\nb: " + EntraIssuer + "\n", "a: https://127.0.0.1:1\nb: https://127.0.0.1:1\n", false},
+		{"another tenant's policy is refused", "a: https://login.microsoftonline.com/other/v2.0\n", "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := filepath.Join(t.TempDir(), "bank.yaml")
+			if err := os.WriteFile(src, []byte(tc.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			dst, err := CopyPolicy(src, dir, "https://127.0.0.1:1")
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			got, err := os.ReadFile(dst)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("copy = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+	if _, err := CopyPolicy(filepath.Join(dir, "missing.yaml"), dir, "x"); err == nil {
+		t.Error("a missing file gave no error")
+	}
+}
+
+// TestProvider checks the scenario a local run relies on: users sign in
+// with bank.yaml's groups, tokens are printed only on request, and the
+// stand-ins start.
+func TestProvider(t *testing.T) {
+	p, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ctx := t.Context()
+
+	for _, u := range Users {
+		if _, err := p.UserToken(ctx, u, idp.ResourceLending+"/Loans.Read"); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if _, err := p.UserToken(ctx, "mallory"); err == nil {
+		t.Error("an unknown user got a token")
+	}
+
+	var quiet, loud Buffer
+	h := Hint{App: "app", URL: "http://127.0.0.1:1", Scopes: []string{idp.ResourceLending + "/Loans.Read"}, Try: []string{"curl $AMIT"}}
+	if err := p.Announce(ctx, &quiet, h); err != nil {
+		t.Fatal(err)
+	}
+	h.PrintTokens = true
+	if err := p.Announce(ctx, &loud, h); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), "export AMIT") || !strings.Contains(quiet.String(), "-print-token") {
+		t.Errorf("without PrintTokens:\n%s", quiet.String())
+	}
+	if n := strings.Count(loud.String(), "\nexport "); n != len(Users) {
+		t.Errorf("with PrintTokens, %d export lines, want %d", n, len(Users))
+	}
+
+	path, err := p.WriteJWKS(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw, err := os.ReadFile(path); err != nil || !strings.Contains(string(raw), p.SigningKeyID()) {
+		t.Errorf("JWKS file lacks the signing key: %v", err)
+	}
+	sts, err := p.StartSTS(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sts.Close()
+	api, err := p.StartAPI(idp.ResourceCBS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := api.Close(); err != nil {
+		t.Error(err)
+	}
+}

@@ -298,6 +298,7 @@ type api struct {
 // route requires permission of a bearer token (the guard) or, for users
 // without one, of HTTP Basic directory credentials: an LDAP bind as the
 // user checks the password, then the policy decides on the account.
+// Password guessing is bounded by the directory's own lockout policy.
 func (a *api) route(permission string, h http.HandlerFunc) http.Handler {
 	bearer := a.guard.Handler(h, middleware.Require(permission))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

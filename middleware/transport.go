@@ -2,9 +2,10 @@ package middleware
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
+
+	"github.com/idbridge/idbridge/internal/loopback"
 
 	"github.com/idbridge/idbridge/token"
 )
@@ -82,7 +83,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if req.URL.Scheme != "https" && !(t.insecureHTTP || isLoopback(req.URL.Hostname())) {
+	if req.URL.Scheme != "https" && !(t.insecureHTTP || loopback.Host(req.URL.Hostname())) {
 		return fail(fmt.Errorf("%w: %s URL for host %s", ErrInsecureTransport, req.URL.Scheme, req.URL.Hostname()))
 	}
 	tok, err := t.src.Token(req.Context())
@@ -109,10 +110,3 @@ func (t *Transport) forHost(req *http.Request) bool {
 }
 
 // isLoopback reports whether host is localhost or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/idbridge/idbridge/internal/loopback"
 )
 
 // Client is an OAuth client as registered at one identity provider: its ID,
@@ -49,20 +49,12 @@ func checkEndpoint(what, raw string, o *Options) error {
 	case "https":
 		return nil
 	case "http":
-		if o.InsecureAllowHTTP || isLoopback(u.Hostname()) {
+		if o.InsecureAllowHTTP || loopback.Host(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("%w: %s must use https (host %s)", ErrInvalidOptions, what, u.Hostname())
 	}
 	return fmt.Errorf("%w: %s has unsupported scheme %q", ErrInvalidOptions, what, u.Scheme)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // ClientAuth is a way for a confidential client to authenticate at the token

@@ -91,6 +91,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/loopback"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -313,7 +315,7 @@ func (s *Server) ProviderARN(issuer string) string {
 // is invalid.
 func (s *Server) AddOIDCProvider(p OIDCProvider) {
 	u, err := url.Parse(p.URL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname()))) {
 		panic("ststest: OIDC provider URL must be https:// (or http:// on loopback): " + p.URL)
 	}
 	if len(p.ClientIDs) == 0 {
@@ -786,10 +788,6 @@ func validPolicy(p string) bool {
 		return false
 	}
 	return doc.Version != "" && len(doc.Statement) > 0
-}
-
-func isLoopback(host string) bool {
-	return host == "127.0.0.1" || host == "::1" || host == "localhost"
 }
 
 const (

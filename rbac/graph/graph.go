@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/loopback"
+
 	"golang.org/x/sync/singleflight"
 
 	"github.com/idbridge/idbridge/internal/reason"
@@ -165,7 +167,7 @@ func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Sou
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("graph: invalid endpoint %q", o.Endpoint)
 	}
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
 		return nil, fmt.Errorf("graph: endpoint %q must use https", o.Endpoint)
 	}
 	if o.HTTPClient == nil {
@@ -198,10 +200,6 @@ func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Sou
 		tenant: strings.ToLower(tenantID), token: token, opts: o,
 		base: strings.TrimRight(o.Endpoint, "/"), cache: map[string]entry{},
 	}, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1"
 }
 
 // Groups returns the object IDs (lower case) of every group the user of c

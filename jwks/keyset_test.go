@@ -472,3 +472,48 @@ func TestParseJWKSRealDocuments(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainHTTPOnlyOnLoopback: keys fetched in clear text can be swapped in
+// transit, so http is refused off loopback before any request is made.
+func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		url       string
+		allowHTTP bool
+		wantErr   bool
+	}{
+		{"http elsewhere", "http://idp.example/keys", false, true},
+		{"http elsewhere, loopback-looking name", "http://127.0.0.1.idp.example/keys", false, true},
+		{"not a URL", "idp.example/keys", false, true},
+		{"http elsewhere, allowed", "http://idp.example/keys", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ks, err := jwks.NewKeySet(ctx, tt.url, func(o *jwks.KeySetOptions) {
+				o.InsecureAllowHTTP = tt.allowHTTP
+				o.Lazy = true // no fetch: the check must come first
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("NewKeySet(%q) err = %v, want error %v", tt.url, err, tt.wantErr)
+			}
+			if ks != nil {
+				ks.Close()
+			}
+			_, err = jwks.Discover(ctx, tt.url, func(o *jwks.KeySetOptions) {
+				o.InsecureAllowHTTP = tt.allowHTTP
+				o.Lazy = true
+			})
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Discover(%q) err = %v, want error %v", tt.url, err, tt.wantErr)
+			}
+		})
+	}
+
+	idp := jwkstest.Start(t) // http on 127.0.0.1: allowed
+	ks, err := jwks.NewKeySet(ctx, idp.JWKSURL())
+	if err != nil {
+		t.Fatalf("loopback http must be allowed: %v", err)
+	}
+	ks.Close()
+}

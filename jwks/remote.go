@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/loopback"
+
 	"github.com/idbridge/idbridge/internal/audit"
 )
 
@@ -63,6 +65,11 @@ type KeySetOptions struct {
 	// MaxBodySize caps a discovery or JWKS response. Zero means
 	// DefaultMaxBodySize (1 MiB).
 	MaxBodySize int64
+	// InsecureAllowHTTP lets discovery and JWKS URLs use plain http on
+	// hosts other than loopback. Without TLS anyone on the path can swap
+	// the keys and forge every token; set it only behind a transport that
+	// already authenticates the IdP (a service-mesh sidecar with mTLS).
+	InsecureAllowHTTP bool
 	// Lazy makes NewKeySet and Discover return at once and load the keys in
 	// the background, so a service can start while its IdP is down; tokens
 	// fail with ErrUnavailable until the first fetch succeeds.
@@ -131,9 +138,6 @@ type fetchCall struct {
 // most until ctx is done, and fails with an error wrapping ErrUnavailable if
 // they cannot be loaded. ctx is not kept. Call Close when done.
 func NewKeySet(ctx context.Context, jwksURL string, optFns ...func(*KeySetOptions)) (*RemoteKeySet, error) {
-	if err := checkURL(jwksURL); err != nil {
-		return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
-	}
 	return newRemote(ctx, jwksURL, "", "", optFns)
 }
 
@@ -143,9 +147,6 @@ func NewKeySet(ctx context.Context, jwksURL string, optFns ...func(*KeySetOption
 // discovery and the first key fetch happen before it returns, bounded by
 // ctx; with Lazy they are retried in the background.
 func Discover(ctx context.Context, issuer string, optFns ...func(*KeySetOptions)) (*RemoteKeySet, error) {
-	if err := checkURL(issuer); err != nil {
-		return nil, fmt.Errorf("jwks: issuer: %w", err)
-	}
 	return newRemote(ctx, "", issuer, issuer, optFns)
 }
 
@@ -155,6 +156,13 @@ func newRemote(ctx context.Context, jwksURL, discoverIssuer, issuer string, optF
 		fn(&o)
 	}
 	o.setDefaults()
+	if jwksURL != "" {
+		if err := checkURL(jwksURL, o.InsecureAllowHTTP); err != nil {
+			return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
+		}
+	} else if err := checkURL(discoverIssuer, o.InsecureAllowHTTP); err != nil {
+		return nil, fmt.Errorf("jwks: issuer: %w", err)
+	}
 	s := &RemoteKeySet{o: o, audit: audit.New(o.Audit), jwksURL: jwksURL, issuer: issuer}
 	if jwksURL == "" {
 		s.issuer = discoverIssuer
@@ -451,7 +459,7 @@ func (s *RemoteKeySet) discover(ctx context.Context) (string, error) {
 		// not this issuer's (or the issuer URL is misconfigured).
 		return "", fmt.Errorf("jwks: discovery: document issuer %q differs from %q", doc.Issuer, s.issuer)
 	}
-	if err := checkURL(doc.JWKSURI); err != nil {
+	if err := checkURL(doc.JWKSURI, s.o.InsecureAllowHTTP); err != nil {
 		return "", fmt.Errorf("jwks: discovery: jwks_uri: %w", err)
 	}
 	return doc.JWKSURI, nil
@@ -489,10 +497,15 @@ func cacheTTL(h http.Header, now time.Time, o KeySetOptions) time.Duration {
 	return min(max(d, o.MinRefreshInterval), o.MaxRefreshInterval)
 }
 
-func checkURL(s string) error {
+// checkURL accepts absolute https URLs, and http ones only on loopback
+// unless allowHTTP: keys fetched in clear text can be swapped in transit.
+func checkURL(s string, allowHTTP bool) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	if u.Scheme == "http" && !allowHTTP && !loopback.URL(u) {
+		return fmt.Errorf("%q uses plain http off loopback (see KeySetOptions.InsecureAllowHTTP)", s)
 	}
 	return nil
 }

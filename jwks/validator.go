@@ -142,7 +142,9 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 				return bad("issuer template %q needs a tenant allow-list (Issuer.Tenants or Options.Tenants)", is.Issuer)
 			}
 		}
-		if err := checkURL(check); err != nil {
+		// Only the form is checked here: the key set checks the scheme
+		// before it fetches anything.
+		if err := checkURL(check, true); err != nil {
 			v.Close()
 			return bad("issuer: %v", err)
 		}

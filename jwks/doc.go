@@ -44,8 +44,10 @@
 // [ErrUnknownKey] instead of waiting — a flood of forged kids costs the IdP
 // one request per window, and a real rotation is picked up within one.
 // Keys that cannot verify signatures (encryption keys, small RSA keys,
-// unknown types) are skipped, not fatal. [StaticKeySet] pins keys, and any
-// type with the one-method [KeySet] interface can be used.
+// unknown types) are skipped, not fatal. [StaticKeySet] pins keys,
+// [FromKeyfunc] reuses a github.com/MicahParks/keyfunc/v3 key store that a
+// service already runs, and any type with the one-method [KeySet] interface
+// can be used.
 //
 // # Several issuers and Entra ID
 //

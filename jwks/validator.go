@@ -242,6 +242,11 @@ func (v *Validator) ValidateIDToken(ctx context.Context, token, nonce string) (*
 	return v.validate(ctx, token, true, nonce)
 }
 
+// Audits reports whether the validator records token.validated and
+// token.rejected events (Options.Audit is set), so that middleware composing
+// it does not record the same step twice.
+func (v *Validator) Audits() bool { return v.audit.Enabled(context.Background()) }
+
 // Close stops the key sets the validator created. It is idempotent.
 func (v *Validator) Close() error {
 	v.closeOnce.Do(func() {

@@ -44,7 +44,6 @@ func TestAuditOneEventPerStep(t *testing.T) {
 			})
 			g := e.guard(t, func(o *middleware.Options) {
 				o.Audit = rec
-				o.ValidatorAudits = tt.validatorAudits
 				o.Now = func() time.Time { clk.Add(5 * time.Millisecond); return clk.Now() }
 			})
 			mux := http.NewServeMux()

@@ -67,8 +67,8 @@
 // With Options.Audit each step records at most one event: step 1 (a request
 // refused before validation, including one without a token, reason
 // malformed) token.rejected; step 2 token.validated or
-// token.rejected, unless Options.ValidatorAudits says the validator records
-// them; step 3 authz.allowed or authz.denied with the roles and the
+// token.rejected, unless the validator records them itself (detected for a
+// *jwks.Validator with an audit handler, or said by Options.ValidatorAudits); step 3 authz.allowed or authz.denied with the roles and the
 // route's requirements. Events carry route (HTTP) or method (gRPC),
 // remote_addr and duration_ms; none carries a token.
 package middleware

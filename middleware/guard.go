@@ -97,9 +97,12 @@ type Options struct {
 	// package documentation for which step records which event.
 	Audit slog.Handler
 	// ValidatorAudits says that the validator records token.validated and
-	// token.rejected itself (jwks.Options.Audit is set), so the guard does
-	// not record them again for tokens the validator checked. The guard
-	// still records token.rejected for requests refused before validation.
+	// token.rejected itself, so the guard does not record them again for
+	// tokens the validator checked. It is detected for validators with an
+	// Audits() bool method that reports true (*jwks.Validator with
+	// jwks.Options.Audit set); set it for other validators that audit. The
+	// guard still records token.rejected for requests refused before
+	// validation.
 	ValidatorAudits bool
 	// Now is the clock for audit durations; nil means time.Now.
 	Now func() time.Time
@@ -171,6 +174,9 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	}
 	if o.ErrorHandler == nil {
 		o.ErrorHandler = WriteError
+	}
+	if a, ok := v.(interface{ Audits() bool }); ok && a.Audits() {
+		o.ValidatorAudits = true
 	}
 	g := &Guard{
 		v:          v,

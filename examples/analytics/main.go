@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	}
 	defer v.Close()
 	guard, err := middleware.New(v, func(o *middleware.Options) {
-		o.Policy, o.Realm, o.Audit, o.ValidatorAudits = policy, "analytics", audit, true
+		o.Policy, o.Realm, o.Audit = policy, "analytics", audit
 		o.Methods = map[string][]middleware.Requirement{"/grpc.health.v1.Health/*": {middleware.SkipAuth()}}
 	})
 	if err != nil {

@@ -207,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	}
 	guard, err := middleware.New(v, func(o *middleware.Options) {
 		o.Policy = asDirectoryUser{policy: policy, claim: *userClaim}
-		o.Realm, o.Audit, o.ValidatorAudits = "cbs", audit, true
+		o.Realm, o.Audit = "cbs", audit
 	})
 	if err != nil {
 		return err

@@ -67,7 +67,6 @@ func startAPI(p *idp.Provider, c apiConfig) (*api, error) {
 		o.Policy = c.policy
 		o.Realm = c.name
 		o.Audit = c.audit
-		o.ValidatorAudits = true // the validator records token.validated itself
 		// The caller only learns the reason class; the detail (which
 		// mapping, which permission) goes to the service's own log.
 		o.ErrorHandler = func(w http.ResponseWriter, r *http.Request, e *middleware.Error) {

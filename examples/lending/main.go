@@ -156,7 +156,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	defer v.Close()
 	guard, err := middleware.New(v, func(o *middleware.Options) {
 		o.Policy, o.Realm, o.Audit = policy, "lending", audit
-		o.ValidatorAudits = true // the validator records token.validated/rejected itself
 	})
 	if err != nil {
 		return err

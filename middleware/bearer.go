@@ -8,9 +8,12 @@ import (
 )
 
 // schemeSlack bounds what may precede the token in an Authorization header
-// ("Bearer" and the spaces after it) before the size cap applies, so an
-// oversized header is refused without being scanned.
+// ("Bearer", the spaces after it, surrounding whitespace) before the size
+// cap applies, so an oversized header is refused without being scanned.
 const schemeSlack = 64
+
+// bearerScheme is the auth-scheme of RFC 6750, matched case-insensitively.
+const bearerScheme = "bearer"
 
 // parseAuthorization extracts the token from the value of one Authorization
 // header per RFC 6750 §2.1:
@@ -18,30 +21,33 @@ const schemeSlack = 64
 //	credentials = "Bearer" 1*SP b64token
 //	b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 //
-// The scheme is matched case-insensitively (RFC 7235 §2.1); surrounding
-// whitespace, which HTTP allows around field values, is ignored. Errors
-// never contain the header.
+// The scheme is matched case-insensitively in ASCII (RFC 7235 §2.1); any
+// number of spaces may follow it, as the grammar allows, and HTAB is taken
+// as a space because some proxies fold it so. Whitespace around the value,
+// which HTTP allows around field values, is ignored. The size cap is applied
+// before anything but the scheme is looked at: a header longer than the cap
+// plus schemeSlack is refused after reading at most schemeSlack bytes.
+// Errors never contain the header.
 func parseAuthorization(h string, maxSize int) (string, error) {
+	if len(h) > maxSize+schemeSlack {
+		// Only the bounded prefix decides between "another scheme" (a huge
+		// Negotiate ticket is not ours to judge) and "a bearer token too
+		// large".
+		if isBearer(h[:schemeSlack]) {
+			return "", fmt.Errorf("%w: Authorization header of %d bytes", ErrTokenTooLarge, len(h))
+		}
+		return "", fmt.Errorf("%w: Authorization scheme is not Bearer", ErrNoToken)
+	}
 	h = trimOWS(h)
 	if h == "" {
 		return "", fmt.Errorf("%w: empty Authorization header", ErrNoToken)
 	}
-	i := 0
-	for i < len(h) && h[i] != ' ' && h[i] != '\t' {
-		i++
-	}
-	if !strings.EqualFold(h[:i], "Bearer") {
-		// Another scheme (Basic, Negotiate, DPoP): this is a request without
-		// bearer credentials, not a malformed one.
+	if !isBearer(h) {
+		// Another scheme (Basic, Negotiate, DPoP), or none: this is a
+		// request without bearer credentials, not a malformed one.
 		return "", fmt.Errorf("%w: Authorization scheme is not Bearer", ErrNoToken)
 	}
-	if len(h) > maxSize+schemeSlack {
-		return "", fmt.Errorf("%w: Authorization header of %d bytes", ErrTokenTooLarge, len(h))
-	}
-	for i < len(h) && (h[i] == ' ' || h[i] == '\t') {
-		i++
-	}
-	tok := h[i:]
+	tok := trimOWS(h[len(bearerScheme):])
 	if tok == "" {
 		return "", fmt.Errorf("%w: Bearer without a token", ErrMalformedHeader)
 	}
@@ -52,6 +58,23 @@ func parseAuthorization(h string, maxSize int) (string, error) {
 		return "", fmt.Errorf("%w: the token is not an RFC 6750 b64token", ErrMalformedHeader)
 	}
 	return tok, nil
+}
+
+// isBearer reports whether h, after leading whitespace, starts with the
+// Bearer scheme followed by whitespace or the end: "Bearerabc" and
+// "Bearer,abc" name other schemes. It compares ASCII only, so no Unicode
+// case folding can turn another word into "Bearer".
+func isBearer(h string) bool {
+	h = trimOWS(h)
+	if len(h) < len(bearerScheme) {
+		return false
+	}
+	for i := 0; i < len(bearerScheme); i++ {
+		if h[i]|0x20 != bearerScheme[i] {
+			return false
+		}
+	}
+	return len(h) == len(bearerScheme) || h[len(bearerScheme)] == ' ' || h[len(bearerScheme)] == '\t'
 }
 
 // isB64Token reports whether s matches the b64token production.
@@ -115,12 +138,24 @@ func queryTokens(rawQuery string) []string {
 }
 
 // stripQueryToken returns u without access_token, so the handler (and any
-// access log behind it) never sees the token in the URL.
+// access log behind it) never sees the token in the URL. The other pairs
+// are kept as they were sent, in their order and encoding: a handler that
+// checks a signed URL or reads repeated keys sees the same query.
 func stripQueryToken(u *url.URL) *url.URL {
 	u2 := *u
-	q, _ := url.ParseQuery(u.RawQuery)
-	q.Del(queryTokenParam)
-	u2.RawQuery = q.Encode()
+	var b strings.Builder
+	for pair := range strings.SplitSeq(u.RawQuery, "&") {
+		key, _, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(key); err == nil && k == queryTokenParam {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(pair)
+	}
+	u2.RawQuery = b.String()
+	u2.ForceQuery = false
 	return &u2
 }
 

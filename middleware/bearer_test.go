@@ -37,6 +37,15 @@ func TestParseAuthorization(t *testing.T) {
 		{"at the cap", "Bearer " + strings.Repeat("a", 100), 100, strings.Repeat("a", 100), nil},
 		{"over the cap", "Bearer " + strings.Repeat("a", 101), 100, "", ErrTokenTooLarge},
 		{"huge header", "Bearer " + strings.Repeat(" ", 1000) + "a", 100, "", ErrTokenTooLarge},
+		{"huge header, upper case", "BEARER " + strings.Repeat("a", 1000), 100, "", ErrTokenTooLarge},
+		{"huge header of another scheme", "Negotiate " + strings.Repeat("a", 1000), 100, "", ErrNoToken},
+		{"huge header without a space", "Bearer" + strings.Repeat("a", 1000), 100, "", ErrNoToken},
+		{"tab after the scheme", "Bearer\tabc", 100, "abc", nil},
+		{"scheme and comma", "Bearer,abc", 100, "", ErrNoToken},
+		{"scheme with non-ASCII letter", "Beare\u0280 abc", 100, "", ErrNoToken},
+		{"non-breaking space", "Bearer\u00a0abc", 100, "", ErrNoToken},
+		{"CR LF inside", "Bearer a\r\nb", 100, "", ErrMalformedHeader},
+		{"at the cap plus slack", "Bearer" + strings.Repeat(" ", 58) + strings.Repeat("a", 100), 100, strings.Repeat("a", 100), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,10 +98,19 @@ func TestBearerFromRequest(t *testing.T) {
 }
 
 func TestStripQueryToken(t *testing.T) {
-	r := httptest.NewRequest("GET", "/x?b=2&access_token=abc&a=1", nil)
-	u := stripQueryToken(r.URL)
-	if u.RawQuery != "a=1&b=2" || r.URL.RawQuery != "b=2&access_token=abc&a=1" {
-		t.Fatalf("stripped %q, original %q", u.RawQuery, r.URL.RawQuery)
+	tests := []struct{ query, want string }{
+		{"b=2&access_token=abc&a=1", "b=2&a=1"},
+		{"access_token=abc", ""},
+		{"x=%2F&access%5Ftoken=abc&x=1&sig=A%2Bb", "x=%2F&x=1&sig=A%2Bb"},
+		{"a=%zz&access_token=abc", "a=%zz"},
+		{"access_token=a&access_token=b&c", "c"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/x?"+tt.query, nil)
+		u := stripQueryToken(r.URL)
+		if u.RawQuery != tt.want || r.URL.RawQuery != tt.query {
+			t.Errorf("%q: stripped %q, want %q; original now %q", tt.query, u.RawQuery, tt.want, r.URL.RawQuery)
+		}
 	}
 }
 

@@ -33,13 +33,17 @@
 // # Answers
 //
 // Rejections follow RFC 6750 §3 and never echo the token or the cause's
-// detail; error_description is the reason class:
+// detail; error_description is the reason class. A claims challenge goes
+// only to clients that declare they handle one (xms_cc cp1), as Entra
+// does; others get RFC 9470's step-up code (see
+// Options.ClaimsChallengeAlways):
 //
 //	no token, other scheme          401  Bearer realm="lending"
 //	invalid, expired, ... token     401  error="invalid_token", error_description="expired"
 //	bad header, two tokens, query   400  error="invalid_request", error_description="malformed"
 //	lacks scope, role, permission   403  error="insufficient_scope", scope="..." when known
 //	policy wants MFA (step-up)      401  error="insufficient_claims", claims="<base64 JSON>"
+//	  ... and the client lacks cp1  401  error="insufficient_user_authentication"
 //	IdP keys or groups unreachable  503  (no challenge)
 //	misconfigured route             500
 //

@@ -65,14 +65,24 @@ var (
 	ErrNoAccessToken = errors.New("middleware: token source returned no bearer token")
 )
 
-// RFC 6750 §3.1 error codes, plus the claims challenge of OpenID Connect /
-// Microsoft Entra continuous access evaluation.
+// The error codes of WWW-Authenticate challenges: RFC 6750 §3.1's three,
+// Microsoft Entra's claims challenge (continuous access evaluation and
+// authentication contexts), and RFC 9470's step-up answer for clients that
+// cannot take a claims challenge.
 const (
 	CodeInvalidRequest     = "invalid_request"
 	CodeInvalidToken       = "invalid_token"
 	CodeInsufficientScope  = "insufficient_scope"
 	CodeInsufficientClaims = "insufficient_claims"
+	// CodeInsufficientUserAuthentication is RFC 9470's: the user must sign
+	// in again with a stronger method (here, whatever the policy's step-up
+	// demands; error_description is step_up_required).
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
 )
+
+// errNoClaims is the failure of a validator that returned neither claims nor
+// an error. It has no class: the guard answers 401 invalid_token.
+var errNoClaims = errors.New("middleware: the validator returned no claims and no error")
 
 // Error is a rejected request as the guard answers it: the HTTP status, the
 // RFC 6750 error code for the WWW-Authenticate challenge and the reason

@@ -46,7 +46,7 @@ func exampleSetup() (*jwkstest.Server, *jwks.Validator, *rbac.Policy) {
 
 // A route that needs the permission loan:read. The relationship manager's
 // token passes; a request without a token gets a bare challenge, and a loan
-// approver who signed in without MFA gets a claims challenge asking for it.
+// approver who signed in without MFA is asked to step up.
 func ExampleGuard_Handler() {
 	idp, v, policy := exampleSetup()
 	defer idp.Close()
@@ -81,17 +81,23 @@ func ExampleGuard_Handler() {
 		}
 	}
 	amit := idp.Mint(map[string]any{"aud": "api://lending", "oid": "amit", "groups": []string{groupRM}})
-	priya := idp.Mint(map[string]any{"aud": "api://lending", "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}})
+	// Priya's client declares it handles claims challenges (xms_cc cp1, as
+	// MSAL sets it), so she is told exactly what to bring; a client that
+	// does not gets RFC 9470's step-up answer instead.
+	priya := idp.Mint(map[string]any{"aud": "api://lending", "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
+	priyaOldClient := idp.Mint(map[string]any{"aud": "api://lending", "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}})
 	send("GET", "/loans", "")
 	send("GET", "/loans", amit)
 	send("POST", "/loans/7/approve", amit)
 	send("POST", "/loans/7/approve", priya)
+	send("POST", "/loans/7/approve", priyaOldClient)
 	// Output:
 	// 401 Bearer realm="lending"
 	// 200
 	// loans for amit, roles [LoanViewer]
 	// 403 Bearer realm="lending", error="insufficient_scope", error_description="insufficient_role"
 	// 401 Bearer realm="lending", error="insufficient_claims", error_description="step_up_required", claims="eyJhY2Nlc3NfdG9rZW4iOnsiYW1yIjp7ImVzc2VudGlhbCI6dHJ1ZSwidmFsdWVzIjpbIm1mYSJdfX19"
+	// 401 Bearer realm="lending", error="insufficient_user_authentication", error_description="step_up_required"
 }
 
 // A client attaches its token with a Transport; give it a token.Cache in

@@ -136,7 +136,7 @@ func TestGRPC(t *testing.T) {
 	cc := dial(t, startGRPC(t, g, nil), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	rm := e.mint(map[string]any{"groups": []string{groupRM}})
 	nobody := e.mint(nil)
-	approverNoMFA := e.mint(map[string]any{"groups": []string{groupApprover}})
+	approverNoMFA := e.mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": []string{"cp1"}})
 	approver := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"mfa"}})
 
 	call := func(ctx context.Context, method string) (string, metadata.MD, error) {

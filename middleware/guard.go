@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,6 +85,16 @@ type Options struct {
 	// authentication context use
 	// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
 	StepUpClaims string
+	// ClaimsChallengeAlways sends the insufficient_claims challenge to every
+	// client that must step up. By default only clients whose token says
+	// they can handle one (xms_cc lists "cp1", which MSAL adds when the app
+	// declares the capability) get it, as Microsoft Entra itself does: a
+	// client that does not understand the challenge cannot answer it, and
+	// some retry in a loop. The others get the standard step-up answer of
+	// RFC 9470, 401 with error="insufficient_user_authentication". Set it
+	// for IdPs that emit no xms_cc when you know your clients handle claims
+	// challenges.
+	ClaimsChallengeAlways bool
 	// AuthorizationURI, when set, is sent as the authorization_uri parameter
 	// of claims challenges, as Entra does, to tell the client where to
 	// obtain a new token.
@@ -124,6 +135,7 @@ type Guard struct {
 	maxSize    int
 	allowQuery bool
 	stepUp     string // base64 claims request
+	claimsAll  bool   // claims challenge without cp1
 	authzURI   string
 	errHandler func(http.ResponseWriter, *http.Request, *Error)
 	audit      *audit.Logger
@@ -188,6 +200,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 		maxSize:    o.MaxTokenSize,
 		allowQuery: o.InsecureAllowQueryToken,
 		stepUp:     base64.StdEncoding.EncodeToString([]byte(o.StepUpClaims)),
+		claimsAll:  o.ClaimsChallengeAlways,
 		authzURI:   o.AuthorizationURI,
 		errHandler: o.ErrorHandler,
 		audit:      audit.New(o.Audit),
@@ -253,6 +266,11 @@ type reqInfo struct {
 // the requirements, recording their audit events when info is not nil.
 func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo) (*Principal, *Error) {
 	claims, err := g.v.Validate(ctx, tok)
+	if err == nil && claims == nil {
+		// A validator that neither accepts nor refuses (a custom one with a
+		// bug) must not let the request through with no one behind it.
+		err = errNoClaims
+	}
 	if info != nil && g.tokenAudit {
 		g.emitToken(ctx, claims, err, info, g.now().Sub(info.start))
 	}
@@ -271,6 +289,9 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo)
 		e := classify(stageAuthorize, err)
 		if errors.Is(err, ErrInsufficientScope) {
 			e.Scope = rt.scopes
+		}
+		if e.Code == CodeInsufficientClaims && !g.claimsAll && !slices.Contains(claims.ClientCapabilities, "cp1") {
+			e.Code = CodeInsufficientUserAuthentication
 		}
 		return nil, e
 	}

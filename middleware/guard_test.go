@@ -56,7 +56,14 @@ func TestErrorClasses(t *testing.T) {
 		{"key set unavailable", stubValidator{err: jwks.ErrUnavailable}, middleware.Authenticated(),
 			503, codes.Unavailable, ""},
 		{"custom step-up", stubValidator{c: ok}, middleware.RequireFunc("acr", func(context.Context, *middleware.Principal) error { return stepUp }),
+			401, codes.Unauthenticated, `Bearer error="insufficient_user_authentication", error_description="step_up_required"`},
+		{"custom step-up, CAE client", stubValidator{c: &jwks.Claims{Subject: "s", ClientCapabilities: []string{"cp1"}}},
+			middleware.RequireFunc("acr", func(context.Context, *middleware.Principal) error { return stepUp }),
 			401, codes.Unauthenticated, `Bearer error="insufficient_claims", error_description="step_up_required", claims="`},
+		// A validator that returns neither claims nor an error must not
+		// admit anyone (nor crash the guard or its audit).
+		{"validator returns nothing", stubValidator{}, middleware.Authenticated(),
+			401, codes.Unauthenticated, `Bearer error="invalid_token"`},
 		{"custom unavailable", stubValidator{c: ok}, middleware.RequireFunc("dep", func(context.Context, *middleware.Principal) error {
 			return reasonErr{reason.IdPUnavailable}
 		}), 503, codes.Unavailable, ""},

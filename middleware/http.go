@@ -63,6 +63,9 @@ func (h *httpGuard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fromQuery {
 		r2.URL = stripQueryToken(r.URL)
 		r2.RequestURI = r2.URL.RequestURI()
+		// A form parsed in front of the guard holds the token too; drop it
+		// so that ParseForm reads the stripped URL (PostForm is kept).
+		r2.Form = nil
 	}
 	h.next.ServeHTTP(w, r2)
 }

@@ -33,6 +33,7 @@ func TestHandler(t *testing.T) {
 	e := newEnv(t)
 	rm := e.mint(map[string]any{"groups": []string{groupRM}, "scp": "Loans.Read Loans.List"})
 	approverNoMFA := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}})
+	approverNoMFACAE := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
 	approver := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd", "mfa"}})
 	leaver := e.mint(map[string]any{"groups": []string{groupRM, groupLeavers}})
 	nobody := e.mint(map[string]any{"roles": []string{"Reports.Read"}})
@@ -94,8 +95,12 @@ func TestHandler(t *testing.T) {
 			403, `Bearer realm="lending", error="insufficient_scope", error_description="insufficient_role"`, `"error":"insufficient_scope"`, nil, reason.InsufficientRole},
 		{"no mapping at all", []middleware.Requirement{middleware.Require("loan:read")}, bearer(nobody),
 			403, `Bearer realm="lending", error="insufficient_scope", error_description="insufficient_role"`, "", nil, reason.InsufficientRole},
-		{"step-up", []middleware.Requirement{middleware.Require("loan:approve")}, bearer(approverNoMFA),
+		{"step-up, CAE-capable client", []middleware.Requirement{middleware.Require("loan:approve")}, bearer(approverNoMFACAE),
 			401, `Bearer realm="lending", error="insufficient_claims", error_description="step_up_required", claims="` + stepUp + `"`, "insufficient_claims", nil, reason.StepUpRequired},
+		// Entra sends claims challenges only to clients that declare cp1;
+		// the others get RFC 9470's answer, which they may understand.
+		{"step-up, other client", []middleware.Requirement{middleware.Require("loan:approve")}, bearer(approverNoMFA),
+			401, `Bearer realm="lending", error="insufficient_user_authentication", error_description="step_up_required"`, "insufficient_user_authentication", nil, reason.StepUpRequired},
 		{"after step-up", []middleware.Requirement{middleware.Require("loan:approve")}, bearer(approver),
 			200, "-", "u1 [LoanApprover]", nil, ""},
 		{"leaver denied on an authenticated route", []middleware.Requirement{middleware.Authenticated()}, bearer(leaver),
@@ -296,19 +301,37 @@ func TestUnavailable(t *testing.T) {
 func TestStepUpClaimsOptions(t *testing.T) {
 	e := newEnv(t)
 	const acrs = `{"access_token":{"acrs":{"essential":true,"value":"c1"}}}`
-	g := e.guard(t, func(o *middleware.Options) {
-		o.StepUpClaims = acrs
-		o.AuthorizationURI = "https://login.microsoftonline.com/common/oauth2/authorize"
-		o.Realm = ""
-	})
-	r := httptest.NewRequest("GET", "/", nil)
-	r.Header.Set("Authorization", "Bearer "+e.mint(map[string]any{"groups": []string{groupApprover}}))
-	w := httptest.NewRecorder()
-	g.Handler(whoami, middleware.Require("loan:approve")).ServeHTTP(w, r)
-	want := `Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", error_description="step_up_required", claims="` +
+	claims := `Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", error_description="step_up_required", claims="` +
 		base64.StdEncoding.EncodeToString([]byte(acrs)) + `"`
-	if got := w.Header().Get("WWW-Authenticate"); w.Code != 401 || got != want {
-		t.Fatalf("%d %s\nwant 401 %s", w.Code, got, want)
+	rfc9470 := `Bearer error="insufficient_user_authentication", error_description="step_up_required"`
+	tests := []struct {
+		name   string
+		always bool
+		cc     []string // xms_cc
+		want   string
+	}{
+		{"cp1", false, []string{"cp1"}, claims},
+		{"cp1 among others", false, []string{"cp2", "cp1"}, claims},
+		{"no xms_cc", false, nil, rfc9470},
+		{"other capability", false, []string{"cp2"}, rfc9470},
+		{"always, no xms_cc", true, nil, claims},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := e.guard(t, func(o *middleware.Options) {
+				o.StepUpClaims = acrs
+				o.AuthorizationURI = "https://login.microsoftonline.com/common/oauth2/authorize"
+				o.Realm = ""
+				o.ClaimsChallengeAlways = tt.always
+			})
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+e.mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": tt.cc}))
+			w := httptest.NewRecorder()
+			g.Handler(whoami, middleware.Require("loan:approve")).ServeHTTP(w, r)
+			if got := w.Header().Get("WWW-Authenticate"); w.Code != 401 || got != tt.want {
+				t.Fatalf("%d %s\nwant 401 %s", w.Code, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -50,7 +50,7 @@ func TestLending(t *testing.T) {
 		{"RM reads the account on behalf of", "GET", "/loans/L-1001/account", "amit", 200, ""},
 		{"RM without Loans.ReadWrite cannot originate", "POST", "/loans", "amit", 403, `error_description="insufficient_scope"`},
 		{"RM with MFA and Loans.ReadWrite originates", "POST", "/loans", "amit-rw", 201, ""},
-		{"credit officer without MFA is asked to step up", "GET", "/loans/L-1001", "priya", 401, `error="insufficient_claims"`},
+		{"credit officer without MFA is asked to step up", "GET", "/loans/L-1001", "priya", 401, `error_description="step_up_required"`},
 		{"leaver is revoked", "GET", "/loans/L-1001", "leo", 403, `error_description="revoked"`},
 		{"token for another API", "GET", "/loans/L-1001", "amit-cbs", 401, `error_description="audience"`},
 		{"forged token", "GET", "/loans/L-1001", "forged", 401, `error="invalid_token"`},

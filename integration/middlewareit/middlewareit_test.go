@@ -102,6 +102,12 @@ type stack struct {
 
 func newStack(t *testing.T, methods map[string][]middleware.Requirement, fns ...func(*jwks.Options)) *stack {
 	t.Helper()
+	return newStackWith(t, methods, nil, fns...)
+}
+
+// newStackWith is newStack with extra guard options.
+func newStackWith(t *testing.T, methods map[string][]middleware.Requirement, guardFn func(*middleware.Options), fns ...func(*jwks.Options)) *stack {
+	t.Helper()
 	p := idp.StartTest(t)
 	rec := &recorder{}
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
@@ -132,7 +138,7 @@ func newStack(t *testing.T, methods map[string][]middleware.Requirement, fns ...
 		o.Audit = rec
 		// The validator audits step 2 itself (detected), so the guard
 		// records steps 1 and 3 only.
-	})
+	}, guardFn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +240,10 @@ func TestHTTPEndToEnd(t *testing.T) {
 			[]string{"token.validated", "authz.allowed"}},
 		{"amit may not approve", userClient.Transport, amit, "POST", "/loans/9/approve", 403, "", `error_description="insufficient_role"`,
 			[]string{"token.validated", "authz.denied"}},
+		// The provider's tokens carry no xms_cc, so the client is not known
+		// to handle a claims challenge: RFC 9470's answer instead.
 		{"priya must step up to approve", userClient.Transport, priya, "POST", "/loans/9/approve", 401, "",
-			`error="insufficient_claims", error_description="step_up_required", claims="` + base64.StdEncoding.EncodeToString([]byte(middleware.DefaultStepUpClaims)) + `"`,
+			`error="insufficient_user_authentication", error_description="step_up_required"`,
 			[]string{"token.validated", "authz.denied"}},
 		{"no token", userClient.Transport, "", "GET", "/loans", 401, "", `Bearer realm="lending"`, []string{"token.rejected"}},
 		{"tampered token", userClient.Transport, amit[:len(amit)-6] + "AAAAAA", "GET", "/loans", 401, "", `error="invalid_token", error_description="signature"`,
@@ -267,6 +275,22 @@ func TestHTTPEndToEnd(t *testing.T) {
 				t.Errorf("audit events %v, want %v", got, tt.events)
 			}
 		})
+	}
+}
+
+// With ClaimsChallengeAlways, the provider's real token (no xms_cc) gets
+// the claims challenge naming what to bring.
+func TestHTTPClaimsChallengeAlways(t *testing.T) {
+	s := newStackWith(t, nil, func(o *middleware.Options) { o.ClaimsChallengeAlways = true })
+	priya := signIn(t, s.p, idp.UserPriya, idp.PriyaPassword)
+	r := httptest.NewRequest("POST", "/loans/9/approve", nil)
+	r.Header.Set("Authorization", "Bearer "+priya)
+	w := httptest.NewRecorder()
+	s.guard.Handler(who, middleware.Require("loan:approve")).ServeHTTP(w, r)
+	want := `Bearer realm="lending", error="insufficient_claims", error_description="step_up_required", claims="` +
+		base64.StdEncoding.EncodeToString([]byte(middleware.DefaultStepUpClaims)) + `"`
+	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != want {
+		t.Fatalf("%d %s\nwant 401 %s", w.Code, w.Header().Get("WWW-Authenticate"), want)
 	}
 }
 

@@ -81,6 +81,15 @@ type Authorization struct {
 	Verifier Secret
 }
 
+// Format prints p with the verifier redacted, under every verb.
+func (p Authorization) Format(f fmt.State, verb rune) {
+	type Authorization struct {
+		URL, State, Nonce string
+		Verifier          Secret
+	}
+	formatView(f, verb, Authorization{p.URL, p.State, p.Nonce, p.Verifier})
+}
+
 // Start begins a sign-in. extra adds authorization parameters such as
 // "prompt", "login_hint", "domain_hint" or an Entra "claims" challenge;
 // it cannot override the ones the flow sets.

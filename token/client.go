@@ -25,6 +25,19 @@ type Client struct {
 	Auth ClientAuth
 }
 
+// Format prints c with its credential redacted, under every verb.
+func (c Client) Format(f fmt.State, verb rune) {
+	type Client struct {
+		ID, TokenURL string
+		Auth         string
+	}
+	v := Client{ID: c.ID, TokenURL: c.TokenURL}
+	if c.Auth != nil {
+		v.Auth = fmt.Sprint(c.Auth)
+	}
+	formatView(f, verb, v)
+}
+
 func (c Client) validate(o *Options) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: client ID is required", ErrInvalidOptions)
@@ -80,6 +93,16 @@ func ClientSecretBasic(secret Secret) ClientAuth { return secretAuth{secret: sec
 // (client_secret_post), for IdPs that do not accept Basic.
 func ClientSecretPost(secret Secret) ClientAuth { return secretAuth{secret: secret} }
 
+// Format prints the way of authenticating, never the secret: fmt would
+// print the unexported field raw under %v, without asking Secret.
+func (a secretAuth) Format(f fmt.State, _ rune) {
+	if a.basic {
+		fmt.Fprint(f, "token.ClientSecretBasic("+redact(string(a.secret))+")")
+		return
+	}
+	fmt.Fprint(f, "token.ClientSecretPost("+redact(string(a.secret))+")")
+}
+
 func (a secretAuth) authenticate(_ context.Context, c *Client, form url.Values, h http.Header) ([]string, error) {
 	if a.secret == "" {
 		return nil, fmt.Errorf("%w: empty client secret", ErrInvalidOptions)
@@ -111,6 +134,9 @@ const assertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 // (client_assertion_type jwt-bearer). Use it for workload identity
 // federation and for keys that never leave an HSM or key vault.
 func ClientAssertion(fn AssertionFunc) ClientAuth { return assertionAuth{fn: fn} }
+
+// Format prints the kind of authentication only.
+func (a assertionAuth) Format(f fmt.State, _ rune) { fmt.Fprint(f, "token.ClientAssertion(func)") }
 
 func (a assertionAuth) authenticate(ctx context.Context, c *Client, form url.Values, _ http.Header) ([]string, error) {
 	if a.fn == nil {

@@ -61,6 +61,17 @@ type DeviceCode struct {
 	DeviceCode Secret
 }
 
+// Format prints dc with the device code redacted, under every verb.
+func (dc DeviceCode) Format(f fmt.State, verb rune) {
+	type DeviceCode struct {
+		UserCode, VerificationURI, VerificationURIComplete, Message string
+		Expiry                                                     time.Time
+		Interval                                                   time.Duration
+		DeviceCode                                                 Secret
+	}
+	formatView(f, verb, DeviceCode{dc.UserCode, dc.VerificationURI, dc.VerificationURIComplete, dc.Message, dc.Expiry, dc.Interval, dc.DeviceCode})
+}
+
 type deviceResponse struct {
 	DeviceCode              string  `json:"device_code"`
 	UserCode                string  `json:"user_code"`

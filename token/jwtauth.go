@@ -125,6 +125,15 @@ func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, 
 	return &jwtAuth{key: key, o: o, header: base64.RawURLEncoding.EncodeToString(h)}, nil
 }
 
+// Format prints the algorithm and thumbprint header, never the key.
+func (a *jwtAuth) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "token.PrivateKeyJWT(%s", a.o.Algorithm)
+	if a.o.Thumbprint != "" {
+		fmt.Fprintf(f, ", %s", a.o.Thumbprint)
+	}
+	fmt.Fprint(f, ")")
+}
+
 func thumbprint(cert *x509.Certificate, kind string) string {
 	if kind == ThumbprintSHA1 {
 		sum := sha1.Sum(cert.Raw) //nolint:gosec // thumbprint, not a signature

@@ -35,6 +35,15 @@ type MemoryStore struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{m: map[string]Secret{}} }
 
+// Format prints how many refresh tokens s holds, never the tokens: fmt
+// would print the unexported map raw, without asking Secret.
+func (s *MemoryStore) Format(f fmt.State, _ rune) {
+	s.mu.Lock()
+	n := len(s.m)
+	s.mu.Unlock()
+	fmt.Fprintf(f, "token.MemoryStore{%d refresh tokens}", n)
+}
+
 // Load implements RefreshStore.
 func (s *MemoryStore) Load(_ context.Context, key string) (Secret, error) {
 	s.mu.Lock()

@@ -170,6 +170,22 @@ func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(attrs...)
 }
 
+// formatView prints view, a copy of a secret-holding value with its secrets
+// already replaced, honouring the + and # flags of %v; other verbs print
+// it as %v. Holders need it because fmt prints a pointer met inside a
+// container under a verb such as %s raw, without asking the fields'
+// Format methods.
+func formatView(f fmt.State, verb rune, view any) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprintf(f, "%#v", view)
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprintf(f, "%+v", view)
+	default:
+		fmt.Fprintf(f, "%v", view)
+	}
+}
+
 // Secret is a string that must not be printed: client secrets, passwords,
 // refresh tokens in a store. It formats as "[redacted]" under every fmt
 // verb, encoding/json and log/slog; convert it with [Secret.Reveal] where

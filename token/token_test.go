@@ -2,10 +2,13 @@ package token
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +106,64 @@ func TestTokenValid(t *testing.T) {
 		if got := tt.tok.Valid(now); got != tt.want {
 			t.Errorf("%s: Valid = %v", tt.name, got)
 		}
+	}
+}
+
+// TestSecretHoldersNeverPrint covers every type that holds a secret in an
+// unexported field: fmt prints such fields raw, without calling their
+// Format or String, so each holder must redact itself.
+func TestSecretHoldersNeverPrint(t *testing.T) {
+	ctx := context.Background()
+	key, cert := testKeyAndCert(t)
+	jwtAuth, err := PrivateKeyJWT(key, func(o *JWTOptions) { o.Certificate = cert })
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := NewMemoryStore()
+	store.Store(ctx, "amit", "REFRESH-SECRET-1")
+	path := filepath.Join(t.TempDir(), "token")
+	assertion := fakeJWT(map[string]any{"sub": "ASSERTION-SECRET-2", "exp": time.Now().Add(time.Hour).Unix()})
+	os.WriteFile(path, []byte(assertion), 0o600)
+	fa, _ := NewFileAssertion(path)
+	if _, err := fa.Assertion(ctx); err != nil {
+		t.Fatal(err)
+	}
+	holders := map[string]any{
+		"ClientSecretBasic": ClientSecretBasic("CLIENT-SECRET-3"),
+		"ClientSecretPost":  ClientSecretPost("CLIENT-SECRET-3"),
+		"Client":            Client{ID: "svc", TokenURL: "https://idp.example/token", Auth: ClientSecretPost("CLIENT-SECRET-3")},
+		"*Client":           &Client{ID: "svc", TokenURL: "https://idp.example/token", Auth: ClientSecretBasic("CLIENT-SECRET-3")},
+		"PrivateKeyJWT":     jwtAuth,
+		"ClientAssertion":   ClientAssertion(fa.Assertion),
+		"MemoryStore":       store,
+		"FileAssertion":     fa,
+		"Authorization":     Authorization{URL: "https://idp.example/authorize", State: "s", Nonce: "n", Verifier: "VERIFIER-SECRET-4"},
+		"*Authorization":    &Authorization{URL: "https://idp.example/authorize", State: "s", Nonce: "n", Verifier: "VERIFIER-SECRET-4"},
+		"*DeviceCode":       &DeviceCode{UserCode: "ABCD", DeviceCode: "DEVICE-SECRET-5"},
+	}
+	secrets := []string{"REFRESH-SECRET", "ASSERTION-SECRET", "VERIFIER-SECRET", "DEVICE-SECRET", assertion[:20], "CLIENT-SECRET", "PRIVATE", key.D.String()[:12]}
+	for name, h := range holders {
+		t.Run(name, func(t *testing.T) {
+			var outs []string
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+				outs = append(outs, fmt.Sprintf(verb, h), fmt.Sprintf(verb, []any{h}), fmt.Sprintf(verb, struct{ H any }{h}))
+			}
+			b, err := json.Marshal(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, string(b))
+			var buf bytes.Buffer
+			slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "h", h)
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "h", h)
+			outs = append(outs, buf.String())
+			for _, out := range outs {
+				for _, s := range secrets {
+					if strings.Contains(out, s) {
+						t.Fatalf("output leaks %q: %s", s, out)
+					}
+				}
+			}
+		})
 	}
 }

@@ -65,9 +65,9 @@ type DeviceCode struct {
 func (dc DeviceCode) Format(f fmt.State, verb rune) {
 	type DeviceCode struct {
 		UserCode, VerificationURI, VerificationURIComplete, Message string
-		Expiry                                                     time.Time
-		Interval                                                   time.Duration
-		DeviceCode                                                 Secret
+		Expiry                                                      time.Time
+		Interval                                                    time.Duration
+		DeviceCode                                                  Secret
 	}
 	formatView(f, verb, DeviceCode{dc.UserCode, dc.VerificationURI, dc.VerificationURIComplete, dc.Message, dc.Expiry, dc.Interval, dc.DeviceCode})
 }

@@ -59,7 +59,9 @@ func NewFileAssertion(path string, optFns ...func(*Options)) (*FileAssertion, er
 }
 
 // Format prints the file's path, never the token read from it.
-func (f *FileAssertion) Format(s fmt.State, _ rune) { fmt.Fprintf(s, "token.FileAssertion(%s)", f.path) }
+func (f *FileAssertion) Format(s fmt.State, _ rune) {
+	fmt.Fprintf(s, "token.FileAssertion(%s)", f.path)
+}
 
 // Assertion returns the current federated token.
 func (f *FileAssertion) Assertion(_ context.Context) (string, error) {

@@ -133,8 +133,10 @@ func (a *AuthCode) Start(extra url.Values) (*Authorization, error) {
 // that does not match fails with [ErrInvalidCallback] before anything is
 // sent to the IdP.
 func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *jwks.Claims, error) {
-	if p == nil || p.State == "" || p.Verifier == "" {
-		return nil, nil, fmt.Errorf("%w: no sign-in in progress", ErrInvalidCallback)
+	if p == nil || p.State == "" || p.Nonce == "" || p.Verifier == "" {
+		// Without its nonce the ID token check would be skipped (a
+		// validator given "" does not compare), so refuse outright.
+		return nil, nil, fmt.Errorf("%w: no sign-in in progress (state, nonce and verifier are all required)", ErrInvalidCallback)
 	}
 	got := callback.Get("state")
 	if subtle.ConstantTimeCompare([]byte(got), []byte(p.State)) != 1 {

@@ -145,3 +145,20 @@ func TestNewAuthCodeValidates(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthCodeExchangeRequiresNonce: a validator skips the nonce check when
+// given no nonce (jwks.Validator does), so a sign-in restored without its
+// nonce must be refused, not silently lose its replay protection.
+func TestAuthCodeExchangeRequiresNonce(t *testing.T) {
+	ac, idp, v := newTestAuthCode(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return 200, nil, `{"access_token":"at","token_type":"Bearer","id_token":"id-"}`
+	})
+	a, _ := ac.Start(nil)
+	a.Nonce = ""
+	if _, _, err := ac.Exchange(context.Background(), a, url.Values{"state": {a.State}, "code": {"c"}}); !errors.Is(err, ErrInvalidCallback) {
+		t.Fatalf("sign-in without nonce: err = %v", err)
+	}
+	if idp.count() != 0 || v.calls != 0 {
+		t.Fatalf("code redeemed (%d requests, %d validations) for a sign-in without nonce", idp.count(), v.calls)
+	}
+}

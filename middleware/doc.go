@@ -59,7 +59,9 @@
 //
 // [Transport] (an http.RoundTripper) and [PerRPCCredentials] attach tokens
 // from a token.Source; both refuse to send a token without TLS except, for
-// HTTP, to loopback.
+// HTTP, to loopback. When a server refuses the token with
+// error="invalid_token" (revoked, or signed with a key rotated away), the
+// Transport drops it from a token.Cache and retries once with a new one.
 //
 //	t, _ := middleware.NewTransport(cache, func(o *middleware.TransportOptions) {
 //		o.Hosts = []string{"loans.bank.example"}

@@ -42,7 +42,7 @@ func (c *PerRPCCredentials) GetRequestMetadata(ctx context.Context, _ ...string)
 	if err != nil {
 		return nil, fmt.Errorf("middleware: token for gRPC call: %w", err)
 	}
-	if tok == nil || tok.AccessToken == "" || tok.Type() != "Bearer" || !isB64Token(tok.AccessToken) {
+	if !usable(tok) {
 		return nil, ErrNoAccessToken
 	}
 	return map[string]string{"authorization": "Bearer " + tok.AccessToken}, nil

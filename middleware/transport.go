@@ -2,8 +2,11 @@ package middleware
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/idbridge/idbridge/internal/loopback"
 
@@ -24,7 +27,18 @@ type TransportOptions struct {
 	// loopback. Anyone on the network path can then read and replay the
 	// token; use it only inside a test network.
 	InsecureAllowHTTP bool
+	// DisableRetry turns off the one retry with a new token after a 401
+	// whose challenge says error="invalid_token" (see [Transport]).
+	DisableRetry bool
+	// Now is the clock of the retry's rate limit; nil means time.Now.
+	Now func() time.Time
 }
+
+// RenewInterval is the least time between two token invalidations by one
+// [Transport]: a resource server that rejects every token makes the
+// Transport ask the IdP for a new one at most this often, not once per
+// request.
+const RenewInterval = 30 * time.Second
 
 // Transport is an http.RoundTripper that sends each request with an
 // "Authorization: Bearer" header from a token.Source, like
@@ -37,11 +51,26 @@ type TransportOptions struct {
 // on-behalf-of token set for one call. The request is never modified: the
 // header goes on a clone. On every path the request body is closed, as the
 // RoundTripper contract requires.
+//
+// When the server answers 401 with a Bearer challenge saying
+// error="invalid_token" — the token was revoked, or expired early by the
+// server's clock — and the source can drop its token (it has an
+// Invalidate() method, as token.Cache has), the Transport invalidates it,
+// fetches a new one and sends the request once more. It does so only when
+// the body can be sent again (no body, or http.Request.GetBody set, as
+// http.NewRequest sets it for in-memory bodies), at most once per request,
+// and invalidates at most once per [RenewInterval]: a server that refuses
+// every token must not turn each request into a call to the IdP. Other
+// challenges, such as a claims challenge (insufficient_claims), are the
+// caller's to answer and are returned as they are.
 type Transport struct {
 	src          token.Source
+	inv          interface{ Invalidate() } // nil when src cannot drop its token, or retries are off
 	base         http.RoundTripper
 	hosts        map[string]bool
 	insecureHTTP bool
+	now          func() time.Time
+	invalidated  atomic.Int64 // UnixNano of the last invalidation; 0 for none
 }
 
 // NewTransport returns a Transport attaching tokens from src.
@@ -55,9 +84,15 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 	if src == nil {
 		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
 	}
-	t := &Transport{src: src, base: o.Base, insecureHTTP: o.InsecureAllowHTTP}
+	t := &Transport{src: src, base: o.Base, insecureHTTP: o.InsecureAllowHTTP, now: o.Now}
 	if t.base == nil {
 		t.base = http.DefaultTransport
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if inv, ok := src.(interface{ Invalidate() }); ok && !o.DisableRetry {
+		t.inv = inv
 	}
 	if len(o.Hosts) > 0 {
 		t.hosts = map[string]bool{}
@@ -72,7 +107,8 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 }
 
 // RoundTrip sends req with a bearer token unless it already has an
-// Authorization header or its host is not in TransportOptions.Hosts.
+// Authorization header or its host is not in TransportOptions.Hosts, and
+// retries once with a new token as described on [Transport].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if _, set := req.Header["Authorization"]; set || !t.forHost(req) {
 		return t.base.RoundTrip(req)
@@ -90,15 +126,72 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return fail(fmt.Errorf("middleware: token for %s: %w", req.URL.Host, err))
 	}
-	if tok == nil || tok.AccessToken == "" || tok.Type() != "Bearer" || !isB64Token(tok.AccessToken) {
+	if !usable(tok) {
 		return fail(ErrNoAccessToken)
 	}
-	req2 := req.Clone(req.Context())
-	if req2.Header == nil {
-		req2.Header = make(http.Header)
+	// Whether the body can be sent twice is known only before the first
+	// send: GetBody may not be set on the clone's behalf afterwards.
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	resp, err := t.base.RoundTrip(withToken(req, req.Body, tok.AccessToken))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || t.inv == nil || !replayable || req.Context().Err() != nil {
+		return resp, err
 	}
-	req2.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.base.RoundTrip(req2)
+	if bearerChallengeError(resp.Header.Values("WWW-Authenticate")) != CodeInvalidToken {
+		return resp, nil
+	}
+	fresh, ok := t.renew(req, tok.AccessToken)
+	if !ok {
+		return resp, nil
+	}
+	body := req.Body
+	if req.GetBody != nil && body != nil && body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
+			// The first answer stands; its body is still unread.
+			return resp, nil
+		}
+	}
+	// Read a little of the refused answer so the connection can be reused.
+	_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+	resp.Body.Close()
+	return t.base.RoundTrip(withToken(req, body, fresh))
+}
+
+// withToken returns a clone of req with body and the Authorization header.
+func withToken(req *http.Request, body io.ReadCloser, tok string) *http.Request {
+	r := req.Clone(req.Context())
+	r.Body = body
+	if r.Header == nil {
+		r.Header = make(http.Header)
+	}
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return r
+}
+
+// usable reports whether tok can go into an Authorization header: a Bearer
+// access token of b64token characters only (no header injection).
+func usable(tok *token.Token) bool {
+	return tok != nil && tok.AccessToken != "" && tok.Type() == "Bearer" && isB64Token(tok.AccessToken)
+}
+
+// renew returns a token other than the refused one: the source's current
+// token when another request has renewed it already, else a new one after
+// invalidating, which happens at most once per RenewInterval.
+func (t *Transport) renew(req *http.Request, refused string) (string, bool) {
+	ctx := req.Context()
+	if cur, err := t.src.Token(ctx); err == nil && usable(cur) && cur.AccessToken != refused {
+		return cur.AccessToken, true
+	}
+	now := t.now().UnixNano()
+	last := t.invalidated.Load()
+	if last != 0 && now-last < int64(RenewInterval) || !t.invalidated.CompareAndSwap(last, now) {
+		return "", false
+	}
+	t.inv.Invalidate()
+	cur, err := t.src.Token(ctx)
+	if err != nil || !usable(cur) || cur.AccessToken == refused {
+		return "", false
+	}
+	return cur.AccessToken, true
 }
 
 func (t *Transport) forHost(req *http.Request) bool {
@@ -108,5 +201,3 @@ func (t *Transport) forHost(req *http.Request) bool {
 	h := strings.ToLower(req.URL.Host)
 	return t.hosts[h] || t.hosts[strings.ToLower(req.URL.Hostname())]
 }
-
-// isLoopback reports whether host is localhost or a loopback address.

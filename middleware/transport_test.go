@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -258,3 +259,240 @@ func TestPerRPCCredentials(t *testing.T) {
 		}
 	})
 }
+
+// rotatingSource hands out tokens[i] and moves to the next token when
+// invalidated, as a token.Cache would fetch a new one.
+type rotatingSource struct {
+	mu          sync.Mutex
+	tokens      []string
+	i           int
+	calls       int
+	invalidated int
+}
+
+func (s *rotatingSource) Token(context.Context) (*token.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return &token.Token{AccessToken: s.tokens[min(s.i, len(s.tokens)-1)]}, nil
+}
+
+func (s *rotatingSource) Invalidate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.invalidated++
+	s.i++
+}
+
+// plainSource hides Invalidate.
+type plainSource struct{ token.Source }
+
+// opaqueBody is a body without GetBody: it cannot be sent twice.
+type opaqueBody struct{ io.Reader }
+
+func (opaqueBody) Close() error { return nil }
+
+// retryServer accepts only the token "good", echoing the body, and answers
+// every other token 401 with challenge.
+func retryServer(t *testing.T, challenge string) (*httptest.Server, *atomic.Int32) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		if r.Header.Get("Authorization") != "Bearer good" {
+			if challenge != "" {
+				w.Header().Set("WWW-Authenticate", challenge)
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, "refused")
+			return
+		}
+		fmt.Fprintf(w, "ok %s", b)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
+}
+
+func TestTransportRetriesInvalidToken(t *testing.T) {
+	const invalid = `Bearer realm="api", error="invalid_token", error_description="revoked"`
+	tests := []struct {
+		name        string
+		challenge   string
+		tokens      []string
+		plain       bool // source without Invalidate
+		opaque      bool // body without GetBody
+		preset      bool // caller's own Authorization
+		disable     bool
+		wantStatus  int
+		wantHits    int32
+		invalidated int
+	}{
+		{"revoked token is renewed once", invalid, []string{"old", "good"}, false, false, false, false, 200, 2, 1},
+		{"new token refused too: no loop", invalid, []string{"old", "older"}, false, false, false, false, 401, 2, 1},
+		{"source gives the same token again", invalid, []string{"old"}, false, false, false, false, 401, 1, 1},
+		{"claims challenge is the caller's", `Bearer error="insufficient_claims", claims="e30="`, []string{"old", "good"}, false, false, false, false, 401, 1, 0},
+		{"no challenge", "", []string{"old", "good"}, false, false, false, false, 401, 1, 0},
+		{"another scheme's challenge", `Basic realm="x", error="invalid_token"`, []string{"old", "good"}, false, false, false, false, 401, 1, 0},
+		{"source cannot invalidate", invalid, []string{"old", "good"}, true, false, false, false, 401, 1, 0},
+		{"body cannot be replayed", invalid, []string{"old", "good"}, false, true, false, false, 401, 1, 0},
+		{"caller's header", invalid, []string{"old", "good"}, false, false, true, false, 401, 1, 0},
+		{"retry disabled", invalid, []string{"old", "good"}, false, false, false, true, 401, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, hits := retryServer(t, tt.challenge)
+			rs := &rotatingSource{tokens: tt.tokens}
+			var src token.Source = rs
+			if tt.plain {
+				src = plainSource{rs}
+			}
+			tr, err := middleware.NewTransport(src, func(o *middleware.TransportOptions) { o.DisableRetry = tt.disable })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body io.Reader = strings.NewReader("payload")
+			if tt.opaque {
+				body = opaqueBody{strings.NewReader("payload")}
+			}
+			req, _ := http.NewRequest("POST", srv.URL, body)
+			if tt.preset {
+				req.Header.Set("Authorization", "Bearer old")
+			}
+			resp, err := (&http.Client{Transport: tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d %q, want %d", resp.StatusCode, b, tt.wantStatus)
+			}
+			if tt.wantStatus == 200 && string(b) != "ok payload" {
+				t.Errorf("body %q: the request body was not sent again", b)
+			}
+			if tt.wantStatus == 401 && string(b) != "refused" {
+				t.Errorf("body %q: the refusal's body was not handed over", b)
+			}
+			if hits.Load() != tt.wantHits || rs.invalidated != tt.invalidated {
+				t.Errorf("%d requests and %d invalidations, want %d and %d", hits.Load(), rs.invalidated, tt.wantHits, tt.invalidated)
+			}
+			if !tt.preset && req.Header.Get("Authorization") != "" {
+				t.Error("the caller's request was modified")
+			}
+		})
+	}
+}
+
+// A server that refuses every token makes the Transport invalidate at most
+// once per RenewInterval, not once per request; a token renewed meanwhile
+// by someone else is used without invalidating.
+func TestTransportRenewIsRateLimited(t *testing.T) {
+	srv, hits := retryServer(t, `Bearer error="invalid_token"`)
+	rs := &rotatingSource{tokens: []string{"t0", "t1", "t2", "good"}}
+	clk := newClock(time.Now())
+	tr, err := middleware.NewTransport(rs, func(o *middleware.TransportOptions) { o.Now = clk.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: tr}
+	get := func() int {
+		t.Helper()
+		resp, err := client.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	steps := []struct {
+		advance     time.Duration
+		status      int
+		hits        int32
+		invalidated int
+	}{
+		{0, 401, 2, 1},                                      // t0 refused, renewed to t1, refused
+		{time.Second, 401, 3, 1},                            // inside the interval: t1 refused, no renewal
+		{middleware.RenewInterval, 401, 5, 2},               // t1 refused, renewed to t2, refused
+		{middleware.RenewInterval + time.Second, 200, 7, 3}, // t2 refused, renewed to good
+	}
+	for i, st := range steps {
+		clk.Add(st.advance)
+		if got := get(); got != st.status || hits.Load() != st.hits || rs.invalidated != st.invalidated {
+			t.Fatalf("step %d: status %d, %d requests, %d invalidations; want %d, %d, %d",
+				i, got, hits.Load(), rs.invalidated, st.status, st.hits, st.invalidated)
+		}
+	}
+	// Renewed elsewhere meanwhile (another request, the cache's background
+	// refresh): the new token is used without invalidating it again.
+	clk.Add(time.Second)
+	rs.mu.Lock()
+	rs.tokens, rs.i = []string{"t3", "good"}, 0
+	rs.mu.Unlock()
+	tr2, _ := middleware.NewTransport(&renewedSource{rs}, func(o *middleware.TransportOptions) { o.Now = clk.Now })
+	resp, err := (&http.Client{Transport: tr2}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || rs.invalidated != 3 {
+		t.Fatalf("status %d, %d invalidations; want 200 and no new one", resp.StatusCode, rs.invalidated)
+	}
+}
+
+// renewedSource moves to the next token after its first answer, as if
+// someone else had renewed it.
+type renewedSource struct{ *rotatingSource }
+
+func (s *renewedSource) Token(ctx context.Context) (*token.Token, error) {
+	tok, err := s.rotatingSource.Token(ctx)
+	s.mu.Lock()
+	s.i = 1
+	s.mu.Unlock()
+	return tok, err
+}
+
+// The refused response's body is closed when the request is retried, and a
+// failing GetBody leaves the first answer intact.
+func TestTransportRetryBodies(t *testing.T) {
+	var bodies []*trackedBody
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+		b := &trackedBody{Reader: strings.NewReader("x")}
+		bodies = append(bodies, b)
+		st := 200
+		h := http.Header{}
+		if r.Header.Get("Authorization") != "Bearer good" {
+			st = 401
+			h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		return &http.Response{StatusCode: st, Header: h, Body: b, Request: r}, nil
+	})
+	t.Run("retried", func(t *testing.T) {
+		bodies = nil
+		tr, _ := middleware.NewTransport(&rotatingSource{tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
+		req, _ := http.NewRequest("PUT", "https://api.bank.example/", strings.NewReader("payload"))
+		resp, err := tr.RoundTrip(req)
+		if err != nil || resp.StatusCode != 200 || len(bodies) != 2 {
+			t.Fatalf("%v %v, %d answers", resp, err, len(bodies))
+		}
+		if !bodies[0].closed.Load() || bodies[1].closed.Load() {
+			t.Error("the refused answer must be closed and the final one left to the caller")
+		}
+	})
+	t.Run("GetBody fails", func(t *testing.T) {
+		bodies = nil
+		tr, _ := middleware.NewTransport(&rotatingSource{tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
+		req, _ := http.NewRequest("PUT", "https://api.bank.example/", strings.NewReader("payload"))
+		req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("gone") }
+		resp, err := tr.RoundTrip(req)
+		if err != nil || resp.StatusCode != 401 || len(bodies) != 1 || bodies[0].closed.Load() {
+			t.Fatalf("%v %v, %d answers", resp, err, len(bodies))
+		}
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

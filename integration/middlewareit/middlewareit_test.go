@@ -356,6 +356,67 @@ func TestHTTPAfterKeyRotation(t *testing.T) {
 	}
 }
 
+// A hard key rotation makes the API refuse the token the client still has
+// cached (unknown_key, answered with error="invalid_token"): the client
+// Transport drops it from the token.Cache, gets a new one from the provider
+// and sends the request again, once, so the caller never sees the 401.
+func TestTransportRenewsRefusedToken(t *testing.T) {
+	clk := &clock{}
+	clk.ns.Store(time.Now().UnixNano())
+	s := newStack(t, nil, func(o *jwks.Options) { o.Now = clk.Now })
+	mux := http.NewServeMux()
+	mux.Handle("GET /reports", s.guard.Handler(who, middleware.Require("reports:read")))
+	api := httptest.NewTLSServer(mux)
+	t.Cleanup(api.Close)
+	tr, err := middleware.NewTransport(analyticsSource(t, s.p), func(o *middleware.TransportOptions) {
+		o.Base = api.Client().Transport
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: tr}
+	get := func(c *http.Client) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(testContext(t), "GET", api.URL+"/reports", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(client); code != 200 {
+		t.Fatalf("before rotation: %d", code)
+	}
+	if _, err := s.p.RotateKey(true); err != nil {
+		t.Fatal(err)
+	}
+	// Another daemon instance's new token makes the API fetch the new key
+	// set, in which the old key is gone.
+	other, err := middleware.NewTransport(analyticsSource(t, s.p), func(o *middleware.TransportOptions) {
+		o.Base = api.Client().Transport
+		o.DisableRetry = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(jwks.DefaultUnknownKIDInterval + time.Second)
+	if code := get(&http.Client{Transport: other}); code != 200 {
+		t.Fatalf("new token after rotation: %d", code)
+	}
+	s.audit.take()
+	before := s.p.Requests(idp.EndpointToken)
+	if code := get(client); code != 200 {
+		t.Fatalf("cached token after rotation: %d, want 200 after one renewal", code)
+	}
+	if n := s.p.Requests(idp.EndpointToken) - before; n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+	if got, want := s.audit.take(), []string{"token.rejected", "token.validated", "authz.allowed"}; !slices.Equal(got, want) {
+		t.Errorf("audit events %v, want %v", got, want)
+	}
+}
+
 // clock is a settable clock starting at the wall clock, so the provider's
 // iat and nbf (stamped from the wall clock) stay plausible.
 type clock struct{ ns atomic.Int64 }

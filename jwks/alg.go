@@ -64,6 +64,9 @@ func SupportedAlgorithms() []string {
 // fits reports whether key k may verify alg a: same family, same curve for
 // EC, and the JWK's own alg, when present, equal to a.
 func (a *algorithm) fits(k *Key) string {
+	if k.family == famNone {
+		return "the key was not built with NewKey or ParseJWKS"
+	}
 	if k.family != a.family {
 		return "algorithm " + a.name + " does not match the " + k.family.String() + " key"
 	}

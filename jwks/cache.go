@@ -2,9 +2,10 @@ package jwks
 
 import (
 	"crypto/sha256"
-	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -14,43 +15,60 @@ const (
 	cacheShards         = 16
 )
 
+// retirements counts keys retired by any key set. A cache that sees it move
+// sweeps out the entries of retired keys, so their memory is released soon
+// after a rotation rather than only when they are next looked up.
+var retirements atomic.Uint64
+
+// retire marks k as gone from its key set.
+func retire(k *Key) {
+	if !k.retired.Swap(true) {
+		retirements.Add(1)
+	}
+}
+
 // tokenCache is the verified-token cache. An entry is found by the SHA-256
-// of the token's signature segment and must then also match the token's
-// length and a 64-bit hash of the whole token under a per-cache secret seed.
+// of the token's signature segment, and is a hit only if the token's
+// signing input (base64url header "." payload) is byte-for-byte the one
+// that was verified. Together the two make a hit mean "this exact token was
+// verified": a token that reuses a verified signature with another header
+// or payload always misses, whatever its length or hash, and a different
+// signature for the same signing input cannot share the SHA-256.
 //
-// Why not the SHA-256 of the whole token: hashing 1.9 KB costs more than the
-// 1 µs a hit may take on the machines we measured, while the signature
-// segment (342 bytes for RS256, 86 for ES256) is a fifth of that. The
-// identity is as strong where it matters: the signature is unique to the
-// signed header and payload, so a hit requires the exact signature of a token
-// that was verified, and a hit returns only that token's verified claims; the
-// seeded whole-token hash additionally rejects any other header or payload
-// presented with a known signature. Tokens themselves are never stored.
+// Why not the SHA-256 of the whole token, as first specified: hashing a
+// 1.9 KB token costs about as much as the whole 1 µs a hit may take, while
+// the signature segment (342 bytes for RS256, 86 for ES256) is a fifth of
+// that, and comparing the signing input costs a memcmp.
+//
+// An entry keeps the signing input (the claims in base64url, not a bearer
+// credential) and the decoded header and payload behind *Claims, never the
+// signature, so the cache cannot hand out or leak a usable token.
 //
 // It is sharded to keep lock contention low; each shard bounds its entries
-// and approximate memory, evicting expired or retired-key entries first and
-// otherwise arbitrary ones (map order), which is cheap and good enough for a
-// cache whose entries all expire within a token lifetime.
+// and approximate memory, evicting entries of retired keys or expired
+// tokens first and otherwise arbitrary ones (map order), which is cheap and
+// good enough for a cache whose entries all expire within a token lifetime.
 type tokenCache struct {
 	shards     [cacheShards]cacheShard
 	maxEntries int
 	maxBytes   int64
-	seed       maphash.Seed
+	swept      atomic.Uint64 // value of retirements at the last sweep
 }
 
 type cacheKey [32]byte
 
 type cacheEntry struct {
 	c     *Claims
-	n     int    // token length
-	check uint64 // maphash of the token under tokenCache.seed
+	input string // the verified signing input (copied, never the caller's token)
+	// recheck is the key set to ask again on every hit, for key sets that
+	// do not retire their keys themselves (FromKeyfunc, custom KeySets);
+	// nil for RemoteKeySet and StaticKeySet.
+	recheck KeySet
 }
 
-// key computes the lookup key and the whole-token check of token.
-func (tc *tokenCache) key(token string) (k cacheKey, check uint64) {
-	sig := token[strings.LastIndexByte(token, '.')+1:]
-	k = sha256.Sum256(unsafe.Slice(unsafe.StringData(sig), len(sig)))
-	return k, maphash.String(tc.seed, token)
+// cacheKeyOf hashes a token's signature segment.
+func cacheKeyOf(sig string) cacheKey {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(sig), len(sig)))
 }
 
 type cacheShard struct {
@@ -70,37 +88,46 @@ func newTokenCache(o CacheOptions) *tokenCache {
 	c := &tokenCache{
 		maxEntries: max(o.MaxEntries/cacheShards, 1),
 		maxBytes:   max(o.MaxBytes/cacheShards, 1),
-		seed:       maphash.MakeSeed(),
 	}
+	c.swept.Store(retirements.Load())
 	for i := range c.shards {
 		c.shards[i].m = map[cacheKey]cacheEntry{}
 	}
 	return c
 }
 
-func (tc *tokenCache) get(k cacheKey, n int, check uint64) *Claims {
+// get returns the entry for a token whose signature segment hashes to k and
+// whose signing input is input, or ok false.
+func (tc *tokenCache) get(k cacheKey, input string) (e cacheEntry, ok bool) {
 	s := &tc.shards[k[0]%cacheShards]
 	s.mu.RLock()
-	e, ok := s.m[k]
+	e, ok = s.m[k]
 	s.mu.RUnlock()
-	if !ok || e.n != n || e.check != check {
-		return nil
+	if !ok || e.input != input {
+		return cacheEntry{}, false
 	}
-	return e.c
+	return e, true
 }
 
-func (tc *tokenCache) del(k cacheKey) {
+// del removes the entry for k if it still holds c.
+func (tc *tokenCache) del(k cacheKey, c *Claims) {
 	s := &tc.shards[k[0]%cacheShards]
 	s.mu.Lock()
-	if e, ok := s.m[k]; ok {
+	if e, ok := s.m[k]; ok && e.c == c {
 		delete(s.m, k)
-		s.bytes -= claimsSize(e.c)
+		s.bytes -= entrySize(e)
 	}
 	s.mu.Unlock()
 }
 
-func (tc *tokenCache) put(k cacheKey, n int, check uint64, c *Claims) {
-	size := claimsSize(c)
+// put stores c, verified from a token with signature hash k and signing
+// input input. now orders evictions (expired entries go first).
+func (tc *tokenCache) put(k cacheKey, input string, c *Claims, recheck KeySet, now time.Time) {
+	if g, last := retirements.Load(), tc.swept.Load(); g != last && tc.swept.CompareAndSwap(last, g) {
+		tc.sweepRetired()
+	}
+	e := cacheEntry{c: c, input: strings.Clone(input), recheck: recheck}
+	size := entrySize(e)
 	if size > tc.maxBytes {
 		return
 	}
@@ -108,14 +135,29 @@ func (tc *tokenCache) put(k cacheKey, n int, check uint64, c *Claims) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.m[k]; ok {
-		s.bytes -= claimsSize(old.c)
+		s.bytes -= entrySize(old)
 		delete(s.m, k)
 	}
 	for len(s.m) > 0 && (len(s.m) >= tc.maxEntries || s.bytes+size > tc.maxBytes) {
-		s.evictLocked()
+		s.evictLocked(now)
 	}
-	s.m[k] = cacheEntry{c: c, n: n, check: check}
+	s.m[k] = e
 	s.bytes += size
+}
+
+// sweepRetired drops every entry whose key was retired.
+func (tc *tokenCache) sweepRetired() {
+	for i := range tc.shards {
+		s := &tc.shards[i]
+		s.mu.Lock()
+		for k, e := range s.m {
+			if e.c.key != nil && e.c.key.retired.Load() {
+				delete(s.m, k)
+				s.bytes -= entrySize(e)
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // len returns the number of entries, for tests.
@@ -130,15 +172,16 @@ func (tc *tokenCache) len() int {
 	return n
 }
 
-// evictLocked removes one entry, preferring one whose key was retired.
-func (s *cacheShard) evictLocked() {
+// evictLocked removes one entry among the first few in map order,
+// preferring one whose key was retired or whose token has expired.
+func (s *cacheShard) evictLocked(now time.Time) {
 	var victim cacheKey
 	found, n := false, 0
 	for k, e := range s.m {
 		if !found {
 			victim, found = k, true
 		}
-		if e.c.key != nil && e.c.key.retired.Load() {
+		if e.c.key != nil && e.c.key.retired.Load() || !now.Before(e.c.ExpiresAt) {
 			victim = k
 			break
 		}
@@ -150,14 +193,15 @@ func (s *cacheShard) evictLocked() {
 		s.bytes = 0
 		return
 	}
-	s.bytes -= claimsSize(s.m[victim].c)
+	s.bytes -= entrySize(s.m[victim])
 	delete(s.m, victim)
 }
 
-// claimsSize approximates the memory an entry holds: the decoded token
-// buffer (payload and header share it), slices and fixed overhead.
-func claimsSize(c *Claims) int64 {
-	n := int64(unsafe.Sizeof(*c)) + int64(len(c.raw))*2 + 128
+// entrySize approximates the memory an entry holds: the decoded header and
+// payload buffer, the copied signing input, slices and fixed overhead.
+func entrySize(e cacheEntry) int64 {
+	c := e.c
+	n := int64(unsafe.Sizeof(*c)) + int64(len(c.raw))*2 + int64(len(e.input)) + 128
 	for _, l := range [][]string{c.Audience, c.Scopes, c.Roles, c.Groups, c.WIDs, c.ACRS, c.AMR, c.ClientCapabilities} {
 		n += int64(len(l)) * 16
 	}

@@ -73,9 +73,13 @@
 // # Verified-token cache
 //
 // With Options.Cache, a token verified before is answered without
-// verifying its signature again: the cache re-checks exp and nbf, returns the
-// same *Claims, and drops entries whose key left the key set. It is bounded
-// in entries and memory and never stores tokens.
+// verifying its signature again: a hit needs the same signature and the
+// byte-identical header and payload, re-checks exp and nbf, and returns the
+// same *Claims. Entries whose key left the key set are dropped: a
+// [RemoteKeySet] marks such keys at its next refresh, and any other
+// [KeySet] (including [FromKeyfunc]) is asked again on every hit. The cache
+// is bounded in entries and memory and keeps no signature, so no usable
+// token can be recovered from it.
 //
 // # Testing
 //

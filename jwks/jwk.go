@@ -87,8 +87,14 @@ func (k *Key) sameAs(o *Key) bool {
 	if k.ID != o.ID || k.Algorithm != o.Algorithm || k.Use != o.Use || k.Issuer != o.Issuer {
 		return false
 	}
-	e, ok := k.Public.(interface{ Equal(x crypto.PublicKey) bool })
-	return ok && e.Equal(o.Public)
+	return samePublic(k.Public, o.Public)
+}
+
+// samePublic reports whether two public keys are equal; all the key types
+// NewKey accepts have an Equal method.
+func samePublic(a, b crypto.PublicKey) bool {
+	e, ok := a.(interface{ Equal(x crypto.PublicKey) bool })
+	return ok && e.Equal(b)
 }
 
 // rawJWK holds the JWK members used here. x5c is only read when n/e are

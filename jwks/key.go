@@ -7,7 +7,9 @@ import (
 )
 
 // Key is one public verification key of a key set, as parsed from a JWK.
-// Keys are immutable once published in a key set.
+// Build it with [NewKey] or [ParseJWKS], which check it and classify its
+// type; a Key literal verifies nothing. Keys are immutable once published
+// in a key set.
 type Key struct {
 	// ID is the JWK kid.
 	ID string
@@ -24,7 +26,7 @@ type Key struct {
 	Public crypto.PublicKey
 
 	family  family      // derived from Public at construction
-	retired atomic.Bool // set when the key left its key set; purges cache entries
+	retired atomic.Bool // set (by retire) when the key left its key set; purges cache entries
 }
 
 // KeySet finds the key that verifies a token. It is declared here, where the
@@ -36,7 +38,10 @@ type Key struct {
 // key. When no key matches, Key returns an error wrapping [ErrUnknownKey]
 // (or [ErrUnavailable] if no keys could ever be loaded). It must be safe for
 // concurrent use and should honour ctx only while waiting, never block on a
-// rate limiter.
+// rate limiter. With the verified-token cache, Key is also called on every
+// cache hit (only [RemoteKeySet] and [StaticKeySet] are exempt, as they
+// track removed keys themselves), so a key that left the set stops
+// validating at once: a known kid must be answered quickly.
 type KeySet interface {
 	Key(ctx context.Context, kid, iss string) (*Key, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
@@ -19,12 +20,27 @@ import (
 // whose use is not "sig" is refused. Unknown-kid refreshes follow keyfunc's
 // own rate limiter, which may make a request wait; a [RemoteKeySet] never
 // does, so prefer it for new code.
-func FromKeyfunc(k keyfunc.Keyfunc) KeySet { return keyfuncSet{k: k} }
+//
+// keyfunc does not say when a key leaves its storage, so with
+// Options.Cache the validator asks the storage again on every cache hit: a
+// token whose key keyfunc dropped stops validating at once.
+func FromKeyfunc(k keyfunc.Keyfunc) KeySet {
+	return &keyfuncSet{k: k, memo: map[string]*Key{}}
+}
 
-type keyfuncSet struct{ k keyfunc.Keyfunc }
+// maxKeyfuncMemo bounds the memo of keys by kid. It only ever holds kids
+// found in keyfunc's storage, so it grows with rotations, not with tokens.
+const maxKeyfuncMemo = 64
+
+type keyfuncSet struct {
+	k keyfunc.Keyfunc
+
+	mu   sync.RWMutex    // guards memo
+	memo map[string]*Key // the *Key last returned per kid, so an unchanged key keeps its identity
+}
 
 // Key implements [KeySet].
-func (s keyfuncSet) Key(ctx context.Context, kid, _ string) (*Key, error) {
+func (s *keyfuncSet) Key(ctx context.Context, kid, _ string) (*Key, error) {
 	if s.k == nil {
 		return nil, fmt.Errorf("%w: no keyfunc", ErrUnavailable)
 	}
@@ -33,15 +49,45 @@ func (s keyfuncSet) Key(ctx context.Context, kid, _ string) (*Key, error) {
 		return nil, fmt.Errorf("%w: kid not in keyfunc storage", ErrUnknownKey)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: keyfunc storage: %w", ErrUnavailable, err)
+		// jwkset's messages quote the kid, which comes from the token:
+		// keep only the cause.
+		return nil, fmt.Errorf("%w: keyfunc storage: %w", ErrUnavailable, unquoted(err))
 	}
 	m := j.Marshal()
 	if m.USE != "" && m.USE != jwkset.UseSig {
 		return nil, fmt.Errorf("%w: key use is not sig", ErrUnknownKey)
 	}
-	key, err := NewKey(kid, string(m.ALG), j.Key())
+	alg, pub := string(m.ALG), j.Key()
+	s.mu.RLock()
+	old := s.memo[kid]
+	s.mu.RUnlock()
+	if old != nil && old.Algorithm == alg && samePublic(old.Public, pub) {
+		return old, nil
+	}
+	key, err := NewKey(kid, alg, pub)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnknownKey, err)
 	}
+	s.mu.Lock()
+	if cur := s.memo[kid]; cur != nil && cur != key {
+		retire(cur) // the kid now names other material
+	}
+	if len(s.memo) >= maxKeyfuncMemo {
+		clear(s.memo)
+	}
+	s.memo[kid] = key
+	s.mu.Unlock()
 	return key, nil
+}
+
+// unquoted returns the innermost cause of a jwkset error, whose outer
+// messages embed the kid.
+func unquoted(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

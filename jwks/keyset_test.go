@@ -488,27 +488,35 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 		{"not a URL", "idp.example/keys", false, true},
 		{"http elsewhere, allowed", "http://idp.example/keys", true, false},
 	}
+	// The accepted URL must not be fetched for real (it is off this
+	// machine): Lazy starts a background fetch, which this client refuses.
+	offline := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("offline test client")
+	})}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ks, err := jwks.NewKeySet(ctx, tt.url, func(o *jwks.KeySetOptions) {
+			opts := func(o *jwks.KeySetOptions) {
 				o.InsecureAllowHTTP = tt.allowHTTP
-				o.Lazy = true // no fetch: the check must come first
-			})
+				o.Lazy = true // so the check must come before any fetch
+				o.HTTPClient = offline
+			}
+			ks, err := jwks.NewKeySet(ctx, tt.url, opts)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NewKeySet(%q) err = %v, want error %v", tt.url, err, tt.wantErr)
 			}
 			if ks != nil {
 				ks.Close()
 			}
-			_, err = jwks.Discover(ctx, tt.url, func(o *jwks.KeySetOptions) {
-				o.InsecureAllowHTTP = tt.allowHTTP
-				o.Lazy = true
-			})
+			ks, err = jwks.Discover(ctx, tt.url, opts)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Discover(%q) err = %v, want error %v", tt.url, err, tt.wantErr)
 			}
+			if ks != nil {
+				ks.Close()
+			}
 		})
 	}
+	waitForNoKeySetGoroutines(t)
 
 	idp := jwkstest.Start(t) // http on 127.0.0.1: allowed
 	ks, err := jwks.NewKeySet(ctx, idp.JWKSURL())
@@ -517,3 +525,7 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 	}
 	ks.Close()
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

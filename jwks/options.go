@@ -80,7 +80,9 @@ type Issuer struct {
 }
 
 // CacheOptions bound the verified-token cache. A hit re-checks exp and nbf
-// against the clock and returns the same *Claims without verifying again.
+// against the clock and returns the same *Claims without verifying again;
+// the cache section of the package documentation says when entries are
+// dropped.
 type CacheOptions struct {
 	// MaxEntries caps the number of cached tokens. Zero means 10000.
 	MaxEntries int

@@ -405,7 +405,7 @@ func (s *RemoteKeySet) install(keys []*Key) {
 		defer func() {
 			for _, k := range old.all {
 				if !kept[k] {
-					k.retired.Store(true)
+					retire(k)
 				}
 			}
 		}()

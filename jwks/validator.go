@@ -46,6 +46,20 @@ type issuerEntry struct {
 	template bool
 	keys     KeySet
 	tenants  []string
+	// recheck is keys when it does not retire keys that leave it (see
+	// retiresKeys), so a cache hit asks it again whether the key is there.
+	recheck KeySet
+}
+
+// retiresKeys reports whether ks marks every key that leaves it as retired,
+// which lets the verified-token cache trust an entry without asking the key
+// set again. A StaticKeySet never loses keys.
+func retiresKeys(ks KeySet) bool {
+	switch ks.(type) {
+	case *RemoteKeySet, *StaticKeySet:
+		return true
+	}
+	return false
 }
 
 // splitTemplate splits an issuer template around its {tenantid}.
@@ -178,6 +192,9 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 			}
 			e.keys = ks
 		}
+		if !retiresKeys(e.keys) {
+			e.recheck = e.keys
+		}
 		if e.template {
 			v.templates = append(v.templates, e)
 		} else {
@@ -284,14 +301,6 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if len(token) > v.maxSize {
 		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
 	}
-	var ck cacheKey
-	var check uint64
-	if v.cache != nil && !idMode {
-		ck, check = v.cache.key(token)
-		if c, err, hit := v.cached(ck, len(token), check); hit {
-			return c, err
-		}
-	}
 	d1 := strings.IndexByte(token, '.')
 	if d1 < 0 {
 		return nil, fail(ErrMalformed, "not a compact JWS (no dots)")
@@ -308,24 +317,37 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if len(h64) == 0 || len(p64) == 0 {
 		return nil, fail(ErrMalformed, "empty JWS header or payload")
 	}
+	// The cache is consulted only for well-formed compact tokens, so
+	// malformed input never pays for hashing.
+	var ck cacheKey
+	useCache := v.cache != nil && !idMode
+	if useCache {
+		ck = cacheKeyOf(s64)
+		if c, err, hit := v.cached(ctx, ck, token[:d2]); hit {
+			return c, err
+		}
+	}
 	hn, pn, sn := b64url.DecodedLen(len(h64)), b64url.DecodedLen(len(p64)), b64url.DecodedLen(len(s64))
-	buf := make([]byte, hn+pn+sn)
+	// The signature gets its own buffer: the claims keep the header and
+	// payload buffer alive (in the cache too), and must not keep the
+	// signature, which would make the token recoverable from memory.
+	buf := make([]byte, hn+pn)
+	sig := make([]byte, sn)
 	// Decoded lengths must be exact: encoding/base64 skips \r and \n, which
 	// would let two different strings carry the same token.
 	if n, err := b64url.Decode(buf[:hn], bytesOf(h64)); err != nil || n != hn {
 		return nil, fail(ErrMalformed, "header is not base64url")
 	}
-	if n, err := b64url.Decode(buf[hn:hn+pn], bytesOf(p64)); err != nil || n != pn {
+	if n, err := b64url.Decode(buf[hn:], bytesOf(p64)); err != nil || n != pn {
 		return nil, fail(ErrMalformed, "payload is not base64url")
 	}
-	if n, err := b64url.Decode(buf[hn+pn:], bytesOf(s64)); err != nil || n != sn {
+	if n, err := b64url.Decode(sig, bytesOf(s64)); err != nil || n != sn {
 		return nil, fail(ErrMalformed, "signature is not base64url")
 	}
 	// buf is never written again, so strings can share its memory; the
 	// claims keep their values as substrings of the payload.
 	hdr := unsafe.String(unsafe.SliceData(buf), hn)
 	payload := unsafe.String(unsafe.SliceData(buf[hn:]), pn)
-	sig := buf[hn+pn:]
 
 	var h header
 	if detail := decodeHeader(hdr, &h); detail != "" {
@@ -369,6 +391,9 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if err != nil {
 		return c, keyErr(err)
 	}
+	if k == nil {
+		return c, fail(ErrUnknownKey, "the key set returned no key")
+	}
 	if k.Issuer != "" && !issuerMatches(k.Issuer, c.Issuer) {
 		return c, fail(ErrIssuer, "the signing key belongs to another issuer")
 	}
@@ -387,8 +412,8 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 		return c, fail(ErrAudience, "aud does not contain an accepted audience")
 	}
 	c.key = k
-	if v.cache != nil && !idMode {
-		v.cache.put(ck, len(token), check, c)
+	if useCache {
+		v.cache.put(ck, token[:d2], c, ie.recheck, now)
 	}
 	return c, nil
 }
@@ -405,24 +430,35 @@ func quoteShort(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// cached answers from the verified-token cache. hit is false when the
-// token must be validated in full (absent, or its key was retired).
-func (v *Validator) cached(k cacheKey, n int, check uint64) (c *Claims, err error, hit bool) {
-	c = v.cache.get(k, n, check)
-	if c == nil {
+// cached answers from the verified-token cache for the token whose
+// signature segment hashes to k and whose signing input is input. hit is
+// false when the token must be validated in full: absent, or its key left
+// the key set (then the entry is dropped, and the full validation reports
+// why the token now fails).
+func (v *Validator) cached(ctx context.Context, k cacheKey, input string) (c *Claims, err error, hit bool) {
+	e, ok := v.cache.get(k, input)
+	if !ok {
 		return nil, nil, false
 	}
-	if c.key != nil && c.key.retired.Load() {
-		v.cache.del(k)
+	c = e.c
+	if c.key.retired.Load() || e.recheck != nil && !stillPublished(ctx, e.recheck, c) {
+		v.cache.del(k, c)
 		return nil, nil, false
 	}
 	if err := v.checkTimes(c, v.now()); err != nil {
 		if errors.Is(err, ErrExpired) {
-			v.cache.del(k)
+			v.cache.del(k, c)
 		}
 		return c, err, true
 	}
 	return c, nil, true
+}
+
+// stillPublished asks a key set that does not retire keys whether the key
+// that verified c is still in it.
+func stillPublished(ctx context.Context, ks KeySet, c *Claims) bool {
+	k, err := ks.Key(ctx, c.kid, c.Issuer)
+	return err == nil && k != nil && (k == c.key || k.sameAs(c.key))
 }
 
 func (v *Validator) checkTimes(c *Claims, now time.Time) error {

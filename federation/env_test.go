@@ -54,7 +54,7 @@ func TestFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := e.sts.Session(creds.AccessKeyID)
-	if s.RoleARN != workloadRole || s.SessionName != "system_serviceaccount_payments_analytics" || s.Subject != workloadSub {
+	if s.RoleARN != workloadRole || s.SessionName != "system_serviceaccount_payments_analytics-d7b5435ad3389a96" || s.Subject != workloadSub {
 		t.Errorf("session %+v", s)
 	}
 

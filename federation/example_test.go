@@ -128,7 +128,7 @@ func ExampleFromEnvironment() {
 	s, _ := fake.Session(creds.AccessKeyID)
 	fmt.Println(s.AssumedRoleARN)
 	// Output:
-	// arn:aws:sts::111122223333:assumed-role/analytics-s3/system_serviceaccount_payments_analytics
+	// arn:aws:sts::111122223333:assumed-role/analytics-s3/system_serviceaccount_payments_analytics-d7b5435ad3389a96
 }
 
 // Errors carry the STS code and request ID, match a sentinel, and map to

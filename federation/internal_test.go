@@ -94,13 +94,14 @@ func TestSessionNameRules(t *testing.T) {
 	long2 := strings.Repeat("a", 69) + "b"
 	tests := []struct{ in, want string }{
 		{"", ""},
-		{"a", "a_"},
+		{"a", "a-ca978112ca1bbdca"},
 		{"amit.r@bank.example", "amit.r@bank.example"},
 		{"a1b2c3d4-0001-4a5b-8c6d-000000000001", "a1b2c3d4-0001-4a5b-8c6d-000000000001"},
-		{"system:serviceaccount:payments:analytics", "system_serviceaccount_payments_analytics"},
-		{"Ämit Rå", "_mit_R_"},
+		{"system:serviceaccount:payments:analytics", "system_serviceaccount_payments_analytics-d7b5435ad3389a96"},
+		{"Ämit Rå", "_mit_R_-36e51a035a22539c"},
 		{"a+b=c,d", "a+b=c,d"},
-		{"x/y z", "x_y_z"},
+		{"x/y z", "x_y_z-96ec5b3f0b18c83a"},
+		{strings.Repeat("a", 64), strings.Repeat("a", 64)},
 	}
 	for _, tc := range tests {
 		if got := SessionName(tc.in); got != tc.want {
@@ -110,6 +111,13 @@ func TestSessionNameRules(t *testing.T) {
 	a, b := SessionName(long), SessionName(long2)
 	if len(a) != 64 || len(b) != 64 || a == b || !stsNameRe.MatchString(a) {
 		t.Errorf("long names %q %q", a, b)
+	}
+	// Inputs that the '_' mapping would merge keep distinct names: access
+	// keyed by session (${aws:userid}) must not be shared between users.
+	for _, pair := range [][2]string{{"josé", "josè"}, {"a:b", "a_b"}, {"a b", "a_b"}, {"x", "x_"}, {"é", "è"}} {
+		if x, y := SessionName(pair[0]), SessionName(pair[1]); x == y {
+			t.Errorf("SessionName(%q) = SessionName(%q) = %q", pair[0], pair[1], x)
+		}
 	}
 }
 

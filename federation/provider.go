@@ -55,8 +55,11 @@ type invalidator interface{ Invalidate() }
 //   - one audit event (sts.assumed or sts.failed) per STS call, without the
 //     token or the secret key.
 //
-// A Provider is safe for concurrent use by multiple goroutines. It runs no
-// goroutine, so it has no Close.
+// A Provider is safe for concurrent use by multiple goroutines. It has no
+// background work and so no Close: it renews only when Retrieve is called.
+// The one goroutine it may leave behind is an exchange whose callers all
+// gave up, which the cache lets finish so the next caller gets its result;
+// Options.Timeout bounds it.
 type Provider struct {
 	cache *aws.CredentialsCache
 	a     *assumer
@@ -117,6 +120,7 @@ func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 func (p *Provider) Invalidate() {
 	p.cache.Invalidate()
 	p.a.fail.Store(nil)
+	p.a.failures.Store(0)
 }
 
 // RoleARN returns the role the provider assumes.

@@ -469,9 +469,9 @@ func TestSessionName(t *testing.T) {
 		want   string
 	}{
 		{"Entra oid", nil, "", amitOID},
-		{"sub without oid", map[string]any{"oid": nil, "sub": "repo:bank/lending:ref:refs/heads/main"}, "", "repo_bank_lending_ref_refs_heads_main"},
+		{"sub without oid", map[string]any{"oid": nil, "sub": "repo:bank/lending:ref:refs/heads/main"}, "", "repo_bank_lending_ref_refs_heads_main-"},
 		{"configured", nil, "batch-nightly", "batch-nightly"},
-		{"long sub", map[string]any{"oid": nil, "sub": strings.Repeat("x", 100)}, "", strings.Repeat("x", 55) + "-"},
+		{"long sub", map[string]any{"oid": nil, "sub": strings.Repeat("x", 100)}, "", strings.Repeat("x", 47) + "-"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,9 +128,9 @@ func TestRoleFromGrant(t *testing.T) {
 		{"short duration clamped up", rbac.AWSRole{RoleARN: roleARN, Duration: 5 * time.Minute}, claimsFor(), 15 * time.Minute, amitOID, ""},
 		{"long duration clamped down", rbac.AWSRole{RoleARN: roleARN, Duration: 20 * time.Hour}, claimsFor(), 12 * time.Hour, amitOID, ""},
 		{"STS default", rbac.AWSRole{RoleARN: roleARN}, claimsFor(), 0, amitOID, ""},
-		{"sub without oid", rbac.AWSRole{RoleARN: roleARN}, &jwks.Claims{Subject: "user:amit"}, 0, "user_amit", ""},
+		{"sub without oid", rbac.AWSRole{RoleARN: roleARN}, &jwks.Claims{Subject: "user:amit"}, 0, "user_amit-a5711d3e4bae00c9", ""},
 		{"no claims", rbac.AWSRole{RoleARN: roleARN}, nil, 0, "", ""},
-		{"source identity sanitized", rbac.AWSRole{RoleARN: roleARN, SourceIdentity: "aws:Amit R"}, claimsFor(), 0, amitOID, "aws_Amit_R"},
+		{"source identity sanitized", rbac.AWSRole{RoleARN: roleARN, SourceIdentity: "aws:Amit R"}, claimsFor(), 0, amitOID, "aws_Amit_R-2bf9205e9aab7129"},
 	}
 	for _, tc := range tests {
 		r := federation.RoleFromGrant(tc.g, tc.c)

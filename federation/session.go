@@ -4,14 +4,21 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 )
 
 // SessionName returns s as a valid STS RoleSessionName (and SourceIdentity):
-// 2 to 64 characters of [A-Za-z0-9_+=,.@-]. Every other character becomes
-// '_'; a one-character name gets a '_' appended; a name longer than 64 is
-// cut to 55 characters plus '-' and 8 hex digits of its SHA-256, so that
-// two long IDs that share a prefix still name different sessions. It
-// returns "" for "".
+// 2 to 64 characters of [A-Za-z0-9_+=,.@-]. It returns "" for "".
+//
+// A valid s of up to 64 characters is returned as it is. Otherwise every
+// other character becomes '_' and, because that mapping loses information
+// ("josé" and "josè" would both be "jos_"), the name gets '-' and 16 hex
+// digits of the SHA-256 of s, cutting the readable part to fit 64. Two
+// different inputs therefore never share a session name unless SHA-256
+// collides in 64 bits, which matters because resource policies can key
+// access by session (${aws:userid} is the role ID and the session name):
+// two users must not land in each other's S3 prefix. A one-character name,
+// too short for STS, gets the suffix as well.
 //
 // Session names appear in the assumed role's ARN and in CloudTrail; use a
 // stable, opaque ID (Entra's oid) rather than a mutable e-mail address.
@@ -21,20 +28,24 @@ func SessionName(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	for _, r := range s {
-		if r < 0x80 && validSessionByte(byte(r)) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
+	lossy := false
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; validSessionByte(c) {
+			b.WriteByte(c)
+			continue
 		}
+		// One '_' per character, not per byte, so a name in another
+		// script keeps its shape.
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size - 1
+		b.WriteByte('_')
+		lossy = true
 	}
 	out := b.String()
-	if len(out) > 64 {
+	if lossy || len(out) > 64 || len(out) < 2 {
 		sum := sha256.Sum256([]byte(s))
-		out = out[:55] + "-" + hex.EncodeToString(sum[:4])
-	}
-	if len(out) < 2 {
-		out += "_"
+		suffix := "-" + hex.EncodeToString(sum[:8])
+		out = out[:min(len(out), 64-len(suffix))] + suffix
 	}
 	return out
 }

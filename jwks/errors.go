@@ -52,7 +52,9 @@ var (
 	ErrUnavailable = reason.New(reason.IdPUnavailable, "jwks: key set unavailable")
 )
 
-// ErrClosed is returned by a key set or validator used after Close. It is a
+// ErrClosed is returned by a [RemoteKeySet] — and so by a [Validator] using
+// one — that would have to fetch keys after Close. Keys already loaded keep
+// answering, so requests still in flight during shutdown validate. It is a
 // programming error, not a property of the token, so it has no reason class.
 var ErrClosed = errors.New("jwks: closed")
 

@@ -164,6 +164,9 @@ func parseJWK(raw []byte) (*Key, error) {
 			if err != nil {
 				return nil, err
 			}
+			if _, ok := pub.(*rsa.PublicKey); !ok {
+				return nil, fmt.Errorf("%w: kty RSA with a %T in x5c", errUnsupportedKey, pub)
+			}
 			k.Public = pub
 			break
 		}

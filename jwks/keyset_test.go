@@ -3,9 +3,15 @@ package jwks_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -529,3 +535,25 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestParseJWKSX5CKeyType: a JWK whose x5c certificate holds another type
+// of key than its kty says is skipped, not silently re-typed.
+func TestParseJWKSX5CKeyType(t *testing.T) {
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: testNow, NotAfter: testNow.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ecKey.PublicKey, ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x5c := base64.StdEncoding.EncodeToString(der)
+	for kty, want := range map[string]int{"RSA": 0, "EC": 0} {
+		doc := fmt.Sprintf(`{"keys":[{"kty":%q,"kid":"k","x5c":[%q]}]}`, kty, x5c)
+		keys, skipped, err := jwks.ParseJWKS([]byte(doc))
+		if err != nil || len(keys) != want || len(skipped) != 1-want {
+			t.Errorf("kty %s with an EC certificate: %d keys, skipped %v, %v", kty, len(keys), skipped, err)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/idbridge/idbridge/internal/audit"
@@ -418,6 +419,18 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	return c, nil
 }
 
+// cutField shortens s to at most n bytes at a character boundary, marking
+// the cut with "…".
+func cutField(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // quoteShort quotes a token-supplied value for an error detail, cut to a
@@ -576,6 +589,11 @@ func (v *Validator) emit(ctx context.Context, c *Claims, err error, d time.Durat
 	}
 	if c != nil {
 		e.Issuer, e.KeyID, e.Algorithm = c.Issuer, c.kid, c.alg
+		if err != nil {
+			// Unverified: cut, so a 16 KiB token cannot become a 16 KiB
+			// log line.
+			e.Issuer, e.KeyID, e.Algorithm = cutField(c.Issuer, 256), cutField(c.kid, 128), cutField(c.alg, 32)
+		}
 		if err == nil {
 			// Identity fields only for verified tokens: an unverified payload
 			// is attacker-controlled.

@@ -398,3 +398,35 @@ func TestAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditBoundsUnverifiedFields: a rejected token's iss, kid and alg are
+// attacker-controlled; the audit event carries them cut short, so a 16 KiB
+// token cannot turn into a 16 KiB log line.
+func TestAuditBoundsUnverifiedFields(t *testing.T) {
+	var buf bytes.Buffer
+	idp := jwkstest.Start(t)
+	v := newValidator(t, idp, func(o *jwks.Options) {
+		o.Audit = slog.NewJSONHandler(&buf, nil)
+		o.KeySet.Audit = slog.DiscardHandler // background refreshes must not write to buf
+	})
+	long := strings.Repeat("é", 3000)
+	for _, tok := range []string{
+		idp.Mint(map[string]any{"aud": "api://orders", "iss": "https://" + long}),
+		idp.MintWithHeader(map[string]any{"kid": long}, map[string]any{"aud": "api://orders"}),
+		idp.MintWithHeader(map[string]any{"alg": long}, map[string]any{"aud": "api://orders"}),
+	} {
+		buf.Reset()
+		if _, err := v.Validate(context.Background(), tok); err == nil {
+			t.Fatal("accepted")
+		}
+		var lines []string
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.Contains(l, `"token.rejected"`) {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) != 1 || len(lines[0]) > 1500 || !json.Valid([]byte(lines[0])) {
+			t.Fatalf("token.rejected event of %d bytes: %.300s", len(lines[0]), lines[0])
+		}
+	}
+}

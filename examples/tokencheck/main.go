@@ -5,7 +5,9 @@
 //	go run ./examples/tokencheck -issuer URL -audience AUD [-jwks URL] [-alg RS256,ES256] [-tenant TID]... [-typ at+jwt]
 //
 // Each output line is {"valid":true|false,"reason":"<class>","detail":"…","claims":{…}}
-// with claims only for valid tokens. The token itself is never printed.
+// with claims only for valid tokens. A line may keep the "Bearer " of the
+// Authorization header it was copied from; a line over 1 MiB is reported as
+// too_large and skipped. The token itself is never printed.
 // The exit status is 0 if every token was valid, 1 otherwise, and 2 on bad
 // flags.
 package main
@@ -92,38 +94,84 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer v.Close()
 
 	enc := json.NewEncoder(stdout)
-	sc := bufio.NewScanner(stdin)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	in := bufio.NewReaderSize(stdin, 64<<10)
 	status := 0
-	for sc.Scan() {
-		token := strings.TrimSpace(sc.Text())
-		token = strings.TrimSpace(strings.TrimPrefix(token, "Bearer "))
-		if token == "" {
+	for {
+		line, tooLong, err := readLine(in, maxLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			fmt.Fprintln(stderr, "tokencheck: reading stdin:", err)
+			return 1
+		}
+		var r result
+		switch token := bearer(line); {
+		case tooLong:
+			// Far beyond any token: say so for this line and go on with
+			// the next, as for any other rejected token.
+			r = result{Reason: idbridge.Reason(jwks.ErrTooLarge), Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}
+		case token != "":
+			tctx, cancel := context.WithTimeout(ctx, *timeout)
+			claims, verr := v.Validate(tctx, token)
+			cancel()
+			r = result{Valid: verr == nil, Claims: claims}
+			if verr != nil {
+				r.Reason = idbridge.Reason(verr)
+				var ve *jwks.ValidationError
+				if errors.As(verr, &ve) {
+					r.Detail = ve.Detail
+				} else {
+					r.Detail = verr.Error()
+				}
+			}
+		default:
+			if err != nil {
+				return status
+			}
 			continue
 		}
-		tctx, cancel := context.WithTimeout(ctx, *timeout)
-		claims, err := v.Validate(tctx, token)
-		cancel()
-		r := result{Valid: err == nil, Claims: claims}
-		if err != nil {
+		if !r.Valid {
 			status = 1
-			r.Reason = idbridge.Reason(err)
-			var ve *jwks.ValidationError
-			if errors.As(err, &ve) {
-				r.Detail = ve.Detail
-			} else {
-				r.Detail = err.Error()
-			}
 		}
 		if err := enc.Encode(r); err != nil {
 			fmt.Fprintln(stderr, "tokencheck:", err)
 			return 1
 		}
+		if err != nil {
+			return status
+		}
 	}
-	if err := sc.Err(); err != nil {
-		// A line beyond the buffer is far larger than any token.
-		fmt.Fprintln(stderr, "tokencheck: reading stdin:", err)
-		return 1
+}
+
+// maxLine bounds one input line; tokens are capped far below (16 KiB by
+// default), so a longer line is reported as too_large without being kept.
+const maxLine = 1 << 20
+
+// readLine returns the next line without its end of line. A line longer
+// than max is consumed and reported with tooLong, its bytes dropped. err is
+// io.EOF with the last line when the input ends.
+func readLine(r *bufio.Reader, max int) (line string, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong {
+			if len(buf)+len(chunk) > max+2 { // room for "\r\n"
+				tooLong, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return strings.TrimRight(string(buf), "\r\n"), tooLong, err
 	}
-	return status
+}
+
+// bearer trims space and an optional "Bearer " scheme (any case, RFC 6750)
+// from a line.
+func bearer(line string) string {
+	token := strings.TrimSpace(line)
+	if len(token) > 7 && strings.EqualFold(token[:7], "bearer ") {
+		token = strings.TrimSpace(token[7:])
+	}
+	return token
 }

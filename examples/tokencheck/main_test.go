@@ -24,7 +24,8 @@ func TestRun(t *testing.T) {
 		status  int
 		reasons []string // "" for valid
 	}{
-		{"all valid", []string{"-issuer", idp.Issuer(), "-audience", "api://orders"}, valid + "\n\nBearer " + valid + "\n", 0, []string{"", ""}},
+		{"all valid", []string{"-issuer", idp.Issuer(), "-audience", "api://orders"}, valid + "\n\nBearer " + valid + "\r\n  bearer  " + valid, 0, []string{"", "", ""}},
+		{"huge line", []string{"-issuer", idp.Issuer(), "-audience", "api://orders"}, valid + "\n" + strings.Repeat("A", 3<<20) + "\n" + valid + "\n", 1, []string{"", "too_large", ""}},
 		{"mixed", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-jwks", idp.JWKSURL(), "-alg", "RS256,ES256"},
 			valid + "\n" + expired + "\n" + other + "\nnot-a-token\n", 1, []string{"", "expired", "audience", "malformed"}},
 		{"typ", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-typ", "at+jwt"}, valid + "\n", 1, []string{"type"}},

@@ -15,6 +15,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
 )
 
 // Limits that keep a hostile or mistaken policy from exhausting memory.
@@ -27,7 +28,8 @@ const (
 // The kinds of group ID an issuer declares with group_ids. Matching is
 // always on the normalized ID (see [NormalizeGroupID]).
 const (
-	// GroupIDObjectID: Entra object IDs (GUIDs), compared in lower case.
+	// GroupIDObjectID: Entra object IDs (GUIDs), compared
+	// case-insensitively.
 	GroupIDObjectID = "object_id"
 	// GroupIDDN: LDAP/AD distinguished names, compared canonically.
 	GroupIDDN = "dn"
@@ -68,7 +70,8 @@ type compiled struct {
 	file    string
 	version string // first 12 hex digits of the file's SHA-256
 
-	issuers    map[string]*issuerTable // by iss
+	issuers    map[string]*issuerTable // by iss, fixed issuers only
+	templates  []*issuerTable          // issuers with {tenantid}
 	issuerList []*issuerTable
 
 	groups    []groupInfo
@@ -107,6 +110,13 @@ type issuerTable struct {
 	mfa     uint32 // atom for "amr contains mfa", or noAtom
 	self    uint32 // atom every claims set of this issuer has, or noAtom
 	claims  []claimIndex
+
+	// A multi-tenant issuer is written with {tenantid}: iss must be
+	// prefix + the token's own tid + suffix, and tid must be in tenantsOK.
+	// (Last, so the fields the decision reads keep their cache lines.)
+	template       bool
+	prefix, suffix string
+	tenantsOK      map[string]uint32 // lower-case tenant IDs; values unused
 }
 
 type claimIndex struct {
@@ -227,6 +237,7 @@ func (c *compiler) compileIssuers() {
 	if len(c.f.Issuers) == 0 {
 		c.err(c.f.lineRec, "issuers", "at least one issuer must be declared")
 	}
+	seenIss := map[string]bool{}
 	for i, fi := range c.f.Issuers {
 		path := fmt.Sprintf("issuers[%d]", i)
 		if !idRe.MatchString(fi.Name) {
@@ -234,11 +245,16 @@ func (c *compiler) compileIssuers() {
 		} else if _, dup := c.issuerByName[fi.Name]; dup {
 			c.err(fi.lineRec, path+".name", "duplicate issuer name %q", fi.Name)
 		}
-		if u, err := url.Parse(fi.Issuer); err != nil || u.Scheme == "" || strings.ContainsAny(fi.Issuer, " \t\r\n") {
+		template := strings.Contains(fi.Issuer, tenantPlaceholder)
+		concrete := strings.Replace(fi.Issuer, tenantPlaceholder, "00000000-0000-0000-0000-000000000000", 1)
+		if u, err := url.Parse(concrete); err != nil || u.Scheme == "" || strings.ContainsAny(fi.Issuer, " \t\r\n") {
 			c.err(fi.lineRec, path+".issuer", "issuer %q must be an absolute URI, exactly as the iss claim carries it", fi.Issuer)
-		} else if _, dup := c.out.issuers[fi.Issuer]; dup {
+		} else if strings.Count(fi.Issuer, tenantPlaceholder) > 1 {
+			c.err(fi.lineRec, path+".issuer", "issuer %q may hold %s once", fi.Issuer, tenantPlaceholder)
+		} else if seenIss[fi.Issuer] {
 			c.err(fi.lineRec, path+".issuer", "duplicate issuer %q", fi.Issuer)
 		}
+		seenIss[fi.Issuer] = true
 		gid := fi.GroupIDs
 		if gid == "" {
 			gid = groupObjectID
@@ -260,10 +276,89 @@ func (c *compiler) compileIssuers() {
 			}
 		}
 		t.stdGroups, t.stdRoles, t.stdScopes = t.groupsClaim == "groups", t.rolesClaim == "roles", t.scopesClaim == "scp"
+		c.tenantList(t, fi, path, template)
 		c.issuerByName[fi.Name] = t.idx
-		c.out.issuers[fi.Issuer] = t
+		if template {
+			c.out.templates = append(c.out.templates, t)
+		} else {
+			c.out.issuers[fi.Issuer] = t
+		}
 		c.out.issuerList = append(c.out.issuerList, t)
 	}
+	// A token must name one issuer of the policy, never two: a fixed
+	// issuer may not also be an instance of a template.
+	for _, t := range c.out.templates {
+		for tid := range t.tenantsOK {
+			if o, dup := c.out.issuers[t.prefix+tid+t.suffix]; dup {
+				fi := c.f.Issuers[o.idx]
+				c.err(fi.lineRec, fmt.Sprintf("issuers[%d].issuer", o.idx), "issuer %q is also issuer %q for tenant %s; declare it once", o.iss, t.iss, tid)
+			}
+		}
+	}
+}
+
+// tenantPlaceholder stands for the token's tid in a multi-tenant issuer,
+// as Entra's common and organizations metadata write it.
+const tenantPlaceholder = "{tenantid}"
+
+// tenantList compiles the tenant allow-list of a {tenantid} issuer.
+func (c *compiler) tenantList(t *issuerTable, fi fileIssuer, path string, template bool) {
+	if !template {
+		if len(fi.Tenants) > 0 {
+			c.err(fi.lineRec, path+".tenants", "tenants applies to an issuer written with %s; this issuer names its tenant already", tenantPlaceholder)
+		}
+		return
+	}
+	t.template = true
+	t.prefix, t.suffix, _ = strings.Cut(fi.Issuer, tenantPlaceholder)
+	t.tenantsOK = map[string]uint32{}
+	if len(fi.Tenants) == 0 {
+		// Any Entra tenant can sign its users in to a multi-tenant app and
+		// assign them its app roles; trusting all of them is never implied.
+		c.err(fi.lineRec, path+".tenants", "an issuer with %s needs tenants: the tenant IDs (GUIDs) whose tokens it trusts", tenantPlaceholder)
+	}
+	for j, pt := range fi.Tenants {
+		if !guidRe.MatchString(pt.v) {
+			c.err(pt.lineRec, fmt.Sprintf("%s.tenants[%d]", path, j), "tenant %q must be a tenant ID (GUID)", pt.v)
+			continue
+		}
+		tid := strings.ToLower(pt.v)
+		if _, dup := t.tenantsOK[tid]; dup {
+			c.err(pt.lineRec, fmt.Sprintf("%s.tenants[%d]", path, j), "tenant %s listed twice", pt.v)
+		}
+		t.tenantsOK[tid] = 0
+	}
+}
+
+// issuerFor finds the issuer of a claims set: a fixed issuer by iss, or a
+// {tenantid} issuer whose template, filled with the token's tid, is
+// exactly iss, and whose allow-list holds tid. It does not allocate.
+func (s *compiled) issuerFor(c *jwks.Claims) *issuerTable {
+	if t := s.issuers[c.Issuer]; t != nil {
+		return t
+	}
+	for _, t := range s.templates {
+		if t.instance(c.Issuer, c.TenantID) {
+			return t
+		}
+	}
+	return nil
+}
+
+// instance reports whether iss is this template filled with tid, and tid
+// is an allowed tenant. tid must appear in iss exactly as the token
+// carries it; the allow-list compares GUIDs case-insensitively.
+func (t *issuerTable) instance(iss, tid string) bool {
+	const n = 36 // a GUID
+	if len(tid) != n || len(iss) != len(t.prefix)+n+len(t.suffix) ||
+		iss[:len(t.prefix)] != t.prefix || iss[len(t.prefix)+n:] != t.suffix || iss[len(t.prefix):len(t.prefix)+n] != tid {
+		return false
+	}
+	if _, ok := t.tenantsOK[tid]; ok {
+		return true
+	}
+	_, ok := lookupLower(t.tenantsOK, tid)
+	return ok
 }
 
 func orDefault(s, def string) string {
@@ -274,10 +369,12 @@ func orDefault(s, def string) string {
 }
 
 // NormalizeGroupID returns the form in which a group ID of the given kind
-// ([GroupIDObjectID], [GroupIDDN] or [GroupIDName]) is matched, so that a group source can hand
-// the policy IDs it will recognise: GUIDs in lower case, DNs parsed and
-// printed canonically in lower case (LDAP compares them case-insensitively),
-// names unchanged. It reports false for an ID that is not of that kind.
+// ([GroupIDObjectID], [GroupIDDN] or [GroupIDName]) is matched: GUIDs in
+// lower case, DNs parsed and printed canonically in lower case (LDAP
+// compares them case-insensitively), names unchanged (opaque, so exact).
+// Decide applies the same rule to the IDs a token or group source
+// carries, so a source need not normalize; it may, to store less. It
+// reports false for an ID that is not of that kind.
 func NormalizeGroupID(kind, id string) (string, bool) {
 	switch kind {
 	case groupObjectID:

@@ -58,6 +58,7 @@ type Decision struct {
 // Decision stays small to copy.
 type decisionExt struct {
 	groups    []string // groups from a GroupSource
+	fromSrc   bool     // groups replaced the token's (even when empty)
 	srcErr    error    // the GroupSource's error
 	detail    string   // claim name for stClaimType
 	moreRoles []uint32 // beyond inline
@@ -85,11 +86,13 @@ func (d *Decision) moreMaps() []uint32 {
 	return d.ext.moreMaps
 }
 
-func (d *Decision) srcGroups() []string {
+// srcGroups returns the groups a GroupSource resolved, and whether the
+// decision used them instead of the token's.
+func (d *Decision) srcGroups() ([]string, bool) {
 	if d.ext == nil {
-		return nil
+		return nil, false
 	}
-	return d.ext.groups
+	return d.ext.groups, d.ext.fromSrc
 }
 
 // OK reports whether the decision grants access at all: a mapping matched,
@@ -199,7 +202,7 @@ const maxHits = 64
 func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
 	var t *issuerTable
 	if c != nil {
-		t = s.issuers[c.Issuer]
+		t = s.issuerFor(c)
 	}
 	return s.decideFor(t, c, x, groups, fromSource)
 }
@@ -208,7 +211,8 @@ func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource
 func (s *compiled) decideFor(t *issuerTable, c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
 	d := Decision{s: s, c: c, x: x, rule: -1}
 	if fromSource {
-		d.extension().groups = groups
+		e := d.extension()
+		e.groups, e.fromSrc = groups, true
 	}
 	if c == nil {
 		d.status = stNoClaims
@@ -256,14 +260,15 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 		gx := &t.groups
-		bits, shift, dn := gx.bits, gx.shift, t.groupIDs == groupDN
+		bits, shift := gx.bits, gx.shift
+		dn, guid := t.groupIDs == groupDN, t.groupIDs == groupObjectID
 		for _, g := range groups {
 			// The filter of strIndex.mayContain, written out: this loop
 			// runs for every group of every token and the call would cost
 			// as much as the check.
 			if n := len(g); n >= 8 && !dn {
-				k := uint64(g[0]) | uint64(g[1])<<8 | uint64(g[2])<<16 | uint64(g[3])<<24 |
-					uint64(g[4])<<32 | uint64(g[5])<<40 | uint64(g[n-1])<<48 | uint64(n)<<56
+				k := (uint64(g[0]) | uint64(g[1])<<8 | uint64(g[2])<<16 | uint64(g[3])<<24 |
+					uint64(g[4])<<32 | uint64(g[5])<<40 | uint64(g[n-1])<<48 | uint64(n)<<56) | foldMask
 				b := (k * 0x9E3779B97F4A7C15) >> shift
 				if bits[b>>6]&(1<<(b&63)) == 0 {
 					continue
@@ -272,11 +277,19 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 				continue
 			}
 			a, ok := gx.m[g]
-			if !ok && dn {
-				// Directory DNs come in whatever case and spacing the
-				// server stores; compare them canonically.
-				if n, valid := NormalizeGroupID(groupDN, g); valid {
-					a, ok = t.groups.get(n)
+			if !ok {
+				switch {
+				case guid:
+					// Object IDs are GUIDs: Entra writes them in lower
+					// case, but a group source or a hand-written token
+					// may not.
+					a, ok = lookupLower(gx.m, g)
+				case dn:
+					// Directory DNs come in whatever case and spacing the
+					// server stores; compare them canonically.
+					if n, valid := NormalizeGroupID(groupDN, g); valid {
+						a, ok = t.groups.get(n)
+					}
 				}
 			}
 			if ok {
@@ -327,7 +340,11 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 		}
 	}
 	if len(t.tenants) > 0 {
-		if a, ok := t.tenants[c.TenantID]; ok {
+		a, ok := t.tenants[c.TenantID]
+		if !ok {
+			a, ok = lookupLower(t.tenants, c.TenantID)
+		}
+		if ok {
 			hits = append(hits, a)
 		}
 	}

@@ -45,6 +45,26 @@
 // and on-prem, a credit officer with a separation-of-duties conflict, a
 // mover and a leaver) is examples/policies/bank.yaml in the repository.
 //
+// # Issuers and IDs
+//
+// A token's iss must equal a declared issuer exactly. A multi-tenant
+// Entra app writes its issuer as Entra's metadata does, with {tenantid},
+// and lists the tenants it trusts: the token's tid fills the template,
+// the result must equal iss exactly, and tid must be on the list (any
+// tenant can otherwise sign users in and assign them app roles):
+//
+//	- name: entra
+//	  issuer: https://login.microsoftonline.com/{tenantid}/v2.0
+//	  tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1a2b3c4d-0000-4000-8000-00000000000f]
+//
+// IDs are matched by kind, whatever case the policy writes them in: group
+// object IDs and tenant IDs are GUIDs and compare case-insensitively (Entra
+// emits lower case; a group source or a hand-made token may not); DNs
+// compare canonically, ignoring case and spacing, as LDAP does; group
+// names of a group_ids: name issuer, app roles, scopes, acr values and
+// claim values compare exactly. [NormalizeGroupID] gives the canonical
+// form. Folding costs Decide no allocation.
+//
 // # Conditions
 //
 // A when object holds when all of its keys hold. Keys: group (a declared

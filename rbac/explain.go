@@ -59,13 +59,14 @@ func (d Decision) Explain() Explanation {
 	e.Policy = s.version
 	var t *issuerTable
 	if d.c != nil {
-		t = s.issuers[d.c.Issuer]
+		t = s.issuerFor(d.c)
 	}
 	if t == nil {
 		return e
 	}
 	e.Issuer = t.name
-	hits, _, _ := s.collect(t, d.c, d.x, d.srcGroups(), d.srcGroups() != nil, nil)
+	groups, fromSrc := d.srcGroups()
+	hits, _, _ := s.collect(t, d.c, d.x, groups, fromSrc, nil)
 	because := func(owner int32) []string {
 		var out []string
 		for _, cl := range s.clauses {

@@ -30,6 +30,7 @@ type fileIssuer struct {
 	Issuer   string     `yaml:"issuer"`
 	GroupIDs string     `yaml:"group_ids"`
 	Claims   fileClaims `yaml:"claims"`
+	Tenants  []pstr     `yaml:"tenants"`
 }
 
 type fileClaims struct {

@@ -13,7 +13,8 @@ import (
 // serves tests.
 //
 // Groups must be safe for concurrent use by multiple goroutines and return
-// group IDs in the form the policy declares them (see [NormalizeGroupID]).
+// group IDs of the kind the issuer declares (group_ids); they are matched
+// as [NormalizeGroupID] describes.
 // An error fails the decision closed with [ErrGroupSource].
 type GroupSource interface {
 	Groups(ctx context.Context, c *jwks.Claims) ([]string, error)

@@ -46,21 +46,75 @@ func (x *strIndex) mayContain(s string) bool {
 func (x *strIndex) len() int { return len(x.m) }
 
 // filterKey packs the first 6 bytes, the last byte and the length of s
-// into one word for the filter hash.
+// into one word for the filter hash. Bytes are folded with 0x20 (ASCII
+// letters to lower case) so that a GUID written in upper case passes the
+// filter of its lower-case key and reaches [lookupLower]; for other values
+// folding only adds a few false positives, which the map then turns away.
 func filterKey(s string) uint64 {
 	n := len(s)
 	if n < 8 {
 		return shortKey(s)
 	}
 	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[n-1])<<48 | uint64(n)<<56
+	return (uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[n-1])<<48 | uint64(n)<<56) | foldMask
 }
+
+// foldMask sets bit 5 of the seven value bytes of a filter key (not the
+// length byte): ASCII letters fold to lower case in one instruction.
+const foldMask = 0x0020202020202020
 
 func shortKey(s string) uint64 {
 	var k uint64
 	for i := 0; i < len(s); i++ {
-		k = k<<8 | uint64(s[i])
+		k = k<<8 | uint64(s[i]|0x20) // short keys: scopes, roles
 	}
 	return k ^ uint64(len(s))<<56
+}
+
+// lookupLower finds a GUID written with upper-case letters under its
+// lower-case key, without allocating: GUIDs (group object IDs, tenant IDs)
+// are compared case-insensitively, and the policy stores them in lower
+// case. It reports false for anything that is not 36 bytes long or has no
+// upper-case letter (the caller has already tried the exact key). The
+// common case, a lower-case GUID that passed the filter by chance, costs
+// five word operations.
+func lookupLower(m map[string]uint32, s string) (uint32, bool) {
+	if len(s) != 36 || !hasUpper8(le64(s[0:])) && !hasUpper8(le64(s[8:])) && !hasUpper8(le64(s[16:])) &&
+		!hasUpper8(le64(s[24:])) && !hasUpper8(le64(s[28:])) {
+		return 0, false
+	}
+	return lookupFolded(m, s)
+}
+
+// lookupFolded looks up the lower-case form of a 36-byte s.
+func lookupFolded(m map[string]uint32, s string) (uint32, bool) {
+	var buf [36]byte
+	for i := 0; i < len(buf) && i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	a, ok := m[string(buf[:])] // no allocation: the conversion is only a map key
+	return a, ok
+}
+
+// le64 loads 8 bytes of s (the compiler turns this into one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hasUpper8 reports whether a byte of x may be in 'A'..'Z'. Bytes are
+// first masked to 7 bits so no addition carries into the next byte; a
+// non-ASCII byte may then look upper-case, which only costs a lookup.
+func hasUpper8(x uint64) bool {
+	const ones = 0x0101010101010101
+	x &= 0x7f * ones
+	ge := x + (0x80-'A')*ones   // high bit set where the byte >= 'A'
+	gt := x + (0x80-'Z'-1)*ones // high bit set where the byte > 'Z'
+	return ge&^gt&(0x80*ones) != 0
 }

@@ -31,7 +31,9 @@ const (
 // Options configure a [Policy]. They are copied at construction.
 type Options struct {
 	// Groups resolves groups when a token omits them (Entra overage). nil
-	// means overage fails closed with [ErrGroupsOverage].
+	// means overage fails closed with [ErrGroupsOverage]. A graph.Source
+	// serves one tenant; for a {tenantid} issuer, route by the claims' tid
+	// with a [GroupSourceFunc].
 	Groups GroupSource
 	// GroupSources, keyed by the policy's issuer name, replace the groups
 	// claim of that issuer's tokens entirely: the source is asked on every
@@ -302,7 +304,10 @@ func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *e
 	if c == nil || (x != nil && x.bad != "") {
 		return s.decide(c, x, nil, false)
 	}
-	t := s.issuers[c.Issuer]
+	t := s.issuers[c.Issuer] // s.issuerFor, by hand: the call is not inlined
+	if t == nil && len(s.templates) > 0 {
+		t = s.issuerFor(c)
+	}
 	if t == nil || t.groups.len() == 0 {
 		return s.decideFor(t, c, x, nil, false)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -163,7 +164,9 @@ func TestDecide(t *testing.T) {
 	}{
 		{"rm", claims(lendingRM), true, []string{"LoanViewer", "KYC_ReadOnly"}, nil, "", ""},
 		{"rm with noise groups", claims("11111111-2222-3333-4444-555555555555", lendingRM, "x"), true, []string{"LoanViewer", "KYC_ReadOnly"}, nil, "", ""},
-		{"upper-case GUID is a different ID", claims(strings.ToUpper(lendingRM)), false, nil, ErrNoMatch, reason.InsufficientRole, ""},
+		{"upper-case GUID is the same group", claims(strings.ToUpper(lendingRM)), true, []string{"LoanViewer", "KYC_ReadOnly"}, nil, "", ""},
+		{"upper-case leaver GUID still denies", withMFA(claims(lendingRM, strings.ToUpper(leavers))), false, nil, ErrDenied, reason.Revoked, "leaver"},
+		{"GUID of another length is not folded", claims(strings.ToUpper(lendingRM) + "0"), false, nil, ErrNoMatch, reason.InsufficientRole, ""},
 		{"credit officer without mfa", claims(creditOff), false, nil, ErrStepUp, reason.StepUpRequired, ""},
 		{"credit officer", withMFA(claims(creditOff)), true, []string{"LoanApprover"}, nil, "", ""},
 		{"leaver", withMFA(claims(lendingRM, leavers)), false, nil, ErrDenied, reason.Revoked, "leaver"},
@@ -587,5 +590,201 @@ func TestGroupSourcesPerIssuer(t *testing.T) {
 	}
 	if _, err := ParsePolicy([]byte(minimal), func(o *Options) { o.GroupSources = map[string]GroupSource{"x": nil} }); err == nil {
 		t.Error("nil group source accepted")
+	}
+}
+
+// The matching rule for IDs: GUIDs (group object IDs, tenant IDs) compare
+// case-insensitively, DNs canonically (case and spacing), names and every
+// other value exactly. Whichever case the policy uses.
+func TestIDCaseRules(t *testing.T) {
+	const y = `version: 1
+issuers:
+  - {name: entra, issuer: "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0"}
+  - {name: ad, issuer: "ldap://corp.example", group_ids: dn}
+  - {name: okta, issuer: "https://okta.example", group_ids: name}
+groups:
+  - {id: 4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13, name: RM, issuer: entra}
+  - {id: "CN=Tellers, OU=Groups, DC=corp", name: Tellers, issuer: ad}
+  - {id: Lending, name: OktaLending, issuer: okta}
+roles:
+  - {name: Viewer, permissions: [loan:read]}
+mappings:
+  - {id: rm, when: {group: RM}, grant: {roles: [Viewer]}}
+  - {id: tenant, when: {issuer: entra, tenant: 9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C, app_role: Reader}, grant: {roles: [Viewer]}}
+  - {id: tellers, when: {group: Tellers}, grant: {roles: [Viewer]}}
+  - {id: okta, when: {group: OktaLending}, grant: {roles: [Viewer]}}
+`
+	p, err := ParsePolicy([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const iss = "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0"
+	tests := []struct {
+		name string
+		c    *jwks.Claims
+		ok   bool
+	}{
+		{"guid lower", &jwks.Claims{Issuer: iss, Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, true},
+		{"guid upper", &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}, true},
+		{"guid mixed", &jwks.Claims{Issuer: iss, Groups: []string{"4f0C6b1A-8e2D-4c37-9A51-2b7E6d9F0c13"}}, true},
+		{"guid other", &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C14"}}, false},
+		{"tenant lower", &jwks.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"Reader"}}, true},
+		{"tenant upper", &jwks.Claims{Issuer: iss, TenantID: "9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C", Roles: []string{"Reader"}}, true},
+		{"app role is exact", &jwks.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"reader"}}, false},
+		{"dn other case and spacing", &jwks.Claims{Issuer: "ldap://corp.example", Groups: []string{"cn=tellers,ou=groups,  dc=CORP"}}, true},
+		{"name exact", &jwks.Claims{Issuer: "https://okta.example", Groups: []string{"Lending"}}, true},
+		{"name is case-sensitive", &jwks.Claims{Issuer: "https://okta.example", Groups: []string{"lending"}}, false},
+		{"issuer is exact", &jwks.Claims{Issuer: strings.ToUpper(iss), Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if d := p.Decide(tt.c); d.OK() != tt.ok {
+				t.Errorf("OK %v, want %v (%v)", d.OK(), tt.ok, d.Err())
+			}
+		})
+	}
+	upper := &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}
+	if n := testing.AllocsPerRun(100, func() { _ = p.Decide(upper) }); n != 0 {
+		t.Errorf("an upper-case GUID costs %.0f allocations", n)
+	}
+}
+
+const multiTenant = `version: 1
+issuers:
+  - name: entra
+    issuer: "https://login.microsoftonline.com/{tenantid}/v2.0"
+    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1A2B3C4D-0000-4000-8000-00000000000F]
+  - name: entra-v1
+    issuer: "https://sts.windows.net/{tenantid}/"
+    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c]
+roles:
+  - {name: Viewer, permissions: [loan:read]}
+  - {name: PartnerViewer, permissions: [partner:read]}
+mappings:
+  - {id: readers, when: {issuer: entra, app_role: Reader}, grant: {roles: [Viewer]}}
+  - {id: partner, when: {issuer: entra, app_role: Reader, tenant: 1a2b3c4d-0000-4000-8000-00000000000f}, grant: {roles: [PartnerViewer]}}
+  - {id: v1, when: {issuer: entra-v1, app_role: Reader}, grant: {roles: [Viewer]}}
+tests:
+  - name: home tenant
+    claims: {iss: "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0", tid: 9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, roles: [Reader]}
+    expect: {allowed: true, roles: [Viewer]}
+  - name: unlisted tenant
+    claims: {iss: "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0", tid: 00000000-0000-0000-0000-000000000000, roles: [Reader]}
+    expect: {allowed: false, reason: issuer}
+`
+
+// A multi-tenant app's issuer is written with {tenantid}: the token's tid
+// fills it, the result must equal iss exactly, and tid must be allowed.
+func TestTenantTemplateIssuer(t *testing.T) {
+	p, err := ParsePolicy([]byte(multiTenant))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range p.Test(context.Background()) {
+		if !r.Passed {
+			t.Errorf("%s: %v", r.Name, r.Failures)
+		}
+	}
+	const (
+		home    = "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c"
+		partner = "1a2b3c4d-0000-4000-8000-00000000000f"
+		other   = "00000000-0000-0000-0000-000000000000"
+	)
+	v2 := func(tid string) string { return "https://login.microsoftonline.com/" + tid + "/v2.0" }
+	tests := []struct {
+		name, iss, tid string
+		ok             bool
+		roles          []string
+		issuer         string // Explain's issuer name
+	}{
+		{"home", v2(home), home, true, []string{"Viewer"}, "entra"},
+		{"partner", v2(partner), partner, true, []string{"Viewer", "PartnerViewer"}, "entra"},
+		{"v1 home", "https://sts.windows.net/" + home + "/", home, true, []string{"Viewer"}, "entra-v1"},
+		{"v1 partner not listed for v1", "https://sts.windows.net/" + partner + "/", partner, false, nil, ""},
+		{"unlisted tenant", v2(other), other, false, nil, ""},
+		{"iss names another tenant than tid", v2(home), partner, false, nil, ""},
+		{"tid missing", v2(home), "", false, nil, ""},
+		{"tid not a GUID", "https://login.microsoftonline.com/contoso/v2.0", "contoso", false, nil, ""},
+		{"placeholder itself", "https://login.microsoftonline.com/{tenantid}/v2.0", home, false, nil, ""},
+		{"upper-case tid in both", v2(strings.ToUpper(home)), strings.ToUpper(home), true, []string{"Viewer"}, "entra"},
+		{"trailing slash differs", v2(home) + "/", home, false, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &jwks.Claims{Issuer: tt.iss, TenantID: tt.tid, Roles: []string{"Reader"}}
+			d := p.Decide(c)
+			if d.OK() != tt.ok {
+				t.Fatalf("OK %v, want %v (%v)", d.OK(), tt.ok, d.Err())
+			}
+			if !tt.ok && !errors.Is(d.Err(), ErrIssuer) {
+				t.Errorf("err %v, want ErrIssuer", d.Err())
+			}
+			if tt.ok && !sameSet(d.Roles(), tt.roles) {
+				t.Errorf("roles %v, want %v", d.Roles(), tt.roles)
+			}
+			if e := d.Explain(); e.Issuer != tt.issuer {
+				t.Errorf("explained issuer %q, want %q", e.Issuer, tt.issuer)
+			}
+		})
+	}
+	c := &jwks.Claims{Issuer: v2(partner), TenantID: partner, Roles: []string{"Reader"}}
+	if n := testing.AllocsPerRun(100, func() { _ = p.Decide(c) }); n != 0 {
+		t.Errorf("a template issuer costs %.0f allocations", n)
+	}
+}
+
+func TestTenantTemplateLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, from, to, want string
+	}{
+		{"no tenants", "    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1A2B3C4D-0000-4000-8000-00000000000F]\n", "", "needs tenants"},
+		{"tenant not a GUID", "1A2B3C4D-0000-4000-8000-00000000000F]", "contoso]", `tenant "contoso" must be a tenant ID`},
+		{"tenant twice", "1A2B3C4D-0000-4000-8000-00000000000F]", "9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C]", "listed twice"},
+		{"placeholder twice", "https://sts.windows.net/{tenantid}/", "https://sts.windows.net/{tenantid}/{tenantid}/", "once"},
+		{"tenants on a fixed issuer", "https://sts.windows.net/{tenantid}/", "https://sts.windows.net/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/", "tenants applies to an issuer written with {tenantid}"},
+		{"fixed issuer overlaps a template", "roles:\n", "  - {name: fixed, issuer: \"https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0\"}\nroles:\n", "declare it once"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			y := strings.Replace(multiTenant, tt.from, tt.to, 1)
+			if y == multiTenant {
+				t.Fatal("test edit did not apply")
+			}
+			_, err := ParsePolicy([]byte(y))
+			if !errors.Is(err, ErrInvalidPolicy) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// An explanation recomputes from the groups the decision used: a group
+// source's (even none at all), never the token's own.
+func TestExplainUsesSourceGroups(t *testing.T) {
+	const y = `version: 1
+issuers:
+  - {name: ad, issuer: "ldap://corp.example", group_ids: dn}
+groups:
+  - {id: "cn=tellers,dc=corp", name: Tellers}
+roles:
+  - {name: Viewer, permissions: [loan:read]}
+mappings:
+  - id: m
+    when:
+      any: [{group: Tellers}, {app_role: Reader}]
+    grant: {roles: [Viewer]}
+`
+	none := GroupSourceFunc(func(context.Context, *jwks.Claims) ([]string, error) { return nil, nil })
+	p, err := ParsePolicy([]byte(y), func(o *Options) { o.GroupSources = map[string]GroupSource{"ad": none} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Decide(&jwks.Claims{Issuer: "ldap://corp.example", Roles: []string{"Reader"}, Groups: []string{"cn=tellers,dc=corp"}})
+	if !d.OK() {
+		t.Fatal(d.Err())
+	}
+	e := d.Explain()
+	if len(e.Matched) != 1 || !slices.Equal(e.Matched[0].Because, []string{"app_role Reader"}) {
+		t.Errorf("explanation %+v, want only app_role Reader (the source said: no groups)", e.Matched)
 	}
 }

@@ -24,6 +24,14 @@ import (
 // all share the result; the call runs detached from any caller's
 // cancellation, and each caller stops waiting when its own context ends.
 //
+// A token is never handed out within its expiry margin (see
+// [Options].ExpiryMargin), which scales with the token's lifetime; a source
+// that returns a token already that close to expiry counts as failing.
+// Expiry is judged on the wall clock: the hot path times itself with the
+// cheaper monotonic clock, which stops while the machine sleeps, and checks
+// the wall clock every 100 ms, so a token that expired during a suspend is
+// not served after the machine wakes.
+//
 // When a renewal fails, Cache keeps serving the old token while it is
 // valid and retries with exponential backoff and jitter, honouring the
 // server's Retry-After. Once the token has expired, Token returns an error
@@ -32,7 +40,10 @@ import (
 // once instead of calling the IdP again.
 //
 // A Cache is safe for concurrent use by multiple goroutines. Call Close to
-// stop its goroutines.
+// stop its goroutines. A source that ignores its context (an assertion
+// callback, an oauth2.TokenSource) cannot hold Close up: its call is
+// abandoned when the fetch times out or the Cache closes, and its result
+// dropped.
 type Cache struct {
 	e      *entry
 	cancel context.CancelFunc
@@ -63,9 +74,11 @@ func NewCache(src Source, optFns ...func(*Options)) (*Cache, error) {
 // expired. The result must not be modified.
 func (c *Cache) Token(ctx context.Context) (*Token, error) { return c.e.token(ctx) }
 
-// Invalidate drops the cached token, so that the next Token call fetches a
-// new one. Call it when a resource server rejects the token as revoked
-// (for example a Continuous Access Evaluation challenge).
+// Invalidate drops the cached token and forgets a failed fetch, so that the
+// next Token call fetches a new one at once; only a server's Retry-After
+// still holds. Call it when a resource server rejects the token as revoked
+// (for example a Continuous Access Evaluation challenge), and after
+// [Refresh.Seed] gives the source under the Cache a new sign-in.
 func (c *Cache) Invalidate() { c.e.invalidate() }
 
 // Close stops background renewal, cancels a fetch in flight and waits for
@@ -81,13 +94,20 @@ func (c *Cache) Close() error {
 	return nil
 }
 
-// state is one immutable cached token with its schedule.
+// state is one immutable cached token with its schedule. Both times are
+// wall-clock readings (the monotonic reading is stripped): the monotonic
+// clock stops while the machine sleeps, and expiry is a wall-clock fact.
 type state struct {
 	tok       *Token
-	refreshAt time.Time     // start renewing in the background
-	expireAt  time.Time     // stop handing it out
-	refreshBy time.Duration // refreshAt as an offset from entry.base, for the hot path
+	refreshAt time.Time // start renewing in the background
+	expireAt  time.Time // stop handing it out
 }
+
+// recheck is how long the hot path trusts the monotonic clock before the
+// slow path looks at the wall clock again, so that a token that expired
+// while the machine was suspended is served for at most this long after it
+// wakes.
+const recheck = 100 * time.Millisecond
 
 // call is one fetch that any number of callers wait on.
 type call struct {
@@ -106,10 +126,12 @@ type entry struct {
 	// (time.Since) instead of calling time.Now, which costs twice as much.
 	base time.Time
 	fast bool
-	ctx  context.Context // ends at Close; every fetch runs under it
-	wg   *sync.WaitGroup // the owner's; Close waits on it
+	mono func() time.Duration // tests: a monotonic clock to stop; nil means now()-base
+	ctx  context.Context      // ends at Close; every fetch runs under it
+	wg   *sync.WaitGroup      // the owner's; Close waits on it
 
 	cur     atomic.Pointer[state]
+	trustBy atomic.Int64  // monotonic offset from base before which the hot path serves cur
 	busy    atomic.Bool   // a fetch is in flight
 	retryAt atomic.Int64  // UnixNano before which no fetch starts after a failure
 	changed chan struct{} // wakes loop after each fetch; nil without loop
@@ -125,26 +147,50 @@ func newEntry(ctx context.Context, src Source, o *Options, log *audit.Logger, wg
 	return &entry{src: src, o: o, log: log, now: o.Now, base: o.Now(), fast: o.systemClock, ctx: ctx, wg: wg}
 }
 
-// token is the hot path: one atomic load, one clock read, one comparison.
+// elapsed is the time since base on the clock the hot path uses.
+func (e *entry) elapsed() time.Duration {
+	if e.fast {
+		return time.Since(e.base)
+	}
+	if e.mono != nil {
+		return e.mono()
+	}
+	return e.now().Sub(e.base)
+}
+
+// trust lets the hot path serve s until its refresh time or for recheck,
+// whichever comes first, as measured from now.
+func (e *entry) trust(s *state, now time.Time) {
+	e.trustBy.Store(int64(e.elapsed() + min(s.refreshAt.Sub(now.Round(0)), recheck)))
+}
+
+// token is the hot path: two atomic loads, one monotonic clock read, one
+// comparison.
 func (e *entry) token(ctx context.Context) (*Token, error) {
 	if s := e.cur.Load(); s != nil {
 		var elapsed time.Duration
 		if e.fast {
-			elapsed = time.Since(e.base)
+			elapsed = time.Since(e.base) // inlined; elapsed() is not
 		} else {
-			elapsed = e.now().Sub(e.base)
+			elapsed = e.elapsed()
 		}
-		if elapsed < s.refreshBy {
+		if int64(elapsed) < e.trustBy.Load() {
 			return s.tok, nil
 		}
 	}
 	return e.slow(ctx)
 }
 
+// slow decides on the wall clock: serve, serve and renew in the
+// background, or fetch and wait.
 func (e *entry) slow(ctx context.Context) (*Token, error) {
 	now := e.now()
 	if s := e.cur.Load(); s != nil && now.Before(s.expireAt) {
-		e.refreshAsync(now)
+		if now.Before(s.refreshAt) {
+			e.trust(s, now)
+		} else {
+			e.refreshAsync(now)
+		}
 		return s.tok, nil
 	}
 	e.mu.Lock()
@@ -201,23 +247,30 @@ func (e *entry) run(c *call) {
 	defer e.wg.Done()
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(e.ctx, 2*e.o.Timeout)
-	tok, err := e.src.Token(ctx)
+	// A source that ignores ctx is abandoned when ctx ends, so that it
+	// cannot hold up Close or the callers waiting here.
+	tok, err := await(ctx, func() (*Token, error) { return e.src.Token(ctx) })
 	cancel()
 	now := e.now()
+	var s *state
 	switch {
 	case err != nil:
 	case tok == nil || tok.AccessToken == "":
 		err = fmt.Errorf("%w: source returned no access token", ErrIdPUnavailable)
-	case !tok.Expiry.IsZero() && !now.Before(tok.Expiry):
-		// Caching it would refetch in a tight loop; back off instead.
-		err = fmt.Errorf("%w: source returned an expired token", ErrIdPUnavailable)
-		tok = nil
+	default:
+		if s = e.schedule(tok, now); !now.Before(s.expireAt) {
+			// Handing it out would fail at the resource server; caching
+			// it would refetch in a tight loop. Back off instead.
+			err = fmt.Errorf("%w: source returned a token that expires within the margin", ErrIdPUnavailable)
+			tok = nil
+		}
 	}
 
 	e.mu.Lock()
 	prev := e.cur.Load()
 	if err == nil {
-		e.cur.Store(e.schedule(tok, now))
+		e.cur.Store(s)
+		e.trust(s, now)
 		e.failures, e.lastErr = 0, nil
 		e.retryAt.Store(0)
 		c.tok = tok
@@ -248,25 +301,22 @@ func (e *entry) run(c *call) {
 	e.audit(prev, tok, c.err, time.Since(start))
 }
 
-// schedule decides when to renew and when to stop serving tok. The refresh
-// window scales with the lifetime and never exceeds half of it, so that a
-// short-lived token is not refetched on every call.
+// schedule decides when to renew and when to stop serving tok. The margin
+// and the refresh window scale with the token's lifetime (from its iat when
+// it is a JWT, else what is left of it), so that a short-lived token is not
+// refetched on every call and an aged one is not served to its last second.
 func (e *entry) schedule(tok *Token, now time.Time) *state {
+	now = now.Round(0)
 	s := &state{tok: tok}
 	if tok.Expiry.IsZero() {
 		// The IdP gave no lifetime; renew every few minutes, and keep
 		// serving the old token while renewals fail.
 		s.refreshAt = now.Add(defaultMinWindow)
 		s.expireAt = now.Add(100 * 365 * 24 * time.Hour)
-		s.refreshBy = s.refreshAt.Sub(e.base)
 		return s
 	}
-	life := tok.Expiry.Sub(now)
-	if life <= 0 {
-		s.refreshAt, s.expireAt = now, now
-		s.refreshBy = s.refreshAt.Sub(e.base)
-		return s
-	}
+	exp := tok.Expiry.Round(0)
+	life := lifetime(tok, now)
 	margin := min(e.o.ExpiryMargin, life/10)
 	window := e.o.RefreshWindow
 	if window == 0 {
@@ -274,16 +324,33 @@ func (e *entry) schedule(tok *Token, now time.Time) *state {
 	}
 	window = min(window, life/2)
 	window += time.Duration(float64(window) * e.o.RefreshJitter * rand.Float64())
-	s.expireAt = tok.Expiry.Add(-margin)
-	s.refreshAt = tok.Expiry.Add(-window)
+	s.expireAt = exp.Add(-margin)
+	s.refreshAt = exp.Add(-window)
 	if !tok.RefreshAt.IsZero() && tok.RefreshAt.Before(s.refreshAt) {
-		s.refreshAt = tok.RefreshAt // Entra's refresh_in
+		s.refreshAt = tok.RefreshAt.Round(0) // Entra's refresh_in
 	}
+	// Renew no later than expiry, and for an aged token no sooner than
+	// half way through what is left of it: a source that keeps handing
+	// back the same token must not be called in a tight loop.
 	if s.refreshAt.After(s.expireAt) {
 		s.refreshAt = s.expireAt
 	}
-	s.refreshBy = s.refreshAt.Sub(e.base)
+	if half := now.Add(s.expireAt.Sub(now) / 2); s.refreshAt.Before(half) {
+		s.refreshAt = half
+	}
 	return s
+}
+
+// lifetime is tok's whole lifetime as best known: expiry minus the JWT's
+// iat, or else what is left of it at now.
+func lifetime(tok *Token, now time.Time) time.Duration {
+	left := tok.Expiry.Round(0).Sub(now)
+	if iat, ok := jwtTime(tok.AccessToken, "iat"); ok {
+		if l := tok.Expiry.Round(0).Sub(iat); l > left {
+			return l
+		}
+	}
+	return left
 }
 
 // backoff is exponential with equal jitter, and never shorter than the
@@ -339,9 +406,15 @@ func (e *entry) loop() {
 	}
 }
 
+// invalidate drops the token and forgets a failure, so that the next call
+// fetches at once; only a server's Retry-After still holds.
 func (e *entry) invalidate() {
 	e.mu.Lock()
 	e.cur.Store(nil)
+	if oe := (*Error)(nil); !errors.As(e.lastErr, &oe) || oe.RetryAfter <= 0 {
+		e.failures, e.lastErr = 0, nil
+		e.retryAt.Store(0)
+	}
 	e.mu.Unlock()
 }
 

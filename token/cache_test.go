@@ -477,3 +477,138 @@ func TestCacheHotPathAllocatesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheNeverHandsOutATokenAboutToExpire: the expiry margin scales with
+// the token's lifetime, not with what is left of it, so an aged token (a
+// source that caches, a seeded one) is not handed out seconds before it
+// expires, while a genuinely short-lived token still is.
+func TestCacheNeverHandsOutATokenAboutToExpire(t *testing.T) {
+	tests := []struct {
+		name     string
+		iat, exp time.Duration // from now
+		wantOK   bool
+	}{
+		{"fresh 1h token", 0, time.Hour, true},
+		{"fresh 10s token: margin 1s", 0, 10 * time.Second, true},
+		{"1h token with 10s left", -time.Hour + 10*time.Second, 10 * time.Second, false},
+		{"1h token with 29s left", -time.Hour + 29*time.Second, 29 * time.Second, false},
+		{"1h token with 40s left", -time.Hour + 40*time.Second, 40 * time.Second, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			now := clock.Now()
+			access := fakeJWT(map[string]any{"iat": now.Add(tt.iat).Unix(), "exp": now.Add(tt.exp).Unix()})
+			src := SourceFunc(func(context.Context) (*Token, error) {
+				return &Token{AccessToken: access, Expiry: now.Add(tt.exp)}, nil
+			})
+			c := newTestCache(t, src, clock)
+			tok, err := c.Token(context.Background())
+			if tt.wantOK != (err == nil) {
+				t.Fatalf("Token = %v, %v; want ok = %v", tok, err, tt.wantOK)
+			}
+			if err != nil && !errors.Is(err, ErrIdPUnavailable) {
+				t.Fatalf("err = %v, want ErrIdPUnavailable", err)
+			}
+		})
+	}
+}
+
+// TestCacheSurvivesSuspend: the hot path measures time on the monotonic
+// clock, which stops while the machine sleeps; the wall clock does not. A
+// token that expired during a suspend must not be served for longer than
+// the short re-check interval after the machine wakes.
+func TestCacheSurvivesSuspend(t *testing.T) {
+	clock := newFakeClock()
+	var mono atomic.Int64 // monotonic nanoseconds since base
+	src := &countingSource{clock: clock, life: time.Hour}
+	o, _ := newOptions([]func(*Options){func(o *Options) { o.Now = clock.Now; o.RefreshJitter = -1 }})
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithCancel(context.Background())
+	e := newEntry(ctx, src, o, nil, &wg)
+	e.mono = func() time.Duration { return time.Duration(mono.Load()) }
+	t.Cleanup(func() { e.close(); cancel(); wg.Wait() })
+
+	first, err := e.token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(wall, mon time.Duration) { clock.Advance(wall); mono.Add(int64(mon)) }
+	step(time.Minute, time.Minute)
+	if tok, _ := e.token(context.Background()); tok != first {
+		t.Fatal("fresh token not served")
+	}
+	// Eight hours asleep: the wall clock moves, the monotonic one does not.
+	step(8*time.Hour, 0)
+	step(recheck, recheck)
+	tok, err := e.token(context.Background())
+	if err != nil || tok == first {
+		t.Fatalf("after a suspend Token = %v, %v; want a new token, not the one that expired while asleep", tok, err)
+	}
+}
+
+// TestCacheInvalidateForgetsFailure: after the user signs in again (a new
+// refresh token seeded), Invalidate must let the next call fetch at once
+// instead of repeating the old error until the backoff ends; a server's
+// Retry-After still holds.
+func TestCacheInvalidateForgetsFailure(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		fail      error
+		wantFetch bool
+	}{
+		{"sign-in required", &Error{Code: "invalid_grant", StatusCode: 400, sentinel: ErrSignInRequired}, true},
+		{"IdP down", fmt.Errorf("%w: connection refused", ErrIdPUnavailable), true},
+		{"Retry-After", &Error{Code: "temporarily_unavailable", StatusCode: 429, RetryAfter: time.Minute, sentinel: ErrIdPUnavailable}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			src := &countingSource{clock: clock, life: time.Hour}
+			src.setFail(tt.fail)
+			c := newTestCache(t, src, clock, func(o *Options) { o.MinBackoff = time.Minute })
+			for range 3 {
+				c.Token(context.Background())
+			}
+			if n := src.calls.Load(); n != 1 {
+				t.Fatalf("%d fetches during the backoff", n)
+			}
+			src.setFail(nil)
+			c.Invalidate()
+			_, err := c.Token(context.Background())
+			if fetched := src.calls.Load() == 2; fetched != tt.wantFetch || (err == nil) != tt.wantFetch {
+				t.Fatalf("after Invalidate: fetched = %v, err = %v; want fetch = %v", fetched, err, tt.wantFetch)
+			}
+		})
+	}
+}
+
+// TestCacheCloseDoesNotWaitForASourceIgnoringContext: a source (an
+// assertion callback, a KMS signer, an oauth2.TokenSource) that ignores its
+// context must not hang Close or the callers waiting on it.
+func TestCacheCloseDoesNotWaitForASourceIgnoringContext(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	var calls atomic.Int64
+	src := SourceFunc(func(context.Context) (*Token, error) {
+		calls.Add(1)
+		<-release // ignores ctx
+		return &Token{AccessToken: "late"}, nil
+	})
+	c, err := NewCache(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiter := make(chan error, 1)
+	go func() { _, err := c.Token(context.Background()); waiter <- err }()
+	waitFor(t, "the fetch to start", func() bool { return calls.Load() == 1 })
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked on a source that ignores its context")
+	}
+	if err := <-waiter; !errors.Is(err, ErrClosed) {
+		t.Fatalf("waiter err = %v, want ErrClosed", err)
+	}
+}

@@ -142,12 +142,16 @@ func (a assertionAuth) authenticate(ctx context.Context, c *Client, form url.Val
 	if a.fn == nil {
 		return nil, fmt.Errorf("%w: nil assertion function", ErrInvalidOptions)
 	}
-	assertion, err := a.fn(ctx)
-	if err != nil {
+	assertion, err := await(ctx, func() (string, error) { return a.fn(ctx) })
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return nil, fmt.Errorf("token: client assertion: %w", err)
-	}
-	if assertion == "" {
-		return nil, errors.New("token: client assertion: empty assertion")
+	case err != nil:
+		// The callback's failure (a sealed vault, a missing file) is
+		// transient unless it says otherwise.
+		return nil, unavailable("client assertion", err)
+	case assertion == "":
+		return nil, fmt.Errorf("%w: client assertion is empty", ErrIdPUnavailable)
 	}
 	form.Set("client_id", c.ID)
 	form.Set("client_assertion_type", assertionType)

@@ -313,3 +313,27 @@ func TestParamsAndAssertionErrors(t *testing.T) {
 		t.Fatalf("err = %v, ctx passed = %v, requests = %d", err, sawCtx, idp.count())
 	}
 }
+
+// TestAssertionCallbackIgnoringContext: Token returns when its context ends
+// even if the assertion callback does not.
+func TestAssertionCallbackIgnoringContext(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	auth := ClientAssertion(func(context.Context) (string, error) { <-release; return "late", nil })
+	cc, err := NewClientCredentials(Client{ID: "svc", TokenURL: "https://idp.example/token", Auth: auth}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := cc.Token(ctx); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want the context's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Token waited for a callback that ignores its context")
+	}
+}

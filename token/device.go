@@ -148,12 +148,14 @@ func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 		return nil, fmt.Errorf("%w: no device code", ErrInvalidOptions)
 	}
 	interval := max(dc.Interval, time.Second)
+	var wait time.Duration // longer than interval once, for a Retry-After
 	for {
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("token: device authorization: %w", ctx.Err())
-		case <-d.after(interval):
+		case <-d.after(max(interval, wait)):
 		}
+		wait = 0
 		if !d.r.o.Now().Before(dc.Expiry) {
 			return nil, fmt.Errorf("%w: device code expired before the user approved it", ErrSignInRequired)
 		}
@@ -171,8 +173,13 @@ func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 		case errors.As(err, &oe) && oe.Code == codeSlowDown:
 			interval += 5 * time.Second
 		case errors.Is(err, ErrIdPUnavailable) && ctx.Err() == nil:
-			// Keep polling through a brief outage, a little slower.
+			// Keep polling through a brief outage, a little slower (RFC
+			// 8628 section 3.5), and never sooner than the server's
+			// Retry-After; the next poll goes back to the interval.
 			interval = min(interval*2, time.Minute)
+			if errors.As(err, &oe) && oe.RetryAfter > interval {
+				wait = oe.RetryAfter
+			}
 		default:
 			return nil, err
 		}

@@ -127,3 +127,29 @@ func TestDeviceStartErrors(t *testing.T) {
 		t.Fatalf("incomplete response: %v", err)
 	}
 }
+
+// TestDevicePollHonoursRetryAfter: a throttled poll waits at least as long
+// as the server's Retry-After.
+func TestDevicePollHonoursRetryAfter(t *testing.T) {
+	clock := newFakeClock()
+	d, idp, waits := newTestDevice(t, clock, nil)
+	idp.respond = func(n int, form url.Values, _ http.Header) (int, map[string]string, string) {
+		switch {
+		case form.Get("grant_type") == "":
+			return 200, nil, `{"device_code":"D","user_code":"U","verification_uri":"https://idp.example/device","expires_in":900,"interval":2}`
+		case n == 2:
+			return 429, map[string]string{"Retry-After": "30"}, `{"error":"temporarily_unavailable"}`
+		}
+		return 200, nil, okToken("at", 3600)
+	}
+	dc, err := d.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Poll(context.Background(), dc); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 2 || (*waits)[1] < 30*time.Second {
+		t.Fatalf("waits %v; want the second at least the 30 s Retry-After", *waits)
+	}
+}

@@ -49,7 +49,9 @@ type Options struct {
 	RefreshJitter float64
 	// ExpiryMargin is how long before its expiry a token is no longer
 	// handed out, for clock skew and transit. Default 30s, at most 10% of
-	// the lifetime.
+	// the token's lifetime: its whole lifetime (from iat, when the access
+	// token is a JWT), not what is left of it, so that an aged token is
+	// not served to its last seconds.
 	ExpiryMargin time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff (with equal
 	// jitter) between failed fetches. A server's Retry-After is honoured

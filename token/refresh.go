@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 )
 
 // RefreshStore keeps refresh tokens between uses, keyed by a name the
@@ -90,8 +91,9 @@ type Refresh struct {
 	scopes string
 	sem    chan struct{} // one refresh at a time; a channel so waiters honour ctx
 
-	mu   sync.Mutex
-	seed *Token // guarded by mu: token to hand out before the first refresh
+	mu       sync.Mutex
+	seed     *Token    // guarded by mu: token to hand out before the first refresh
+	seededAt time.Time // guarded by mu
 }
 
 // NewRefresh returns a source that refreshes the token stored under key in
@@ -117,7 +119,9 @@ func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFn
 
 // Seed stores the refresh token of tok, just obtained by an interactive
 // flow, and keeps its access token to be returned by the next Token call
-// while it is valid, so that signing in costs one request, not two.
+// while it is not about to expire, so that signing in costs one request,
+// not two. When a [Cache] wraps f and the user signs in again, call the
+// Cache's Invalidate after Seed so that it drops the old token and error.
 func (f *Refresh) Seed(ctx context.Context, tok *Token) error {
 	if tok == nil || tok.RefreshToken == "" {
 		return fmt.Errorf("%w: token has no refresh token (was offline_access requested?)", ErrSignInRequired)
@@ -128,7 +132,7 @@ func (f *Refresh) Seed(ctx context.Context, tok *Token) error {
 	seed := *tok
 	seed.RefreshToken = ""
 	f.mu.Lock()
-	f.seed = &seed
+	f.seed, f.seededAt = &seed, f.r.o.Now()
 	f.mu.Unlock()
 	return nil
 }
@@ -144,11 +148,17 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 	defer func() { <-f.sem }()
 
 	f.mu.Lock()
-	seed := f.seed
+	seed, seededAt := f.seed, f.seededAt
 	f.seed = nil
 	f.mu.Unlock()
-	if seed != nil && seed.Valid(f.r.o.Now()) {
-		return seed, nil
+	if seed != nil {
+		// Hand the seed out only while it is not about to expire, by the
+		// margin a Cache would apply to a token of its lifetime.
+		now := f.r.o.Now()
+		margin := min(f.r.o.ExpiryMargin, seed.Expiry.Sub(seededAt)/10)
+		if seed.Valid(now.Add(margin)) {
+			return seed, nil
+		}
 	}
 
 	rt, err := f.store.Load(ctx, f.key)

@@ -162,3 +162,20 @@ func TestNewRefreshValidates(t *testing.T) {
 		t.Fatalf("empty key: %v", err)
 	}
 }
+
+// TestRefreshSkipsSeedAboutToExpire: a seeded token is handed out only while
+// it is not about to expire; an aged one is replaced by a refresh.
+func TestRefreshSkipsSeedAboutToExpire(t *testing.T) {
+	idp := newRotatingIdP(t, "rt-seed")
+	clock := newFakeClock()
+	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, nil, "k", nil, func(o *Options) { o.Now = clock.Now })
+	ctx := context.Background()
+	if err := r.Seed(ctx, &Token{AccessToken: "at-seed", Expiry: clock.Now().Add(time.Hour), RefreshToken: "rt-seed"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour - 5*time.Second)
+	tok, err := r.Token(ctx)
+	if err != nil || tok.AccessToken != "at-1" {
+		t.Fatalf("Token = %v, %v; want a refreshed token, not the seed 5 s before expiry", tok, err)
+	}
+}

@@ -17,7 +17,9 @@ import (
 // Token must be safe for concurrent use by multiple goroutines. The returned
 // *Token is shared with other callers and must not be modified. The context
 // bounds the caller's wait; an implementation that fetches on behalf of many
-// callers (such as [Cache]) may let the fetch outlive it.
+// callers (such as [Cache]) may let the fetch outlive it. An implementation
+// should return when ctx ends; one that does not is abandoned by [Cache]
+// and the flows of this package, which never wait past their context.
 type Source interface {
 	Token(ctx context.Context) (*Token, error)
 }

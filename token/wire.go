@@ -270,7 +270,11 @@ func retryAfter(v string, now time.Time) time.Duration {
 
 // jwtExpiry reads the exp claim of a JWT without verifying it. It is used
 // only to time refreshes, never to trust anything.
-func jwtExpiry(tok string) (time.Time, bool) {
+func jwtExpiry(tok string) (time.Time, bool) { return jwtTime(tok, "exp") }
+
+// jwtTime reads a NumericDate claim (exp, iat) of a JWT without verifying
+// it, for timing only.
+func jwtTime(tok, claim string) (time.Time, bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 || len(parts[1]) > 64<<10 {
 		return time.Time{}, false
@@ -279,15 +283,46 @@ func jwtExpiry(tok string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	var c struct {
-		Exp json.Number `json:"exp"`
-	}
-	if json.Unmarshal(payload, &c) != nil || c.Exp == "" {
+	var c map[string]json.RawMessage
+	if json.Unmarshal(payload, &c) != nil {
 		return time.Time{}, false
 	}
-	f, err := c.Exp.Float64()
+	var n json.Number
+	if raw, ok := c[claim]; !ok || json.Unmarshal(raw, &n) != nil || n == "" {
+		return time.Time{}, false
+	}
+	f, err := n.Float64()
 	if err != nil || f <= 0 || f > 1<<40 {
 		return time.Time{}, false
 	}
 	return time.Unix(int64(f), 0), true
+}
+
+// await runs fn in its own goroutine and returns its result, or ctx's error
+// as soon as ctx ends. Code outside this package (an assertion callback, a
+// KMS-backed signer, a Source) may ignore its context; nobody should wait
+// on it past their own deadline, or past Close. An abandoned fn finishes in
+// the background and its result is dropped.
+func await[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+		select {
+		case r := <-ch: // finished at the same moment: keep the result
+			return r.v, r.err
+		default:
+		}
+		var zero T
+		return zero, ctx.Err()
+	}
 }

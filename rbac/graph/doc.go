@@ -15,6 +15,13 @@
 // would let whoever shapes the token steer the request. The Graph endpoint
 // is configuration.
 //
+// getMemberObjects does not page. It returns up to 11,000 IDs in one
+// response; past that Graph answers 400 Directory_ResultSizeLimitExceeded,
+// which [Source.Groups] reports as an [*Error] (wrapping [ErrUnavailable]),
+// so rbac denies: deciding on part of a user's groups could miss the group
+// a deny rule names. For the same reason a response that carries
+// @odata.nextLink is refused rather than followed.
+//
 // # Credentials
 //
 // The lookup uses an app-only token for Microsoft Graph (scope

@@ -28,7 +28,8 @@ import (
 var (
 	// ErrUnavailable: Graph could not be asked or refused to answer
 	// (network, throttling beyond the retry budget, 4xx/5xx, token
-	// failure, more groups than Graph returns).
+	// failure, more groups than Graph returns: see [Error] with Code
+	// Directory_ResultSizeLimitExceeded).
 	ErrUnavailable = reason.New(reason.IdPUnavailable, "graph: group lookup failed")
 	// ErrNoUser: the claims carry no oid (object ID) to look up.
 	ErrNoUser = reason.New(reason.MissingClaim, "graph: claims carry no user object ID")
@@ -73,6 +74,9 @@ func FromSource(s token.Source) TokenFunc {
 		t, err := s.Token(ctx)
 		if err != nil {
 			return "", err
+		}
+		if t == nil {
+			return "", errors.New("token source returned no token")
 		}
 		return t.AccessToken, nil
 	}
@@ -204,7 +208,7 @@ func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Sou
 
 // Groups returns the object IDs (lower case) of every group the user of c
 // is a member of, directly or through nesting. It implements
-// rbac.GroupSource.
+// rbac.GroupSource. The slice is shared with the cache: do not modify it.
 func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 	if c == nil || !guidRe.MatchString(c.ObjectID) {
 		return nil, ErrNoUser
@@ -359,13 +363,20 @@ func (s *Source) do(req *http.Request) ([]string, error) {
 		return nil, e
 	}
 	var ok struct {
-		Value []string `json:"value"`
+		Value    []string `json:"value"`
+		NextLink string   `json:"@odata.nextLink"`
 	}
 	if err := json.Unmarshal(data, &ok); err != nil {
 		return nil, fmt.Errorf("%w: malformed response: %w", ErrUnavailable, err)
 	}
 	if ok.Value == nil {
 		return nil, fmt.Errorf("%w: response has no value array", ErrUnavailable)
+	}
+	if ok.NextLink != "" {
+		// getMemberObjects does not page: it returns every ID or fails
+		// with Directory_ResultSizeLimitExceeded. A partial page could
+		// leave out the very group a deny rule names, so fail closed.
+		return nil, fmt.Errorf("%w: response is one page of several (@odata.nextLink), which getMemberObjects never sends", ErrUnavailable)
 	}
 	out := make([]string, 0, len(ok.Value))
 	for _, id := range ok.Value {

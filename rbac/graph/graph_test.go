@@ -205,6 +205,9 @@ func TestErrors(t *testing.T) {
 		{"no value", func(_ int, w http.ResponseWriter) { io.WriteString(w, `{"@odata.context":"x"}`) }, 1, "", 0},
 		{"value not IDs", ok("not-a-guid"), 1, "", 0},
 		{"value wrong type", func(_ int, w http.ResponseWriter) { io.WriteString(w, `{"value":"x"}`) }, 1, "", 0},
+		{"a page of several", func(_ int, w http.ResponseWriter) {
+			io.WriteString(w, `{"value":["`+rmGroup+`"],"@odata.nextLink":"https://graph.microsoft.com/v1.0/users/x/getMemberObjects?$skiptoken=abc"}`)
+		}, 1, "", 0},
 		{"huge body", func(_ int, w http.ResponseWriter) { io.WriteString(w, `{"value":["`+strings.Repeat("a", 5<<20)+`"]}`) }, 1, "", 0},
 	}
 	for _, tt := range tests {
@@ -356,5 +359,19 @@ func TestPolicyWithGraphOverage(t *testing.T) {
 	d = p2.Decide(c)
 	if d.OK() || !errors.Is(d.Err(), rbac.ErrGroupSource) || d.Reason() != reason.IdPUnavailable {
 		t.Fatalf("Graph down: %v (%s)", d.Err(), d.Reason())
+	}
+}
+
+// A token source that returns neither a token nor an error fails the lookup
+// instead of panicking.
+func TestFromSourceNilToken(t *testing.T) {
+	_, srv := newFakeGraph(t, ok(rmGroup))
+	src := token.SourceFunc(func(context.Context) (*token.Token, error) { return nil, nil })
+	s, err := graph.NewSource(tenant, graph.FromSource(src), func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Groups(context.Background(), user()); !errors.Is(err, graph.ErrUnavailable) {
+		t.Fatalf("nil token: %v", err)
 	}
 }

@@ -173,7 +173,9 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 	}
 	claims, err := a.v.ValidateIDToken(ctx, tok.IDToken, p.Nonce)
 	if err != nil {
-		return nil, nil, fmt.Errorf("token: ID token: %w", err)
+		// The validator's own class (expired, signature, audience) comes
+		// first; ErrInvalidCallback is there for validators without one.
+		return nil, nil, fmt.Errorf("token: ID token: %w (%w)", err, ErrInvalidCallback)
 	}
 	return tok, claims, nil
 }
@@ -181,7 +183,7 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 func randomString(n int) (string, error) {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("token: random: %w", err)
+		return "", unavailable("random", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }

@@ -141,8 +141,10 @@ func (d *Device) Start(ctx context.Context) (*DeviceCode, error) {
 
 // Poll waits for the user to approve dc and returns the tokens. It polls
 // every Interval, adds five seconds on each slow_down as RFC 8628 demands,
-// rides out temporary IdP failures, and stops when ctx ends or the code
-// expires ([ErrSignInRequired]). A user who declines gives [ErrRejected].
+// rides out temporary IdP failures (waiting at least as long as a
+// Retry-After), and stops when ctx ends or the code expires (an error
+// matching both [ErrSignInRequired] and [ErrExpired]). A user who declines
+// gives [ErrRejected].
 func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 	if dc == nil || dc.DeviceCode == "" {
 		return nil, fmt.Errorf("%w: no device code", ErrInvalidOptions)
@@ -157,7 +159,7 @@ func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 		}
 		wait = 0
 		if !d.r.o.Now().Before(dc.Expiry) {
-			return nil, fmt.Errorf("%w: device code expired before the user approved it", ErrSignInRequired)
+			return nil, fmt.Errorf("%w: device code expired before the user approved it (%w)", ErrExpired, ErrSignInRequired)
 		}
 		form := url.Values{
 			"grant_type":  {"urn:ietf:params:oauth:grant-type:device_code"},

@@ -42,8 +42,12 @@
 //
 // Every error wraps one sentinel: [ErrIdPUnavailable], [ErrSignInRequired],
 // [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired] or
-// [ErrClosed]; idbridge.Reason maps it to its reason class. OAuth error
-// responses are [*Error] values with Entra's error codes and trace IDs.
+// [ErrClosed], even when it starts in the caller's own code (an assertion
+// callback, a RefreshStore, a signer); idbridge.Reason maps it to its
+// reason class. The one exception is a call whose context ends: it wraps
+// ctx.Err(). OAuth error responses are [*Error] values with Entra's error
+// codes and trace IDs; their class tells a revoked grant (revoked) from a
+// user who must pass MFA or consent (step_up_required).
 //
 // # Secrets
 //

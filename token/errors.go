@@ -24,6 +24,11 @@ var (
 	// the device code expired, or the IdP demands user interaction
 	// (interaction_required, login_required, consent_required). No retry
 	// helps; the user must sign in again.
+	//
+	// Its reason class is revoked; an [*Error] refines it to
+	// step_up_required for the interaction codes and to expired for an
+	// expired device code, so that audit tells a revoked user from one
+	// who only has to pass MFA.
 	ErrSignInRequired = reason.New(reason.Revoked, "token: sign-in required")
 
 	// ErrRejected means the IdP refused the request for a reason only a
@@ -116,8 +121,22 @@ func (e *Error) Error() string {
 // Unwrap returns the sentinel of the error's class.
 func (e *Error) Unwrap() error { return e.sentinel }
 
-// Reason returns the reason class, for idbridge.Reason.
-func (e *Error) Reason() string { return reason.Of(e.sentinel) }
+// Reason returns the reason class, for idbridge.Reason: the class of the
+// sentinel, refined for the [ErrSignInRequired] codes that do not mean a
+// revoked grant. A user who must pass MFA or Conditional Access, consent,
+// or sign in interactively is step_up_required; a device code that ran
+// out is expired.
+func (e *Error) Reason() string {
+	if e.sentinel == ErrSignInRequired {
+		switch e.Code {
+		case "interaction_required", "consent_required", "login_required", "account_selection_required":
+			return reason.StepUpRequired
+		case "expired_token":
+			return reason.Expired
+		}
+	}
+	return reason.Of(e.sentinel)
+}
 
 // Error codes this package acts on.
 const (

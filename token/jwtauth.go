@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -120,7 +119,7 @@ func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, 
 	}
 	h, err := json.Marshal(hdr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: encoding header: %w", ErrInvalidOptions, err)
 	}
 	return &jwtAuth{key: key, o: o, header: base64.RawURLEncoding.EncodeToString(h)}, nil
 }
@@ -144,7 +143,9 @@ func thumbprint(cert *x509.Certificate, kind string) string {
 }
 
 func (a *jwtAuth) authenticate(ctx context.Context, c *Client, form url.Values, _ http.Header) ([]string, error) {
-	assertion, err := a.sign(c.ID, c.TokenURL)
+	// An HSM- or KMS-backed Signer takes no context; do not wait for it
+	// past ctx.
+	assertion, err := await(ctx, func() (string, error) { return a.sign(c.ID, c.TokenURL) })
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +161,7 @@ func (a *jwtAuth) sign(clientID, tokenURL string) (string, error) {
 	}
 	var jti [16]byte
 	if _, err := rand.Read(jti[:]); err != nil {
-		return "", err
+		return "", unavailable("random", err)
 	}
 	claims, err := json.Marshal(map[string]any{
 		"iss": clientID,
@@ -172,7 +173,7 @@ func (a *jwtAuth) sign(clientID, tokenURL string) (string, error) {
 		"exp": now.Add(a.o.Lifetime).Unix(),
 	})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: encoding claims: %w", ErrInvalidOptions, err)
 	}
 	signing := a.header + "." + base64.RawURLEncoding.EncodeToString(claims)
 	digest := sha256.Sum256([]byte(signing))
@@ -182,7 +183,7 @@ func (a *jwtAuth) sign(clientID, tokenURL string) (string, error) {
 	}
 	sig, err := a.key.Sign(rand.Reader, digest[:], opts)
 	if err != nil {
-		return "", fmt.Errorf("token: signing client assertion: %w", err)
+		return "", unavailable("signing client assertion", err)
 	}
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
@@ -249,7 +250,7 @@ func parseKey(b *pem.Block) (crypto.Signer, error) {
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, errors.New("token: private key cannot sign")
+		return nil, fmt.Errorf("%w: %T cannot sign", ErrInvalidOptions, k)
 	}
 	return s, nil
 }

@@ -127,7 +127,7 @@ func (f *Refresh) Seed(ctx context.Context, tok *Token) error {
 		return fmt.Errorf("%w: token has no refresh token (was offline_access requested?)", ErrSignInRequired)
 	}
 	if err := f.store.Store(ctx, f.key, Secret(tok.RefreshToken)); err != nil {
-		return fmt.Errorf("token: storing refresh token: %w", err)
+		return unavailable("storing refresh token", err)
 	}
 	seed := *tok
 	seed.RefreshToken = ""
@@ -163,7 +163,7 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 
 	rt, err := f.store.Load(ctx, f.key)
 	if err != nil {
-		return nil, fmt.Errorf("token: loading refresh token: %w", err)
+		return nil, unavailable("loading refresh token", err)
 	}
 	if rt == "" {
 		return nil, fmt.Errorf("%w: no refresh token stored", ErrSignInRequired)
@@ -185,7 +185,7 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 	}
 	if tok.RefreshToken != "" && tok.RefreshToken != rt.Reveal() {
 		if err := f.store.Store(ctx, f.key, Secret(tok.RefreshToken)); err != nil {
-			return nil, fmt.Errorf("token: storing rotated refresh token: %w", err)
+			return nil, unavailable("storing rotated refresh token", err)
 		}
 	}
 	tok.RefreshToken = ""

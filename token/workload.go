@@ -13,7 +13,9 @@ import (
 )
 
 // ErrExpired means a credential the source depends on has expired, such as
-// the federated token in a workload identity file that nobody renewed.
+// the federated token in a workload identity file that nobody renewed, or
+// a device code the user did not approve in time (that error also matches
+// [ErrSignInRequired]).
 var ErrExpired = reason.New(reason.Expired, "token: credential expired")
 
 // defaultReread is how often a federated token file is read again even when
@@ -70,7 +72,7 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 	now := f.now()
 	fi, err := os.Stat(f.path)
 	if err != nil {
-		return "", fmt.Errorf("token: federated token file: %w", err)
+		return "", unavailable("federated token file", err)
 	}
 	fresh := f.cached != "" &&
 		fi.ModTime().Equal(f.modTime) && fi.Size() == f.size &&
@@ -81,12 +83,12 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {
-		return "", fmt.Errorf("token: federated token file: %w", err)
+		return "", unavailable("federated token file", err)
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, maxAssertionFile+1))
 	fh.Close()
 	if err != nil {
-		return "", fmt.Errorf("token: federated token file: %w", err)
+		return "", unavailable("federated token file", err)
 	}
 	if len(b) > maxAssertionFile {
 		return "", fmt.Errorf("%w: federated token file is larger than %d bytes", ErrInvalidOptions, maxAssertionFile)

@@ -29,8 +29,8 @@ func (failingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) 
 type brokenStore struct{ load, store error }
 
 func (s brokenStore) Load(context.Context, string) (Secret, error) { return "rt", s.load }
-func (s brokenStore) Store(context.Context, string, Secret) error   { return s.store }
-func (s brokenStore) Delete(context.Context, string) error          { return nil }
+func (s brokenStore) Store(context.Context, string, Secret) error  { return s.store }
+func (s brokenStore) Delete(context.Context, string) error         { return nil }
 
 type plainValidator struct{}
 

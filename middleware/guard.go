@@ -288,7 +288,7 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo)
 	if err != nil {
 		e := classify(stageAuthorize, err)
 		if errors.Is(err, ErrInsufficientScope) {
-			e.Scope = rt.scopes
+			e.Scope = slices.Clone(rt.scopes) // the handler may keep or change it
 		}
 		if e.Code == CodeInsufficientClaims && !g.claimsAll && !slices.Contains(claims.ClientCapabilities, "cp1") {
 			e.Code = CodeInsufficientUserAuthentication

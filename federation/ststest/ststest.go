@@ -505,7 +505,12 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	}
 	s.mu.Unlock()
 	if fault != "" {
-		return nil, fail(fault, "")
+		msg := ""
+		if fault == "RegionDisabledException" {
+			msg = "STS is not activated in this region for account:" + s.o.AccountID +
+				". Your account administrator can activate STS in this region using the IAM Console."
+		}
+		return nil, fail(fault, msg)
 	}
 	if action == "AssumeRole" {
 		return s.assumeRole(r, body, form)
@@ -517,25 +522,60 @@ func (s *Server) assumeRoleWithWebIdentity(r *http.Request, form url.Values) (*S
 	tok := form.Get("WebIdentityToken")
 	roleARN, name := form.Get("RoleArn"), form.Get("RoleSessionName")
 	var problems []string
-	if n := len(roleARN); n < 20 || n > 2048 {
-		problems = append(problems, "Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048")
+	// STS's wording: each violated constraint, with the value quoted
+	// unless the member is sensitive (the token never is quoted).
+	bad := func(member, value, constraint string) {
+		if value != "" {
+			problems = append(problems, "Value '"+value+"' at '"+member+"' failed to satisfy constraint: "+constraint)
+		} else {
+			problems = append(problems, "Value at '"+member+"' failed to satisfy constraint: "+constraint)
+		}
 	}
-	if !sessionNameRe.MatchString(name) {
-		problems = append(problems, "Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
+	switch n := len(roleARN); {
+	case roleARN == "":
+		problems = append(problems, "Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	case n < 20:
+		bad("roleArn", roleARN, "Member must have length greater than or equal to 20")
+	case n > 2048:
+		bad("roleArn", roleARN[:64]+"...", "Member must have length less than or equal to 2048")
 	}
-	if n := len(tok); n < 4 || n > 20000 {
-		problems = append(problems, "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and 20000")
+	switch {
+	case name == "":
+		problems = append(problems, "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+	case len(name) < 2:
+		bad("roleSessionName", name, "Member must have length greater than or equal to 2")
+	case len(name) > 64:
+		bad("roleSessionName", name, "Member must have length less than or equal to 64")
+	case !sessionNameRe.MatchString(name):
+		bad("roleSessionName", name, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
+	}
+	switch n := len(tok); {
+	case n == 0:
+		problems = append(problems, "Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+	case n < 4:
+		bad("webIdentityToken", "", "Member must have length greater than or equal to 4")
+	case n > 20000:
+		bad("webIdentityToken", "", "Member must have length less than or equal to 20000")
 	}
 	duration := time.Hour
 	if d := form.Get("DurationSeconds"); d != "" {
 		n, err := strconv.Atoi(d)
-		if err != nil || n < 900 || n > 43200 {
-			problems = append(problems, "Value at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200")
+		switch {
+		case err != nil:
+			bad("durationSeconds", d, "Member must be an integer")
+		case n < 900:
+			bad("durationSeconds", d, "Member must have value greater than or equal to 900")
+		case n > 43200:
+			bad("durationSeconds", d, "Member must have value less than or equal to 43200")
 		}
 		duration = time.Duration(n) * time.Second
 	}
-	if len(problems) > 0 {
-		return nil, fail("ValidationError", fmt.Sprintf("%d validation error(s) detected: %s", len(problems), strings.Join(problems, "; ")))
+	switch len(problems) {
+	case 0:
+	case 1:
+		return nil, fail("ValidationError", "1 validation error detected: "+problems[0])
+	default:
+		return nil, fail("ValidationError", fmt.Sprintf("%d validation errors detected: %s", len(problems), strings.Join(problems, "; ")))
 	}
 
 	c, p, e := s.verify(r.Context(), tok)
@@ -607,7 +647,7 @@ func (s *Server) assumeRoleWithWebIdentity(r *http.Request, form url.Values) (*S
 // verify checks the token like STS: provider by iss, then signature, times
 // and audience.
 func (s *Server) verify(ctx context.Context, tok string) (*jwks.Claims, *provider, *stsError) {
-	iss, ok := peekIssuer(tok)
+	iss, exp, ok := peekIssuer(tok)
 	if !ok {
 		return nil, nil, fail("InvalidIdentityToken", "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
 	}
@@ -625,7 +665,9 @@ func (s *Server) verify(ctx context.Context, tok string) (*jwks.Claims, *provide
 	case err == nil:
 		return c, p, nil
 	case errors.Is(err, jwks.ErrExpired):
-		return nil, nil, fail("ExpiredTokenException", "Token expired: current date/time "+strconv.FormatInt(s.o.Now().Unix(), 10)+" must be before the expiration date/time")
+		// Sic: STS writes no space before the expiration.
+		return nil, nil, fail("ExpiredTokenException", "Token expired: current date/time "+strconv.FormatInt(s.o.Now().Unix(), 10)+
+			" must be before the expiration date/time"+strconv.FormatInt(exp, 10))
 	case errors.Is(err, jwks.ErrAudience):
 		return nil, nil, fail("InvalidIdentityToken", "Incorrect token audience")
 	case errors.Is(err, jwks.ErrUnavailable):
@@ -638,24 +680,30 @@ func (s *Server) verify(ctx context.Context, tok string) (*jwks.Claims, *provide
 	return nil, nil, fail("InvalidIdentityToken", "")
 }
 
-// peekIssuer reads iss from the payload without verifying anything: it only
-// selects the provider whose keys then verify the token.
-func peekIssuer(tok string) (string, bool) {
+// peekIssuer reads iss (and exp, for the message of an expired token) from
+// the payload without verifying anything: it only selects the provider
+// whose keys then verify the token.
+func peekIssuer(tok string) (iss string, exp int64, ok bool) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return "", false
+		return "", 0, false
 	}
 	b, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
-		return "", false
+		return "", 0, false
 	}
 	var c struct {
-		Iss string `json:"iss"`
+		Iss string          `json:"iss"`
+		Exp json.RawMessage `json:"exp"`
 	}
 	if json.Unmarshal(b, &c) != nil {
-		return "", false
+		return "", 0, false
 	}
-	return c.Iss, true
+	var f float64
+	if json.Unmarshal(c.Exp, &f) == nil && f > 0 && f < 1e11 {
+		exp = int64(f)
+	}
+	return c.Iss, exp, true
 }
 
 func sessionTags(c *jwks.Claims) (map[string]string, []string, *stsError) {

@@ -2,9 +2,9 @@ package ststest
 
 import (
 	"bytes"
-	"encoding/xml"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,9 +13,28 @@ import (
 // trailing newline, Content-Type text/xml and the request ID both in
 // x-amzn-RequestId and in the body.
 
+// esc escapes text content as STS does: &, < and > only. Quotes,
+// apostrophes and newlines stay literal (STS's validation messages quote
+// values with '...'), where encoding/xml would write &#39; and &#xA;.
+// Characters XML 1.0 cannot carry become U+FFFD, so that a claim value full
+// of control characters still yields a well-formed body.
 func esc(s string) string {
-	var b bytes.Buffer
-	_ = xml.EscapeText(&b, []byte(s))
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF:
+			b.WriteRune(r)
+		default:
+			b.WriteRune('\uFFFD')
+		}
+	}
 	return b.String()
 }
 

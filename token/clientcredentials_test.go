@@ -337,3 +337,77 @@ func TestAssertionCallbackIgnoringContext(t *testing.T) {
 		t.Fatal("Token waited for a callback that ignores its context")
 	}
 }
+
+// TestNoFlowFollowsRedirects: whatever a flow sends (client secret,
+// refresh token, code and verifier, device code, subject token), a
+// redirect from the token or device endpoint never carries it elsewhere.
+func TestNoFlowFollowsRedirects(t *testing.T) {
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+		w.Write([]byte(okToken("stolen", 60)))
+	}))
+	t.Cleanup(elsewhere.Close)
+	idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+		return http.StatusTemporaryRedirect, map[string]string{"Location": elsewhere.URL}, ""
+	})
+	ctx := context.Background()
+	c := Client{ID: "svc", TokenURL: idp.URL(), Auth: ClientSecretBasic("CLIENT-SECRET")}
+	flows := map[string]func() error{
+		"auth code": func() error {
+			ac, _ := NewAuthCode(c, "https://idp.example/authorize", "https://app.example/cb", &nonceValidator{}, nil)
+			a, _ := ac.Start(nil)
+			_, _, err := ac.Exchange(ctx, a, url.Values{"state": {a.State}, "code": {"AUTH-CODE"}})
+			return err
+		},
+		"device start": func() error {
+			d, _ := NewDevice(c, idp.srv.URL+"/devicecode", nil)
+			_, err := d.Start(ctx)
+			return err
+		},
+		"device poll": func() error {
+			clock := newFakeClock()
+			d, _ := NewDevice(c, idp.srv.URL+"/devicecode", nil, func(o *Options) { o.Now = clock.Now })
+			d.after = func(wait time.Duration) <-chan time.Time {
+				clock.Advance(wait)
+				ch := make(chan time.Time, 1)
+				ch <- clock.Now()
+				return ch
+			}
+			_, err := d.Poll(ctx, &DeviceCode{DeviceCode: "DEVICE-CODE", Interval: time.Second, Expiry: clock.Now().Add(time.Minute)})
+			return err
+		},
+		"on-behalf-of": func() error {
+			x, _ := NewOnBehalfOf(c)
+			defer x.Close()
+			_, err := x.Token(ctx, "SUBJECT-TOKEN", nil)
+			return err
+		},
+		"token exchange": func() error {
+			x, _ := NewTokenExchange(c)
+			defer x.Close()
+			_, err := x.Token(ctx, "SUBJECT-TOKEN", nil)
+			return err
+		},
+		"refresh": func() error {
+			store := NewMemoryStore()
+			store.Store(ctx, "k", "REFRESH-TOKEN")
+			r, _ := NewRefresh(c, store, "k", nil)
+			_, err := r.Token(ctx)
+			return err
+		},
+	}
+	for name, fn := range flows {
+		t.Run(name, func(t *testing.T) {
+			err := fn()
+			if err == nil || leaked.Load() != 0 {
+				t.Fatalf("err = %v, requests sent elsewhere = %d", err, leaked.Load())
+			}
+			for _, s := range []string{"CLIENT-SECRET", "AUTH-CODE", "DEVICE-CODE", "SUBJECT-TOKEN", "REFRESH-TOKEN"} {
+				if strings.Contains(err.Error(), s) {
+					t.Fatalf("error leaks %s: %v", s, err)
+				}
+			}
+		})
+	}
+}

@@ -39,11 +39,14 @@ type assumer struct {
 	last     atomic.Pointer[aws.Credentials] // the last credentials STS issued, with their real expiry
 }
 
-// failure is a remembered error for the token with SHA-256 key.
+// failure is a remembered error: for the token with SHA-256 key when no
+// retry can fix it, for every token when STS or the IdP was unreachable
+// (a new token does not bring STS back).
 type failure struct {
-	key   [32]byte
-	err   error
-	until time.Time
+	key      [32]byte
+	err      error
+	until    time.Time
+	anyToken bool
 }
 
 // identityToken is the token handed to stscreds. It is never formatted.
@@ -102,6 +105,10 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	defer cancel()
 	start := time.Now()
 	now := a.o.Now()
+	if f := a.fail.Load(); f != nil && f.anyToken && now.Before(f.until) {
+		// Backing off: neither the source nor STS is asked.
+		return aws.Credentials{}, f.err
+	}
 	tok, ti, err := a.token(ctx)
 	key := sha256.Sum256([]byte(tok))
 	if f := a.fail.Load(); tok != "" && f != nil && f.key == key && now.Before(f.until) {
@@ -284,13 +291,14 @@ func (a *assumer) classify(err error) error {
 	return e
 }
 
-// remember stores a failure so that the next Retrieve with the same token
-// answers it from memory: for NonRecoverableTTL when no retry can fix it,
-// for a growing, jittered backoff when it is transient.
+// remember stores a failure so that the next Retrieve answers it from
+// memory: with the same token for NonRecoverableTTL when no retry can fix
+// it, with any token for a growing, jittered backoff when it is transient.
 func (a *assumer) remember(key [32]byte, err error) {
 	now := a.o.Now()
 	f := &failure{key: key, err: err}
 	if transient(err) {
+		f.anyToken = true
 		n := a.failures.Add(1)
 		d := a.o.MinBackoff
 		for i := int32(1); i < n && d < a.o.MaxBackoff; i++ {

@@ -50,7 +50,9 @@
 // credentials are renewed Options.ExpiryWindow (with jitter, at most half
 // the session) before they expire, and while STS or the IdP is unreachable
 // credentials with more than a minute left keep being served while retries
-// back off. Failures that no retry fixes — AccessDenied,
+// back off (for every token: a new one does not bring STS back, so during
+// the backoff neither the token source nor STS is called). Failures that no
+// retry fixes — AccessDenied,
 // InvalidIdentityToken, IDPRejectedClaim, policy errors — are remembered for
 // Options.NonRecoverableTTL for the same token, so a misconfigured role
 // costs one STS call per TTL, not one per request.

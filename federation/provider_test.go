@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -721,5 +722,31 @@ func TestInvalidateForcesNewCall(t *testing.T) {
 	}
 	if p.RoleARN() != roleARN || len(p.ProviderSources()) != 1 || p.ProviderSources()[0] != aws.CredentialSourceSTSAssumeRoleWebID {
 		t.Error("RoleARN or ProviderSources")
+	}
+}
+
+// While STS is unreachable, the backoff holds for every token: a source
+// that hands out a new token on each call (no cache in front of it) must
+// not turn each Retrieve into an IdP call and an STS call.
+func TestTransientBackoffIsNotPerToken(t *testing.T) {
+	e := newEnv(t)
+	var minted atomic.Int32
+	src := token.SourceFunc(func(context.Context) (*token.Token, error) {
+		minted.Add(1)
+		return &token.Token{IDToken: e.idToken(nil)}, nil
+	})
+	p := e.provider(t, src, func(o *federation.Options) { o.MinBackoff = time.Minute })
+	e.sts.FailNext("ServiceUnavailable", 1)
+	for range 3 {
+		if _, err := p.Retrieve(testContext(t)); !errors.Is(err, federation.ErrSTSUnavailable) {
+			t.Fatalf("error %v", err)
+		}
+	}
+	if n, m := e.stsCalls(), minted.Load(); n != 1 || m != 1 {
+		t.Errorf("%d STS calls and %d tokens during the backoff, want 1 and 1", n, m)
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := p.Retrieve(testContext(t)); err != nil {
+		t.Fatalf("after the backoff: %v", err)
 	}
 }

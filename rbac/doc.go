@@ -53,9 +53,10 @@
 // the result must equal iss exactly, and tid must be on the list (any
 // tenant can otherwise sign users in and assign them app roles):
 //
-//	- name: entra
-//	  issuer: https://login.microsoftonline.com/{tenantid}/v2.0
-//	  tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1a2b3c4d-0000-4000-8000-00000000000f]
+//	issuers:
+//	  - name: entra
+//	    issuer: https://login.microsoftonline.com/{tenantid}/v2.0
+//	    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1a2b3c4d-0000-4000-8000-00000000000f]
 //
 // IDs are matched by kind, whatever case the policy writes them in: group
 // object IDs and tenant IDs are GUIDs and compare case-insensitively (Entra

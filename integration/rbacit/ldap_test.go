@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -116,8 +117,11 @@ func TestBadCredentials(t *testing.T) {
 		{"empty password", ldaptest.UserAmit, "", ldap.ErrInvalidCredentials, reason.Forbidden},
 		{"filter injection", "*", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
 		{"filter injection 2", "amit.r)(uid=*", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
-		{"disabled leaver, right password", ldaptest.UserLeo, ldaptest.PasswordLeo, ldap.ErrDisabled, reason.Revoked},
-		{"disabled leaver, wrong password", ldaptest.UserLeo, "guess", ldap.ErrDisabled, reason.Revoked},
+		// slapd's ppolicy refuses every bind of the locked leaver, so the
+		// right password cannot be told from a wrong one; neither answer
+		// may reveal that the account exists and is locked.
+		{"locked leaver, right password", ldaptest.UserLeo, ldaptest.PasswordLeo, ldap.ErrInvalidCredentials, reason.Forbidden},
+		{"locked leaver, wrong password", ldaptest.UserLeo, "guess", ldap.ErrInvalidCredentials, reason.Forbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,6 +131,9 @@ func TestBadCredentials(t *testing.T) {
 			}
 			if tt.password != "" && strings.Contains(err.Error(), tt.password) {
 				t.Fatal("error carries the password")
+			}
+			if tt.want == ldap.ErrInvalidCredentials && (errors.Is(err, ldap.ErrDisabled) || err.Error() != ldap.ErrInvalidCredentials.Error()) {
+				t.Fatalf("err %q tells more than invalid credentials", err)
 			}
 		})
 	}
@@ -263,8 +270,70 @@ func TestMoverAndLeaver(t *testing.T) {
 		m.Add("pwdAccountLockedTime", []string{"000001010000Z"})
 		return c.Modify(m)
 	})
-	if _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); !errors.Is(err, ldap.ErrDisabled) {
+	// The directory now refuses his binds: a login fails like a wrong
+	// password, and once he is identified otherwise the directory says why.
+	if _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); !errors.Is(err, ldap.ErrInvalidCredentials) || errors.Is(err, ldap.ErrDisabled) {
 		t.Errorf("leaver login: %v", err)
+	}
+	if _, err := dir.Lookup(ctx, ldaptest.UserAmit); !errors.Is(err, ldap.ErrDisabled) {
+		t.Errorf("leaver lookup: %v", err)
+	}
+}
+
+// An account the directory still lets bind, but that Options.Disabled
+// marks as disabled (an HR flag, nsAccountLock without enforcement): only
+// the right password learns that it is disabled.
+func TestDisabledOnlyWithTheRightPassword(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) {
+		o.Disabled = func(map[string][]string) bool { return true }
+	})
+	ctx := context.Background()
+	_, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit)
+	if !errors.Is(err, ldap.ErrDisabled) || reason.Of(err) != reason.Revoked {
+		t.Errorf("right password: %v (%s), want ErrDisabled (revoked)", err, reason.Of(err))
+	}
+	_, err = dir.Authenticate(ctx, ldaptest.UserAmit, "not-"+ldaptest.PasswordAmit)
+	if !errors.Is(err, ldap.ErrInvalidCredentials) || errors.Is(err, ldap.ErrDisabled) {
+		t.Errorf("wrong password: %v, want ErrInvalidCredentials only", err)
+	}
+}
+
+// Close releases every connection: no goroutine of the pool outlives it.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	srv := ldaptest.Start(t)
+	before := runtime.NumGoroutine()
+	dir, err := ldap.NewDirectory(srv.LDAPSURL, func(o *ldap.Options) {
+		o.BindDN, o.BindPassword, o.BaseDN = srv.BindDN, srv.BindPassword, srv.BaseDN
+		o.TLSConfig = srv.TLSConfig()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := dir.Authenticate(context.Background(), ldaptest.UserAmit, ldaptest.PasswordAmit); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if runtime.NumGoroutine() <= before {
+		t.Log("pool holds no goroutines while open (unexpected, but not an error)")
+	}
+	if err := dir.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("%d goroutines after Close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
 

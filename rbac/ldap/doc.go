@@ -21,6 +21,13 @@
 // [Directory.Lookup] builds the same claims for a user already
 // authenticated some other way (Kerberos, a reverse proxy).
 //
+// Authenticate never tells a password guesser whether an account exists
+// or is locked: a wrong password, an unknown user and a locked account
+// whose directory refuses the bind all return ErrInvalidCredentials, and
+// an unknown user costs a bind like a known one. ErrDisabled comes only
+// with the right password. Lookup and Groups, which callers reach after
+// authenticating the user, do report ErrDisabled and ErrNoUser.
+//
 // # Connections
 //
 // Searches run on a small pool of connections bound as a read-only service

@@ -31,6 +31,8 @@ var (
 	// ErrDisabled: the account is disabled or locked (AD
 	// userAccountControl, OpenLDAP ppolicy pwdAccountLockedTime,
 	// nsAccountLock). Stale group memberships must not rescue a leaver.
+	// Authenticate reports it only to a caller who gave the right
+	// password; see [Directory.Authenticate].
 	ErrDisabled = reason.New(reason.Revoked, "ldap: account disabled")
 	// ErrNoUser: no user matches the claims or name given to Lookup or
 	// Groups.
@@ -105,8 +107,10 @@ type Options struct {
 	DialTimeout time.Duration
 	// Timeout bounds each LDAP operation; 0 means [DefaultTimeout].
 	Timeout time.Duration
-	// MaxConns bounds the pooled service connections; 0 means
-	// [DefaultMaxConns]. Callers beyond it wait (on their context).
+	// MaxConns bounds the pooled service connections, and separately the
+	// connections open at once for user binds (Authenticate); 0 means
+	// [DefaultMaxConns]. Callers beyond it wait (on their context), so a
+	// burst of logins cannot open unbounded connections to the directory.
 	MaxConns int
 	// Disabled reports whether an account is disabled from its attributes
 	// (names in lower case); nil means [DefaultDisabled].
@@ -142,11 +146,13 @@ func DefaultDisabled(attrs map[string][]string) bool {
 // concurrent use by multiple goroutines. Call Close to release its pooled
 // connections.
 type Directory struct {
-	url  string
-	opts Options
-	tls  *tls.Config
+	url      string
+	opts     Options
+	tls      *tls.Config
+	absentDN string // bound for unknown users, so they cost what known ones do
 
-	sem chan struct{} // one token per pooled connection in use
+	sem   chan struct{} // one token per pooled connection in use
+	binds chan struct{} // one token per user bind in progress
 
 	mu     sync.Mutex
 	idle   []*goldap.Conn // guarded by mu
@@ -204,6 +210,11 @@ func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
 	if !strings.Contains(o.GroupFilter, "{dn}") {
 		return nil, errors.New("ldap: GroupFilter must contain {dn}")
 	}
+	if o.InChain && !strings.Contains(o.GroupFilter, inChainTerm) {
+		// Without the (member={dn}) term there is nothing to rewrite into
+		// the in-chain rule, and nesting would silently be ignored.
+		return nil, fmt.Errorf("ldap: InChain needs a GroupFilter with the term %s", inChainTerm)
+	}
 	for _, f := range []string{strings.ReplaceAll(o.UserFilter, "{username}", "x"), strings.ReplaceAll(o.GroupFilter, "{dn}", "x")} {
 		if _, err := goldap.CompileFilter(f); err != nil {
 			return nil, fmt.Errorf("ldap: invalid filter %q: %w", f, err)
@@ -247,8 +258,8 @@ func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
 	}
 	o.TLSConfig = nil
 	return &Directory{
-		url: u.Scheme + "://" + u.Host, opts: o, tls: tc,
-		sem: make(chan struct{}, o.MaxConns), done: make(chan struct{}),
+		url: u.Scheme + "://" + u.Host, opts: o, tls: tc, absentDN: "cn=idbridge-no-such-user," + o.UserBaseDN,
+		sem: make(chan struct{}, o.MaxConns), binds: make(chan struct{}, o.MaxConns), done: make(chan struct{}),
 	}, nil
 }
 
@@ -386,9 +397,19 @@ func (d *Directory) put(c *goldap.Conn) {
 	d.idle = append(d.idle, c)
 }
 
+// errTooManyGroups stops a membership expansion that would not fit a
+// decision; the decision then fails closed.
+var errTooManyGroups = fmt.Errorf("more than %d groups", maxGroups)
+
+// inChainTerm is the GroupFilter term InChain rewrites.
+const inChainTerm = "(member={dn})"
+
 // isConnError reports errors that mean the connection is unusable, as
 // opposed to an LDAP result such as "no such object".
 func isConnError(err error) bool {
+	if errors.Is(err, errTooManyGroups) {
+		return false
+	}
 	var le *goldap.Error
 	if errors.As(err, &le) {
 		return le.ResultCode == goldap.ErrorNetwork || le.ResultCode == goldap.LDAPResultServerDown ||
@@ -489,13 +510,16 @@ func (d *Directory) groupsOf(conn *goldap.Conn, dn string) ([]string, error) {
 		return res.Entries, nil
 	}
 	if d.opts.InChain {
-		f := strings.ReplaceAll(d.opts.GroupFilter, "(member={dn})", "(member:1.2.840.113556.1.4.1941:={dn})")
+		f := strings.ReplaceAll(d.opts.GroupFilter, inChainTerm, "(member:1.2.840.113556.1.4.1941:={dn})")
 		entries, err := search(strings.ReplaceAll(f, "{dn}", goldap.EscapeFilter(dn)))
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range entries {
 			add(e)
+		}
+		if len(out) > maxGroups {
+			return nil, errTooManyGroups
 		}
 		return out, nil
 	}
@@ -520,7 +544,7 @@ func (d *Directory) groupsOf(conn *goldap.Conn, dn string) ([]string, error) {
 				}
 			}
 			if len(out) > maxGroups {
-				return nil, fmt.Errorf("more than %d groups", maxGroups)
+				return nil, errTooManyGroups
 			}
 		}
 		frontier = next
@@ -544,10 +568,19 @@ func (d *Directory) claimsFor(u *user, username string, groups []string, amr []s
 
 // Authenticate checks username and password with a bind as the user and
 // returns claims for rbac: Issuer is Options.Issuer, Subject the user's
-// DN, Groups the user's groups (nested included), AMR ["pwd"]. A wrong
-// password, an unknown user and an empty password all return
-// [ErrInvalidCredentials]; a disabled or locked account returns
-// [ErrDisabled] (which also matches ErrInvalidCredentials).
+// DN, Groups the user's groups (nested included), AMR ["pwd"].
+//
+// A wrong password, an unknown user and an empty password all return
+// [ErrInvalidCredentials], and an unknown user costs a bind too, so that
+// neither the answer nor its timing tells whether an account exists.
+// [ErrDisabled] (which also matches ErrInvalidCredentials) is returned only
+// when the directory accepted the password but the account is disabled or
+// locked: telling a password guesser that an account is locked would
+// confirm that it exists. Directories that refuse every bind of a locked
+// account (OpenLDAP ppolicy, Active Directory) therefore report a locked
+// account as ErrInvalidCredentials whatever the password; use
+// [Directory.Lookup] to tell a user why, once they proved who they are
+// some other way.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
 	if !validUsername(username) || password == "" {
 		return nil, ErrInvalidCredentials
@@ -562,12 +595,13 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 		return nil, d.wrap(err)
 	}
 	if u == nil {
+		// Spend what a real check costs: a bind that cannot succeed.
+		if err := d.bindAs(ctx, d.absentDN, password); err != nil && !errors.Is(err, ErrInvalidCredentials) {
+			return nil, err
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if err := d.bindAs(ctx, u.dn, password); err != nil {
-		if errors.Is(err, ErrInvalidCredentials) && u.disabled {
-			return nil, fmt.Errorf("%w (%w)", ErrDisabled, ErrInvalidCredentials)
-		}
 		return nil, err
 	}
 	if u.disabled {
@@ -592,6 +626,14 @@ func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 		return ErrClosed
 	default:
 	}
+	select {
+	case d.binds <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting to bind: %w", ErrUnavailable, ctx.Err())
+	case <-d.done:
+		return ErrClosed
+	}
+	defer func() { <-d.binds }()
 	conn, err := d.dial(ctx)
 	if err != nil {
 		return err

@@ -37,6 +37,10 @@ func TestNewDirectoryValidates(t *testing.T) {
 		{"bad dn", "ldaps://x", func(o *Options) { base(o); o.GroupBaseDN = "not a dn" }, "invalid DN"},
 		{"user filter", "ldaps://x", func(o *Options) { base(o); o.UserFilter = "(uid=fixed)" }, "{username}"},
 		{"group filter", "ldaps://x", func(o *Options) { base(o); o.GroupFilter = "(member={dn}" }, "invalid filter"},
+		{"in-chain without member term", "ldaps://x", func(o *Options) {
+			base(o)
+			o.InChain, o.GroupFilter = true, "(&(objectClass=group)(uniqueMember={dn}))"
+		}, "InChain needs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,5 +210,33 @@ func TestOptionsRedactPassword(t *testing.T) {
 		if strings.Contains(s, "reader-secret-pw") || !strings.Contains(s, "[redacted]") {
 			t.Errorf("not redacted: %s", s)
 		}
+	}
+}
+
+// User binds are bounded like pooled connections: a caller beyond
+// MaxConns waits on its context and never dials.
+func TestUserBindsAreBounded(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	d, err := NewDirectory("ldap://"+l.Addr().String(), base, func(o *Options) { o.MaxConns = 1 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.binds <- struct{}{} // one bind in progress
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := d.bindAs(ctx, "uid=x,dc=bank,dc=example", "pw"); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("bind beyond MaxConns: %v", err)
+	}
+	<-d.binds
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.bindAs(context.Background(), "uid=x,dc=bank,dc=example", "pw"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("bind after Close: %v", err)
 	}
 }

@@ -188,6 +188,8 @@ func TestAttackTokens(t *testing.T) {
 		{"duplicate iss escaped", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"\u0069ss":"https://evil"}`), nil, jwks.ErrMalformed},
 		{"duplicate unknown claim", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"x":1,"x":2}`), nil, jwks.ErrMalformed},
 		{"duplicate unknown claim after many", sign(rsHdr, strings.TrimSuffix(valid, "}")+manyClaims(40)+`,"c7":1}`), nil, jwks.ErrMalformed},
+		{"exp again in capitals", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"EXP":9999999999}`), nil, jwks.ErrMalformed},
+		{"sub again with long s", sign(rsHdr, `{"ſub":"admin",`+strings.TrimPrefix(valid, "{")), nil, jwks.ErrMalformed},
 		{"duplicate nested member", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"x":{"admin":false,"admin":true}}`), nil, jwks.ErrMalformed},
 		{"duplicate claim source endpoint", sign(rsHdr, strings.TrimSuffix(valid, "}")+`,"_claim_sources":{"s":{"endpoint":"https://graph","endpoint":"https://evil"}}}`), nil, jwks.ErrMalformed},
 		{"duplicate ignored header parameter", sign(`{"alg":"RS256","kid":"`+e.rsaKid+`","jku":"a","jku":"b"}`, valid), nil, jwks.ErrMalformed},

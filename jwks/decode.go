@@ -102,13 +102,45 @@ const (
 	cNonce
 	cClaimNames
 	cClaimSources
+	numTypedClaims
 )
+
+// typedClaimNames are the claim names decodeClaims types, by index.
+var typedClaimNames = [numTypedClaims]string{
+	cIss: "iss", cSub: "sub", cAud: "aud", cExp: "exp", cNbf: "nbf", cIat: "iat", cJti: "jti", cUti: "uti",
+	cOid: "oid", cTid: "tid", cAzp: "azp", cAppid: "appid", cAzpacr: "azpacr", cAppidacr: "appidacr",
+	cScp: "scp", cRoles: "roles", cGroups: "groups", cWids: "wids", cIdtyp: "idtyp", cAcr: "acr",
+	cAcrs: "acrs", cAmr: "amr", cXmsCC: "xms_cc", cPreferredUsername: "preferred_username", cName: "name",
+	cEmail: "email", cVer: "ver", cSid: "sid", cNonce: "nonce", cClaimNames: "_claim_names",
+	cClaimSources: "_claim_sources",
+}
+
+// foldedTypedClaim returns the index of the typed claim that name equals
+// under Unicode case folding without being equal to it ("EXP", "ſub"), or
+// -1. encoding/json matches struct fields that way, so a service decoding
+// the payload into its own struct would read "EXP" where we read "exp".
+func foldedTypedClaim(name string) int {
+	plain := true
+	for i := 0; i < len(name) && plain; i++ {
+		c := name[i]
+		plain = c < 0x80 && (c < 'A' || c > 'Z')
+	}
+	if plain {
+		return -1 // lowercase ASCII: equal to a typed name or unrelated to all
+	}
+	for i, t := range typedClaimNames {
+		if strings.EqualFold(name, t) {
+			return i
+		}
+	}
+	return -1
+}
 
 // decodeClaims parses the payload into c. It returns a detail string on
 // failure; every failure is of class malformed.
 func decodeClaims(s string, c *Claims) string {
 	d := jsonReader{s: s}
-	var seen uint64
+	var seen, folded uint64
 	var unknown nameSet
 	detail := ""
 	bad := func(name string) bool {
@@ -187,6 +219,9 @@ func decodeClaims(s string, c *Claims) string {
 			if !unknown.add(name) {
 				detail = "duplicate claim " + quoteShort(name)
 				return false
+			}
+			if i := foldedTypedClaim(name); i >= 0 {
+				folded |= 1 << i
 			}
 			if !d.skip() {
 				detail = "claim " + quoteShort(name) + " is not valid JSON"
@@ -270,6 +305,13 @@ func decodeClaims(s string, c *Claims) string {
 			detail = "payload is not a JSON object"
 		}
 		return detail
+	}
+	if both := seen & folded; both != 0 {
+		for i, name := range typedClaimNames {
+			if both&(1<<i) != 0 {
+				return "claim " + name + " appears again in another letter case"
+			}
+		}
 	}
 	return ""
 }

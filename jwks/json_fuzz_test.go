@@ -71,7 +71,8 @@ func jsonFacts(s string) (valid, dupFree bool, depth int) {
 
 // refClaims is what a standards-compliant parser (encoding/json, with
 // UseNumber) reads for the typed claims. typeErr names the first claim
-// whose JSON type does not fit its field.
+// whose JSON type does not fit its field, or that appears again in another
+// letter case.
 type refClaims struct {
 	strs    map[string]string
 	lists   map[string][]string
@@ -154,6 +155,16 @@ func refDecode(m map[string]any) refClaims {
 			bad(name)
 		}
 	}
+	// A typed claim must not appear again in another letter case:
+	// encoding/json's struct decoding would match that one too.
+	all := slices.Concat(refStringClaims, refListClaims, refDateClaims, []string{"_claim_names", "_claim_sources"})
+	for k := range m {
+		for _, name := range all {
+			if _, exact := m[name]; exact && k != name && strings.EqualFold(k, name) {
+				bad(name)
+			}
+		}
+	}
 	switch v := m["_claim_names"].(type) {
 	case nil:
 	case map[string]any:
@@ -206,8 +217,8 @@ func ourStrings(c *Claims) map[string]string {
 // FuzzDecodeDifferential holds the hand-written claims and header readers
 // to encoding/json: whatever they accept must be valid, duplicate-free JSON
 // that encoding/json reads to the same values, and whatever valid,
-// duplicate-free, shallow JSON object they reject must have a claim of the
-// wrong type.
+// duplicate-free, shallow JSON object they reject must have a member of the
+// wrong type (or, in a header, crit or b64).
 func FuzzDecodeDifferential(f *testing.F) {
 	seeds := []string{
 		`{"iss":"https://idp","sub":"s","aud":["a","b"],"exp":1800000000,"nbf":1.5,"iat":-3e2}`,
@@ -226,6 +237,7 @@ func FuzzDecodeDifferential(f *testing.F) {
 		"{\"a\":\"\xff\"}",
 		`[]`,
 		`{"a":1}x`,
+		`{"roles":[],"Roles":["admin"]}`,
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -316,6 +328,19 @@ func FuzzDecodeDifferential(f *testing.F) {
 			}
 			if _, ok := m["alg"]; ok != h.hasAlg {
 				t.Fatal("hasAlg differs")
+			}
+		} else if valid && dupFree && isObject && shallow {
+			_, crit := m["crit"]
+			_, b64 := m["b64"]
+			strs := true
+			for _, name := range []string{"alg", "kid", "typ"} {
+				if v, ok := m[name]; ok {
+					_, isStr := v.(string)
+					strs = strs && isStr
+				}
+			}
+			if !crit && !b64 && strs {
+				t.Fatalf("header %q rejected (%s), but encoding/json reads it", s, hdetail)
 			}
 		}
 	})

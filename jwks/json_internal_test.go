@@ -84,6 +84,11 @@ func TestDecodeDuplicatesAtEveryDepth(t *testing.T) {
 		{`{"_claim_sources":{"s":{"endpoint":"e","endpoint":"f"}}}`, false},
 		{`{"_claim_sources":{"s":{"x":1,"x":2}}}`, false},
 		{`{"_claim_names":{"groups":"a","groups":"b"}}`, false},
+		{`{"Roles":["admin"]}`, true}, // another case alone is just another claim
+		{`{"roles":[],"Roles":["admin"]}`, false},
+		{`{"ROLES":["admin"],"roles":[]}`, false},
+		{`{"\u017fub":"x","sub":"y"}`, false},
+		{`{"EmployeeID":"1","Name":"n"}`, true},
 	}
 	for _, tt := range tests {
 		var c Claims

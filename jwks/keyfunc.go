@@ -23,7 +23,9 @@ import (
 //
 // keyfunc does not say when a key leaves its storage, so with
 // Options.Cache the validator asks the storage again on every cache hit: a
-// token whose key keyfunc dropped stops validating at once.
+// token whose key keyfunc dropped stops validating at once. The caller keeps
+// owning k: [Validator.Close] does not stop keyfunc's refresh goroutine
+// (cancel the context given to keyfunc for that).
 func FromKeyfunc(k keyfunc.Keyfunc) KeySet {
 	return &keyfuncSet{k: k, memo: map[string]*Key{}}
 }

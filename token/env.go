@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 )
@@ -19,6 +18,9 @@ const (
 	EnvClientID              = "AZURE_CLIENT_ID"
 	EnvClientSecret          = "AZURE_CLIENT_SECRET"
 	EnvClientCertificatePath = "AZURE_CLIENT_CERTIFICATE_PATH"
+	// EnvClientCertificatePassword unlocks a PKCS #12 file at
+	// AZURE_CLIENT_CERTIFICATE_PATH.
+	EnvClientCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
 	EnvFederatedTokenFile    = "AZURE_FEDERATED_TOKEN_FILE"
 	EnvAuthorityHost         = "AZURE_AUTHORITY_HOST"
 )
@@ -43,9 +45,11 @@ func EntraTokenURL(authorityHost, tenant string) (string, error) {
 
 // ClientFromEnvironment builds the Entra client that AZURE_TENANT_ID,
 // AZURE_CLIENT_ID and one credential describe. The credential is, in this
-// order: AZURE_CLIENT_SECRET (client_secret_post, as Entra expects), a PEM
-// file at AZURE_CLIENT_CERTIFICATE_PATH (private_key_jwt with PS256 and
-// x5t#S256), or a federated token file at AZURE_FEDERATED_TOKEN_FILE
+// order: AZURE_CLIENT_SECRET (client_secret_post, as Entra expects), a
+// certificate and key at AZURE_CLIENT_CERTIFICATE_PATH, PEM or PKCS #12
+// (.pfx) unlocked by AZURE_CLIENT_CERTIFICATE_PASSWORD (private_key_jwt
+// with PS256 and x5t#S256; encrypted PEM keys are not read), or a
+// federated token file at AZURE_FEDERATED_TOKEN_FILE
 // (workload identity, re-read as it is renewed). AZURE_AUTHORITY_HOST
 // selects a sovereign cloud. Options.Now is used for assertions.
 func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
@@ -66,17 +70,13 @@ func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 	case os.Getenv(EnvClientSecret) != "":
 		c.Auth = ClientSecretPost(Secret(os.Getenv(EnvClientSecret)))
 	case os.Getenv(EnvClientCertificatePath) != "":
-		path := os.Getenv(EnvClientCertificatePath)
-		if ext := strings.ToLower(filepath.Ext(path)); ext == ".pfx" || ext == ".p12" {
-			return Client{}, fmt.Errorf("%w: %s: PKCS #12 files are not supported, convert to PEM", ErrInvalidOptions, EnvClientCertificatePath)
-		}
-		data, err := os.ReadFile(path)
+		data, err := os.ReadFile(os.Getenv(EnvClientCertificatePath))
 		if err != nil {
 			return Client{}, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, EnvClientCertificatePath, err)
 		}
-		key, certs, err := ParsePEM(data)
+		key, certs, err := parseCertificateFile(data, Secret(os.Getenv(EnvClientCertificatePassword)))
 		if err != nil {
-			return Client{}, err
+			return Client{}, fmt.Errorf("%s: %w", EnvClientCertificatePath, err)
 		}
 		if len(certs) == 0 {
 			return Client{}, fmt.Errorf("%w: %s holds no certificate", ErrInvalidOptions, EnvClientCertificatePath)

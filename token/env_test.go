@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 func writeTestPEM(t *testing.T) string {
@@ -30,6 +32,16 @@ func TestClientFromEnvironment(t *testing.T) {
 	certPath := writeTestPEM(t)
 	tokenFile := filepath.Join(t.TempDir(), "fed")
 	os.WriteFile(tokenFile, []byte(fakeJWT(map[string]any{"exp": time.Now().Add(time.Hour).Unix()})), 0o600)
+	pfx := func(enc *pkcs12.Encoder, password string) string {
+		key, cert := testKeyAndCert(t)
+		data, err := enc.Encode(key, cert, nil, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "client.pfx")
+		os.WriteFile(path, data, 0o600)
+		return path
+	}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -47,18 +59,28 @@ func TestClientFromEnvironment(t *testing.T) {
 		{"no tenant", map[string]string{EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
 		{"tenant path injection", map[string]string{EnvTenantID: "../evil", EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
 		{"plain http authority", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"}, ErrInvalidOptions, "", ""},
-		{"pfx", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/x/cert.pfx"}, ErrInvalidOptions, "", ""},
+		{"pfx modern", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Modern2023, "pw"), EnvClientCertificatePassword: "pw"}, nil,
+			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
+		{"pfx legacy 3DES", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.LegacyDES, "pw"), EnvClientCertificatePassword: "pw"}, nil,
+			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
+		{"pfx without password", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Passwordless, "")}, nil,
+			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
+		{"pfx wrong password", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Modern2023, "pw"), EnvClientCertificatePassword: "WRONG-PASSWORD"}, ErrInvalidOptions, "", ""},
+		{"neither pem nor pfx", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: tokenFile}, ErrInvalidOptions, "", ""},
 		{"missing pem", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/nonexistent/cert.pem"}, ErrInvalidOptions, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []string{EnvTenantID, EnvClientID, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile, EnvAuthorityHost} {
+			for _, k := range []string{EnvTenantID, EnvClientID, EnvClientSecret, EnvClientCertificatePath, EnvClientCertificatePassword, EnvFederatedTokenFile, EnvAuthorityHost} {
 				t.Setenv(k, tt.env[k])
 			}
 			c, err := ClientFromEnvironment()
 			if tt.want != nil {
 				if !errors.Is(err, tt.want) {
 					t.Fatalf("err = %v", err)
+				}
+				if strings.Contains(err.Error(), "WRONG-PASSWORD") {
+					t.Fatalf("error leaks the password: %v", err)
 				}
 				return
 			}

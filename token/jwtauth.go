@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -16,6 +17,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // Algorithms and thumbprint headers for [PrivateKeyJWT].
@@ -234,6 +237,36 @@ func ParsePEM(data []byte) (crypto.Signer, []*x509.Certificate, error) {
 		return nil, nil, fmt.Errorf("%w: no certificate matches the private key", ErrInvalidOptions)
 	}
 	return key, nil, nil
+}
+
+// ParsePKCS12 reads a private key and its certificate chain from PKCS #12
+// data (a .pfx or .p12 file), the form Windows, Azure Key Vault and the
+// Azure SDKs use for client certificates. Both the modern encryption
+// (PBES2 with AES, as OpenSSL 3 and current Windows write it) and the
+// legacy one (3DES, RC2) are read. The leaf certificate, which must match
+// the key, is returned first.
+func ParsePKCS12(data []byte, password Secret) (crypto.Signer, []*x509.Certificate, error) {
+	k, leaf, chain, err := pkcs12.DecodeChain(data, password.Reveal())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: reading PKCS #12 data: %w", ErrInvalidOptions, err)
+	}
+	key, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: %T cannot sign", ErrInvalidOptions, k)
+	}
+	if pk, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pk.Equal(key.Public()) {
+		return nil, nil, fmt.Errorf("%w: the PKCS #12 certificate does not match its private key", ErrInvalidOptions)
+	}
+	return key, append([]*x509.Certificate{leaf}, chain...), nil
+}
+
+// parseCertificateFile reads PEM, or else PKCS #12, as the Azure SDKs do
+// for AZURE_CLIENT_CERTIFICATE_PATH.
+func parseCertificateFile(data []byte, password Secret) (crypto.Signer, []*x509.Certificate, error) {
+	if bytes.Contains(data, []byte("-----BEGIN ")) {
+		return ParsePEM(data)
+	}
+	return ParsePKCS12(data, password)
 }
 
 func parseKey(b *pem.Block) (crypto.Signer, error) {

@@ -21,8 +21,8 @@ const (
 	// EnvClientCertificatePassword unlocks a PKCS #12 file at
 	// AZURE_CLIENT_CERTIFICATE_PATH.
 	EnvClientCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
-	EnvFederatedTokenFile    = "AZURE_FEDERATED_TOKEN_FILE"
-	EnvAuthorityHost         = "AZURE_AUTHORITY_HOST"
+	EnvFederatedTokenFile        = "AZURE_FEDERATED_TOKEN_FILE"
+	EnvAuthorityHost             = "AZURE_AUTHORITY_HOST"
 )
 
 // DefaultAuthorityHost is Entra's public cloud authority.

@@ -3,6 +3,7 @@ package federation
 import (
 	"encoding/base64"
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,15 @@ func FuzzSessionName(f *testing.F) {
 		}
 		if SessionName(s) != got {
 			t.Fatal("not deterministic")
+		}
+		// Valid names pass through unless they look suffixed; every other
+		// one gets the hash suffix, so no input can equal another's output.
+		suffixed := regexp.MustCompile(`-[0-9a-f]{16}$`)
+		if keep := stsNameRe.MatchString(s) && !suffixed.MatchString(s); keep != (got == s) {
+			t.Fatalf("SessionName(%q) = %q: kept %v, unchanged %v", s, got, keep, got == s)
+		}
+		if got != s && !suffixed.MatchString(got) {
+			t.Fatalf("SessionName(%q) = %q changed the name without the suffix", s, got)
 		}
 	})
 }

@@ -114,7 +114,8 @@ func TestSessionNameRules(t *testing.T) {
 	}
 	// Inputs that the '_' mapping would merge keep distinct names: access
 	// keyed by session (${aws:userid}) must not be shared between users.
-	for _, pair := range [][2]string{{"josé", "josè"}, {"a:b", "a_b"}, {"a b", "a_b"}, {"x", "x_"}, {"é", "è"}} {
+	for _, pair := range [][2]string{{"josé", "josè"}, {"a:b", "a_b"}, {"a b", "a_b"}, {"x", "x_"}, {"é", "è"},
+		{"x/y z", "x_y_z-96ec5b3f0b18c83a"}, {long, SessionName(long)}} {
 		if x, y := SessionName(pair[0]), SessionName(pair[1]); x == y {
 			t.Errorf("SessionName(%q) = SessionName(%q) = %q", pair[0], pair[1], x)
 		}

@@ -18,7 +18,9 @@ import (
 // collides in 64 bits, which matters because resource policies can key
 // access by session (${aws:userid} is the role ID and the session name):
 // two users must not land in each other's S3 prefix. A one-character name,
-// too short for STS, gets the suffix as well.
+// too short for STS, gets the suffix as well, and so does a valid name that
+// already ends in '-' and 16 hex digits, so that no input can be chosen to
+// equal what another was turned into.
 //
 // Session names appear in the assumed role's ARN and in CloudTrail; use a
 // stable, opaque ID (Entra's oid) rather than a mutable e-mail address.
@@ -42,7 +44,9 @@ func SessionName(s string) string {
 		lossy = true
 	}
 	out := b.String()
-	if lossy || len(out) > 64 || len(out) < 2 {
+	// A valid name that already ends like a suffix is suffixed again, so
+	// that nobody can pick as their ID the name another ID was turned into.
+	if lossy || len(out) > 64 || len(out) < 2 || hasHashSuffix(out) {
 		sum := sha256.Sum256([]byte(s))
 		suffix := "-" + hex.EncodeToString(sum[:8])
 		out = out[:min(len(out), 64-len(suffix))] + suffix
@@ -56,4 +60,18 @@ func validSessionByte(c byte) bool {
 		return true
 	}
 	return strings.IndexByte("_+=,.@-", c) >= 0
+}
+
+// hasHashSuffix reports whether s ends in '-' and 16 lower-case hex digits.
+func hasHashSuffix(s string) bool {
+	const n = 17
+	if len(s) < n || s[len(s)-n] != '-' {
+		return false
+	}
+	for i := len(s) - n + 1; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Explanation says why a decision came out as it did, for logs, support
@@ -143,7 +144,7 @@ func (e Explanation) String() string {
 		for _, a := range e.AWSRoles {
 			fmt.Fprintf(&b, "  aws: %s", a.RoleARN)
 			if a.Duration > 0 {
-				fmt.Fprintf(&b, " for %s", a.Duration)
+				fmt.Fprintf(&b, " for %s", shortDuration(a.Duration))
 			}
 			if a.SourceIdentity != "" {
 				fmt.Fprintf(&b, " as %s", a.SourceIdentity)
@@ -155,4 +156,16 @@ func (e Explanation) String() string {
 		}
 	}
 	return b.String()
+}
+
+// shortDuration prints 1h rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -3,6 +3,7 @@ package rbac
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestHasUpper8(t *testing.T) {
@@ -37,6 +38,16 @@ func TestLookupLower(t *testing.T) {
 	for _, s := range []string{g, strings.ToUpper(g) + "0", strings.ToUpper(g[1:]), "", strings.ToUpper("5f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13")} {
 		if _, ok := lookupLower(m, s); ok {
 			t.Errorf("%q found", s)
+		}
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		time.Hour: "1h", 30 * time.Minute: "30m", 90 * time.Minute: "1h30m", 12 * time.Hour: "12h", 15*time.Minute + 30*time.Second: "15m30s",
+	} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -4,12 +4,18 @@
 //
 // Usage:
 //
-//	policycheck test   -policy bank.yaml [-v]
-//	policycheck decide -policy bank.yaml -claims amit.json [-can loan:read] [-json]
+//	policycheck test   -policy FILE [-v]
+//	policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]
+//
+// For example, from the repository root:
+//
+//	go run ./examples/policycheck test -policy examples/policies/bank.yaml
+//	go run ./examples/policycheck decide -policy examples/policies/bank.yaml -claims examples/policies/amit.json -can loan:read
 //
 // The claims are a JSON object, as in a decoded token ("-" reads stdin). A
 // compact JWT is accepted too; its payload is decoded without any
-// verification, which is fine for a review and never for a request.
+// verification, which is fine for a review and never for a request. Flags
+// follow the subcommand; a flag of the other subcommand is a usage error.
 //
 // Exit status: 0 when the tests pass or the decision allows (and grants
 // every -can permission), 1 when a test fails or the decision denies, 2 for
@@ -36,6 +42,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// flagFor names the subcommand of each flag that only one of them takes.
+var flagFor = map[string]string{"v": "test", "claims": "decide", "json": "decide", "can": "decide"}
+
 // listFlag collects a repeatable flag.
 type listFlag []string
 
@@ -61,6 +70,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *policy == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "policycheck: -policy is required and no arguments follow the flags")
+		return 2
+	}
+	// A flag of the other subcommand would be silently ignored; a reviewer
+	// who typed it expected it to matter.
+	wrong := ""
+	fs.Visit(func(f *flag.Flag) {
+		if only, ok := flagFor[f.Name]; ok && only != cmd && wrong == "" {
+			wrong = f.Name
+		}
+	})
+	if wrong != "" {
+		fmt.Fprintf(stderr, "policycheck %s: -%s belongs to policycheck %s\n", cmd, wrong, flagFor[wrong])
 		return 2
 	}
 	p, err := rbac.NewPolicy(*policy)

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -97,5 +99,85 @@ func TestDecideJSON(t *testing.T) {
 	if !out.Allowed || len(out.AWSRoles) != 1 || out.AWSRoles[0].DurationSeconds != 3600 ||
 		out.AWSRoles[0].SourceIdentity != "amit.r@bank.example" || len(out.Checks) != 1 || !out.Checks[0].Allowed {
 		t.Errorf("%s", stdout.String())
+	}
+}
+
+// documented collects the policycheck command lines that the docs show
+// (the policy's header, this command's doc comment and README), each with
+// the output the README shows after it, if any.
+func documented(t *testing.T) map[string]string {
+	t.Helper()
+	cmds := map[string]string{}
+	const prefix = "go run ./examples/policycheck "
+	for _, f := range []string{"../policies/bank.yaml", "main.go", "README.md"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(data), "\n")
+		for i, l := range lines {
+			l = strings.TrimSpace(strings.TrimLeft(l, "#/\t "))
+			if !strings.HasPrefix(l, prefix) {
+				continue
+			}
+			cmds[l] = ""
+			// README: a ```text block right after the command's block is
+			// its output.
+			if f == "README.md" && i+3 < len(lines) && lines[i+1] == "```" && lines[i+3] == "```text" {
+				var out []string
+				for _, o := range lines[i+4:] {
+					if o == "```" {
+						break
+					}
+					out = append(out, o)
+				}
+				cmds[l] = strings.Join(out, "\n") + "\n"
+			}
+		}
+	}
+	if len(cmds) < 3 {
+		t.Fatalf("found only %d documented commands: %v", len(cmds), cmds)
+	}
+	return cmds
+}
+
+// Every command the docs show runs as shown (from the repository root),
+// and prints what the README says it prints.
+func TestDocumentedCommands(t *testing.T) {
+	cmds := documented(t)
+	t.Chdir("../..")
+	version := regexp.MustCompile(`policy [0-9a-f]{12}`)
+	for cmd, want := range cmds {
+		t.Run(cmd, func(t *testing.T) {
+			args := strings.Fields(strings.TrimPrefix(cmd, "go run ./examples/policycheck "))
+			var stdout, stderr bytes.Buffer
+			code := run(args, strings.NewReader(""), &stdout, &stderr)
+			wantCode := 0
+			if slices.Contains(args, "loan:approve") {
+				wantCode = 1 // Amit may not approve; the README says so
+			}
+			if code != wantCode {
+				t.Fatalf("exit %d, want %d\n%s%s", code, wantCode, stdout.String(), stderr.String())
+			}
+			if want != "" {
+				if got := version.ReplaceAllString(stdout.String(), "policy <version>"); got != want {
+					t.Errorf("output differs from the README:\n got:\n%s\nwant:\n%s", got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFlagOfTheOtherSubcommand(t *testing.T) {
+	for _, args := range [][]string{
+		{"test", "-policy", bank, "-claims", "x.json"},
+		{"test", "-policy", bank, "-can", "loan:read"},
+		{"test", "-policy", bank, "-json"},
+		{"decide", "-policy", bank, "-claims", "-", "-v"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, strings.NewReader(amit), &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "belongs to policycheck") {
+			t.Errorf("%v: exit %d, %s", args, code, stderr.String())
+		}
 	}
 }

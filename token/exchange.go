@@ -3,7 +3,6 @@ package token
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -52,9 +51,9 @@ type Exchange struct {
 	once   sync.Once
 
 	mu      sync.Mutex
-	entries map[string]*entry // guarded by mu
-	order   []string          // guarded by mu: keys, oldest first
-	closed  bool              // guarded by mu
+	entries map[exchangeKey]*entry // guarded by mu
+	order   []exchangeKey          // guarded by mu: keys, oldest first
+	closed  bool                   // guarded by mu
 }
 
 // NewOnBehalfOf returns Entra's on-behalf-of flow for client c (a
@@ -86,7 +85,7 @@ func newExchange(c Client, obo bool, optFns []func(*Options)) (*Exchange, error)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Exchange{
 		r: r, obo: obo, o: o, log: audit.New(o.Audit),
-		ctx: ctx, cancel: cancel, entries: map[string]*entry{},
+		ctx: ctx, cancel: cancel, entries: map[exchangeKey]*entry{},
 	}, nil
 }
 
@@ -95,6 +94,9 @@ func newExchange(c Client, obo bool, optFns []func(*Options)) (*Exchange, error)
 func (x *Exchange) Token(ctx context.Context, subjectToken string, scopes []string) (*Token, error) {
 	if subjectToken == "" {
 		return nil, fmt.Errorf("%w: empty subject token", ErrInvalidOptions)
+	}
+	if len(subjectToken) > maxSubjectToken {
+		return nil, fmt.Errorf("%w: subject token of %d bytes exceeds %d", ErrInvalidOptions, len(subjectToken), maxSubjectToken)
 	}
 	e, err := x.entry(subjectToken, scopes)
 	if err != nil {
@@ -128,13 +130,38 @@ func (x *Exchange) Close() error {
 	return nil
 }
 
+// exchangeKey identifies a cache entry: the incoming token by its hash,
+// never the token itself, and the scope set in canonical form.
+type exchangeKey struct {
+	sum   [sha256.Size]byte
+	scope string
+}
+
+// maxSubjectToken bounds what an entry keeps, four times the largest token
+// jwks accepts by default.
+const maxSubjectToken = 64 << 10
+
+// scopeSet is scopes sorted, without duplicates, space-separated; it
+// allocates only when there are several scopes.
+func scopeSet(scopes []string) string {
+	switch len(scopes) {
+	case 0:
+		return ""
+	case 1:
+		return scopes[0]
+	}
+	for i := 1; i < len(scopes); i++ {
+		if scopes[i-1] >= scopes[i] { // unsorted or repeated: canonicalise a copy
+			scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+			break
+		}
+	}
+	return strings.Join(scopes, " ")
+}
+
 func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
-	scopes = slices.Clone(scopes)
-	slices.Sort(scopes)
-	scopes = slices.Compact(scopes)
-	scope := strings.Join(scopes, " ")
-	sum := sha256.Sum256([]byte(subjectToken))
-	key := hex.EncodeToString(sum[:]) + "|" + scope
+	scope := scopeSet(scopes)
+	key := exchangeKey{sha256.Sum256([]byte(subjectToken)), scope}
 
 	x.mu.Lock()
 	defer x.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -84,7 +85,7 @@ func mapsKeys(x *Exchange) []string {
 	defer x.mu.Unlock()
 	var ks []string
 	for k := range x.entries {
-		ks = append(ks, k)
+		ks = append(ks, fmt.Sprintf("%x|%s", k.sum, k.scope))
 	}
 	return ks
 }
@@ -143,5 +144,31 @@ func TestExchangeClosed(t *testing.T) {
 	}
 	if _, err := NewOnBehalfOf(Client{ID: "public", TokenURL: "https://idp.example/t"}); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("public client OBO: %v", err)
+	}
+}
+
+func TestExchangeRefusesHugeSubjectToken(t *testing.T) {
+	clock := newFakeClock()
+	x, idp := newTestExchange(t, true, clock)
+	if _, err := x.Token(context.Background(), strings.Repeat("a", maxSubjectToken+1), nil); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("err = %v", err)
+	}
+	if idp.count() != 0 || len(mapsKeys(x)) != 0 {
+		t.Fatal("a huge subject token was sent or kept")
+	}
+}
+
+func TestScopeSet(t *testing.T) {
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""}, {[]string{"a"}, "a"}, {[]string{"a", "b"}, "a b"}, {[]string{"b", "a"}, "a b"},
+		{[]string{"b", "a", "b"}, "a b"}, {[]string{"a", "a"}, "a"},
+	} {
+		in := slices.Clone(tt.in)
+		if got := scopeSet(in); got != tt.want || !slices.Equal(in, tt.in) {
+			t.Errorf("scopeSet(%v) = %q (input now %v), want %q", tt.in, got, in, tt.want)
+		}
 	}
 }

@@ -404,6 +404,7 @@ func TestServerErrorAndRetryAfter(t *testing.T) {
 		// First backoff is MinBackoff (1s) with equal jitter: 0.5-1s.
 		{"500", 500, 0, 0, time.Second},
 		{"429 with Retry-After", 429, 30 * time.Second, 29 * time.Second, 30 * time.Second},
+		{"503 with Retry-After", 503, 20 * time.Second, 19 * time.Second, 20 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -435,6 +436,89 @@ func TestServerErrorAndRetryAfter(t *testing.T) {
 				t.Fatalf("%d requests, want 2", p.Requests(idp.EndpointToken))
 			}
 		})
+	}
+}
+
+// TestRetryAfterDuringBackgroundRefresh: while a valid token is cached, a
+// throttled background refresh (503 with Retry-After) does not reach the
+// caller, and the next refresh waits for the Retry-After even inside the
+// refresh window.
+func TestRetryAfterDuringBackgroundRefresh(t *testing.T) {
+	p := idp.StartTest(t)
+	clk := newClock()
+	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
+		[]string{idp.ResourceLending + "/.default"}, opts(p, clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx := testContext(t)
+	first, err := src.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ResetRequests()
+	p.FailNext(idp.EndpointToken, 1, 503, 20*time.Second)
+	clk.Advance(first.Expiry.Sub(clk.Now()) - 4*time.Minute) // inside the refresh window
+	if tok, err := src.Token(ctx); err != nil || tok != first {
+		t.Fatalf("inside the window with the IdP throttling: Token = %v, %v; want the cached token", tok, err)
+	}
+	waitFor(t, "the throttled refresh", func() bool { return p.Requests(idp.EndpointToken) == 1 })
+	clk.Advance(19 * time.Second)
+	for range 10 {
+		if tok, err := src.Token(ctx); err != nil || tok != first {
+			t.Fatalf("during Retry-After: Token = %v, %v", tok, err)
+		}
+	}
+	if n := p.Requests(idp.EndpointToken); n != 1 {
+		t.Fatalf("%d requests before Retry-After ended, want 1", n)
+	}
+	clk.Advance(2 * time.Second)
+	src.Token(ctx)
+	waitFor(t, "the refresh after Retry-After", func() bool {
+		tok, err := src.Token(ctx)
+		return err == nil && tok != first
+	})
+	if n := p.Requests(idp.EndpointToken); n != 2 {
+		t.Fatalf("%d requests, want 2", n)
+	}
+}
+
+// TestShortLivedTokens: with the provider issuing 2-second tokens, the
+// cache on the real clock renews them in the background, a fraction of
+// their lifetime ahead, never fetches per call, and never hands out one
+// within its (scaled) margin of expiry.
+func TestShortLivedTokens(t *testing.T) {
+	const life = 2 * time.Second
+	p := idp.StartTest(t, func(o *idp.Options) { o.AccessTokenLifetime = life })
+	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
+		[]string{idp.ResourceLending + "/.default"}, opts(p, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx := testContext(t)
+	p.ResetRequests()
+	seen := map[string]bool{}
+	calls := 0
+	for end := time.Now().Add(2 * life); time.Now().Before(end); calls++ {
+		tok, err := src.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if left := time.Until(tok.Expiry); left < life/20 {
+			t.Fatalf("handed out a token %v before its expiry", left)
+		}
+		seen[tok.AccessToken] = true
+		time.Sleep(2 * time.Millisecond) // pace the polling loop
+	}
+	n := p.Requests(idp.EndpointToken)
+	t.Logf("%d calls over %v: %d tokens from %d requests", calls, 2*life, len(seen), n)
+	// expires_in is in whole seconds, so a 2 s token may arrive with 1 s
+	// left and be renewed after half of that: a handful of requests, not
+	// one per call.
+	if len(seen) < 2 || n < 2 || n > 16 {
+		t.Fatalf("%d calls over %v saw %d tokens from %d requests; want a few background renewals", calls, 2*life, len(seen), n)
 	}
 }
 

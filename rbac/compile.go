@@ -346,12 +346,9 @@ func (s *compiled) issuerFor(c *jwks.Claims) *issuerTable {
 }
 
 // instance reports whether iss is this template filled with tid, and tid
-// is an allowed tenant. tid must appear in iss exactly as the token
-// carries it; the allow-list compares GUIDs case-insensitively.
+// is an allowed tenant.
 func (t *issuerTable) instance(iss, tid string) bool {
-	const n = 36 // a GUID
-	if len(tid) != n || len(iss) != len(t.prefix)+n+len(t.suffix) ||
-		iss[:len(t.prefix)] != t.prefix || iss[len(t.prefix)+n:] != t.suffix || iss[len(t.prefix):len(t.prefix)+n] != tid {
+	if !t.fills(iss, tid) {
 		return false
 	}
 	if _, ok := t.tenantsOK[tid]; ok {
@@ -359,6 +356,27 @@ func (t *issuerTable) instance(iss, tid string) bool {
 	}
 	_, ok := lookupLower(t.tenantsOK, tid)
 	return ok
+}
+
+// fills reports whether iss is this template filled with tid, a GUID that
+// must appear in iss exactly as the token carries it (the allow-list then
+// compares GUIDs case-insensitively).
+func (t *issuerTable) fills(iss, tid string) bool {
+	const n = 36 // a GUID
+	return len(tid) == n && len(iss) == len(t.prefix)+n+len(t.suffix) &&
+		iss[:len(t.prefix)] == t.prefix && iss[len(t.prefix)+n:] == t.suffix && iss[len(t.prefix):len(t.prefix)+n] == tid
+}
+
+// unlistedTenant reports whether c comes from a {tenantid} issuer of the
+// policy, from a tenant that issuer does not list: a denial of class
+// "tenant" rather than "issuer".
+func (s *compiled) unlistedTenant(c *jwks.Claims) bool {
+	for _, t := range s.templates {
+		if t.fills(c.Issuer, c.TenantID) {
+			return true
+		}
+	}
+	return false
 }
 
 func orDefault(s, def string) string {

@@ -19,6 +19,7 @@ const (
 	stStepUp
 	stDenied
 	stSoD
+	stTenant
 )
 
 // inline is how many roles and mappings a Decision holds without
@@ -225,6 +226,9 @@ func (s *compiled) decideFor(t *issuerTable, c *jwks.Claims, x *extras, groups [
 	}
 	if t == nil {
 		d.status = stIssuer
+		if s.unlistedTenant(c) {
+			d.status = stTenant
+		}
 		return d
 	}
 

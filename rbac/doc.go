@@ -51,7 +51,8 @@
 // Entra app writes its issuer as Entra's metadata does, with {tenantid},
 // and lists the tenants it trusts: the token's tid fills the template,
 // the result must equal iss exactly, and tid must be on the list (any
-// tenant can otherwise sign users in and assign them app roles):
+// tenant can otherwise sign users in and assign them app roles). Other
+// tenants are denied with [ErrTenant], unknown issuers with [ErrIssuer]:
 //
 //	issuers:
 //	  - name: entra

@@ -37,6 +37,9 @@ var (
 	ErrSoD = reason.New(reason.Forbidden, "rbac: separation of duties violated")
 	// ErrIssuer: the claims come from an issuer the policy does not declare.
 	ErrIssuer = reason.New(reason.Issuer, "rbac: issuer not in policy")
+	// ErrTenant: the claims come from a multi-tenant ({tenantid}) issuer of
+	// the policy, but from a tenant its tenants list does not hold.
+	ErrTenant = reason.New(reason.Tenant, "rbac: tenant not allowed")
 	// ErrClaimType: a claim the policy reads has an unexpected JSON type
 	// (groups as a string, a null claim compared with equals, ...). Such
 	// claims are never guessed at: the decision is denied.

@@ -120,3 +120,33 @@ func ExampleNormalizeGroupID() {
 	// Output:
 	// cn=cbs_viewonly,ou=groups,dc=bank,dc=example true
 }
+
+// A multi-tenant app writes its issuer with {tenantid} and lists the
+// tenants it trusts; a token from any other tenant is refused.
+func ExampleParsePolicy_multiTenant() {
+	p, err := rbac.ParsePolicy([]byte(`version: 1
+issuers:
+  - name: entra
+    issuer: https://login.microsoftonline.com/{tenantid}/v2.0
+    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1a2b3c4d-0000-4000-8000-00000000000f]
+roles:
+  - {name: Reader, permissions: [report:read]}
+mappings:
+  - {id: readers, when: {app_role: Reports.Read}, grant: {roles: [Reader]}}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, tid := range []string{"1a2b3c4d-0000-4000-8000-00000000000f", "00000000-0000-0000-0000-000000000000"} {
+		d := p.Decide(&jwks.Claims{
+			Issuer:   "https://login.microsoftonline.com/" + tid + "/v2.0",
+			TenantID: tid,
+			Roles:    []string{"Reports.Read"},
+		})
+		fmt.Println(tid[:8], d.Allowed("report:read"), d.Err())
+	}
+	// Output:
+	// 1a2b3c4d true <nil>
+	// 00000000 false rbac: tenant not allowed: tid "00000000-0000-0000-0000-000000000000"
+}

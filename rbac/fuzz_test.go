@@ -27,12 +27,14 @@ tests:
 	f.Add([]byte("version: 1\nmappings: [{when: {any: [{any: [{any: []}]}]}}]\n"))
 	f.Add([]byte("{{{{"))
 	f.Add([]byte("version: 1\ntests: [{name: t, claims: {a: {b: {c: [1, 2, {d: null}]}}}, expect: {allowed: true}}]\n"))
+	f.Add([]byte("version: 1\nissuers: [{name: e, issuer: 'https://x/{tenantid}/v2.0', tenants: [9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C]}]\nroles: [{name: R}]\nmappings: [{id: m, when: {tenant: 9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, app_role: A}, grant: {roles: [R]}}]\n"))
 	claimSets := []*jwks.Claims{
 		nil,
 		{},
 		{Issuer: entraIss, Groups: []string{lendingRM, creditOff}, AMR: []string{"mfa"}, Scopes: []string{"Loans.ReadWrite"}},
 		{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}},
 		{Issuer: "x:y", Groups: []string{"cn=a,dc=b", "CN=A, DC=B", ""}},
+		{Issuer: "https://x/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0", TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"A"}, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParsePolicy(data)

@@ -670,7 +670,7 @@ tests:
     expect: {allowed: true, roles: [Viewer]}
   - name: unlisted tenant
     claims: {iss: "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0", tid: 00000000-0000-0000-0000-000000000000, roles: [Reader]}
-    expect: {allowed: false, reason: issuer}
+    expect: {allowed: false, reason: tenant}
 `
 
 // A multi-tenant app's issuer is written with {tenantid}: the token's tid
@@ -696,18 +696,19 @@ func TestTenantTemplateIssuer(t *testing.T) {
 		ok             bool
 		roles          []string
 		issuer         string // Explain's issuer name
+		err            error
 	}{
-		{"home", v2(home), home, true, []string{"Viewer"}, "entra"},
-		{"partner", v2(partner), partner, true, []string{"Viewer", "PartnerViewer"}, "entra"},
-		{"v1 home", "https://sts.windows.net/" + home + "/", home, true, []string{"Viewer"}, "entra-v1"},
-		{"v1 partner not listed for v1", "https://sts.windows.net/" + partner + "/", partner, false, nil, ""},
-		{"unlisted tenant", v2(other), other, false, nil, ""},
-		{"iss names another tenant than tid", v2(home), partner, false, nil, ""},
-		{"tid missing", v2(home), "", false, nil, ""},
-		{"tid not a GUID", "https://login.microsoftonline.com/contoso/v2.0", "contoso", false, nil, ""},
-		{"placeholder itself", "https://login.microsoftonline.com/{tenantid}/v2.0", home, false, nil, ""},
-		{"upper-case tid in both", v2(strings.ToUpper(home)), strings.ToUpper(home), true, []string{"Viewer"}, "entra"},
-		{"trailing slash differs", v2(home) + "/", home, false, nil, ""},
+		{"home", v2(home), home, true, []string{"Viewer"}, "entra", nil},
+		{"partner", v2(partner), partner, true, []string{"Viewer", "PartnerViewer"}, "entra", nil},
+		{"v1 home", "https://sts.windows.net/" + home + "/", home, true, []string{"Viewer"}, "entra-v1", nil},
+		{"v1 partner not listed for v1", "https://sts.windows.net/" + partner + "/", partner, false, nil, "", ErrTenant},
+		{"unlisted tenant", v2(other), other, false, nil, "", ErrTenant},
+		{"iss names another tenant than tid", v2(home), partner, false, nil, "", ErrIssuer},
+		{"tid missing", v2(home), "", false, nil, "", ErrIssuer},
+		{"tid not a GUID", "https://login.microsoftonline.com/contoso/v2.0", "contoso", false, nil, "", ErrIssuer},
+		{"placeholder itself", "https://login.microsoftonline.com/{tenantid}/v2.0", home, false, nil, "", ErrIssuer},
+		{"upper-case tid in both", v2(strings.ToUpper(home)), strings.ToUpper(home), true, []string{"Viewer"}, "entra", nil},
+		{"trailing slash differs", v2(home) + "/", home, false, nil, "", ErrIssuer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -716,8 +717,8 @@ func TestTenantTemplateIssuer(t *testing.T) {
 			if d.OK() != tt.ok {
 				t.Fatalf("OK %v, want %v (%v)", d.OK(), tt.ok, d.Err())
 			}
-			if !tt.ok && !errors.Is(d.Err(), ErrIssuer) {
-				t.Errorf("err %v, want ErrIssuer", d.Err())
+			if !tt.ok && !errors.Is(d.Err(), tt.err) || !tt.ok && reason.Of(d.Err()) != d.Reason() {
+				t.Errorf("err %v (%s), want %v", d.Err(), d.Reason(), tt.err)
 			}
 			if tt.ok && !sameSet(d.Roles(), tt.roles) {
 				t.Errorf("roles %v, want %v", d.Roles(), tt.roles)

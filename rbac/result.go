@@ -174,6 +174,8 @@ func (d Decision) Reason() string {
 		return reason.MissingClaim
 	case stIssuer:
 		return reason.Issuer
+	case stTenant:
+		return reason.Tenant
 	case stClaimType:
 		return reason.Forbidden
 	case stOverage:
@@ -211,6 +213,8 @@ func (d Decision) Err() error {
 		return ErrNoClaims
 	case stIssuer:
 		return &DeniedError{Err: ErrIssuer, Class: reason.Issuer, Detail: fmt.Sprintf("iss %q", d.c.Issuer)}
+	case stTenant:
+		return &DeniedError{Err: ErrTenant, Class: reason.Tenant, Detail: fmt.Sprintf("tid %q", d.c.TenantID)}
 	case stClaimType:
 		return &DeniedError{Err: ErrClaimType, Class: reason.Forbidden, Detail: fmt.Sprintf("claim %q", d.ext.detail)}
 	case stOverage:

@@ -362,6 +362,12 @@ func (s *Source) do(req *http.Request) ([]string, error) {
 		}
 		return nil, e
 	}
+	return parseMemberObjects(data)
+}
+
+// parseMemberObjects reads a getMemberObjects response body: every value
+// must be an object ID, and the whole list must be there.
+func parseMemberObjects(data []byte) ([]string, error) {
 	var ok struct {
 		Value    []string `json:"value"`
 		NextLink string   `json:"@odata.nextLink"`

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -203,4 +204,33 @@ func TestDiscoverEntraMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Entra common metadata: %v", err)
 	}
+}
+
+func FuzzParsePEM(f *testing.F) {
+	key, cert := testKeyAndCert(f)
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	f.Add(append(append([]byte{}, certPEM...), keyPEM...))
+	f.Add(keyPEM)
+	f.Add(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	f.Add([]byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, certs, err := ParsePEM(data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidOptions) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if k == nil {
+			t.Fatal("no key and no error")
+		}
+		if len(certs) > 0 {
+			if pk, ok := certs[0].PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pk.Equal(k.Public()) {
+				t.Fatal("first certificate does not match the key")
+			}
+		}
+	})
 }

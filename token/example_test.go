@@ -2,13 +2,21 @@ package token_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -202,4 +210,166 @@ func ExampleError() {
 	// Output:
 	// token: invalid_client (HTTP 401): AADSTS7000215: Invalid client secret provided. [error codes [7000215], trace ID 0f7e, correlation ID 3c1b]
 	// [7000215] 3c1b
+}
+
+// A command-line tool signs its user in with the device authorization grant:
+// it shows the user code, and Poll waits until the user has approved it in
+// a browser elsewhere.
+func ExampleDevice() {
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/devicecode" {
+			fmt.Fprint(w, `{"device_code":"dc-1","user_code":"WDJB-MJHT","verification_uri":"https://microsoft.com/devicelogin","expires_in":900,"interval":1}`)
+			return
+		}
+		// The user approves at once; a real IdP answers
+		// authorization_pending until then.
+		fmt.Fprint(w, `{"access_token":"access-1","token_type":"Bearer","expires_in":3600,"refresh_token":"refresh-1"}`)
+	}))
+	defer idp.Close()
+
+	d, err := token.NewDevice(token.Client{ID: "bank-cli", TokenURL: idp.URL + "/token"}, idp.URL+"/devicecode",
+		[]string{"openid", "offline_access", "api://lending/Loans.Read"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dc, err := d.Start(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("Open %s and enter %s\n", dc.VerificationURI, dc.UserCode)
+	tok, err := d.Poll(ctx, dc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.AccessToken, "with a refresh token:", tok.RefreshToken != "")
+	// Output:
+	// Open https://microsoft.com/devicelogin and enter WDJB-MJHT
+	// access-1 with a refresh token: true
+}
+
+// A workload in Kubernetes proves itself with its projected service account
+// token instead of a secret (Entra workload identity federation): the file
+// is read again as the kubelet renews it.
+func ExampleFileAssertion() {
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		fmt.Println("IdP got", r.PostForm.Get("client_assertion_type"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"access-1","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer idp.Close()
+	dir, _ := os.MkdirTemp("", "workload")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "azure-identity-token") // AZURE_FEDERATED_TOKEN_FILE
+	os.WriteFile(path, []byte("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6YW5hbHl0aWNzOmFwaSJ9.sig"), 0o600)
+
+	fa, err := token.NewFileAssertion(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := token.NewCachedClientCredentials(token.Client{
+		ID:       "analytics-svc",
+		TokenURL: idp.URL + "/oauth2/v2.0/token",
+		Auth:     token.ClientAssertion(fa.Assertion),
+	}, []string{"api://lending/.default"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.AccessToken)
+	// Output:
+	// IdP got urn:ietf:params:oauth:client-assertion-type:jwt-bearer
+	// access-1
+}
+
+// A batch job authenticates with a certificate (private_key_jwt): each
+// request carries a fresh, short-lived assertion signed with PS256 and
+// naming the certificate by its SHA-256 thumbprint, as Entra asks.
+func ExamplePrivateKeyJWT() {
+	key, _ := rsa.GenerateKey(rand.Reader, 2048)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cbs-batch"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		header, _, _ := strings.Cut(r.PostForm.Get("client_assertion"), ".")
+		b, _ := base64.RawURLEncoding.DecodeString(header)
+		var h map[string]string
+		json.Unmarshal(b, &h)
+		fmt.Println("assertion alg:", h["alg"], "thumbprint header present:", h["x5t#S256"] != "")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"access-1","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer idp.Close()
+
+	auth, err := token.PrivateKeyJWT(key, func(o *token.JWTOptions) {
+		o.Certificate = cert
+		o.Algorithm = token.PS256
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	cc, _ := token.NewClientCredentials(token.Client{ID: "cbs-batch", TokenURL: idp.URL + "/token", Auth: auth}, []string{"api://core-banking/.default"})
+	if _, err := cc.Token(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+	// Output: assertion alg: PS256 thumbprint header present: true
+}
+
+// Any OpenID provider's endpoints come from its issuer URL; the document
+// must name that very issuer.
+func ExampleDiscover() {
+	var issuer string
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%[1]s/authorize","token_endpoint":"%[1]s/token","device_authorization_endpoint":"%[1]s/device","jwks_uri":"%[1]s/keys"}`, issuer)
+	}))
+	defer idp.Close()
+	issuer = idp.URL + "/tenant-1/v2.0"
+
+	ep, err := token.Discover(context.Background(), issuer)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(strings.TrimPrefix(ep.TokenURL, idp.URL), strings.TrimPrefix(ep.DeviceAuthURL, idp.URL))
+	// Output: /tenant-1/v2.0/token /tenant-1/v2.0/device
+}
+
+// The common Entra case needs no code beyond the scopes: tenant, client and
+// credential come from the same AZURE_* variables the Azure SDKs read.
+func ExampleFromEnvironment() {
+	var requests atomic.Int64
+	idp := tokenEndpoint(&requests)
+	defer idp.Close()
+	for k, v := range map[string]string{
+		token.EnvTenantID:      "contoso-bank",
+		token.EnvClientID:      "analytics-svc",
+		token.EnvClientSecret:  "from-a-kubernetes-secret",
+		token.EnvAuthorityHost: idp.URL, // omit for the public cloud
+	} {
+		os.Setenv(k, v)
+		defer os.Unsetenv(k)
+	}
+
+	src, err := token.FromEnvironment([]string{"api://lending/.default"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.AccessToken)
+	// Output: access-1
 }

@@ -122,7 +122,9 @@ func (a secretAuth) authenticate(_ context.Context, c *Client, form url.Values, 
 // AssertionFunc returns a client assertion: a signed JWT proving the
 // client's identity (RFC 7523), such as a Kubernetes projected service
 // account token or one minted by a key vault. It is called for each token
-// request and must honour ctx.
+// request and should return when ctx ends; a call that does not is
+// abandoned (the request fails with ctx's error and the callback's result
+// is dropped), so that it cannot hold up the caller or a Cache's Close.
 type AssertionFunc func(ctx context.Context) (string, error)
 
 type assertionAuth struct{ fn AssertionFunc }

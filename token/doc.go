@@ -20,8 +20,9 @@
 //     per incoming token and scope set.
 //
 // [ClientFromEnvironment] and [FromEnvironment] configure the Entra client
-// from the AZURE_* variables; [Discover] finds any OpenID provider's
-// endpoints from its issuer URL.
+// from the AZURE_* variables (secret, PEM or .pfx certificate, or federated
+// token file); [Discover] finds any OpenID provider's endpoints from its
+// issuer URL.
 //
 // # Caching
 //
@@ -29,7 +30,9 @@
 // [FromEnvironment], [Exchange]) wraps them. A cached Token call takes no
 // lock and allocates nothing; renewal happens in the background before
 // expiry, one request however many goroutines ask, and a still-valid token
-// is served while the IdP is down. Long-lived types have a Close method
+// is served while the IdP is down, with backoff and Retry-After honoured
+// between attempts. No token is handed out within its expiry margin, which
+// scales with the token's lifetime. Long-lived types have a Close method
 // that stops their goroutines.
 //
 // # Interoperability
@@ -51,10 +54,12 @@
 //
 // # Secrets
 //
-// [Token] and [Secret] print as "[redacted]" under fmt, encoding/json and
-// log/slog; no error or audit event of this package carries a token,
-// secret or assertion. Requests that carry secrets never follow redirects,
-// and refuse plain HTTP except to loopback.
+// [Token], [Secret], [Client], [Authorization], [DeviceCode], the
+// [ClientAuth] values, [MemoryStore] and [FileAssertion] print without
+// their secrets under fmt, encoding/json and log/slog; no error or audit
+// event of this package carries a token, secret or assertion. Requests
+// that carry secrets go only to the endpoint they were configured for:
+// they never follow redirects, and refuse plain HTTP except to loopback.
 //
 // # Audit
 //

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -555,5 +556,49 @@ func TestParseJWKSX5CKeyType(t *testing.T) {
 		if err != nil || len(keys) != want || len(skipped) != 1-want {
 			t.Errorf("kty %s with an EC certificate: %d keys, skipped %v, %v", kty, len(keys), skipped, err)
 		}
+	}
+}
+
+// TestNewKeyRefuses: keys that are weak, of an unsupported type, or whose
+// alg cannot fit them are refused by NewKey and skipped by ParseJWKS.
+func TestNewKeyRefuses(t *testing.T) {
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsa2048, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	evenE := &rsa.PublicKey{N: rsa2048.N, E: 65536}
+	tests := []struct {
+		name string
+		alg  string
+		pub  any
+	}{
+		{"RSA 1024 bits", "", &rsa1024.PublicKey},
+		{"RSA even exponent", "", evenE},
+		{"nil RSA key", "", (*rsa.PublicKey)(nil)},
+		{"EC P-224", "", &p224.PublicKey},
+		{"private key", "", rsa2048},
+		{"symmetric key", "", []byte("secret")},
+		{"ES256 alg on an RSA key", "ES256", &rsa2048.PublicKey},
+		{"ES384 alg on a P-256 key", "ES384", &p256.PublicKey},
+		{"HS256 alg", "HS256", &rsa2048.PublicKey},
+	}
+	for _, tt := range tests {
+		if k, err := jwks.NewKey("k", tt.alg, tt.pub); err == nil {
+			t.Errorf("%s: NewKey accepted %+v", tt.name, k)
+		}
+	}
+	if _, err := jwks.NewKey("k", "RS256", &rsa2048.PublicKey); err != nil {
+		t.Fatalf("RSA 2048 refused: %v", err)
+	}
+	small := fmt.Sprintf(`{"keys":[{"kty":"RSA","kid":"small","n":%q,"e":"AQAB"}]}`,
+		base64.RawURLEncoding.EncodeToString(rsa1024.N.Bytes()))
+	if keys, skipped, err := jwks.ParseJWKS([]byte(small)); err != nil || len(keys) != 0 || len(skipped) != 1 {
+		t.Fatalf("JWKS with a 1024-bit key: %d keys, skipped %v, %v", len(keys), skipped, err)
 	}
 }

@@ -31,8 +31,9 @@
 // # Connections
 //
 // Searches run on a small pool of connections bound as a read-only service
-// account; each user bind gets its own short-lived connection, so a user's
-// identity never leaks into the pool. Every dial and operation has a
+// account; each user bind gets its own short-lived connection (at most
+// Options.MaxConns at once), so a user's identity never leaks into the
+// pool. Every dial and operation has a
 // timeout and honours the caller's context, so a stopped or hung server
 // yields [ErrUnavailable] within the timeout, never a hang. Passwords only
 // travel over TLS: use an ldaps:// URL or Options.StartTLS; plain ldap://

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -35,6 +37,7 @@ type AuthCode struct {
 	redirectURL string
 	scopes      []string
 	v           IDTokenValidator
+	log         *audit.Logger
 }
 
 // NewAuthCode returns the flow for client c, whose browser-facing
@@ -64,7 +67,7 @@ func NewAuthCode(c Client, authURL, redirectURL string, v IDTokenValidator, scop
 	if !slices.Contains(scopes, "openid") {
 		scopes = append([]string{"openid"}, scopes...)
 	}
-	return &AuthCode{r: r, authURL: au, redirectURL: redirectURL, scopes: scopes, v: v}, nil
+	return &AuthCode{r: r, authURL: au, redirectURL: redirectURL, scopes: scopes, v: v, log: audit.New(o.Audit)}, nil
 }
 
 // Authorization is one sign-in in progress. Keep it server-side (or in an
@@ -158,6 +161,7 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 	if code == "" {
 		return nil, nil, fmt.Errorf("%w: no code", ErrInvalidCallback)
 	}
+	start := time.Now()
 	form := url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
@@ -172,6 +176,9 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 		return nil, nil, fmt.Errorf("%w: token response has no id_token", ErrInvalidCallback)
 	}
 	claims, err := a.v.ValidateIDToken(ctx, tok.IDToken, p.Nonce)
+	if err == nil {
+		issued(ctx, a.log, tok, time.Since(start))
+	}
 	if err != nil {
 		// The validator's own class (expired, signature, audience) comes
 		// first; ErrInvalidCallback is there for validators without one.

@@ -1,14 +1,18 @@
 package token
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -160,5 +164,49 @@ func TestAuthCodeExchangeRequiresNonce(t *testing.T) {
 	}
 	if idp.count() != 0 || v.calls != 0 {
 		t.Fatalf("code redeemed (%d requests, %d validations) for a sign-in without nonce", idp.count(), v.calls)
+	}
+}
+
+// TestInteractiveSignInsAreAudited: a user's sign-in is a step of the story
+// the audit log tells; AuthCode and Device take Options.Audit, so they must
+// use it, and never log a token.
+func TestInteractiveSignInsAreAudited(t *testing.T) {
+	access := fakeJWT(map[string]any{"iss": "https://idp.example/v2.0", "tid": "t1", "sub": "amit-sub", "oid": "amit-oid", "azp": "lending-web", "uti": "uti-1"})
+	var nonce string
+	idp := newFakeIdP(t, func(_ int, form url.Values, _ http.Header) (int, map[string]string, string) {
+		if form.Get("grant_type") == "" {
+			return 200, nil, `{"device_code":"D","user_code":"U","verification_uri":"https://idp.example/device","interval":1}`
+		}
+		return 200, nil, `{"access_token":"` + access + `","token_type":"Bearer","expires_in":3600,"id_token":"id-` + nonce + `"}`
+	})
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	h := slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil)
+	c := Client{ID: "lending-web", TokenURL: idp.URL(), Auth: ClientSecretBasic("s")}
+	ac, _ := NewAuthCode(c, "https://idp.example/authorize", "https://app.example/cb", &nonceValidator{}, nil, func(o *Options) { o.Audit = h })
+	a, _ := ac.Start(nil)
+	nonce = a.Nonce
+	if _, _, err := ac.Exchange(context.Background(), a, url.Values{"state": {a.State}, "code": {"c"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := NewDevice(c, idp.srv.URL+"/devicecode", nil, func(o *Options) { o.Audit = h })
+	d.after = func(time.Duration) <-chan time.Time { ch := make(chan time.Time, 1); ch <- time.Now(); return ch }
+	dc, _ := d.Start(context.Background())
+	if _, err := d.Poll(context.Background(), dc); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	if n := strings.Count(out, `"event":"token.issued"`); n != 2 {
+		t.Fatalf("%d token.issued events, want 2:\n%s", n, out)
+	}
+	for _, want := range []string{`"oid":"amit-oid"`, `"azp":"lending-web"`, `"token_id":"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, access) || strings.Contains(out, "uti-1") {
+		t.Fatalf("audit carries the token or its uti:\n%s", out)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,12 +48,14 @@ import (
 type Cache struct {
 	e      *entry
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     *sync.WaitGroup // apart from Cache, so that the goroutines do not keep it reachable
 	once   sync.Once
 }
 
 // NewCache returns a Cache over src. It fetches nothing until the first
-// call to Token. The caller must call Close when done.
+// call to Token. The caller must call Close when done; a Cache that is
+// dropped without Close stops its goroutine only when the garbage collector
+// finds it.
 func NewCache(src Source, optFns ...func(*Options)) (*Cache, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrInvalidOptions)
@@ -62,11 +65,14 @@ func NewCache(src Source, optFns ...func(*Options)) (*Cache, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cache{cancel: cancel}
-	c.e = newEntry(ctx, src, o, audit.New(o.Audit), &c.wg)
+	c := &Cache{cancel: cancel, wg: new(sync.WaitGroup)}
+	c.e = newEntry(ctx, src, o, audit.New(o.Audit), c.wg)
 	c.e.changed = make(chan struct{}, 1)
 	c.wg.Add(1)
 	go c.e.loop()
+	// A Cache dropped without Close stops its goroutine once collected:
+	// nothing the goroutine holds points back at c.
+	runtime.AddCleanup(c, func(cancel context.CancelFunc) { cancel() }, cancel)
 	return c, nil
 }
 

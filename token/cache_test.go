@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -611,4 +612,24 @@ func TestCacheCloseDoesNotWaitForASourceIgnoringContext(t *testing.T) {
 	if err := <-waiter; !errors.Is(err, ErrClosed) {
 		t.Fatalf("waiter err = %v, want ErrClosed", err)
 	}
+}
+
+// TestCacheForgottenWithoutCloseStopsItsGoroutine: a Cache the program
+// drops without Close (FromEnvironment called per request by mistake) must
+// not leave its renewal goroutine behind forever.
+func TestCacheForgottenWithoutCloseStopsItsGoroutine(t *testing.T) {
+	clock := newFakeClock()
+	func() {
+		c, err := NewCache(&countingSource{clock: clock, life: time.Hour}, func(o *Options) { o.Now = clock.Now })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	waitFor(t, "the forgotten cache's goroutine to end", func() bool {
+		runtime.GC()
+		return ourGoroutines() == 0
+	})
 }

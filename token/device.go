@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/audit"
 )
 
 // Device runs the device authorization grant (RFC 8628) for command-line
@@ -23,6 +25,7 @@ type Device struct {
 	scopes    string
 	// after waits between polls; tests replace it to avoid real waits.
 	after func(time.Duration) <-chan time.Time
+	log   *audit.Logger
 }
 
 // NewDevice returns the flow for client c (usually a public client) with
@@ -39,7 +42,7 @@ func NewDevice(c Client, deviceAuthURL string, scopes []string, optFns ...func(*
 	if err := checkEndpoint("device authorization endpoint", deviceAuthURL, o); err != nil {
 		return nil, err
 	}
-	return &Device{r: r, deviceURL: deviceAuthURL, scopes: strings.Join(scopes, " "), after: time.After}, nil
+	return &Device{r: r, deviceURL: deviceAuthURL, scopes: strings.Join(scopes, " "), after: time.After, log: audit.New(o.Audit)}, nil
 }
 
 // DeviceCode is a device authorization in progress: show UserCode and
@@ -149,6 +152,7 @@ func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 	if dc == nil || dc.DeviceCode == "" {
 		return nil, fmt.Errorf("%w: no device code", ErrInvalidOptions)
 	}
+	start := time.Now()
 	interval := max(dc.Interval, time.Second)
 	var wait time.Duration // longer than interval once, for a Retry-After
 	for {
@@ -167,6 +171,7 @@ func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 		}
 		tok, err := d.r.token(ctx, form, dc.DeviceCode.Reveal())
 		if err == nil {
+			issued(ctx, d.log, tok, time.Since(start))
 			return tok, nil
 		}
 		var oe *Error

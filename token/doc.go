@@ -64,6 +64,6 @@
 // # Audit
 //
 // Caching sources given Options.Audit emit token.issued, token.refreshed
-// and token.refresh_failed events, identifying the token by a hash of its
-// jti.
+// and token.refresh_failed events, and interactive sign-ins token.issued,
+// identifying the token by a hash of its jti.
 package token

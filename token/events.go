@@ -1,9 +1,11 @@
 package token
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
 )
@@ -37,6 +39,16 @@ func describe(ev *audit.Event, tok *Token) {
 	ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID = c.Iss, c.Tid, c.Sub, c.Oid
 	ev.Client = firstNonEmpty(c.Azp, c.AppID, c.CID)
 	ev.TokenID = audit.TokenID(firstNonEmpty(c.Jti, c.Uti))
+}
+
+// issued records a token that an interactive flow (a sign-in) obtained.
+func issued(ctx context.Context, log *audit.Logger, tok *Token, d time.Duration) {
+	if !log.Enabled(ctx) {
+		return
+	}
+	ev := audit.Event{Name: audit.TokenIssued, Outcome: audit.Success, Duration: d}
+	describe(&ev, tok)
+	log.Emit(ctx, ev)
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"golang.org/x/oauth2"
 )
@@ -40,16 +41,21 @@ func (s oauth2Source) Token() (*oauth2.Token, error) {
 
 // FromOAuth2 adapts an oauth2.TokenSource to a [Source], for tokens from
 // the golang.org/x/oauth2 ecosystem (Google credentials, say). The
-// context of each call is not passed on, because oauth2.TokenSource has
-// none. Wrap a bare oauth2 source in a [Cache]; the result of
+// context of each call cannot be passed on, because oauth2.TokenSource has
+// none; a call still returns when its context ends, leaving ts to finish
+// in the background. Wrap a bare oauth2 source in a [Cache]; the result of
 // oauth2.ReuseTokenSource or oauth2.Config.TokenSource is cached already.
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return SourceFunc(func(ctx context.Context) (*Token, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ot, err := ts.Token()
+		// ts.Token has no context; do not wait for it past ctx.
+		ot, err := await(ctx, ts.Token)
 		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil, fmt.Errorf("token: oauth2 token source: %w", err)
+			}
 			var re *oauth2.RetrieveError
 			if errors.As(err, &re) {
 				// RetrieveError.Error prints the raw body; keep only the fields.

@@ -50,3 +50,18 @@ func TestFromOAuth2Errors(t *testing.T) {
 		t.Fatalf("cancelled ctx: %v", err)
 	}
 }
+
+func TestFromOAuth2HonoursContext(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	hung := oauth2TokenSourceFunc(func() (*oauth2.Token, error) { <-release; return &oauth2.Token{AccessToken: "late"}, nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := FromOAuth2(hung).Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+type oauth2TokenSourceFunc func() (*oauth2.Token, error)
+
+func (f oauth2TokenSourceFunc) Token() (*oauth2.Token, error) { return f() }

@@ -24,7 +24,8 @@ type Options struct {
 	// through expiry without sleeping.
 	Now func() time.Time
 	// Audit receives token.issued, token.refreshed and
-	// token.refresh_failed events from caching sources. Nil disables
+	// token.refresh_failed events from caching sources, and token.issued
+	// for each sign-in completed by [AuthCode] and [Device]. Nil disables
 	// audit. No event ever carries a token.
 	Audit slog.Handler
 	// Timeout bounds each request to the IdP. Default 30s.

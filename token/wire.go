@@ -19,6 +19,10 @@ import (
 // maxBody caps what is read from the IdP: a token response is a few KB.
 const maxBody = 1 << 20
 
+// maxErrorCodes caps Entra's error_codes kept in an *Error (and printed by
+// its Error method); Entra sends one or two.
+const maxErrorCodes = 8
+
 // maxRetryAfter caps a server's Retry-After so that a wrong header cannot
 // park a source for days.
 const maxRetryAfter = time.Hour
@@ -228,6 +232,9 @@ func parseError(body []byte, status int, hdr http.Header, now time.Time, secrets
 	var er errorResponse
 	if json.Unmarshal(body, &er) != nil {
 		er = errorResponse{}
+	}
+	if len(er.ErrorCodes) > maxErrorCodes {
+		er.ErrorCodes = er.ErrorCodes[:maxErrorCodes]
 	}
 	e := &Error{
 		Code:          scrub(er.Error, secrets),

@@ -237,3 +237,11 @@ func FuzzJWTExpiry(f *testing.F) {
 		}
 	})
 }
+
+func TestParseErrorCapsErrorCodes(t *testing.T) {
+	body := `{"error":"invalid_client","error_codes":[` + strings.Repeat("1,", 10000) + `1]}`
+	e := parseError([]byte(body), 400, http.Header{}, time.Now(), nil)
+	if len(e.ErrorCodes) > maxErrorCodes || len(e.Error()) > 200 {
+		t.Fatalf("%d error codes kept, Error() of %d bytes", len(e.ErrorCodes), len(e.Error()))
+	}
+}

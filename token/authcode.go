@@ -90,7 +90,7 @@ func (p Authorization) Format(f fmt.State, verb rune) {
 		URL, State, Nonce string
 		Verifier          Secret
 	}
-	formatView(f, verb, Authorization{p.URL, p.State, p.Nonce, p.Verifier})
+	formatView(f, verb, Authorization(p)) // the local type has no Format: fmt prints its fields
 }
 
 // Start begins a sign-in. extra adds authorization parameters such as

@@ -72,7 +72,7 @@ func (dc DeviceCode) Format(f fmt.State, verb rune) {
 		Interval                                                    time.Duration
 		DeviceCode                                                  Secret
 	}
-	formatView(f, verb, DeviceCode{dc.UserCode, dc.VerificationURI, dc.VerificationURIComplete, dc.Message, dc.Expiry, dc.Interval, dc.DeviceCode})
+	formatView(f, verb, DeviceCode(dc)) // the local type has no Format: fmt prints its fields
 }
 
 type deviceResponse struct {

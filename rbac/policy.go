@@ -37,7 +37,7 @@ type Options struct {
 	Groups GroupSource
 	// GroupSources, keyed by the policy's issuer name, replace the groups
 	// claim of that issuer's tokens entirely: the source is asked on every
-	// decision (cache in the source). Use it when an issuer's tokens carry
+	// decision, so it should cache (rbac/ldap: Options.GroupsTTL). Use it when an issuer's tokens carry
 	// no groups at all, or when the directory is the authority (an LDAP
 	// source for on-prem users). Each source's groups must be IDs of that
 	// issuer's group_ids kind.

@@ -365,3 +365,37 @@ func TestConcurrentLogins(t *testing.T) {
 		}
 	}
 }
+
+// With GroupsTTL, decisions for a user reuse their groups: the directory
+// can even be down. Past the TTL, or after Forget, it is asked again.
+func TestGroupsCache(t *testing.T) {
+	srv := ldaptest.Start(t)
+	now := time.Now()
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	dir := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.GroupsTTL = time.Minute; o.Now = clock })
+	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
+	amit := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)}
+	if d := p.DecideContext(context.Background(), amit); !d.OK() {
+		t.Fatal(d.Err())
+	}
+	srv.Stop()
+	if d := p.DecideContext(context.Background(), amit); !d.OK() || !d.HasRole("CBS_Viewer") {
+		t.Fatalf("cached groups not used: %v", d.Err())
+	}
+	dir.Forget(amit)
+	if d := p.DecideContext(context.Background(), amit); d.OK() || d.Reason() != reason.IdPUnavailable {
+		t.Fatalf("after Forget, with the directory down: %v", d.Err())
+	}
+	srv.Restart(t)
+	if d := p.DecideContext(context.Background(), amit); !d.OK() {
+		t.Fatal(d.Err())
+	}
+	srv.Stop()
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if d := p.DecideContext(context.Background(), amit); d.OK() {
+		t.Fatal("an entry outlived GroupsTTL")
+	}
+}

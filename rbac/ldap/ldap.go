@@ -115,7 +115,14 @@ type Options struct {
 	// Disabled reports whether an account is disabled from its attributes
 	// (names in lower case); nil means [DefaultDisabled].
 	Disabled func(attrs map[string][]string) bool
-	// Now stamps the claims built; nil means time.Now.
+	// GroupsTTL is how long [Directory.Groups] (the rbac.GroupSource)
+	// keeps a user's groups, so that a decision does not cost directory
+	// searches on every request; 0 means no caching. A mover's new groups,
+	// and a leaver disabled in the directory, take effect after at most
+	// GroupsTTL; [Directory.Forget] drops one user at once. Clamped to at
+	// most 1h. Authenticate and Lookup never use the cache.
+	GroupsTTL time.Duration
+	// Now stamps the claims built and times the cache; nil means time.Now.
 	Now func() time.Time
 }
 
@@ -158,7 +165,20 @@ type Directory struct {
 	idle   []*goldap.Conn // guarded by mu
 	closed bool           // guarded by mu
 	done   chan struct{}
+
+	cacheMu sync.Mutex
+	cache   map[string]cached // guarded by cacheMu; at most maxCached entries
 }
+
+// cached is one user's groups in the GroupsTTL cache.
+type cached struct {
+	groups  []string
+	expires time.Time
+}
+
+// maxCached bounds the GroupsTTL cache; past it, expired entries go first,
+// then arbitrary ones (a re-fetch, never a wrong answer).
+const maxCached = 10000
 
 // NewDirectory returns a Directory for url (ldap:// or ldaps://). It does
 // not connect; call [Directory.Check] to verify the configuration at start.
@@ -243,6 +263,11 @@ func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.GroupsTTL < 0 {
+		o.GroupsTTL = 0
+	} else if o.GroupsTTL > time.Hour {
+		o.GroupsTTL = time.Hour
 	}
 	var tc *tls.Config
 	if o.TLSConfig != nil {
@@ -682,19 +707,15 @@ func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, 
 // (Issuer is Options.Issuer) the user is the Subject DN; for other tokens
 // it is the value of Options.UserClaim searched with UserFilter. A
 // disabled account returns [ErrDisabled], so the decision is denied.
+// Results are cached for Options.GroupsTTL (by default not at all); the
+// slice is shared with the cache, do not modify it.
 func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
-	if c == nil {
+	key, byDN, username, ok := d.cacheKey(c)
+	if !ok {
 		return nil, ErrNoUser
 	}
-	var username string
-	byDN := c.Issuer == d.opts.Issuer && c.Subject != ""
-	if !byDN {
-		username = claimString(c, d.opts.UserClaim)
-		if !validUsername(username) {
-			return nil, ErrNoUser
-		}
-	} else if _, err := goldap.ParseDN(c.Subject); err != nil {
-		return nil, ErrNoUser
+	if g, ok := d.cachedGroups(key); ok {
+		return g, nil
 	}
 	var u *user
 	var groups []string
@@ -719,7 +740,79 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 	case u.disabled:
 		return nil, ErrDisabled
 	}
+	d.storeGroups(key, groups)
 	return groups, nil
+}
+
+// cacheKey names the user of c as Groups looks them up: by DN for claims
+// this directory built, else by the Options.UserClaim name.
+func (d *Directory) cacheKey(c *jwks.Claims) (key string, byDN bool, username string, ok bool) {
+	if c == nil {
+		return "", false, "", false
+	}
+	if c.Issuer == d.opts.Issuer && c.Subject != "" {
+		dn, err := goldap.ParseDN(c.Subject)
+		if err != nil {
+			return "", false, "", false
+		}
+		return "dn:" + strings.ToLower(dn.String()), true, "", true
+	}
+	username = claimString(c, d.opts.UserClaim)
+	if !validUsername(username) {
+		return "", false, "", false
+	}
+	return "user:" + username, false, username, true
+}
+
+func (d *Directory) cachedGroups(key string) ([]string, bool) {
+	if d.opts.GroupsTTL <= 0 {
+		return nil, false
+	}
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	e, ok := d.cache[key]
+	if !ok || !d.opts.Now().Before(e.expires) {
+		return nil, false
+	}
+	return e.groups, true
+}
+
+func (d *Directory) storeGroups(key string, groups []string) {
+	if d.opts.GroupsTTL <= 0 {
+		return
+	}
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	now := d.opts.Now()
+	if d.cache == nil {
+		d.cache = map[string]cached{}
+	}
+	if len(d.cache) >= maxCached {
+		for k, e := range d.cache {
+			if !now.Before(e.expires) {
+				delete(d.cache, k)
+			}
+		}
+		for k := range d.cache {
+			if len(d.cache) < maxCached {
+				break
+			}
+			delete(d.cache, k)
+		}
+	}
+	d.cache[key] = cached{groups: groups, expires: now.Add(d.opts.GroupsTTL)}
+}
+
+// Forget drops the cached groups of the user of c (see Options.GroupsTTL),
+// for a mover or leaver event that must take effect at once.
+func (d *Directory) Forget(c *jwks.Claims) {
+	key, _, _, ok := d.cacheKey(c)
+	if !ok {
+		return
+	}
+	d.cacheMu.Lock()
+	defer d.cacheMu.Unlock()
+	delete(d.cache, key)
 }
 
 func claimString(c *jwks.Claims, name string) string {

@@ -240,3 +240,45 @@ func TestUserBindsAreBounded(t *testing.T) {
 		t.Fatalf("bind after Close: %v", err)
 	}
 }
+
+func TestGroupsCacheKeyAndExpiry(t *testing.T) {
+	now := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	d, err := NewDirectory("ldaps://dc1.bank.example", base, func(o *Options) {
+		o.Issuer = "ldap://corp.bank.example"
+		o.GroupsTTL = time.Minute
+		o.Now = func() time.Time { return now }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &jwks.Claims{Issuer: "ldap://corp.bank.example", Subject: "UID=amit.r, OU=people,DC=bank,DC=example"}
+	b := &jwks.Claims{Issuer: "ldap://corp.bank.example", Subject: "uid=amit.r,ou=people,dc=bank,dc=example"}
+	ka, _, _, _ := d.cacheKey(a)
+	kb, _, _, _ := d.cacheKey(b)
+	if ka != kb {
+		t.Errorf("one DN, two keys: %q %q", ka, kb)
+	}
+	other := &jwks.Claims{Issuer: "https://login.example", PreferredUsername: "uid=amit.r,ou=people,dc=bank,dc=example"}
+	if ko, _, _, _ := d.cacheKey(other); ko == ka {
+		t.Error("a user name that looks like a DN shares the DN's cache entry")
+	}
+	d.storeGroups(ka, []string{"cn=x"})
+	if g, ok := d.cachedGroups(kb); !ok || len(g) != 1 {
+		t.Fatal("cached groups not found")
+	}
+	now = now.Add(time.Minute)
+	if _, ok := d.cachedGroups(ka); ok {
+		t.Error("an entry outlived GroupsTTL")
+	}
+	now = now.Add(-time.Second)
+	d.Forget(b)
+	if _, ok := d.cachedGroups(ka); ok {
+		t.Error("Forget kept the entry")
+	}
+	for i := 0; i < maxCached+10; i++ {
+		d.storeGroups(fmt.Sprint("user:", i), nil)
+	}
+	if n := len(d.cache); n > maxCached {
+		t.Errorf("cache holds %d entries", n)
+	}
+}

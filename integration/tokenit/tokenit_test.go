@@ -502,11 +502,14 @@ func TestShortLivedTokens(t *testing.T) {
 	seen := map[string]bool{}
 	calls := 0
 	for end := time.Now().Add(2 * life); time.Now().Before(end); calls++ {
+		// Measured from before the call, so that a test goroutine
+		// descheduled after it returns cannot make a good token look old.
+		before := time.Now()
 		tok, err := src.Token(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if left := time.Until(tok.Expiry); left < life/20 {
+		if left := tok.Expiry.Sub(before); left < life/20 {
 			t.Fatalf("handed out a token %v before its expiry", left)
 		}
 		seen[tok.AccessToken] = true

@@ -35,6 +35,20 @@
 // scales with the token's lifetime. Long-lived types have a Close method
 // that stops their goroutines.
 //
+// # Introspection
+//
+// A resource server that cannot verify JWTs (opaque tokens, a legacy
+// stack) validates them with [Introspector] (RFC 7662): it asks the
+// authorization server, authenticated as its own [Client], and returns
+// the same *jwks.Claims as jwks.Validator, so middleware.Guard and
+// rbac.Policy work unchanged. Issuer and audience checks are required
+// unless explicitly skipped. Active answers are cached by the token's
+// SHA-256 for a minute by default, never past exp: a revoked token keeps
+// working until its answer runs out, the price of not asking on every
+// request. An inactive answer is [ErrInactive] (class revoked) and is
+// reused for a couple of seconds only; concurrent requests about one
+// token share one call.
+//
 // # Interoperability
 //
 // [OAuth2] turns any Source into an oauth2.TokenSource and [FromOAuth2]
@@ -44,26 +58,32 @@
 // # Errors
 //
 // Every error wraps one sentinel: [ErrIdPUnavailable], [ErrSignInRequired],
-// [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired] or
-// [ErrClosed], even when it starts in the caller's own code (an assertion
-// callback, a RefreshStore, a signer); idbridge.Reason maps it to its
-// reason class. The one exception is a call whose context ends: it wraps
-// ctx.Err(). OAuth error responses are [*Error] values with Entra's error
-// codes and trace IDs; their class tells a revoked grant (revoked) from a
-// user who must pass MFA or consent (step_up_required).
+// [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired],
+// [ErrInactive] or [ErrClosed], even when it starts in the caller's own
+// code (an assertion callback, a RefreshStore, a signer); idbridge.Reason
+// maps it to its reason class. The one exception is a call whose context
+// ends: it wraps ctx.Err(). An [Introspector] that refuses a token's
+// claims wraps the jwks sentinel of the failed check (jwks.ErrAudience,
+// jwks.ErrExpired, ...), as jwks.Validator does. OAuth error responses are
+// [*Error] values with Entra's error codes and trace IDs; their class
+// tells a revoked grant (revoked) from a user who must pass MFA or consent
+// (step_up_required).
 //
 // # Secrets
 //
 // [Token], [Secret], [Client], [Authorization], [DeviceCode], the
-// [ClientAuth] values, [MemoryStore] and [FileAssertion] print without
-// their secrets under fmt, encoding/json and log/slog; no error or audit
-// event of this package carries a token, secret or assertion. Requests
-// that carry secrets go only to the endpoint they were configured for:
-// they never follow redirects, and refuse plain HTTP except to loopback.
+// [ClientAuth] values, [MemoryStore], [FileAssertion] and [Introspector]
+// print without their secrets under fmt, encoding/json and log/slog; no
+// error or audit event of this package carries a token, secret or
+// assertion. Requests that carry secrets go only to the endpoint they were
+// configured for: they never follow redirects, and refuse plain HTTP
+// except to loopback.
 //
 // # Audit
 //
 // Caching sources given Options.Audit emit token.issued, token.refreshed
 // and token.refresh_failed events, and interactive sign-ins token.issued,
-// identifying the token by a hash of its jti.
+// identifying the token by a hash of its jti. An [Introspector] emits
+// token.validated or token.rejected for each Validate, naming the token by
+// a hash of its jti or, for an opaque token, of the token itself.
 package token

@@ -28,6 +28,13 @@
 // the JWT bearer grant with requested_token_use=on_behalf_of), and RFC 8628
 // device authorization (approved headlessly by [Provider.ApproveDevice]).
 //
+// RFC 7662 introspection ([Provider.IntrospectionURL]) answers any
+// confidential client with the token's iss, aud, exp, iat, nbf, jti,
+// client_id, scope and Entra claims (tid, oid, azp, groups, roles, acr,
+// amr, idtyp); refresh tokens are described too (token_type
+// "refresh_token"). A token is inactive once expired, revoked
+// ([Provider.RevocationURL], RFC 7009), rotated, or its user disabled.
+//
 // # Tokens
 //
 // Access tokens and ID tokens are JWTs with Entra-shaped claims: tid, oid,

@@ -301,47 +301,12 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 		}
 	}
-	if t.roles.len() > 0 {
-		roles := c.Roles
-		if !t.stdRoles {
-			roles = nil
-			if v, ok := rawClaim(c, x, t.rolesClaim); ok {
-				l, ok := rawList(v, false)
-				if !ok {
-					return hits, stClaimType, t.rolesClaim
-				}
-				roles = l
-			}
-		}
-		for _, r := range roles {
-			if !t.roles.mayContain(r) {
-				continue
-			}
-			if a, ok := t.roles.m[r]; ok {
-				hits = append(hits, a)
-			}
-		}
+	var ok bool
+	if hits, ok = collectValues(hits, &t.roles, c.Roles, t.stdRoles, c, x, t.rolesClaim, false); !ok {
+		return hits, stClaimType, t.rolesClaim
 	}
-	if t.scopes.len() > 0 {
-		scopes := c.Scopes
-		if !t.stdScopes {
-			scopes = nil
-			if v, ok := rawClaim(c, x, t.scopesClaim); ok {
-				l, ok := rawList(v, true)
-				if !ok {
-					return hits, stClaimType, t.scopesClaim
-				}
-				scopes = l
-			}
-		}
-		for _, sc := range scopes {
-			if !t.scopes.mayContain(sc) {
-				continue
-			}
-			if a, ok := t.scopes.m[sc]; ok {
-				hits = append(hits, a)
-			}
-		}
+	if hits, ok = collectValues(hits, &t.scopes, c.Scopes, t.stdScopes, c, x, t.scopesClaim, true); !ok {
+		return hits, stClaimType, t.scopesClaim
 	}
 	if len(t.tenants) > 0 {
 		a, ok := t.tenants[c.TenantID]
@@ -502,4 +467,34 @@ func (s *compiled) evaluate(d *Decision, hits []uint32) {
 		}
 	}
 	d.status = stAllow
+}
+
+// collectValues appends the atoms of ix named by the values of one claim:
+// std (the typed roles or scopes) when the issuer uses the standard claim
+// name, else the raw claim name, a list or (spaced) a space-separated
+// string. It reports false when that claim has the wrong JSON type.
+func collectValues(hits []uint32, ix *strIndex, std []string, useStd bool, c *jwks.Claims, x *extras, name string, spaced bool) ([]uint32, bool) {
+	if ix.len() == 0 {
+		return hits, true
+	}
+	values := std
+	if !useStd {
+		values = nil
+		if v, ok := rawClaim(c, x, name); ok {
+			l, ok := rawList(v, spaced)
+			if !ok {
+				return hits, false
+			}
+			values = l
+		}
+	}
+	for _, v := range values {
+		if !ix.mayContain(v) {
+			continue
+		}
+		if a, ok := ix.m[v]; ok {
+			hits = append(hits, a)
+		}
+	}
+	return hits, true
 }

@@ -53,6 +53,13 @@ const maxIntrospectedToken = 64 << 10
 // introspectionShards spreads the cache over this many locks.
 const introspectionShards = 16
 
+// maxIntrospectionCacheBytes bounds the memory the cache holds, roughly:
+// answers of users in hundreds of groups are tens of KiB each.
+const maxIntrospectionCacheBytes = 32 << 20
+
+// entryOverhead approximates what an answer costs beyond its JSON body.
+const entryOverhead = 256
+
 // ErrInactive means the authorization server answered active=false: the
 // token was revoked, has expired, belongs to a disabled user, or is not
 // one it issued (RFC 7662 does not say which). Its reason class is
@@ -97,7 +104,8 @@ type IntrospectorOptions struct {
 	// keeps working for up to this long, the price of not asking the
 	// server on every request. An answer is never reused past the token's
 	// exp. Zero means [DefaultIntrospectionCacheTTL]; a negative value
-	// disables the cache; at most [MaxIntrospectionCacheTTL].
+	// disables the cache; at most [MaxIntrospectionCacheTTL]. The cache
+	// holds at most MaxEntries answers and about 32 MiB.
 	CacheTTL time.Duration
 	// InactiveCacheTTL is how long a refusal (inactive, or a failed
 	// issuer, audience or time check) is reused, which spares the server
@@ -158,12 +166,15 @@ type introspection struct {
 	err     error
 	until   time.Time // zero: not cacheable
 	tokenID string    // audit token_id
+	size    int       // approximate memory held, for the cache bound
 }
 
 type introspectionShard struct {
-	mu      sync.RWMutex
-	entries map[[sha256.Size]byte]*introspection // guarded by mu
-	max     int
+	mu       sync.RWMutex
+	entries  map[[sha256.Size]byte]*introspection // guarded by mu
+	bytes    int                                  // guarded by mu: sum of entries' size
+	max      int
+	maxBytes int
 }
 
 // introspectCall is a request in flight; done is closed when res is set.
@@ -255,6 +266,7 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 	for s := range i.shards {
 		i.shards[s].entries = map[[sha256.Size]byte]*introspection{}
 		i.shards[s].max = perShard
+		i.shards[s].maxBytes = maxIntrospectionCacheBytes / introspectionShards
 	}
 	i.ctx, i.cancel = context.WithCancel(context.Background())
 	return i, nil
@@ -341,17 +353,25 @@ func (i *Introspector) cached(key *[sha256.Size]byte) *introspection {
 	return res
 }
 
-// store caches res until res.until. A full shard first drops an expired
-// answer among a few it looks at, else one of them at random (map order).
+// store caches res until res.until. A full shard (by count or by bytes)
+// first drops expired answers among a few it looks at, else one of them
+// at random (map order), until res fits.
 func (i *Introspector) store(key *[sha256.Size]byte, res *introspection) {
 	now := i.o.Now()
 	if res.until.IsZero() || !now.Before(res.until) {
 		return
 	}
 	s := &i.shards[key[0]%introspectionShards]
+	if res.size > s.maxBytes {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.entries[*key]; !ok && len(s.entries) >= s.max {
+	if old, ok := s.entries[*key]; ok {
+		delete(s.entries, *key)
+		s.bytes -= old.size
+	}
+	for len(s.entries) > 0 && (len(s.entries) >= s.max || s.bytes+res.size > s.maxBytes) {
 		var victim [sha256.Size]byte
 		probes := 0
 		for k, e := range s.entries {
@@ -365,9 +385,11 @@ func (i *Introspector) store(key *[sha256.Size]byte, res *introspection) {
 				break
 			}
 		}
+		s.bytes -= s.entries[victim].size
 		delete(s.entries, victim)
 	}
 	s.entries[*key] = res
+	s.bytes += res.size
 }
 
 // flight returns the answer of the request in flight for key, starting
@@ -375,6 +397,9 @@ func (i *Introspector) store(key *[sha256.Size]byte, res *introspection) {
 // caller who gives up does not fail the others; it is bounded by Timeout
 // and cancelled by Close.
 func (i *Introspector) flight(ctx context.Context, key *[sha256.Size]byte, token string) (*introspection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("token: introspection: %w", err)
+	}
 	i.mu.Lock()
 	if i.closed {
 		i.mu.Unlock()
@@ -409,7 +434,7 @@ func (i *Introspector) run(key [sha256.Size]byte, token string, call *introspect
 
 // introspect asks the server about token and checks the answer.
 func (i *Introspector) introspect(ctx context.Context, token string, key *[sha256.Size]byte) *introspection {
-	res := &introspection{tokenID: hashID(key)}
+	res := &introspection{tokenID: hashID(key), size: entryOverhead}
 	form := url.Values{}
 	for k, vs := range i.o.Params {
 		form[k] = vs
@@ -443,6 +468,7 @@ func (i *Introspector) introspect(ctx context.Context, token string, key *[sha25
 		res.err = err
 		return res
 	}
+	res.size += len(body)
 	now := i.o.Now()
 	if !r.active {
 		res.err = errInactive

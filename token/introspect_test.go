@@ -608,6 +608,39 @@ func TestIntrospectorCacheIsBounded(t *testing.T) {
 	if total > 32 || total == 0 {
 		t.Fatalf("%d cached answers, want at most 32", total)
 	}
+
+	// By bytes: answers of users in many groups fill a shard sooner.
+	groups := make([]string, 500)
+	for n := range groups {
+		groups[n] = fmt.Sprintf("3f2a9c1e-0b7d-4e5a-8c6f-%012d", n)
+	}
+	big := activeAnswer(clk, map[string]any{"groups": groups})
+	e.setRespond(answer(big))
+	b := introspectorFor(t, e, clk)
+	for s := range b.shards {
+		b.shards[s].maxBytes = 3 * (len(big) + entryOverhead)
+	}
+	for n := range 200 {
+		c, err := b.Validate(context.Background(), fmt.Sprintf("member-of-many-%d", n))
+		if err != nil || len(c.Groups) != 500 {
+			t.Fatalf("err %v, %d groups", err, len(c.Groups))
+		}
+	}
+	total = 0
+	for s := range b.shards {
+		sh := &b.shards[s]
+		sum := 0
+		for _, e := range sh.entries {
+			sum += e.size
+		}
+		if sum != sh.bytes || sh.bytes > sh.maxBytes || len(sh.entries) > 3 {
+			t.Fatalf("shard %d: %d entries, %d bytes (counted %d), bound %d", s, len(sh.entries), sum, sh.bytes, sh.maxBytes)
+		}
+		total += len(sh.entries)
+	}
+	if total < introspectionShards {
+		t.Fatalf("%d cached answers, want the shards in use", total)
+	}
 }
 
 // TestIntrospectorMergesConcurrentRequests: callers asking about the same
@@ -908,22 +941,27 @@ func benchIntrospector(b *testing.B, fns ...func(*IntrospectorOptions)) (*Intros
 	return i, e
 }
 
-// benchToken is shaped like a real opaque token (or a small JWT).
+// benchToken is shaped like a small JWT; opaque tokens are shorter.
 var benchToken = strings.Repeat("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9", 30)
 
 // BenchmarkIntrospectorHit measures the hot path: an answer from the
-// cache (hash of the token, one shard read lock, a clock read).
+// cache (SHA-256 of the token, one shard read lock, a clock read), for an
+// opaque token and a JWT-sized one.
 func BenchmarkIntrospectorHit(b *testing.B) {
-	i, _ := benchIntrospector(b)
-	ctx := context.Background()
-	if _, err := i.Validate(ctx, benchToken); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := i.Validate(ctx, benchToken); err != nil {
-			b.Fatal(err)
-		}
+	for _, tok := range []string{"2YotnFZFEjr1zCsicMWpAA2YotnFZFEjr1zCsicMWpAA", benchToken} {
+		b.Run(fmt.Sprintf("%dB", len(tok)), func(b *testing.B) {
+			i, _ := benchIntrospector(b)
+			ctx := context.Background()
+			if _, err := i.Validate(ctx, tok); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := i.Validate(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

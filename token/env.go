@@ -119,6 +119,9 @@ type Endpoints struct {
 	DeviceAuthURL string
 	JWKSURL       string
 	UserInfoURL   string
+	// IntrospectionURL is the RFC 7662 endpoint for [NewIntrospector], or
+	// "" when the provider has none (Entra ID has none).
+	IntrospectionURL string
 	// GrantTypes and AuthMethods are what the provider says it supports
 	// (grant_types_supported, token_endpoint_auth_methods_supported).
 	GrantTypes  []string
@@ -132,6 +135,7 @@ type discoveryDoc struct {
 	DeviceAuthURL string   `json:"device_authorization_endpoint"`
 	JWKSURL       string   `json:"jwks_uri"`
 	UserInfoURL   string   `json:"userinfo_endpoint"`
+	Introspection string   `json:"introspection_endpoint"`
 	GrantTypes    []string `json:"grant_types_supported"`
 	AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
 }
@@ -179,7 +183,7 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*En
 	if err := checkEndpoint("token endpoint", d.TokenURL, o); err != nil {
 		return nil, err
 	}
-	for what, v := range map[string]string{"authorization endpoint": d.AuthURL, "device authorization endpoint": d.DeviceAuthURL, "jwks_uri": d.JWKSURL, "userinfo endpoint": d.UserInfoURL} {
+	for what, v := range map[string]string{"authorization endpoint": d.AuthURL, "device authorization endpoint": d.DeviceAuthURL, "jwks_uri": d.JWKSURL, "userinfo endpoint": d.UserInfoURL, "introspection endpoint": d.Introspection} {
 		if v != "" {
 			if err := checkEndpoint(what, v, o); err != nil {
 				return nil, err
@@ -188,7 +192,7 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*En
 	}
 	return &Endpoints{
 		Issuer: d.Issuer, AuthURL: d.AuthURL, TokenURL: d.TokenURL, DeviceAuthURL: d.DeviceAuthURL,
-		JWKSURL: d.JWKSURL, UserInfoURL: d.UserInfoURL, GrantTypes: d.GrantTypes, AuthMethods: d.AuthMethods,
+		JWKSURL: d.JWKSURL, UserInfoURL: d.UserInfoURL, IntrospectionURL: d.Introspection, GrantTypes: d.GrantTypes, AuthMethods: d.AuthMethods,
 	}, nil
 }
 

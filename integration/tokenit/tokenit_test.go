@@ -531,7 +531,8 @@ func TestDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ep.TokenURL != p.TokenURL() || ep.AuthURL != p.AuthURL() || ep.DeviceAuthURL != p.DeviceAuthURL() || ep.JWKSURL != p.JWKSURL() {
+	if ep.TokenURL != p.TokenURL() || ep.AuthURL != p.AuthURL() || ep.DeviceAuthURL != p.DeviceAuthURL() || ep.JWKSURL != p.JWKSURL() ||
+		ep.IntrospectionURL != p.IntrospectionURL() {
 		t.Fatalf("endpoints %+v", ep)
 	}
 	cc, err := token.NewClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: ep.TokenURL, Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)}, nil, opts(p, nil))

@@ -41,13 +41,14 @@
 // stack) validates them with [Introspector] (RFC 7662): it asks the
 // authorization server, authenticated as its own [Client], and returns
 // the same *jwks.Claims as jwks.Validator, so middleware.Guard and
-// rbac.Policy work unchanged. Issuer and audience checks are required
-// unless explicitly skipped. Active answers are cached by the token's
-// SHA-256 for a minute by default, never past exp: a revoked token keeps
-// working until its answer runs out, the price of not asking on every
-// request. An inactive answer is [ErrInactive] (class revoked) and is
-// reused for a couple of seconds only; concurrent requests about one
-// token share one call.
+// rbac.Policy work unchanged; Claims.Get returns any member of the
+// answer, extensions included, so rbac claim conditions see them. Issuer
+// and audience checks are required unless explicitly skipped. Active
+// answers are cached by the token's SHA-256 for a minute by default, never
+// past exp: a revoked token keeps working until its answer runs out, the
+// price of not asking on every request. An inactive answer is
+// [ErrInactive] (class revoked) and is reused for a couple of seconds
+// only; concurrent requests about one token share one call.
 //
 // # Interoperability
 //

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -306,9 +307,12 @@ func (i *Introspector) Close() error {
 // 5xx, a refused client authentication, an unparsable body), or
 // [ErrClosed]. A call whose ctx ends returns an error wrapping ctx.Err().
 //
-// The claims are shared with the cache: treat them as read-only. Claims
-// built from an introspection response have no raw payload, so
-// Claims.Get, KeyID, Algorithm and Type report nothing.
+// The claims are shared with the cache: treat them as read-only. They are
+// decoded from the response with jwks.ParseClaims, so Claims.Get returns
+// any member of it, extensions such as "department" or "xms_*" included
+// (rbac claim conditions see them), and MarshalJSON the response, with a
+// list claim sent as one string turned into an array. KeyID, Algorithm
+// and Type are empty: there is no JWS header.
 func (i *Introspector) Validate(ctx context.Context, token string) (*jwks.Claims, error) {
 	var start time.Time
 	auditing := i.log.Enabled(ctx)
@@ -627,174 +631,153 @@ type introspected struct {
 	tokenType, tokenUse, typ string
 }
 
-// parseIntrospection reads an RFC 7662 response: "active" must be a JSON
-// boolean; the registered members and the Entra-style extensions (oid,
-// tid, groups, roles, azp, acr, amr and the like) must have their JSON
-// types, a list member may be a single string; null is absence; other
-// members are ignored. A member that occurs twice, or a body that is not
-// one JSON object, is refused. Every error wraps ErrIdPUnavailable and
-// quotes at most a member's name, cut short.
+// listClaims are the list claims a server may send as a single string,
+// which jwks.ParseClaims refuses; see listsAsArrays.
+var listClaims = []string{"groups", "roles", "amr", "wids", "acrs", "xms_cc"}
+
+// parseIntrospection reads an RFC 7662 response with jwks.ParseClaims, so
+// the answer is decoded like a token payload (one JSON object, no
+// duplicate member, the registered and Entra-style claims of their JSON
+// types, null as absence) and Claims.Get returns every member, extensions
+// included. On top of that: "active" must be a JSON boolean; a list claim
+// (groups, roles, amr, ...) may be a single string; exp, iat and nbf must
+// be non-negative and are read in whole seconds, 0 meaning absent; scope
+// (a space-separated string) is the scopes, client_id the client when
+// neither azp nor appid is set, username the preferred username when
+// preferred_username is not; token_type, token_use and typ must be
+// strings. Every error wraps ErrIdPUnavailable and quotes at most a
+// member's name, cut short.
 func parseIntrospection(body []byte) (*introspected, error) {
 	fail := func(detail string) (*introspected, error) {
 		return nil, fmt.Errorf("%w: introspection response %s", ErrIdPUnavailable, detail)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return fail("is not a JSON object")
+	c, err := jwks.ParseClaims(body)
+	if err != nil {
+		if fixed, ok := listsAsArrays(body); ok {
+			c, err = jwks.ParseClaims(fixed)
+		}
+	}
+	if err != nil {
+		var ve *jwks.ValidationError
+		if errors.As(err, &ve) {
+			return fail("is malformed: " + ve.Detail)
+		}
+		return fail("is malformed")
+	}
+	// member returns a member's raw JSON, nil when absent or null. Get is
+	// unambiguous: ParseClaims refused duplicate members.
+	member := func(name string) json.RawMessage {
+		if raw, ok := c.Get(name); ok && string(raw) != "null" {
+			return raw
+		}
+		return nil
 	}
 	r := &introspected{}
-	c := &r.claims
-	var (
-		seen              = map[string]bool{}
-		sawActive         bool
-		scope, scp        []string
-		sawScope          bool
-		clientID, user    string
-		preferredUsername string
-	)
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return fail("is not valid JSON")
-		}
-		name, _ := t.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return fail("is not valid JSON")
-		}
-		if seen[name] {
-			return fail("has member " + quoteCut(name) + " twice")
-		}
-		seen[name] = true
-		if string(raw) == "null" {
+	switch string(member("active")) {
+	case "true":
+		r.active = true
+	case "false":
+	case "":
+		return fail("has no active member")
+	default:
+		return fail("has an invalid \"active\"")
+	}
+	var scope, clientID, user string
+	sawScope := false
+	for _, m := range []struct {
+		name string
+		dst  *string
+		saw  *bool
+	}{
+		{"scope", &scope, &sawScope}, {"client_id", &clientID, nil}, {"username", &user, nil},
+		{"token_type", &r.tokenType, nil}, {"token_use", &r.tokenUse, nil}, {"typ", &r.typ, nil},
+	} {
+		raw := member(m.name)
+		if raw == nil {
 			continue
 		}
-		var ok bool
-		switch name {
-		case "active":
-			switch string(raw) {
-			case "true":
-				r.active, ok = true, true
-			case "false":
-				ok = true
-			}
-			sawActive = ok
-		case "scope":
-			var s string
-			if s, ok = jsonString(raw); ok {
-				scope, sawScope = strings.Fields(s), true
-			}
-		case "scp":
-			if s, isStr := jsonString(raw); isStr {
-				scp, ok = strings.Fields(s), true
-			} else {
-				scp, ok = jsonStrings(raw)
-			}
-		case "client_id":
-			clientID, ok = jsonString(raw)
-		case "username":
-			user, ok = jsonString(raw)
-		case "preferred_username":
-			preferredUsername, ok = jsonString(raw)
-		case "token_type":
-			r.tokenType, ok = jsonString(raw)
-		case "token_use":
-			r.tokenUse, ok = jsonString(raw)
-		case "typ":
-			r.typ, ok = jsonString(raw)
-		case "exp":
-			c.ExpiresAt, ok = jsonDate(raw)
-		case "iat":
-			c.IssuedAt, ok = jsonDate(raw)
-		case "nbf":
-			c.NotBefore, ok = jsonDate(raw)
-		case "aud":
-			c.Audience, ok = jsonStringOrList(raw)
-		case "groups":
-			c.Groups, ok = jsonStringOrList(raw)
-		case "roles":
-			c.Roles, ok = jsonStringOrList(raw)
-		case "amr":
-			c.AMR, ok = jsonStringOrList(raw)
-		case "wids":
-			c.WIDs, ok = jsonStringOrList(raw)
-		case "acrs":
-			c.ACRS, ok = jsonStringOrList(raw)
-		case "xms_cc":
-			c.ClientCapabilities, ok = jsonStringOrList(raw)
-		default:
-			dst := stringClaim(c, name)
-			if dst == nil {
-				continue // an extension this package does not type
-			}
-			*dst, ok = jsonString(raw)
-		}
+		v, ok := jsonString(raw)
 		if !ok {
-			return fail("has an invalid " + quoteCut(name))
+			return fail("has an invalid " + quoteCut(m.name))
+		}
+		*m.dst = v
+		if m.saw != nil {
+			*m.saw = true
 		}
 	}
-	if _, err := dec.Token(); err != nil {
-		return fail("is not valid JSON")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fail("has data after the JSON object")
-	}
-	if !sawActive {
-		return fail("has no active member")
+	// jwks reads NumericDates of any sign, with fractions; RFC 7662 sends
+	// whole seconds since the epoch, and some servers 0 for "never".
+	for _, d := range []struct {
+		name string
+		dst  *time.Time
+	}{{"exp", &c.ExpiresAt}, {"iat", &c.IssuedAt}, {"nbf", &c.NotBefore}} {
+		raw := member(d.name)
+		if raw == nil {
+			continue
+		}
+		t, ok := jsonDate(raw)
+		if !ok {
+			return fail("has an invalid " + quoteCut(d.name))
+		}
+		*d.dst = t
 	}
 	if !r.active {
 		// RFC 7662 section 2.2: nothing else of an inactive answer counts.
 		return &introspected{}, nil
 	}
-	c.Scopes = scp
 	if sawScope {
-		c.Scopes = scope
+		c.Scopes = strings.Fields(scope)
 	}
 	if c.AuthorizedParty == "" && c.AppID == "" {
 		c.AuthorizedParty = clientID
 	}
-	c.PreferredUsername = firstNonEmpty(preferredUsername, user)
+	if c.PreferredUsername == "" {
+		c.PreferredUsername = user
+	}
+	r.claims = *c
 	return r, nil
 }
 
-// stringClaim returns the field of c that a string member fills, or nil.
-func stringClaim(c *jwks.Claims, name string) *string {
-	switch name {
-	case "iss":
-		return &c.Issuer
-	case "sub":
-		return &c.Subject
-	case "jti":
-		return &c.ID
-	case "uti":
-		return &c.UTI
-	case "oid":
-		return &c.ObjectID
-	case "tid":
-		return &c.TenantID
-	case "azp":
-		return &c.AuthorizedParty
-	case "appid":
-		return &c.AppID
-	case "azpacr":
-		return &c.AuthorizedPartyACR
-	case "appidacr":
-		return &c.AppIDACR
-	case "idtyp":
-		return &c.IDType
-	case "acr":
-		return &c.ACR
-	case "name":
-		return &c.Name
-	case "email":
-		return &c.Email
-	case "ver":
-		return &c.Version
-	case "sid":
-		return &c.SessionID
+// listsAsArrays rewrites the list claims of body that are a single JSON
+// string into one-element arrays, so that ParseClaims accepts them (and
+// Get returns them as the typed field reads them). It reports false when
+// there is none, or body is not a JSON object; it checks nothing else,
+// ParseClaims does.
+func listsAsArrays(body []byte) ([]byte, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
 	}
-	return nil
+	var out []byte
+	last := 0
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		name, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, false
+		}
+		if len(raw) == 0 || raw[0] != '"' || !slices.Contains(listClaims, name) {
+			continue
+		}
+		end := int(dec.InputOffset())
+		start := end - len(raw)
+		if start < last || string(body[start:end]) != string(raw) {
+			return nil, false // not where expected: leave the body alone
+		}
+		out = append(out, body[last:start]...)
+		out = append(out, '[')
+		out = append(out, raw...)
+		out = append(out, ']')
+		last = end
+	}
+	if out == nil {
+		return nil, false
+	}
+	return append(out, body[last:]...), true
 }
 
 func jsonString(raw json.RawMessage) (string, bool) {
@@ -803,31 +786,6 @@ func jsonString(raw json.RawMessage) (string, bool) {
 	}
 	var s string
 	return s, json.Unmarshal(raw, &s) == nil
-}
-
-func jsonStrings(raw json.RawMessage) ([]string, bool) {
-	if len(raw) == 0 || raw[0] != '[' {
-		return nil, false
-	}
-	var ss []*string // a null element is refused, not read as ""
-	if json.Unmarshal(raw, &ss) != nil {
-		return nil, false
-	}
-	out := make([]string, len(ss))
-	for k, s := range ss {
-		if s == nil {
-			return nil, false
-		}
-		out[k] = *s
-	}
-	return out, true
-}
-
-func jsonStringOrList(raw json.RawMessage) ([]string, bool) {
-	if s, ok := jsonString(raw); ok {
-		return []string{s}, true
-	}
-	return jsonStrings(raw)
 }
 
 // jsonDate reads a NumericDate. Zero (or less than a second) is read as

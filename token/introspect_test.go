@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/rbac"
 )
 
 // introspectionEndpoint is an httptest introspection endpoint. It records
@@ -1008,5 +1010,141 @@ func TestIntrospectorHitAllocatesNothing(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { _, _ = i.Validate(ctx, benchToken) }); n != 0 {
 		t.Fatalf("%v allocations per cache hit, want 0", n)
+	}
+}
+
+// TestIntrospectedClaimsGet: the claims of an introspection answer carry
+// the answer, so Get returns extension members and an rbac claim condition
+// matches them, as it does for a JWT.
+func TestIntrospectedClaimsGet(t *testing.T) {
+	const policy = `version: 1
+issuers:
+  - {name: idp, issuer: "` + testIssuer + `"}
+roles:
+  - {name: LoanViewer, permissions: [loan:read]}
+mappings:
+  - {id: dept, when: {claim: {name: department, equals: lending}}, grant: {roles: [LoanViewer]}}
+`
+	pol, err := rbac.ParsePolicy([]byte(policy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newFakeClock()
+	for _, tc := range []struct {
+		department string
+		allowed    bool
+	}{{"lending", true}, {"hr", false}} {
+		t.Run(tc.department, func(t *testing.T) {
+			e := newIntrospectionEndpoint(t, answer(activeAnswer(clk, map[string]any{
+				"department": tc.department, "xms_pdl": "EUR", "wids": "w1", "ext": map[string]any{"a": []int{1}},
+			})))
+			i := introspectorFor(t, e, clk)
+			c, err := i.Validate(context.Background(), "opaque-token")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range map[string]string{
+				"department": strconv.Quote(tc.department), "xms_pdl": `"EUR"`, "ext": `{"a":[1]}`,
+				"client_id": `"lending-web"`, "active": "true", "wids": `["w1"]`,
+			} {
+				if got, ok := c.Get(name); !ok || string(got) != want {
+					t.Errorf("Get(%q) = %s, %v; want %s", name, got, ok, want)
+				}
+			}
+			if c.KeyID() != "" || c.Algorithm() != "" || c.Type() != "" {
+				t.Errorf("header accessors of an introspected token: %q %q %q", c.KeyID(), c.Algorithm(), c.Type())
+			}
+			d := pol.Decide(c)
+			if d.Allowed("loan:read") != tc.allowed {
+				t.Errorf("department %q: Allowed(loan:read) = %v, want %v (%v)", tc.department, !tc.allowed, tc.allowed, d.Err())
+			}
+		})
+	}
+}
+
+// TestParseIntrospectionTypes covers where an RFC 7662 answer and a JWT
+// payload differ: dates (0 is absence, no negative or fractional seconds),
+// list claims sent as one string, and the members jwks does not type.
+func TestParseIntrospectionTypes(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		bad        bool
+		check      func(t *testing.T, r *introspected)
+	}{
+		{name: "exp 0 is absent", body: `{"active":true,"exp":0,"iat":0.5}`, check: func(t *testing.T, r *introspected) {
+			if !r.claims.ExpiresAt.IsZero() || !r.claims.IssuedAt.IsZero() {
+				t.Errorf("exp %v iat %v, want absent", r.claims.ExpiresAt, r.claims.IssuedAt)
+			}
+		}},
+		{name: "fractional seconds are cut", body: `{"active":true,"exp":1700000000.9}`, check: func(t *testing.T, r *introspected) {
+			if !r.claims.ExpiresAt.Equal(time.Unix(1700000000, 0)) {
+				t.Errorf("exp = %v", r.claims.ExpiresAt)
+			}
+		}},
+		{name: "negative nbf", body: `{"active":true,"nbf":-5}`, bad: true},
+		{name: "far exp", body: `{"active":true,"exp":1e13}`, bad: true},
+		{name: "list claims as one string", body: `{"active":true, "roles" :	"r" ,"groups":"g","amr":["pwd"],"acrs":"c1","xms_cc":"cp1"}`, check: func(t *testing.T, r *introspected) {
+			c := &r.claims
+			if !slices.Equal(c.Roles, []string{"r"}) || !slices.Equal(c.Groups, []string{"g"}) || !slices.Equal(c.ACRS, []string{"c1"}) ||
+				!slices.Equal(c.ClientCapabilities, []string{"cp1"}) || !slices.Equal(c.AMR, []string{"pwd"}) {
+				t.Errorf("lists: %+v", fields(c))
+			}
+			if v, _ := c.Get("roles"); string(v) != `["r"]` {
+				t.Errorf(`Get("roles") = %s`, v)
+			}
+		}},
+		{name: "a list string twice", body: `{"active":true,"roles":"a","roles":"b"}`, bad: true},
+		{name: "a list claim as a number", body: `{"active":true,"roles":1}`, bad: true},
+		{name: "scope wins over scp", body: `{"active":true,"scp":"a","scope":"b c"}`, check: func(t *testing.T, r *introspected) {
+			if !slices.Equal(r.claims.Scopes, []string{"b", "c"}) {
+				t.Errorf("scopes = %q", r.claims.Scopes)
+			}
+		}},
+		{name: "scp without scope", body: `{"active":true,"scp":["a"],"scope":null}`, check: func(t *testing.T, r *introspected) {
+			if !slices.Equal(r.claims.Scopes, []string{"a"}) {
+				t.Errorf("scopes = %q", r.claims.Scopes)
+			}
+		}},
+		{name: "azp wins over client_id", body: `{"active":true,"azp":"a","client_id":"b","username":"u","preferred_username":"p"}`, check: func(t *testing.T, r *introspected) {
+			if r.claims.AuthorizedParty != "a" || r.claims.PreferredUsername != "p" {
+				t.Errorf("azp %q preferred_username %q", r.claims.AuthorizedParty, r.claims.PreferredUsername)
+			}
+		}},
+		{name: "client_id and username fill in", body: `{"active":true,"client_id":"b","username":"u"}`, check: func(t *testing.T, r *introspected) {
+			if r.claims.AuthorizedParty != "b" || r.claims.PreferredUsername != "u" {
+				t.Errorf("azp %q preferred_username %q", r.claims.AuthorizedParty, r.claims.PreferredUsername)
+			}
+		}},
+		{name: "scope as an array", body: `{"active":true,"scope":["a"]}`, bad: true},
+		{name: "client_id as a number", body: `{"active":true,"client_id":1}`, bad: true},
+		{name: "token_type as a number", body: `{"active":true,"token_type":1}`, bad: true},
+		{name: "active null", body: `{"active":null}`, bad: true},
+		{name: "an extension twice", body: `{"active":true,"department":"a","department":"b"}`, bad: true},
+		{name: "a typed claim in another case", body: `{"active":true,"exp":1700000000,"EXP":1}`, bad: true},
+		{name: "inactive keeps nothing", body: `{"active":false,"sub":"x","department":"a"}`, check: func(t *testing.T, r *introspected) {
+			if r.active || !reflectZero(&r.claims) {
+				t.Errorf("inactive answer kept claims")
+			}
+			if _, ok := r.claims.Get("sub"); ok {
+				t.Errorf("inactive answer kept its payload")
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := parseIntrospection([]byte(tc.body))
+			if tc.bad {
+				if !errors.Is(err, ErrIdPUnavailable) || r != nil {
+					t.Fatalf("err = %v, want ErrIdPUnavailable", err)
+				}
+				if strings.Contains(err.Error(), tc.body) {
+					t.Errorf("the error quotes the body: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, r)
+		})
 	}
 }

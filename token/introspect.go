@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -513,30 +512,7 @@ func (i *Introspector) closedOr(ctx context.Context, err error) error {
 // post sends form to the introspection endpoint and returns the capped
 // body.
 func (i *Introspector) post(ctx context.Context, form url.Values, h http.Header) ([]byte, int, http.Header, error) {
-	ctx, cancel := context.WithTimeout(ctx, i.o.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, i.url, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: building introspection request: %w", ErrInvalidOptions, err)
-	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := i.hc.Do(req)
-	if err != nil {
-		return nil, 0, nil, unavailable("introspection request failed", stripURL(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIntrospectionBody+1))
-	if err != nil {
-		return nil, 0, nil, unavailable("reading introspection response", err)
-	}
-	if len(body) > maxIntrospectionBody {
-		return nil, 0, nil, fmt.Errorf("%w: introspection response larger than %d bytes", ErrIdPUnavailable, maxIntrospectionBody)
-	}
-	return body, resp.StatusCode, resp.Header, nil
+	return postForm(ctx, i.hc, i.o.Timeout, i.url, "introspection", maxIntrospectionBody, form, h)
 }
 
 // check applies the resource server's own checks to an active answer: the

@@ -85,28 +85,35 @@ func (r *requester) token(ctx context.Context, form url.Values, secrets ...strin
 
 // post sends form to endpoint and returns the capped body.
 func (r *requester) post(ctx context.Context, endpoint string, form url.Values, h http.Header) ([]byte, int, http.Header, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	return postForm(ctx, r.hc, r.o.Timeout, endpoint, "token endpoint", maxBody, form, h)
+}
+
+// postForm POSTs form to endpoint with headers h, bounded by timeout, and
+// returns the body capped at limit bytes. what names the endpoint in errors;
+// the URL itself never appears in them.
+func postForm(ctx context.Context, hc *http.Client, timeout time.Duration, endpoint, what string, limit int, form url.Values, h http.Header) ([]byte, int, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: building request: %w", ErrInvalidOptions, err)
+		return nil, 0, nil, fmt.Errorf("%w: building %s request: %w", ErrInvalidOptions, what, err)
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := r.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, nil, unavailable("token endpoint request failed", stripURL(err))
+		return nil, 0, nil, unavailable(what+" request failed", stripURL(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
-		return nil, 0, nil, unavailable("reading token endpoint response", err)
+		return nil, 0, nil, unavailable("reading "+what+" response", err)
 	}
-	if len(body) > maxBody {
-		return nil, 0, nil, fmt.Errorf("%w: token endpoint response larger than %d bytes", ErrIdPUnavailable, maxBody)
+	if len(body) > limit {
+		return nil, 0, nil, fmt.Errorf("%w: %s response larger than %d bytes", ErrIdPUnavailable, what, limit)
 	}
 	return body, resp.StatusCode, resp.Header, nil
 }

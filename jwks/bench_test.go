@@ -168,33 +168,10 @@ func BenchmarkRS256(b *testing.B) {
 			return rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], s.sig) == nil
 		})
 	})
-	b.Run("Parallel", func(b *testing.B) {
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.SetBytes(int64(len(s.token)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := s.v.Validate(ctx, s.token); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("Parallel", func(b *testing.B) { benchParallel(b, s) })
 	cs := setupBench(b, "RS256", true)
 	b.Run("CacheHit", func(b *testing.B) { benchValidate(b, cs) })
-	b.Run("CacheHitParallel", func(b *testing.B) {
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := cs.v.Validate(ctx, cs.token); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("CacheHitParallel", func(b *testing.B) { benchParallel(b, cs) })
 	b.Logf("token size %d bytes", len(s.token))
 }
 
@@ -220,18 +197,7 @@ func BenchmarkES256(b *testing.B) {
 			return ecdsaVerify(pub, h[:], s.sig)
 		})
 	})
-	b.Run("Parallel", func(b *testing.B) {
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := s.v.Validate(ctx, s.token); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("Parallel", func(b *testing.B) { benchParallel(b, s) })
 	cs := setupBench(b, "ES256", true)
 	b.Run("CacheHit", func(b *testing.B) { benchValidate(b, cs) })
 }
@@ -254,18 +220,23 @@ func BenchmarkEdDSA(b *testing.B) {
 		pub := s.pub.(ed25519.PublicKey)
 		benchRatio(b, s, func() bool { return ed25519.Verify(pub, s.input, s.sig) })
 	})
-	b.Run("Parallel", func(b *testing.B) {
-		ctx := context.Background()
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := s.v.Validate(ctx, s.token); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	b.Run("Parallel", func(b *testing.B) { benchParallel(b, s) })
 	cs := setupBench(b, "EdDSA", true)
 	b.Run("CacheHit", func(b *testing.B) { benchValidate(b, cs) })
+}
+
+// benchParallel validates s.token from every P at once: the scaling of cold
+// validation across cores.
+func benchParallel(b *testing.B, s benchSetup) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(s.token)))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.v.Validate(ctx, s.token); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -47,8 +47,10 @@ type Token struct {
 	// TokenType is the scheme for the Authorization header, usually
 	// "Bearer"; see [Token.Type].
 	TokenType string
-	// Expiry is when the access token expires, computed from expires_in at
-	// receipt with the source's clock. Zero means the server said nothing.
+	// Expiry is when the access token expires: expires_in counted, with
+	// the source's clock, from when the request was sent (not from when
+	// the answer arrived, which may be much later under load). Zero means
+	// the server said nothing.
 	Expiry time.Time
 	// RefreshToken, when non-empty, obtains new tokens without the user.
 	// Only the configured token endpoint ever receives it.

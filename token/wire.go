@@ -73,6 +73,11 @@ func (r *requester) token(ctx context.Context, form url.Values, secrets ...strin
 	} else {
 		form.Set("client_id", r.client.ID)
 	}
+	// expires_in counts from when the IdP issued the token, which is after
+	// the request left: starting the clock here, not at the answer, keeps
+	// a slow network or a starved goroutine from stretching the token's
+	// life past what the issuer granted.
+	sent := r.o.Now()
 	body, status, hdr, err := r.post(ctx, r.client.TokenURL, form, h)
 	if err != nil {
 		return nil, err
@@ -80,7 +85,7 @@ func (r *requester) token(ctx context.Context, form url.Values, secrets ...strin
 	if status != http.StatusOK {
 		return nil, parseError(body, status, hdr, r.o.Now(), secrets)
 	}
-	return parseToken(body, hdr, r.o.Now())
+	return parseToken(body, hdr, sent)
 }
 
 // post sends form to endpoint and returns the capped body.
@@ -172,8 +177,10 @@ type tokenResponse struct {
 }
 
 // parseToken reads a successful token response: JSON per RFC 6749, or the
-// form encoding some older servers still send.
-func parseToken(body []byte, hdr http.Header, now time.Time) (*Token, error) {
+// form encoding some older servers still send. sent is when the request
+// was sent; the relative lifetimes (expires_in, refresh_in, ext_expires_in)
+// count from it.
+func parseToken(body []byte, hdr http.Header, sent time.Time) (*Token, error) {
 	var tr tokenResponse
 	ct, _, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
 	if ct == "application/x-www-form-urlencoded" || ct == "text/plain" {
@@ -206,9 +213,9 @@ func parseToken(body []byte, hdr http.Header, now time.Time) (*Token, error) {
 		TokenType:       tr.TokenType,
 		RefreshToken:    tr.RefreshToken,
 		IDToken:         tr.IDToken,
-		Expiry:          tr.ExpiresIn.after(now),
-		RefreshAt:       tr.RefreshIn.after(now),
-		ExtExpiry:       tr.ExtExpiresIn.after(now),
+		Expiry:          tr.ExpiresIn.after(sent),
+		RefreshAt:       tr.RefreshIn.after(sent),
+		ExtExpiry:       tr.ExtExpiresIn.after(sent),
 		IssuedTokenType: tr.IssuedTokenType,
 	}
 	if tr.Scope != "" {

@@ -28,6 +28,7 @@ const (
 	JWKSRefreshed      = "jwks.refreshed"
 	JWKSRefreshFailed  = "jwks.refresh_failed"
 	PolicyReloaded     = "policy.reloaded"
+	RevocationAdded    = "revocation.added"
 )
 
 // Outcomes.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,9 +20,17 @@ type TransportOptions struct {
 	Base http.RoundTripper
 	// Hosts, when set, are the only hosts (host or host:port, as in the
 	// request URL) that receive the token; requests to other hosts are sent
-	// without one. Set it whenever the client may follow redirects or talk
-	// to more than one service: a RoundTripper sees every redirect hop, and
-	// a token attached to a foreign host is a token handed to it.
+	// without one, and so are redirects from https to http. Set it when the
+	// client talks to more than one service, or when a redirect may lead
+	// to another host of the same service.
+	//
+	// Empty means the token goes only to the origin (scheme, host and
+	// port) of the request the Transport was given: an http.Client's
+	// redirect to another origin is sent without it. A RoundTripper sees
+	// every redirect hop as a new request, and net/http strips the
+	// Authorization header of a cross-host hop only when the caller set
+	// it, so without this rule the token would be handed to whatever host
+	// the server redirects to.
 	Hosts []string
 	// InsecureAllowHTTP attaches tokens to http:// URLs of hosts other than
 	// loopback. Anyone on the network path can then read and replay the
@@ -45,6 +54,10 @@ const RenewInterval = 30 * time.Second
 // golang.org/x/oauth2's Transport. It is safe for concurrent use by
 // multiple goroutines; give the source a cache (token.Cache) so that
 // requests do not each fetch a token.
+//
+// The token goes only where TransportOptions.Hosts allows: by default to
+// the origin of the request the Transport was given, never to the host a
+// redirect leads to.
 //
 // A request that already has an Authorization header is sent unchanged and
 // no token is fetched: the caller's explicit credential wins, for example an
@@ -107,8 +120,9 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 }
 
 // RoundTrip sends req with a bearer token unless it already has an
-// Authorization header or its host is not in TransportOptions.Hosts, and
-// retries once with a new token as described on [Transport].
+// Authorization header or its destination may not receive the token (see
+// TransportOptions.Hosts), and retries once with a new token as described
+// on [Transport].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if _, set := req.Header["Authorization"]; set || !t.forHost(req) {
 		return t.base.RoundTrip(req)
@@ -194,10 +208,50 @@ func (t *Transport) renew(req *http.Request, refused string) (string, bool) {
 	return cur.AccessToken, true
 }
 
+// forHost reports whether req may carry the token. An http.Client's
+// redirect hop carries the response that caused it (req.Response), whose
+// Request is the hop before; the first request of the chain is the one
+// the caller gave. Without Hosts only that request's origin gets the
+// token; with Hosts every listed host does. Either way a hop never gets it
+// over http when the chain began on https.
 func (t *Transport) forHost(req *http.Request) bool {
+	first := req
+	for hops := 0; first.Response != nil; hops++ {
+		prev := first.Response.Request
+		if prev == nil || prev == first || hops > maxRedirectChain {
+			// A base RoundTripper that did not record the request: the
+			// origin is unknown, so the hop is treated as foreign.
+			return false
+		}
+		first = prev
+	}
+	if first != req && strings.EqualFold(first.URL.Scheme, "https") && !strings.EqualFold(req.URL.Scheme, "https") {
+		return false
+	}
 	if t.hosts == nil {
-		return true
+		return first == req || sameOrigin(first.URL, req.URL)
 	}
 	h := strings.ToLower(req.URL.Host)
 	return t.hosts[h] || t.hosts[strings.ToLower(req.URL.Hostname())]
+}
+
+// maxRedirectChain bounds the walk to the first request of a redirect
+// chain; net/http's Client stops after 10 redirects.
+const maxRedirectChain = 64
+
+// sameOrigin reports whether a and b have the same scheme, host and port
+// (RFC 6454), the port defaulting by scheme.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		originPort(a) == originPort(b)
+}
+
+func originPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }

@@ -399,3 +399,112 @@ func TestGroupsCache(t *testing.T) {
 		t.Fatal("an entry outlived GroupsTTL")
 	}
 }
+
+// The directory's spelling of a name comes back whatever the user typed,
+// so a deny rule written for amit.r holds for AMIT.R too.
+func TestDirectoryNames(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL)
+	ctx := context.Background()
+	blocked, err := rbac.ParsePolicy([]byte(`version: 1
+issuers:
+  - {name: corp-ad, issuer: "` + bankIssuer + `", group_ids: dn}
+groups:
+  - {id: "cn=CBS_ViewOnly,ou=groups,dc=bank,dc=example", name: CBS_ViewOnly, issuer: corp-ad}
+roles:
+  - {name: CBS_Viewer, permissions: ["cbs:account:read"]}
+mappings:
+  - {id: view, when: {group: CBS_ViewOnly}, grant: {roles: [CBS_Viewer]}}
+deny:
+  - {id: amit-suspended, reason: forbidden, when: {claim: {name: preferred_username, equals: amit.r}}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{"amit.r", "AMIT.R", "Amit.R"} {
+		c, err := dir.Authenticate(ctx, typed, ldaptest.PasswordAmit)
+		if err != nil {
+			t.Fatalf("Authenticate(%q): %v", typed, err)
+		}
+		if c.PreferredUsername != ldaptest.UserAmit {
+			t.Errorf("Authenticate(%q).PreferredUsername = %q, want the directory's %q", typed, c.PreferredUsername, ldaptest.UserAmit)
+		}
+		if d := blocked.Decide(c); d.OK() || d.Reason() != reason.Forbidden {
+			t.Errorf("deny rule on preferred_username amit.r, typed %q: ok %v (%v)", typed, d.OK(), d.Err())
+		}
+		l, err := dir.Lookup(ctx, typed)
+		if err != nil || l.PreferredUsername != ldaptest.UserAmit {
+			t.Errorf("Lookup(%q) = %v, %v", typed, l, err)
+		}
+	}
+	// A directory that names users by another attribute (as AD does with
+	// sAMAccountName): that attribute's value, not the typed one, is the
+	// name.
+	byCN := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) {
+		o.UserFilter = "(&(objectClass=inetOrgPerson)(cn={username}))"
+	})
+	c, err := byCN.Lookup(ctx, "AMIT R")
+	if err != nil || c.PreferredUsername != "Amit R" {
+		t.Errorf("Lookup by cn: %+v, %v", c, err)
+	}
+}
+
+// Names that can name no account are refused before the directory is
+// asked, with the right password too; LDAP filter metacharacters are
+// escaped, so they match nobody.
+func TestHostileUsernames(t *testing.T) {
+	srv := ldaptest.Start(t)
+	dir := directory(t, srv, srv.LDAPSURL)
+	ctx := context.Background()
+	tests := []struct {
+		name, user, wantErr string // wantErr "" means: escaped, matches nobody
+	}{
+		{"leading space", " amit.r", "ldap: invalid username: has leading or trailing spaces"},
+		{"trailing space", "amit.r ", "ldap: invalid username: has leading or trailing spaces"},
+		{"NUL", "amit.r\x00", "ldap: invalid username: contains a control character"},
+		{"newline", "amit.r\n", "ldap: invalid username: contains a control character"},
+		{"CR LF injection", "amit.r\r\nuid: admin", "ldap: invalid username: contains a control character"},
+		{"zero-width", "amit\u200b.r", "ldap: invalid username: contains an invisible formatting character"},
+		{"bidi override", "\u202er.tima", "ldap: invalid username: contains an invisible formatting character"},
+		{"not UTF-8", "amit.r\xc0", "ldap: invalid username: not valid UTF-8"},
+		{"over-long", strings.Repeat("amit.r", 50), "ldap: invalid username: longer than 256 bytes"},
+		{"empty", "", "ldap: invalid username: empty"},
+		{"wildcard", "*", ""},
+		{"prefix wildcard", "amit*", ""},
+		{"filter break-out", "amit.r)(uid=*", ""},
+		{"filter or", "*)(|(objectClass=*)", ""},
+		{"escaped star", `\2a`, ""},
+		{"trailing backslash", `amit.r\`, ""},
+		{"parenthesis", "(amit.r)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := dir.Authenticate(ctx, tt.user, ldaptest.PasswordAmit)
+			if c != nil || !errors.Is(err, ldap.ErrInvalidCredentials) {
+				t.Fatalf("Authenticate: claims %v, err %v", c, err)
+			}
+			l, lerr := dir.Lookup(ctx, tt.user)
+			if l != nil || !errors.Is(lerr, ldap.ErrNoUser) {
+				t.Fatalf("Lookup: claims %v, err %v", l, lerr)
+			}
+			if tt.wantErr == "" {
+				if errors.Is(err, ldap.ErrInvalidUsername) || err.Error() != ldap.ErrInvalidCredentials.Error() || reason.Of(err) != reason.Forbidden {
+					t.Fatalf("Authenticate: %v (%s), want plain invalid credentials", err, reason.Of(err))
+				}
+				return
+			}
+			for _, e := range []error{err, lerr} {
+				if !errors.Is(e, ldap.ErrInvalidUsername) || reason.Of(e) != reason.Malformed || !strings.HasPrefix(e.Error(), tt.wantErr+" (") {
+					t.Errorf("err %q (%s), want %q (malformed)", e, reason.Of(e), tt.wantErr)
+				}
+				if tt.user != "" && strings.Contains(e.Error(), tt.user) {
+					t.Errorf("error repeats the username: %q", e)
+				}
+			}
+		})
+	}
+	// A token whose username claim is hostile gets no groups either.
+	if _, err := dir.Groups(ctx, &jwks.Claims{Issuer: "https://login.example", PreferredUsername: " " + ldaptest.UserPriya}); !errors.Is(err, ldap.ErrNoUser) {
+		t.Errorf("Groups for a padded username: %v", err)
+	}
+}

@@ -24,6 +24,19 @@
 // [Directory.Lookup] builds the same claims for a user already
 // authenticated some other way (Kerberos, a reverse proxy).
 //
+// # Names
+//
+// The claims' PreferredUsername is the user's name as the directory holds
+// it (the uid, sAMAccountName or userPrincipalName value that
+// Options.UserFilter matched; see Options.UsernameAttribute), never as
+// typed: LDAP matching ignores case, so "AMIT.R" signs in as amit.r, and a
+// deny rule on preferred_username or an AWS source identity sees one
+// spelling. Names with surrounding spaces (which LDAP would also ignore),
+// control or invisible formatting characters, invalid UTF-8 or over
+// [MaxUsernameLen] bytes are refused with [ErrInvalidUsername] before the
+// directory is asked; filter metacharacters are escaped, so "*" or
+// "x)(uid=*" match nobody.
+//
 // Authenticate never tells a password guesser whether an account exists
 // or is locked: a wrong password, an unknown user and a locked account
 // whose directory refuses the bind all return ErrInvalidCredentials, and

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -71,6 +70,14 @@ type Options struct {
 	// "(&(objectClass=user)(sAMAccountName={username}))" or
 	// userPrincipalName.
 	UserFilter string
+	// UsernameAttribute names the attribute whose value Authenticate and
+	// Lookup return as PreferredUsername: the name as the directory holds
+	// it, not as the user typed it ("AMIT.R" signs in as amit.r), so deny
+	// rules and AWS source identities see one spelling. "" means the
+	// attribute UserFilter compares with {username} (uid by default,
+	// sAMAccountName or userPrincipalName for AD); set it when the filter
+	// compares {username} with several attributes.
+	UsernameAttribute string
 	// GroupFilter finds the groups a DN is a direct member of; {dn} is
 	// replaced by the escaped DN. Default [DefaultGroupFilter]; for AD
 	// "(&(objectClass=group)(member={dn}))".
@@ -226,6 +233,9 @@ func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
 	}
 	if !strings.Contains(o.UserFilter, "{username}") {
 		return nil, errors.New("ldap: UserFilter must contain {username}")
+	}
+	if o.UsernameAttribute, err = usernameAttribute(o.UsernameAttribute, o.UserFilter); err != nil {
+		return nil, err
 	}
 	if !strings.Contains(o.GroupFilter, "{dn}") {
 		return nil, errors.New("ldap: GroupFilter must contain {dn}")
@@ -446,20 +456,22 @@ func isConnError(err error) bool {
 // user is a found directory user.
 type user struct {
 	dn       string
+	username string // the UsernameAttribute value, as the directory holds it
 	name     string
 	email    string
 	disabled bool
 }
 
-func validUsername(s string) bool {
-	return s != "" && len(s) <= 256 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
 // findUser searches one user by name; more than one match is treated as
-// none, so an ambiguous filter can never pick a random account.
+// none, so an ambiguous filter can never pick a random account, and so is
+// an entry without a UsernameAttribute value, which could not be named.
 func (d *Directory) findUser(conn *goldap.Conn, username string) (*user, error) {
 	filter := strings.ReplaceAll(d.opts.UserFilter, "{username}", goldap.EscapeFilter(username))
-	return d.searchUser(conn, d.opts.UserBaseDN, goldap.ScopeWholeSubtree, filter)
+	u, err := d.searchUser(conn, d.opts.UserBaseDN, goldap.ScopeWholeSubtree, filter)
+	if u != nil && u.username == "" {
+		return nil, err
+	}
+	return u, err
 }
 
 func (d *Directory) readUser(conn *goldap.Conn, dn string) (*user, error) {
@@ -467,7 +479,7 @@ func (d *Directory) readUser(conn *goldap.Conn, dn string) (*user, error) {
 }
 
 func (d *Directory) searchUser(conn *goldap.Conn, base string, scope int, filter string) (*user, error) {
-	attrs := append([]string{"cn", "displayName", "mail"}, disabledAttrs...)
+	attrs := append([]string{"cn", "displayName", "mail", d.opts.UsernameAttribute}, disabledAttrs...)
 	req := goldap.NewSearchRequest(base, scope, goldap.NeverDerefAliases, 2, int(d.opts.Timeout/time.Second), false, filter, attrs, nil)
 	res, err := conn.Search(req)
 	if err != nil {
@@ -487,7 +499,7 @@ func (d *Directory) searchUser(conn *goldap.Conn, base string, scope int, filter
 	for _, a := range e.Attributes {
 		m[strings.ToLower(a.Name)] = a.Values
 	}
-	u := &user{dn: e.DN, email: e.GetAttributeValue("mail"), disabled: d.opts.Disabled(m)}
+	u := &user{dn: e.DN, username: directoryName(e, d.opts.UsernameAttribute), email: e.GetAttributeValue("mail"), disabled: d.opts.Disabled(m)}
 	u.name = e.GetAttributeValue("displayName")
 	if u.name == "" {
 		u.name = e.GetAttributeValue("cn")
@@ -578,12 +590,12 @@ func (d *Directory) groupsOf(conn *goldap.Conn, dn string) ([]string, error) {
 }
 
 // claimsFor builds the claims of a found user.
-func (d *Directory) claimsFor(u *user, username string, groups []string, amr []string) *jwks.Claims {
+func (d *Directory) claimsFor(u *user, groups []string, amr []string) *jwks.Claims {
 	return &jwks.Claims{
 		Issuer:            d.opts.Issuer,
 		Subject:           u.dn,
 		IssuedAt:          d.opts.Now(),
-		PreferredUsername: username,
+		PreferredUsername: u.username,
 		Name:              u.name,
 		Email:             u.email,
 		AMR:               amr,
@@ -593,7 +605,11 @@ func (d *Directory) claimsFor(u *user, username string, groups []string, amr []s
 
 // Authenticate checks username and password with a bind as the user and
 // returns claims for rbac: Issuer is Options.Issuer, Subject the user's
-// DN, Groups the user's groups (nested included), AMR ["pwd"].
+// DN, PreferredUsername the Options.UsernameAttribute value as the
+// directory holds it (whatever case the user typed), Groups the user's
+// groups (nested included), AMR ["pwd"]. A username that can name no
+// account (see [ErrInvalidUsername]) is refused before the directory is
+// asked.
 //
 // A wrong password, an unknown user and an empty password all return
 // [ErrInvalidCredentials], and an unknown user costs a bind too, so that
@@ -607,7 +623,10 @@ func (d *Directory) claimsFor(u *user, username string, groups []string, amr []s
 // [Directory.Lookup] to tell a user why, once they proved who they are
 // some other way.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
-	if !validUsername(username) || password == "" {
+	if err := checkUsername(username); err != nil {
+		return nil, fmt.Errorf("%w (%w)", err, ErrInvalidCredentials)
+	}
+	if password == "" {
 		return nil, ErrInvalidCredentials
 	}
 	var u *user
@@ -641,7 +660,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if err != nil {
 		return nil, d.wrap(err)
 	}
-	return d.claimsFor(u, username, groups, []string{"pwd"}), nil
+	return d.claimsFor(u, groups, []string{"pwd"}), nil
 }
 
 // bindAs checks a password on a connection of its own, never a pooled one.
@@ -677,10 +696,11 @@ func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 
 // Lookup returns claims for a user authenticated by other means (Kerberos,
 // a trusted proxy): like Authenticate without the password check, and with
-// no AMR. Unknown users return [ErrNoUser], disabled ones [ErrDisabled].
+// no AMR. Unknown users return [ErrNoUser], disabled ones [ErrDisabled],
+// names that can name no account [ErrInvalidUsername] (and ErrNoUser).
 func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, error) {
-	if !validUsername(username) {
-		return nil, ErrNoUser
+	if err := checkUsername(username); err != nil {
+		return nil, fmt.Errorf("%w (%w)", err, ErrNoUser)
 	}
 	var u *user
 	var groups []string
@@ -700,7 +720,7 @@ func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, 
 	case u.disabled:
 		return nil, ErrDisabled
 	}
-	return d.claimsFor(u, username, groups, nil), nil
+	return d.claimsFor(u, groups, nil), nil
 }
 
 // Groups implements rbac.GroupSource. For claims this directory built
@@ -758,7 +778,7 @@ func (d *Directory) cacheKey(c *jwks.Claims) (key string, byDN bool, username st
 		return "dn:" + strings.ToLower(dn.String()), true, "", true
 	}
 	username = claimString(c, d.opts.UserClaim)
-	if !validUsername(username) {
+	if checkUsername(username) != nil {
 		return "", false, "", false
 	}
 	return "user:" + username, false, username, true

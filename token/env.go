@@ -3,9 +3,11 @@ package token
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -40,7 +42,27 @@ func EntraTokenURL(authorityHost, tenant string) (string, error) {
 	if authorityHost == "" {
 		authorityHost = DefaultAuthorityHost
 	}
+	if err := checkAuthorityHost(authorityHost); err != nil {
+		return "", err
+	}
 	return strings.TrimRight(authorityHost, "/") + "/" + tenant + "/oauth2/v2.0/token", nil
+}
+
+// checkAuthorityHost refuses an authority host that is not a scheme and
+// host alone. A bare host name is the usual slip
+// (AZURE_AUTHORITY_HOST=login.microsoftonline.us), so the error says what
+// is expected; a value with user info or a query is not quoted, as it may
+// hold a secret.
+func checkAuthorityHost(h string) error {
+	const want = "want a URL such as https://login.microsoftonline.com/"
+	if strings.ContainsAny(h, "?#@") {
+		return fmt.Errorf("%w: authority host must not carry user info, a query or a fragment (%s)", ErrInvalidOptions, want)
+	}
+	u, err := url.Parse(h)
+	if err != nil || u.Scheme == "" || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("%w: authority host %q is not a scheme and host (%s)", ErrInvalidOptions, h, want)
+	}
+	return nil
 }
 
 // ClientFromEnvironment builds the Entra client that AZURE_TENANT_ID,
@@ -51,17 +73,42 @@ func EntraTokenURL(authorityHost, tenant string) (string, error) {
 // with PS256 and x5t#S256; encrypted PEM keys are not read), or a
 // federated token file at AZURE_FEDERATED_TOKEN_FILE
 // (workload identity, re-read as it is renewed). AZURE_AUTHORITY_HOST
-// selects a sovereign cloud. Options.Now is used for assertions.
+// selects a sovereign cloud. Options.Tenant, when set, replaces
+// AZURE_TENANT_ID; Options.Now is used for assertions. Every error names
+// the variable that is missing or wrong.
 func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 	o, err := newOptions(optFns)
 	if err != nil {
 		return Client{}, err
 	}
 	tenant, id := os.Getenv(EnvTenantID), os.Getenv(EnvClientID)
-	if tenant == "" || id == "" {
-		return Client{}, fmt.Errorf("%w: %s and %s must be set", ErrInvalidOptions, EnvTenantID, EnvClientID)
+	tenantFrom := EnvTenantID
+	if o.Tenant != "" {
+		tenant, tenantFrom = o.Tenant, "tenant"
 	}
-	tokenURL, err := EntraTokenURL(os.Getenv(EnvAuthorityHost), tenant)
+	var missing []string
+	if tenant == "" {
+		missing = append(missing, EnvTenantID+" (the directory (tenant) ID)")
+	}
+	if id == "" {
+		missing = append(missing, EnvClientID+" (the application (client) ID)")
+	}
+	if len(missing) > 0 {
+		return Client{}, fmt.Errorf("%w: %s not set", ErrInvalidOptions, strings.Join(missing, " and "))
+	}
+	if !tenantPattern.MatchString(tenant) {
+		return Client{}, fmt.Errorf("%w: %s %q is not a tenant ID or domain", ErrInvalidOptions, tenantFrom, tenant)
+	}
+	host := os.Getenv(EnvAuthorityHost)
+	if host != "" {
+		if err := checkAuthorityHost(host); err != nil {
+			return Client{}, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
+		}
+		if err := checkEndpoint("authority host", host, o); err != nil {
+			return Client{}, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
+		}
+	}
+	tokenURL, err := EntraTokenURL(host, tenant)
 	if err != nil {
 		return Client{}, err
 	}
@@ -92,7 +139,13 @@ func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 		if err != nil {
 			return Client{}, err
 		}
-		c.Auth = ClientAssertion(fa.Assertion)
+		c.Auth = ClientAssertion(func(ctx context.Context) (string, error) {
+			s, err := fa.Assertion(ctx)
+			if err != nil && errors.Is(err, ErrInvalidOptions) {
+				return "", fmt.Errorf("%s: %w", EnvFederatedTokenFile, err)
+			}
+			return s, err
+		})
 	default:
 		return Client{}, fmt.Errorf("%w: set %s, %s or %s", ErrInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 func writeTestPEM(t *testing.T) string {
@@ -233,4 +236,94 @@ func FuzzParsePEM(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestEnvironmentErrorsNameTheVariable: a configuration mistake names the
+// variable that is wrong and what it should hold, and is a configuration
+// error (malformed), never idp_unavailable.
+func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
+	missingFile := filepath.Join(t.TempDir(), "no-such-token")
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // the error text
+	}{
+		{"no tenant", map[string]string{EnvClientID: "c1", EnvClientSecret: "s"},
+			"token: invalid options: AZURE_TENANT_ID (the directory (tenant) ID) not set"},
+		{"no client", map[string]string{EnvTenantID: "t1", EnvClientSecret: "s"},
+			"token: invalid options: AZURE_CLIENT_ID (the application (client) ID) not set"},
+		{"neither", map[string]string{EnvClientSecret: "s"},
+			"token: invalid options: AZURE_TENANT_ID (the directory (tenant) ID) and AZURE_CLIENT_ID (the application (client) ID) not set"},
+		{"bad tenant", map[string]string{EnvTenantID: "../evil", EnvClientID: "c1", EnvClientSecret: "s"},
+			`token: invalid options: AZURE_TENANT_ID "../evil" is not a tenant ID or domain`},
+		{"authority without scheme", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "login.microsoftonline.us"},
+			`AZURE_AUTHORITY_HOST: token: invalid options: authority host "login.microsoftonline.us" is not a scheme and host (want a URL such as https://login.microsoftonline.com/)`},
+		{"authority with path", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "https://login.microsoftonline.us/t1/oauth2"},
+			`AZURE_AUTHORITY_HOST: token: invalid options: authority host "https://login.microsoftonline.us/t1/oauth2" is not a scheme and host (want a URL such as https://login.microsoftonline.com/)`},
+		{"authority with a secret in its query", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "https://login.example/?sig=SECRET"},
+			"AZURE_AUTHORITY_HOST: token: invalid options: authority host must not carry user info, a query or a fragment (want a URL such as https://login.microsoftonline.com/)"},
+		{"plain http authority", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"},
+			"AZURE_AUTHORITY_HOST: token: invalid options: authority host must use https (host login.example)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, k := range []string{EnvTenantID, EnvClientID, EnvClientSecret, EnvClientCertificatePath, EnvClientCertificatePassword, EnvFederatedTokenFile, EnvAuthorityHost} {
+				t.Setenv(k, tt.env[k])
+			}
+			_, err := ClientFromEnvironment()
+			if !errors.Is(err, ErrInvalidOptions) || reason.Of(err) != reason.Malformed {
+				t.Fatalf("error %v, want ErrInvalidOptions", err)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error text\n%s\nwant\n%s", err, tt.want)
+			}
+		})
+	}
+
+	t.Run("federated token file missing", func(t *testing.T) {
+		for k, v := range map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "", EnvClientCertificatePath: "", EnvFederatedTokenFile: missingFile, EnvAuthorityHost: ""} {
+			t.Setenv(k, v)
+		}
+		idp := newFakeIdP(t, func(int, url.Values, http.Header) (int, map[string]string, string) {
+			return 200, nil, okToken("at", 3600)
+		})
+		c, err := ClientFromEnvironment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.TokenURL = idp.URL()
+		cc, err := NewClientCredentials(c, []string{"api://core/.default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = cc.Token(context.Background())
+		if !errors.Is(err, ErrInvalidOptions) || errors.Is(err, ErrIdPUnavailable) || reason.Of(err) != reason.Malformed {
+			t.Fatalf("error %v (class %s), want ErrInvalidOptions", err, reason.Of(err))
+		}
+		want := "token: client assertion: AZURE_FEDERATED_TOKEN_FILE: token: invalid options: federated token file " + missingFile + " does not exist (is the projected service account token mounted?)"
+		if err.Error() != want {
+			t.Errorf("error text\n%s\nwant\n%s", err, want)
+		}
+		if idp.count() != 0 {
+			t.Error("the IdP was called without an assertion")
+		}
+	})
+}
+
+// TestClientFromEnvironmentTenantOption: Options.Tenant (a -tenant flag)
+// wins over AZURE_TENANT_ID.
+func TestClientFromEnvironmentTenantOption(t *testing.T) {
+	for k, v := range map[string]string{EnvTenantID: "", EnvClientID: "c1", EnvClientSecret: "s", EnvClientCertificatePath: "", EnvFederatedTokenFile: "", EnvAuthorityHost: ""} {
+		t.Setenv(k, v)
+	}
+	for _, env := range []string{"", "other-tenant"} {
+		t.Setenv(EnvTenantID, env)
+		c, err := ClientFromEnvironment(func(o *Options) { o.Tenant = "flag-tenant" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "https://login.microsoftonline.com/flag-tenant/oauth2/v2.0/token"; c.TokenURL != want {
+			t.Errorf("AZURE_TENANT_ID=%q: TokenURL %s, want %s", env, c.TokenURL, want)
+		}
+	}
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// example "resource" for Entra v1 or "claims" for a CAE challenge).
 	// They cannot override the parameters the flow itself sets.
 	Params url.Values
+	// Tenant, when set, is the Entra tenant for [ClientFromEnvironment]
+	// and [FromEnvironment] in place of AZURE_TENANT_ID, for a program
+	// whose -tenant flag must win over the environment.
+	Tenant string
 	// InsecureAllowHTTP accepts http:// endpoints on hosts other than
 	// loopback. Anyone on the network path can then read and replay every
 	// secret and token; use it only inside a test network.

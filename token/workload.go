@@ -2,8 +2,10 @@ package token
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -72,7 +74,10 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 	now := f.now()
 	fi, err := os.Stat(f.path)
 	if err != nil {
-		return "", unavailable("federated token file", err)
+		return "", f.readError(err)
+	}
+	if fi.IsDir() {
+		return "", fmt.Errorf("%w: federated token file %s is a directory", ErrInvalidOptions, f.path)
 	}
 	fresh := f.cached != "" &&
 		fi.ModTime().Equal(f.modTime) && fi.Size() == f.size &&
@@ -83,7 +88,7 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 	}
 	fh, err := os.Open(f.path)
 	if err != nil {
-		return "", unavailable("federated token file", err)
+		return "", f.readError(err)
 	}
 	b, err := io.ReadAll(io.LimitReader(fh, maxAssertionFile+1))
 	fh.Close()
@@ -104,4 +109,18 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 	}
 	f.cached, f.exp, f.readAt, f.modTime, f.size = tok, exp, now, fi.ModTime(), fi.Size()
 	return tok, nil
+}
+
+// readError classes a failure to open the file. A file that is not there
+// or not readable is a deployment mistake (a volume not mounted, a wrong
+// path), not an IdP outage: it is ErrInvalidOptions, naming the path. Any
+// other I/O error may pass.
+func (f *FileAssertion) readError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: federated token file %s does not exist (is the projected service account token mounted?)", ErrInvalidOptions, f.path)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: federated token file %s is not readable by this process", ErrInvalidOptions, f.path)
+	}
+	return unavailable("reading federated token file", err)
 }

@@ -166,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	var client token.Client
 	if local != nil {
 		client = local.Client(idp.ClientLendingAPI)
-	} else if client, err = token.ClientFromEnvironment(); err != nil {
+	} else if client, err = token.ClientFromEnvironment(func(o *token.Options) { o.Tenant = *tenant }); err != nil {
 		return err
 	}
 	obo, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.HTTPClient, o.Audit = hc, audit })

@@ -7,10 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/token"
 )
@@ -127,5 +129,32 @@ func BenchmarkTransport(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = t.RoundTrip(r)
+	}
+}
+
+// BenchmarkStreamServerInterceptor measures a stream's admission and
+// set-up, with the expiry watch (a timer, no goroutine) and without.
+func BenchmarkStreamServerInterceptor(b *testing.B) {
+	v := stubValidator{c: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Hour)}}
+	handler := func(any, grpc.ServerStream) error { return nil }
+	for _, off := range []bool{false, true} {
+		name := "expiry"
+		if off {
+			name = "off"
+		}
+		b.Run(name, func(b *testing.B) {
+			g, err := middleware.New(v, func(o *middleware.Options) {
+				o.Default = []middleware.Requirement{middleware.Authenticated()}
+				o.DisableStreamExpiry = off
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			icpt, fs := g.StreamServerInterceptor(), newFakeStream()
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = icpt(nil, fs, streamInfo, handler)
+			}
+		})
 	}
 }

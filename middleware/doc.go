@@ -55,6 +55,13 @@
 // 401 becomes codes.Unauthenticated, 403 codes.PermissionDenied, 503
 // codes.Unavailable.
 //
+// A stream lives no longer than its token: at exp plus the validator's
+// leeway its Context is cancelled with [ErrStreamTokenExpired] as the
+// cause and the call ends with Unauthenticated (error="invalid_token",
+// error_description="expired"); Options.DisableStreamExpiry turns it off.
+// A [StreamWatcher] in Options.StreamWatchers ends streams on other
+// signals, such as a revocation, the same way.
+//
 // # Client
 //
 // [Transport] (an http.RoundTripper) and [PerRPCCredentials] attach tokens

@@ -35,7 +35,7 @@ type MethodRequirements interface {
 // header carries the www-authenticate challenge the HTTP guard would send.
 func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, e := g.grpcAdmit(ctx, info.Server, info.FullMethod)
+		ctx, _, e := g.grpcAdmit(ctx, info.Server, info.FullMethod)
 		if e != nil {
 			if c := g.challenge(e); c != "" {
 				_ = grpc.SetHeader(ctx, metadata.Pairs("www-authenticate", c))
@@ -48,16 +48,34 @@ func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 
 // StreamServerInterceptor is [Guard.UnaryServerInterceptor] for streaming
 // calls. The stream's Context carries the principal.
+//
+// A stream lives no longer than its token: at the token's exp plus the
+// validator's leeway (jwks.Options.Leeway; jwks.DefaultLeeway for
+// validators that do not say) the stream's Context is cancelled with
+// [ErrStreamTokenExpired] as its cause (context.Cause), SendMsg and
+// RecvMsg fail from then on, and the call ends with Unauthenticated and a
+// www-authenticate trailer saying error="invalid_token",
+// error_description="expired", whatever the handler returns. A handler
+// blocked in RecvMsg ends when the next message arrives; one that selects
+// on Context().Done() ends at once. The client gets a new token and opens
+// a new stream. Options.DisableStreamExpiry turns this off, and
+// Options.StreamWatchers end streams on other signals the same way. The
+// watch costs a timer per stream, not a goroutine.
 func (g *Guard) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, e := g.grpcAdmit(ss.Context(), srv, info.FullMethod)
+		ctx, p, e := g.grpcAdmit(ss.Context(), srv, info.FullMethod)
 		if e != nil {
 			if c := g.challenge(e); c != "" {
 				_ = ss.SetHeader(metadata.Pairs("www-authenticate", c))
 			}
 			return grpcStatus(e)
 		}
-		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
+		ss, w := g.watch(ss, ctx, p)
+		if w == nil {
+			return handler(srv, ss)
+		}
+		defer w.release()
+		return w.result(handler(srv, ss))
 	}
 }
 
@@ -93,10 +111,10 @@ func (g *Guard) grpcRoute(srv any, fullMethod string) *route {
 	return g.defRoute
 }
 
-func (g *Guard) grpcAdmit(ctx context.Context, srv any, fullMethod string) (context.Context, *Error) {
+func (g *Guard) grpcAdmit(ctx context.Context, srv any, fullMethod string) (context.Context, *Principal, *Error) {
 	rt := g.grpcRoute(srv, fullMethod)
 	if rt.skip {
-		return ctx, nil
+		return ctx, nil, nil
 	}
 	var info *reqInfo
 	if g.audit.Enabled(ctx) {
@@ -107,13 +125,13 @@ func (g *Guard) grpcAdmit(ctx context.Context, srv any, fullMethod string) (cont
 	}
 	tok, err := bearerFromMetadata(ctx, g.maxSize)
 	if err != nil {
-		return ctx, g.rejectEarly(ctx, err, info)
+		return ctx, nil, g.rejectEarly(ctx, err, info)
 	}
 	p, e := g.admit(ctx, rt, tok, info)
 	if e != nil {
-		return ctx, e
+		return ctx, nil, e
 	}
-	return NewContext(ctx, p), nil
+	return NewContext(ctx, p), p, nil
 }
 
 // bearerFromMetadata extracts the token from exactly one authorization

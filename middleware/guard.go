@@ -115,7 +115,17 @@ type Options struct {
 	// guard still records token.rejected for requests refused before
 	// validation.
 	ValidatorAudits bool
-	// Now is the clock for audit durations; nil means time.Now.
+	// DisableStreamExpiry lets gRPC streams run past their token's expiry.
+	// By default a stream ends with Unauthenticated at exp plus the
+	// validator's leeway (see [Guard.StreamServerInterceptor]), so a token
+	// that is no longer valid does not keep a subscription open for hours.
+	// Turn it off only for streams whose clients cannot reconnect.
+	DisableStreamExpiry bool
+	// StreamWatchers end admitted gRPC streams on their own signals, such
+	// as a revocation; see [StreamWatcher].
+	StreamWatchers []StreamWatcher
+	// Now is the clock for audit durations and stream expiry; nil means
+	// time.Now.
 	Now func() time.Time
 }
 
@@ -141,6 +151,10 @@ type Guard struct {
 	audit      *audit.Logger
 	tokenAudit bool
 	now        func() time.Time
+
+	streamExpiry bool
+	streamLeeway time.Duration
+	watchers     []StreamWatcher
 }
 
 // New builds a Guard around v. It refuses options that cannot work, so a
@@ -206,6 +220,15 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 		audit:      audit.New(o.Audit),
 		tokenAudit: !o.ValidatorAudits,
 		now:        o.Now,
+
+		streamExpiry: !o.DisableStreamExpiry,
+		streamLeeway: streamLeeway(v),
+	}
+	for i, w := range o.StreamWatchers {
+		if w == nil {
+			return bad("StreamWatchers[%d] is nil", i)
+		}
+		g.watchers = append(g.watchers, w)
 	}
 	if len(g.defaults) > 0 {
 		if rt := g.compile(g.defaults); rt.err != nil {

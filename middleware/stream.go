@@ -1,0 +1,171 @@
+package middleware
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// ErrStreamTokenExpired ends a gRPC stream whose token expired while it
+// ran (exp plus the validator's leeway). It wraps jwks.ErrExpired, so its
+// reason class is expired and the caller gets Unauthenticated with
+// error="invalid_token".
+var ErrStreamTokenExpired = fmt.Errorf("middleware: the stream's token expired: %w", jwks.ErrExpired)
+
+// errStreamEnded is the cause of a watcher's end(nil).
+var errStreamEnded = reason.New(reason.Forbidden, "middleware: stream ended by a watcher")
+
+// StreamWatcher ends admitted gRPC streams early on a signal of its own,
+// such as a revocation list learning that the caller left. The guard calls
+// WatchStream once for each stream it admits, before the handler runs,
+// with the stream's context, the principal, and end, which cancels that
+// context with cause. The first end, of any watcher or of token expiry,
+// wins; the call ends with the status the cause's reason class picks, as
+// a rejection at admission would: revoked gives Unauthenticated with
+// error="invalid_token", insufficient_role or forbidden PermissionDenied.
+// end(nil) ends the stream as forbidden.
+// WatchStream must not block; it returns stop, which the guard calls when
+// the stream ends, to release what the watch holds. It runs on the
+// request path, so it should cost a map insert, not a goroutine.
+type StreamWatcher interface {
+	WatchStream(ctx context.Context, p *Principal, end func(cause error)) (stop func())
+}
+
+// streamLeeway returns how long after exp a stream may run: the
+// validator's leeway when it says (*jwks.Validator does), else
+// jwks.DefaultLeeway, the validator default.
+func streamLeeway(v Validator) time.Duration {
+	if l, ok := v.(interface{ Leeway() time.Duration }); ok {
+		return l.Leeway()
+	}
+	return jwks.DefaultLeeway
+}
+
+// watchedStream is an admitted stream with its own context, cancelled with
+// a cause when the token expires or a watcher ends the stream. Once ended,
+// SendMsg and RecvMsg fail with the status the cause gives, so a handler
+// that does not watch Context() still stops at its next message.
+type watchedStream struct {
+	grpc.ServerStream
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	g      *Guard
+
+	mu     sync.Mutex
+	cause  error // set once, by the first end
+	timer  *time.Timer
+	stops  []func()
+	status error // the status error of cause, built once
+}
+
+// watch returns the stream the handler gets: ss with ctx, and, unless
+// expiry and watchers are both off, a context that ends with the token.
+func (g *Guard) watch(ss grpc.ServerStream, ctx context.Context, p *Principal) (grpc.ServerStream, *watchedStream) {
+	var deadline time.Time
+	if g.streamExpiry && p != nil && p.Claims != nil && !p.Claims.ExpiresAt.IsZero() {
+		deadline = p.Claims.ExpiresAt.Add(g.streamLeeway)
+	}
+	if deadline.IsZero() && (len(g.watchers) == 0 || p == nil) {
+		return &serverStream{ServerStream: ss, ctx: ctx}, nil
+	}
+	w := &watchedStream{ServerStream: ss, g: g}
+	w.ctx, w.cancel = context.WithCancelCause(ctx)
+	if !deadline.IsZero() {
+		w.timer = time.AfterFunc(deadline.Sub(g.now()), w.expire)
+	}
+	for _, wt := range g.watchers {
+		if stop := wt.WatchStream(w.ctx, p, w.end); stop != nil {
+			w.stops = append(w.stops, stop)
+		}
+	}
+	return w, w
+}
+
+func (w *watchedStream) expire() { w.end(ErrStreamTokenExpired) }
+
+// end cancels the stream's context with cause; the first cause wins.
+func (w *watchedStream) end(cause error) {
+	if cause == nil {
+		cause = errStreamEnded
+	}
+	w.mu.Lock()
+	if w.cause != nil {
+		w.mu.Unlock()
+		return
+	}
+	w.cause = cause
+	w.mu.Unlock()
+	w.cancel(cause)
+}
+
+// release stops the timer and the watchers once the handler has returned.
+func (w *watchedStream) release() {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	for _, stop := range w.stops {
+		stop()
+	}
+	w.cancel(context.Canceled)
+}
+
+// ended returns the status error of the cause that ended the stream, or
+// nil while it runs (or when the client or server cancelled it).
+func (w *watchedStream) ended() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.cause == nil {
+		return nil
+	}
+	if w.status == nil {
+		st := stageValidate
+		switch reason.Of(w.cause) {
+		case reason.InsufficientScope, reason.InsufficientRole, reason.StepUpRequired, reason.Forbidden:
+			st = stageAuthorize
+		}
+		e := classify(st, w.cause)
+		if c := w.g.challenge(e); c != "" {
+			w.ServerStream.SetTrailer(metadata.Pairs("www-authenticate", c))
+		}
+		w.status = grpcStatus(e)
+	}
+	return w.status
+}
+
+func (w *watchedStream) Context() context.Context { return w.ctx }
+
+func (w *watchedStream) SendMsg(m any) error {
+	if err := w.ended(); err != nil {
+		return err
+	}
+	return w.ServerStream.SendMsg(m)
+}
+
+func (w *watchedStream) RecvMsg(m any) error {
+	if err := w.ended(); err != nil {
+		return err
+	}
+	err := w.ServerStream.RecvMsg(m)
+	if e := w.ended(); e != nil {
+		// The message arrived after the token expired: it is not handed on.
+		return e
+	}
+	return err
+}
+
+// result is what the interceptor returns: the handler's error, unless the
+// stream was ended, whose status then stands whatever the handler made of
+// its cancelled context.
+func (w *watchedStream) result(err error) error {
+	if e := w.ended(); e != nil {
+		return e
+	}
+	return err
+}

@@ -1,0 +1,146 @@
+package saml
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	crewjam "github.com/crewjam/saml"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// Entra's SAML attribute names (the claim URIs of its SAML tokens).
+const (
+	AttrTenantID    = "http://schemas.microsoft.com/identity/claims/tenantid"
+	AttrObjectID    = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+	AttrDisplayName = "http://schemas.microsoft.com/identity/claims/displayname"
+	AttrIdP         = "http://schemas.microsoft.com/identity/claims/identityprovider"
+	AttrAMR         = "http://schemas.microsoft.com/claims/authnmethodsreferences"
+	AttrGroups      = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"
+	AttrGroupsLink  = "http://schemas.microsoft.com/claims/groups.link"
+	AttrRole        = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
+	AttrWIDs        = "http://schemas.microsoft.com/ws/2008/06/identity/claims/wids"
+	AttrName        = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
+	AttrEmail       = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"
+	AttrGivenName   = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"
+	AttrSurname     = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"
+)
+
+// amrValues maps Entra's authnmethodsreferences URIs to the amr values
+// (RFC 8176) its JWTs carry, so "mfa" means the same on both paths.
+var amrValues = map[string]string{
+	"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password": "pwd",
+	"http://schemas.microsoft.com/claims/multipleauthn":                              "mfa",
+	"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/x509":     "rsa",
+	"http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/windows":  "wia",
+}
+
+// claims maps the validated library assertion to an Assertion whose Claims
+// read like an Entra token's. Everything here comes from the element the
+// signature covers: the library unmarshals the assertion from it.
+func (v *Validator) claims(a *crewjam.Assertion) (*Assertion, error) {
+	out := &Assertion{ID: a.ID, Attributes: map[string][]string{}, NotOnOrAfter: a.Conditions.NotOnOrAfter}
+	if a.Subject.NameID == nil || a.Subject.NameID.Value == "" {
+		return nil, fail(ErrMissingClaim, "no NameID")
+	}
+	out.NameID, out.NameIDFormat = a.Subject.NameID.Value, a.Subject.NameID.Format
+	for _, st := range a.AttributeStatements {
+		for _, at := range st.Attributes {
+			if _, dup := out.Attributes[at.Name]; dup {
+				return nil, fail(ErrMalformed, "attribute %q appears twice", cut(at.Name, 80))
+			}
+			vs := make([]string, 0, len(at.Values))
+			for _, av := range at.Values {
+				vs = append(vs, av.Value)
+			}
+			out.Attributes[at.Name] = vs
+		}
+	}
+	first := func(name string) string {
+		if vs := out.Attributes[name]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	m := map[string]any{}
+	for name, vs := range out.Attributes {
+		m[name] = vs
+	}
+	tid := first(AttrTenantID)
+	iss := a.Issuer.Value
+	if v.o.ClaimsIssuer != "" {
+		iss = strings.ReplaceAll(v.o.ClaimsIssuer, "{tenantid}", tid)
+	}
+	set := func(k, val string) {
+		if val != "" {
+			m[k] = val
+		}
+	}
+	setList := func(k string, vs []string) {
+		if len(vs) > 0 {
+			m[k] = vs
+		}
+	}
+	set("iss", iss)
+	set("sub", out.NameID)
+	m["aud"] = []string{v.entityID}
+	set("jti", a.ID)
+	set("tid", tid)
+	set("oid", first(AttrObjectID))
+	set("name", first(AttrDisplayName))
+	set("email", first(AttrEmail))
+	set("given_name", first(AttrGivenName))
+	set("family_name", first(AttrSurname))
+	set("idp", first(AttrIdP))
+	upn := first(AttrName)
+	if upn == "" && out.NameIDFormat == "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress" {
+		upn = out.NameID
+	}
+	set("preferred_username", upn)
+	setList("groups", out.Attributes[AttrGroups])
+	setList("roles", out.Attributes[AttrRole])
+	setList("wids", out.Attributes[AttrWIDs])
+	var amr []string
+	for _, u := range out.Attributes[AttrAMR] {
+		if s, ok := amrValues[u]; ok {
+			amr = append(amr, s)
+		}
+	}
+	setList("amr", amr)
+	if link := first(AttrGroupsLink); link != "" {
+		// Overage: Entra sends a Graph link instead of the groups.
+		m["_claim_names"] = map[string]string{"groups": "src1"}
+		m["_claim_sources"] = map[string]any{"src1": map[string]string{"endpoint": link}}
+	}
+	unix := func(k string, t time.Time) {
+		if !t.IsZero() {
+			m[k] = t.Unix()
+		}
+	}
+	unix("iat", a.IssueInstant)
+	unix("nbf", a.Conditions.NotBefore)
+	unix("exp", a.Conditions.NotOnOrAfter)
+	if len(a.AuthnStatements) > 0 {
+		as := a.AuthnStatements[0]
+		out.SessionIndex = as.SessionIndex
+		set("sid", as.SessionIndex)
+		unix("auth_time", as.AuthnInstant)
+		if as.SessionNotOnOrAfter != nil {
+			out.SessionNotOnOrAfter = *as.SessionNotOnOrAfter
+		}
+		if as.AuthnContext.AuthnContextClassRef != nil {
+			set("acr", as.AuthnContext.AuthnContextClassRef.Value)
+		}
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return nil, fail(ErrMalformed, "claims do not encode as JSON")
+	}
+	c, err := jwks.ParseClaims(payload)
+	if err != nil {
+		return nil, fail(ErrMalformed, "claims: %s", cut(err.Error(), 100))
+	}
+	out.Claims = c
+	return out, nil
+}

@@ -17,7 +17,7 @@ func ExampleReason() {
 	defer idp.Close()
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer()}}
-		o.Audiences = []string{"api://lending"}
+		o.Audiences = []string{jwkstest.APIClientID} // the API's client ID: aud of Entra v2.0 tokens
 		o.Algorithms = []string{"RS256"}
 	})
 	if err != nil {
@@ -27,9 +27,9 @@ func ExampleReason() {
 	defer v.Close()
 
 	for _, tok := range []string{
-		idp.Mint(map[string]any{"aud": "api://lending"}),
+		idp.Mint(map[string]any{"aud": jwkstest.APIClientID}),
 		idp.Mint(map[string]any{"aud": "api://payments"}),
-		idp.Mint(map[string]any{"aud": "api://lending", "exp": 1}),
+		idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "exp": 1}),
 		"not-a-token",
 	} {
 		_, err := v.Validate(context.Background(), tok)

@@ -26,8 +26,8 @@ import (
 const (
 	roleARN   = "arn:aws:iam::111122223333:role/Loan_ReadOnly"
 	otherRole = "arn:aws:iam::111122223333:role/Loan_Approver"
-	clientID  = "lending-web" // the app Amit signs in to: aud of his ID token
-	apiAud    = "api://lending"
+	clientID  = "lending-web"                          // the app Amit signs in to: aud of his ID token
+	apiAud    = "3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61" // the lending API's client ID: aud of an access token for it
 	tenantID  = "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c"
 	amitOID   = "a1b2c3d4-0001-4a5b-8c6d-000000000001"
 	priyaOID  = "a1b2c3d4-0002-4a5b-8c6d-000000000002"

@@ -40,7 +40,7 @@ const (
 // Connect ID token: its aud is the client ID of the app the user signed in
 // to, which is what you register as the provider's audience, and it is
 // meant to prove who the user is to that app. An access token is meant for
-// a resource API: its aud is that API (api://lending), and handing it to
+// a resource API: its aud is that API (its client ID), and handing it to
 // AWS means AWS accepts tokens minted for another service. Use
 // [AccessToken] only when the token was requested for AWS itself (a scope
 // whose resource is registered in the IAM provider's client list) — as in

@@ -56,7 +56,11 @@
 // Entra's multi-tenant metadata: the token's tid is substituted and the
 // result compared exactly, then the tenant allow-list applies. [Entra]
 // builds the v2.0 (and optionally v1.0) issuers and the JWKS URL of a tenant,
-// of "organizations" or "common". Entra's keys carry no alg (the key type
+// of "organizations" or "common", and refuses domains and placeholders.
+// [EntraAPI] configures a whole API from its tenant and application (client)
+// ID, as Microsoft.Identity.Web does: a v2.0 access token's aud is the client
+// ID, a v1.0 token's the App ID URI (default api://{client ID}) or the
+// client ID; both are accepted. Entra's keys carry no alg (the key type
 // decides) and may carry an issuer property, which then binds the key to
 // that issuer.
 //

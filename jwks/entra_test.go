@@ -74,9 +74,10 @@ func TestEntraMultiTenant(t *testing.T) {
 	v := newValidator(t, idp, func(o *jwks.Options) {
 		o.Issuers = jwks.Entra("organizations", func(e *jwks.EntraOptions) {
 			e.Authority, e.V1Authority = idp.URL, idp.URL+"/sts"
-			e.V1 = true
+			e.Versions = []string{jwks.EntraV2, jwks.EntraV1}
 			e.Tenants = []string{tenantA, strings.ToUpper(tenantB)}
 		})
+		o.Audiences = []string{jwkstest.APIClientID, "api://" + jwkstest.APIClientID}
 		o.Algorithms = []string{"RS256"}
 	})
 	ctx := context.Background()
@@ -97,7 +98,11 @@ func TestEntraMultiTenant(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := v.Validate(ctx, idp.Mint(map[string]any{"aud": "api://orders", "iss": tt.iss, "tid": tt.tid}))
+			aud := jwkstest.APIClientID // v2.0: the client ID; v1.0: the App ID URI
+			if strings.HasSuffix(tt.iss, "/") || strings.Contains(tt.iss, "/sts/") {
+				aud = "api://" + jwkstest.APIClientID
+			}
+			c, err := v.Validate(ctx, idp.Mint(map[string]any{"aud": aud, "iss": tt.iss, "tid": tt.tid, "scp": "Loans.Read"}))
 			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
 				t.Fatalf("Validate = %v, want %v", err, tt.want)
 			}
@@ -165,5 +170,120 @@ func TestEntraRealKeys(t *testing.T) {
 	tok := signer.MintWithHeader(map[string]any{"kid": gkeys[0].ID, "alg": "RS384"}, map[string]any{"aud": "api://orders", "iss": "https://accounts.google.com"})
 	if _, err := g.Validate(ctx, tok); !errors.Is(err, jwks.ErrAlgorithm) {
 		t.Fatalf("alg differing from the JWK alg: %v", err)
+	}
+}
+
+// TestEntraRefuses: tenants and client IDs that can never match a token
+// fail at NewValidator, with text that says what was expected.
+func TestEntraRefuses(t *testing.T) {
+	tests := []struct {
+		name   string
+		tenant string
+		client string // "" uses Entra, otherwise EntraAPI
+		fn     func(*jwks.EntraOptions)
+		want   string
+	}{
+		{"empty tenant", "", "", nil, `Entra tenant is empty; want the directory (tenant) ID GUID`},
+		{"angle placeholder", "<tenant-id>", "", nil, `Entra tenant "<tenant-id>" is a placeholder; want the directory (tenant) ID GUID`},
+		{"brace placeholder", "{tenant}", "", nil, `Entra tenant "{tenant}" is a placeholder`},
+		{"your-tenant", "your-tenant-id", "", nil, `Entra tenant "your-tenant-id" is a placeholder`},
+		{"domain", "contoso.onmicrosoft.com", "", nil, `Entra tenant "contoso.onmicrosoft.com" is a domain name, but tokens carry the tenant ID GUID in iss and tid`},
+		{"not a GUID", "contoso", "", nil, `Entra tenant "contoso" is not a tenant ID`},
+		{"short GUID", tenantA[:35], "", nil, `is not a tenant ID`},
+		{"common without tenants", "common", "", nil, `issuer template "https://login.microsoftonline.com/{tenantid}/v2.0" needs a tenant allow-list`},
+		{"organizations with a domain in Tenants", "organizations", "", func(o *jwks.EntraOptions) { o.Tenants = []string{"contoso.com"} },
+			`EntraOptions.Tenants entry "contoso.com" is not a tenant ID; want a GUID`},
+		{"unknown version", tenantA, "", func(o *jwks.EntraOptions) { o.Versions = []string{"3.0"} }, `Entra version "3.0": want "2.0" or "1.0"`},
+		{"API bad tenant", "<tenant-id>", tenantB, nil, `Entra tenant "<tenant-id>" is a placeholder`},
+		{"API App ID URI as client ID", tenantA, "api://lending", nil,
+			`Entra client ID "api://lending" is an App ID URI; want the application (client) ID GUID (the aud of v2.0 tokens) and the URI in EntraOptions.AppIDURIs`},
+		{"API client placeholder", tenantA, "<client-id>", nil, `Entra client ID "<client-id>" is not a GUID`},
+		{"API empty client", tenantA, " ", nil, `Entra client ID " " is not a GUID`},
+		{"API bad App ID URI", tenantA, tenantB, func(o *jwks.EntraOptions) { o.AppIDURIs = []string{"lending"} },
+			`Entra App ID URI "lending": want an absolute URI such as api://` + tenantB},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fns []func(*jwks.EntraOptions)
+			if tt.fn != nil {
+				fns = append(fns, tt.fn)
+			}
+			opt := func(o *jwks.Options) {
+				o.Issuers = jwks.Entra(tt.tenant, fns...)
+				o.Audiences, o.Algorithms = []string{tenantB}, []string{"RS256"}
+			}
+			if tt.client != "" {
+				opt = jwks.EntraAPI(tt.tenant, tt.client, fns...)
+			}
+			v, err := jwks.NewValidator(opt)
+			if !errors.Is(err, jwks.ErrInvalidOptions) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("NewValidator = %v, %v; want ErrInvalidOptions with %q", v, err, tt.want)
+			}
+		})
+	}
+	// The App ID URI is the message's subject, never a token.
+	if _, err := jwks.NewValidator(jwks.EntraAPI(tenantA, "")); err == nil || !strings.Contains(err.Error(), "client ID is empty") {
+		t.Fatalf("empty client ID: %v", err)
+	}
+}
+
+// TestEntraAPI: the audiences and issuers of an Entra-protected API are
+// those Entra puts in the tokens it issues for it: v2.0 tokens carry the
+// client ID, v1.0 tokens the App ID URI (or the client ID).
+func TestEntraAPI(t *testing.T) {
+	const api, other = jwkstest.APIClientID, "99999999-9999-4999-8999-999999999999"
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Entra = true })
+	ctx := context.Background()
+	v2 := jwkstest.EntraToken{Tenant: tenantA, API: api, Scopes: []string{"Loans.Read"}}
+	v1 := v2
+	v1.Version = jwks.EntraV1
+	v1custom := v1
+	v1custom.AppIDURI = "https://lending.bank.example"
+	tests := []struct {
+		name  string
+		fn    func(*jwks.EntraOptions)
+		token string
+		want  error
+	}{
+		{"v2 client ID", nil, idp.EntraAccessToken(v2), nil},
+		{"v2 app-only", nil, idp.EntraAppToken(jwkstest.EntraToken{Tenant: tenantA, API: api, Roles: []string{"Loans.Batch"}}), nil},
+		{"v2 for another API", nil, idp.EntraAccessToken(jwkstest.EntraToken{Tenant: tenantA, API: other}), jwks.ErrAudience},
+		{"v2 of another tenant", nil, idp.EntraAccessToken(jwkstest.EntraToken{Tenant: tenantB, API: api}), jwks.ErrIssuer},
+		{"v2 with App ID URI aud", nil, idp.EntraAccessToken(jwkstest.EntraToken{Tenant: tenantA, API: api,
+			Claims: map[string]any{"aud": "api://" + api}}), nil},
+		{"v1 by default", nil, idp.EntraAccessToken(v1), jwks.ErrIssuer},
+		{"v1 asked", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV1} }, idp.EntraAccessToken(v1), nil},
+		{"v1 asked, v2 token", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV1} }, idp.EntraAccessToken(v2), jwks.ErrIssuer},
+		{"v1 with client ID aud", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV1} },
+			idp.EntraAccessToken(jwkstest.EntraToken{Version: jwks.EntraV1, Tenant: tenantA, API: api, Claims: map[string]any{"aud": api}}), nil},
+		{"migration v1", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV2, jwks.EntraV1} }, idp.EntraAccessToken(v1), nil},
+		{"migration v2", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV2, jwks.EntraV1} }, idp.EntraAccessToken(v2), nil},
+		{"v1 custom URI not configured", func(o *jwks.EntraOptions) { o.Versions = []string{jwks.EntraV1} }, idp.EntraAccessToken(v1custom), jwks.ErrAudience},
+		{"v1 custom URI configured", func(o *jwks.EntraOptions) {
+			o.Versions, o.AppIDURIs = []string{jwks.EntraV1}, []string{"https://lending.bank.example"}
+		}, idp.EntraAccessToken(v1custom), nil},
+		{"custom URI replaces the default", func(o *jwks.EntraOptions) {
+			o.Versions, o.AppIDURIs = []string{jwks.EntraV1}, []string{"https://lending.bank.example"}
+		}, idp.EntraAccessToken(v1), jwks.ErrAudience},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fns []func(*jwks.EntraOptions)
+			if tt.fn != nil {
+				fns = append(fns, tt.fn)
+			}
+			v, err := jwks.NewValidator(idp.EntraAPI(tenantA, strings.ToUpper(api), fns...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer v.Close()
+			c, err := v.Validate(ctx, tt.token)
+			if tt.want == nil && err != nil || tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Validate = %v, want %v", err, tt.want)
+			}
+			if err == nil && (c.TenantID != tenantA || c.Client() != jwkstest.ClientAppID) {
+				t.Fatalf("claims tid %q client %q", c.TenantID, c.Client())
+			}
+		})
 	}
 }

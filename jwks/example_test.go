@@ -45,6 +45,47 @@ func ExampleNewValidator() {
 	// audience true
 }
 
+// An API registered in Microsoft Entra ID, configured from its tenant and
+// application (client) ID as Microsoft.Identity.Web is: v2.0 tokens carry
+// the client ID as aud, v1.0 tokens the App ID URI.
+func ExampleEntraAPI() {
+	// A stand-in for login.microsoftonline.com and sts.windows.net that
+	// publishes keys in Entra's shape and mints tokens as Entra issues them.
+	entra := jwkstest.NewServer(func(o *jwkstest.Options) { o.Entra = true })
+	defer entra.Close()
+
+	const (
+		tenant  = "72f988bf-86f1-41af-91ab-2d7cd011db47" // Directory (tenant) ID
+		lending = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b" // Application (client) ID
+		other   = "99999999-9999-4999-8999-999999999999" // another API
+	)
+	v, err := jwks.NewValidator(jwks.EntraAPI(tenant, lending, func(e *jwks.EntraOptions) {
+		e.Versions = []string{jwks.EntraV2, jwks.EntraV1} // while the API migrates to v2.0
+		e.Authority, e.V1Authority = entra.URL, entra.URL // in production leave them empty
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	for _, token := range []string{
+		entra.EntraAccessToken(jwkstest.EntraToken{Tenant: tenant, API: lending, Scopes: []string{"Loans.Read"}}),
+		entra.EntraAccessToken(jwkstest.EntraToken{Version: jwks.EntraV1, Tenant: tenant, API: lending, Scopes: []string{"Loans.Read"}}),
+		entra.EntraAccessToken(jwkstest.EntraToken{Tenant: tenant, API: other, Scopes: []string{"Loans.Read"}}),
+	} {
+		claims, err := v.Validate(context.Background(), token)
+		if err != nil {
+			fmt.Println("rejected:", idbridge.Reason(err))
+			continue
+		}
+		fmt.Println(claims.Version, claims.Audience, claims.Scopes)
+	}
+	// Output:
+	// 2.0 [6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b] [Loans.Read]
+	// 1.0 [api://6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b] [Loans.Read]
+	// rejected: audience
+}
+
 // A multi-tenant API behind Microsoft Entra ID: trust v2.0 and v1.0 tokens
 // of two customer tenants, refuse every other tenant.
 func ExampleEntra() {
@@ -54,6 +95,7 @@ func ExampleEntra() {
 	defer entra.Close()
 
 	const (
+		lending  = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b" // the API's client ID: aud of v2.0 tokens
 		contoso  = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 		fabrikam = "0b3d1f6e-5c2a-4d8e-9f1a-2b3c4d5e6f70"
 		stranger = "deadbeef-0000-4000-8000-000000000000"
@@ -61,10 +103,10 @@ func ExampleEntra() {
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = jwks.Entra("organizations", func(e *jwks.EntraOptions) {
 			e.Tenants = []string{contoso, fabrikam}
-			e.V1 = true
+			e.Versions = []string{jwks.EntraV2, jwks.EntraV1}
 			e.Authority, e.V1Authority = entra.URL, entra.URL+"/sts"
 		})
-		o.Audiences = []string{"api://lending"}
+		o.Audiences = []string{lending}
 		o.Algorithms = []string{"RS256"}
 	})
 	if err != nil {
@@ -73,10 +115,7 @@ func ExampleEntra() {
 	defer v.Close()
 
 	for _, tid := range []string{contoso, fabrikam, stranger} {
-		token := entra.Mint(map[string]any{
-			"iss": entra.EntraIssuer(tid), "tid": tid, "aud": "api://lending",
-			"oid": "a1b2c3d4-0000-4000-8000-000000000001", "roles": []string{"LoanViewer"},
-		})
+		token := entra.EntraAppToken(jwkstest.EntraToken{Tenant: tid, API: lending, Roles: []string{"LoanViewer"}})
 		claims, err := v.Validate(context.Background(), token)
 		if err != nil {
 			fmt.Println(tid[:8], "rejected:", idbridge.Reason(err))

@@ -77,6 +77,8 @@ type Issuer struct {
 	// Tenants is a tenant allow-list for this issuer, applied in addition to
 	// Options.Tenants.
 	Tenants []string
+
+	err error // why Entra or EntraAPI refused their input; NewValidator returns it
 }
 
 // CacheOptions bound the verified-token cache. A hit re-checks exp and nbf

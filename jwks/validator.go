@@ -85,6 +85,11 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	bad := func(format string, args ...any) (*Validator, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
 	}
+	for _, is := range o.Issuers {
+		if is.err != nil { // from Entra or EntraAPI
+			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, is.err)
+		}
+	}
 	if len(o.Issuers) == 0 {
 		return bad("Issuers is required")
 	}

@@ -30,7 +30,7 @@ func exampleSetup() (*jwkstest.Server, *jwks.Validator, *rbac.Policy) {
 	idp := jwkstest.NewServer()
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), JWKSURL: idp.JWKSURL()}}
-		o.Audiences = []string{"api://lending"}
+		o.Audiences = []string{jwkstest.APIClientID}
 		o.Algorithms = []string{"RS256"}
 		o.Cache = &jwks.CacheOptions{}
 	})
@@ -80,12 +80,12 @@ func ExampleGuard_Handler() {
 			fmt.Println(w.Body)
 		}
 	}
-	amit := idp.Mint(map[string]any{"aud": "api://lending", "oid": "amit", "groups": []string{groupRM}})
+	amit := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "oid": "amit", "groups": []string{groupRM}})
 	// Priya's client declares it handles claims challenges (xms_cc cp1, as
 	// MSAL sets it), so she is told exactly what to bring; a client that
 	// does not gets RFC 9470's step-up answer instead.
-	priya := idp.Mint(map[string]any{"aud": "api://lending", "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
-	priyaOldClient := idp.Mint(map[string]any{"aud": "api://lending", "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}})
+	priya := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
+	priyaOldClient := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "oid": "priya", "groups": []string{groupApprover}, "amr": []string{"pwd"}})
 	send("GET", "/loans", "")
 	send("GET", "/loans", amit)
 	send("POST", "/loans/7/approve", amit)
@@ -114,7 +114,7 @@ func ExampleNewTransport() {
 	defer api.Close()
 
 	src := token.SourceFunc(func(context.Context) (*token.Token, error) {
-		tok := idp.Mint(map[string]any{"aud": "api://lending", "azp": "reports-job", "roles": []string{"Reports.Read"}})
+		tok := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "azp": "reports-job", "roles": []string{"Reports.Read"}})
 		return &token.Token{AccessToken: tok, TokenType: "Bearer"}, nil
 	})
 	t, err := middleware.NewTransport(src, func(o *middleware.TransportOptions) {
@@ -170,7 +170,7 @@ func ExampleGuard_UnaryServerInterceptor() {
 	client := healthpb.NewHealthClient(cc)
 
 	for _, groups := range [][]string{nil, {groupRM}} {
-		tok := idp.Mint(map[string]any{"aud": "api://lending", "groups": groups})
+		tok := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "groups": groups})
 		ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 		_, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
 		fmt.Println(strings.TrimSpace(fmt.Sprint(status.Code(err), " ", status.Convert(err).Message())))

@@ -16,7 +16,7 @@ import (
 	"github.com/idbridge/idbridge/rbac"
 )
 
-const audience = "api://lending"
+const audience = jwkstest.APIClientID // the API's client ID, as in Entra v2.0 tokens
 
 // Scenario group object IDs used by the test policy.
 const (

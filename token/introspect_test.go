@@ -84,7 +84,7 @@ func answer(body string) func(string) (int, string, string) {
 
 const (
 	testIssuer   = "https://idp.example/"
-	testAudience = "api://lending"
+	testAudience = "3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61" // the lending API's client ID
 )
 
 func resourceServer() Client {
@@ -283,7 +283,7 @@ func TestIntrospectorValidate(t *testing.T) {
 			body: activeAnswer(clk, map[string]any{"exp": now - 30}),
 		},
 		{name: "inactive", body: `{"active":false}`, wantErr: ErrInactive},
-		{name: "inactive with stale members", body: `{"active":false,"aud":"api://lending","sub":"x"}`, wantErr: ErrInactive},
+		{name: "inactive with stale members", body: `{"active":false,"aud":"3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61","sub":"x"}`, wantErr: ErrInactive},
 		{name: "other issuer", body: activeAnswer(clk, map[string]any{"iss": "https://evil.example/"}), wantErr: jwks.ErrIssuer},
 		{name: "no issuer", body: activeAnswer(clk, map[string]any{"iss": nil}), wantErr: jwks.ErrMissingClaim},
 		{name: "other audience", body: activeAnswer(clk, map[string]any{"aud": []string{"api://payments"}}), wantErr: jwks.ErrAudience},

@@ -10,7 +10,7 @@
 // role trusts the cluster's OIDC provider for this service account:
 //
 //	analytics -addr :9090 -tls-cert tls.crt -tls-key tls.key \
-//	    -issuer https://login.microsoftonline.com/<tenant ID>/v2.0 -audience api://lending \
+//	    -issuer https://login.microsoftonline.com/<tenant ID>/v2.0 -audience <lending API client ID> \
 //	    -policy /etc/analytics/bank.yaml -bucket bank-analytics-exports
 //
 // Flags fall back to ANALYTICS_ADDR, ANALYTICS_ISSUER, ANALYTICS_AUDIENCE,
@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("ANALYTICS_ADDR", "127.0.0.1:9090"), "gRPC listen address (:9090 in a container)")
 	issuer := fs.String("issuer", env("ANALYTICS_ISSUER", ""), "token issuer, https://login.microsoftonline.com/<tenant>/v2.0; empty runs locally")
-	audience := fs.String("audience", env("ANALYTICS_AUDIENCE", idp.ResourceLending), "accepted aud: the lending platform's App ID URI")
+	audience := fs.String("audience", env("ANALYTICS_AUDIENCE", idp.LendingAppID), "accepted aud: the lending platform's client ID (the aud of its v2.0 tokens)")
 	policyPath := fs.String("policy", env("ANALYTICS_POLICY", "examples/policies/bank.yaml"), "policy file")
 	bucket := fs.String("bucket", env("ANALYTICS_BUCKET", ""), "S3 bucket Export writes to; empty: get credentials only")
 	region := fs.String("region", env("AWS_REGION", "us-east-1"), "AWS region of STS and S3")

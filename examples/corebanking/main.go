@@ -8,7 +8,7 @@
 //
 //	export LDAP_BIND_PASSWORD=<reader password>
 //	corebanking -addr :8443 -tls-cert tls.crt -tls-key tls.key \
-//	    -issuer https://login.microsoftonline.com/<tenant ID>/v2.0 -audience api://cbs \
+//	    -issuer https://login.microsoftonline.com/<tenant ID>/v2.0 -audience <CBS API client ID> \
 //	    -jwks-url https://login.microsoftonline.com/<tenant ID>/discovery/v2.0/keys \
 //	    -ldap-url ldaps://dc1.corp.bank.example -ldap-base-dn dc=corp,dc=bank,dc=example \
 //	    -ldap-bind-dn cn=cbs-reader,ou=services,dc=corp,dc=bank,dc=example \
@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("CBS_ADDR", "127.0.0.1:8090"), "listen address")
 	issuer := fs.String("issuer", env("CBS_ISSUER", ""), "token issuer (iss); empty runs locally")
-	audience := fs.String("audience", env("CBS_AUDIENCE", idp.ResourceCBS), "accepted aud")
+	audience := fs.String("audience", env("CBS_AUDIENCE", idp.CBSAppID), "accepted aud: the API's client ID (v2.0 tokens)")
 	jwksURL := fs.String("jwks-url", env("CBS_JWKS_URL", ""), "the issuer's JWK Set URL")
 	jwksFile := fs.String("jwks-file", env("CBS_JWKS_FILE", ""), "a JWK Set file, when the IdP cannot be reached")
 	policyPath := fs.String("policy", env("CBS_POLICY", "examples/corebanking/policy.yaml"), "policy file")

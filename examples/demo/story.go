@@ -160,7 +160,7 @@ func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Gu
 	// Both APIs accept the lending platform's audience: the analytics API
 	// is part of the platform, deployed in AWS behind API Gateway, so the
 	// browser's one access token works for both.
-	a, err := startAPI(s.idp, apiConfig{name: name, audience: idp.ResourceLending, policy: pol, audit: audit, routes: routes})
+	a, err := startAPI(s.idp, apiConfig{name: name, audience: idp.LendingAppID, policy: pol, audit: audit, routes: routes})
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +178,8 @@ func (s *story) signInAs(ctx context.Context, user, password string) (*session, 
 	client := token.Client{ID: idp.ClientLendingWeb, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.LendingWebSecret)}
 	// profile puts the name in the ID token; offline_access asks for a
 	// refresh token; Loans.Read is the delegated
-	// scope of the lending API, which makes the access token's aud
-	// api://lending.
+	// scope of the lending API (App ID URI api://lending), which makes
+	// the access token's aud the API's client ID, as in Entra v2.0.
 	flow, err := token.NewAuthCode(client, p.AuthURL(), idp.ScenarioRedirectURI, s.idTokens,
 		[]string{"profile", "offline_access", idp.ResourceLending + "/Loans.Read"}, opts)
 	if err != nil {
@@ -304,7 +304,7 @@ func (s *story) awsAccess(ctx context.Context) error {
 	sts := ststest.NewServer(func(o *ststest.Options) { o.HTTPClient = p.HTTPClient() })
 	defer sts.Close()
 	sts.AddOIDCProvider(ststest.OIDCProvider{URL: p.Issuer(), JWKSURL: p.JWKSURL(),
-		ClientIDs: []string{idp.ClientLendingWeb, idp.ResourceAnalytics}})
+		ClientIDs: []string{idp.ClientLendingWeb, idp.AnalyticsAppID}})
 	if err := s.serviceS3(ctx, sts); err != nil {
 		return err
 	}
@@ -336,7 +336,7 @@ func (s *story) serviceS3(ctx context.Context, sts *ststest.Server) error {
 	if _, err := svc.Token(ctx); err != nil { // served from the cache
 		return err
 	}
-	c, err := s.claimsOf(ctx, tok.AccessToken, idp.ResourceAnalytics)
+	c, err := s.claimsOf(ctx, tok.AccessToken, idp.AnalyticsAppID)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@
 // Azure SDKs' environment variables:
 //
 //	export AZURE_TENANT_ID=<tenant ID> AZURE_CLIENT_ID=<API client ID> AZURE_CLIENT_SECRET=<secret>
-//	go run ./examples/lending -addr :8080 -audience api://lending,<API client ID> \
+//	go run ./examples/lending -addr :8080 -audience <API client ID>,api://lending \
 //	    -policy examples/policies/bank.yaml -cbs-url https://cbs.bank.example -cbs-scope api://cbs/.default
 //
 // Every flag falls back to an environment variable, for containers:
@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("LENDING_ADDR", "127.0.0.1:8080"), "listen address (:8080 in a container)")
 	tenant := fs.String("tenant", env("AZURE_TENANT_ID", ""), "Entra tenant ID; empty runs locally against the embedded IdP")
-	audience := fs.String("audience", env("LENDING_AUDIENCE", idp.ResourceLending), "accepted aud values, comma-separated: App ID URI, client ID")
+	audience := fs.String("audience", env("LENDING_AUDIENCE", idp.LendingAppID), "accepted aud values, comma-separated: the API's client ID (v2.0 tokens), its App ID URI (v1.0)")
 	policyPath := fs.String("policy", env("LENDING_POLICY", "examples/policies/bank.yaml"), "policy file")
 	poll, err := time.ParseDuration(env("LENDING_POLICY_POLL", "0s"))
 	if err != nil {
@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 			return err
 		}
 		if *cbsURL == "" {
-			cbs, err := local.StartAPI(idp.ResourceCBS)
+			cbs, err := local.StartAPI(idp.CBSAppID)
 			if err != nil {
 				return err
 			}

@@ -75,7 +75,7 @@ func TestLending(t *testing.T) {
 					t.Fatal(err)
 				}
 				// Core banking saw Amit, through the lending API, with a token for itself.
-				if got.CBS.OID != idp.AmitObjectID || got.CBS.AZP != idp.ClientLendingAPI || len(got.CBS.Aud) != 1 || got.CBS.Aud[0] != idp.ResourceCBS {
+				if got.CBS.OID != idp.AmitObjectID || got.CBS.AZP != idp.ClientLendingAPI || len(got.CBS.Aud) != 1 || got.CBS.Aud[0] != idp.CBSAppID {
 					t.Errorf("core banking saw %+v", got.CBS)
 				}
 			}

@@ -3,6 +3,16 @@
 // applies, and prints one JSON line per token.
 //
 //	go run ./examples/tokencheck -issuer URL -audience AUD [-jwks URL] [-alg RS256,ES256] [-tenant TID]... [-typ at+jwt]
+//	go run ./examples/tokencheck -entra TENANT -client-id GUID [-app-id-uri URI]... [-v1]
+//
+// -entra and -client-id check tokens exactly as an API configured with
+// jwks.EntraAPI accepts them: TENANT is the directory (tenant) ID (or
+// organizations/common with -tenant), GUID the API's application (client)
+// ID. v2.0 tokens (iss https://login.microsoftonline.com/TENANT/v2.0) must
+// carry the client ID as aud; with -v1, v1.0 tokens (iss
+// https://sts.windows.net/TENANT/) are checked instead and may carry the
+// client ID or an App ID URI (default api://GUID). -authority replaces
+// both hosts, for sovereign clouds.
 //
 // Each output line is {"valid":true|false,"reason":"<class>","detail":"…","claims":{…}}
 // with claims only for valid tokens. A line may keep the "Bearer " of the
@@ -64,29 +74,53 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Var(&algs, "alg", "allowed algorithms, comma-separated (default RS256)")
 	fs.Var(&tenants, "tenant", "allowed tenant ID (repeatable)")
 	fs.Var(&types, "typ", "required header typ, e.g. at+jwt (repeatable)")
+	entra := fs.String("entra", "", "Entra tenant ID (or organizations/common with -tenant): check tokens as jwks.EntraAPI does")
+	clientID := fs.String("client-id", "", "with -entra: the API's application (client) ID, the aud of v2.0 tokens")
+	var appIDURIs list
+	fs.Var(&appIDURIs, "app-id-uri", "with -entra: the API's App ID URI (repeatable; default api://CLIENT-ID)")
+	v1 := fs.Bool("v1", false, "with -entra: check v1.0 tokens (iss https://sts.windows.net/TENANT/) instead of v2.0")
+	authority := fs.String("authority", "", "with -entra: replaces https://login.microsoftonline.com and https://sts.windows.net (sovereign clouds)")
 	leeway := fs.Duration("leeway", 0, "clock-skew leeway (default 60s, max 5m)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for each token, key fetches included")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if len(issuers) == 0 || len(audiences) == 0 || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "tokencheck: -issuer and -audience are required; tokens are read from stdin")
+	if *entra == "" && (*clientID != "" || len(appIDURIs) > 0 || *v1 || *authority != "") {
+		fmt.Fprintln(stderr, "tokencheck: -client-id, -app-id-uri, -v1 and -authority go with -entra")
+		return 2
+	}
+	if *entra != "" && *clientID == "" {
+		fmt.Fprintln(stderr, "tokencheck: -entra needs -client-id, the API's application (client) ID")
+		return 2
+	}
+	if (*entra == "" && (len(issuers) == 0 || len(audiences) == 0)) || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "tokencheck: -issuer and -audience (or -entra and -client-id) are required; tokens are read from stdin")
 		fs.Usage()
 		return 2
 	}
 	if len(algs) == 0 {
 		algs = list{"RS256"}
 	}
-	v, err := jwks.NewValidator(func(o *jwks.Options) {
+	var opts []func(*jwks.Options)
+	if *entra != "" {
+		opts = append(opts, jwks.EntraAPI(*entra, *clientID, func(e *jwks.EntraOptions) {
+			e.AppIDURIs, e.Tenants = appIDURIs, tenants
+			if *v1 {
+				e.Versions = []string{jwks.EntraV1}
+			}
+			e.Authority, e.V1Authority = *authority, *authority
+		}))
+	}
+	v, err := jwks.NewValidator(append(opts, func(o *jwks.Options) {
 		for _, iss := range issuers {
 			o.Issuers = append(o.Issuers, jwks.Issuer{Issuer: iss, JWKSURL: *jwksURL})
 		}
-		o.Audiences = audiences
+		o.Audiences = append(o.Audiences, audiences...)
 		o.Algorithms = algs
 		o.Tenants = tenants
 		o.Types = types
 		o.Leeway = *leeway
-	})
+	})...)
 	if err != nil {
 		fmt.Fprintln(stderr, "tokencheck:", err)
 		return 2

@@ -82,3 +82,54 @@ func TestRun(t *testing.T) {
 		})
 	}
 }
+
+// TestRunEntra: -entra and -client-id check tokens as Entra issues them for
+// an API: v2.0 with the client ID as aud, v1.0 (-v1) with the App ID URI.
+func TestRunEntra(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Entra = true })
+	const tid, api = jwkstest.TenantID, jwkstest.APIClientID
+	v2 := idp.EntraAccessToken(jwkstest.EntraToken{Scopes: []string{"Loans.Read"}})
+	v1 := idp.EntraAccessToken(jwkstest.EntraToken{Version: "1.0", Scopes: []string{"Loans.Read"}})
+	v1custom := idp.EntraAccessToken(jwkstest.EntraToken{Version: "1.0", AppIDURI: "api://lending"})
+	otherAPI := idp.EntraAccessToken(jwkstest.EntraToken{API: "99999999-9999-4999-8999-999999999999"})
+	entra := []string{"-entra", tid, "-client-id", api, "-authority", idp.URL}
+	tests := []struct {
+		name    string
+		args    []string
+		stdin   string
+		status  int
+		reasons []string // "" for valid
+		stderr  string
+	}{
+		{"v2", entra, v2 + "\n" + v1 + "\n" + otherAPI + "\n", 1, []string{"", "issuer", "audience"}, ""},
+		{"v1", append(entra, "-v1"), v1 + "\n" + v2 + "\n" + v1custom + "\n", 1, []string{"", "issuer", "audience"}, ""},
+		{"v1 App ID URI", append(entra, "-v1", "-app-id-uri", "api://lending"), v1custom + "\n" + v1 + "\n", 1, []string{"", "audience"}, ""},
+		{"no client ID", []string{"-entra", tid}, "", 2, nil, "-entra needs -client-id"},
+		{"client ID without -entra", []string{"-client-id", api, "-issuer", idp.Issuer(), "-audience", api}, "", 2, nil, "go with -entra"},
+		{"domain", []string{"-entra", "contoso.onmicrosoft.com", "-client-id", api}, "", 2, nil, `is a domain name`},
+		{"placeholder", []string{"-entra", "<tenant-id>", "-client-id", api}, "", 2, nil, `is a placeholder`},
+		{"App ID URI as client ID", []string{"-entra", tid, "-client-id", "api://lending"}, "", 2, nil, `is an App ID URI`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			status := run(context.Background(), tt.args, strings.NewReader(tt.stdin), &out, &errOut)
+			if status != tt.status || !strings.Contains(errOut.String(), tt.stderr) {
+				t.Fatalf("status %d, want %d; stderr %s", status, tt.status, errOut.String())
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				var r struct {
+					Valid  bool   `json:"valid"`
+					Reason string `json:"reason"`
+				}
+				if line != "" && json.Unmarshal([]byte(line), &r) == nil {
+					got = append(got, r.Reason)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tt.reasons, ",") {
+				t.Fatalf("reasons %q, want %q: %s", got, tt.reasons, out.String())
+			}
+		})
+	}
+}

@@ -204,7 +204,7 @@ func TestTokenValidation(t *testing.T) {
 		code string
 	}{
 		{"valid", idp.Mint(map[string]any{"aud": "app", "sub": "amit"}), ""},
-		{"audience not in client list", idp.Mint(map[string]any{"aud": "api://lending"}), "InvalidIdentityToken"},
+		{"audience not in client list", idp.Mint(map[string]any{"aud": "3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61"}), "InvalidIdentityToken"},
 		{"unregistered issuer", other.Mint(map[string]any{"aud": "app"}), "InvalidIdentityToken"},
 		{"issuer claimed, other key", other.Mint(map[string]any{"aud": "app", "iss": idp.Issuer()}), "InvalidIdentityToken"},
 		{"no iss", idp.Mint(map[string]any{"aud": "app", "iss": nil}), "InvalidIdentityToken"},

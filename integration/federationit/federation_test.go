@@ -69,7 +69,7 @@ type world struct {
 
 // newWorld starts the provider and a fake STS that trusts it: an IAM OIDC
 // provider for its issuer with the lending-web client ID (the aud of
-// users' ID tokens) and api://analytics (the aud of the analytics daemon's
+// users' ID tokens) and idp.AnalyticsAppID (the aud of the analytics daemon's
 // access tokens), Loan_ReadOnly trusting Amit's sub, analytics-s3 trusting
 // the daemon's.
 func newWorld(t *testing.T) *world {
@@ -78,7 +78,7 @@ func newWorld(t *testing.T) *world {
 	hc := w.idp.HTTPClient()
 	w.topts = func(o *token.Options) { o.HTTPClient = hc }
 	w.sts = ststest.Start(t, func(o *ststest.Options) { o.HTTPClient = hc; o.Leeway = 5 * time.Second })
-	w.sts.AddOIDCProvider(ststest.OIDCProvider{URL: w.idp.Issuer(), ClientIDs: []string{idp.ClientLendingWeb, idp.ResourceAnalytics}, JWKSURL: w.idp.JWKSURL()})
+	w.sts.AddOIDCProvider(ststest.OIDCProvider{URL: w.idp.Issuer(), ClientIDs: []string{idp.ClientLendingWeb, idp.AnalyticsAppID}, JWKSURL: w.idp.JWKSURL()})
 	w.sts.AddRole(ststest.Role{ARN: loanReadOnly, Provider: w.idp.Issuer(), Trust: []ststest.Condition{
 		{Op: ststest.StringEquals, Key: ststest.ClaimKey(w.idp.Issuer(), "oaud"), Values: []string{idp.ClientLendingWeb}},
 		{Op: ststest.StringEquals, Key: ststest.ClaimKey(w.idp.Issuer(), "sub"), Values: []string{idp.AmitObjectID}},
@@ -208,7 +208,7 @@ func TestUserSignInToCredentials(t *testing.T) {
 		}
 	}
 
-	// The access token of the same sign-in is for api://lending; AWS was
+	// The access token of the same sign-in is for the lending API (api://lending); AWS was
 	// never told to trust that audience.
 	at, err := federation.NewProvider(w.sts.Client(), role.ARN, src, role.Options, func(o *federation.Options) { o.TokenKind = federation.AccessToken })
 	if err != nil {
@@ -297,7 +297,7 @@ func TestWorkloadClientCredentials(t *testing.T) {
 	}
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: w.idp.Issuer(), JWKSURL: w.idp.JWKSURL()}}
-		o.Audiences = []string{idp.ResourceAnalytics}
+		o.Audiences = []string{idp.AnalyticsAppID}
 		o.Algorithms = []string{"RS256"}
 		o.HTTPClient = w.idp.HTTPClient()
 	})
@@ -331,7 +331,7 @@ func TestWorkloadClientCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ := w.sts.Session(creds.AccessKeyID)
-	if s.Subject != c.Subject || s.Audience != idp.ResourceAnalytics || s.SessionName != federation.SessionName(c.ObjectID) {
+	if s.Subject != c.Subject || s.Audience != idp.AnalyticsAppID || s.SessionName != federation.SessionName(c.ObjectID) {
 		t.Errorf("session %+v", s)
 	}
 

@@ -107,7 +107,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 			}
 			mustToken(t, tr)
 			_, c := mustParse(t, p, tr.AccessToken)
-			if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceCBS}) || c["idtyp"] != "app" || !slices.Equal(strs(c["roles"]), tc.wantRoles) {
+			if aud := audOf(t, c); !slices.Equal(aud, []string{idp.CBSAppID}) || c["idtyp"] != "app" || !slices.Equal(strs(c["roles"]), tc.wantRoles) {
 				t.Errorf("claims %v", c)
 			}
 		})

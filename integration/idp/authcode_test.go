@@ -56,8 +56,8 @@ func TestAuthCodePKCE(t *testing.T) {
 	if h["typ"] != "JWT" {
 		t.Errorf("typ %v", h["typ"])
 	}
-	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceLending}) {
-		t.Errorf("access token aud %v, want [%s]", aud, idp.ResourceLending)
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.LendingAppID}) {
+		t.Errorf("access token aud %v, want [%s]", aud, idp.LendingAppID)
 	}
 	want := map[string]any{
 		"tid": idp.ScenarioTenantID, "oid": idp.AmitObjectID, "sub": idp.AmitObjectID, "azp": idp.ClientLendingWeb,
@@ -120,7 +120,7 @@ func TestResourceParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, c := mustParse(t, p, tok.AccessToken)
-	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceCBS}) || c["scp"] != "user_impersonation" {
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.CBSAppID}) || c["scp"] != "user_impersonation" {
 		t.Errorf("aud %v scp %v", aud, c["scp"])
 	}
 }
@@ -214,7 +214,7 @@ func TestRefreshRotation(t *testing.T) {
 		t.Fatal("refresh did not rotate the refresh token")
 	}
 	_, c := mustParse(t, p, second.AccessToken)
-	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceLending}) || c["scp"] != "user_impersonation" || c["oid"] != idp.AmitObjectID {
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.LendingAppID}) || c["scp"] != "user_impersonation" || c["oid"] != idp.AmitObjectID {
 		t.Errorf("refreshed claims aud %v scp %v oid %v", aud, c["scp"], c["oid"])
 	}
 	if second.IDToken == "" {

@@ -75,7 +75,7 @@ func TestDeviceFlow(t *testing.T) {
 		t.Error("device flow with openid offline_access lacks a refresh or ID token")
 	}
 	_, c := mustParse(t, p, tr.AccessToken)
-	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceLending}) || c["azp"] != idp.ClientBankCLI || c["scp"] != "Loans.Read" || c["oid"] != idp.AmitObjectID {
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.LendingAppID}) || c["azp"] != idp.ClientBankCLI || c["scp"] != "Loans.Read" || c["oid"] != idp.AmitObjectID {
 		t.Errorf("device token aud %v azp %v scp %v oid %v", aud, c["azp"], c["scp"], c["oid"])
 	}
 	_, ic := mustParse(t, p, tr.IDToken)

@@ -41,8 +41,10 @@
 // groups, roles, scp (delegated only), ver "2.0", azp, name,
 // preferred_username, acr, amr, and idtyp ("app" for app-only tokens). A scope
 // such as "api://lending/.default" or "api://lending/Loans.Read", an RFC 8707
-// resource or an RFC 8693 audience parameter sets aud to "api://lending";
-// otherwise aud is the client id. zitadel encodes aud as a one-element
+// resource or an RFC 8693 audience parameter names the API; as in an Entra
+// v2.0 access token, aud is then the API's application (client) ID
+// ([LendingAppID], see [Options.APIs]), never the App ID URI. Otherwise aud
+// is the client id. zitadel encodes aud as a one-element
 // array where Entra sends a string; both are valid JWT. zitadel writes the JOSE header typ "JWT" on
 // every token it signs and offers no hook to change it, so access tokens carry
 // typ "JWT", exactly as Entra v2 access tokens do, not "at+jwt".

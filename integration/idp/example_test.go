@@ -61,7 +61,7 @@ func Example() {
 	}
 	aud, _ := claims.GetAudience()
 	fmt.Println(aud, claims["roles"], claims["idtyp"], claims["tid"] == idp.ScenarioTenantID)
-	// Output: [api://lending] [Analytics.Read] app true
+	// Output: [3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61] [Analytics.Read] app true
 }
 
 // A user signs in headlessly with the authorization code flow and PKCE.
@@ -100,6 +100,6 @@ func ExampleProvider_Login() {
 	fmt.Println(claims["name"], aud, claims["scp"], idp.GroupNames[groups[0].(string)], claims["amr"])
 	fmt.Println("refresh token issued:", tok.RefreshToken != "")
 	// Output:
-	// Amit R [api://lending] Loans.Read Lending_RM [pwd mfa]
+	// Amit R [3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61] Loans.Read Lending_RM [pwd mfa]
 	// refresh token issued: true
 }

@@ -39,14 +39,14 @@ func TestTokenExchange(t *testing.T) {
 		wantError   string
 	}{
 		{name: "on behalf of, scope", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
-			params: url.Values{"scope": {idp.ResourceCBS + "/.default"}}, wantAud: idp.ResourceCBS, wantScp: "user_impersonation"},
+			params: url.Values{"scope": {idp.ResourceCBS + "/.default"}}, wantAud: idp.CBSAppID, wantScp: "user_impersonation"},
 		{name: "audience parameter", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
-			params: url.Values{"audience": {idp.ResourceAnalytics}, "scope": {idp.ResourceAnalytics + "/Reports.Read"}}, wantAud: idp.ResourceAnalytics, wantScp: "Reports.Read"},
+			params: url.Values{"audience": {idp.ResourceAnalytics}, "scope": {idp.ResourceAnalytics + "/Reports.Read"}}, wantAud: idp.AnalyticsAppID, wantScp: "Reports.Read"},
 		{name: "resource parameter", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
-			params: url.Values{"resource": {idp.ResourceCBS}}, wantAud: idp.ResourceCBS, wantScp: "user_impersonation"},
+			params: url.Values{"resource": {idp.ResourceCBS}}, wantAud: idp.CBSAppID, wantScp: "user_impersonation"},
 		{name: "refresh token requested", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: userToken,
 			params:  url.Values{"scope": {idp.ResourceCBS + "/.default"}, "requested_token_type": {"urn:ietf:params:oauth:token-type:refresh_token"}},
-			wantAud: idp.ResourceCBS, wantScp: "user_impersonation", wantRefresh: true},
+			wantAud: idp.CBSAppID, wantScp: "user_impersonation", wantRefresh: true},
 		{name: "token not issued for the exchanging client", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: webOnly,
 			params: url.Values{"scope": {idp.ResourceCBS + "/.default"}}, wantStatus: http.StatusBadRequest, wantError: "invalid_grant"},
 		{name: "app-only subject", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret, subject: appToken,
@@ -100,7 +100,7 @@ func TestOnBehalfOf(t *testing.T) {
 	}
 	tr := mustToken(t, obo(idp.ClientLendingAPI, idp.LendingAPISecret, "on_behalf_of"))
 	_, c := mustParse(t, p, tr.AccessToken)
-	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.ResourceCBS}) || c["azp"] != idp.ClientLendingAPI || c["oid"] != idp.AmitObjectID {
+	if aud := audOf(t, c); !slices.Equal(aud, []string{idp.CBSAppID}) || c["azp"] != idp.ClientLendingAPI || c["oid"] != idp.AmitObjectID {
 		t.Errorf("on-behalf-of claims aud %v azp %v oid %v", aud, c["azp"], c["oid"])
 	}
 	wantError(t, obo(idp.ClientLendingAPI, "wrong", "on_behalf_of"), http.StatusUnauthorized, "invalid_client")

@@ -38,16 +38,19 @@ func TestResolveAudience(t *testing.T) {
 		wantErr   bool
 	}{
 		{"none", []string{"openid", "profile"}, nil, "client", false},
-		{"scope", []string{"openid", "api://lending/Loans.Read"}, nil, "api://lending", false},
-		{"default", []string{"api://lending/.default"}, nil, "api://lending", false},
-		{"resource", nil, []string{"api://cbs"}, "api://cbs", false},
-		{"resource with slash", nil, []string{"api://cbs/"}, "api://cbs", false},
-		{"agreeing", []string{"api://cbs/A", "api://cbs/B"}, []string{"api://cbs"}, "api://cbs", false},
+		{"scope", []string{"openid", "api://lending/Loans.Read"}, nil, LendingAppID, false},
+		{"default", []string{"api://lending/.default"}, nil, LendingAppID, false},
+		{"by application ID", []string{LendingAppID + "/Loans.Read"}, nil, LendingAppID, false},
+		{"resource", nil, []string{"api://cbs"}, CBSAppID, false},
+		{"resource with slash", nil, []string{"api://cbs/"}, CBSAppID, false},
+		{"agreeing", []string{"api://cbs/A", "api://cbs/B"}, []string{"api://cbs"}, CBSAppID, false},
+		{"URI and application ID agree", []string{"api://cbs/A"}, []string{CBSAppID}, CBSAppID, false},
+		{"unknown resource keeps its name", nil, []string{"https://graph.example"}, "https://graph.example", false},
 		{"two scopes", []string{"api://cbs/A", "api://lending/B"}, nil, "", true},
 		{"scope and resource", []string{"api://cbs/A"}, []string{"api://lending"}, "", true},
 	}
 	for _, tc := range tests {
-		got, err := resolveAudience("client", tc.scopes, tc.resources)
+		got, err := resolveAudience("client", tc.scopes, tc.resources, ScenarioAPIs())
 		if got != tc.want || (err != nil) != tc.wantErr {
 			t.Errorf("%s: resolveAudience = %q, %v; want %q, error %v", tc.name, got, err, tc.want, tc.wantErr)
 		}
@@ -59,14 +62,15 @@ func TestDelegatedScp(t *testing.T) {
 		scopes    []string
 		aud, want string
 	}{
-		{[]string{"openid", "api://lending/Loans.Read", "api://lending/Loans.Write"}, "api://lending", "Loans.Read Loans.Write"},
-		{[]string{"api://lending/.default"}, "api://lending", "user_impersonation"},
+		{[]string{"openid", "api://lending/Loans.Read", "api://lending/Loans.Write"}, LendingAppID, "Loans.Read Loans.Write"},
+		{[]string{"api://lending/.default"}, LendingAppID, "user_impersonation"},
+		{[]string{LendingAppID + "/Loans.Read", "api://cbs/A"}, LendingAppID, "Loans.Read"},
 		{[]string{"openid", "profile", "offline_access"}, "client", "openid profile"},
 		{[]string{"offline_access"}, "client", "user_impersonation"},
-		{nil, "api://cbs", "user_impersonation"},
+		{nil, CBSAppID, "user_impersonation"},
 	}
 	for _, tc := range tests {
-		if got := delegatedScp(tc.scopes, tc.aud, "client"); got != tc.want {
+		if got := delegatedScp(tc.scopes, tc.aud, "client", ScenarioAPIs()); got != tc.want {
 			t.Errorf("delegatedScp(%v, %q) = %q, want %q", tc.scopes, tc.aud, got, tc.want)
 		}
 	}
@@ -84,7 +88,7 @@ func FuzzSplitResourceScope(f *testing.F) {
 		if r == "" || p == "" || r+"/"+p != scope || strings.HasSuffix(r, "/") {
 			t.Fatalf("splitResourceScope(%q) = %q, %q", scope, r, p)
 		}
-		if _, err := resolveAudience("c", []string{scope}, nil); err != nil {
+		if _, err := resolveAudience("c", []string{scope}, nil, ScenarioAPIs()); err != nil {
 			t.Fatalf("one resource scope refused: %v", err)
 		}
 	})
@@ -112,7 +116,7 @@ func BenchmarkResolveAudience(b *testing.B) {
 	scopes := []string{"openid", "profile", "offline_access", "api://lending/Loans.Read", "api://lending/Loans.Write"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := resolveAudience("lending-web", scopes, nil); err != nil {
+		if _, err := resolveAudience("lending-web", scopes, nil, ScenarioAPIs()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -87,7 +87,7 @@ func TestIntrospection(t *testing.T) {
 			name: "app token", token: app.AccessToken,
 			want: map[string]any{
 				"token_type": "Bearer", "iss": p.Issuer(), "client_id": idp.ClientAnalyticsSvc, "azp": idp.ClientAnalyticsSvc,
-				"aud": idp.ResourceLending, "sub": appClaims["sub"], "jti": appClaims["jti"], "exp": appClaims["exp"],
+				"aud": idp.LendingAppID, "sub": appClaims["sub"], "jti": appClaims["jti"], "exp": appClaims["exp"],
 				"iat": appClaims["iat"], "nbf": appClaims["nbf"], "tid": idp.ScenarioTenantID, "oid": appClaims["oid"],
 				"roles": []any{idp.RoleAnalyticsRead}, "idtyp": "app", "ver": "2.0",
 			},
@@ -96,7 +96,7 @@ func TestIntrospection(t *testing.T) {
 		{
 			name: "user token", token: user.AccessToken,
 			want: map[string]any{
-				"token_type": "Bearer", "client_id": idp.ClientLendingWeb, "azp": idp.ClientLendingWeb, "aud": idp.ResourceLending,
+				"token_type": "Bearer", "client_id": idp.ClientLendingWeb, "azp": idp.ClientLendingWeb, "aud": idp.LendingAppID,
 				"sub": userClaims["sub"], "oid": idp.AmitObjectID, "username": "amit.r@bank.example", "scope": "Loans.Read",
 				"scp": "Loans.Read", "groups": []any{idp.GroupLendingRM}, "roles": []any{idp.RoleLoanViewer, idp.RoleKYCReadOnly},
 				"amr": []any{"pwd", "mfa"}, "idtyp": "user", "exp": userClaims["exp"],
@@ -105,7 +105,7 @@ func TestIntrospection(t *testing.T) {
 		{
 			name: "refresh token", token: user.RefreshToken,
 			want: map[string]any{
-				"token_type": "refresh_token", "client_id": idp.ClientLendingWeb, "iss": p.Issuer(), "aud": idp.ResourceLending,
+				"token_type": "refresh_token", "client_id": idp.ClientLendingWeb, "iss": p.Issuer(), "aud": idp.LendingAppID,
 				"sub": userClaims["sub"], "username": "amit.r@bank.example",
 			},
 			lacks: []string{"groups", "roles", "jti"},

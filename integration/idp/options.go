@@ -112,7 +112,8 @@ type Client struct {
 	// principal); empty derives a stable GUID from the tenant and client id.
 	ObjectID string
 	// Resource is the App ID URI of the API this client is ("api://lending").
-	// A token exchanged by this client must have been issued for it.
+	// Tokens requested for it carry the client's ID as aud (Entra v2.0); a
+	// token exchanged by this client must have been issued for it.
 	Resource string
 }
 
@@ -164,6 +165,11 @@ type Options struct {
 	Users []User
 	// Clients registered with the provider.
 	Clients []Client
+	// APIs maps App ID URIs to application (client) IDs, the aud of v2.0
+	// access tokens requested by URI ("api://lending/.default" gives aud
+	// LendingAppID). The Resource of every client is added. A resource
+	// not listed keeps its name as aud.
+	APIs map[string]string
 	// AccessTokenLifetime defaults to 1 h; clamped to [1 s, 24 h].
 	AccessTokenLifetime time.Duration
 	// IDTokenLifetime defaults to 1 h; clamped to [1 s, 24 h].
@@ -194,6 +200,7 @@ func DefaultOptions() Options {
 		TenantID:  ScenarioTenantID,
 		Users:     ScenarioUsers(),
 		Clients:   ScenarioClients(),
+		APIs:      ScenarioAPIs(),
 	}
 }
 
@@ -208,6 +215,10 @@ func clamp(d, def, lo, hi time.Duration) time.Duration {
 func (o Options) normalize() (Options, error) {
 	o.Users = slices.Clone(o.Users)
 	o.Clients = slices.Clone(o.Clients)
+	o.APIs = maps.Clone(o.APIs)
+	if o.APIs == nil {
+		o.APIs = map[string]string{}
+	}
 	if o.Algorithm == "" {
 		o.Algorithm = AlgRS256
 	}
@@ -297,6 +308,9 @@ func (o Options) normalize() (Options, error) {
 		c.RedirectURIs, c.Roles, c.PublicKeys = slices.Clone(c.RedirectURIs), slices.Clone(c.Roles), maps.Clone(c.PublicKeys)
 		if c.ObjectID == "" {
 			c.ObjectID = stableGUID(o.TenantID, "client", c.ID)
+		}
+		if c.Resource != "" {
+			o.APIs[c.Resource] = c.ID
 		}
 	}
 	return o, nil

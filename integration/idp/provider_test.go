@@ -99,13 +99,13 @@ func TestClientCredentials(t *testing.T) {
 		wantError  string
 	}{
 		{name: "basic with .default", client: idp.ClientAnalyticsSvc, secret: idp.AnalyticsSvcSecret,
-			params: url.Values{"scope": {idp.ResourceAnalytics + "/.default"}}, wantAud: idp.ResourceAnalytics, wantRoles: []string{idp.RoleAnalyticsRead}},
+			params: url.Values{"scope": {idp.ResourceAnalytics + "/.default"}}, wantAud: idp.AnalyticsAppID, wantRoles: []string{idp.RoleAnalyticsRead}},
 		{name: "post with .default", client: idp.ClientAnalyticsSvc, secret: idp.AnalyticsSvcSecret, inForm: true,
-			params: url.Values{"scope": {idp.ResourceLending + "/.default"}}, wantAud: idp.ResourceLending, wantRoles: []string{idp.RoleAnalyticsRead}},
+			params: url.Values{"scope": {idp.ResourceLending + "/.default"}}, wantAud: idp.LendingAppID, wantRoles: []string{idp.RoleAnalyticsRead}},
 		{name: "resource parameter", client: idp.ClientAnalyticsSvc, secret: idp.AnalyticsSvcSecret,
-			params: url.Values{"resource": {idp.ResourceCBS}}, wantAud: idp.ResourceCBS, wantRoles: []string{idp.RoleAnalyticsRead}},
+			params: url.Values{"resource": {idp.ResourceCBS}}, wantAud: idp.CBSAppID, wantRoles: []string{idp.RoleAnalyticsRead}},
 		{name: "permission scope", client: idp.ClientLendingAPI, secret: idp.LendingAPISecret,
-			params: url.Values{"scope": {idp.ResourceCBS + "/Accounts.Read"}}, wantAud: idp.ResourceCBS},
+			params: url.Values{"scope": {idp.ResourceCBS + "/Accounts.Read"}}, wantAud: idp.CBSAppID},
 		{name: "no scope means the client", client: idp.ClientAnalyticsSvc, secret: idp.AnalyticsSvcSecret,
 			wantAud: idp.ClientAnalyticsSvc, wantRoles: []string{idp.RoleAnalyticsRead}},
 		{name: "wrong secret", client: idp.ClientAnalyticsSvc, secret: "nope", wantStatus: http.StatusUnauthorized, wantError: "invalid_client"},

@@ -39,12 +39,14 @@ func splitResourceScope(scope string) (resource, permission string, ok bool) {
 
 // resolveAudience picks the audience of an access token: the one resource
 // named by the RFC 8707 resource / RFC 8693 audience parameters and the
-// resource scopes, or clientID when none is named. Naming two resources is
-// refused, as Entra refuses it.
-func resolveAudience(clientID string, scopes, resources []string) (string, error) {
+// resource scopes, or clientID when none is named. A resource named by its
+// App ID URI becomes its application (client) ID (apis), as in the aud of
+// an Entra v2.0 access token. Naming two resources is refused, as Entra
+// refuses it.
+func resolveAudience(clientID string, scopes, resources []string, apis map[string]string) (string, error) {
 	var found string
 	add := func(r string) error {
-		r = strings.TrimSuffix(strings.TrimSuffix(r, "/.default"), "/")
+		r = apiID(strings.TrimSuffix(strings.TrimSuffix(r, "/.default"), "/"), apis)
 		if r == "" {
 			return nil
 		}
@@ -72,15 +74,24 @@ func resolveAudience(clientID string, scopes, resources []string) (string, error
 	return found, nil
 }
 
+// apiID returns the application (client) ID of the API whose App ID URI is
+// resource, or resource itself when it is not a known App ID URI.
+func apiID(resource string, apis map[string]string) string {
+	if id, ok := apis[resource]; ok {
+		return id
+	}
+	return resource
+}
+
 // delegatedScp is the scp claim of a delegated token for aud: the
 // permissions requested on that resource, or the OpenID scopes when the token
 // is for the client itself.
-func delegatedScp(scopes []string, aud, clientID string) string {
+func delegatedScp(scopes []string, aud, clientID string, apis map[string]string) string {
 	var perms []string
 	if aud != clientID {
 		for _, s := range scopes {
 			r, p, ok := splitResourceScope(s)
-			if !ok || r != aud {
+			if !ok || apiID(r, apis) != aud {
 				continue
 			}
 			if p == ".default" {

@@ -54,22 +54,37 @@ const (
 	RoleCBSBatch      = "CBS.Batch"
 )
 
-// Scenario resources (App ID URIs). A token requested with scope
-// ResourceLending+"/.default" has aud ResourceLending.
+// Scenario resources (App ID URIs), the names clients request tokens by
+// ("api://lending/Loans.Read"). As in Entra, a v2.0 access token for one of
+// them carries the API's application (client) ID as aud: a token requested
+// with scope ResourceLending+"/.default" has aud LendingAppID.
 const (
 	ResourceLending   = "api://lending"
 	ResourceCBS       = "api://cbs"
 	ResourceAnalytics = "api://analytics"
 )
 
+// Application (client) IDs of the scenario APIs: the aud of their tokens.
+const (
+	LendingAppID   = "3c6e1a2b-7d4f-4e8a-9b0c-1d2e3f4a5b61"
+	CBSAppID       = "8e2b4c6d-1a3f-4b5e-9c7d-2f4a6b8c0d12"
+	AnalyticsAppID = "b7d9f1a3-5c2e-4d6f-8a0b-3c5e7f9a1b23"
+)
+
+// ScenarioAPIs returns the scenario's App ID URI → application ID map
+// ([Options.APIs]).
+func ScenarioAPIs() map[string]string {
+	return map[string]string{ResourceLending: LendingAppID, ResourceCBS: CBSAppID, ResourceAnalytics: AnalyticsAppID}
+}
+
 // Scenario clients and their secrets.
 const (
 	// ClientLendingWeb is the confidential lending web app: authorization
 	// code with PKCE and refresh tokens.
 	ClientLendingWeb = "lending-web"
-	// ClientLendingAPI is the lending API (ResourceLending); it exchanges a
-	// user's token for a downstream one (on-behalf-of, RFC 8693).
-	ClientLendingAPI = "lending-api"
+	// ClientLendingAPI is the lending API (ResourceLending, LendingAppID);
+	// it exchanges a user's token for a downstream one (on-behalf-of, RFC 8693).
+	ClientLendingAPI = LendingAppID
 	// ClientAnalyticsSvc is a daemon using client_credentials with a secret;
 	// its tokens carry the app role Analytics.Read.
 	ClientAnalyticsSvc = "analytics-svc"

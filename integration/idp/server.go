@@ -94,7 +94,7 @@ func (s *server) DeviceAuthorization(ctx context.Context, r *op.ClientRequest[oi
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("client may not use the device flow")
 	}
 	resources := r.Form["resource"]
-	if _, err := resolveAudience(r.Client.GetID(), r.Data.Scopes, resources); err != nil {
+	if _, err := resolveAudience(r.Client.GetID(), r.Data.Scopes, resources, s.store.opts.APIs); err != nil {
 		return nil, err
 	}
 	return s.LegacyServer.DeviceAuthorization(withResources(ctx, resources), r)
@@ -201,7 +201,7 @@ func (s *server) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.Tok
 	if err != nil {
 		return nil, err
 	}
-	aud, err := resolveAudience(r.Client.GetID(), req.GetScopes(), append(slices.Clone(req.GetResourses()), req.GetAudience()...))
+	aud, err := resolveAudience(r.Client.GetID(), req.GetScopes(), append(slices.Clone(req.GetResourses()), req.GetAudience()...), s.store.opts.APIs)
 	if err != nil {
 		return nil, err
 	}

@@ -183,7 +183,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if c.Public && req.CodeChallenge == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("a public client must use PKCE")
 	}
-	aud, err := resolveAudience(c.ID, req.Scopes, resourcesFrom(ctx))
+	aud, err := resolveAudience(c.ID, req.Scopes, resourcesFrom(ctx), s.opts.APIs)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +422,7 @@ func (s *storage) ClientCredentialsTokenRequest(ctx context.Context, id string, 
 	if !ok {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
-	aud, err := resolveAudience(c.ID, scopes, resourcesFrom(ctx))
+	aud, err := resolveAudience(c.ID, scopes, resourcesFrom(ctx), s.opts.APIs)
 	if err != nil {
 		return nil, err
 	}
@@ -566,7 +566,7 @@ func (s *storage) userClaims(sub, clientID, aud string, scopes, amr []string, ac
 	m := map[string]any{
 		"tid": s.opts.TenantID, "oid": u.ObjectID, "azp": clientID, "ver": "2.0", "idtyp": "user",
 		"name": u.Name, "preferred_username": preferredUsername(u),
-		"scp": delegatedScp(scopes, aud, clientID), "amr": amr, "acr": acr,
+		"scp": delegatedScp(scopes, aud, clientID, s.opts.APIs), "amr": amr, "acr": acr,
 	}
 	if len(u.Groups) > 0 {
 		m["groups"] = u.Groups
@@ -608,7 +608,7 @@ func (s *storage) ValidateTokenExchangeRequest(_ context.Context, req op.TokenEx
 	if _, err := s.activeUser(req.GetExchangeSubject()); err != nil {
 		return err
 	}
-	if _, err := resolveAudience(c.ID, req.GetScopes(), append(slices.Clone(req.GetResourses()), req.GetAudience()...)); err != nil {
+	if _, err := resolveAudience(c.ID, req.GetScopes(), append(slices.Clone(req.GetResourses()), req.GetAudience()...), s.opts.APIs); err != nil {
 		return err
 	}
 	return nil
@@ -673,7 +673,7 @@ func (s *storage) StoreDeviceAuthorization(ctx context.Context, clientID, device
 	if !ok {
 		return oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
-	aud, err := resolveAudience(c.ID, scopes, resourcesFrom(ctx))
+	aud, err := resolveAudience(c.ID, scopes, resourcesFrom(ctx), s.opts.APIs)
 	if err != nil {
 		return err
 	}

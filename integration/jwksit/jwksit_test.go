@@ -44,7 +44,7 @@ func validator(t *testing.T, p *idp.Provider, c *clock, fns ...func(*jwks.Option
 	t.Helper()
 	v, err := jwks.NewValidator(append([]func(*jwks.Options){func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer()}}
-		o.Audiences = []string{idp.ResourceAnalytics}
+		o.Audiences = []string{idp.AnalyticsAppID}
 		o.Algorithms = []string{"RS256", "ES256"}
 		o.HTTPClient = p.HTTPClient()
 		o.Now = c.Now
@@ -108,7 +108,7 @@ func TestDiscoveryAndAlgorithms(t *testing.T) {
 				t.Fatalf("discovery requests = %d", n)
 			}
 			// A token for another API is refused.
-			w := validator(t, p, newClock(), func(o *jwks.Options) { o.Audiences = []string{idp.ResourceLending} })
+			w := validator(t, p, newClock(), func(o *jwks.Options) { o.Audiences = []string{idp.LendingAppID} })
 			if _, err := w.Validate(testContext(t), accessToken(t, p)); idbridge.Reason(err) != "audience" {
 				t.Fatalf("token for another API: %v", err)
 			}

@@ -112,7 +112,7 @@ func newStackWith(t *testing.T, methods map[string][]middleware.Requirement, gua
 	rec := &recorder{}
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer(), JWKSURL: p.JWKSURL()}}
-		o.Audiences = []string{idp.ResourceLending}
+		o.Audiences = []string{idp.LendingAppID}
 		o.Algorithms = []string{"RS256"}
 		o.Tenants = []string{idp.ScenarioTenantID}
 		o.HTTPClient = p.HTTPClient()

@@ -41,7 +41,7 @@ func TestClientCredentialsTokenVerifies(t *testing.T) {
 	parsed, err := jwt.ParseWithClaims(tok.AccessToken, claims, kf.Keyfunc,
 		jwt.WithValidMethods([]string{"RS256"}),
 		jwt.WithIssuer(p.Issuer()),
-		jwt.WithAudience(idp.ResourceAnalytics),
+		jwt.WithAudience(idp.AnalyticsAppID),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(5*time.Second),

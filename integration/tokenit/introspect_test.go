@@ -27,7 +27,7 @@ func introspector(t *testing.T, p *idp.Provider, client token.Client, c *clock, 
 	t.Helper()
 	in, err := token.NewIntrospector(client, p.IntrospectionURL(), append([]func(*token.IntrospectorOptions){func(o *token.IntrospectorOptions) {
 		o.Issuers = []string{p.Issuer()}
-		o.Audiences = []string{idp.ResourceLending}
+		o.Audiences = []string{idp.LendingAppID}
 		o.HTTPClient = p.HTTPClient()
 		o.Timeout = 2 * time.Second
 		if c != nil {
@@ -87,7 +87,7 @@ func TestIntrospection(t *testing.T) {
 				{name: "analytics-svc's app token", token: analytics, check: func(c *jwks.Claims) bool {
 					return c.Client() == idp.ClientAnalyticsSvc && c.HasRole(idp.RoleAnalyticsRead) && c.IDType == "app" &&
 						c.TenantID == idp.ScenarioTenantID && c.ObjectID != "" && c.Issuer == p.Issuer() &&
-						slices.Equal(c.Audience, []string{idp.ResourceLending}) && c.ID != "" && len(c.Scopes) == 0 &&
+						slices.Equal(c.Audience, []string{idp.LendingAppID}) && c.ID != "" && len(c.Scopes) == 0 &&
 						time.Until(c.ExpiresAt) > 50*time.Minute
 				}},
 				{name: "amit's delegated token", token: amit.AccessToken, check: func(c *jwks.Claims) bool {

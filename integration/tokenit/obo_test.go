@@ -41,10 +41,10 @@ func lendingAPI(p *idp.Provider) token.Client {
 func TestOnBehalfOf(t *testing.T) {
 	p := idp.StartTest(t)
 	ctx := testContext(t)
-	// amit signs in to lending-web for the lending API (aud api://lending,
+	// amit signs in to lending-web for the lending API (aud idp.LendingAppID, requested as api://lending,
 	// lending-api's resource): the token lending-api receives.
 	incoming := signIn(t, p, idp.UserAmit, idp.AmitPassword, idp.ResourceLending+"/Loans.Read").AccessToken
-	if c := claims(t, incoming); !hasAud(c, idp.ResourceLending) || c["oid"] != idp.AmitObjectID {
+	if c := claims(t, incoming); !hasAud(c, idp.LendingAppID) || c["oid"] != idp.AmitObjectID {
 		t.Fatalf("incoming token claims %v", c)
 	}
 	x, err := token.NewOnBehalfOf(lendingAPI(p), opts(p, nil))
@@ -52,7 +52,7 @@ func TestOnBehalfOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	v := accessTokenValidator(t, p, idp.ResourceCBS, idp.ResourceAnalytics)
+	v := accessTokenValidator(t, p, idp.CBSAppID, idp.AnalyticsAppID)
 	p.ResetRequests()
 
 	// The steps run in order and share x's cache: wantRequests is the
@@ -104,7 +104,7 @@ func TestOnBehalfOf(t *testing.T) {
 	// issued for lending-api: the provider refuses the on-behalf-of request.
 	t.Run("incoming token for another client", func(t *testing.T) {
 		foreign := signIn(t, p, idp.UserAmit, idp.AmitPassword, "openid").AccessToken
-		if c := claims(t, foreign); !hasAud(c, idp.ClientLendingWeb) || hasAud(c, idp.ResourceLending) {
+		if c := claims(t, foreign); !hasAud(c, idp.ClientLendingWeb) || hasAud(c, idp.LendingAppID) {
 			t.Fatalf("foreign token claims %v", c)
 		}
 		p.ResetRequests()

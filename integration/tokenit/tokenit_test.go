@@ -55,7 +55,7 @@ func TestClientCredentials(t *testing.T) {
 					t.Fatal(err)
 				}
 				c := claims(t, tok.AccessToken)
-				if !hasAud(c, idp.ResourceLending) || c["azp"] != tt.client.ID || !strings.Contains(strings.Join(anyStrings(c["roles"]), " "), tt.wantRole) {
+				if !hasAud(c, idp.LendingAppID) || c["azp"] != tt.client.ID || !strings.Contains(strings.Join(anyStrings(c["roles"]), " "), tt.wantRole) {
 					t.Fatalf("claims %v", c)
 				}
 				if time.Until(tok.Expiry) < 50*time.Minute {
@@ -141,7 +141,7 @@ func TestAuthCodeAndRefreshRotation(t *testing.T) {
 	if tok.RefreshToken == "" || tok.IDToken == "" {
 		t.Fatalf("sign-in token %v lacks refresh or ID token", tok)
 	}
-	if c := claims(t, tok.AccessToken); c["oid"] != idp.AmitObjectID || !hasAud(c, idp.ResourceLending) {
+	if c := claims(t, tok.AccessToken); c["oid"] != idp.AmitObjectID || !hasAud(c, idp.LendingAppID) {
 		t.Fatalf("access token claims %v", c)
 	}
 	first := tok.RefreshToken
@@ -288,7 +288,7 @@ func TestTokenExchange(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := claims(t, down.AccessToken)
-	if !hasAud(c, idp.ResourceCBS) || c["oid"] != idp.AmitObjectID {
+	if !hasAud(c, idp.CBSAppID) || c["oid"] != idp.AmitObjectID {
 		t.Fatalf("exchanged claims %v", c)
 	}
 	again, err := x.Token(ctx, user.AccessToken, scopes)

@@ -147,14 +147,6 @@ func (s *Server) Issuer() string {
 // JWKSURL returns the URL of the key set.
 func (s *Server) JWKSURL() string { return s.URL + "/keys" }
 
-// EntraIssuer returns the v2.0 issuer of tenant tid on this server, as
-// Entra would: URL/tid/v2.0.
-func (s *Server) EntraIssuer(tid string) string { return s.URL + "/" + tid + "/v2.0" }
-
-// EntraV1Issuer returns the v1.0 issuer of tenant tid for a server used as
-// EntraOptions.V1Authority: URL/tid/.
-func (s *Server) EntraV1Issuer(tid string) string { return s.URL + "/" + tid + "/" }
-
 // KeyID returns the kid of the current signing key.
 func (s *Server) KeyID() string {
 	s.mu.Lock()

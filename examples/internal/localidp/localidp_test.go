@@ -89,7 +89,7 @@ func TestProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	sts.Close()
-	api, err := p.StartAPI(idp.ResourceCBS)
+	api, err := p.StartAPI(idp.CBSAppID)
 	if err != nil {
 		t.Fatal(err)
 	}

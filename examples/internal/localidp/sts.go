@@ -22,7 +22,7 @@ type STS struct {
 	*ststest.Server
 	// TokenFile holds the analytics service's own token: what
 	// AWS_WEB_IDENTITY_TOKEN_FILE names on EKS. Here it is an app-only
-	// client-credentials token (aud api://analytics) instead of a
+	// client-credentials token (aud the analytics API's client ID, idp.AnalyticsAppID) instead of a
 	// Kubernetes service account token, and it is not rotated: a local run
 	// gets AWS credentials for the token's lifetime (one hour).
 	TokenFile string
@@ -32,7 +32,7 @@ type STS struct {
 
 // StartSTS gets the analytics service's token, writes it to a file in dir,
 // and starts a fake STS with an IAM OIDC provider for the provider's issuer
-// (client list: api://analytics) and the role [AnalyticsRoleARN], which
+// (client list: idp.AnalyticsAppID, the aud of tokens for api://analytics) and the role [AnalyticsRoleARN], which
 // trusts exactly the analytics-svc service principal. Close it when done.
 func (p *IdP) StartSTS(ctx context.Context, dir string) (*STS, error) {
 	cc, err := token.NewClientCredentials(p.Client(idp.ClientAnalyticsSvc),
@@ -49,7 +49,7 @@ func (p *IdP) StartSTS(ctx context.Context, dir string) (*STS, error) {
 		return nil, fmt.Errorf("localidp: %w", err)
 	}
 	s := ststest.NewServer(func(o *ststest.Options) { o.HTTPClient = p.HTTPClient() })
-	s.AddOIDCProvider(ststest.OIDCProvider{URL: p.Issuer(), JWKSURL: p.JWKSURL(), ClientIDs: []string{idp.ResourceAnalytics}})
+	s.AddOIDCProvider(ststest.OIDCProvider{URL: p.Issuer(), JWKSURL: p.JWKSURL(), ClientIDs: []string{idp.AnalyticsAppID}})
 	s.AddRole(ststest.Role{ARN: AnalyticsRoleARN, Trust: []ststest.Condition{
 		{Op: ststest.StringEquals, Key: ststest.ClaimKey(p.Issuer(), "sub"), Values: []string{AnalyticsServiceID}},
 	}})

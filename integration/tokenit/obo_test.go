@@ -66,11 +66,11 @@ func TestOnBehalfOf(t *testing.T) {
 		wantRequests int64
 		wantCached   bool // after the first step: want the first step's very token
 	}{
-		{"cbs default", []string{idp.ResourceCBS + "/.default"}, idp.ResourceCBS, []string{"user_impersonation"}, 1, false},
-		{"same token and scopes from the cache", []string{idp.ResourceCBS + "/.default"}, idp.ResourceCBS, []string{"user_impersonation"}, 1, true},
-		{"same scope set, duplicated", []string{idp.ResourceCBS + "/.default", idp.ResourceCBS + "/.default"}, idp.ResourceCBS, []string{"user_impersonation"}, 1, true},
-		{"other scope on the same resource", []string{idp.ResourceCBS + "/Accounts.Read"}, idp.ResourceCBS, []string{"Accounts.Read"}, 2, false},
-		{"other resource", []string{idp.ResourceAnalytics + "/Reports.Read"}, idp.ResourceAnalytics, []string{"Reports.Read"}, 3, false},
+		{"cbs default", []string{idp.ResourceCBS + "/.default"}, idp.CBSAppID, []string{"user_impersonation"}, 1, false},
+		{"same token and scopes from the cache", []string{idp.ResourceCBS + "/.default"}, idp.CBSAppID, []string{"user_impersonation"}, 1, true},
+		{"same scope set, duplicated", []string{idp.ResourceCBS + "/.default", idp.ResourceCBS + "/.default"}, idp.CBSAppID, []string{"user_impersonation"}, 1, true},
+		{"other scope on the same resource", []string{idp.ResourceCBS + "/Accounts.Read"}, idp.CBSAppID, []string{"Accounts.Read"}, 2, false},
+		{"other resource", []string{idp.ResourceAnalytics + "/Reports.Read"}, idp.AnalyticsAppID, []string{"Reports.Read"}, 3, false},
 	}
 	for i, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

@@ -2,13 +2,20 @@ package federation_test
 
 import (
 	"testing"
+
+	"github.com/idbridge/idbridge/federation"
 )
 
 // BenchmarkRetrieveCached is the hot path: credentials from the cache, no
-// token fetch, no STS call.
+// token fetch, no STS call. The provider runs on the system clock, as in
+// production (an injected clock costs a call per Retrieve).
 func BenchmarkRetrieveCached(b *testing.B) {
 	e := newEnv(b)
-	p := e.provider(b, idSource(e.idToken(nil)))
+	p, err := federation.NewProvider(e.client, roleARN, idSource(e.idToken(nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
 	ctx := testContext(b)
 	if _, err := p.Retrieve(ctx); err != nil {
 		b.Fatal(err)
@@ -27,7 +34,11 @@ func BenchmarkRetrieveCached(b *testing.B) {
 
 func BenchmarkRetrieveCachedParallel(b *testing.B) {
 	e := newEnv(b)
-	p := e.provider(b, idSource(e.idToken(nil)))
+	p, err := federation.NewProvider(e.client, roleARN, idSource(e.idToken(nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
 	ctx := testContext(b)
 	if _, err := p.Retrieve(ctx); err != nil {
 		b.Fatal(err)

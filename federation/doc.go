@@ -10,6 +10,7 @@
 //	d := policy.Decide(claims)                       // claims validated by jwks
 //	role, err := federation.RoleFor(d, claims, "")   // the one AWS role granted
 //	p, err := federation.NewProvider(sts.NewFromConfig(cfg), role.ARN, userTokens, role.Options)
+//	defer p.Close()
 //	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.Credentials = p })
 //
 // A service's own access (S3 from EKS with IAM roles for service accounts)
@@ -45,17 +46,22 @@
 //
 // # Caching and failures
 //
-// A [Provider] wraps stscreds.WebIdentityRoleProvider (which makes the STS
-// call) in an aws.CredentialsCache: concurrent callers share one STS call,
-// credentials are renewed Options.ExpiryWindow (with jitter, at most half
-// the session) before they expire, and while STS or the IdP is unreachable
-// credentials with more than a minute left keep being served while retries
-// back off (for every token: a new one does not bring STS back, so during
-// the backoff neither the token source nor STS is called). Failures that no
-// retry fixes — AccessDenied,
-// InvalidIdentityToken, IDPRejectedClaim, policy errors — are remembered for
-// Options.NonRecoverableTTL for the same token, so a misconfigured role
-// costs one STS call per TTL, not one per request.
+// A [Provider] keeps its credentials in a token.Cache, so they renew like
+// tokens: Options.ExpiryWindow (with jitter, at most half the session)
+// before they expire, in the background, also when nobody asks, with one
+// STS call however many goroutines ask. After the first call no caller
+// waits on STS, and none is handed credentials within 30 s (a tenth of a
+// short session) of expiry. Close the Provider to stop the renewals. A
+// cached Retrieve takes no lock and allocates nothing.
+//
+// While STS or the IdP is unreachable, valid credentials keep being
+// served and retries back off (for every token: a new one does not bring
+// STS back, so during the backoff neither the token source nor STS is
+// called). Failures that no retry fixes — AccessDenied,
+// InvalidIdentityToken, IDPRejectedClaim, policy errors — withdraw the
+// cached credentials and are remembered for Options.NonRecoverableTTL for
+// the same token, so a misconfigured role costs one STS call per TTL, not
+// one per request.
 //
 // # Errors
 //

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -49,10 +50,15 @@ func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*
 	}
 	a.fetch = func(ctx context.Context) (string, error) {
 		s, err := fa.Assertion(ctx)
+		if err != nil && errors.Is(err, token.ErrInvalidOptions) {
+			// A file that is not there is the deployment's mistake, not
+			// the IdP's: retries will not fix it.
+			return "", &Error{Err: ErrInvalidOptions, RoleARN: roleARN, Detail: EnvTokenFile + ": " + scrub(err.Error(), 300), Cause: err}
+		}
 		if err != nil {
 			return "", &Error{Err: ErrTokenSource, RoleARN: roleARN, Detail: scrub(err.Error(), 300), Cause: err}
 		}
 		return s, nil
 	}
-	return a.provider(), nil
+	return a.provider()
 }

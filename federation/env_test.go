@@ -102,11 +102,14 @@ func TestFromEnvironmentFailures(t *testing.T) {
 		atNew    bool
 		sentinel error
 		reason   string
+		text     string // the whole error text, when asserted
 	}{
 		{name: "no token file variable", role: workloadRole, atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
 		{name: "no role variable", file: file, atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
 		{name: "malformed role", file: file, role: "analytics-s3", atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
-		{name: "file missing", file: file + ".missing", role: workloadRole, sentinel: federation.ErrTokenSource, reason: "idp_unavailable"},
+		{name: "file missing", file: file + ".missing", role: workloadRole, sentinel: federation.ErrInvalidOptions, reason: "malformed",
+			text: "federation: invalid options: AWS_WEB_IDENTITY_TOKEN_FILE: token: invalid options: federated token file " + file + ".missing does not exist (is the projected service account token mounted?) [role " + workloadRole + "]"},
+		{name: "file is a directory", file: t.TempDir(), role: workloadRole, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
 		{name: "token expired in file", file: filepath.Join(t.TempDir(), "old"), role: workloadRole, sentinel: federation.ErrTokenSource, reason: "expired"},
 		{name: "namespace not trusted", file: filepath.Join(t.TempDir(), "other"), role: workloadRole, sentinel: federation.ErrAccessDenied, reason: "forbidden"},
 	}
@@ -129,6 +132,9 @@ func TestFromEnvironmentFailures(t *testing.T) {
 			}
 			if !errors.Is(err, tc.sentinel) || idbridge.Reason(err) != tc.reason {
 				t.Fatalf("error %v (reason %q), want %v / %s", err, idbridge.Reason(err), tc.sentinel, tc.reason)
+			}
+			if tc.text != "" && err.Error() != tc.text {
+				t.Errorf("error text\n%s\nwant\n%s", err, tc.text)
 			}
 			if strings.Contains(err.Error(), "eyJ") {
 				t.Error("the error quotes a token")

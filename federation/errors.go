@@ -15,8 +15,10 @@ import (
 // idbridge.Reason. No error ever contains the identity token or a secret.
 var (
 	// ErrInvalidOptions: a constructor refused its options (a malformed role
-	// ARN, no token source, a missing IRSA variable). Returned at
-	// construction, never at first use.
+	// ARN, no token source, a missing IRSA variable), returned at
+	// construction; or the IRSA token file named by
+	// AWS_WEB_IDENTITY_TOKEN_FILE is missing or unreadable when first read.
+	// A configuration error: not retried, not blamed on the IdP.
 	ErrInvalidOptions = reason.New(reason.Malformed, "federation: invalid options")
 
 	// ErrTokenSource: the token source could not supply a token. The reason
@@ -84,6 +86,10 @@ var (
 	// AssumeRoleWithWebIdentity takes both only from the token's claims, so
 	// calling STS would silently give an untagged session.
 	ErrSessionAttributes = reason.New(reason.MissingClaim, "federation: identity token lacks the session tags or source identity")
+
+	// ErrClosed: the [Provider] was closed and holds no credentials that
+	// are still valid.
+	ErrClosed = reason.New(reason.IdPUnavailable, "federation: provider closed")
 
 	// ErrNoRole: the rbac decision grants no AWS role, or not the one asked
 	// for. When the decision denies outright, the error carries the

@@ -42,6 +42,7 @@ func ExampleNewProvider() {
 		fmt.Println(err)
 		return
 	}
+	defer p.Close() // stops the background renewal
 	creds, err := p.Retrieve(context.Background())
 	if err != nil {
 		fmt.Println(err)
@@ -120,6 +121,7 @@ func ExampleFromEnvironment() {
 		fmt.Println(err)
 		return
 	}
+	defer p.Close()
 	creds, err := p.Retrieve(context.Background())
 	if err != nil {
 		fmt.Println(err)
@@ -146,6 +148,7 @@ func ExampleError() {
 	src := token.SourceFunc(func(context.Context) (*token.Token, error) { return &token.Token{IDToken: amit}, nil })
 
 	p, _ := federation.NewProvider(fake.Client(), "arn:aws:iam::111122223333:role/Loan_Approver", src)
+	defer p.Close()
 	_, err := p.Retrieve(context.Background())
 	var fe *federation.Error
 	if errors.As(err, &fe) {

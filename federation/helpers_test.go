@@ -78,6 +78,7 @@ func (e *env) provider(t testing.TB, src federation.TokenSource, optFns ...func(
 	if err != nil {
 		t.Fatalf("NewProvider: %v", err)
 	}
+	t.Cleanup(func() { p.Close() })
 	return p
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge/internal/reason"
@@ -136,75 +135,6 @@ type nilClient struct{}
 
 func (nilClient) AssumeRoleWithWebIdentity(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
 	return nil, errors.New("not used")
-}
-
-func TestAdjustExpiresBy(t *testing.T) {
-	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	a := newTestAssumer(t, &now)
-	tests := []struct {
-		name     string
-		life     time.Duration
-		dur      time.Duration
-		canExp   bool
-		wantLeft time.Duration
-	}{
-		{"one hour, 5 min window", time.Hour, -5 * time.Minute, true, 55 * time.Minute},
-		{"15 min, 5 min window", 15 * time.Minute, -5 * time.Minute, true, 10 * time.Minute},
-		{"4 min: at most half", 4 * time.Minute, -5 * time.Minute, true, 2 * time.Minute},
-		{"already expired stays", -time.Minute, -5 * time.Minute, true, -time.Minute},
-		{"does not expire", time.Hour, -5 * time.Minute, false, time.Hour},
-		{"positive duration ignored", time.Hour, time.Minute, true, time.Hour},
-	}
-	for _, tc := range tests {
-		c, err := a.AdjustExpiresBy(aws.Credentials{CanExpire: tc.canExp, Expires: now.Add(tc.life)}, tc.dur)
-		if err != nil || c.Expires.Sub(now) != tc.wantLeft {
-			t.Errorf("%s: %v left, want %v (%v)", tc.name, c.Expires.Sub(now), tc.wantLeft, err)
-		}
-	}
-}
-
-func TestHandleFailToRefresh(t *testing.T) {
-	now := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	unavailable := &Error{Err: ErrSTSUnavailable}
-	denied := &Error{Err: ErrAccessDenied}
-	tests := []struct {
-		name     string
-		last     time.Duration // remaining life of the last credentials; 0 = none
-		err      error
-		serve    bool
-		wantLeft time.Duration
-	}{
-		{"transient, plenty left", 30 * time.Minute, unavailable, true, 2 * DefaultMinBackoff},
-		{"transient, 90s left", 90 * time.Second, unavailable, true, 2 * DefaultMinBackoff},
-		{"transient, a minute left", time.Minute, unavailable, false, 0},
-		{"transient, none cached", 0, unavailable, false, 0},
-		{"IdP down behind STS", 30 * time.Minute, &Error{Err: ErrIdPUnavailable}, true, 2 * DefaultMinBackoff},
-		{"token source down", 30 * time.Minute, &Error{Err: ErrTokenSource, Cause: errors.New("dial")}, true, 2 * DefaultMinBackoff},
-		{"token source says sign in", 30 * time.Minute, &Error{Err: ErrTokenSource, Cause: reason.New(reason.Revoked, "x")}, false, 0},
-		{"denied", 30 * time.Minute, denied, false, 0},
-		{"untrusted token", 30 * time.Minute, &Error{Err: ErrInvalidIdentityToken}, false, 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			a := newTestAssumer(t, &now)
-			if tc.last > 0 {
-				a.last.Store(&aws.Credentials{AccessKeyID: "AK", CanExpire: true, Expires: now.Add(tc.last)})
-			}
-			c, err := a.HandleFailToRefresh(context.Background(), aws.Credentials{}, tc.err)
-			if !tc.serve {
-				if err != tc.err {
-					t.Fatalf("error %v, want the refresh error", err)
-				}
-				return
-			}
-			if err != nil || c.AccessKeyID != "AK" || c.Expires.Sub(now) != tc.wantLeft {
-				t.Fatalf("served %+v (%v left), %v", c, c.Expires.Sub(now), err)
-			}
-			if got := a.last.Load().Expires.Sub(now); got != tc.last {
-				t.Error("serving stale credentials changed the real expiry")
-			}
-		})
-	}
 }
 
 func TestBackoffGrowsAndIsBounded(t *testing.T) {

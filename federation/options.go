@@ -28,9 +28,10 @@ const (
 
 	// maxTokenLength is STS's limit on WebIdentityToken.
 	maxTokenLength = 20000
-	// staleFloor is how much life old credentials must have left to be
-	// served while STS is unreachable.
-	staleFloor = time.Minute
+	// expiryMargin is how long before STS's expiration credentials stop
+	// being handed out, for clock skew and the request's transit; at most
+	// a tenth of the session's lifetime.
+	expiryMargin = 30 * time.Second
 )
 
 // TokenKind selects which token of a [token.Token] is sent to STS.
@@ -107,30 +108,35 @@ type Options struct {
 	// DefaultExpiryWindow; it never exceeds half the credentials' lifetime,
 	// so short sessions are not renewed on every call.
 	ExpiryWindow time.Duration
-	// ExpiryWindowJitterFrac renews up to this fraction of the window later,
-	// at random, so that many processes do not call STS at the same moment.
+	// ExpiryWindowJitterFrac renews up to this fraction of the window
+	// earlier, at random, so that many processes do not call STS at the
+	// same moment.
 	// Zero means DefaultJitterFrac, negative means none; at most 1.
 	ExpiryWindowJitterFrac float64
 	// NonRecoverableTTL is how long a failure that no retry can fix
 	// (AccessDenied, InvalidIdentityToken, ...) is answered from memory for
 	// the same identity token, instead of calling STS again. A new token
-	// is always tried. Zero means DefaultNonRecoverableTTL.
+	// is tried once the backoff (Options.MinBackoff) has passed, or at once
+	// after Invalidate. Zero means DefaultNonRecoverableTTL.
 	NonRecoverableTTL time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff after
 	// transient failures (throttling, 5xx, network). Defaults
 	// DefaultMinBackoff and DefaultMaxBackoff.
 	MinBackoff, MaxBackoff time.Duration
-	// Timeout bounds one retrieval (token plus STS call), which runs
-	// detached from the caller's cancellation. Zero means DefaultTimeout.
+	// Timeout bounds one exchange (token plus STS call), which runs
+	// detached from the caller's cancellation and is cancelled by Close.
+	// Zero means DefaultTimeout.
 	Timeout time.Duration
 
-	// Now is the clock for token expiry checks, backoff and the renewal
-	// window; nil means time.Now. aws.CredentialsCache itself compares
-	// expiry with the wall clock, so Now must not drift from it by more
-	// than the window.
+	// Now is the clock for token and credential expiry, backoff and the
+	// renewal window; nil means time.Now.
 	Now func() time.Time
 	// Audit receives sts.assumed and sts.failed events; nil means none.
 	Audit slog.Handler
+
+	// systemClock records that Now was left nil, so that the cache's hot
+	// path can time itself with the monotonic clock alone.
+	systemClock bool
 }
 
 var (
@@ -229,7 +235,7 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 		o.Timeout = DefaultTimeout
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now, o.systemClock = time.Now, true
 	}
 	return o, nil
 }

@@ -2,10 +2,12 @@ package federation
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge/internal/audit"
@@ -39,35 +41,45 @@ type invalidator interface{ Invalidate() }
 //
 // It composes the SDK rather than rewriting it: each exchange is one
 // stscreds.WebIdentityRoleProvider call (which builds the request, retries
-// InvalidIdentityToken as AWS advises and checks the answer), and the
-// result is kept in an aws.CredentialsCache, which merges concurrent
-// callers into one STS call that runs detached from their cancellation.
-// What the Provider adds, through the cache's optional strategies:
+// InvalidIdentityToken as AWS advises and checks the answer). The result
+// is kept in a [token.Cache], the SDK's one renewing cache, so credentials
+// behave like tokens:
 //
-//   - renewal ahead of expiry: Options.ExpiryWindow with jitter, never more
-//     than half the session's lifetime;
-//   - failures classed by the STS code (see the sentinels); those no retry
-//     can fix are answered from memory for Options.NonRecoverableTTL for
-//     the same token, instead of calling STS in a loop;
+//   - Retrieve of fresh credentials takes no lock and allocates nothing;
+//   - renewal starts Options.ExpiryWindow (with jitter, never more than
+//     half the session's lifetime) before expiry, in the background, also
+//     when nobody asks: after the first call no caller waits on STS;
+//   - however many callers ask for missing or expired credentials, STS is
+//     called once, detached from their cancellation;
+//   - credentials are never handed out within their expiry margin (30s,
+//     at most a tenth of their lifetime), and the Expires they carry is
+//     STS's expiration less that margin, so that a cache in front of the
+//     Provider (aws.Config wraps providers in aws.CredentialsCache) stops
+//     using them in time as well;
+//   - failures are classed by the STS code (see the sentinels); those no
+//     retry can fix are answered from memory for Options.NonRecoverableTTL
+//     for the same token, and drop the cached credentials: access AWS now
+//     refuses is not extended from memory;
 //   - transient failures (throttling, 5xx, network, IDPCommunicationError)
-//     back off exponentially; meanwhile, credentials that still have more
-//     than a minute to live keep being served;
+//     back off exponentially with jitter; meanwhile credentials that are
+//     still valid keep being served;
 //   - one audit event (sts.assumed or sts.failed) per STS call, without the
 //     token or the secret key.
 //
-// A Provider is safe for concurrent use by multiple goroutines. It has no
-// background work and so no Close: it renews only when Retrieve is called.
-// The one goroutine it may leave behind is an exchange whose callers all
-// gave up, which the cache lets finish so the next caller gets its result;
-// Options.Timeout bounds it.
+// A Provider is safe for concurrent use by multiple goroutines. Call Close
+// when done: it stops the background renewal and waits for it.
 type Provider struct {
-	cache *aws.CredentialsCache
 	a     *assumer
+	cache *token.Cache
+
+	mu     sync.Mutex
+	closed bool           // guarded by mu
+	wg     sync.WaitGroup // exchanges in flight; Close waits for them
 }
 
 // NewProvider returns a Provider assuming roleARN with tokens from src,
 // sent through client. It checks its options and calls nothing: the first
-// Retrieve fetches the token and calls STS.
+// Retrieve fetches the token and calls STS. Call Close when done.
 func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src TokenSource, optFns ...func(*Options)) (*Provider, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil token source", ErrInvalidOptions)
@@ -80,7 +92,7 @@ func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src 
 	if inv, ok := src.(invalidator); ok {
 		a.invalidate = inv.Invalidate
 	}
-	return a.provider(), nil
+	return a.provider()
 }
 
 func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFns []func(*Options)) (*assumer, error) {
@@ -97,20 +109,109 @@ func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFn
 	return &assumer{client: client, roleARN: roleARN, o: o, log: audit.New(o.Audit)}, nil
 }
 
-func (a *assumer) provider() *Provider {
-	cache := aws.NewCredentialsCache(a, func(co *aws.CredentialsCacheOptions) {
-		co.ExpiryWindow = a.o.ExpiryWindow
-		co.ExpiryWindowJitterFrac = a.o.ExpiryWindowJitterFrac
+func (a *assumer) provider() (*Provider, error) {
+	p := &Provider{a: a}
+	jitter := a.o.ExpiryWindowJitterFrac
+	if jitter == 0 {
+		jitter = -1 // none; token.Options reads zero as its default
+	}
+	cache, err := token.NewCache(token.SourceFunc(p.exchange), func(o *token.Options) {
+		if !a.o.systemClock {
+			o.Now = a.o.Now
+		}
+		o.RefreshWindow = a.o.ExpiryWindow
+		o.RefreshJitter = jitter
+		o.ExpiryMargin = expiryMargin
+		o.MinBackoff, o.MaxBackoff = a.o.MinBackoff, a.o.MaxBackoff
+		o.Timeout = a.o.Timeout
 	})
-	return &Provider{cache: cache, a: a}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	p.cache = cache
+	return p, nil
 }
 
-// Retrieve returns cached credentials, or assumes the role when there are
-// none or they are inside the renewal window. Errors match the package's
-// sentinels with errors.Is; a caller whose ctx ends first gets
+// The cache keeps credentials in the fields of a token.Token, so that
+// Retrieve rebuilds them from the token the cache hands out without a
+// lookup or an allocation; such a token never leaves this file:
+//
+//	AccessToken     AccessKeyID
+//	RefreshToken    SecretAccessKey
+//	IDToken         SessionToken
+//	IssuedTokenType AccountID
+//	Expiry          STS's expiration, which the cache schedules on
+//	ExtExpiry       Expires as handed out: the expiration less the margin
+//
+// Token redacts the secret fields under fmt, JSON and slog.
+const credentialsType = "aws-credentials"
+
+// exchange is the cache's source: one STS exchange.
+func (p *Provider) exchange(ctx context.Context) (*token.Token, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, token.ErrClosed
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	defer p.wg.Done()
+
+	c, err := p.a.Retrieve(ctx)
+	if err != nil {
+		if !transient(err) {
+			// Access AWS refuses is not extended from memory: callers
+			// get the error, not the old credentials.
+			p.cache.Invalidate()
+		}
+		return nil, err
+	}
+	margin := min(expiryMargin, c.Expires.Sub(p.a.o.Now())/10)
+	return &token.Token{
+		TokenType:       credentialsType,
+		AccessToken:     c.AccessKeyID,
+		RefreshToken:    c.SecretAccessKey,
+		IDToken:         c.SessionToken,
+		IssuedTokenType: c.AccountID,
+		Expiry:          c.Expires,
+		ExtExpiry:       c.Expires.Add(-margin),
+	}, nil
+}
+
+// Retrieve returns the cached credentials, or waits for STS when there are
+// none or they are within their margin of expiry. Errors match the
+// package's sentinels with errors.Is; a caller whose ctx ends first gets
 // *aws.RequestCanceledError while the exchange goes on for the others.
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	return p.cache.Retrieve(ctx)
+	t, err := p.cache.Token(ctx)
+	if err != nil {
+		return aws.Credentials{}, p.failed(ctx, err)
+	}
+	return aws.Credentials{
+		AccessKeyID:     t.AccessToken,
+		SecretAccessKey: t.RefreshToken,
+		SessionToken:    t.IDToken,
+		Source:          stscreds.WebIdentityProviderName,
+		CanExpire:       true,
+		Expires:         t.ExtExpiry,
+		AccountID:       t.IssuedTokenType,
+	}, nil
+}
+
+// failed turns the cache's error back into this package's.
+func (p *Provider) failed(ctx context.Context, err error) error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return &aws.RequestCanceledError{Err: err}
+	case errors.Is(err, token.ErrClosed):
+		return &Error{Err: ErrClosed, RoleARN: p.a.roleARN}
+	}
+	// The cache refused what STS gave: credentials already inside their
+	// margin (a wrong local clock, a session shorter than a second).
+	return &Error{Err: ErrSTSUnavailable, RoleARN: p.a.roleARN, Detail: scrub(err.Error(), 300), Cause: err}
 }
 
 // Invalidate drops the cached credentials and any remembered failure, so
@@ -118,9 +219,21 @@ func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // (for example after the role's policy changed) or after fixing the trust
 // policy.
 func (p *Provider) Invalidate() {
-	p.cache.Invalidate()
 	p.a.fail.Store(nil)
 	p.a.failures.Store(0)
+	p.cache.Invalidate()
+}
+
+// Close stops the background renewal, cancels an exchange in flight and
+// waits for it to end. Retrieve then serves credentials still cached and
+// otherwise fails with [ErrClosed]. Close is idempotent and returns nil.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.cache.Close()
+	p.wg.Wait()
+	return nil
 }
 
 // RoleARN returns the role the provider assumes.
@@ -129,56 +242,5 @@ func (p *Provider) RoleARN() string { return p.a.roleARN }
 // ProviderSources reports web identity as the credentials' source, for the
 // SDK's user agent metrics.
 func (p *Provider) ProviderSources() []aws.CredentialSource {
-	return p.a.ProviderSources()
-}
-
-// ProviderSources implements aws.CredentialProviderSource.
-func (a *assumer) ProviderSources() []aws.CredentialSource {
 	return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRoleWebID}
-}
-
-// AdjustExpiresBy moves the cached credentials' expiry earlier by the
-// cache's window (dur is negative), but never by more than half their
-// remaining life: a fixed window longer than a short session would renew
-// on every call.
-func (a *assumer) AdjustExpiresBy(c aws.Credentials, dur time.Duration) (aws.Credentials, error) {
-	if !c.CanExpire || dur >= 0 {
-		return c, nil
-	}
-	w := -dur
-	if half := c.Expires.Sub(a.o.Now()) / 2; w > half {
-		w = max(half, 0)
-	}
-	c.Expires = c.Expires.Add(-w)
-	return c, nil
-}
-
-// HandleFailToRefresh keeps serving the last credentials while STS or the
-// IdP is unreachable, as long as they have more than a minute to live; the
-// cache then tries again after the backoff. Failures a retry cannot fix
-// (denied, untrusted token) are returned: access that AWS now refuses is
-// not extended from memory.
-func (a *assumer) HandleFailToRefresh(_ context.Context, _ aws.Credentials, err error) (aws.Credentials, error) {
-	if !transient(err) {
-		return aws.Credentials{}, err
-	}
-	last := a.last.Load()
-	if last == nil {
-		return aws.Credentials{}, err
-	}
-	now := a.o.Now()
-	if last.Expires.Sub(now) <= staleFloor {
-		return aws.Credentials{}, err
-	}
-	retry := a.o.MinBackoff
-	if f := a.fail.Load(); f != nil && f.until.Sub(now) > retry {
-		retry = f.until.Sub(now)
-	}
-	c := *last
-	// AdjustExpiresBy then takes at most half of this off: the next
-	// attempt comes after the backoff, and never after the real expiry.
-	if until := now.Add(2 * retry); until.Before(c.Expires) {
-		c.Expires = until
-	}
-	return c, nil
 }

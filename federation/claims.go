@@ -2,12 +2,12 @@ package federation
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/idbridge/idbridge/jwks"
 )
 
 // Claim names AWS reads a web identity session's tags and source identity
@@ -45,57 +45,30 @@ func parseToken(tok string) (tokenInfo, error) {
 	if len(tok) > maxTokenLength {
 		return ti, tokenErr(ErrTooLarge, fmt.Sprintf("identity token of %d bytes exceeds STS's %d", len(tok), maxTokenLength))
 	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return ti, tokenErr(ErrMalformedToken, "not three dot-separated parts")
-	}
-	payload, err := base64.RawURLEncoding.Strict().DecodeString(parts[1])
+	// The one JWT reader, with the validator's rules: what is sent is
+	// exactly what a validator would read.
+	c, err := jwks.ParseUnverified(tok)
 	if err != nil {
-		return ti, tokenErr(ErrMalformedToken, "payload is not base64url")
+		return ti, tokenErr(ErrMalformedToken, "not a compact JWS of canonical base64url with well-typed JSON claims")
 	}
-	var c struct {
-		Iss   string          `json:"iss"`
-		Sub   string          `json:"sub"`
-		Oid   string          `json:"oid"`
-		Tid   string          `json:"tid"`
-		Azp   string          `json:"azp"`
-		AppID string          `json:"appid"`
-		Jti   string          `json:"jti"`
-		Uti   string          `json:"uti"`
-		Aud   json.RawMessage `json:"aud"`
-		Exp   json.RawMessage `json:"exp"`
-		Tags  json.RawMessage `json:"https://aws.amazon.com/tags"`
-		SrcID json.RawMessage `json:"https://aws.amazon.com/source_identity"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return ti, tokenErr(ErrMalformedToken, "payload is not a JSON object of string claims")
-	}
-	ti.iss, ti.sub, ti.oid, ti.tid = c.Iss, c.Sub, c.Oid, c.Tid
-	ti.azp = c.Azp
-	if ti.azp == "" {
-		ti.azp = c.AppID
-	}
-	ti.jti = c.Jti
+	ti.iss, ti.sub, ti.oid, ti.tid = c.Issuer, c.Subject, c.ObjectID, c.TenantID
+	ti.azp = c.Client()
+	ti.jti = c.ID
 	if ti.jti == "" {
-		ti.jti = c.Uti
+		ti.jti = c.UTI
 	}
-	if ti.aud, err = stringOrList(c.Aud); err != nil {
-		return ti, tokenErr(ErrMalformedToken, "aud is neither a string nor a list of strings")
+	ti.aud, ti.exp = c.Audience, c.ExpiresAt
+	if !ti.exp.IsZero() && (ti.exp.Unix() < 0 || ti.exp.Unix() > 1e11) {
+		return ti, tokenErr(ErrMalformedToken, "exp is not a NumericDate")
 	}
-	if len(c.Exp) > 0 && !isNull(c.Exp) {
-		var f float64
-		if json.Unmarshal(c.Exp, &f) != nil || f < 0 || f > 1e11 {
-			return ti, tokenErr(ErrMalformedToken, "exp is not a NumericDate")
-		}
-		sec, frac := math.Modf(f)
-		ti.exp = time.Unix(int64(sec), int64(frac*1e9))
-	}
-	if len(c.Tags) > 0 && !isNull(c.Tags) {
+	tags, _ := c.Get(TagsClaim)
+	srcID, _ := c.Get(SourceIdentityClaim)
+	if len(tags) > 0 && !isNull(tags) {
 		var t struct {
 			PrincipalTags     map[string]json.RawMessage `json:"principal_tags"`
 			TransitiveTagKeys []string                   `json:"transitive_tag_keys"`
 		}
-		if json.Unmarshal(c.Tags, &t) != nil {
+		if json.Unmarshal(tags, &t) != nil {
 			return ti, tokenErr(ErrMalformedToken, fmt.Sprintf("%s is not an object of principal_tags and transitive_tag_keys", TagsClaim))
 		}
 		ti.hasTags = true
@@ -109,8 +82,8 @@ func parseToken(tok string) (tokenInfo, error) {
 		}
 		ti.transitive = t.TransitiveTagKeys
 	}
-	if len(c.SrcID) > 0 && !isNull(c.SrcID) {
-		if json.Unmarshal(c.SrcID, &ti.sourceIdentity) != nil {
+	if len(srcID) > 0 && !isNull(srcID) {
+		if json.Unmarshal(srcID, &ti.sourceIdentity) != nil {
 			return ti, tokenErr(ErrMalformedToken, fmt.Sprintf("%s is not a string", SourceIdentityClaim))
 		}
 	}

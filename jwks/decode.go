@@ -1,9 +1,84 @@
 package jwks
 
 import (
+	"encoding/base64"
 	"strings"
 	"time"
+	"unsafe"
 )
+
+// This file is the one reader of JWTs: splitJWS and decodeSegment take a
+// compact JWS apart, decodeHeader and decodeClaims read its JSON. The
+// Validator and ParseUnverified (for code that must read a token it does
+// not verify) both use them, so no two paths read one token differently.
+
+var b64url = base64.RawURLEncoding.Strict()
+
+// splitJWS splits a compact JWS into its three base64url segments. It
+// returns a detail (class malformed) when the form is wrong.
+func splitJWS(token string) (h64, p64, s64, detail string) {
+	d1 := strings.IndexByte(token, '.')
+	if d1 < 0 {
+		return "", "", "", "not a compact JWS (no dots)"
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 < 0 {
+		return "", "", "", "not a compact JWS (one dot)"
+	}
+	d2 += d1 + 1
+	if strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return "", "", "", "not a compact JWS (more than two dots; JWE is not accepted)"
+	}
+	h64, p64, s64 = token[:d1], token[d1+1:d2], token[d2+1:]
+	if len(h64) == 0 || len(p64) == 0 {
+		return "", "", "", "empty JWS header or payload"
+	}
+	return h64, p64, s64, ""
+}
+
+// decodeSegment decodes one segment into dst, which must be exactly
+// b64url.DecodedLen(len(s)) bytes, and reports whether s is canonical
+// base64url (RFC 7515 §2): the URL-safe alphabet only — no padding, no
+// whitespace, no '+' or '/' — and zero trailing bits. The strict decoder
+// refuses all of that except CR and LF, which encoding/base64 always skips,
+// so they are refused here first; otherwise one token would have many
+// spellings, each a different key for a cache or a deny-list.
+func decodeSegment(dst []byte, s string) bool {
+	if strings.IndexByte(s, '\n') >= 0 || strings.IndexByte(s, '\r') >= 0 {
+		return false
+	}
+	n, err := b64url.Decode(dst, unsafe.Slice(unsafe.StringData(s), len(s)))
+	return err == nil && n == len(dst)
+}
+
+// ParseUnverified reads the header and claims of a compact JWS with exactly
+// the rules [Validator] applies (canonical base64url in every segment, the
+// header and claims JSON rules of [ParseClaims]) and verifies nothing: no
+// signature, issuer, audience or time. Use it only to label or time a token
+// you hold for someone else (an audit event, when to refresh, what an STS
+// will see), never to decide anything. The size is not bounded here: bound
+// it before. Errors wrap [ErrMalformed] and never contain the token.
+func ParseUnverified(token string) (*Claims, error) {
+	h64, p64, s64, detail := splitJWS(token)
+	if detail != "" {
+		return nil, fail(ErrMalformed, detail)
+	}
+	hn, pn := b64url.DecodedLen(len(h64)), b64url.DecodedLen(len(p64))
+	buf := make([]byte, hn+pn+b64url.DecodedLen(len(s64)))
+	if !decodeSegment(buf[:hn], h64) || !decodeSegment(buf[hn:hn+pn], p64) || !decodeSegment(buf[hn+pn:], s64) {
+		return nil, fail(ErrMalformed, "a segment is not canonical base64url")
+	}
+	var h header
+	if detail := decodeHeader(string(buf[:hn]), &h); detail != "" {
+		return nil, fail(ErrMalformed, detail)
+	}
+	payload := string(buf[hn : hn+pn])
+	c := &Claims{raw: payload, alg: h.alg, kid: h.kid, typ: h.typ}
+	if detail := decodeClaims(payload, c); detail != "" {
+		return nil, fail(ErrMalformed, detail)
+	}
+	return c, nil
+}
 
 // header is the part of the JOSE header the validator reads. The key-carrying
 // parameters jku, x5u, jwk and x5c are deliberately ignored: keys only ever

@@ -17,7 +17,8 @@
 //	claims, err := v.Validate(ctx, bearer)
 //
 // A token is checked in an order that keeps untrusted input away from the
-// network: size, compact form, header (alg, crit), claims JSON, typ, issuer
+// network: size, compact form and canonical base64url (no padding,
+// whitespace, CR or LF, or stray bits: one token has one spelling), header (alg, crit), claims JSON, typ, issuer
 // and tenant — an unknown issuer never causes a fetch — then the key, the
 // signature, the times (exp is required; nbf and iat with a bounded leeway)
 // and the audience. Keys come only from the issuer's key set; the header
@@ -32,6 +33,9 @@
 // the groups-overage markers...), and [Claims.Get] returns any other claim
 // as raw JSON. Duplicate claims and claims of the wrong JSON type are
 // rejected as malformed, so no two parsers can read one token differently.
+// Code that holds a token for someone else and must read it without
+// verifying it (to label an audit event, to time a refresh) uses
+// [ParseUnverified], the same reader, never a decoder of its own.
 //
 // # Key sets
 //
@@ -43,8 +47,10 @@
 // share one fetch, and a miss inside the window fails at once with
 // [ErrUnknownKey] instead of waiting — a flood of forged kids costs the IdP
 // one request per window, and a real rotation is picked up within one.
-// Keys that cannot verify signatures (encryption keys, small RSA keys,
-// unknown types) are skipped, not fatal. [StaticKeySet] pins keys,
+// Keys that cannot verify signatures (encryption keys, unknown types) or
+// must not ([ErrWeakKey]: RSA under 2048 bits, Ed25519 keys of small order,
+// with which one signature verifies many messages, or in a non-canonical
+// encoding) are skipped, not fatal; [NewKey] refuses them. [StaticKeySet] pins keys,
 // [FromKeyfunc] reuses a github.com/MicahParks/keyfunc/v3 key store that a
 // service already runs, and any type with the one-method [KeySet] interface
 // can be used.
@@ -62,7 +68,11 @@
 // ID, a v1.0 token's the App ID URI (default api://{client ID}) or the
 // client ID; both are accepted. Entra's keys carry no alg (the key type
 // decides) and may carry an issuer property, which then binds the key to
-// that issuer.
+// that issuer, compared as a whole URL. The one exception is Entra's own:
+// a key of https://login.microsoftonline.com/{tid}/v2.0 also verifies v1.0
+// tokens of https://sts.windows.net/{tid}/ (and back), and other
+// authorities' v1.0 and v2.0 issuers of one tenant only when configured
+// together with one JWKS URL, as [Entra] with V1 does.
 //
 // # Errors
 //

@@ -12,7 +12,7 @@ import (
 // map the class with idbridge.Reason. None of them, and no detail, ever
 // contains the token.
 var (
-	// ErrMalformed: not a compact JWS, bad base64url, bad JSON, duplicate
+	// ErrMalformed: not a compact JWS, non-canonical base64url, bad JSON, duplicate
 	// or wrong-typed claims or header parameters, unknown critical headers.
 	ErrMalformed = reason.New(reason.Malformed, "jwks: malformed token")
 	// ErrTooLarge: the token exceeds Options.MaxTokenSize; checked before

@@ -71,9 +71,28 @@ func FuzzValidate(f *testing.F) {
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	f.Add(idp.SignRaw([]byte(`{"alg":"RS256","kid":"`+idp.KeyID()+`"}`), []byte(`{"exp":1,"exp":2}`)))
 	f.Add(idp.SignRaw([]byte(`{"alg":"RS256","crit":["x"]}`), []byte(`{}`)))
+	f.Add(good[:8] + "\n" + good[8:])
+	f.Add(strings.Replace(good, ".", "=.", 1))
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Validate(context.Background(), token)
 		checkFuzzResult(t, token, c, err)
+		// One reader: what ParseUnverified refuses, Validate refuses, and
+		// what Validate accepts, ParseUnverified reads the same.
+		u, uerr := jwks.ParseUnverified(token)
+		if uerr != nil {
+			if !errors.Is(uerr, jwks.ErrMalformed) {
+				t.Fatalf("ParseUnverified: %v", uerr)
+			}
+			if err == nil {
+				t.Fatal("ParseUnverified refused what Validate accepted")
+			}
+		} else if err == nil {
+			a, _ := c.MarshalJSON()
+			b, _ := u.MarshalJSON()
+			if string(a) != string(b) || u.Subject != c.Subject || u.KeyID() != c.KeyID() {
+				t.Fatal("ParseUnverified reads the token differently")
+			}
+		}
 	})
 }
 

@@ -180,6 +180,15 @@ func TestIssuerMatches(t *testing.T) {
 		{"https://login.microsoftonline.com/t1/v2.0", "https://login.microsoftonline.com/t2/v2.0", false},
 		{"https://idp.example", "https://idp.example", true},
 		{"https://idp.example", "https://idp.example/", false},
+		{"https://sts.windows.net/t1/", "https://login.microsoftonline.com/t1/v2.0", true},
+		{"https://sts.windows.net/{tenantid}/", "https://login.microsoftonline.com/t1/v2.0", true},
+		// Whole URLs: the same tenant segment on another host is another issuer.
+		{"https://login.microsoftonline.com/t1/v2.0", "https://evil.example/t1/", false},
+		{"https://login.microsoftonline.com/{tenantid}/v2.0", "https://evil.example/t1/", false},
+		{"https://evil.example/t1/v2.0", "https://sts.windows.net/t1/", false},
+		{"https://evil.example/t1/v2.0", "https://evil.example/t1/", false},
+		{"https://login.microsoftonline.com/t1/v2.0", "https://sts.windows.net/t1/x/", false},
+		{"", "", false},
 	}
 	for _, tt := range tests {
 		if got := issuerMatches(tt.pattern, tt.iss); got != tt.want {

@@ -23,12 +23,22 @@ const (
 	maxRSABits = 8192
 )
 
-var errUnsupportedKey = errors.New("jwks: unsupported key")
+// ErrUnsupportedKey is returned by [NewKey], and reported by [ParseJWKS] for
+// each key it skips, when a key cannot verify signatures here: an unknown
+// type, curve or algorithm, private material, a use other than sig.
+var ErrUnsupportedKey = errors.New("jwks: unsupported key")
+
+// ErrWeakKey wraps [ErrUnsupportedKey] for keys that could verify
+// signatures but must not: RSA keys under 2048 bits or with a bad exponent,
+// and Ed25519 keys of small order or in a non-canonical encoding.
+var ErrWeakKey = fmt.Errorf("%w: weak key", ErrUnsupportedKey)
 
 // NewKey wraps a public key for use in a [StaticKeySet] or a custom
 // [KeySet]. pub must be an *rsa.PublicKey of at least 2048 bits, an
-// *ecdsa.PublicKey on P-256, P-384 or P-521, or an ed25519.PublicKey. alg may
-// be "" to allow any algorithm of the key's type.
+// *ecdsa.PublicKey on P-256, P-384 or P-521, or an ed25519.PublicKey in
+// canonical encoding and not of small order. alg may be "" to allow any
+// algorithm of the key's type. Errors wrap [ErrUnsupportedKey], and
+// [ErrWeakKey] for keys refused as weak.
 func NewKey(kid, alg string, pub any) (*Key, error) {
 	k := &Key{ID: kid, Algorithm: alg, Public: pub}
 	if err := k.init(); err != nil {
@@ -42,40 +52,45 @@ func (k *Key) init() error {
 	switch pk := k.Public.(type) {
 	case *rsa.PublicKey:
 		if pk == nil || pk.N == nil {
-			return fmt.Errorf("%w: empty RSA key", errUnsupportedKey)
+			return fmt.Errorf("%w: empty RSA key", ErrUnsupportedKey)
 		}
-		if n := pk.N.BitLen(); n < minRSABits || n > maxRSABits {
-			return fmt.Errorf("%w: RSA key of %d bits", errUnsupportedKey, n)
+		if n := pk.N.BitLen(); n < minRSABits {
+			return fmt.Errorf("%w: RSA key of %d bits", ErrWeakKey, n)
+		} else if n > maxRSABits {
+			return fmt.Errorf("%w: RSA key of %d bits", ErrUnsupportedKey, n)
 		}
 		if pk.E < 3 || pk.E&1 == 0 {
-			return fmt.Errorf("%w: RSA exponent", errUnsupportedKey)
+			return fmt.Errorf("%w: RSA exponent", ErrWeakKey)
 		}
 	case *ecdsa.PublicKey:
 		if pk == nil || pk.Curve == nil {
-			return fmt.Errorf("%w: empty EC key", errUnsupportedKey)
+			return fmt.Errorf("%w: empty EC key", ErrUnsupportedKey)
 		}
 		switch pk.Curve {
 		case elliptic.P256(), elliptic.P384(), elliptic.P521():
 		default:
-			return fmt.Errorf("%w: EC curve", errUnsupportedKey)
+			return fmt.Errorf("%w: EC curve", ErrUnsupportedKey)
 		}
 	case ed25519.PublicKey:
 		if len(pk) != ed25519.PublicKeySize {
-			return fmt.Errorf("%w: Ed25519 key size", errUnsupportedKey)
+			return fmt.Errorf("%w: Ed25519 key size", ErrUnsupportedKey)
+		}
+		if detail := weakEd25519(pk); detail != "" {
+			return fmt.Errorf("%w: Ed25519 key %s", ErrWeakKey, detail)
 		}
 	default:
-		return fmt.Errorf("%w: key type %T", errUnsupportedKey, k.Public)
+		return fmt.Errorf("%w: key type %T", ErrUnsupportedKey, k.Public)
 	}
 	if k.Algorithm != "" {
 		a := algorithms[k.Algorithm]
 		if a == nil {
-			return fmt.Errorf("%w: alg %q", errUnsupportedKey, k.Algorithm)
+			return fmt.Errorf("%w: alg %q", ErrUnsupportedKey, k.Algorithm)
 		}
 		if a.family != k.family {
-			return fmt.Errorf("%w: alg %s on a %s key", errUnsupportedKey, k.Algorithm, k.family)
+			return fmt.Errorf("%w: alg %s on a %s key", ErrUnsupportedKey, k.Algorithm, k.family)
 		}
 		if a.curve != nil && k.Public.(*ecdsa.PublicKey).Curve != a.curve {
-			return fmt.Errorf("%w: alg %s on another curve", errUnsupportedKey, k.Algorithm)
+			return fmt.Errorf("%w: alg %s on another curve", ErrUnsupportedKey, k.Algorithm)
 		}
 	}
 	return nil
@@ -145,16 +160,16 @@ func ParseJWKS(data []byte) (keys []*Key, skipped []error, err error) {
 func parseJWK(raw []byte) (*Key, error) {
 	var j rawJWK
 	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUnsupportedKey, shortJSONErr(err))
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, shortJSONErr(err))
 	}
 	if j.D != "" {
-		return nil, fmt.Errorf("%w: contains private key material", errUnsupportedKey)
+		return nil, fmt.Errorf("%w: contains private key material", ErrUnsupportedKey)
 	}
 	if j.Use != "" && j.Use != "sig" {
-		return nil, fmt.Errorf("%w: use %q", errUnsupportedKey, j.Use)
+		return nil, fmt.Errorf("%w: use %q", ErrUnsupportedKey, j.Use)
 	}
 	if j.KeyOps != nil && !slices.Contains(j.KeyOps, "verify") {
-		return nil, fmt.Errorf("%w: key_ops without verify", errUnsupportedKey)
+		return nil, fmt.Errorf("%w: key_ops without verify", ErrUnsupportedKey)
 	}
 	k := &Key{ID: j.Kid, Algorithm: j.Alg, Use: j.Use, Issuer: j.Issuer}
 	switch j.Kty {
@@ -165,7 +180,7 @@ func parseJWK(raw []byte) (*Key, error) {
 				return nil, err
 			}
 			if _, ok := pub.(*rsa.PublicKey); !ok {
-				return nil, fmt.Errorf("%w: kty RSA with a %T in x5c", errUnsupportedKey, pub)
+				return nil, fmt.Errorf("%w: kty RSA with a %T in x5c", ErrUnsupportedKey, pub)
 			}
 			k.Public = pub
 			break
@@ -173,7 +188,7 @@ func parseJWK(raw []byte) (*Key, error) {
 		n, err1 := b64(j.N)
 		e, err2 := b64(j.E)
 		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, fmt.Errorf("%w: bad RSA n or e", errUnsupportedKey)
+			return nil, fmt.Errorf("%w: bad RSA n or e", ErrUnsupportedKey)
 		}
 		var eInt int
 		for _, b := range e {
@@ -191,29 +206,29 @@ func parseJWK(raw []byte) (*Key, error) {
 		case "P-521":
 			curve, size = elliptic.P521(), 66
 		default:
-			return nil, fmt.Errorf("%w: EC curve %q", errUnsupportedKey, j.Crv)
+			return nil, fmt.Errorf("%w: EC curve %q", ErrUnsupportedKey, j.Crv)
 		}
 		x, err1 := b64(j.X)
 		y, err2 := b64(j.Y)
 		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, fmt.Errorf("%w: bad EC coordinates", errUnsupportedKey)
+			return nil, fmt.Errorf("%w: bad EC coordinates", ErrUnsupportedKey)
 		}
 		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
 		if err != nil {
-			return nil, fmt.Errorf("%w: EC point not on curve", errUnsupportedKey)
+			return nil, fmt.Errorf("%w: EC point not on curve", ErrUnsupportedKey)
 		}
 		k.Public = pub
 	case "OKP":
 		if j.Crv != "Ed25519" {
-			return nil, fmt.Errorf("%w: OKP curve %q", errUnsupportedKey, j.Crv)
+			return nil, fmt.Errorf("%w: OKP curve %q", ErrUnsupportedKey, j.Crv)
 		}
 		x, err := b64(j.X)
 		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: bad Ed25519 key", errUnsupportedKey)
+			return nil, fmt.Errorf("%w: bad Ed25519 key", ErrUnsupportedKey)
 		}
 		k.Public = ed25519.PublicKey(x)
 	default:
-		return nil, fmt.Errorf("%w: kty %q", errUnsupportedKey, j.Kty)
+		return nil, fmt.Errorf("%w: kty %q", ErrUnsupportedKey, j.Kty)
 	}
 	if err := k.init(); err != nil {
 		return nil, err
@@ -229,11 +244,11 @@ func b64(s string) ([]byte, error) {
 func x5cKey(der64 string) (any, error) {
 	der, err := base64.StdEncoding.DecodeString(der64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad x5c", errUnsupportedKey)
+		return nil, fmt.Errorf("%w: bad x5c", ErrUnsupportedKey)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: bad x5c certificate", errUnsupportedKey)
+		return nil, fmt.Errorf("%w: bad x5c certificate", ErrUnsupportedKey)
 	}
 	return cert.PublicKey, nil
 }
@@ -245,4 +260,56 @@ func shortJSONErr(err error) string {
 		return "member " + te.Field + " has the wrong type"
 	}
 	return "invalid JSON"
+}
+
+// smallOrderY are the y-coordinates (little-endian, sign bit clear) of the
+// eight points of small order on edwards25519: 1 (the identity), p-1
+// (order 2), 0 (the two points of order 4) and the two y values of the four
+// points of order 8. With a public key A among them, [k]A takes at most
+// eight values whatever the message, so a fixed signature (R = -[k]A, S = 0)
+// verifies a large share of all messages — for the identity, every one.
+// crypto/ed25519 follows RFC 8032, which does not refuse such keys.
+var smallOrderY = [...][32]byte{
+	{0x01},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+		0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+}
+
+// weakEd25519 returns why an Ed25519 public key must be refused, or "". A
+// y-coordinate of p = 2^255-19 or more is a non-canonical encoding (of y-p,
+// which includes the small-order y values 0 and 1); refusing them all
+// leaves one spelling per key. The sign bit does not change a point's
+// order, so it is ignored.
+func weakEd25519(pub []byte) string {
+	var y [32]byte
+	copy(y[:], pub)
+	y[31] &= 0x7f
+	canonical := false // y < p: some byte below p's, all higher ones equal
+	for i := 31; i >= 0; i-- {
+		p := byte(0xff)
+		switch i {
+		case 31:
+			p = 0x7f
+		case 0:
+			p = 0xed
+		}
+		if y[i] != p {
+			canonical = y[i] < p
+			break
+		}
+	}
+	if !canonical {
+		return "is not canonically encoded"
+	}
+	for _, s := range smallOrderY {
+		if y == s {
+			return "is of small order"
+		}
+	}
+	return ""
 }

@@ -46,25 +46,48 @@ func (ix *keyIndex) find(kid, iss string) (k *Key, found bool) {
 	return nil, false
 }
 
-// issuerMatches compares a key's issuer property with the token's iss. The
-// property may be an Entra template with {tenantid}, which matches one path
-// segment (the validator has already checked that segment is the tid).
+// issuerMatches compares a key's issuer property with the token's iss, as
+// whole URLs. The property may be an Entra template with {tenantid}, which
+// matches one path segment (the validator has already checked that segment
+// is the tid).
 //
-// Entra publishes one key set, whose keys name the v2.0 issuer, for v2.0 and
-// v1.0 tokens alike; so a key issuer of the form <authority>/<tenant>/v2.0
-// also matches a v1.0 iss <v1 authority>/<tenant>/ of the same tenant. The
-// v1.0 iss itself was already checked against the trusted issuers.
+// Entra publishes one key set, whose keys name the v2.0 issuer, for v2.0
+// and v1.0 tokens alike; so a key bound to
+// https://login.microsoftonline.com/{tenant}/v2.0 also matches the v1.0 iss
+// https://sts.windows.net/{tenant}/ of the same tenant, and the other way
+// round. Other authorities are equivalent only when the validator's
+// configuration says so (see issuerEntry.alias); nothing else is.
 func issuerMatches(pattern, iss string) bool {
-	if segmentMatch(pattern, iss) {
-		return true
+	return segmentMatch(pattern, iss) || segmentMatch(pattern, entraCounterpart(iss))
+}
+
+// Entra's own authorities for the v1.0/v2.0 equivalence.
+const (
+	entraV2Prefix, entraV2Suffix = EntraAuthority + "/", "/v2.0"
+	entraV1Prefix, entraV1Suffix = EntraV1Authority + "/", "/"
+)
+
+// entraCounterpart returns the issuer of the other token version of the
+// same Entra tenant — https://login.microsoftonline.com/{t}/v2.0 for
+// https://sts.windows.net/{t}/ and back — or "" when iss is neither.
+func entraCounterpart(iss string) string {
+	if t, ok := tenantSegment(iss, entraV1Prefix, entraV1Suffix); ok {
+		return entraV2Prefix + t + entraV2Suffix
 	}
-	// v1.0 token, v2.0 key issuer: compare the tenant segments.
-	if strings.HasSuffix(pattern, "/v2.0") && strings.HasSuffix(iss, "/") {
-		kt := lastSegment(strings.TrimSuffix(pattern, "/v2.0"))
-		tt := lastSegment(strings.TrimSuffix(iss, "/"))
-		return tt != "" && (kt == tenantPlaceholder || kt == tt)
+	if t, ok := tenantSegment(iss, entraV2Prefix, entraV2Suffix); ok {
+		return entraV1Prefix + t + entraV1Suffix
 	}
-	return false
+	return ""
+}
+
+// tenantSegment returns the part of iss between pre and suf when it is one
+// non-empty path segment.
+func tenantSegment(iss, pre, suf string) (string, bool) {
+	if len(iss) <= len(pre)+len(suf) || !strings.HasPrefix(iss, pre) || !strings.HasSuffix(iss, suf) {
+		return "", false
+	}
+	t := iss[len(pre) : len(iss)-len(suf)]
+	return t, !strings.Contains(t, "/")
 }
 
 // segmentMatch compares an issuer, or a template whose {tenantid} stands
@@ -72,16 +95,10 @@ func issuerMatches(pattern, iss string) bool {
 func segmentMatch(pattern, iss string) bool {
 	pre, suf, ok := splitTemplate(pattern)
 	if !ok {
-		return pattern == iss
+		return pattern == iss && iss != ""
 	}
-	if len(iss) <= len(pre)+len(suf) || iss[:len(pre)] != pre || iss[len(iss)-len(suf):] != suf {
-		return false
-	}
-	return !strings.Contains(iss[len(pre):len(iss)-len(suf)], "/")
-}
-
-func lastSegment(s string) string {
-	return s[strings.LastIndexByte(s, '/')+1:]
+	_, ok = tenantSegment(iss, pre, suf)
+	return ok
 }
 
 // StaticKeySet is a fixed set of keys, for tests and for deployments that
@@ -103,4 +120,8 @@ func (s *StaticKeySet) Key(_ context.Context, kid, iss string) (*Key, error) {
 		return nil, fail(ErrUnknownKey, "no key with this kid")
 	}
 	return k, nil
+}
+
+func lastSegment(s string) string {
+	return s[strings.LastIndexByte(s, '/')+1:]
 }

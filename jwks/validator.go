@@ -3,9 +3,9 @@ package jwks
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +50,51 @@ type issuerEntry struct {
 	// recheck is keys when it does not retire keys that leave it (see
 	// retiresKeys), so a cache hit asks it again whether the key is there.
 	recheck KeySet
+	jwksURL string // Issuer.JWKSURL
+	// alias is the issuer of the other token version of the same tenant
+	// (v1.0 <authority>/{t}/ and v2.0 <authority>/{t}/v2.0, as [Entra]
+	// returns them with V1) when both are trusted with one JWKS URL: a key
+	// bound to either issuer verifies the tokens of both.
+	alias string
+}
+
+// linkVersions sets the alias of each pair of trusted issuers that are the
+// v1.0 and v2.0 issuers of one tenant (the same tenant segment, or both
+// {tenantid}) configured with one JWKS URL, as [Entra] returns them for any
+// authority (sovereign clouds, test servers). Only such configuration can
+// make two issuers on different hosts equivalent; issuerMatches knows
+// Entra's public authorities.
+func linkVersions(entries []*issuerEntry) {
+	for _, v1 := range entries {
+		if !strings.HasSuffix(v1.iss, "/") || strings.HasSuffix(v1.iss, "/v2.0/") {
+			continue
+		}
+		t1 := lastSegment(strings.TrimSuffix(v1.iss, "/"))
+		for _, v2 := range entries {
+			if !strings.HasSuffix(v2.iss, "/v2.0") || v1.jwksURL == "" || v1.jwksURL != v2.jwksURL {
+				continue
+			}
+			if t2 := lastSegment(strings.TrimSuffix(v2.iss, "/v2.0")); t1 != "" && t1 == t2 {
+				v1.alias, v2.alias = v2.iss, v1.iss
+			}
+		}
+	}
+}
+
+// keyIssuerOK reports whether a key bound to issuer property p may verify
+// the token c of the trusted issuer ie.
+func (ie *issuerEntry) keyIssuerOK(p string, c *Claims) bool {
+	if issuerMatches(p, c.Issuer) {
+		return true
+	}
+	if ie.alias == "" {
+		return false
+	}
+	alias := ie.alias
+	if pre, suf, ok := splitTemplate(alias); ok {
+		alias = pre + c.TenantID + suf // c.Issuer matched ie's template with this tid
+	}
+	return segmentMatch(p, alias)
 }
 
 // retiresKeys reports whether ks marks every key that leaves it as retired,
@@ -148,7 +193,7 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	ko.Lazy = true // NewValidator has no ctx to wait with
 	created := map[string]*RemoteKeySet{}
 	for _, is := range o.Issuers {
-		e := &issuerEntry{iss: is.Issuer, keys: is.Keys, tenants: lowerAll(is.Tenants)}
+		e := &issuerEntry{iss: is.Issuer, keys: is.Keys, tenants: lowerAll(is.Tenants), jwksURL: is.JWKSURL}
 		e.pre, e.suf, e.template = splitTemplate(is.Issuer)
 		check := is.Issuer
 		if e.template {
@@ -211,6 +256,8 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 			v.exact[is.Issuer] = e
 		}
 	}
+	entries := slices.AppendSeq(slices.Clone(v.templates), maps.Values(v.exact))
+	linkVersions(entries)
 	if o.Cache != nil {
 		v.cache = newTokenCache(*o.Cache)
 	}
@@ -299,30 +346,17 @@ func (v *Validator) validate(ctx context.Context, token string, idMode bool, non
 	return c, nil
 }
 
-var b64url = base64.RawURLEncoding.Strict()
-
 // check does the work of Validate. On failure it may also return the
 // partly parsed claims, for the audit event only.
 func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Claims, error) {
 	if len(token) > v.maxSize {
 		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
 	}
-	d1 := strings.IndexByte(token, '.')
-	if d1 < 0 {
-		return nil, fail(ErrMalformed, "not a compact JWS (no dots)")
+	h64, p64, s64, detail := splitJWS(token)
+	if detail != "" {
+		return nil, fail(ErrMalformed, detail)
 	}
-	d2 := strings.IndexByte(token[d1+1:], '.')
-	if d2 < 0 {
-		return nil, fail(ErrMalformed, "not a compact JWS (one dot)")
-	}
-	d2 += d1 + 1
-	if strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return nil, fail(ErrMalformed, "not a compact JWS (more than two dots; JWE is not accepted)")
-	}
-	h64, p64, s64 := token[:d1], token[d1+1:d2], token[d2+1:]
-	if len(h64) == 0 || len(p64) == 0 {
-		return nil, fail(ErrMalformed, "empty JWS header or payload")
-	}
+	d2 := len(h64) + 1 + len(p64)
 	// The cache is consulted only for well-formed compact tokens, so
 	// malformed input never pays for hashing.
 	var ck cacheKey
@@ -339,16 +373,14 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	// signature, which would make the token recoverable from memory.
 	buf := make([]byte, hn+pn)
 	sig := make([]byte, sn)
-	// Decoded lengths must be exact: encoding/base64 skips \r and \n, which
-	// would let two different strings carry the same token.
-	if n, err := b64url.Decode(buf[:hn], bytesOf(h64)); err != nil || n != hn {
-		return nil, fail(ErrMalformed, "header is not base64url")
+	if !decodeSegment(buf[:hn], h64) {
+		return nil, fail(ErrMalformed, "header is not canonical base64url")
 	}
-	if n, err := b64url.Decode(buf[hn:], bytesOf(p64)); err != nil || n != pn {
-		return nil, fail(ErrMalformed, "payload is not base64url")
+	if !decodeSegment(buf[hn:], p64) {
+		return nil, fail(ErrMalformed, "payload is not canonical base64url")
 	}
-	if n, err := b64url.Decode(sig, bytesOf(s64)); err != nil || n != sn {
-		return nil, fail(ErrMalformed, "signature is not base64url")
+	if !decodeSegment(sig, s64) {
+		return nil, fail(ErrMalformed, "signature is not canonical base64url")
 	}
 	// buf is never written again, so strings can share its memory; the
 	// claims keep their values as substrings of the payload.
@@ -400,7 +432,7 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if k == nil {
 		return c, fail(ErrUnknownKey, "the key set returned no key")
 	}
-	if k.Issuer != "" && !issuerMatches(k.Issuer, c.Issuer) {
+	if k.Issuer != "" && !ie.keyIssuerOK(k.Issuer, c) {
 		return c, fail(ErrIssuer, "the signing key belongs to another issuer")
 	}
 	if detail := a.fits(k); detail != "" {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idbridge/idbridge/jwks"
 )
 
 // maxBody caps what is read from the IdP: a token response is a few KB.
@@ -296,27 +298,21 @@ func jwtExpiry(tok string) (time.Time, bool) { return jwtTime(tok, "exp") }
 // jwtTime reads a NumericDate claim (exp, iat) of a JWT without verifying
 // it, for timing only.
 func jwtTime(tok, claim string) (time.Time, bool) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || len(parts[1]) > 64<<10 {
+	if len(tok) > 64<<10 {
 		return time.Time{}, false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	c, err := jwks.ParseUnverified(tok) // the one JWT reader
 	if err != nil {
 		return time.Time{}, false
 	}
-	var c map[string]json.RawMessage
-	if json.Unmarshal(payload, &c) != nil {
+	t := c.ExpiresAt
+	if claim == "iat" {
+		t = c.IssuedAt
+	}
+	if t.Unix() <= 0 || t.Unix() > 1<<40 {
 		return time.Time{}, false
 	}
-	var n json.Number
-	if raw, ok := c[claim]; !ok || json.Unmarshal(raw, &n) != nil || n == "" {
-		return time.Time{}, false
-	}
-	f, err := n.Float64()
-	if err != nil || f <= 0 || f > 1<<40 {
-		return time.Time{}, false
-	}
-	return time.Unix(int64(f), 0), true
+	return t, true
 }
 
 // await runs fn in its own goroutine and returns its result, or ctx's error

@@ -25,9 +25,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -189,14 +188,11 @@ func readClaims(path string, stdin io.Reader) ([]byte, error) {
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] != '{' {
-		parts := strings.Split(string(data), ".")
-		if len(parts) != 3 {
-			return nil, errors.New("claims are neither a JSON object nor a compact JWT")
-		}
-		payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+		c, err := jwks.ParseUnverified(string(data)) // the validator's reader; nothing is verified here
 		if err != nil {
-			return nil, errors.New("the JWT payload is not base64url")
+			return nil, fmt.Errorf("claims are neither a JSON object nor a compact JWT: %w", err)
 		}
+		payload, _ := c.MarshalJSON()
 		return payload, nil
 	}
 	return data, nil

@@ -293,6 +293,10 @@ func (l *List) rebuildLocked() {
 	l.n.Store(int64(len(l.m)))
 }
 
+// EntryLifetime returns how long an entry lasts after its time:
+// Options.MaxTokenLifetime plus jwks.MaxLeeway.
+func (l *List) EntryLifetime() time.Duration { return l.ttl }
+
 // Len returns the number of entries, including any expired ones not yet
 // pruned.
 func (l *List) Len() int { return int(l.n.Load()) }

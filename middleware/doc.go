@@ -65,13 +65,16 @@
 // # Client
 //
 // [Transport] (an http.RoundTripper) and [PerRPCCredentials] attach tokens
-// from a token.Source; both refuse to send a token without TLS except, for
-// HTTP, to loopback. The Transport sends the token only to the origin of
+// from a token.Source; both refuse to send a token without TLS except to
+// loopback (and, for gRPC with PerRPCOptions.InsecureAllowPlaintextToSidecar,
+// to a mesh sidecar that encrypts on the caller's behalf). The Transport sends the token only to the origin of
 // the request it was given, never to the host a redirect leads to, unless
 // TransportOptions.Hosts lists the hosts that may have it. When a server
 // refuses the token with error="invalid_token" (revoked, or signed with a
 // key rotated away), the Transport drops it from a token.Cache and retries
-// once with a new one.
+// once with a new one; [PerRPCCredentials.UnaryClientInterceptor] and
+// [PerRPCCredentials.StreamClientInterceptor] do the same for gRPC calls
+// refused with Unauthenticated and error="invalid_token".
 //
 //	t, _ := middleware.NewTransport(cache, func(o *middleware.TransportOptions) {
 //		o.Hosts = []string{"loans.bank.example"}

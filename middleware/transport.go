@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/idbridge/idbridge/internal/loopback"
@@ -77,13 +76,10 @@ const RenewInterval = 30 * time.Second
 // challenges, such as a claims challenge (insufficient_claims), are the
 // caller's to answer and are returned as they are.
 type Transport struct {
-	src          token.Source
-	inv          interface{ Invalidate() } // nil when src cannot drop its token, or retries are off
+	renewer
 	base         http.RoundTripper
 	hosts        map[string]bool
 	insecureHTTP bool
-	now          func() time.Time
-	invalidated  atomic.Int64 // UnixNano of the last invalidation; 0 for none
 }
 
 // NewTransport returns a Transport attaching tokens from src.
@@ -97,15 +93,10 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 	if src == nil {
 		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
 	}
-	t := &Transport{src: src, base: o.Base, insecureHTTP: o.InsecureAllowHTTP, now: o.Now}
+	t := &Transport{base: o.Base, insecureHTTP: o.InsecureAllowHTTP}
+	t.init(src, o.DisableRetry, o.Now)
 	if t.base == nil {
 		t.base = http.DefaultTransport
-	}
-	if t.now == nil {
-		t.now = time.Now
-	}
-	if inv, ok := src.(interface{ Invalidate() }); ok && !o.DisableRetry {
-		t.inv = inv
 	}
 	if len(o.Hosts) > 0 {
 		t.hosts = map[string]bool{}
@@ -153,7 +144,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if bearerChallengeError(resp.Header.Values("WWW-Authenticate")) != CodeInvalidToken {
 		return resp, nil
 	}
-	fresh, ok := t.renew(req, tok.AccessToken)
+	fresh, ok := t.renew(req.Context(), tok.AccessToken)
 	if !ok {
 		return resp, nil
 	}
@@ -185,27 +176,6 @@ func withToken(req *http.Request, body io.ReadCloser, tok string) *http.Request 
 // access token of b64token characters only (no header injection).
 func usable(tok *token.Token) bool {
 	return tok != nil && tok.AccessToken != "" && tok.Type() == "Bearer" && isB64Token(tok.AccessToken)
-}
-
-// renew returns a token other than the refused one: the source's current
-// token when another request has renewed it already, else a new one after
-// invalidating, which happens at most once per RenewInterval.
-func (t *Transport) renew(req *http.Request, refused string) (string, bool) {
-	ctx := req.Context()
-	if cur, err := t.src.Token(ctx); err == nil && usable(cur) && cur.AccessToken != refused {
-		return cur.AccessToken, true
-	}
-	now := t.now().UnixNano()
-	last := t.invalidated.Load()
-	if last != 0 && now-last < int64(RenewInterval) || !t.invalidated.CompareAndSwap(last, now) {
-		return "", false
-	}
-	t.inv.Invalidate()
-	cur, err := t.src.Token(ctx)
-	if err != nil || !usable(cur) || cur.AccessToken == refused {
-		return "", false
-	}
-	return cur.AccessToken, true
 }
 
 // forHost reports whether req may carry the token. An http.Client's

@@ -235,11 +235,14 @@ func TestPerRPCCredentials(t *testing.T) {
 		}
 	})
 	t.Run("plaintext refused", func(t *testing.T) {
+		// An in-memory connection is no loopback address: the call is
+		// refused before a token is fetched.
+		plain := startGRPC(t, g, nil)
 		before := src.calls.Load()
-		cc, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))
-		if err == nil {
-			cc.Close()
-			t.Fatal("grpc accepted bearer credentials on a plaintext connection")
+		cc := dial(t, plain, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))
+		err := cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("hi"), new(wrapperspb.StringValue))
+		if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), middleware.ErrInsecureTransport.Error()) {
+			t.Fatalf("plaintext call: %v, want Unauthenticated for an insecure transport", err)
 		}
 		if src.calls.Load() != before {
 			t.Error("a token was fetched for a plaintext connection")

@@ -28,6 +28,20 @@
 //	grpcurl -plaintext -proto examples/analytics/reports.proto -H "authorization: Bearer $AMIT" \
 //	    127.0.0.1:9090 bank.analytics.v1.Reports/LoanBook
 //
+// A Go client attaches tokens with the SDK's credentials, which send them
+// in plaintext to loopback only (a mesh sidecar needs
+// PerRPCOptions.InsecureAllowPlaintextToSidecar), and retry once with a
+// new token when the token is refused as invalid_token:
+//
+//	creds, _ := middleware.NewPerRPCCredentials(cache) // a token.Cache
+//	cc, _ := grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials()),
+//	    grpc.WithPerRPCCredentials(creds),
+//	    grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor()),
+//	    grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor()))
+//
+// WatchLoans streams end when the caller's token expires (Unauthenticated,
+// invalid_token): the client opens a new stream with a new token.
+//
 // # What it shows
 //
 //   - jwks with OpenID discovery from the issuer URL (the lending app uses

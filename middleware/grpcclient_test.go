@@ -1,0 +1,246 @@
+package middleware_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/token"
+)
+
+// listDesc is a server-streaming service: List answers one request with
+// two messages.
+var listDesc = grpc.ServiceDesc{
+	ServiceName: "test.List",
+	HandlerType: (*any)(nil),
+	Streams: []grpc.StreamDesc{{StreamName: "List", ServerStreams: true, Handler: func(_ any, ss grpc.ServerStream) error {
+		in := new(wrapperspb.StringValue)
+		if err := ss.RecvMsg(in); err != nil {
+			return err
+		}
+		for _, s := range []string{"a", "b"} {
+			if err := ss.SendMsg(wrapperspb.String(in.Value + s + " " + subjectOf(ss.Context()))); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}},
+}
+
+// startTCP serves echo and list through g in plaintext on 127.0.0.1 and
+// counts the calls that reach the guard.
+func startTCP(t *testing.T, g *middleware.Guard) (addr string, calls *atomic.Int32) {
+	t.Helper()
+	calls = new(atomic.Int32)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			calls.Add(1)
+			return h(ctx, req)
+		}, g.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			calls.Add(1)
+			return h(srv, ss)
+		}, g.StreamServerInterceptor()),
+	)
+	s.RegisterService(&echoDesc, echo{})
+	s.RegisterService(&listDesc, struct{}{})
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	return lis.Addr().String(), calls
+}
+
+// The SDK's own client calls a plaintext server on loopback, as the
+// analytics example runs locally; elsewhere plaintext needs the sidecar
+// option.
+func TestPerRPCCredentialsPlaintext(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(t, func(o *middleware.Options) {
+		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
+	})
+	addr, _ := startTCP(t, g)
+	src := &countingSource{tok: goodTokenFor(e)}
+	creds, err := middleware.NewPerRPCCredentials(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	out := new(wrapperspb.StringValue)
+	if err := cc.Invoke(context.Background(), "/test.Echo/Echo", wrapperspb.String("hi"), out); err != nil || out.Value != "hi u1" {
+		t.Fatalf("plaintext call to loopback: %v %q", err, out.Value)
+	}
+
+	sidecar, _ := middleware.NewPerRPCCredentials(src, func(o *middleware.PerRPCOptions) { o.InsecureAllowPlaintextToSidecar = true })
+	insecureInfo := credentials.RequestInfo{Method: "/test.Echo/Echo", AuthInfo: insecureAuthInfo{}}
+	for _, tt := range []struct {
+		name  string
+		addr  net.Addr
+		creds *middleware.PerRPCCredentials
+		want  error
+	}{
+		{"remote", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, creds, middleware.ErrInsecureTransport},
+		{"remote IPv6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}, creds, middleware.ErrInsecureTransport},
+		{"IPv4-mapped remote", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.10"), Port: 443}, creds, middleware.ErrInsecureTransport},
+		{"no peer", nil, creds, middleware.ErrInsecureTransport},
+		{"loopback IPv6", &net.TCPAddr{IP: net.IPv6loopback, Port: 50051}, creds, nil},
+		{"loopback 127/8", &net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 50051}, creds, nil},
+		{"unix socket", &net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, creds, nil},
+		{"remote through a sidecar", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, sidecar, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := credentials.NewContextWithRequestInfo(context.Background(), insecureInfo)
+			if tt.addr != nil {
+				ctx = peer.NewContext(ctx, &peer.Peer{Addr: tt.addr})
+			}
+			md, err := tt.creds.GetRequestMetadata(ctx)
+			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("GetRequestMetadata: %v, want %v", err, tt.want)
+			}
+			if err == nil && md["authorization"] == "" {
+				t.Error("no authorization metadata")
+			}
+		})
+	}
+}
+
+type insecureAuthInfo struct{}
+
+func (insecureAuthInfo) AuthType() string { return "insecure" }
+func (insecureAuthInfo) GetCommonAuthInfo() credentials.CommonAuthInfo {
+	return credentials.CommonAuthInfo{SecurityLevel: credentials.NoSecurity}
+}
+
+func goodTokenFor(e *env) *token.Token {
+	return &token.Token{AccessToken: e.mint(map[string]any{"groups": []string{groupRM}}), TokenType: "Bearer"}
+}
+
+// The interceptors retry once with a new token after Unauthenticated with
+// invalid_token, over a real connection to a guarded server.
+func TestClientInterceptorsRetryInvalidToken(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(t, func(o *middleware.Options) {
+		o.Methods = map[string][]middleware.Requirement{
+			"/test.Echo/Echo": {middleware.Require("loan:read")},
+			"/test.List/List": {middleware.Require("loan:read")},
+		}
+	})
+	addr, calls := startTCP(t, g)
+	good := e.mint(map[string]any{"groups": []string{groupRM}})
+	expired := e.mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-time.Hour).Unix()})
+	expired2 := e.mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-2 * time.Hour).Unix()})
+	noRole := e.mint(map[string]any{})
+
+	unary := func(cc *grpc.ClientConn) error {
+		out := new(wrapperspb.StringValue)
+		err := cc.Invoke(context.Background(), "/test.Echo/Echo", wrapperspb.String("hi"), out)
+		if err == nil && out.Value != "hi u1" {
+			t.Errorf("reply %q", out.Value)
+		}
+		return err
+	}
+	stream := func(cc *grpc.ClientConn) error {
+		cs, err := cc.NewStream(context.Background(), &listDesc.Streams[0], "/test.List/List")
+		if err != nil {
+			return err
+		}
+		if err := cs.SendMsg(wrapperspb.String("x")); err != nil {
+			return err
+		}
+		if err := cs.CloseSend(); err != nil {
+			return err
+		}
+		var got []string
+		for {
+			out := new(wrapperspb.StringValue)
+			if err := cs.RecvMsg(out); err != nil {
+				if !errors.Is(err, io.EOF) {
+					return err
+				}
+				if len(got) != 2 || got[0] != "xa u1" || got[1] != "xb u1" {
+					t.Errorf("stream gave %q", got)
+				}
+				return nil
+			}
+			got = append(got, out.Value)
+		}
+	}
+	bidi := func(cc *grpc.ClientConn) error {
+		cs, err := cc.NewStream(context.Background(), &echoDesc.Streams[0], "/test.Echo/Chat")
+		if err != nil {
+			return err
+		}
+		_ = cs.SendMsg(wrapperspb.String("x"))
+		return cs.RecvMsg(new(wrapperspb.StringValue))
+	}
+
+	tests := []struct {
+		name        string
+		call        func(*grpc.ClientConn) error
+		tokens      []string
+		disable     bool
+		second      bool // a second call within RenewInterval
+		want        codes.Code
+		invalidated int
+		serverCalls int32
+	}{
+		{"unary renewed", unary, []string{expired, good}, false, false, codes.OK, 1, 2},
+		{"server stream renewed", stream, []string{expired, good}, false, false, codes.OK, 1, 2},
+		{"retry off", unary, []string{expired, good}, true, false, codes.Unauthenticated, 0, 1},
+		{"permission denied is not retried", unary, []string{noRole, good}, false, false, codes.PermissionDenied, 0, 1},
+		{"bidirectional stream is not retried", bidi, []string{expired, good}, false, false, codes.Unauthenticated, 0, 1},
+		{"renewal rate-limited", unary, []string{expired, expired2, good}, false, true, codes.Unauthenticated, 1, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &rotatingSource{tokens: tt.tokens}
+			creds, err := middleware.NewPerRPCCredentials(src, func(o *middleware.PerRPCOptions) { o.DisableRetry = tt.disable })
+			if err != nil {
+				t.Fatal(err)
+			}
+			cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+				grpc.WithPerRPCCredentials(creds),
+				grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor()),
+				grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cc.Close()
+			calls.Store(0)
+			err = tt.call(cc)
+			if tt.second {
+				// The first call renewed and was refused again; the next
+				// one may not renew before RenewInterval has passed.
+				err = tt.call(cc)
+			}
+			if status.Code(err) != tt.want {
+				t.Fatalf("call: %v, want %v", err, tt.want)
+			}
+			if src.invalidated != tt.invalidated {
+				t.Errorf("invalidated %d times, want %d", src.invalidated, tt.invalidated)
+			}
+			if n := calls.Load(); n != tt.serverCalls {
+				t.Errorf("server saw %d calls, want %d", n, tt.serverCalls)
+			}
+		})
+	}
+}

@@ -70,9 +70,9 @@
 // decides) and may carry an issuer property, which then binds the key to
 // that issuer, compared as a whole URL. The one exception is Entra's own:
 // a key of https://login.microsoftonline.com/{tid}/v2.0 also verifies v1.0
-// tokens of https://sts.windows.net/{tid}/ (and back), and other
-// authorities' v1.0 and v2.0 issuers of one tenant only when configured
-// together with one JWKS URL, as [Entra] with V1 does.
+// tokens of https://sts.windows.net/{tid}/ (and back); for other
+// authorities (EntraOptions.Authority and V1Authority) only the issuers
+// that [Entra] or [EntraAPI] built are paired this way.
 //
 // # Errors
 //

@@ -148,8 +148,10 @@ func entraIssuers(tenant string, o *EntraOptions) []Issuer {
 		switch ver {
 		case EntraV2:
 			is.Issuer = o.Authority + "/" + tid + "/v2.0"
+			is.entraPeer = o.V1Authority + "/" + tid + "/"
 		case EntraV1:
 			is.Issuer = o.V1Authority + "/" + tid + "/"
+			is.entraPeer = o.Authority + "/" + tid + "/v2.0"
 		default:
 			return []Issuer{{err: fmt.Errorf("Entra version %q: want %q or %q", ver, EntraV2, EntraV1)}}
 		}

@@ -79,6 +79,10 @@ type Issuer struct {
 	Tenants []string
 
 	err error // why Entra or EntraAPI refused their input; NewValidator returns it
+	// entraPeer is set by Entra and EntraAPI: the issuer of the other token
+	// version (v1.0/v2.0) of the same tenant and authorities, whose keys
+	// also verify this issuer's tokens.
+	entraPeer string
 }
 
 // CacheOptions bound the verified-token cache. A hit re-checks exp and nbf

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -50,35 +49,12 @@ type issuerEntry struct {
 	// recheck is keys when it does not retire keys that leave it (see
 	// retiresKeys), so a cache hit asks it again whether the key is there.
 	recheck KeySet
-	jwksURL string // Issuer.JWKSURL
-	// alias is the issuer of the other token version of the same tenant
-	// (v1.0 <authority>/{t}/ and v2.0 <authority>/{t}/v2.0, as [Entra]
-	// returns them with V1) when both are trusted with one JWKS URL: a key
-	// bound to either issuer verifies the tokens of both.
+	// alias is Issuer.entraPeer: for an issuer built by Entra or EntraAPI,
+	// the issuer of the other token version of the same tenant and
+	// authorities, whose keys also verify this issuer's tokens. Only this
+	// configuration makes issuers of other authorities (sovereign clouds,
+	// test servers) equivalent; issuerMatches knows Entra's public ones.
 	alias string
-}
-
-// linkVersions sets the alias of each pair of trusted issuers that are the
-// v1.0 and v2.0 issuers of one tenant (the same tenant segment, or both
-// {tenantid}) configured with one JWKS URL, as [Entra] returns them for any
-// authority (sovereign clouds, test servers). Only such configuration can
-// make two issuers on different hosts equivalent; issuerMatches knows
-// Entra's public authorities.
-func linkVersions(entries []*issuerEntry) {
-	for _, v1 := range entries {
-		if !strings.HasSuffix(v1.iss, "/") || strings.HasSuffix(v1.iss, "/v2.0/") {
-			continue
-		}
-		t1 := lastSegment(strings.TrimSuffix(v1.iss, "/"))
-		for _, v2 := range entries {
-			if !strings.HasSuffix(v2.iss, "/v2.0") || v1.jwksURL == "" || v1.jwksURL != v2.jwksURL {
-				continue
-			}
-			if t2 := lastSegment(strings.TrimSuffix(v2.iss, "/v2.0")); t1 != "" && t1 == t2 {
-				v1.alias, v2.alias = v2.iss, v1.iss
-			}
-		}
-	}
 }
 
 // keyIssuerOK reports whether a key bound to issuer property p may verify
@@ -193,7 +169,7 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	ko.Lazy = true // NewValidator has no ctx to wait with
 	created := map[string]*RemoteKeySet{}
 	for _, is := range o.Issuers {
-		e := &issuerEntry{iss: is.Issuer, keys: is.Keys, tenants: lowerAll(is.Tenants), jwksURL: is.JWKSURL}
+		e := &issuerEntry{iss: is.Issuer, keys: is.Keys, tenants: lowerAll(is.Tenants), alias: is.entraPeer}
 		e.pre, e.suf, e.template = splitTemplate(is.Issuer)
 		check := is.Issuer
 		if e.template {
@@ -256,8 +232,6 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 			v.exact[is.Issuer] = e
 		}
 	}
-	entries := slices.AppendSeq(slices.Clone(v.templates), maps.Values(v.exact))
-	linkVersions(entries)
 	if o.Cache != nil {
 		v.cache = newTokenCache(*o.Cache)
 	}

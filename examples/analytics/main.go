@@ -77,6 +77,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/idbridge/idbridge/examples/internal/cli"
 	"github.com/idbridge/idbridge/examples/internal/localidp"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/integration/idp"
@@ -87,11 +88,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "analytics:", err)
-		os.Exit(1)
-	}
+	status := cli.Status(os.Stderr, "analytics", run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+	stop()
+	os.Exit(status)
 }
 
 // env returns the environment variable key, or def when it is unset.
@@ -116,7 +115,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	tlsCert := fs.String("tls-cert", env("ANALYTICS_TLS_CERT", ""), "TLS certificate (PEM); empty serves plaintext, for loopback or a mesh")
 	tlsKey := fs.String("tls-key", env("ANALYTICS_TLS_KEY", ""), "TLS private key (PEM)")
 	printToken := fs.Bool("print-token", false, "local mode: print the scenario users' bearer tokens to stdout")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	// Configuration errors show at start, naming the flag and variable.
+	cert, err := cli.LoadKeyPair(cli.Setting{Flag: "tls-cert", Env: "ANALYTICS_TLS_CERT", Value: *tlsCert},
+		cli.Setting{Flag: "tls-key", Env: "ANALYTICS_TLS_KEY", Value: *tlsKey})
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "analytics")
@@ -194,12 +199,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		grpc.ConnectionTimeout(10 * time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}),
 	}
-	if *tlsCert != "" {
-		tc, err := credentials.NewServerTLSFromFile(*tlsCert, *tlsKey)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, grpc.Creds(tc))
+	if cert != nil {
+		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(cert)))
 	}
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&reportsDesc, rep)

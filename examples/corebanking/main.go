@@ -64,6 +64,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/examples/internal/cli"
 	"github.com/idbridge/idbridge/examples/internal/localidp"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/ldaptest"
@@ -79,11 +80,9 @@ const directoryIssuer = "ldap://corp.bank.example"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "corebanking:", err)
-		os.Exit(1)
-	}
+	status := cli.Status(os.Stderr, "corebanking", run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+	stop()
+	os.Exit(status)
 }
 
 // env returns the environment variable key, or def when it is unset.
@@ -114,7 +113,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	caFile := fs.String("ldap-ca-file", env("LDAP_CA_FILE", ""), "CA certificates (PEM) of the directory; empty: system roots")
 	userFilter := fs.String("ldap-user-filter", env("LDAP_USER_FILTER", "(&(objectClass=inetOrgPerson)(mail={username}))"), "finds a user by UPN")
 	printToken := fs.Bool("print-token", false, "local mode: print the scenario users' bearer tokens to stdout")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	// Configuration errors show at start, naming the flag and variable.
+	cert, err := cli.LoadKeyPair(cli.Setting{Flag: "tls-cert", Env: "CBS_TLS_CERT", Value: *tlsCert},
+		cli.Setting{Flag: "tls-key", Env: "CBS_TLS_KEY", Value: *tlsKey})
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "corebanking")
@@ -122,13 +127,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 
 	bindPassword, tlsConfig := os.Getenv("LDAP_BIND_PASSWORD"), (*tls.Config)(nil)
 	if *caFile != "" {
+		ca := cli.Setting{Flag: "ldap-ca-file", Env: "LDAP_CA_FILE", Value: *caFile}
 		pem, err := os.ReadFile(*caFile)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: want the directory's CA certificates (PEM): %w", ca, err)
 		}
 		tlsConfig = &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
 		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("%s holds no PEM certificate", *caFile)
+			return fmt.Errorf("%s %q holds no PEM certificate: want the directory's CA certificates", ca, *caFile)
 		}
 	}
 	var local *localidp.IdP
@@ -159,17 +165,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	// The token issuer and where its keys come from: a URL fetched and
 	// refreshed by the validator, or a file read once. Never discovery.
 	if (*jwksURL == "") == (*jwksFile == "") {
-		return errors.New("set one of -jwks-url and -jwks-file")
+		return errors.New("set one of -jwks-url (CBS_JWKS_URL) and -jwks-file (CBS_JWKS_FILE): the issuer's JWK Set URL, or a JWK Set file")
 	}
 	trusted := jwks.Issuer{Issuer: *issuer, JWKSURL: *jwksURL}
 	if *jwksFile != "" {
 		raw, err := os.ReadFile(*jwksFile)
 		if err != nil {
-			return err
+			return fmt.Errorf("-jwks-file (CBS_JWKS_FILE): want a JWK Set file: %w", err)
 		}
 		keys, skipped, err := jwks.ParseJWKS(raw)
 		if err != nil {
-			return err
+			return fmt.Errorf("-jwks-file (CBS_JWKS_FILE) %q: want a JWK Set: %w", *jwksFile, err)
 		}
 		for _, s := range skipped {
 			log.Warn("key skipped", "file", *jwksFile, "err", s)
@@ -192,7 +198,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		o.UserFilter, o.Issuer = *userFilter, directoryIssuer
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("directory settings (-ldap-url, -ldap-base-dn, -ldap-bind-dn, -ldap-user-filter, LDAP_BIND_PASSWORD): %w", err)
 	}
 	defer dir.Close()
 	if err := dir.Check(ctx); err != nil { // fail at start, not on the first request
@@ -249,8 +255,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if *tlsCert != "" {
-			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		if cert != nil {
+			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}
+			errc <- srv.ServeTLS(ln, "", "")
 		} else {
 			errc <- srv.Serve(ln)
 		}

@@ -105,9 +105,9 @@ func TestConfigErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no key source (discovery is not used on premises)", []string{"-issuer", "https://idp.bank.example"}, "set one of -jwks-url and -jwks-file"},
+		{"no key source (discovery is not used on premises)", []string{"-issuer", "https://idp.bank.example"}, "set one of -jwks-url (CBS_JWKS_URL) and -jwks-file (CBS_JWKS_FILE): the issuer's JWK Set URL, or a JWK Set file"},
 		{"two key sources", []string{"-issuer", "https://idp.bank.example", "-jwks-url", "https://idp.bank.example/keys", "-jwks-file", "keys.json"}, "set one of"},
-		{"unreadable key file", []string{"-issuer", "https://idp.bank.example", "-jwks-file", "testdata/missing.json"}, "missing.json"},
+		{"unreadable key file", []string{"-issuer", "https://idp.bank.example", "-jwks-file", "testdata/missing.json"}, "-jwks-file (CBS_JWKS_FILE): want a JWK Set file: open testdata/missing.json: no such file or directory"},
 		{"bad flag", []string{"-no-such-flag"}, "no-such-flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

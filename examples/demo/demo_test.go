@@ -146,6 +146,7 @@ func TestFlags(t *testing.T) {
 		{name: "bad audit mode", args: []string{"-audit=loud"}, code: 2, stderrHas: "-audit must be end, stderr or off"},
 		{name: "unknown flag", args: []string{"-issuer=https://login.example"}, code: 2, stderrHas: "flag provided but not defined"},
 		{name: "stray argument", args: []string{"amit"}, code: 2},
+		{name: "help", args: []string{"-h"}, code: 0, stderrHas: "Usage of demo:"},
 		{name: "policy missing", args: []string{"-policy=no-such.yaml", "-audit=off"}, code: 1, stdoutHas: "pass -policy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,6 +161,9 @@ func TestFlags(t *testing.T) {
 			}
 			if tc.stdoutLack != "" && strings.Contains(out, tc.stdoutLack) {
 				t.Errorf("stdout has %q", tc.stdoutLack)
+			}
+			if strings.Contains(errOut, "help requested") {
+				t.Errorf("stderr reports -h as an error:\n%s", errOut)
 			}
 			if tc.stderrHas != "" && !strings.Contains(errOut, tc.stderrHas) {
 				t.Errorf("stderr lacks %q:\n%s", tc.stderrHas, errOut)

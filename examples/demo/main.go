@@ -11,6 +11,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/idbridge/idbridge/examples/internal/cli"
 )
 
 func main() {
@@ -42,8 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.policy, "policy", "", "policy file (default: examples/policies/bank.yaml, found from the repository root or examples/demo)")
 	fs.BoolVar(&cfg.ldap, "ldap", true, "run the on-prem step against a local slapd when it is installed")
 	fs.DurationVar(&cfg.limit, "timeout", 60*time.Second, "give up if the story takes longer")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := cli.Parse(fs, args); err != nil {
+		return cli.Status(stderr, "demo", err)
 	}
 	if fs.NArg() > 0 || (cfg.audit != auditEnd && cfg.audit != auditStderr && cfg.audit != auditOff) {
 		fmt.Fprintln(stderr, "demo: -audit must be end, stderr or off, and no arguments are taken")

@@ -61,6 +61,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/idbridge/idbridge/examples/internal/cli"
 	"github.com/idbridge/idbridge/examples/internal/localidp"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
@@ -71,11 +72,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "lending:", err)
-		os.Exit(1)
-	}
+	status := cli.Status(os.Stderr, "lending", run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil))
+	stop()
+	os.Exit(status)
 }
 
 // env returns the environment variable key, or def when it is unset.
@@ -97,13 +96,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	policyPath := fs.String("policy", env("LENDING_POLICY", "examples/policies/bank.yaml"), "policy file")
 	poll, err := time.ParseDuration(env("LENDING_POLICY_POLL", "0s"))
 	if err != nil {
-		return fmt.Errorf("LENDING_POLICY_POLL: %w", err)
+		return fmt.Errorf("LENDING_POLICY_POLL %q: want a duration such as 30s, or 0s to reload on SIGHUP only", env("LENDING_POLICY_POLL", ""))
 	}
 	fs.DurationVar(&poll, "policy-poll", poll, "also reload the policy when the file changes, checked this often (0: on SIGHUP only)")
 	cbsURL := fs.String("cbs-url", env("LENDING_CBS_URL", ""), "core banking API called on behalf of the user (local: a stand-in)")
 	cbsScope := fs.String("cbs-scope", env("LENDING_CBS_SCOPE", idp.ResourceCBS+"/.default"), "scope of the on-behalf-of token")
 	printToken := fs.Bool("print-token", false, "local mode: print the scenario users' bearer tokens to stdout")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "lending")

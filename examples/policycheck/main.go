@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/examples/internal/cli"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -53,6 +54,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "test" && args[0] != "decide") {
 		fmt.Fprintln(stderr, "usage: policycheck test -policy FILE [-v]\n       policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+			return 0 // asked for
+		}
 		return 2
 	}
 	cmd := args[0]
@@ -64,8 +68,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "decide: print the explanation as JSON")
 	var can listFlag
 	fs.Var(&can, "can", "decide: permission to check (repeatable)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if err := cli.Parse(fs, args[1:]); err != nil {
+		return cli.Status(stderr, "policycheck", err)
 	}
 	if *policy == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "policycheck: -policy is required and no arguments follow the flags")

@@ -44,6 +44,9 @@ func TestRun(t *testing.T) {
 		out   []string
 	}{
 		{"no command", nil, "", 2, nil},
+		{"help", []string{"-h"}, "", 0, []string{"usage: policycheck test"}},
+		{"subcommand help", []string{"decide", "-h"}, "", 0, []string{"Usage of policycheck decide:"}},
+		{"unknown flag", []string{"test", "-nope"}, "", 2, []string{"flag provided but not defined: -nope"}},
 		{"unknown command", []string{"lint"}, "", 2, nil},
 		{"no policy", []string{"test"}, "", 2, nil},
 		{"bank tests pass", []string{"test", "-policy", bank}, "", 0, []string{"13 passed, 0 failed", "ok   line 195  Leaver keeps a stale group but is revoked"}},
@@ -63,7 +66,7 @@ func TestRun(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			code := run(tt.args, strings.NewReader(tt.stdin), &stdout, &stderr)
 			all := stdout.String() + stderr.String()
-			if code != tt.code {
+			if code != tt.code || strings.Contains(all, "help requested") {
 				t.Fatalf("exit %d, want %d\n%s", code, tt.code, all)
 			}
 			for _, want := range tt.out {

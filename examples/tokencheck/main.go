@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/examples/internal/cli"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -82,8 +83,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	authority := fs.String("authority", "", "with -entra: replaces https://login.microsoftonline.com and https://sts.windows.net (sovereign clouds)")
 	leeway := fs.Duration("leeway", 0, "clock-skew leeway (default 60s, max 5m)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for each token, key fetches included")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if err := cli.Parse(fs, args); err != nil {
+		return cli.Status(stderr, "tokencheck", err)
 	}
 	if *entra == "" && (*clientID != "" || len(appIDURIs) > 0 || *v1 || *authority != "") {
 		fmt.Fprintln(stderr, "tokencheck: -client-id, -app-id-uri, -v1 and -authority go with -entra")

@@ -32,6 +32,7 @@ func TestRun(t *testing.T) {
 		{"tenant", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-tenant", "t1"}, valid + "\n", 1, []string{"missing_claim"}},
 		{"wrong alg", []string{"-issuer", idp.Issuer(), "-audience", "api://orders", "-alg", "ES256"}, valid + "\n", 1, []string{"algorithm"}},
 		{"no flags", nil, "", 2, nil},
+		{"help", []string{"-h"}, "", 0, nil},
 		{"no audience", []string{"-issuer", idp.Issuer()}, "", 2, nil},
 		{"unknown flag", []string{"-issuer", idp.Issuer(), "-audience", "a", "-x"}, "", 2, nil},
 		{"refused alg", []string{"-issuer", idp.Issuer(), "-audience", "a", "-alg", "HS256"}, "", 2, nil},
@@ -43,6 +44,9 @@ func TestRun(t *testing.T) {
 			status := run(context.Background(), tt.args, strings.NewReader(tt.stdin), &out, &errOut)
 			if status != tt.status {
 				t.Fatalf("status %d, want %d; stderr %s", status, tt.status, errOut.String())
+			}
+			if strings.Contains(errOut.String(), "help requested") {
+				t.Fatalf("stderr reports -h as an error: %s", errOut.String())
 			}
 			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 			if len(tt.reasons) == 0 {

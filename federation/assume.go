@@ -319,6 +319,9 @@ func (a *assumer) remember(key [32]byte, err error) {
 // as token_id, the SHA-256 prefix of its jti; the secret key and session
 // token never appear.
 func (a *assumer) emit(ctx context.Context, ti *tokenInfo, name string, out *sts.AssumeRoleWithWebIdentityOutput, creds aws.Credentials, err error, d time.Duration) {
+	if err != nil && a.o.Logger != nil {
+		a.warn(ctx, err)
+	}
 	if !a.log.Enabled(ctx) {
 		return
 	}
@@ -371,4 +374,37 @@ func (a *assumer) emit(ctx context.Context, ti *tokenInfo, name string, out *sts
 		}
 	}
 	a.log.Emit(ctx, ev)
+}
+
+// warn logs a failed exchange for operators, who need to see STS or the
+// IdP failing before the credentials run out, audit or not. It runs after
+// remember, so the backoff is known.
+func (a *assumer) warn(ctx context.Context, err error) {
+	now := a.o.Now()
+	attrs := []slog.Attr{
+		slog.String("role_arn", a.roleARN),
+		slog.String("reason", reason.Of(err)),
+		slog.String("error", err.Error()),
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		if e.Code != "" {
+			attrs = append(attrs, slog.String("error_code", e.Code))
+		}
+		if e.StatusCode != 0 {
+			attrs = append(attrs, slog.Int("status", e.StatusCode))
+		}
+		if e.RequestID != "" {
+			attrs = append(attrs, slog.String("request_id", e.RequestID))
+		}
+	}
+	if f := a.fail.Load(); f != nil && f.until.After(now) {
+		attrs = append(attrs, slog.Duration("retry_in", f.until.Sub(now)))
+	}
+	msg := "federation: STS exchange failed; no valid credentials to serve"
+	if last := a.last.Load(); last != nil && last.Expires.After(now) && transient(err) {
+		msg = "federation: STS exchange failed; serving the current credentials meanwhile"
+		attrs = append(attrs, slog.Time("valid_until", last.Expires.UTC()))
+	}
+	a.o.Logger.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
 }

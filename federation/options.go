@@ -133,6 +133,13 @@ type Options struct {
 	Now func() time.Time
 	// Audit receives sts.assumed and sts.failed events; nil means none.
 	Audit slog.Handler
+	// Logger receives operational problems at warning level, whether or
+	// not Audit is set: each failed exchange (STS throttling or down, the
+	// IdP unreachable behind STS, the token source failing, a refusal),
+	// with the role, reason class, STS code, HTTP status, request ID, when
+	// the next attempt is due and until when the current credentials are
+	// still served. Nil means none. No record carries a token or key.
+	Logger *slog.Logger
 
 	// systemClock records that Now was left nil, so that the cache's hot
 	// path can time itself with the monotonic clock alone.

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,9 +227,10 @@ func TestRenewsWhenNobodyAsks(t *testing.T) {
 func TestServesLastCredentialsWhileSTSIsDown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSlowSTS(200*time.Millisecond, 20*time.Minute)
-		var log auditLog
+		var log, ops auditLog
 		p, err := federation.NewProvider(s, roleARN, idSource(bubbleToken()), func(o *federation.Options) {
 			o.Audit = log.handler()
+			o.Logger = slog.New(ops.handler())
 			o.MinBackoff, o.MaxBackoff = time.Minute, time.Minute
 			o.ExpiryWindowJitterFrac = -1 // renew exactly 5 minutes before expiry
 		})
@@ -275,6 +278,34 @@ func TestServesLastCredentialsWhileSTSIsDown(t *testing.T) {
 		synctest.Wait()
 		if _, err := p.Retrieve(context.Background()); !errors.Is(err, federation.ErrAccessDenied) {
 			t.Fatalf("after AccessDenied: %v", err)
+		}
+
+		// Each failed exchange reached the operator's logger, audit or not.
+		recs := ops.events(t)
+		if len(recs) < 3 {
+			t.Fatalf("%d log records, want one per failed exchange", len(recs))
+		}
+		down, denied := recs[0], recs[len(recs)-1]
+		for _, c := range []struct {
+			rec  map[string]any
+			want map[string]any
+		}{
+			{down, map[string]any{"level": "WARN", "msg": "federation: STS exchange failed; serving the current credentials meanwhile",
+				"reason": "idp_unavailable", "error_code": "ServiceUnavailable", "role_arn": roleARN}},
+			{denied, map[string]any{"level": "WARN", "msg": "federation: STS exchange failed; no valid credentials to serve",
+				"reason": "forbidden", "error_code": "AccessDenied", "role_arn": roleARN}},
+		} {
+			for k, v := range c.want {
+				if c.rec[k] != v {
+					t.Errorf("%s = %v, want %v (%v)", k, c.rec[k], v, c.rec)
+				}
+			}
+		}
+		if down["valid_until"] == nil || down["retry_in"] == nil {
+			t.Errorf("valid_until or retry_in missing: %v", down)
+		}
+		if strings.Contains(ops.String(), "secret") || strings.Contains(ops.String(), "session") || strings.Contains(ops.String(), "eyJ") {
+			t.Error("the log carries a key or token")
 		}
 	})
 }

@@ -272,6 +272,9 @@ func (e *entry) run(c *call) {
 		}
 	}
 
+	var logIt bool          // a failure an operator should see
+	var failures int        // consecutive failures, for the log
+	var retry time.Duration // until the next attempt, for the log
 	e.mu.Lock()
 	prev := e.cur.Load()
 	if err == nil {
@@ -281,22 +284,30 @@ func (e *entry) run(c *call) {
 		e.retryAt.Store(0)
 		c.tok = tok
 	} else {
-		if e.closed && e.ctx.Err() != nil {
+		closing := e.closed && e.ctx.Err() != nil
+		if closing {
 			err = fmt.Errorf("%w: %w", ErrClosed, err)
 		}
+		logIt = !closing && e.o.Logger != nil
 		e.failures++
 		var oe *Error
 		var ra time.Duration
 		if errors.As(err, &oe) {
 			ra = oe.RetryAfter
 		}
-		e.retryAt.Store(now.Add(e.backoff(e.failures, ra)).UnixNano())
+		wait := e.backoff(e.failures, ra)
+		e.retryAt.Store(now.Add(wait).UnixNano())
 		c.err = unavailable("fetching token", err)
 		e.lastErr = c.err
+		failures = e.failures
+		retry = wait
 	}
 	e.call = nil
 	e.busy.Store(false)
 	e.mu.Unlock()
+	if logIt {
+		e.warn(prev, now, c.err, failures, retry)
+	}
 	close(c.done)
 	if e.changed != nil {
 		select {

@@ -28,6 +28,14 @@ type Options struct {
 	// for each sign-in completed by [AuthCode] and [Device]. Nil disables
 	// audit. No event ever carries a token.
 	Audit slog.Handler
+	// Logger receives operational problems at warning level, whether or
+	// not Audit is set: a renewal that failed (the IdP throttling with 429
+	// or 503 and Retry-After, a network error, a refused grant), with the
+	// reason class, HTTP status, OAuth error code, Entra trace ID, the
+	// consecutive failures, when the next attempt is due and until when
+	// the old token is still served. Nil means none. No record carries a
+	// token or secret.
+	Logger *slog.Logger
 	// Timeout bounds each request to the IdP. Default 30s.
 	Timeout time.Duration
 	// Params are extra form parameters for every token request (for

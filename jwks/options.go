@@ -31,6 +31,12 @@ type Options struct {
 	// Leeway tolerates clock skew for exp, nbf and iat. Zero means
 	// DefaultLeeway, a negative value means none; clamped to MaxLeeway.
 	Leeway time.Duration
+	// MaxAge, when positive, bounds a token's age by its iat: iat becomes
+	// required, a token issued more than MaxAge (plus Leeway) ago is
+	// refused with ErrExpired, and exp becomes optional (still checked when
+	// present). It is for Security Event Tokens (RFC 8417), which carry iat
+	// and no exp; access tokens should keep the default, zero: exp required.
+	MaxAge time.Duration
 	// MaxTokenSize caps the token length in bytes, checked before any
 	// parsing. Zero means DefaultMaxTokenSize.
 	MaxTokenSize int

@@ -32,6 +32,7 @@ type Validator struct {
 	types     []string
 	tenants   []string
 	leeway    time.Duration
+	maxAge    time.Duration // Options.MaxAge: > 0 bounds iat and makes exp optional
 	maxSize   int
 	now       func() time.Time
 	cache     *tokenCache
@@ -150,6 +151,10 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	default:
 		v.leeway = min(o.Leeway, MaxLeeway)
 	}
+	if o.MaxAge < 0 {
+		return bad("MaxAge must not be negative")
+	}
+	v.maxAge = o.MaxAge
 	if v.maxSize <= 0 {
 		v.maxSize = DefaultMaxTokenSize
 	}
@@ -486,10 +491,17 @@ func stillPublished(ctx context.Context, ks KeySet, c *Claims) bool {
 }
 
 func (v *Validator) checkTimes(c *Claims, now time.Time) error {
-	if c.ExpiresAt.IsZero() {
+	if v.maxAge > 0 {
+		if c.IssuedAt.IsZero() {
+			return fail(ErrMissingClaim, "iat is required")
+		}
+		if now.Sub(c.IssuedAt) > v.maxAge+v.leeway {
+			return fail(ErrExpired, "iat "+c.IssuedAt.UTC().Format(time.RFC3339)+" is older than "+v.maxAge.String()+" (leeway "+v.leeway.String()+")")
+		}
+	} else if c.ExpiresAt.IsZero() {
 		return fail(ErrMissingClaim, "exp is required")
 	}
-	if !now.Before(c.ExpiresAt.Add(v.leeway)) {
+	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(v.leeway)) {
 		return fail(ErrExpired, "exp "+c.ExpiresAt.UTC().Format(time.RFC3339)+" is past (leeway "+v.leeway.String()+")")
 	}
 	if !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore) {

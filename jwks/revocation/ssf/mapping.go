@@ -1,0 +1,93 @@
+package ssf
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/idbridge/idbridge/jwks/revocation"
+)
+
+// entries maps one event to the revocations it calls for. Unknown events
+// and credential creation call for none.
+func (r *Receiver) entries(ctx context.Context, ev Event, iat time.Time) ([]revocation.Entry, error) {
+	if !known(ev.Type) || ev.Type == CredentialChange && ev.ChangeType == "create" {
+		return nil, nil
+	}
+	// The revocation takes effect at the event's time (tokens issued
+	// before it are refused), never later than now.
+	at := iat
+	if !ev.Timestamp.IsZero() {
+		at = ev.Timestamp
+	}
+	if now := r.now(); at.After(now) {
+		at = now
+	}
+	s := *ev.Subject
+	var session, user *Subject
+	switch {
+	case s.Format == "complex":
+		session, user = s.Session, s.User
+	default:
+		user = &s
+	}
+	var out []revocation.Entry
+	if ev.Type == SessionRevoked && session != nil {
+		// One session ended: that session's tokens, not the user's others.
+		if session.Format != "opaque" {
+			return nil, fmt.Errorf("%w: session must be opaque", ErrSubject)
+		}
+		e := revocation.SessionID(session.ID)
+		e.At = at
+		return append(out, e), nil
+	}
+	if user == nil {
+		if session != nil && session.Format == "opaque" {
+			e := revocation.SessionID(session.ID)
+			e.At = at
+			return append(out, e), nil
+		}
+		return nil, fmt.Errorf("%w: the event names no user", ErrSubject)
+	}
+	users, err := r.users(ctx, *user, s.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range users {
+		e.At = at
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// users maps a user identifier to subject entries.
+func (r *Receiver) users(ctx context.Context, u Subject, tenant *Subject) ([]revocation.Entry, error) {
+	switch {
+	case u.Format == "iss_sub":
+		return []revocation.Entry{revocation.IssuerSubject(u.Issuer, u.Subject)}, nil
+	case u.Format == "opaque" && tenant != nil && tenant.Format == "opaque" && r.tenant != "":
+		return []revocation.Entry{revocation.EntraUser(tenant.ID, u.ID)}, nil
+	case u.Format == "opaque" && r.tenant != "":
+		return []revocation.Entry{revocation.EntraUser(r.tenant, u.ID)}, nil
+	case u.Format == "aliases":
+		var out []revocation.Entry
+		for _, id := range u.Identifiers {
+			es, err := r.users(ctx, id, tenant)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, es...)
+		}
+		return out, nil
+	}
+	if r.resolve == nil {
+		r.log.Warn("ssf: no Options.Resolve for this subject format; event acknowledged, nothing revoked", "format", u.Format)
+		return nil, nil
+	}
+	es, err := r.resolve(ctx, u)
+	if err != nil {
+		return nil, &setError{status: http.StatusServiceUnavailable, Err: "temporarily_unavailable", Desc: "the subject could not be resolved"}
+	}
+	return es, nil
+}

@@ -1,0 +1,334 @@
+package ssf_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/idbridge/idbridge/jwks/revocation"
+	"github.com/idbridge/idbridge/jwks/revocation/ssf"
+)
+
+var now = time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+
+type fixture struct {
+	tr   *transmitter
+	list *revocation.List
+	rcv  *ssf.Receiver
+	url  string
+}
+
+func newFixture(t *testing.T, fns ...func(*ssf.Options)) *fixture {
+	t.Helper()
+	tr := newTransmitter(t, now)
+	list, err := revocation.New(func(o *revocation.Options) { o.Now = func() time.Time { return now } })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := ssf.NewReceiver(list, append([]func(*ssf.Options){func(o *ssf.Options) {
+		o.Issuer, o.JWKSURL, o.Audience = transmitterIss, tr.jwksURL(), receiverAud
+		o.HTTPClient = tr.srv.Client()
+		o.EntraTenantID = tid
+		o.Now = func() time.Time { return now }
+	}}, fns...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close() })
+	srv := httptest.NewServer(rcv)
+	t.Cleanup(srv.Close)
+	return &fixture{tr: tr, list: list, rcv: rcv, url: srv.URL + "/ssf/events"}
+}
+
+// post delivers body as RFC 8935 says and returns the status and the
+// error code of a 400.
+func (f *fixture) post(t *testing.T, body, contentType string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.url, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusAccepted {
+		return resp.StatusCode, ""
+	}
+	var e struct{ Err, Description string }
+	if err := json.Unmarshal(b, &e); err != nil || e.Err == "" || e.Description == "" {
+		t.Fatalf("status %d with body %q: not an RFC 8935 error", resp.StatusCode, b)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("error Content-Type %q", ct)
+	}
+	return resp.StatusCode, e.Err
+}
+
+const setType = "application/secevent+jwt"
+
+func TestEventsRevoke(t *testing.T) {
+	leoSub := issSub("https://login.example", "leo")
+	tests := []struct {
+		name    string
+		alg     string
+		event   string
+		payload map[string]any
+		claims  map[string]any
+		want    []revocation.Entry
+	}{
+		{"session-revoked, complex user+session, RS256", "rsa", ssf.SessionRevoked,
+			map[string]any{"subject": map[string]any{"format": "complex", "user": leoSub, "session": opaque("sess-1")}, "event_timestamp": now.Add(-time.Minute).Unix()},
+			nil, []revocation.Entry{{Kind: revocation.Session, ID: "sess-1", At: now.Add(-time.Minute)}}},
+		{"session-revoked, user only, ES256", "ec", ssf.SessionRevoked,
+			map[string]any{"subject": leoSub}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
+		{"credential-change update", "rsa", ssf.CredentialChange,
+			map[string]any{"subject": leoSub, "change_type": "update", "credential_type": "password"}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
+		{"credential-change create revokes nothing", "rsa", ssf.CredentialChange,
+			map[string]any{"subject": leoSub, "change_type": "create", "credential_type": "fido2-roaming"}, nil, nil},
+		{"account-disabled, opaque Entra object ID", "ec", ssf.AccountDisabled,
+			map[string]any{"subject": opaque(leoOID), "reason": "hijacking"}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: now}}},
+		{"account-purged, subject in sub_id (SSF 1.0)", "rsa", ssf.AccountPurged,
+			map[string]any{}, map[string]any{"sub_id": leoSub},
+			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
+		{"sessions-revoked, complex with opaque tenant", "rsa", ssf.SessionsRevoked,
+			map[string]any{"subject": map[string]any{"format": "complex", "user": opaque(leoOID), "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f")}}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, TenantID: "0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f", ObjectID: leoOID, At: now}}},
+		{"aliases", "rsa", ssf.AccountDisabled,
+			map[string]any{"subject": map[string]any{"format": "aliases", "identifiers": []any{map[string]any{"format": "email", "email": "leo@bank.example"}, opaque(leoOID)}}}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: now}}},
+		{"email without Resolve: acknowledged, nothing revoked", "rsa", ssf.AccountDisabled,
+			map[string]any{"subject": map[string]any{"format": "email", "email": "leo@bank.example"}}, nil, nil},
+		{"unknown event: acknowledged, ignored", "rsa", "https://schemas.openid.net/secevent/caep/event-type/assurance-level-change",
+			map[string]any{"subject": leoSub, "current_level": "nist-aal2"}, nil, nil},
+		{"future event_timestamp is clamped to now", "rsa", ssf.SessionRevoked,
+			map[string]any{"subject": leoSub, "event_timestamp": now.Add(time.Hour).Unix()}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			set := f.tr.sign(t, tt.alg, f.tr.set(tt.event, tt.payload, tt.claims), nil)
+			if code, err := f.post(t, set, setType); code != http.StatusAccepted {
+				t.Fatalf("status %d %s", code, err)
+			}
+			got := f.list.Entries()
+			if len(got) != len(tt.want) {
+				t.Fatalf("entries %+v, want %+v", got, tt.want)
+			}
+			for i := range got {
+				if got[i].Kind != tt.want[i].Kind || got[i].ID != tt.want[i].ID || got[i].Issuer != tt.want[i].Issuer ||
+					got[i].Subject != tt.want[i].Subject || got[i].TenantID != tt.want[i].TenantID ||
+					got[i].ObjectID != tt.want[i].ObjectID || !got[i].At.Equal(tt.want[i].At) {
+					t.Errorf("entry %+v, want %+v", got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// Every bad SET is answered as RFC 8935 says and revokes nothing.
+func TestBadInputNeverRevokes(t *testing.T) {
+	leo := map[string]any{"subject": issSub("https://login.example", "leo")}
+	other := newForger(t, now)
+	type mk func(f *fixture) string
+	sign := func(c func(tr *transmitter) jwt.MapClaims, header map[string]any) mk {
+		return func(f *fixture) string { return f.tr.sign(t, "rsa", c(f.tr), header) }
+	}
+	plain := func(override map[string]any) func(tr *transmitter) jwt.MapClaims {
+		return func(tr *transmitter) jwt.MapClaims { return tr.set(ssf.AccountDisabled, leo, override) }
+	}
+	withSubject := func(s any) func(tr *transmitter) jwt.MapClaims {
+		return func(tr *transmitter) jwt.MapClaims {
+			return tr.set(ssf.AccountDisabled, map[string]any{"subject": s}, nil)
+		}
+	}
+	tests := []struct {
+		name     string
+		body     mk
+		ct       string
+		wantCode int
+		wantErr  string
+	}{
+		{"wrong issuer", sign(plain(map[string]any{"iss": "https://evil.example"}), nil), setType, 400, "invalid_issuer"},
+		{"wrong audience", sign(plain(map[string]any{"aud": "https://other-api.example"}), nil), setType, 400, "invalid_audience"},
+		{"typ JWT (an access token)", sign(plain(nil), map[string]any{"typ": "JWT"}), setType, 400, "invalid_request"},
+		{"no typ", sign(plain(nil), map[string]any{"typ": nil}), setType, 400, "invalid_request"},
+		{"signed by another key", func(f *fixture) string { return other.sign(t, "rsa", f.tr.set(ssf.AccountDisabled, leo, nil), nil) }, setType, 400, "invalid_key"},
+		{"ES256 by another key", func(f *fixture) string { return other.sign(t, "ec", f.tr.set(ssf.AccountDisabled, leo, nil), nil) }, setType, 400, "invalid_key"},
+		{"unknown kid", sign(plain(nil), map[string]any{"kid": "nope"}), setType, 400, "invalid_key"},
+		{"alg none", func(f *fixture) string {
+			s, _ := jwt.NewWithClaims(jwt.SigningMethodNone, f.tr.set(ssf.AccountDisabled, leo, nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+			return s
+		}, setType, 400, "invalid_key"},
+		{"HS256 with the public key", func(f *fixture) string {
+			s, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, f.tr.set(ssf.AccountDisabled, leo, nil)).SignedString([]byte("secret"))
+			return s
+		}, setType, 400, "invalid_key"},
+		{"iat too old", sign(plain(map[string]any{"iat": now.Add(-3 * time.Hour).Unix()}), nil), setType, 400, "invalid_request"},
+		{"iat ahead", sign(plain(map[string]any{"iat": now.Add(time.Hour).Unix()}), nil), setType, 400, "invalid_request"},
+		{"no iat", sign(plain(map[string]any{"iat": nil}), nil), setType, 400, "invalid_request"},
+		{"no jti", sign(plain(map[string]any{"jti": nil}), nil), setType, 400, "invalid_request"},
+		{"no events", sign(plain(map[string]any{"events": nil}), nil), setType, 400, "invalid_request"},
+		{"events not an object", sign(plain(map[string]any{"events": []string{ssf.AccountDisabled}}), nil), setType, 400, "invalid_request"},
+		{"event payload not an object", sign(plain(map[string]any{"events": map[string]any{ssf.AccountDisabled: "leo"}}), nil), setType, 400, "invalid_request"},
+		{"no subject", sign(withSubject(nil), nil), setType, 400, "invalid_request"},
+		{"subject without format", sign(withSubject(map[string]any{"iss": "x", "sub": "y"}), nil), setType, 400, "invalid_request"},
+		{"iss_sub without sub", sign(withSubject(map[string]any{"format": "iss_sub", "iss": "x"}), nil), setType, 400, "invalid_request"},
+		{"iss_sub with number sub", sign(withSubject(map[string]any{"format": "iss_sub", "iss": "x", "sub": 7}), nil), setType, 400, "invalid_request"},
+		{"email without @", sign(withSubject(map[string]any{"format": "email", "email": "leo"}), nil), setType, 400, "invalid_request"},
+		{"complex with nothing", sign(withSubject(map[string]any{"format": "complex"}), nil), setType, 400, "invalid_request"},
+		{"nested complex", sign(withSubject(map[string]any{"format": "complex", "user": map[string]any{"format": "complex", "user": opaque("x")}}), nil), setType, 400, "invalid_request"},
+		{"opaque id with a control character", sign(withSubject(opaque("a\nb")), nil), setType, 400, "invalid_request"},
+		{"opaque id too long", sign(withSubject(opaque(strings.Repeat("x", 2000))), nil), setType, 400, "invalid_request"},
+		{"credential-change without change_type", sign(func(tr *transmitter) jwt.MapClaims { return tr.set(ssf.CredentialChange, leo, nil) }, nil), setType, 400, "invalid_request"},
+		{"one good event and one bad", sign(plain(map[string]any{"events": map[string]any{ssf.AccountDisabled: leo, ssf.AccountPurged: map[string]any{"subject": map[string]any{"format": "iss_sub"}}}}), nil), setType, 400, "invalid_request"},
+		{"wrong Content-Type", sign(plain(nil), nil), "application/json", 400, "invalid_request"},
+		{"huge body", func(*fixture) string { return strings.Repeat("a", 1<<20) }, setType, 400, "invalid_request"},
+		{"not a JWS", func(*fixture) string { return "hello" }, setType, 400, "invalid_request"},
+		{"JWE (five parts)", func(*fixture) string { return "a.b.c.d.e" }, setType, 400, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			code, errCode := f.post(t, tt.body(f), tt.ct)
+			if code != tt.wantCode || errCode != tt.wantErr {
+				t.Errorf("got %d %q, want %d %q", code, errCode, tt.wantCode, tt.wantErr)
+			}
+			if n := f.list.Len(); n != 0 {
+				t.Errorf("a refused SET revoked %d entries", n)
+			}
+		})
+	}
+}
+
+func TestReplayedJTI(t *testing.T) {
+	f := newFixture(t)
+	set := f.tr.sign(t, "ec", f.tr.set(ssf.AccountDisabled, map[string]any{"subject": opaque(leoOID)}, nil), nil)
+	if code, _ := f.post(t, set, setType); code != http.StatusAccepted {
+		t.Fatalf("first delivery: %d", code)
+	}
+	if code, err := f.post(t, set, setType); code != 400 || err != "invalid_request" {
+		t.Fatalf("replay: %d %s", code, err)
+	}
+}
+
+func TestAuthenticateAndMethod(t *testing.T) {
+	f := newFixture(t, func(o *ssf.Options) {
+		o.Authenticate = func(r *http.Request) error {
+			if r.Header.Get("Authorization") != "Bearer transmitter-secret" {
+				return errors.New("no")
+			}
+			return nil
+		}
+	})
+	set := f.tr.sign(t, "rsa", f.tr.set(ssf.AccountDisabled, map[string]any{"subject": opaque(leoOID)}, nil), nil)
+	if code, err := f.post(t, set, setType); code != 401 || err != "authentication_failed" {
+		t.Fatalf("unauthenticated: %d %s", code, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.url, strings.NewReader(set))
+	req.Header.Set("Content-Type", setType)
+	req.Header.Set("Authorization", "Bearer transmitter-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("authenticated: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(f.url)
+	if err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if f.list.Len() != 1 {
+		t.Fatalf("%d entries", f.list.Len())
+	}
+}
+
+func TestResolve(t *testing.T) {
+	f := newFixture(t, func(o *ssf.Options) {
+		o.Resolve = func(_ context.Context, s ssf.Subject) ([]revocation.Entry, error) {
+			if s.Format == "email" && s.Email == "leo@bank.example" {
+				return []revocation.Entry{revocation.EntraUser(tid, leoOID)}, nil
+			}
+			return nil, errors.New("directory down")
+		}
+	})
+	ok := f.tr.sign(t, "rsa", f.tr.set(ssf.AccountDisabled, map[string]any{"subject": map[string]any{"format": "email", "email": "leo@bank.example"}}, nil), nil)
+	if code, _ := f.post(t, ok, setType); code != http.StatusAccepted || f.list.Len() != 1 {
+		t.Fatalf("resolved: %d, %d entries", code, f.list.Len())
+	}
+	fail := f.tr.sign(t, "rsa", f.tr.set(ssf.AccountDisabled, map[string]any{"subject": map[string]any{"format": "email", "email": "amit@bank.example"}}, nil), nil)
+	if code, err := f.post(t, fail, setType); code != http.StatusServiceUnavailable || err != "temporarily_unavailable" {
+		t.Fatalf("resolver down: %d %s", code, err)
+	}
+}
+
+// A Revoke failure answers 503 and forgets the jti, so the transmitter's
+// retry is processed.
+func TestRevokeFailureAllowsRetry(t *testing.T) {
+	tr := newTransmitter(t, now)
+	fail := true
+	list := revokerFunc(func(ctx context.Context, e revocation.Entry) error {
+		if fail {
+			return errors.New("store down")
+		}
+		return nil
+	})
+	rcv, err := ssf.NewReceiver(list, func(o *ssf.Options) {
+		o.Issuer, o.JWKSURL, o.Audience, o.HTTPClient, o.EntraTenantID = transmitterIss, tr.jwksURL(), receiverAud, tr.srv.Client(), tid
+		o.Now = func() time.Time { return now }
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close()
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	f := &fixture{tr: tr, url: srv.URL}
+	set := tr.sign(t, "rsa", tr.set(ssf.AccountDisabled, map[string]any{"subject": opaque(leoOID)}, nil), nil)
+	if code, err := f.post(t, set, setType); code != http.StatusServiceUnavailable {
+		t.Fatalf("store down: %d %s", code, err)
+	}
+	fail = false
+	if code, err := f.post(t, set, setType); code != http.StatusAccepted {
+		t.Fatalf("retry: %d %s", code, err)
+	}
+}
+
+type revokerFunc func(context.Context, revocation.Entry) error
+
+func (f revokerFunc) Revoke(ctx context.Context, e revocation.Entry) error { return f(ctx, e) }
+
+func TestNewReceiverOptions(t *testing.T) {
+	list, _ := revocation.New()
+	for name, fn := range map[string]func(*ssf.Options){
+		"no issuer":   func(o *ssf.Options) { o.Audience, o.JWKSURL = receiverAud, "https://x/jwks" },
+		"no audience": func(o *ssf.Options) { o.Issuer, o.JWKSURL = transmitterIss, "https://x/jwks" },
+		"no keys":     func(o *ssf.Options) { o.Issuer, o.Audience = transmitterIss, receiverAud },
+		"HS256": func(o *ssf.Options) {
+			o.Issuer, o.Audience, o.JWKSURL, o.Algorithms = transmitterIss, receiverAud, "https://x/jwks", []string{"HS256"}
+		},
+		"negative age": func(o *ssf.Options) {
+			o.Issuer, o.Audience, o.JWKSURL, o.MaxAge = transmitterIss, receiverAud, "https://x/jwks", -1
+		},
+	} {
+		if _, err := ssf.NewReceiver(list, fn); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if _, err := ssf.NewReceiver(nil, func(o *ssf.Options) { o.Issuer, o.Audience, o.JWKSURL = transmitterIss, receiverAud, "https://x/jwks" }); err == nil {
+		t.Error("nil list accepted")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/idbridge/idbridge/internal/guid"
 )
 
 // Microsoft Entra ID endpoints and well-known tenants.
@@ -181,11 +183,11 @@ func checkEntraTenant(tenant string, o *EntraOptions) error {
 		return fmt.Errorf("Entra tenant %q is a domain name, but tokens carry the tenant ID GUID in iss and tid; "+
 			"%s (https://login.microsoftonline.com/%s/v2.0/.well-known/openid-configuration shows it in issuer)",
 			tenant, wantTenant, url.PathEscape(tenant))
-	case !isGUID(t):
+	case !guid.Valid(t):
 		return fmt.Errorf("Entra tenant %q is not a tenant ID; %s", tenant, wantTenant)
 	}
 	for _, t := range o.Tenants {
-		if !isGUID(t) {
+		if !guid.Valid(t) {
 			return fmt.Errorf("Entra EntraOptions.Tenants entry %q is not a tenant ID; want a GUID (the tid claim)", t)
 		}
 	}
@@ -200,7 +202,7 @@ func entraAudiences(clientID string, uris []string) ([]string, error) {
 		return nil, fmt.Errorf("Entra client ID is empty; want the API's application (client) ID GUID (the aud of v2.0 tokens)")
 	case strings.Contains(clientID, "://"):
 		return nil, fmt.Errorf("Entra client ID %q is an App ID URI; want the application (client) ID GUID (the aud of v2.0 tokens) and the URI in EntraOptions.AppIDURIs", clientID)
-	case isPlaceholder(clientID) || !isGUID(clientID):
+	case isPlaceholder(clientID) || !guid.Valid(clientID):
 		return nil, fmt.Errorf("Entra client ID %q is not a GUID; want the API's application (client) ID from its app registration", clientID)
 	}
 	clientID = strings.ToLower(clientID)
@@ -224,25 +226,4 @@ func entraAudiences(clientID string, uris []string) ([]string, error) {
 func isPlaceholder(s string) bool {
 	return strings.ContainsAny(s, "<>{}[] $%") || strings.Contains(strings.ToLower(s), "tenant-id") ||
 		strings.Contains(strings.ToLower(s), "your-")
-}
-
-// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -82,6 +82,7 @@ import (
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -145,7 +146,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		defer local.Close()
 		issuers = []jwks.Issuer{{Issuer: local.Issuer()}}
 		hc = local.HTTPClient()
-		if *policyPath, err = localidp.CopyPolicy(*policyPath, dir, local.Issuer()); err != nil {
+		if *policyPath, err = jwkstest.PolicyFile(*policyPath, dir, localidp.EntraIssuer, local.Issuer()); err != nil {
 			return err
 		}
 		fake, err := local.StartSTS(ctx, dir)

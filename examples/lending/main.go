@@ -65,6 +65,7 @@ import (
 	"github.com/idbridge/idbridge/examples/internal/localidp"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/token"
@@ -125,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		}
 		defer local.Close()
 		issuers, tenants, hc = local.Issuers(), []string{localidp.TenantID}, local.HTTPClient()
-		if *policyPath, err = localidp.CopyPolicy(*policyPath, dir, local.Issuer()); err != nil {
+		if *policyPath, err = jwkstest.PolicyFile(*policyPath, dir, localidp.EntraIssuer, local.Issuer()); err != nil {
 			return err
 		}
 		if *cbsURL == "" {

@@ -1,24 +1,44 @@
 // Package jwkstest is a fake OpenID provider for tests and examples: an
 // httptest server publishing a discovery document and a JWKS in the real
-// wire format, with helpers to mint signed tokens and rotate keys.
+// wire format, minting signed tokens, answering token requests and
+// rotating keys.
 //
-// # Use
+// # Testing an API protected by Entra ID
+//
+// With Options.Entra the server stands in for login.microsoftonline.com
+// and sts.windows.net: it publishes keys as Entra does (no alg, an issuer
+// property with {tenantid}, x5t and x5c) on Entra's paths, and mints
+// tokens in Entra's shapes ([EntraToken]): v2.0 access tokens (aud the
+// API's client ID, azp, scp), v1.0 ones (iss URL/{tid}/, aud the App ID
+// URI, appid, upn), app-only tokens (roles, idtyp app) and ID tokens
+// (nonce, aud the signing-in client). [Server.EntraAPI] configures a
+// validator as [jwks.EntraAPI] does for production, pointed at the server;
+// [Server.Policy] points a policy file written for Entra at it:
+//
+//	entra := jwkstest.Start(t, func(o *jwkstest.Options) { o.Entra = true })
+//	v, _ := jwks.NewValidator(entra.EntraAPI(jwkstest.TenantID, jwkstest.APIClientID))
+//	policy, _ := rbac.NewPolicy(entra.Policy(t, "policy.yaml"))
+//	tok := entra.EntraAccessToken(jwkstest.EntraToken{Groups: []string{groupID}, Scopes: []string{"Loans.Read"}})
+//
+// # Client flows
+//
+// The token endpoint ([Server.TokenURL], listed in discovery) serves
+// client_credentials for clients registered with [Server.AddClient]
+// (client_secret_basic or client_secret_post; app-only Entra tokens, or
+// RFC 9068 at+jwt tokens without Entra) and refresh_token for refresh
+// tokens from [Server.RefreshToken] (rotated on use), with RFC 6749 answers
+// and errors. There is no authorization endpoint: sign-in flows need a
+// real provider (the integration module's idp package).
+//
+// # Any OpenID provider
 //
 //	idp := jwkstest.Start(t)                 // stopped by t.Cleanup
-//	tok := idp.Mint(map[string]any{"aud": "api://orders", "sub": "u1"})
+//	tok := idp.Mint(map[string]any{"aud": "https://api.example", "sub": "u1", "scope": "orders.read"})
 //	v, _ := jwks.NewValidator(func(o *jwks.Options) {
 //		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), JWKSURL: idp.JWKSURL()}}
-//		o.Audiences = []string{"api://orders"}
+//		o.Audiences = []string{"https://api.example"}
 //		o.Algorithms = []string{"RS256"}
 //	})
-//
-// # Entra shape
-//
-// With Options.Entra the server publishes keys as Microsoft Entra ID does
-// (no alg, an issuer property with {tenantid}, x5t and x5c) and answers on
-// Entra's paths (/{tenant}/discovery/v2.0/keys,
-// /{tenant}/v2.0/.well-known/openid-configuration), so [jwks.Entra] can be
-// pointed at it with EntraOptions.Authority = server URL.
 //
 // Like net/http/httptest, helpers panic on errors for ease of use in tests.
 // Private keys never leave the server; they are generated per server.
@@ -65,6 +85,10 @@ type Options struct {
 	TokenLifetime time.Duration
 	// Now is the clock for iat and exp; nil means time.Now.
 	Now func() time.Time
+	// APIs maps App ID URIs to application (client) IDs for the token
+	// endpoint, which puts the client ID in aud as Entra v2.0 does; a
+	// resource api://{GUID} needs no entry.
+	APIs map[string]string
 }
 
 // Server is a fake OpenID provider. Its methods are safe for concurrent use.
@@ -81,6 +105,8 @@ type Server struct {
 	requests map[string]int
 	status   int
 	hook     func(kind string)
+	clients  map[string]Client     // token endpoint clients, by ID
+	refresh  map[string]EntraToken // live refresh tokens
 }
 
 type signingKey struct {
@@ -198,7 +224,7 @@ func (s *Server) UseKey(kid string) {
 }
 
 // Requests returns how many requests the server received of a kind:
-// "jwks" or "discovery".
+// "jwks", "discovery" or "token".
 func (s *Server) Requests(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -410,6 +436,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		kind = "discovery"
 	case p == "/keys" || strings.HasSuffix(p, "/discovery/v2.0/keys") || strings.HasSuffix(p, "/discovery/keys"):
 		kind = "jwks"
+	case p == "/token" || strings.HasSuffix(p, "/oauth2/v2.0/token"):
+		kind = "token"
 	default:
 		http.NotFound(w, r)
 		return
@@ -423,6 +451,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if status != 0 {
 		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	if kind == "token" {
+		s.tokenEndpoint(w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -439,7 +471,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) discovery(p string) map[string]any {
 	base := strings.TrimSuffix(p, "/.well-known/openid-configuration")
-	iss, jwksURI := s.Issuer(), s.JWKSURL()
+	iss, jwksURI, tokenURL := s.Issuer(), s.JWKSURL(), s.URL+"/token"
 	if s.o.Entra && base != "" {
 		// /{tenant}/v2.0/.well-known/openid-configuration, as Entra serves it.
 		tenant := strings.TrimSuffix(strings.TrimPrefix(base, "/"), "/v2.0")
@@ -448,6 +480,7 @@ func (s *Server) discovery(p string) map[string]any {
 			iss = s.URL + "/{tenantid}/v2.0"
 		}
 		jwksURI = s.URL + "/" + tenant + "/discovery/v2.0/keys"
+		tokenURL = s.URL + "/" + tenant + "/oauth2/v2.0/token"
 	}
 	s.mu.Lock()
 	algs := []string{}
@@ -455,12 +488,15 @@ func (s *Server) discovery(p string) map[string]any {
 		algs = append(algs, k.alg)
 	}
 	s.mu.Unlock()
+	// Only what the server serves: no authorization endpoint (sign-in
+	// flows need a real provider, such as integration/idp), so no
+	// response types either.
 	return map[string]any{
 		"issuer":                                iss,
 		"jwks_uri":                              jwksURI,
-		"authorization_endpoint":                s.URL + "/authorize",
-		"token_endpoint":                        s.URL + "/token",
-		"response_types_supported":              []string{"code", "id_token", "code id_token"},
+		"token_endpoint":                        tokenURL,
+		"grant_types_supported":                 []string{"client_credentials", "refresh_token"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": algs,
 	}

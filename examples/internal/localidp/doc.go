@@ -13,7 +13,8 @@
 //
 //   - [Start]: the provider, with the tenant ID and group object IDs of
 //     examples/policies/bank.yaml, so the bank's policy file works as
-//     written once its issuer URL points at the provider ([CopyPolicy]).
+//     written once its issuer URL points at the provider (the apps do that
+//     with jwkstest.PolicyFile, which any test can use too).
 //   - [IdP.UserToken]: a scenario user's access token, from a real
 //     authorization code flow with PKCE.
 //   - [IdP.Announce]: the banner a local run prints, with curl-able hints;

@@ -1,7 +1,6 @@
 package localidp
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -224,23 +223,4 @@ func (p *IdP) Announce(ctx context.Context, w io.Writer, h Hint) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// CopyPolicy writes a copy of the policy file src into dir with the bank's
-// Entra issuer (which the file names) replaced by issuer, the provider's,
-// and returns the copy's path. A local run loads, watches and reloads the
-// copy exactly as production does the original.
-func CopyPolicy(src, dir, issuer string) (string, error) {
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		return "", fmt.Errorf("localidp: %w", err)
-	}
-	if !bytes.Contains(raw, []byte(EntraIssuer)) {
-		return "", fmt.Errorf("localidp: %s does not declare the issuer %s", src, EntraIssuer)
-	}
-	dst := filepath.Join(dir, filepath.Base(src))
-	if err := os.WriteFile(dst, bytes.ReplaceAll(raw, []byte(EntraIssuer), []byte(issuer)), 0o600); err != nil {
-		return "", fmt.Errorf("localidp: %w", err)
-	}
-	return dst, nil
 }

@@ -2,44 +2,11 @@ package localidp
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/idbridge/idbridge/integration/idp"
 )
-
-func TestCopyPolicy(t *testing.T) {
-	dir := t.TempDir()
-	for _, tc := range []struct {
-		name, text, want string
-		wantErr          bool
-	}{
-		{"issuer replaced everywhere", "a: " + EntraIssuer + "\nb: " + EntraIssuer + "\n", "a: https://127.0.0.1:1\nb: https://127.0.0.1:1\n", false},
-		{"another tenant's policy is refused", "a: https://login.microsoftonline.com/other/v2.0\n", "", true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := filepath.Join(t.TempDir(), "bank.yaml")
-			if err := os.WriteFile(src, []byte(tc.text), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			dst, err := CopyPolicy(src, dir, "https://127.0.0.1:1")
-			if tc.wantErr {
-				if err == nil {
-					t.Fatal("no error")
-				}
-				return
-			}
-			got, err := os.ReadFile(dst)
-			if err != nil || string(got) != tc.want {
-				t.Fatalf("copy = %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
-	if _, err := CopyPolicy(filepath.Join(dir, "missing.yaml"), dir, "x"); err == nil {
-		t.Error("a missing file gave no error")
-	}
-}
 
 // TestProvider checks the scenario a local run relies on: users sign in
 // with bank.yaml's groups, tokens are printed only on request, and the

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -161,4 +163,35 @@ func TestMetadataOptionsRefused(t *testing.T) {
 func theIdPMetadata(t *testing.T) []byte {
 	idp, _ := testIdP(t)
 	return idp.Metadata()
+}
+
+// TestEntraFederationMetadata reads a document with the structure of the
+// one Entra serves at .../federationmetadata/2007-06/federationmetadata.xml:
+// an enveloped signature, two WS-Federation RoleDescriptors
+// (SecurityTokenServiceType, ApplicationServiceType), and an
+// IDPSSODescriptor listing the current and the next signing certificate.
+func TestEntraFederationMetadata(t *testing.T) {
+	doc, err := os.ReadFile("testdata/entra-federationmetadata.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := saml.ParseMetadata(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := md.EntityID(); got != "https://sts.windows.net/"+tenant+"/" {
+		t.Fatalf("entityID %s", got)
+	}
+	ed := md.Descriptor()
+	if len(ed.IDPSSODescriptors) != 1 || len(ed.IDPSSODescriptors[0].KeyDescriptors) != 2 {
+		t.Fatalf("IDPSSODescriptor: %+v", ed.IDPSSODescriptors)
+	}
+	v, err := saml.NewValidator(md, spEntity, acsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, id, err := v.AuthnRequest("r")
+	if err != nil || !strings.HasPrefix(u, "https://login.microsoftonline.com/"+tenant+"/saml2?SAMLRequest=") || id == "" {
+		t.Fatalf("AuthnRequest = %s, %s, %v", u, id, err)
+	}
 }

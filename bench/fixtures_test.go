@@ -23,7 +23,7 @@ import (
 const (
 	tenantID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 	issuer   = "https://login.microsoftonline.com/" + tenantID + "/v2.0"
-	audience = "api://orders"
+	audience = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b" // the API's client ID: aud of Entra v2.0 tokens
 	leeway   = 60 * time.Second
 	subject  = "Vb3XkL0xQ9mZr7Tq2WnYp4Hs6Jd8Fg1Ck5Ae3Uo7Ii0"
 )
@@ -168,7 +168,7 @@ func newFixture(alg string, now time.Time) (*jwtFixture, error) {
 	if f.token, err = f.mint(entraPayload(now, audience)); err != nil {
 		return nil, err
 	}
-	if f.wrongAud, err = f.mint(entraPayload(now, "api://payments")); err != nil {
+	if f.wrongAud, err = f.mint(entraPayload(now, "99999999-9999-4999-8999-999999999999")); err != nil {
 		return nil, err
 	}
 	if f.expired, err = f.mint(entraPayload(now.Add(-3*time.Hour), audience)); err != nil {

@@ -16,7 +16,10 @@ import (
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
 
-const benchTenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+const (
+	benchTenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+	benchAPI    = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b" // the API's client ID: aud of v2.0 tokens
+)
 
 // entraLikeClaims returns the claims of a v2.0 Entra access token for a
 // user in six groups; with an RS256 signature it encodes to about
@@ -27,7 +30,7 @@ func entraLikeClaims(idp *jwkstest.Server, now time.Time) map[string]any {
 		groups[i] = strings.Replace("0c3d9a2e-4f1b-4b8e-9d6a-1f2e3d4c5b6X", "X", string(rune('a'+i)), 1)
 	}
 	return map[string]any{
-		"aud":                "api://orders",
+		"aud":                benchAPI,
 		"iss":                idp.EntraIssuer(benchTenant),
 		"iat":                now.Add(-time.Minute).Unix(),
 		"nbf":                now.Add(-time.Minute).Unix(),
@@ -70,7 +73,7 @@ func setupBench(b *testing.B, alg string, cache bool) benchSetup {
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: idp.EntraIssuer(benchTenant), JWKSURL: idp.JWKSURL()}}
 		o.Tenants = []string{benchTenant}
-		o.Audiences = []string{"api://orders"}
+		o.Audiences = []string{benchAPI}
 		o.Algorithms = []string{alg}
 		o.HTTPClient = idp.Client()
 		if cache {

@@ -12,7 +12,7 @@ import (
 	"github.com/idbridge/idbridge/jwks"
 )
 
-const entraShaped = `{"aud":"api://orders","iss":"https://login.microsoftonline.com/7d1c2b6e-4f0a-4c8e-9b3d-2a5f6e8c1d90/v2.0",` +
+const entraShaped = `{"aud":"6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b","iss":"https://login.microsoftonline.com/7d1c2b6e-4f0a-4c8e-9b3d-2a5f6e8c1d90/v2.0",` +
 	`"iat":1700000000,"nbf":1700000000,"exp":1700003600,"azp":"lending-web","azpacr":"1",` +
 	`"groups":["3f2a9c1e-0b7d-4e5a-8c6f-1d2e3f4a5b60"],"name":"Amit","oid":"a1b2c3d4-0001-4a5b-8c6d-000000000001",` +
 	`"preferred_username":"amit@example.com","roles":["LoanViewer"],"scp":"Loans.Read Loans.Write","sid":"s-1",` +

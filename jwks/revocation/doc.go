@@ -6,7 +6,7 @@
 // Entra ID access token, up to 28 hours for clients capable of continuous
 // access evaluation — and Entra signals revocations only to Microsoft's own
 // APIs. A service learns of a leaver from governance (a Go call) or from
-// OpenID Shared Signals events (package ssf), and refuses the tokens in
+// OpenID Shared Signals events (subpackage ssf), and refuses the tokens in
 // flight with this list.
 //
 // # Entries
@@ -38,6 +38,19 @@
 // answers the same without audit. Both read a lock-free Bloom filter first,
 // so a token that is not revoked costs a few hashes, no lock and no
 // allocation, even with 100,000 entries.
+//
+// # Enforcement
+//
+// [NewValidator] wraps any validator (*jwks.Validator, *token.Introspector)
+// so that whatever takes one — the middleware guard for HTTP, gRPC unary
+// calls and stream opening — refuses revoked tokens after validation and
+// before authorization (401 invalid_token, reason revoked):
+//
+//	guard, err := middleware.New(revocation.NewValidator(validator, list), ...)
+//
+// Options.OnRevoke runs for each new entry, on every replica of a shared
+// list, to drop what caches hold for the user: rbac/graph Source.Forget,
+// rbac/ldap Directory.Forget.
 //
 // # Replicas
 //

@@ -38,6 +38,12 @@ type Options struct {
 	MaxTokenLifetime time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnRevoke, when set, is called after each entry that is new or later
+	// than the one it replaces — from Revoke or Merge, so on every replica of
+	// a shared list — to drop what caches hold for it: group caches
+	// (rbac/graph Source.Forget, rbac/ldap Directory.Forget), on-behalf-of
+	// tokens. It runs with no lock held and must not block.
+	OnRevoke func(Entry)
 	// Audit receives revocation.added for each Revoke and token.rejected
 	// (reason revoked, field revocation = the entry kind) for each token
 	// [List.Check] refuses; nil means no audit.
@@ -54,6 +60,7 @@ type List struct {
 	ttl   time.Duration // entry lifetime: MaxTokenLifetime + jwks.MaxLeeway
 	now   func() time.Time
 	audit *audit.Logger
+	onRev func(Entry)
 	seed  uint64 // random per list, so hashes differ between processes
 
 	n      atomic.Int64           // entries in m; 0 skips every probe
@@ -84,6 +91,7 @@ func New(optFns ...func(*Options)) (*List, error) {
 		ttl:   o.MaxTokenLifetime + jwks.MaxLeeway,
 		now:   o.Now,
 		audit: audit.New(o.Audit),
+		onRev: o.OnRevoke,
 		seed:  new(maphash.Hash).Sum64(),
 		m:     map[key]int64{},
 	}
@@ -233,6 +241,29 @@ func (l *List) Merge(e Entry) (Entry, error) {
 	case e.At.After(now.Add(jwks.MaxLeeway)):
 		return Entry{}, fmt.Errorf("%w: revocation time is in the future", ErrInvalidEntry)
 	}
+	stored := l.add(e, now)
+	if stored && l.onRev != nil {
+		l.onRev(e)
+	}
+	if !stored {
+		if at, ok := l.at(keyOf(e)); ok {
+			e.At = at
+		}
+	}
+	return e, nil
+}
+
+// at returns the time of the entry under k.
+func (l *List) at(k key) (time.Time, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	at, ok := l.m[k]
+	return time.Unix(0, at), ok
+}
+
+// add stores e unless the list holds a later revocation of the same thing
+// or e can no longer match a valid token; it reports whether it stored e.
+func (l *List) add(e Entry, now time.Time) bool {
 	at := e.At.UnixNano()
 	k := keyOf(e)
 	l.mu.Lock()
@@ -241,22 +272,21 @@ func (l *List) Merge(e Entry) (Entry, error) {
 		l.pruneLocked(now)
 	}
 	if now.UnixNano() >= at+int64(l.ttl) {
-		return e, nil // nothing it could match is still valid
+		return false // nothing it could match is still valid
 	}
 	if old, ok := l.m[k]; ok {
 		if old >= at {
-			e.At = time.Unix(0, old)
-			return e, nil
+			return false
 		}
 	} else if len(l.m) >= l.filter.Load().capacity() {
 		l.m[k] = at
 		l.rebuildLocked()
-		return e, nil
+		return true
 	}
 	l.m[k] = at
 	l.filter.Load().add(hashOf(l.seed, k.kind, k.b))
 	l.n.Store(int64(len(l.m)))
-	return e, nil
+	return true
 }
 
 // Prune drops the entries that can no longer match a valid token. Revoke

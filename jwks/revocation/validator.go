@@ -1,0 +1,54 @@
+package revocation
+
+import (
+	"context"
+
+	"github.com/idbridge/idbridge/jwks"
+)
+
+// TokenValidator is what [Validator] wraps: *jwks.Validator and
+// *token.Introspector are ones.
+type TokenValidator interface {
+	Validate(ctx context.Context, token string) (*jwks.Claims, error)
+}
+
+// Checker is a revocation list as [Validator] uses it: *List and the
+// Redis-backed list are ones.
+type Checker interface {
+	Check(ctx context.Context, c *jwks.Claims) error
+}
+
+// Validator validates a token and then checks it against a revocation
+// list, so anything that takes a validator — the middleware guard for
+// HTTP, gRPC unary calls and stream opening — refuses revoked tokens
+// after validation and before authorization. A refusal is the list's
+// error (class revoked: 401 invalid_token in middleware; ErrStale of the
+// Redis list: 503). Give the list the same audit handler as the validator,
+// so a refusal is recorded once. Safe for concurrent use.
+type Validator struct {
+	v TokenValidator
+	c Checker
+}
+
+// NewValidator returns v checked against c.
+func NewValidator(v TokenValidator, c Checker) *Validator { return &Validator{v: v, c: c} }
+
+// Validate returns v's answer, or the list's refusal for a valid token
+// that is revoked.
+func (v *Validator) Validate(ctx context.Context, token string) (*jwks.Claims, error) {
+	c, err := v.v.Validate(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.c.Check(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Audits forwards the wrapped validator's Audits method (false when it has
+// none), which tells middleware whether validation is audited already.
+func (v *Validator) Audits() bool {
+	a, ok := v.v.(interface{ Audits() bool })
+	return ok && a.Audits()
+}

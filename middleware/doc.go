@@ -13,8 +13,11 @@
 //		o.Policy = policy // *rbac.Policy
 //		o.Realm = "lending"
 //	})
-//	mux.Handle("GET /loans/{id}", g.Handler(loans, middleware.Require("loan:read")))
-//	mux.Handle("GET /me", g.Handler(me, middleware.Authenticated()))
+//	if err != nil {
+//		return err // a validator issuer the policy lacks, ...
+//	}
+//	mux.Handle("GET /loans/{id}", g.Handler(http.HandlerFunc(loans), middleware.Require("loan:read")))
+//	mux.Handle("GET /me", g.Handler(http.HandlerFunc(me), middleware.Authenticated()))
 //
 //	func loans(w http.ResponseWriter, r *http.Request) {
 //		p, _ := middleware.FromContext(r.Context())
@@ -29,6 +32,13 @@
 // must hold. Routes and gRPC methods without any, and without
 // Options.Default, are denied. With a policy, a deny rule (a leaver) or an
 // undecidable decision rejects every route.
+//
+// Mistakes that would deny every caller stop the service at start: [New]
+// refuses a validator that trusts an issuer the policy has none for, and
+// a requirement naming a permission or role the policy does not declare
+// (or a scope, when the policy tests scopes) makes [Guard.Handler] panic,
+// as http.ServeMux does for a bad pattern, and New fail for
+// Options.Methods and Options.Default.
 //
 // # Answers
 //

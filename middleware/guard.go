@@ -160,7 +160,12 @@ type Guard struct {
 // New builds a Guard around v. It refuses options that cannot work, so a
 // misconfigured service fails at start: a nil validator, a realm or
 // authorization URI that cannot be quoted, step-up claims that are not a
-// JSON object, and gRPC method requirements that cannot be evaluated.
+// JSON object, gRPC method requirements that cannot be evaluated or that
+// name a permission, role or scope the policy does not declare, and a
+// validator that trusts an issuer the policy has no issuer for (checked
+// when the validator lists its issuers and the policy answers which it
+// trusts, as *jwks.Validator and *rbac.Policy do), whose tokens would all
+// be denied.
 func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	var o Options
 	for _, fn := range optFns {
@@ -200,6 +205,11 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	}
 	if o.ErrorHandler == nil {
 		o.ErrorHandler = WriteError
+	}
+	if o.Policy != nil {
+		if err := checkIssuers(v, o.Policy); err != nil {
+			return nil, err
+		}
 	}
 	if a, ok := v.(interface{ Audits() bool }); ok && a.Audits() {
 		o.ValidatorAudits = true

@@ -15,15 +15,22 @@ const maxRouteLen = 256
 // [Principal] with [FromContext]. With no reqs the route uses
 // Options.Default, and without those it is denied.
 //
-// Handler checks reqs once, here: requirements that cannot be evaluated
-// (see [ErrMisconfigured]) make every request fail with 500 rather than
-// let any through. Put CORS handling in front of the guard: browsers send
-// preflight requests without credentials.
+// Handler checks reqs once, here. It panics, as http.ServeMux does for a
+// bad pattern, when a requirement names a permission, role or scope that
+// Options.Policy does not declare: such a route would
+// deny every caller, and the typo must stop the service at start, not
+// show up as 403s blamed on clients. Other requirements that cannot be
+// evaluated (see [ErrMisconfigured]) make every request fail with 500
+// rather than let any through. Put CORS handling in front of the guard:
+// browsers send preflight requests without credentials.
 func (g *Guard) Handler(next http.Handler, reqs ...Requirement) http.Handler {
 	if len(reqs) == 0 {
 		reqs = g.defaults
 	}
 	rt := g.compile(reqs)
+	if rt.undeclared {
+		panic(rt.err.Error())
+	}
 	if rt.skip {
 		return next
 	}

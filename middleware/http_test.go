@@ -115,7 +115,7 @@ func TestHandler(t *testing.T) {
 			403, `Bearer realm="lending", error="insufficient_scope", error_description="insufficient_role"`, "", nil, reason.InsufficientRole},
 		{"policy role", []middleware.Requirement{middleware.RequireRole("LoanViewer")}, bearer(rm),
 			200, "-", "u1", nil, ""},
-		{"token role is not a policy role", []middleware.Requirement{middleware.RequireRole("Reports.Read")}, bearer(nobody),
+		{"policy role not held", []middleware.Requirement{middleware.RequireRole("LoanApprover")}, bearer(rm),
 			403, `Bearer realm="lending", error="insufficient_scope", error_description="insufficient_role"`, "", middleware.ErrInsufficientRole, reason.InsufficientRole},
 		{"custom check", []middleware.Requirement{middleware.RequireFunc("tenant", func(_ context.Context, p *middleware.Principal) error {
 			if p.Claims.TenantID != "tid-2" {

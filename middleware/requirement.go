@@ -126,11 +126,14 @@ func isScopeToken(s string) bool {
 // route is the compiled form of a requirement list, built once per
 // Handler call or per gRPC method.
 type route struct {
-	reqs   []Requirement
-	skip   bool
-	err    error    // fails every request closed
-	label  string   // for the permission field of audit events
-	scopes []string // for the scope parameter of a challenge
+	reqs []Requirement
+	skip bool
+	err  error // fails every request closed
+	// undeclared: err is a name the policy does not declare, which
+	// Handler refuses outright
+	undeclared bool
+	label      string   // for the permission field of audit events
+	scopes     []string // for the scope parameter of a challenge
 }
 
 // compile checks a requirement list against the guard's configuration. An
@@ -160,6 +163,11 @@ func (g *Guard) compile(reqs []Requirement) *route {
 	}
 	if rt.skip && len(reqs) > 1 {
 		rt.skip, rt.err = false, fmt.Errorf("%w: SkipAuth combined with other requirements", ErrMisconfigured)
+	}
+	if rt.err == nil {
+		if err := g.checkDeclared(reqs); err != nil {
+			rt.err, rt.undeclared = err, true
+		}
 	}
 	rt.label = strings.Join(labels, ",")
 	return rt

@@ -167,12 +167,16 @@ func TestConfigurationErrors(t *testing.T) {
 	}{
 		{"two scopes for managed identity", func() error { return mi([]string{"api://a/.default", "api://b/.default"}, nil) },
 			"token: invalid options: managed identity tokens are for one resource: want one scope such as api://cbs/.default, got 2"},
-		{"client ID not a GUID", func() error { return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ClientID = "lending-api" }) },
+		{"client ID not a GUID", func() error {
+			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ClientID = "lending-api" })
+		},
 			`token: invalid options: managed identity ClientID "lending-api" is not a client ID (a GUID)`},
 		{"client and resource ID", func() error {
 			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ClientID, o.ResourceID = userClientID, userResourceID })
 		}, "token: invalid options: set ClientID or ResourceID of the user-assigned identity, not both"},
-		{"malformed resource ID", func() error { return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ResourceID = "lending-api" }) },
+		{"malformed resource ID", func() error {
+			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ResourceID = "lending-api" })
+		},
 			`token: invalid options: managed identity ResourceID "lending-api" is not /subscriptions/…/resourceGroups/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>`},
 		{"workload identity without client ID", wi(with(azure.EnvClientID, ""), nil),
 			`token: invalid options: workload identity: AZURE_CLIENT_ID (the application (client) ID) not set (is the pod labelled azure.workload.identity/use: "true"?)`},

@@ -13,22 +13,21 @@
 //     user-assigned one by Options.ClientID or Options.ResourceID. azidentity
 //     talks to IMDS (169.254.169.254) or to the host's local endpoint
 //     (IDENTITY_ENDPOINT with IDENTITY_HEADER on App Service).
-//
 //   - [WorkloadIdentity]: AKS with Microsoft Entra Workload ID. The pod's
 //     projected service account token (AZURE_FEDERATED_TOKEN_FILE) is the
 //     client assertion for the app AZURE_CLIENT_ID in AZURE_TENANT_ID.
-//
 //   - [DefaultCredential]: the chain azidentity users know (environment,
 //     workload identity, managed identity, Azure CLI, ...), for code that
 //     runs both on a laptop and in Azure.
-//
 //   - [FromCredential] adapts any azcore.TokenCredential; [NewSource] does
 //     so without a cache.
 //
-//     tokens, err := azure.ManagedIdentity([]string{"api://cbs/.default"})
-//     if err != nil { ... }
-//     defer tokens.Close()
-//     tok, err := tokens.Token(ctx) // renewed ahead in the background
+// Each returns a token.Cache:
+//
+//	tokens, err := azure.ManagedIdentity([]string{"api://cbs/.default"})
+//	if err != nil { ... }
+//	defer tokens.Close()
+//	tok, err := tokens.Token(ctx) // renewed ahead in the background
 //
 // # On-behalf-of without a secret
 //

@@ -97,6 +97,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/saml"
 )
 
 // Claim names AWS reads session tags and the source identity from.
@@ -214,6 +215,8 @@ type Session struct {
 	// PackedPolicySize is the percentage of the packed budget the session
 	// policy and tags use; reported when either is present.
 	PackedPolicySize int
+	// Issuer is the SAML assertion's issuer (AssumeRoleWithSAML).
+	Issuer string
 }
 
 // Server is a fake STS endpoint. Its methods are safe for concurrent use.
@@ -228,8 +231,10 @@ type Server struct {
 	providers map[string]*provider
 	roles     map[string]Role
 	sessions  map[string]Session
-	requests  []Request
-	faults    []string
+	// samlProviders are the IAM SAML providers by ARN (saml.go).
+	samlProviders map[string]*saml.Validator
+	requests      []Request
+	faults        []string
 }
 
 type provider struct {
@@ -482,7 +487,7 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	rec.Action = form.Get("Action")
 	rec.Form = url.Values{}
 	for k, v := range form {
-		if k != "WebIdentityToken" {
+		if k != "WebIdentityToken" && k != "SAMLAssertion" {
 			rec.Form[k] = append([]string(nil), v...)
 		}
 	}
@@ -495,7 +500,7 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	if v := form.Get("Version"); v != "2011-06-15" {
 		return nil, fail("InvalidAction", "Could not find operation "+action+" for version "+v)
 	}
-	if action != "AssumeRoleWithWebIdentity" && action != "AssumeRole" {
+	if action != "AssumeRoleWithWebIdentity" && action != "AssumeRole" && action != "AssumeRoleWithSAML" {
 		return nil, fail("InvalidAction", "Could not find operation "+action+" for version 2011-06-15")
 	}
 	s.mu.Lock()
@@ -514,6 +519,9 @@ func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
 	}
 	if action == "AssumeRole" {
 		return s.assumeRole(r, body, form)
+	}
+	if action == "AssumeRoleWithSAML" {
+		return s.assumeRoleWithSAML(form)
 	}
 	return s.assumeRoleWithWebIdentity(r, form)
 }

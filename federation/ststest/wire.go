@@ -43,6 +43,10 @@ func writeResult(w http.ResponseWriter, s *Session, reqID string) {
 		writeAssumeRoleResult(w, s, reqID)
 		return
 	}
+	if s.Action == "AssumeRoleWithSAML" {
+		writeSAMLResult(w, s, reqID)
+		return
+	}
 	var b bytes.Buffer
 	b.WriteString(`<AssumeRoleWithWebIdentityResponse xmlns="` + xmlns + `">` + "\n")
 	b.WriteString("  <AssumeRoleWithWebIdentityResult>\n")

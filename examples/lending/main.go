@@ -10,11 +10,11 @@
 // Azure SDKs' environment variables:
 //
 //	export AZURE_TENANT_ID=<tenant ID> AZURE_CLIENT_ID=<API client ID> AZURE_CLIENT_SECRET=<secret>
-//	go run ./examples/lending -addr :8080 -audience <API client ID>,api://lending \
+//	go run ./examples/lending -addr :8080 \
 //	    -policy examples/policies/bank.yaml -cbs-url https://cbs.bank.example -cbs-scope api://cbs/.default
 //
 // Every flag falls back to an environment variable, for containers:
-// LENDING_ADDR, AZURE_TENANT_ID (-tenant), LENDING_AUDIENCE,
+// LENDING_ADDR, AZURE_TENANT_ID (-tenant), AZURE_CLIENT_ID (-client-id), LENDING_AUDIENCE,
 // LENDING_POLICY, LENDING_POLICY_POLL, LENDING_CBS_URL, LENDING_CBS_SCOPE.
 // AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE replace the
 // secret (token.ClientFromEnvironment).
@@ -30,8 +30,10 @@
 //
 // # What it shows
 //
-//   - jwks.Entra: the tenant's v2 issuer and key set from the tenant ID
-//     (multi-tenant with a tenant allow-list in a comment below).
+//   - jwks.EntraAPI: the tenant's v2.0 issuer and key set, and the API's
+//     audiences (its client ID, the aud of v2.0 tokens, and
+//     api://{client ID}), from the tenant and client ID (multi-tenant with a
+//     tenant allow-list in a comment below).
 //   - middleware.Guard: each route declares the permission it needs
 //     (loan:read, loan:create, kyc:read); the bank policy (rbac) maps Entra
 //     groups to roles and permissions. Undeclared routes are closed.
@@ -93,7 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", env("LENDING_ADDR", "127.0.0.1:8080"), "listen address (:8080 in a container)")
 	tenant := fs.String("tenant", env("AZURE_TENANT_ID", ""), "Entra tenant ID; empty runs locally against the embedded IdP")
-	audience := fs.String("audience", env("LENDING_AUDIENCE", idp.LendingAppID), "accepted aud values, comma-separated: the API's client ID (v2.0 tokens), its App ID URI (v1.0)")
+	clientID := fs.String("client-id", env("AZURE_CLIENT_ID", idp.LendingAppID), "the API's application (client) ID: the aud of its v2.0 tokens (api://CLIENT-ID is accepted too)")
+	audience := fs.String("audience", env("LENDING_AUDIENCE", ""), "more accepted aud values, comma-separated, such as another App ID URI (api://lending)")
 	policyPath := fs.String("policy", env("LENDING_POLICY", "examples/policies/bank.yaml"), "policy file")
 	poll, err := time.ParseDuration(env("LENDING_POLICY_POLL", "0s"))
 	if err != nil {
@@ -109,10 +112,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "lending")
 	audit := log.Handler() // audit events share the log: one JSON object per line
 
-	// Production: the tenant's v2 issuer and JWKS URL. A multi-tenant API
-	// trusts "organizations" and must list the tenants it serves:
-	//   jwks.Entra("organizations", func(o *jwks.EntraOptions) { o.Tenants = []string{"<tid>", "<tid>"} })
-	issuers, tenants := jwks.Entra(*tenant), []string{*tenant}
+	// Production: the tenant's v2.0 issuer and keys, and the API's client ID
+	// and App ID URI as audiences. A multi-tenant API trusts
+	// "organizations" and must list the tenants it serves:
+	//   jwks.EntraAPI("organizations", *clientID, func(o *jwks.EntraOptions) { o.Tenants = []string{"<tid>", "<tid>"} })
+	trust := jwks.EntraAPI(*tenant, *clientID)
 	var hc *http.Client // nil: default clients (each fetch has its own timeout)
 	var local *localidp.IdP
 	if *tenant == "" { // local mode: everything below this block is production code
@@ -125,7 +129,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 			return err
 		}
 		defer local.Close()
-		issuers, tenants, hc = local.Issuers(), []string{localidp.TenantID}, local.HTTPClient()
+		hc = local.HTTPClient()
+		trust = func(o *jwks.Options) { // its issuer has no tenant path: not Entra's shape
+			o.Issuers, o.Tenants, o.Audiences = local.Issuers(), []string{localidp.TenantID}, []string{*clientID}
+		}
 		if *policyPath, err = jwkstest.PolicyFile(*policyPath, dir, localidp.EntraIssuer, local.Issuer()); err != nil {
 			return err
 		}
@@ -143,9 +150,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if err != nil {
 		return err
 	}
-	v, err := jwks.NewValidator(func(o *jwks.Options) {
-		o.Issuers, o.Tenants = issuers, tenants
-		o.Audiences = strings.Split(*audience, ",")
+	v, err := jwks.NewValidator(trust, func(o *jwks.Options) {
+		if *audience != "" {
+			o.Audiences = append(o.Audiences, strings.Split(*audience, ",")...)
+		}
 		o.Algorithms = []string{"RS256"} // what Entra signs with
 		o.Cache = &jwks.CacheOptions{}   // a token seen before is not verified again
 		o.HTTPClient, o.Audit = hc, audit

@@ -156,3 +156,22 @@ func loggedPolicy(t *testing.T, app *localidp.App) string {
 	t.Fatal("no listening line in the log")
 	return ""
 }
+
+// TestLendingEntraConfig: a production tenant or client ID that can never
+// match a token stops the app at start with what was expected.
+func TestLendingEntraConfig(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-tenant", "contoso.onmicrosoft.com", "-client-id", idp.LendingAppID}, `Entra tenant "contoso.onmicrosoft.com" is a domain name`},
+		{[]string{"-tenant", "<tenant-id>", "-client-id", idp.LendingAppID}, `is a placeholder`},
+		{[]string{"-tenant", idp.ScenarioTenantID, "-client-id", "api://lending"}, `Entra client ID "api://lending" is an App ID URI`},
+	} {
+		args := append([]string{"-addr", "127.0.0.1:0", "-policy", "../policies/bank.yaml"}, tt.args...)
+		err := run(t.Context(), args, io.Discard, io.Discard, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}

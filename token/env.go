@@ -11,6 +11,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
 // Environment variables read by [ClientFromEnvironment], the same ones the
@@ -211,12 +213,12 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*En
 	u := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, safeurl.Error(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := o.HTTPClient.Do(req)
 	if err != nil {
-		return nil, unavailable("discovery", stripURL(err))
+		return nil, unavailable("discovery", safeurl.Error(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))

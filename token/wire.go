@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/safeurl"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -103,7 +103,7 @@ func postForm(ctx context.Context, hc *http.Client, timeout time.Duration, endpo
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: building %s request: %w", ErrInvalidOptions, what, err)
+		return nil, 0, nil, fmt.Errorf("%w: building %s request: %w", ErrInvalidOptions, what, safeurl.Error(err))
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
@@ -112,7 +112,7 @@ func postForm(ctx context.Context, hc *http.Client, timeout time.Duration, endpo
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, nil, unavailable(what+" request failed", stripURL(err))
+		return nil, 0, nil, unavailable(what+" request failed", safeurl.Error(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
@@ -123,16 +123,6 @@ func postForm(ctx context.Context, hc *http.Client, timeout time.Duration, endpo
 		return nil, 0, nil, fmt.Errorf("%w: %s response larger than %d bytes", ErrIdPUnavailable, what, limit)
 	}
 	return body, resp.StatusCode, resp.Header, nil
-}
-
-// stripURL keeps the cause of a *url.Error but not the URL, whose query a
-// careless configuration could have filled with a secret.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
 }
 
 // seconds is a JSON number of seconds that some servers (Entra v1) send as

@@ -42,11 +42,31 @@
 // A [RemoteKeySet] ([NewKeySet] for a JWKS URL, [Discover] for an issuer)
 // refreshes in the background as the response's Cache-Control or Expires
 // says, within bounds; keeps its last good keys when the IdP fails; and
-// bounds every fetch in time and size. A token with an unknown kid refreshes
-// the set at most once per rate window (30 s by default): concurrent misses
-// share one fetch, and a miss inside the window fails at once with
-// [ErrUnknownKey] instead of waiting — a flood of forged kids costs the IdP
-// one request per window, and a real rotation is picked up within one.
+// bounds every fetch in time and size.
+//
+// A token whose kid is not in the set refreshes it, within limits that let
+// a rotation through at once and keep forged kids cheap. Only these
+// refreshes count (the first load and background refreshes do not), so the
+// first unknown kid after a quiet spell is fetched at once. Two of them
+// are at least UnknownKIDInterval (1 s) apart, and a token waits at most
+// that long for its turn; refreshes that find no new key back off (1 s,
+// 2 s, 4 s, ... up to 2 minutes), and kids seen only once cause at most
+// UnknownKIDPerHour (60) refreshes an hour. A kid seen twice and not yet
+// looked up, as a real rotation's is, waits at most 4 s whatever the
+// back-off, so a rotation is picked up within about 5 s even during a flood
+// of random forged kids (an attacker who repeats each forged kid can hold
+// the rate at one refresh per 4 s, never more). A kid that a refresh did
+// not find is remembered for 5 minutes and refused at once, and concurrent
+// misses share one fetch, each caller waiting until its own ctx is done.
+//
+// [RemoteKeySet.Ready] and [Validator.Ready] say whether the keys are
+// loaded, and load them if needed; call Ready at start-up, so that the
+// first request after a deploy does not wait for the IdP, and from a
+// readiness probe. Operational problems (a refresh failing, recovering,
+// throttled unknown kids) go to Options.Logger, with or without audit.
+// URLs are printed without user info or query in logs, audit events and
+// errors, so a JWKS URL may carry a secret.
+//
 // Keys that cannot verify signatures (encryption keys, unknown types) or
 // must not ([ErrWeakKey]: RSA under 2048 bits, Ed25519 keys of small order,
 // with which one signature verifies many messages, or in a non-canonical

@@ -1,9 +1,13 @@
 package jwks
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
 // Defaults and bounds applied by [NewValidator].
@@ -65,6 +69,11 @@ type Options struct {
 	// Audit receives token.validated and token.rejected events; nil means
 	// no audit.
 	Audit slog.Handler
+	// Logger receives operational problems of the key sets the validator
+	// creates (a JWKS refresh failing, then recovering; unknown-kid
+	// refreshes throttled), whether or not Audit is set; nil means none.
+	// KeySet.Logger, when set, takes precedence.
+	Logger *slog.Logger
 }
 
 // Issuer is one trusted issuer and where its keys come from. Exactly one of
@@ -78,7 +87,8 @@ type Issuer struct {
 	// Keys is the key set to verify this issuer's tokens. The caller owns it.
 	Keys KeySet
 	// JWKSURL makes the validator create (and own, and Close) a remote key
-	// set. Issuers with the same JWKSURL share one key set.
+	// set. Issuers with the same JWKSURL share one key set. It may carry
+	// user info or a query secret (a SAS signature): they are never printed.
 	JWKSURL string
 	// Tenants is a tenant allow-list for this issuer, applied in addition to
 	// Options.Tenants.
@@ -101,4 +111,129 @@ type CacheOptions struct {
 	// MaxBytes caps the memory held by cached claims, approximately. Zero
 	// means 32 MiB.
 	MaxBytes int64
+}
+
+// String describes is without the secrets its URLs may carry, so that %v
+// of an Issuer, or of Options, prints no user info or query.
+func (is Issuer) String() string {
+	var b strings.Builder
+	b.WriteString("{Issuer:")
+	b.WriteString(safeurl.String(is.Issuer))
+	if is.JWKSURL != "" {
+		b.WriteString(" JWKSURL:")
+		b.WriteString(safeurl.String(is.JWKSURL))
+	}
+	if is.Keys != nil {
+		fmt.Fprintf(&b, " Keys:%T", is.Keys)
+	}
+	if len(is.Tenants) > 0 {
+		fmt.Fprintf(&b, " Tenants:%v", is.Tenants)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// GoString is the Go syntax of is without the secrets of its URLs, for %#v.
+func (is Issuer) GoString() string {
+	return fmt.Sprintf("jwks.Issuer{Issuer:%q, Keys:%#v, JWKSURL:%q, Tenants:%#v}",
+		safeurl.String(is.Issuer), is.Keys, safeurl.String(is.JWKSURL), is.Tenants)
+}
+
+// Key-set defaults and bounds applied by [NewKeySet] and [Discover].
+const (
+	DefaultRefreshInterval    = time.Hour        // refresh period without cache headers
+	DefaultMinRefreshInterval = 5 * time.Minute  // lower bound for header-derived periods
+	DefaultMaxRefreshInterval = 24 * time.Hour   // upper bound for header-derived periods
+	DefaultUnknownKIDInterval = time.Second      // least time between two unknown-kid refreshes
+	DefaultUnknownKIDPerHour  = 60               // unknown-kid refreshes per hour for kids seen once
+	DefaultFetchTimeout       = 10 * time.Second // per discovery or JWKS request
+	DefaultMaxBodySize        = 1 << 20          // bytes per discovery or JWKS response
+)
+
+// KeySetOptions configure a [RemoteKeySet]. NewKeySet copies them.
+type KeySetOptions struct {
+	// HTTPClient fetches discovery documents and JWKS; nil means a default
+	// client. Each fetch is bounded by FetchTimeout whatever the client's
+	// own timeout.
+	HTTPClient *http.Client
+	// Now is the clock of the unknown-kid limits; nil means time.Now.
+	Now func() time.Time
+	// Audit receives jwks.refreshed and jwks.refresh_failed events.
+	Audit slog.Handler
+	// Logger receives operational problems: a refresh failing (Warn), the
+	// first success after failures (Info), unknown-kid refreshes throttled
+	// (Warn, at most once a minute). nil means none. URLs are printed
+	// without user info or query.
+	Logger *slog.Logger
+
+	// RefreshInterval is the background refresh period when the JWKS
+	// response carries no Cache-Control max-age or Expires. Zero means
+	// DefaultRefreshInterval.
+	RefreshInterval time.Duration
+	// MinRefreshInterval and MaxRefreshInterval bound the period derived
+	// from response headers, so an IdP can neither make us poll it
+	// constantly nor keep stale keys for days. Zero means the defaults.
+	MinRefreshInterval time.Duration
+	// MaxRefreshInterval: see MinRefreshInterval.
+	MaxRefreshInterval time.Duration
+	// UnknownKIDInterval is the least time between two refreshes caused by
+	// tokens whose kid is not in the set; it is also the longest such a
+	// token waits for a refresh. Only these refreshes count: the first load
+	// and background refreshes do not, so a key rotated at any moment is
+	// fetched as soon as its first token arrives after a quiet period.
+	// Refreshes that find no new key back off from this interval (see the
+	// package documentation). Zero means DefaultUnknownKIDInterval; clamped
+	// to [1s, 1h].
+	UnknownKIDInterval time.Duration
+	// UnknownKIDPerHour caps the refreshes per hour caused by kids seen
+	// only once, such as a flood of random forged kids. Zero means
+	// DefaultUnknownKIDPerHour; clamped to [1, 3600].
+	UnknownKIDPerHour int
+	// FetchTimeout bounds each discovery or JWKS request, so a hanging IdP
+	// cannot hold back later fetches. Zero means DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// MaxBodySize caps a discovery or JWKS response. Zero means
+	// DefaultMaxBodySize (1 MiB).
+	MaxBodySize int64
+	// InsecureAllowHTTP lets discovery and JWKS URLs use plain http on
+	// hosts other than loopback. Without TLS anyone on the path can swap
+	// the keys and forge every token; set it only behind a transport that
+	// already authenticates the IdP (a service-mesh sidecar with mTLS).
+	InsecureAllowHTTP bool
+	// Lazy makes NewKeySet and Discover return at once and load the keys in
+	// the background, so a service can start while its IdP is down; tokens
+	// fail with ErrUnavailable until the first fetch succeeds, and
+	// [RemoteKeySet.Ready] waits for it.
+	Lazy bool
+}
+
+func (o *KeySetOptions) setDefaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.RefreshInterval, DefaultRefreshInterval)
+	def(&o.MinRefreshInterval, DefaultMinRefreshInterval)
+	def(&o.MaxRefreshInterval, DefaultMaxRefreshInterval)
+	def(&o.UnknownKIDInterval, DefaultUnknownKIDInterval)
+	def(&o.FetchTimeout, DefaultFetchTimeout)
+	o.UnknownKIDInterval = min(max(o.UnknownKIDInterval, time.Second), time.Hour)
+	if o.UnknownKIDPerHour <= 0 {
+		o.UnknownKIDPerHour = DefaultUnknownKIDPerHour
+	}
+	o.UnknownKIDPerHour = min(o.UnknownKIDPerHour, 3600)
+	if o.MaxRefreshInterval < o.MinRefreshInterval {
+		o.MaxRefreshInterval = o.MinRefreshInterval
+	}
+	o.RefreshInterval = min(max(o.RefreshInterval, o.MinRefreshInterval), o.MaxRefreshInterval)
+	if o.MaxBodySize <= 0 {
+		o.MaxBodySize = DefaultMaxBodySize
+	}
 }

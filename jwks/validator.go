@@ -171,6 +171,9 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	if ko.Audit == nil {
 		ko.Audit = o.Audit
 	}
+	if ko.Logger == nil {
+		ko.Logger = o.Logger
+	}
 	ko.Lazy = true // NewValidator has no ctx to wait with
 	created := map[string]*RemoteKeySet{}
 	for _, is := range o.Issuers {

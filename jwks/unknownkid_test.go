@@ -1,0 +1,313 @@
+package jwks_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/jwkstest"
+)
+
+// memIdP serves a jwkstest server's JWKS through an in-memory transport and
+// records when each JWKS request arrived. Key sets inside a synctest bubble
+// use it: the bubble's clock cannot advance while a goroutine waits on a
+// real socket. The body and headers are the server's own.
+type memIdP struct {
+	*jwkstest.Server
+	mu      sync.Mutex
+	fetches []time.Time
+	misses  []time.Time // fetches caused by unknown kids (sent with no-cache)
+}
+
+// newMemIdP must be called outside the bubble: the jwkstest server listens
+// on a real socket, which is never touched from inside.
+func newMemIdP(t *testing.T) *memIdP { return &memIdP{Server: jwkstest.Start(t)} }
+
+func (m *memIdP) client() *http.Client {
+	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		m.mu.Lock()
+		m.fetches = append(m.fetches, time.Now())
+		if r.Header.Get("Cache-Control") == "no-cache" {
+			m.misses = append(m.misses, time.Now())
+		}
+		m.mu.Unlock()
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Header:     http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"max-age=3600"}},
+			Body:       io.NopCloser(bytes.NewReader(m.JWKS())),
+			Request:    r,
+		}, nil
+	})}
+}
+
+func (m *memIdP) times() []time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]time.Time(nil), m.fetches...)
+}
+
+func (m *memIdP) missTimes() []time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]time.Time(nil), m.misses...)
+}
+
+func (m *memIdP) validator(t *testing.T) *jwks.Validator {
+	t.Helper()
+	v, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: m.Issuer(), JWKSURL: m.JWKSURL()}}
+		o.Audiences = []string{"api://orders"}
+		o.Algorithms = []string{"RS256"}
+		o.HTTPClient = m.client()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (m *memIdP) mint() string { return m.Mint(map[string]any{"aud": "api://orders"}) }
+
+func (m *memIdP) forged(kid string) string {
+	return m.MintWithHeader(map[string]any{"kid": kid}, map[string]any{"aud": "api://orders"})
+}
+
+// TestRotationPickedUp: a clean rotation is picked up by the first token
+// of the new key, wherever it falls — at start-up, right after a background
+// refresh, right after a bogus kid or a flood of one — within
+// UnknownKIDInterval (1 s), by a token that waits instead of failing.
+func TestRotationPickedUp(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  func(t *testing.T, m *memIdP, v *jwks.Validator)
+		fetches int // JWKS requests in all, the rotation's included
+	}{
+		{"at start-up", func(*testing.T, *memIdP, *jwks.Validator) {}, 2},
+		{"after a background refresh", func(t *testing.T, m *memIdP, v *jwks.Validator) {
+			time.Sleep(90 * time.Minute) // max-age=3600: one refresh
+			synctest.Wait()
+			if n := len(m.times()); n != 2 {
+				t.Fatalf("%d fetches after 90 minutes, want 2", n)
+			}
+		}, 3},
+		{"after one bogus kid", func(t *testing.T, m *memIdP, v *jwks.Validator) {
+			if _, err := v.Validate(context.Background(), m.forged("bogus")); !errors.Is(err, jwks.ErrUnknownKey) {
+				t.Fatalf("bogus kid: %v", err)
+			}
+		}, 3},
+		{"after 10,000 tokens of one bogus kid", func(t *testing.T, m *memIdP, v *jwks.Validator) {
+			tok := m.forged("bogus")
+			for range 10_000 {
+				if _, err := v.Validate(context.Background(), tok); !errors.Is(err, jwks.ErrUnknownKey) {
+					t.Fatalf("bogus kid: %v", err)
+				}
+			}
+		}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemIdP(t)
+			synctest.Test(t, func(t *testing.T) {
+				v := m.validator(t)
+				defer v.Close()
+				if err := v.Ready(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				tt.before(t, m, v)
+				kid := m.Rotate(false)
+				rotated := time.Now()
+				// 32 callers at once, as under load: none fails.
+				var wg sync.WaitGroup
+				var failed atomic.Int32
+				for range 32 {
+					wg.Go(func() {
+						c, err := v.Validate(context.Background(), m.mint())
+						if err != nil || c.KeyID() != kid {
+							failed.Add(1)
+						}
+					})
+				}
+				wg.Wait()
+				if n := failed.Load(); n != 0 {
+					t.Fatalf("%d of 32 tokens of the new key refused", n)
+				}
+				if d := time.Since(rotated); d > jwks.DefaultUnknownKIDInterval {
+					t.Fatalf("new key picked up after %v", d)
+				}
+				if n := len(m.times()); n != tt.fetches {
+					t.Fatalf("%d JWKS fetches, want %d", n, tt.fetches)
+				}
+			})
+		})
+	}
+}
+
+// TestUnknownKIDFloodBudget: two hours of fresh random kids, 40 a second,
+// sustained or in bursts timed to let the back-off reset, cost at most one
+// fetch a second and 60 an hour; a real rotation in the middle of the flood
+// is picked up within 5 s.
+func TestUnknownKIDFloodBudget(t *testing.T) {
+	tests := []struct {
+		name   string
+		active func(elapsed time.Duration) bool
+	}{
+		{"sustained", func(time.Duration) bool { return true }},
+		{"5 min on, 4 min off", func(d time.Duration) bool { return d%(9*time.Minute) < 5*time.Minute }},
+		{"20 s on, 4 min off", func(d time.Duration) bool { return d%(260*time.Second) < 20*time.Second }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemIdP(t)
+			synctest.Test(t, func(t *testing.T) { floodBudget(t, m, tt.active) })
+		})
+	}
+}
+
+func floodBudget(t *testing.T, m *memIdP, active func(time.Duration) bool) {
+	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ks.Close()
+	start := time.Now()
+	end := start.Add(2 * time.Hour)
+	var wg sync.WaitGroup
+	var wrong atomic.Int32
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; time.Now().Before(end); i++ {
+				if active(time.Since(start)) {
+					if _, err := ks.Key(context.Background(), fmt.Sprintf("forged-%d-%d", g, i), ""); !errors.Is(err, jwks.ErrUnknownKey) {
+						wrong.Add(1)
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(50 * time.Minute)
+	// Worst case: rotate just after an unknown-kid fetch, when the back-off
+	// is longest.
+	for n := len(m.missTimes()); len(m.missTimes()) == n; {
+		time.Sleep(10 * time.Millisecond)
+	}
+	kid := m.Rotate(false)
+	rotated := time.Now()
+	for {
+		if _, err := ks.Key(context.Background(), kid, ""); err == nil {
+			break
+		} else if !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatalf("new kid during the flood: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pickedUp := time.Since(rotated)
+	wg.Wait()
+	if n := wrong.Load(); n != 0 {
+		t.Fatalf("%d forged kids not refused as unknown_key", n)
+	}
+	if pickedUp > 5*time.Second {
+		t.Errorf("rotation during the flood picked up after %v, want <= 5s", pickedUp)
+	}
+	misses := m.missTimes()
+	for i := 1; i < len(misses); i++ {
+		if d := misses[i].Sub(misses[i-1]); d < time.Second {
+			t.Errorf("unknown-kid fetches %d and %d only %v apart", i-1, i, d)
+		}
+	}
+	// The flood's cost: unknown-kid fetches, less the one that published
+	// the rotated key (the first and background loads are not counted).
+	flood := withoutFirstAfter(misses, rotated)
+	most := 0
+	for i := range flood {
+		n := 0
+		for _, u := range flood[i:] {
+			if u.Sub(flood[i]) < time.Hour {
+				n++
+			}
+		}
+		most = max(most, n)
+	}
+	if most > 60 {
+		t.Errorf("forged kids cost %d fetches within one hour, want <= 60", most)
+	}
+	times := m.times()
+	t.Logf("2 h: %d fetches (%d for unknown kids), at most %d in an hour; rotation picked up after %v",
+		len(times), len(misses), most, pickedUp)
+}
+
+// withoutFirstAfter returns times without the first one at or after t.
+func withoutFirstAfter(times []time.Time, t time.Time) []time.Time {
+	for i, u := range times {
+		if !u.Before(t) {
+			return append(append([]time.Time(nil), times[:i]...), times[i+1:]...)
+		}
+	}
+	return times
+}
+
+// BenchmarkUnknownKID is the cost of a token whose kid a refresh did not
+// find (the negative cache): what each token of a flood of one forged kid
+// costs, with no fetch.
+func BenchmarkUnknownKID(b *testing.B) {
+	srv := jwkstest.Start(b)
+	m := &memIdP{Server: srv}
+	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ks.Close()
+	v, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: m.Issuer(), Keys: ks}}
+		o.Audiences = []string{"api://orders"}
+		o.Algorithms = []string{"RS256"}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	tok := m.forged("forged")
+	if _, err := v.Validate(context.Background(), tok); !errors.Is(err, jwks.ErrUnknownKey) {
+		b.Fatal(err)
+	}
+	n := len(m.times())
+	b.Run("Key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ks.Key(context.Background(), "forged", ""); err == nil {
+				b.Fatal("forged kid found")
+			}
+		}
+	})
+	b.Run("Validate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.Validate(context.Background(), tok); err == nil {
+				b.Fatal("forged token accepted")
+			}
+		}
+	})
+	b.Run("ValidateParallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := v.Validate(context.Background(), tok); err == nil {
+					b.Error("forged token accepted")
+					return
+				}
+			}
+		})
+	})
+	if got := len(m.times()); got != n {
+		b.Fatalf("%d fetches during the benchmark", got-n)
+	}
+}

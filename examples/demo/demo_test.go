@@ -78,6 +78,8 @@ func TestStory(t *testing.T) {
 		{"4 AWS grant", "policy: mapping rm-view grants Amit arn:aws:iam::111122223333:role/Loan_ReadOnly for 1h0m0s"},
 		{"4 session tags checked", "with the grant's session tags: refused before calling STS (missing_claim)"},
 		{"4 Amit's role", "Amit's ID token → arn:aws:sts::111122223333:assumed-role/Loan_ReadOnly/" + idp.AmitObjectID},
+		{"4 SAML road", "Amit's SAML assertion → arn:aws:sts::111122223333:assumed-role/Loan_ReadOnly/amit.r@bank.example"},
+		{"4 SAML one-time", "the same assertion again: refused before STS (revoked)"},
 		{"6 rotation", "refresh token rotated: true · it went to the token endpoint only (1 request)"},
 		{"7 mover", "POST lending-api /loans/L-1001/approve          → 200  roles LoanApprover"},
 		{"7 mover loses KYC", `error_description="insufficient_role"`},

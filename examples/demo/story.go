@@ -86,6 +86,7 @@ func (s *story) tell(ctx context.Context) error {
 		s.lendingAPI,     // 2
 		s.analyticsAPI,   // 3
 		s.awsAccess,      // 4
+		s.awsSAML,        // 4, the SAML road (story_saml.go)
 		s.onPrem,         // 5
 		s.refresh,        // 6
 		s.moverAndLeaver, // 7

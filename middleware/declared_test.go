@@ -106,9 +106,30 @@ func TestGRPCRefusesUndeclared(t *testing.T) {
 	}
 }
 
+// CheckService finds, at start, what the service's own requirements would
+// fail at the first call.
+func TestCheckService(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(t, func(o *middleware.Options) {
+		o.Methods = map[string][]middleware.Requirement{"/a.B/Listed": {middleware.Require("loan:read")}}
+	})
+	desc := &grpc.ServiceDesc{ServiceName: "a.B", Methods: []grpc.MethodDesc{{MethodName: "C"}, {MethodName: "Listed"}}, Streams: []grpc.StreamDesc{{StreamName: "D"}}}
+	err := g.CheckService(desc, &overrideTypo{})
+	if !errors.Is(err, middleware.ErrMisconfigured) || !strings.Contains(err.Error(), `/a.B/C: middleware: guard misconfigured: Require("loan:reed")`) ||
+		!strings.Contains(err.Error(), "/a.B/D: ") || strings.Contains(err.Error(), "Listed") {
+		t.Errorf("CheckService = %v", err)
+	}
+	if err := g.CheckService(desc, struct{}{}); err != nil {
+		t.Errorf("CheckService of a service without its own requirements: %v", err)
+	}
+}
+
 type overrideTypo struct{}
 
-func (*overrideTypo) AuthRequirements(string) ([]middleware.Requirement, bool) {
+func (*overrideTypo) AuthRequirements(method string) ([]middleware.Requirement, bool) {
+	if strings.HasSuffix(method, "/Listed") {
+		return nil, false // Options.Methods applies
+	}
 	return []middleware.Requirement{middleware.Require("loan:reed")}, true
 }
 

@@ -38,7 +38,8 @@
 // a requirement naming a permission or role the policy does not declare
 // (or a scope, when the policy tests scopes) makes [Guard.Handler] panic,
 // as http.ServeMux does for a bad pattern, and New fail for
-// Options.Methods and Options.Default.
+// Options.Methods and Options.Default; [Guard.CheckService] checks the
+// requirements a gRPC service declares itself.
 //
 // # Answers
 //

@@ -47,7 +47,8 @@
 //   - jwks with OpenID discovery from the issuer URL (the lending app uses
 //     jwks.Entra instead); the same bank policy (rbac) as the lending API.
 //   - middleware's gRPC guard: unary and stream interceptors; the service
-//     declares each method's permission (middleware.MethodRequirements);
+//     declares each method's permission (middleware.MethodRequirements),
+//     checked against the policy at start (Guard.CheckService);
 //     the health service is open (Options.Methods with SkipAuth).
 //   - federation.FromEnvironment: S3 credentials for the service's own IAM
 //     role from its projected token (Export), cached and renewed ahead.
@@ -202,6 +203,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	}
 	if cert != nil {
 		opts = append(opts, grpc.Creds(credentials.NewServerTLSFromCert(cert)))
+	}
+	// A permission the policy does not declare stops the service here,
+	// not at each method's first call.
+	if err := guard.CheckService(&reportsDesc, rep); err != nil {
+		return err
 	}
 	srv := grpc.NewServer(opts...)
 	srv.RegisterService(&reportsDesc, rep)

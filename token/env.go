@@ -75,8 +75,9 @@ func checkAuthorityHost(h string) error {
 // with PS256 and x5t#S256; encrypted PEM keys are not read), or a
 // federated token file at AZURE_FEDERATED_TOKEN_FILE
 // (workload identity, re-read as it is renewed). AZURE_AUTHORITY_HOST
-// selects a sovereign cloud. Options.Tenant, when set, replaces
-// AZURE_TENANT_ID; Options.Now is used for assertions. Every error names
+// selects a sovereign cloud. Options.Tenant and Options.ClientID, when
+// set, replace AZURE_TENANT_ID and AZURE_CLIENT_ID; Options.Now is used
+// for assertions. Every error names
 // the variable that is missing or wrong.
 func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 	o, err := newOptions(optFns)
@@ -87,6 +88,9 @@ func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 	tenantFrom := EnvTenantID
 	if o.Tenant != "" {
 		tenant, tenantFrom = o.Tenant, "tenant"
+	}
+	if o.ClientID != "" {
+		id = o.ClientID
 	}
 	var missing []string
 	if tenant == "" {

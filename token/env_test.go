@@ -310,17 +310,21 @@ func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
 	})
 }
 
-// TestClientFromEnvironmentTenantOption: Options.Tenant (a -tenant flag)
-// wins over AZURE_TENANT_ID.
+// TestClientFromEnvironmentTenantOption: Options.Tenant and ClientID (a
+// -tenant or -client-id flag) win over AZURE_TENANT_ID and AZURE_CLIENT_ID.
 func TestClientFromEnvironmentTenantOption(t *testing.T) {
 	for k, v := range map[string]string{EnvTenantID: "", EnvClientID: "c1", EnvClientSecret: "s", EnvClientCertificatePath: "", EnvFederatedTokenFile: "", EnvAuthorityHost: ""} {
 		t.Setenv(k, v)
 	}
 	for _, env := range []string{"", "other-tenant"} {
 		t.Setenv(EnvTenantID, env)
-		c, err := ClientFromEnvironment(func(o *Options) { o.Tenant = "flag-tenant" })
+		t.Setenv(EnvClientID, env)
+		c, err := ClientFromEnvironment(func(o *Options) { o.Tenant, o.ClientID = "flag-tenant", "flag-client" })
 		if err != nil {
 			t.Fatal(err)
+		}
+		if c.ID != "flag-client" {
+			t.Errorf("AZURE_CLIENT_ID=%q: client %s, want flag-client", env, c.ID)
 		}
 		if want := "https://login.microsoftonline.com/flag-tenant/oauth2/v2.0/token"; c.TokenURL != want {
 			t.Errorf("AZURE_TENANT_ID=%q: TokenURL %s, want %s", env, c.TokenURL, want)

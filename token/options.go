@@ -46,6 +46,9 @@ type Options struct {
 	// and [FromEnvironment] in place of AZURE_TENANT_ID, for a program
 	// whose -tenant flag must win over the environment.
 	Tenant string
+	// ClientID, when set, is the client for [ClientFromEnvironment] and
+	// [FromEnvironment] in place of AZURE_CLIENT_ID (a -client-id flag).
+	ClientID string
 	// InsecureAllowHTTP accepts http:// endpoints on hosts other than
 	// loopback. Anyone on the network path can then read and replay every
 	// secret and token; use it only inside a test network.

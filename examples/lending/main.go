@@ -15,9 +15,23 @@
 //
 // Every flag falls back to an environment variable, for containers:
 // LENDING_ADDR, AZURE_TENANT_ID (-tenant), AZURE_CLIENT_ID (-client-id), LENDING_AUDIENCE,
-// LENDING_POLICY, LENDING_POLICY_POLL, LENDING_CBS_URL, LENDING_CBS_SCOPE.
+// LENDING_POLICY, LENDING_POLICY_POLL, LENDING_CBS_URL, LENDING_CBS_SCOPE,
+// LENDING_IDENTITY, LENDING_MANAGED_IDENTITY_CLIENT_ID.
 // AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE replace the
-// secret (token.ClientFromEnvironment).
+// secret (token.ClientFromEnvironment); the last is AKS workload identity
+// as azidentity users know it.
+//
+// # Running it with a managed identity (no secret)
+//
+// In App Service, Container Apps or on a VM, give the resource a managed
+// identity, add it to the API's app registration as a federated identity
+// credential (issuer https://login.microsoftonline.com/<tenant>/v2.0,
+// subject the identity's object ID, audience api://AzureADTokenExchange),
+// and start with -identity managed-identity (LENDING_IDENTITY); a
+// user-assigned identity is chosen by -managed-identity-client-id. The
+// identity's token is then the app's client assertion (token/azure):
+//
+//	go run ./examples/lending -tenant <tenant ID> -client-id <API client ID> -identity managed-identity
 //
 // # Running it locally
 //
@@ -71,6 +85,7 @@ import (
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/token"
+	"github.com/idbridge/idbridge/token/azure"
 )
 
 func main() {
@@ -106,8 +121,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	cbsURL := fs.String("cbs-url", env("LENDING_CBS_URL", ""), "core banking API called on behalf of the user (local: a stand-in)")
 	cbsScope := fs.String("cbs-scope", env("LENDING_CBS_SCOPE", idp.ResourceCBS+"/.default"), "scope of the on-behalf-of token")
 	printToken := fs.Bool("print-token", false, "local mode: print the scenario users' bearer tokens to stdout")
+	identity := fs.String("identity", env("LENDING_IDENTITY", "environment"),
+		"how the API proves itself for on-behalf-of: environment (AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, or AZURE_FEDERATED_TOKEN_FILE for AKS workload identity) or managed-identity (the app trusts this resource's managed identity as a federated credential; no secret)")
+	miClientID := fs.String("managed-identity-client-id", env("LENDING_MANAGED_IDENTITY_CLIENT_ID", ""),
+		"with -identity managed-identity: the user-assigned identity's client ID; empty for the system-assigned one")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if *identity != "environment" && *identity != "managed-identity" {
+		return fmt.Errorf("-identity (LENDING_IDENTITY) %q: want environment or managed-identity", *identity)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "lending")
 	audit := log.Handler() // audit events share the log: one JSON object per line
@@ -169,13 +191,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		return err
 	}
 
-	// The API's own Entra registration, for on-behalf-of: AZURE_TENANT_ID,
-	// AZURE_CLIENT_ID and a secret, certificate or federated token file.
+	// The API's own Entra registration, for on-behalf-of: the tenant, the
+	// client ID and a secret, certificate or federated token file from the
+	// environment, or the resource's managed identity as the credential.
 	var client token.Client
-	if local != nil {
+	switch {
+	case local != nil:
 		client = local.Client(idp.ClientLendingAPI)
-	} else if client, err = token.ClientFromEnvironment(func(o *token.Options) { o.Tenant = *tenant }); err != nil {
-		return err
+	case *identity == "managed-identity":
+		tokenURL, err := token.EntraTokenURL(os.Getenv(token.EnvAuthorityHost), *tenant)
+		if err != nil {
+			return err
+		}
+		mi, err := azure.ManagedIdentity([]string{azure.TokenExchangeScope}, func(o *azure.Options) {
+			o.ClientID, o.Logger = *miClientID, log
+		})
+		if err != nil {
+			return fmt.Errorf("-identity managed-identity: %w", err)
+		}
+		defer mi.Close()
+		client = token.Client{ID: *clientID, TokenURL: tokenURL, Auth: token.ClientAssertion(azure.Assertion(mi))}
+	default:
+		if client, err = token.ClientFromEnvironment(func(o *token.Options) { o.Tenant, o.ClientID = *tenant, *clientID }); err != nil {
+			return err
+		}
 	}
 	obo, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.HTTPClient, o.Audit = hc, audit })
 	if err != nil {

@@ -175,3 +175,34 @@ func TestLendingEntraConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestManagedIdentityMode: with -identity managed-identity the API starts
+// against a tenant with no secret in its environment, its on-behalf-of
+// credential being the managed identity (fetched on first use); an
+// unknown -identity is refused at start, naming the flag.
+func TestManagedIdentityMode(t *testing.T) {
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_AUTHORITY_HOST"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi/token") // App Service's variables; nothing is asked at start
+	t.Setenv("IDENTITY_HEADER", "platform-secret")
+	const tenant, client = "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", "6f0c1e2d-3b4a-4c5d-8e9f-0a1b2c3d4e5f"
+	app, err := localidp.RunTest(t, run, "-addr", "127.0.0.1:0", "-tenant", tenant, "-client-id", client,
+		"-identity", "managed-identity", "-policy", "../policies/bank.yaml", "-cbs-url", "https://cbs.bank.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(app.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+
+	err = run(t.Context(), []string{"-identity", "secretless"}, io.Discard, io.Discard, nil)
+	if want := `-identity (LENDING_IDENTITY) "secretless": want environment or managed-identity`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

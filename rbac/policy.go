@@ -9,11 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
@@ -160,23 +159,10 @@ func (p *Policy) compileBytes(name string, data []byte) (*compiled, error) {
 // compileYAML parses and compiles, or returns every problem found.
 func compileYAML(name string, data []byte) (*compiled, error) {
 	d := &decoder{file: name}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &PolicyError{File: name, Msg: "empty policy"}
-		}
-		return nil, yamlError(name, err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &PolicyError{File: name, Line: extra.Line, Msg: "a policy file holds exactly one YAML document"}
-	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 {
-		return nil, &PolicyError{File: name, Msg: "not a YAML document"}
-	}
 	var f fileDoc
-	d.decode(root.Content[0], reflect0(&f), "")
+	if err := readPolicy(d, data, &f); err != nil {
+		return nil, policyError(name, err)
+	}
 	if len(d.errs) > 0 {
 		return nil, d.joined()
 	}
@@ -196,16 +182,21 @@ func (d *decoder) joined() error {
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
-// PolicyError with the line.
-func yamlError(name string, err error) error {
+// PolicyError with the line, offset lines into the file.
+func yamlError(name string, err error, offset int) error {
 	msg := err.Error()
 	var line int
 	if n, _ := fmt.Sscanf(msg, "yaml: line %d:", &line); n == 1 {
+		line += offset
 		if i := bytes.IndexByte([]byte(msg), ':'); i >= 0 {
 			if j := bytes.IndexByte([]byte(msg[i+1:]), ':'); j >= 0 {
 				msg = msg[i+1+j+1:]
 			}
 		}
+	}
+	if line == 0 && offset > 0 {
+		// yaml.v3 names no line for the first of a piece of the file.
+		line, msg = offset+1, strings.TrimPrefix(msg, "yaml: ")
 	}
 	return &PolicyError{File: name, Line: line, Msg: "YAML syntax: " + trimSpace(msg)}
 }

@@ -23,8 +23,14 @@ import (
 const maxErrors = 50
 
 type decoder struct {
-	file string
-	errs []*PolicyError
+	file   string
+	errs   []*PolicyError
+	fields map[reflect.Type]structInfo // structFields, computed once per type
+}
+
+type structInfo struct {
+	fields map[string]int
+	names  []string
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -195,9 +201,26 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			p.setPos(n)
 		}
 	}
-	t := v.Type()
-	fields := map[string]int{}
-	var names []string
+	info, ok := d.fields[v.Type()]
+	if !ok {
+		info.fields, info.names = structFields(v.Type())
+		if d.fields == nil {
+			d.fields = map[reflect.Type]structInfo{}
+		}
+		d.fields[v.Type()] = info
+	}
+	fields, names := info.fields, info.names
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if f, sub, ok := d.structField(v, n.Content[i], path, fields, names, seen); ok {
+			d.decode(n.Content[i+1], f, sub)
+		}
+	}
+}
+
+// structFields maps the YAML names of t's fields to their indexes.
+func structFields(t reflect.Type) (fields map[string]int, names []string) {
+	fields = map[string]int{}
 	for i := 0; i < t.NumField(); i++ {
 		tag := t.Field(i).Tag.Get("yaml")
 		if tag == "" || tag == "-" {
@@ -206,29 +229,32 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		fields[tag] = i
 		names = append(names, tag)
 	}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, val := n.Content[i], n.Content[i+1]
-		key, ok := d.scalar(k, path, "a field name")
-		if !ok {
-			continue
-		}
-		sub := key
-		if path != "" {
-			sub = path + "." + key
-		}
-		if line, dup := seen[key]; dup {
-			d.errorf(k, sub, "duplicate field (first at line %d)", line)
-			continue
-		}
-		seen[key] = k.Line
-		idx, ok := fields[key]
-		if !ok {
-			d.errorf(k, path, "unknown field %q (expected one of: %s)", key, strings.Join(names, ", "))
-			continue
-		}
-		d.decode(val, v.Field(idx), sub)
+	return fields, names
+}
+
+// structField checks the key k of a mapping decoded into the struct v
+// (duplicates against seen, unknown names) and returns the field it sets
+// and the field's path.
+func (d *decoder) structField(v reflect.Value, k *yaml.Node, path string, fields map[string]int, names []string, seen map[string]int) (reflect.Value, string, bool) {
+	key, ok := d.scalar(k, path, "a field name")
+	if !ok {
+		return reflect.Value{}, "", false
 	}
+	sub := key
+	if path != "" {
+		sub = path + "." + key
+	}
+	if line, dup := seen[key]; dup {
+		d.errorf(k, sub, "duplicate field (first at line %d)", line)
+		return reflect.Value{}, "", false
+	}
+	seen[key] = k.Line
+	idx, ok := fields[key]
+	if !ok {
+		d.errorf(k, path, "unknown field %q (expected one of: %s)", key, strings.Join(names, ", "))
+		return reflect.Value{}, "", false
+	}
+	return v.Field(idx), sub, true
 }
 
 // checkPlainTree walks a free-form subtree (test claims) rejecting anchors,

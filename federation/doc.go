@@ -18,6 +18,11 @@
 //
 //	p, err := federation.FromEnvironment(sts.NewFromConfig(cfg))
 //
+// When the bank federates AWS through SAML (Entra's AWS enterprise
+// application, whose assertions list the user's roles and session
+// duration), use package federation/samlsts instead: the same caching,
+// error classes and audit events, with AssumeRoleWithSAML.
+//
 // # Which token AWS sees
 //
 // AWS trusts a token when an IAM OIDC provider exists for its exact iss

@@ -15,7 +15,6 @@ import (
 
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/middleware"
-	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/saml"
 )
 
@@ -36,9 +35,11 @@ var ErrNoSession = reason.New(reason.MissingClaim, "samlsp: no SAML session")
 
 // Options configure an [SP]. New copies them.
 type Options struct {
-	// Policy decides on the claims at sign-in; the Principal carries its
-	// Decision. Nil leaves the zero Decision, which denies everything.
-	Policy *rbac.Policy
+	// Policy decides on the claims at sign-in, as the bearer guard's
+	// Options.Policy does (*rbac.Policy, or an adapter that decides as the
+	// user's directory account); the Principal carries its Decision. Nil
+	// leaves the zero Decision, which denies everything.
+	Policy middleware.Policy
 	// SessionTTL bounds a session; the IdP's SessionNotOnOrAfter may end it
 	// sooner. Zero means DefaultSessionTTL.
 	SessionTTL time.Duration
@@ -257,7 +258,7 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	}
 	pr := &middleware.Principal{Claims: a.Claims}
 	if sp.o.Policy != nil {
-		pr.Decision = sp.o.Policy.Decide(a.Claims)
+		pr.Decision = sp.o.Policy.DecideContext(r.Context(), a.Claims)
 	}
 	now := sp.o.Now()
 	exp := now.Add(sp.o.SessionTTL)

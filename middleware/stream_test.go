@@ -69,7 +69,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The guard's clock runs ahead so that, when a subtest starts, the
-	// token has 1 s left including the leeway: the stream ends on a
+	// token has 2 s left including the leeway: the stream ends on a
 	// real timer, with no sleep.
 	var ahead atomic.Int64
 	g := e.guard(t, func(o *middleware.Options) {
@@ -94,7 +94,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 
 	for _, method := range []string{"Feed", "Stubborn"} {
 		t.Run(method, func(t *testing.T) {
-			ahead.Store(int64(time.Until(claims.ExpiresAt.Add(e.v.Leeway())) - time.Second))
+			ahead.Store(int64(time.Until(claims.ExpiresAt.Add(e.v.Leeway())) - 2*time.Second))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)

@@ -52,7 +52,7 @@ var healthReqs = map[string][]middleware.Requirement{"/grpc.health.v1.Health/*":
 // A health Watch stream (grpc-go's handler, which waits on its context)
 // opened with the provider's token ends with Unauthenticated when that
 // token expires, plus the validator's leeway; the messages before are
-// served. The guard's clock runs ahead so the token has a second left.
+// served. The guard's clock runs ahead so the token has two seconds left.
 func TestGRPCStreamEndsWithToken(t *testing.T) {
 	var ahead atomic.Int64
 	s := newStackWith(t, healthReqs, func(o *middleware.Options) {
@@ -70,7 +70,7 @@ func TestGRPCStreamEndsWithToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The JWT's exp is whole seconds at or after the response's expiry.
-	ahead.Store(int64(time.Until(tok.Expiry.Add(jwks.DefaultLeeway)) - time.Second))
+	ahead.Store(int64(time.Until(tok.Expiry.Add(jwks.DefaultLeeway)) - 2*time.Second))
 
 	var trailer metadata.MD
 	st, err := client.Watch(ctx, &healthpb.HealthCheckRequest{}, grpc.Trailer(&trailer))

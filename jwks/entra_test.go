@@ -287,3 +287,28 @@ func TestEntraAPI(t *testing.T) {
 		})
 	}
 }
+
+// FuzzEntraAPI: any tenant and client ID either configure a validator whose
+// tenant and client ID are ones Entra could put in a token, or are refused
+// with ErrInvalidOptions; never a panic, never a silent misconfiguration.
+func FuzzEntraAPI(f *testing.F) {
+	for _, s := range [][2]string{{tenantA, tenantB}, {"", ""}, {"common", tenantB}, {"<tenant-id>", "api://x"},
+		{"contoso.onmicrosoft.com", tenantB}, {"consumers", strings.ToUpper(tenantB)}, {tenantA + "/", tenantB}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, tenant, client string) {
+		v, err := jwks.NewValidator(jwks.EntraAPI(tenant, client, func(o *jwks.EntraOptions) { o.Tenants = []string{tenantA} }))
+		if err != nil {
+			if !errors.Is(err, jwks.ErrInvalidOptions) {
+				t.Fatalf("error %v is not ErrInvalidOptions", err)
+			}
+			return
+		}
+		defer v.Close()
+		lower := strings.ToLower(tenant)
+		known := lower == "common" || lower == "organizations" || lower == "consumers"
+		if !known && (len(tenant) != 36 || strings.Count(tenant, "-") != 4) || len(client) != 36 {
+			t.Fatalf("EntraAPI(%q, %q) accepted", tenant, client)
+		}
+	})
+}

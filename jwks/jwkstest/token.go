@@ -20,7 +20,9 @@ type Client struct {
 	// client_secret_post). Empty makes a public client, which may only
 	// redeem refresh tokens.
 	Secret string
-	// Roles are the app roles of its client-credentials tokens.
+	// Roles are the app roles of its client-credentials tokens. Entra
+	// issues app-only tokens without roles when none are assigned, and
+	// access-token validation refuses those (neither scp nor roles).
 	Roles []string
 }
 

@@ -311,3 +311,38 @@ func BenchmarkUnknownKID(b *testing.B) {
 		b.Fatalf("%d fetches during the benchmark", got-n)
 	}
 }
+
+// TestUnknownKIDRepeatedForgeries: an attacker who sends each forged kid
+// twice passes for a rotation, which the hourly budget does not stop; the
+// documented bound still holds: one fetch per 4 s at most once the
+// back-off has grown, never two within 1 s.
+func TestUnknownKIDRepeatedForgeries(t *testing.T) {
+	m := newMemIdP(t)
+	synctest.Test(t, func(t *testing.T) {
+		ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ks.Close()
+		end := time.Now().Add(time.Hour)
+		for i := 0; time.Now().Before(end); i++ {
+			kid := fmt.Sprint("forged-", i)
+			for range 2 {
+				if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
+					t.Fatalf("forged kid: %v", err)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		misses := m.missTimes()
+		for i := 1; i < len(misses); i++ {
+			if d := misses[i].Sub(misses[i-1]); d < time.Second {
+				t.Fatalf("unknown-kid fetches %d and %d only %v apart", i-1, i, d)
+			}
+		}
+		if n := len(misses); n > 900+10 {
+			t.Fatalf("an hour of repeated forged kids cost %d fetches, want about 900 at most", n)
+		}
+		t.Logf("an hour of forged kids sent twice each: %d fetches", len(misses))
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,9 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
@@ -431,30 +428,12 @@ func TestGRPCEndToEnd(t *testing.T) {
 	})
 	ctx := testContext(t)
 
-	// The API serves gRPC over TLS on loopback: PerRPCCredentials refuse
-	// anything less.
-	serverTLS, clientTLS := selfSignedTLS(t)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.Creds(serverTLS),
-		grpc.UnaryInterceptor(s.guard.UnaryServerInterceptor()),
-		grpc.StreamInterceptor(s.guard.StreamServerInterceptor()))
-	healthpb.RegisterHealthServer(srv, health.NewServer())
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-
+	// The API serves gRPC over TLS on loopback (serveHealth).
 	creds, err := middleware.NewPerRPCCredentials(analyticsSource(t, s.p))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(clientTLS), grpc.WithPerRPCCredentials(creds))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cc.Close() })
-	client := healthpb.NewHealthClient(cc)
+	client := serveHealth(t, s)(creds)
 	s.audit.take()
 
 	resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})

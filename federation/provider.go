@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"weak"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -67,10 +68,21 @@ type invalidator interface{ Invalidate() }
 //     token or the secret key.
 //
 // A Provider is safe for concurrent use by multiple goroutines. Call Close
-// when done: it stops the background renewal and waits for it.
+// when done: it stops the background renewal and waits for it. A Provider
+// dropped without Close stops its renewal once the garbage collector finds
+// it.
 type Provider struct {
 	a     *assumer
+	x     *exchanger
 	cache *token.Cache
+}
+
+// exchanger is the cache's source. It refers to the cache only weakly:
+// the cache's goroutine holds the exchanger, and a strong reference back
+// would keep a forgotten Provider's cache, and that goroutine, alive.
+type exchanger struct {
+	a     *assumer
+	cache weak.Pointer[token.Cache]
 
 	mu     sync.Mutex
 	closed bool           // guarded by mu
@@ -110,12 +122,13 @@ func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFn
 }
 
 func (a *assumer) provider() (*Provider, error) {
-	p := &Provider{a: a}
+	x := &exchanger{a: a}
+	p := &Provider{a: a, x: x}
 	jitter := a.o.ExpiryWindowJitterFrac
 	if jitter == 0 {
 		jitter = -1 // none; token.Options reads zero as its default
 	}
-	cache, err := token.NewCache(token.SourceFunc(p.exchange), func(o *token.Options) {
+	cache, err := token.NewCache(token.SourceFunc(x.exchange), func(o *token.Options) {
 		if !a.o.systemClock {
 			o.Now = a.o.Now
 		}
@@ -129,6 +142,7 @@ func (a *assumer) provider() (*Provider, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}
 	p.cache = cache
+	x.cache = weak.Make(cache)
 	return p, nil
 }
 
@@ -147,26 +161,26 @@ func (a *assumer) provider() (*Provider, error) {
 const credentialsType = "aws-credentials"
 
 // exchange is the cache's source: one STS exchange.
-func (p *Provider) exchange(ctx context.Context) (*token.Token, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+func (x *exchanger) exchange(ctx context.Context) (*token.Token, error) {
+	x.mu.Lock()
+	if x.closed {
+		x.mu.Unlock()
 		return nil, token.ErrClosed
 	}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	defer p.wg.Done()
+	x.wg.Add(1)
+	x.mu.Unlock()
+	defer x.wg.Done()
 
-	c, err := p.a.Retrieve(ctx)
+	c, err := x.a.Retrieve(ctx)
 	if err != nil {
-		if !transient(err) {
+		if cache := x.cache.Value(); cache != nil && !transient(err) {
 			// Access AWS refuses is not extended from memory: callers
 			// get the error, not the old credentials.
-			p.cache.Invalidate()
+			cache.Invalidate()
 		}
 		return nil, err
 	}
-	margin := min(expiryMargin, c.Expires.Sub(p.a.o.Now())/10)
+	margin := min(expiryMargin, c.Expires.Sub(x.a.o.Now())/10)
 	return &token.Token{
 		TokenType:       credentialsType,
 		AccessToken:     c.AccessKeyID,
@@ -228,11 +242,11 @@ func (p *Provider) Invalidate() {
 // waits for it to end. Retrieve then serves credentials still cached and
 // otherwise fails with [ErrClosed]. Close is idempotent and returns nil.
 func (p *Provider) Close() error {
-	p.mu.Lock()
-	p.closed = true
-	p.mu.Unlock()
+	p.x.mu.Lock()
+	p.x.closed = true
+	p.x.mu.Unlock()
 	p.cache.Close()
-	p.wg.Wait()
+	p.x.wg.Wait()
 	return nil
 }
 

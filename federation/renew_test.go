@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -308,4 +309,31 @@ func TestServesLastCredentialsWhileSTSIsDown(t *testing.T) {
 			t.Error("the log carries a key or token")
 		}
 	})
+}
+
+// TestForgottenProviderStopsItsGoroutine: a Provider dropped without
+// Close (built per request by mistake) must not leave its renewal
+// goroutine behind forever.
+func TestForgottenProviderStopsItsGoroutine(t *testing.T) {
+	renewers := func() int {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		return strings.Count(string(buf[:n]), "idbridge/token.(*entry).loop")
+	}
+	before := renewers()
+	func() {
+		p, err := federation.NewProvider(newSlowSTS(0, time.Hour), roleARN, idSource(bubbleToken()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Retrieve(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	for deadline := time.Now().Add(5 * time.Second); renewers() > before; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the forgotten provider's renewal goroutine is still running")
+		}
+		runtime.GC()
+	}
 }

@@ -1,10 +1,12 @@
 package jwksit
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,4 +248,55 @@ func TestUnknownKIDFlood(t *testing.T) {
 	if n := fetches(); n != 2 {
 		t.Fatalf("rotation right after a forged kid: %d JWKS requests in all, want 2", n)
 	}
+}
+
+// TestReadyAndLogger: with the provider down at start-up, Ready names the
+// issuer and the cause and the logger records the failed refresh (no audit
+// configured); once the provider is back, Ready loads the keys.
+func TestReadyAndLogger(t *testing.T) {
+	p := idp.StartTest(t)
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	logs := &lockedBuffer{}
+	v := validator(t, p, clk, func(o *jwks.Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	})
+	err := v.Ready(testContext(t))
+	if !errors.Is(err, jwks.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" || !strings.Contains(err.Error(), p.Issuer()) {
+		t.Fatalf("Ready with the provider down: %v", err)
+	}
+	if s := logs.String(); !strings.Contains(s, `"msg":"jwks: key refresh failed"`) || !strings.Contains(s, `"issuer":"`+p.Issuer()+`"`) {
+		t.Fatalf("no refresh failure logged: %s", s)
+	}
+
+	if err := p.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(jwks.DefaultUnknownKIDInterval)
+	if err := v.Ready(testContext(t)); err != nil {
+		t.Fatalf("Ready after the provider came back: %v", err)
+	}
+	validate(t, v, accessToken(t, p))
+	if s := logs.String(); !strings.Contains(s, `"msg":"jwks: key refresh recovered"`) {
+		t.Fatalf("no recovery logged: %s", s)
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

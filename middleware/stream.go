@@ -25,17 +25,30 @@ var errStreamEnded = reason.New(reason.Forbidden, "middleware: stream ended by a
 // StreamWatcher ends admitted gRPC streams early on a signal of its own,
 // such as a revocation list learning that the caller left. The guard calls
 // WatchStream once for each stream it admits, before the handler runs,
-// with the stream's context, the principal, and end, which cancels that
-// context with cause. The first end, of any watcher or of token expiry,
-// wins; the call ends with the status the cause's reason class picks, as
-// a rejection at admission would: revoked gives Unauthenticated with
-// error="invalid_token", insufficient_role or forbidden PermissionDenied.
-// end(nil) ends the stream as forbidden.
-// WatchStream must not block; it returns stop, which the guard calls when
-// the stream ends, to release what the watch holds. It runs on the
-// request path, so it should cost a map insert, not a goroutine.
+// with the stream's context, the verified claims of its token, and end,
+// which cancels that context with cause. The first end, of any watcher or
+// of token expiry, wins; the call ends with the status the cause's reason
+// class picks, as a rejection at admission would: revoked gives
+// Unauthenticated with error="invalid_token", insufficient_role or
+// forbidden PermissionDenied; end(nil) ends the stream as forbidden.
+// WatchStream must not block, and end may be called from any goroutine,
+// at most once being useful. It returns stop, which the guard calls when
+// the stream ends, to release what the watch holds. It runs on the request
+// path, so it should cost a map insert, not a goroutine.
+//
+// It takes claims rather than a [Principal] so that a package below
+// middleware (a revocation list in jwks) can implement it without
+// importing middleware.
 type StreamWatcher interface {
-	WatchStream(ctx context.Context, p *Principal, end func(cause error)) (stop func())
+	WatchStream(ctx context.Context, c *jwks.Claims, end func(cause error)) (stop func())
+}
+
+// StreamWatcherFunc adapts a function to [StreamWatcher].
+type StreamWatcherFunc func(ctx context.Context, c *jwks.Claims, end func(cause error)) (stop func())
+
+// WatchStream calls f.
+func (f StreamWatcherFunc) WatchStream(ctx context.Context, c *jwks.Claims, end func(cause error)) func() {
+	return f(ctx, c, end)
 }
 
 // streamLeeway returns how long after exp a stream may run: the
@@ -72,7 +85,7 @@ func (g *Guard) watch(ss grpc.ServerStream, ctx context.Context, p *Principal) (
 	if g.streamExpiry && p != nil && p.Claims != nil && !p.Claims.ExpiresAt.IsZero() {
 		deadline = p.Claims.ExpiresAt.Add(g.streamLeeway)
 	}
-	if deadline.IsZero() && (len(g.watchers) == 0 || p == nil) {
+	if deadline.IsZero() && (len(g.watchers) == 0 || p == nil || p.Claims == nil) {
 		return &serverStream{ServerStream: ss, ctx: ctx}, nil
 	}
 	w := &watchedStream{ServerStream: ss, g: g}
@@ -81,7 +94,7 @@ func (g *Guard) watch(ss grpc.ServerStream, ctx context.Context, p *Principal) (
 		w.timer = time.AfterFunc(deadline.Sub(g.now()), w.expire)
 	}
 	for _, wt := range g.watchers {
-		if stop := wt.WatchStream(w.ctx, p, w.end); stop != nil {
+		if stop := wt.WatchStream(w.ctx, p.Claims, w.end); stop != nil {
 			w.stops = append(w.stops, stop)
 		}
 	}

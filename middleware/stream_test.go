@@ -178,13 +178,6 @@ type leewayValidator struct {
 
 func (v leewayValidator) Leeway() time.Duration { return v.leeway }
 
-// watcherFunc adapts a function to middleware.StreamWatcher.
-type watcherFunc func(ctx context.Context, p *middleware.Principal, end func(error)) func()
-
-func (f watcherFunc) WatchStream(ctx context.Context, p *middleware.Principal, end func(error)) func() {
-	return f(ctx, p, end)
-}
-
 var streamInfo = &grpc.StreamServerInfo{FullMethod: "/test.Feed/Feed", IsServerStream: true}
 
 // The expiry and the watchers, on a fake clock: the context ends exactly at
@@ -223,9 +216,9 @@ func TestStreamExpiryTiming(t *testing.T) {
 					o.Default = []middleware.Requirement{middleware.Authenticated()}
 					o.DisableStreamExpiry = tt.disable
 					if tt.endAt != 0 {
-						o.StreamWatchers = []middleware.StreamWatcher{watcherFunc(func(ctx context.Context, p *middleware.Principal, end func(error)) func() {
-							if p.Claims.Subject != "s" {
-								t.Error("watcher got another principal")
+						o.StreamWatchers = []middleware.StreamWatcher{middleware.StreamWatcherFunc(func(ctx context.Context, c *jwks.Claims, end func(error)) func() {
+							if c.Subject != "s" {
+								t.Error("watcher got other claims")
 							}
 							tm := time.AfterFunc(tt.endAt, func() { end(tt.endWith) })
 							return func() { tm.Stop(); stopped.Add(1) }

@@ -42,8 +42,10 @@ var (
 	ErrInvalidCallback = reason.New(reason.Malformed, "token: invalid authorization response")
 
 	// ErrInvalidOptions means a constructor was given options it refuses
-	// (a missing client ID, a non-HTTPS endpoint, an unusable key). It is
-	// returned at construction, never at first use.
+	// (a missing client ID, a non-HTTPS endpoint, an unusable key), at
+	// construction; or that a file the configuration names (a federated
+	// token file) is missing or unreadable when it is read. Either way the
+	// deployment, not the IdP, must change.
 	ErrInvalidOptions = reason.New(reason.Malformed, "token: invalid options")
 
 	// ErrClosed means the source was closed before a token it had to fetch

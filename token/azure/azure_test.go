@@ -219,3 +219,29 @@ func TestAssertionHandsOutTheAccessToken(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestDefaultCredentialFindsManagedIdentity: in App Service, with no
+// secret and no workload identity in the environment, azidentity's chain
+// settles on the managed identity, as its users expect.
+func TestDefaultCredentialFindsManagedIdentity(t *testing.T) {
+	as := startAppService(t)
+	// azidentity tells an unset variable from an empty one: unset them
+	// (t.Setenv restores them after the test).
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", azure.EnvFederatedTokenFile,
+		azure.EnvClientID, azure.EnvTenantID, azure.EnvAuthorityHost, "AZURE_TOKEN_CREDENTIALS"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	src, err := azure.DefaultCredential([]string{"api://cbs-default/.default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.AccessToken != "mi-token-for-api://cbs-default" || len(as.requests()) != 1 {
+		t.Fatalf("token %q after %d requests", tok.AccessToken, len(as.requests()))
+	}
+}

@@ -117,6 +117,11 @@ type issuerTable struct {
 	template       bool
 	prefix, suffix string
 	tenantsOK      map[string]uint32 // lower-case tenant IDs; values unused
+
+	// v1iss is the same tenant's Entra v1.0 issuer (v1_issuer), decided
+	// as this issuer; a template's is split at {tenantid} like iss.
+	v1iss              string
+	v1prefix, v1suffix string
 }
 
 type claimIndex struct {
@@ -277,6 +282,15 @@ func (c *compiler) compileIssuers() {
 		}
 		t.stdGroups, t.stdRoles, t.stdScopes = t.groupsClaim == "groups", t.rolesClaim == "roles", t.scopesClaim == "scp"
 		c.tenantList(t, fi, path, template)
+		if fi.V1Issuer != "" && c.v1Issuer(t, fi, path, template) {
+			if seenIss[fi.V1Issuer] {
+				c.err(fi.lineRec, path+".v1_issuer", "duplicate issuer %q", fi.V1Issuer)
+			}
+			seenIss[fi.V1Issuer] = true
+			if !template {
+				c.out.issuers[fi.V1Issuer] = t
+			}
+		}
 		c.issuerByName[fi.Name] = t.idx
 		if template {
 			c.out.templates = append(c.out.templates, t)
@@ -289,9 +303,15 @@ func (c *compiler) compileIssuers() {
 	// issuer may not also be an instance of a template.
 	for _, t := range c.out.templates {
 		for tid := range t.tenantsOK {
-			if o, dup := c.out.issuers[t.prefix+tid+t.suffix]; dup {
-				fi := c.f.Issuers[o.idx]
-				c.err(fi.lineRec, fmt.Sprintf("issuers[%d].issuer", o.idx), "issuer %q is also issuer %q for tenant %s; declare it once", o.iss, t.iss, tid)
+			insts := []string{t.prefix + tid + t.suffix}
+			if t.v1iss != "" {
+				insts = append(insts, t.v1prefix+tid+t.v1suffix)
+			}
+			for _, inst := range insts {
+				if o, dup := c.out.issuers[inst]; dup {
+					fi := c.f.Issuers[o.idx]
+					c.err(fi.lineRec, fmt.Sprintf("issuers[%d].issuer", o.idx), "issuer %q is also issuer %q for tenant %s; declare it once", inst, t.iss, tid)
+				}
 			}
 		}
 	}
@@ -362,9 +382,13 @@ func (t *issuerTable) instance(iss, tid string) bool {
 // must appear in iss exactly as the token carries it (the allow-list then
 // compares GUIDs case-insensitively).
 func (t *issuerTable) fills(iss, tid string) bool {
+	return fillsTemplate(iss, tid, t.prefix, t.suffix) || (t.v1iss != "" && fillsTemplate(iss, tid, t.v1prefix, t.v1suffix))
+}
+
+func fillsTemplate(iss, tid, prefix, suffix string) bool {
 	const n = 36 // a GUID
-	return len(tid) == n && len(iss) == len(t.prefix)+n+len(t.suffix) &&
-		iss[:len(t.prefix)] == t.prefix && iss[len(t.prefix)+n:] == t.suffix && iss[len(t.prefix):len(t.prefix)+n] == tid
+	return len(tid) == n && len(iss) == len(prefix)+n+len(suffix) &&
+		iss[:len(prefix)] == prefix && iss[len(prefix)+n:] == suffix && iss[len(prefix):len(prefix)+n] == tid
 }
 
 // unlistedTenant reports whether c comes from a {tenantid} issuer of the

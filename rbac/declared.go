@@ -23,6 +23,9 @@ func (p *Policy) Declared() Declared {
 	var d Declared
 	for _, t := range s.issuerList {
 		d.Issuers = append(d.Issuers, t.iss)
+		if t.v1iss != "" {
+			d.Issuers = append(d.Issuers, t.v1iss)
+		}
 		for sc := range t.scopes.m {
 			d.Scopes = append(d.Scopes, sc)
 		}
@@ -48,7 +51,11 @@ func (p *Policy) TrustsIssuer(iss string) bool {
 		return true
 	}
 	for _, t := range s.templates {
-		if t.iss == iss {
+		if t.iss == iss || (t.v1iss != "" && t.v1iss == iss) {
+			return true
+		}
+		if t.v1iss != "" && len(iss) == len(t.v1prefix)+36+len(t.v1suffix) && strings.HasPrefix(iss, t.v1prefix) &&
+			t.instance(iss, iss[len(t.v1prefix):len(t.v1prefix)+36]) {
 			return true
 		}
 		const n = 36 // a tenant ID (GUID)

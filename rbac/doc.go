@@ -16,6 +16,7 @@
 //	  - name: entra
 //	    issuer: https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0
 //	    group_ids: object_id      # object_id (GUID) | dn (LDAP/AD) | name
+//	    v1_issuer: https://sts.windows.net/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/  # optional; see Issuers and IDs
 //	    claims: {groups: groups, roles: roles, scopes: scp}    # the defaults
 //	groups:                       # IDs are matched; names are for people
 //	  - {id: 4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13, name: Lending_RM, issuer: entra}
@@ -58,6 +59,19 @@
 //	  - name: entra
 //	    issuer: https://login.microsoftonline.com/{tenantid}/v2.0
 //	    tenants: [9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, 1a2b3c4d-0000-4000-8000-00000000000f]
+//
+// An API that accepts Entra v1.0 and v2.0 access tokens (while it or its
+// clients migrate) sees two iss values for one tenant. The v2.0 issuer's
+// v1_issuer names the same tenant's v1.0 issuer, exactly as v1.0 tokens
+// carry it; tokens of either are decided as the one issuer, so its
+// groups, app roles and rules are declared once. Only Entra's own pair is
+// accepted, for the same tenant ({tenantid} with {tenantid}, sharing the
+// tenants list):
+//
+//	issuers:
+//	  - name: entra
+//	    issuer: https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0
+//	    v1_issuer: https://sts.windows.net/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/
 //
 // IDs are matched by kind, whatever case the policy writes them in: group
 // object IDs and tenant IDs are GUIDs and compare case-insensitively (Entra

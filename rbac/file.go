@@ -31,6 +31,7 @@ type fileIssuer struct {
 	GroupIDs string     `yaml:"group_ids"`
 	Claims   fileClaims `yaml:"claims"`
 	Tenants  []pstr     `yaml:"tenants"`
+	V1Issuer string     `yaml:"v1_issuer"`
 }
 
 type fileClaims struct {

@@ -24,6 +24,7 @@ tests:
 	f.Add([]byte(minimal + "deny:\n  - {id: d, when: {any: [{group: RM}, {all: [{scope: x}, {mfa: true}]}]}}\n"))
 	f.Add([]byte("version: 1\nissuers: [{name: a, issuer: 'x:y', group_ids: dn}]\ngroups: [{id: 'cn=a,dc=b', name: A}]\nroles: [{name: R}]\nmappings: [{id: m, when: {group: A}, grant: {roles: [R]}}]\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte(migrating))
 	f.Add([]byte("version: 1\nmappings: [{when: {any: [{any: [{any: []}]}]}}]\n"))
 	f.Add([]byte("{{{{"))
 	f.Add([]byte("version: 1\ntests: [{name: t, claims: {a: {b: {c: [1, 2, {d: null}]}}}, expect: {allowed: true}}]\n"))

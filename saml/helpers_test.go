@@ -55,8 +55,6 @@ func newValidator(t testing.TB, opts ...func(*saml.Options)) *saml.Validator {
 	return v
 }
 
-func idpInitiated(o *saml.Options) { o.AllowIdPInitiated = true }
-
 func at(t time.Time) func(*saml.Options) {
 	return func(o *saml.Options) { o.Now = func() time.Time { return t } }
 }

@@ -36,7 +36,7 @@ func TestProviderWireFormat(t *testing.T) {
 	if !ok || sess.AssumedRoleARN != "arn:aws:sts::"+srv.AccountID()+":assumed-role/Loan_ReadOnly/amit.r@bank.example" {
 		t.Fatalf("session %+v", sess)
 	}
-	if got := sess.Expiration.Sub(time.Now()).Round(time.Minute); got != 2*time.Hour {
+	if got := time.Until(sess.Expiration).Round(time.Minute); got != 2*time.Hour {
 		t.Fatalf("session of %s, want the assertion's 2h", got)
 	}
 	for _, r := range srv.Requests() {

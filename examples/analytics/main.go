@@ -186,10 +186,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 
 	// The service's own AWS identity: IRSA's projected token exchanged at
 	// STS for AWS_ROLE_ARN. Users' tokens never come here.
-	creds, err := federation.FromEnvironment(stsClient, func(o *federation.Options) { o.Audit = audit })
+	creds, err := federation.FromEnvironment(stsClient, func(o *federation.Options) { o.Audit, o.Logger = audit, log })
 	if err != nil {
 		return err
 	}
+	defer creds.Close() // stops the background renewal
 	rep := &reports{log: log, creds: creds, roleARN: creds.RoleARN(), bucket: *bucket}
 	if *bucket != "" {
 		rep.s3 = s3.New(s3.Options{Region: *region, Credentials: creds})

@@ -361,6 +361,7 @@ func (s *story) serviceS3(ctx context.Context, sts *ststest.Server) error {
 	if err != nil {
 		return err
 	}
+	defer creds.Close() // stops the background renewal
 	return s.showCredentials(ctx, sts, creds, "S3 credentials")
 }
 
@@ -388,6 +389,7 @@ func (s *story) amitAWS(ctx context.Context, sts *ststest.Server) error {
 	if err != nil {
 		return err
 	}
+	defer tagged.Close()
 	_, err = tagged.Retrieve(ctx)
 	if !errors.Is(err, federation.ErrSessionAttributes) {
 		return fmt.Errorf("%w: STS with session tags the token lacks: %v", errUnexpected, err)
@@ -399,6 +401,7 @@ func (s *story) amitAWS(ctx context.Context, sts *ststest.Server) error {
 	if err != nil {
 		return err
 	}
+	defer creds.Close()
 	return s.showCredentials(ctx, sts, creds, "without them, Amit's ID token →")
 }
 

@@ -216,7 +216,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 			return err
 		}
 	}
-	obo, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.HTTPClient, o.Audit = hc, audit })
+	obo, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.HTTPClient, o.Audit, o.Logger = hc, audit, log })
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,14 @@ import (
 )
 
 // String returns raw without user info, query and fragment. A string that
-// does not parse as a URL, or whose opaque part could hide a secret, prints
-// as "[invalid URL]".
+// is not an absolute URL with a host (so that what looks like a path could
+// be a mistyped secret) prints as "[invalid URL]".
 func String(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Opaque != "" {
+	if err != nil || u.Opaque != "" || u.Host == "" {
 		return "[invalid URL]"
 	}
 	// Cut the text rather than re-encode u, so that the path prints as

@@ -23,6 +23,8 @@ func TestString(t *testing.T) {
 		{"user:s3cret@idp.example/keys", "[invalid URL]"},
 		{"https://idp.example/%zz?s3cret", "[invalid URL]"},
 		{"", ""},
+		{"///reader:s3cret@idp.example/keys", "[invalid URL]"},
+		{"/keys?sig=s3cret", "[invalid URL]"},
 		{"https://login.microsoftonline.com/{tenantid}/v2.0", "https://login.microsoftonline.com/{tenantid}/v2.0"},
 		{"HTTPS://u:p@IdP.example:8443/keys?x", "HTTPS://IdP.example:8443/keys"},
 		{"https://a@b:s3cret@idp.example/k", "https://idp.example/k"},
@@ -55,4 +57,35 @@ func TestError(t *testing.T) {
 	if Error(plain) != plain || Error(nil) != nil {
 		t.Fatal("errors without a URL must pass unchanged")
 	}
+}
+
+// FuzzString: whatever the input, the output has no user info, query or
+// fragment, and keeps the scheme, host and path of a URL with a host.
+func FuzzString(f *testing.F) {
+	for _, s := range []string{
+		"https://user:pw@idp.example/keys?sig=x#f", "https://idp.example/{tenantid}/v2.0",
+		"http://[::1]:8080/k", "https://a@b@c/d?e", "//user@host/p", "user:pw@host", "", "//@/", "///user:pw@host",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := String(in)
+		u, err := url.Parse(in)
+		if in != "" && (err != nil || u.Opaque != "" || u.Host == "") {
+			if out != "[invalid URL]" {
+				t.Fatalf("String(%q) = %q, want [invalid URL]", in, out)
+			}
+			return
+		}
+		v, err := url.Parse(out)
+		if err != nil {
+			t.Fatalf("String(%q) = %q does not parse: %v", in, out, err)
+		}
+		if v.User != nil || v.RawQuery != "" || v.ForceQuery || v.Fragment != "" {
+			t.Fatalf("String(%q) = %q keeps a secret part", in, out)
+		}
+		if !strings.EqualFold(v.Scheme, u.Scheme) || v.Host != u.Host || v.Path != u.Path {
+			t.Fatalf("String(%q) = %q changed scheme, host or path", in, out)
+		}
+	})
 }

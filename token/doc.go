@@ -88,8 +88,8 @@
 // token.validated or token.rejected for each Validate, naming the token by
 // a hash of its jti or, for an opaque token, of the token itself.
 //
-// Operational problems — a renewal that failed, an IdP throttling with
-// 429 or 503 and Retry-After — go to Options.Logger (a *slog.Logger, at
+// Operational problems — a renewal that failed, an IdP or introspection
+// endpoint throttling with 429 or 503 and Retry-After — go to Options.Logger (a *slog.Logger, at
 // warning level) whether or not audit is on, with the reason class, HTTP
 // status, error code, Entra trace ID, when the next attempt is due and
 // until when the current token is still served.

@@ -427,6 +427,7 @@ func (i *Introspector) flight(ctx context.Context, key *[sha256.Size]byte, token
 func (i *Introspector) run(key [sha256.Size]byte, token string, call *introspectCall) {
 	defer i.wg.Done()
 	res := i.introspect(i.ctx, token, &key)
+	warnIntrospection(i.ctx, i.o.Logger, res.err)
 	i.store(&key, res)
 	i.mu.Lock()
 	delete(i.calls, key)

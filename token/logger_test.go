@@ -125,3 +125,34 @@ func TestLoggerSeesOperationalProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggerSeesIntrospectionOutage: a throttled introspection endpoint
+// reaches Options.Logger with its status and Retry-After; a token the
+// server calls inactive is the caller's problem and is not logged.
+func TestLoggerSeesIntrospectionOutage(t *testing.T) {
+	e := newIntrospectionEndpoint(t, func(string) (int, string, string) {
+		return http.StatusTooManyRequests, "", `{"error":"slow_down"}`
+	})
+	var logs logBuffer
+	i := introspectorFor(t, e, nil, func(o *IntrospectorOptions) { o.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	if _, err := i.Validate(context.Background(), "opaque-token-value"); !errors.Is(err, ErrIdPUnavailable) {
+		t.Fatalf("error %v", err)
+	}
+	e.setRespond(answer(`{"active":false}`))
+	if _, err := i.Validate(context.Background(), "another-opaque-token"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("error %v", err)
+	}
+	recs := logs.records(t)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1: %v", len(recs), recs)
+	}
+	for k, v := range map[string]any{"level": "WARN", "msg": "token: introspection failed; tokens cannot be validated",
+		"reason": "idp_unavailable", "status": 429.0, "error_code": "slow_down"} {
+		if recs[0][k] != v {
+			t.Errorf("%s = %v, want %v (%v)", k, recs[0][k], v, recs[0])
+		}
+	}
+	if logs.buf.Len() > 0 && strings.Contains(logs.buf.String(), "opaque-token-value") {
+		t.Error("the log carries the token")
+	}
+}

@@ -33,8 +33,9 @@ type Options struct {
 	// or 503 and Retry-After, a network error, a refused grant), with the
 	// reason class, HTTP status, OAuth error code, Entra trace ID, the
 	// consecutive failures, when the next attempt is due and until when
-	// the old token is still served. Nil means none. No record carries a
-	// token or secret.
+	// the old token is still served; and an [Introspector] whose server
+	// does not answer usefully. Nil means none. No record carries a token
+	// or secret.
 	Logger *slog.Logger
 	// Timeout bounds each request to the IdP. Default 30s.
 	Timeout time.Duration

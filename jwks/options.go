@@ -58,8 +58,8 @@ type Options struct {
 	// Cache enables the verified-token cache; nil disables it.
 	Cache *CacheOptions
 	// KeySet configures the key sets the validator creates for issuers given
-	// by JWKSURL or discovery. HTTPClient, Now and Audit default to the
-	// validator's.
+	// by JWKSURL or discovery. HTTPClient, Now, Audit and Logger default to
+	// the validator's.
 	KeySet KeySetOptions
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

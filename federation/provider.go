@@ -77,6 +77,13 @@ type Provider struct {
 	cache *token.Cache
 }
 
+// A Provider is what the SDK's clients take as their Credentials, and
+// names its source for the SDK's user agent metrics.
+var (
+	_ aws.CredentialsProvider      = (*Provider)(nil)
+	_ aws.CredentialProviderSource = (*Provider)(nil)
+)
+
 // exchanger is the cache's source. It refers to the cache only weakly:
 // the cache's goroutine holds the exchanger, and a strong reference back
 // would keep a forgotten Provider's cache, and that goroutine, alive.

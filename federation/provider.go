@@ -43,7 +43,7 @@ type invalidator interface{ Invalidate() }
 // It composes the SDK rather than rewriting it: each exchange is one
 // stscreds.WebIdentityRoleProvider call (which builds the request, retries
 // InvalidIdentityToken as AWS advises and checks the answer). The result
-// is kept in a [token.Cache], the SDK's one renewing cache, so credentials
+// is kept in a [token.Cache], idbridge's one renewing cache, so credentials
 // behave like tokens:
 //
 //   - Retrieve of fresh credentials takes no lock and allocates nothing;
@@ -98,7 +98,8 @@ type exchanger struct {
 
 // NewProvider returns a Provider assuming roleARN with tokens from src,
 // sent through client. It checks its options and calls nothing: the first
-// Retrieve fetches the token and calls STS. Call Close when done.
+// Retrieve fetches the token and calls STS. It starts the goroutine that
+// renews in the background; call Close when done.
 func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src TokenSource, optFns ...func(*Options)) (*Provider, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil token source", ErrInvalidOptions)

@@ -26,7 +26,9 @@ const (
 // This is the service's identity, for its own S3 buckets and queues — never
 // a user's token. The file is read again when Kubernetes rotates it
 // (through [token.FileAssertion]), so a long-running pod keeps working.
-// It fails with [ErrInvalidOptions] naming the variable that is missing.
+// It fails with [ErrInvalidOptions] naming the variable that is missing,
+// and Retrieve does so naming the path when the file is not there. Close
+// the Provider when done.
 func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*Options)) (*Provider, error) {
 	file, roleARN := os.Getenv(EnvTokenFile), os.Getenv(EnvRoleARN)
 	if file == "" {

@@ -28,7 +28,7 @@ func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s
 // (nil removes a claim).
 func claimsJSON(iss string, over map[string]any) string {
 	c := map[string]any{
-		"iss": iss, "aud": "api://orders", "sub": "u1",
+		"iss": iss, "aud": "api://orders", "sub": "u1", "scp": "access_as_user",
 		"iat": testNow.Unix(), "exp": testNow.Add(time.Hour).Unix(),
 	}
 	for k, v := range over {

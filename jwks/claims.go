@@ -62,12 +62,20 @@ type Claims struct {
 	// ClaimSources is _claim_sources: source name → where to fetch it.
 	ClaimSources map[string]ClaimSource
 
-	raw string // the payload JSON, as verified
-	alg string // header alg
-	kid string // header kid
-	typ string // header typ
-	key *Key   // the key that verified the signature (cache purging)
+	raw   string // the payload JSON, as verified
+	marks uint8  // claims present that tell the kind of token (markNonce...)
+	alg   string // header alg
+	kid   string // header kid
+	typ   string // header typ
+	key   *Key   // the key that verified the signature (cache purging)
 }
+
+// Claims whose presence tells an ID token from an access token.
+const (
+	markNonce    = 1 << iota // nonce: only ID tokens (OpenID Connect Core §2)
+	markCodeHash             // at_hash or c_hash: only ID tokens (OpenID Connect Core §3.1.3.6, §3.3.2.11)
+	markScope                // scope: RFC 9068 access tokens
+)
 
 // ClaimSource is one entry of _claim_sources: where a distributed claim
 // (such as groups on overage) can be fetched. Any access token a source

@@ -298,6 +298,16 @@ func decodeClaims(s string, c *Claims) string {
 			if i := foldedTypedClaim(name); i >= 0 {
 				folded |= 1 << i
 			}
+			switch name {
+			case "at_hash", "c_hash":
+				if d.peek() != 'n' { // null is absent
+					c.marks |= markCodeHash
+				}
+			case "scope":
+				if d.peek() != 'n' {
+					c.marks |= markScope
+				}
+			}
 			if !d.skip() {
 				detail = "claim " + quoteShort(name) + " is not valid JSON"
 				return false
@@ -311,6 +321,9 @@ func decodeClaims(s string, c *Claims) string {
 		seen |= 1 << idx
 		if d.null() {
 			return true // null is treated as absent
+		}
+		if idx == cNonce {
+			c.marks |= markNonce // even "": only ID tokens carry a nonce
 		}
 		switch {
 		case str != nil:

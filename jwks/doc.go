@@ -26,6 +26,31 @@
 // are never accepted. [Validator.ValidateIDToken] adds the OpenID Connect
 // nonce and azp checks.
 //
+// # Access tokens and ID tokens
+//
+// [Validator.Validate] takes access tokens only, and
+// [Validator.ValidateIDToken] ID tokens only; the other kind is refused as
+// [ErrType] whatever its typ, because Entra types both "JWT". Once a token
+// is otherwise valid, its kind is read from what issuers put in it:
+//
+//   - typ at+jwt (RFC 9068) is an access token;
+//   - a nonce (even empty), at_hash or c_hash is only ever in an ID token;
+//   - an access token carries its permissions: scp (Entra delegated),
+//     scope (RFC 9068) or roles (Entra app roles). A token with none of
+//     them, or only empty ones, is what an ID token looks like — also a
+//     refreshed one, which has no nonce — and is refused. Entra app-only
+//     tokens of a client that was granted no app role carry none of them
+//     either and grant nothing; they are refused too, unless they say
+//     idtyp "app" (the optional idtyp claim), then accepted without
+//     permissions, so authorization denies them with a clear reason.
+//
+// When Options.Types requires an explicit type other than JWT (such as
+// secevent+jwt for security event tokens), the matching typ says what the
+// token is and these claim rules do not apply.
+//
+// ID-token validation refuses typ at+jwt, scp, scope and idtyp "app",
+// which only access tokens carry (Entra ID tokens may carry roles).
+//
 // # Claims
 //
 // [Claims] has typed fields for the registered, OpenID and Entra claims

@@ -38,7 +38,9 @@ var (
 	// ErrAudience: no aud value is an accepted audience (or, for ID tokens
 	// with several audiences, azp is missing or not accepted).
 	ErrAudience = reason.New(reason.Audience, "jwks: audience not accepted")
-	// ErrType: the header typ is not one of Options.Types.
+	// ErrType: the header typ is not one of Options.Types, or the token is
+	// of the other kind (an ID token given to Validate, an access token to
+	// ValidateIDToken; see the package documentation).
 	ErrType = reason.New(reason.Type, "jwks: token type not accepted")
 	// ErrMissingClaim: a required claim (exp, iss, tid for tenant templates,
 	// nonce in ID-token mode) is absent, or the nonce does not match.

@@ -269,13 +269,15 @@ func typeIs(typ, want string) bool {
 }
 
 // Validate validates an access token and returns its claims. Checks, in
-// order: size; compact JWS form and base64url; header (alg allow-list, no
+// order: size; compact JWS form and canonical base64url; header (alg allow-list, no
 // none/HMAC, no crit); claims JSON (no duplicates, right types); typ when
 // Options.Types is set; iss among the trusted issuers (exact, or an Entra
 // template filled with tid) and the tenant allow-lists — all before any
 // network call; the key for kid from that issuer's key set (family, curve,
 // JWK alg, use and issuer must fit); the signature; exp (required), nbf and
-// iat with leeway; aud. Failures wrap one sentinel (ErrExpired, ...).
+// iat with leeway; aud; last, that it is an access token and not an ID
+// token (class type; the rule is in the package documentation). Failures
+// wrap one sentinel (ErrExpired, ...).
 //
 // With Options.Cache set, a token verified before is answered from the
 // cache after re-checking exp and nbf; the returned *Claims is shared and
@@ -285,8 +287,8 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 }
 
 // ValidateIDToken validates an OpenID Connect ID token: as Validate, except
-// that Options.Types is not applied and a typ of at+jwt is refused (an
-// access token is not an ID token); the nonce claim must equal nonce (an
+// that Options.Types is not applied and access tokens are refused (typ
+// at+jwt, scp, scope or idtyp "app"); the nonce claim must equal nonce (an
 // empty nonce skips that check, for flows without one); and a token with
 // several audiences must carry an azp that is one of Options.Audiences.
 // The verified-token cache is not used.
@@ -431,11 +433,63 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	if !v.audienceOK(c.Audience) {
 		return c, fail(ErrAudience, "aud does not contain an accepted audience")
 	}
+	// The kind of token is told by its claims, so it is judged once they
+	// are known to come from the issuer.
+	// A typ required by Options.Types other than JWT (secevent+jwt, ...)
+	// already says what the token is.
+	if idMode {
+		if detail := notIDToken(h.typ, c); detail != "" {
+			return c, fail(ErrType, detail)
+		}
+	} else if len(v.types) == 0 || typeIs(h.typ, "jwt") {
+		if detail := notAccessToken(h.typ, c); detail != "" {
+			return c, fail(ErrType, detail)
+		}
+	}
 	c.key = k
 	if useCache {
 		v.cache.put(ck, token[:d2], c, ie.recheck, now)
 	}
 	return c, nil
+}
+
+// notAccessToken returns why a token of header typ with claims c is not an
+// access token, or "". Entra types its access tokens "JWT", like its ID
+// tokens, so the claims decide (see "Access tokens and ID tokens" in the
+// package documentation):
+//   - typ at+jwt (RFC 9068) is an access token;
+//   - nonce, at_hash or c_hash make an ID token (only ID tokens carry them);
+//   - a token with none of scp, scope and roles grants nothing to an API,
+//     and is what an ID token looks like (Entra's carry roles only with
+//     nonce); it is refused, except an Entra app-only token saying so with
+//     idtyp "app", which then holds no permission.
+func notAccessToken(typ string, c *Claims) string {
+	switch {
+	case typeIs(typ, "at+jwt"):
+		return ""
+	case c.marks&markNonce != 0:
+		return "an ID token (it has a nonce) is not an access token"
+	case c.marks&markCodeHash != 0:
+		return "an ID token (it has at_hash or c_hash) is not an access token"
+	case len(c.Scopes) == 0 && len(c.Roles) == 0 && c.marks&markScope == 0 && c.IDType != "app":
+		return "not an access token: it has none of scp, scope and roles (an ID token?)"
+	}
+	return ""
+}
+
+// notIDToken returns why a token of header typ with claims c is not an ID
+// token, or "": typ at+jwt, delegated scopes (scp, scope) and idtyp "app"
+// are found in access tokens only.
+func notIDToken(typ string, c *Claims) string {
+	switch {
+	case typeIs(typ, "at+jwt"):
+		return "an access token (typ at+jwt) is not an ID token"
+	case len(c.Scopes) > 0 || c.marks&markScope != 0:
+		return "an access token (it has scp or scope) is not an ID token"
+	case c.IDType == "app":
+		return "an app-only access token (idtyp app) is not an ID token"
+	}
+	return ""
 }
 
 // cutField shortens s to at most n bytes at a character boundary, marking

@@ -126,7 +126,7 @@ func TestClaimsDecoding(t *testing.T) {
 		"azpacr": "1", "appidacr": "2", "scp": "  Loans.Read   Customers.Read ", "roles": []string{"A", "B"},
 		"groups": []string{"g1"}, "wids": []string{"w1"}, "idtyp": "user", "acr": "1", "acrs": []string{"c1"},
 		"amr": []string{"pwd", "mfa"}, "xms_cc": []string{"cp1"}, "preferred_username": "amit@contoso.com",
-		"name": "Amit \u00e9\\\"R\"", "email": "a@contoso.com", "ver": "2.0", "sid": "sess", "nonce": "n",
+		"name": "Amit \u00e9\\\"R\"", "email": "a@contoso.com", "ver": "2.0", "sid": "sess",
 		"_claim_names":   map[string]string{"groups": "src1"},
 		"_claim_sources": map[string]any{"src1": map[string]any{"endpoint": "https://graph.microsoft.com/v1.0/users/o/getMemberObjects", "access_token": "secret"}},
 		"custom":         map[string]any{"nested": []int{1, 2}},
@@ -152,7 +152,7 @@ func TestClaimsDecoding(t *testing.T) {
 		{"auth", c.IDType == "user" && c.ACR == "1" && slices.Equal(c.ACRS, []string{"c1"}) && slices.Equal(c.AMR, []string{"pwd", "mfa"})},
 		{"xms_cc", slices.Equal(c.ClientCapabilities, []string{"cp1"})},
 		{"names", c.PreferredUsername == "amit@contoso.com" && c.Name == "Amit é\\\"R\"" && c.Email == "a@contoso.com"},
-		{"misc", c.Version == "2.0" && c.SessionID == "sess" && c.Nonce == "n"},
+		{"misc", c.Version == "2.0" && c.SessionID == "sess"},
 		{"overage", c.GroupsOverage() && c.ClaimNames["groups"] == "src1"},
 		{"sources", c.ClaimSources["src1"].Endpoint == "https://graph.microsoft.com/v1.0/users/o/getMemberObjects"},
 	}
@@ -250,12 +250,16 @@ func TestValidateIDToken(t *testing.T) {
 	}{
 		{"ok", nil, map[string]any{"aud": "client-1", "nonce": "n-1"}, "n-1", nil},
 		{"nonce mismatch", nil, map[string]any{"aud": "client-1", "nonce": "n-2"}, "n-1", jwks.ErrMissingClaim},
-		{"nonce missing", nil, map[string]any{"aud": "client-1"}, "n-1", jwks.ErrMissingClaim},
-		{"nonce not requested", nil, map[string]any{"aud": "client-1"}, "", nil},
+		{"nonce missing", nil, map[string]any{"aud": "client-1", "scp": nil}, "n-1", jwks.ErrMissingClaim},
+		{"nonce not requested", nil, map[string]any{"aud": "client-1", "scp": nil}, "", nil},
+		{"ID token with app roles", nil, map[string]any{"aud": "client-1", "nonce": "n", "roles": []string{"LoanViewer"}}, "n", nil},
 		{"several aud with azp", nil, map[string]any{"aud": []string{"client-1", "other"}, "azp": "client-1", "nonce": "n"}, "n", nil},
 		{"several aud without azp", nil, map[string]any{"aud": []string{"client-1", "other"}, "nonce": "n"}, "n", jwks.ErrAudience},
 		{"several aud, foreign azp", nil, map[string]any{"aud": []string{"client-1", "other"}, "azp": "other", "nonce": "n"}, "n", jwks.ErrAudience},
 		{"access token is not an ID token", map[string]any{"typ": "at+jwt"}, map[string]any{"aud": "client-1", "nonce": "n"}, "n", jwks.ErrType},
+		{"Entra access token (scp)", nil, map[string]any{"aud": "client-1", "scp": "Loans.Read"}, "", jwks.ErrType},
+		{"RFC 9068 access token typed JWT (scope)", nil, map[string]any{"aud": "client-1", "scope": "profile", "client_id": "client-1"}, "", jwks.ErrType},
+		{"Entra app-only token", nil, map[string]any{"aud": "client-1", "idtyp": "app"}, "", jwks.ErrType},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -668,7 +668,12 @@ func (s *Server) verify(ctx context.Context, tok string) (*jwks.Claims, *provide
 	if p == nil {
 		return nil, nil, fail("InvalidIdentityToken", "No OpenIDConnect provider found in your account for "+iss)
 	}
+	// STS takes ID tokens and access tokens alike; a validator tells
+	// them apart.
 	c, err := p.v.Validate(ctx, tok)
+	if errors.Is(err, jwks.ErrType) {
+		c, err = p.v.ValidateIDToken(ctx, tok, "")
+	}
 	switch {
 	case err == nil:
 		return c, p, nil

@@ -249,7 +249,10 @@ func (s *Server) OnRequest(fn func(kind string)) {
 
 // Mint signs claims with the current key. Unless given, iss is Issuer(),
 // iat is now and exp is now plus TokenLifetime. A claim set to nil is left
-// out (use it to drop a default such as exp).
+// out (use it to drop a default such as exp). It mints an access token: when
+// claims name none of scp, scope, roles and idtyp, nor an ID token's nonce,
+// at_hash or c_hash, scp is "access_as_user" (a validator refuses a token
+// with no permission claim as an ID token).
 func (s *Server) Mint(claims map[string]any) string {
 	return s.MintWithHeader(nil, claims)
 }
@@ -266,10 +269,23 @@ func (s *Server) MintWithHeader(header, claims map[string]any) string {
 		"iat": now.Unix(),
 		"exp": now.Add(s.o.TokenLifetime).Unix(),
 	}
+	if !hasAny(claims, "scp", "scope", "roles", "idtyp", "nonce", "at_hash", "c_hash") {
+		c["scp"] = "access_as_user"
+	}
 	merge(c, claims)
 	h := map[string]any{"alg": k.alg, "kid": k.kid, "typ": "JWT"}
 	merge(h, header)
 	return s.signWith(k, mustJSON(h), mustJSON(c))
+}
+
+// hasAny reports whether m has one of the keys, even with a nil value.
+func hasAny(m map[string]any, keys ...string) bool {
+	for _, k := range keys {
+		if _, ok := m[k]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // SignRaw signs the exact header and payload bytes with the current key

@@ -1,0 +1,118 @@
+package jwks_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/jwkstest"
+)
+
+// TestAccessTokensOnly: Validate takes access tokens only. Every shape of
+// ID token is refused as type whatever its typ, with or without the
+// verified-token cache; Entra, RFC 9068 and app-only access tokens pass.
+func TestAccessTokensOnly(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	plain := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow })
+	cached := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow; o.Cache = &jwks.CacheOptions{} })
+	const api = "api://orders"
+	jwt := map[string]any{"typ": "JWT"} // as Entra types both kinds
+	atJWT := map[string]any{"typ": "at+jwt"}
+	tests := []struct {
+		name   string
+		header map[string]any
+		claims map[string]any
+		want   error
+	}{
+		// ID tokens, as Entra and other OpenID providers issue them.
+		{"Entra v2 ID token (sign-in)", jwt, map[string]any{"aud": api, "nonce": "n-1", "oid": "o", "tid": "t", "ver": "2.0", "preferred_username": "amit"}, jwks.ErrType},
+		{"ID token without typ", map[string]any{"typ": nil}, map[string]any{"aud": api, "nonce": "n-1"}, jwks.ErrType},
+		{"ID token with app roles", jwt, map[string]any{"aud": api, "nonce": "n-1", "roles": []string{"LoanViewer"}}, jwks.ErrType},
+		{"ID token with roles and scp", jwt, map[string]any{"aud": api, "nonce": "n-1", "roles": []string{"R"}, "scp": "a"}, jwks.ErrType},
+		{"ID token with an empty nonce", jwt, map[string]any{"aud": api, "nonce": "", "roles": []string{"R"}}, jwks.ErrType},
+		{"code-flow ID token (at_hash)", jwt, map[string]any{"aud": api, "at_hash": "x4W2", "azp": api, "roles": []string{"R"}}, jwks.ErrType},
+		{"hybrid-flow ID token (c_hash)", jwt, map[string]any{"aud": api, "c_hash": "x4W2", "roles": []string{"R"}}, jwks.ErrType},
+		{"refreshed ID token (no nonce)", jwt, map[string]any{"aud": api, "scp": nil, "oid": "o", "tid": "t", "name": "Amit"}, jwks.ErrType},
+		{"ID token typed id_token+jwt", map[string]any{"typ": "id_token+jwt"}, map[string]any{"aud": api, "scp": nil}, jwks.ErrType},
+		{"null nonce, no permissions", jwt, map[string]any{"aud": api, "nonce": nil, "scp": nil}, jwks.ErrType},
+		{"empty scp, no roles", jwt, map[string]any{"aud": api, "scp": ""}, jwks.ErrType},
+		{"empty roles", jwt, map[string]any{"aud": api, "roles": []string{}}, jwks.ErrType},
+		{"Entra app-only token without roles or idtyp", jwt, map[string]any{"aud": api, "scp": nil, "azp": "c", "azpacr": "1"}, jwks.ErrType},
+		// Access tokens.
+		{"Entra delegated (scp)", jwt, map[string]any{"aud": api, "scp": "Loans.Read", "azp": "c", "ver": "2.0"}, nil},
+		{"Entra app-only (roles)", jwt, map[string]any{"aud": api, "roles": []string{"Loans.Batch"}, "azp": "c", "idtyp": "app"}, nil},
+		{"Entra app-only without roles (idtyp app)", jwt, map[string]any{"aud": api, "idtyp": "app", "azp": "c"}, nil},
+		{"RFC 9068 (at+jwt, scope, client_id)", atJWT, map[string]any{"aud": api, "scope": "profile orders.read", "client_id": "c"}, nil},
+		{"RFC 9068 application/at+jwt", map[string]any{"typ": "application/at+jwt"}, map[string]any{"aud": api, "scope": "profile", "client_id": "c"}, nil},
+		{"RFC 9068 without scope", atJWT, map[string]any{"aud": api, "scp": nil, "client_id": "c"}, nil},
+		{"at+jwt is an access token even with a nonce", atJWT, map[string]any{"aud": api, "nonce": "n", "client_id": "c"}, nil},
+		{"scope in a token typed JWT", jwt, map[string]any{"aud": api, "scope": "profile", "client_id": "c"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok := idp.MintWithHeader(tt.header, tt.claims)
+			for _, v := range []*jwks.Validator{plain, cached, cached} { // twice: a refusal is never cached
+				c, err := v.Validate(context.Background(), tok)
+				if tt.want == nil {
+					if err != nil || c == nil {
+						t.Fatalf("Validate = %v", err)
+					}
+					continue
+				}
+				if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+					t.Fatalf("Validate = %v, want type", err)
+				}
+			}
+		})
+	}
+}
+
+// TestIDTokenStillRefusesAccessTokens: ValidateIDToken refuses access
+// tokens of every kind, and takes the ID tokens Validate refuses.
+func TestIDTokenStillRefusesAccessTokens(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow; o.Audiences = []string{"web"} })
+	tests := []struct {
+		name   string
+		header map[string]any
+		claims map[string]any
+		want   error
+	}{
+		{"ID token", nil, map[string]any{"aud": "web", "nonce": "n"}, nil},
+		{"ID token with roles", nil, map[string]any{"aud": "web", "nonce": "n", "roles": []string{"R"}}, nil},
+		{"ID token with at_hash", nil, map[string]any{"aud": "web", "nonce": "n", "at_hash": "h"}, nil},
+		{"Entra access token", nil, map[string]any{"aud": "web", "scp": "Loans.Read"}, jwks.ErrType},
+		{"Entra app-only token", nil, map[string]any{"aud": "web", "idtyp": "app", "roles": []string{"R"}}, jwks.ErrType},
+		{"RFC 9068 typed", map[string]any{"typ": "at+jwt"}, map[string]any{"aud": "web", "nonce": "n"}, jwks.ErrType},
+		{"RFC 9068 untyped", nil, map[string]any{"aud": "web", "scope": "openid", "client_id": "web"}, jwks.ErrType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.ValidateIDToken(context.Background(), idp.MintWithHeader(tt.header, tt.claims), "")
+			if tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || c != nil) {
+				t.Fatalf("ValidateIDToken = %v, want %v", err, tt.want)
+			}
+			if tt.want != nil && idbridge.Reason(err) != "type" {
+				t.Fatalf("reason %q", idbridge.Reason(err))
+			}
+		})
+	}
+}
+
+// TestExplicitTypeDecidesKind: with Options.Types requiring an explicit
+// type such as secevent+jwt (RFC 8417), the typ says what the token is: a
+// security event token carries no permission claim and is accepted, and
+// "JWT" is refused by the typ check.
+func TestExplicitTypeDecidesKind(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow; o.Types = []string{"secevent+jwt"} })
+	set := map[string]any{"aud": "api://orders", "scp": nil, "jti": "j", "events": map[string]any{"https://schemas.openid.net/secevent/caep/event-type/session-revoked": map[string]any{}}}
+	if _, err := v.Validate(context.Background(), idp.MintWithHeader(map[string]any{"typ": "secevent+jwt"}, set)); err != nil {
+		t.Fatalf("SET: %v", err)
+	}
+	if _, err := v.Validate(context.Background(), idp.MintWithHeader(map[string]any{"typ": "JWT"}, set)); !errors.Is(err, jwks.ErrType) {
+		t.Fatalf("typ JWT: %v", err)
+	}
+}

@@ -35,3 +35,21 @@ func (v *Validator) Issuers() []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// ValidUntil returns when the validator stops accepting the verified
+// claims c by time alone: exp plus the leeway, or, with Options.MaxAge,
+// iat plus MaxAge plus the leeway if that comes first; zero when neither
+// bounds it. A guard ends a gRPC stream then.
+func (v *Validator) ValidUntil(c *Claims) time.Time {
+	var t time.Time
+	if !c.ExpiresAt.IsZero() {
+		t = c.ExpiresAt.Add(v.leeway)
+	}
+	if v.maxAge > 0 && !c.IssuedAt.IsZero() {
+		// checkTimes accepts an age of exactly maxAge+leeway, refuses beyond.
+		if byAge := c.IssuedAt.Add(v.maxAge + v.leeway + 1); t.IsZero() || byAge.Before(t) {
+			t = byAge
+		}
+	}
+	return t
+}

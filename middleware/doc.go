@@ -66,8 +66,9 @@
 // 401 becomes codes.Unauthenticated, 403 codes.PermissionDenied, 503
 // codes.Unavailable.
 //
-// A stream lives no longer than its token: at exp plus the validator's
-// leeway its Context is cancelled with [ErrStreamTokenExpired] as the
+// A stream lives no longer than its token: when the validator would stop
+// accepting it (exp plus leeway, or iat plus MaxAge) its Context is
+// cancelled with [ErrStreamTokenExpired] as the
 // cause and the call ends with Unauthenticated (error="invalid_token",
 // error_description="expired"); Options.DisableStreamExpiry turns it off.
 // A [StreamWatcher] in Options.StreamWatchers ends streams on other

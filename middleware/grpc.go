@@ -49,9 +49,11 @@ func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // StreamServerInterceptor is [Guard.UnaryServerInterceptor] for streaming
 // calls. The stream's Context carries the principal.
 //
-// A stream lives no longer than its token: at the token's exp plus the
-// validator's leeway (jwks.Options.Leeway; jwks.DefaultLeeway for
-// validators that do not say) the stream's Context is cancelled with
+// A stream lives no longer than its token: when the validator would stop
+// accepting the token — exp plus jwks.Options.Leeway, or iat plus
+// jwks.Options.MaxAge plus the leeway if that comes first (a validator
+// other than *jwks.Validator: exp plus jwks.DefaultLeeway, or its own
+// Leeway() when it has one) — the stream's Context is cancelled with
 // [ErrStreamTokenExpired] as its cause (context.Cause), SendMsg and
 // RecvMsg fail from then on, and the call ends with Unauthenticated and a
 // www-authenticate trailer saying error="invalid_token",

@@ -116,8 +116,9 @@ type Options struct {
 	// validation.
 	ValidatorAudits bool
 	// DisableStreamExpiry lets gRPC streams run past their token's expiry.
-	// By default a stream ends with Unauthenticated at exp plus the
-	// validator's leeway (see [Guard.StreamServerInterceptor]), so a token
+	// By default a stream ends with Unauthenticated when the validator
+	// would stop accepting its token, at exp plus the leeway (see
+	// [Guard.StreamServerInterceptor]), so a token
 	// that is no longer valid does not keep a subscription open for hours.
 	// Turn it off only for streams whose clients cannot reconnect.
 	DisableStreamExpiry bool
@@ -153,7 +154,6 @@ type Guard struct {
 	now        func() time.Time
 
 	streamExpiry bool
-	streamLeeway time.Duration
 	watchers     []StreamWatcher
 }
 
@@ -232,7 +232,6 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 		now:        o.Now,
 
 		streamExpiry: !o.DisableStreamExpiry,
-		streamLeeway: streamLeeway(v),
 	}
 	for i, w := range o.StreamWatchers {
 		if w == nil {

@@ -14,7 +14,8 @@ import (
 )
 
 // ErrStreamTokenExpired ends a gRPC stream whose token expired while it
-// ran (exp plus the validator's leeway). It wraps jwks.ErrExpired, so its
+// ran (exp plus the validator's leeway, or iat plus its MaxAge). It wraps
+// jwks.ErrExpired, so its
 // reason class is expired and the caller gets Unauthenticated with
 // error="invalid_token".
 var ErrStreamTokenExpired = fmt.Errorf("middleware: the stream's token expired: %w", jwks.ErrExpired)
@@ -51,14 +52,22 @@ func (f StreamWatcherFunc) WatchStream(ctx context.Context, c *jwks.Claims, end 
 	return f(ctx, c, end)
 }
 
-// streamLeeway returns how long after exp a stream may run: the
-// validator's leeway when it says (*jwks.Validator does), else
-// jwks.DefaultLeeway, the validator default.
-func streamLeeway(v Validator) time.Duration {
-	if l, ok := v.(interface{ Leeway() time.Duration }); ok {
-		return l.Leeway()
+// streamEnd returns when a stream admitted with c must end: when the
+// validator stops accepting c (*jwks.Validator says, by exp and MaxAge),
+// else at exp plus jwks.DefaultLeeway, the validator default; zero for
+// none.
+func streamEnd(v Validator, c *jwks.Claims) time.Time {
+	if vu, ok := v.(interface{ ValidUntil(*jwks.Claims) time.Time }); ok {
+		return vu.ValidUntil(c)
 	}
-	return jwks.DefaultLeeway
+	if c.ExpiresAt.IsZero() {
+		return time.Time{}
+	}
+	leeway := jwks.DefaultLeeway
+	if l, ok := v.(interface{ Leeway() time.Duration }); ok {
+		leeway = l.Leeway()
+	}
+	return c.ExpiresAt.Add(leeway)
 }
 
 // watchedStream is an admitted stream with its own context, cancelled with
@@ -82,8 +91,8 @@ type watchedStream struct {
 // expiry and watchers are both off, a context that ends with the token.
 func (g *Guard) watch(ss grpc.ServerStream, ctx context.Context, p *Principal) (grpc.ServerStream, *watchedStream) {
 	var deadline time.Time
-	if g.streamExpiry && p != nil && p.Claims != nil && !p.Claims.ExpiresAt.IsZero() {
-		deadline = p.Claims.ExpiresAt.Add(g.streamLeeway)
+	if g.streamExpiry && p != nil && p.Claims != nil {
+		deadline = streamEnd(g.v, p.Claims)
 	}
 	if deadline.IsZero() && (len(g.watchers) == 0 || p == nil || p.Claims == nil) {
 		return &serverStream{ServerStream: ss, ctx: ctx}, nil

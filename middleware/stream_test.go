@@ -178,6 +178,15 @@ type leewayValidator struct {
 
 func (v leewayValidator) Leeway() time.Duration { return v.leeway }
 
+// untilValidator is a stubValidator that says when it stops accepting a
+// token, as *jwks.Validator does (exp, or iat plus MaxAge).
+type untilValidator struct {
+	stubValidator
+	until time.Time
+}
+
+func (v untilValidator) ValidUntil(*jwks.Claims) time.Time { return v.until }
+
 var streamInfo = &grpc.StreamServerInfo{FullMethod: "/test.Feed/Feed", IsServerStream: true}
 
 // The expiry and the watchers, on a fake clock: the context ends exactly at
@@ -187,7 +196,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 	revoked := reason.New(reason.Revoked, "test: revoked")
 	tests := []struct {
 		name      string
-		leeway    time.Duration // 0: a validator that does not say
+		leeway    time.Duration // 0: a validator that does not say; < 0: one that says the token ends after -leeway
 		disable   bool
 		endAt     time.Duration // a watcher ends the stream then; 0 for none
 		endWith   error
@@ -202,14 +211,18 @@ func TestStreamExpiryTiming(t *testing.T) {
 		{"revoked, expiry off", 5 * time.Second, true, 2 * time.Hour, revoked, 2 * time.Hour, codes.Unauthenticated, "invalid_token: revoked"},
 		{"policy denies now", 5 * time.Second, false, time.Minute, middleware.ErrInsufficientRole, time.Minute, codes.PermissionDenied, "insufficient_scope: insufficient_role"},
 		{"end without a cause", 5 * time.Second, false, time.Minute, nil, time.Minute, codes.PermissionDenied, "insufficient_scope: forbidden"},
+		{"validator says when (MaxAge)", -10 * time.Minute, false, 0, nil, 10 * time.Minute, codes.Unauthenticated, "invalid_token: expired"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
 				var v middleware.Validator = stubValidator{c: &jwks.Claims{Subject: "s", ExpiresAt: start.Add(time.Hour)}}
-				if tt.leeway != 0 {
+				switch {
+				case tt.leeway > 0:
 					v = leewayValidator{stubValidator: v.(stubValidator), leeway: tt.leeway}
+				case tt.leeway < 0:
+					v = untilValidator{stubValidator: v.(stubValidator), until: start.Add(-tt.leeway)}
 				}
 				var stopped atomic.Int32
 				g, err := middleware.New(v, func(o *middleware.Options) {

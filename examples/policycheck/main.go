@@ -52,8 +52,11 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && governance[args[0]] != nil {
+		return governance[args[0]](args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "test" && args[0] != "decide") {
-		fmt.Fprintln(stderr, "usage: policycheck test -policy FILE [-v]\n       policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]")
+		fmt.Fprintln(stderr, "usage: policycheck test -policy FILE [-v]\n       policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]\n"+governanceUsage)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 			return 0 // asked for
 		}

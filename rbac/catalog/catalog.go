@@ -1,0 +1,328 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/idbridge/idbridge/rbac"
+)
+
+// SchemaVersion is the version of the JSON document [Catalog] writes. It
+// changes whenever a field changes meaning or goes away; fields may be
+// added within a version.
+const SchemaVersion = 1
+
+// Errors. Each is wrapped with detail; match with errors.Is.
+var (
+	// ErrSchemaVersion: a catalogue written with another schema version.
+	ErrSchemaVersion = errors.New("catalog: schema version mismatch")
+	// ErrMalformed: a catalogue document that does not decode.
+	ErrMalformed = errors.New("catalog: malformed catalogue")
+	// ErrTooLarge: the report would exceed its bound (see MaxConflicts).
+	ErrTooLarge = errors.New("catalog: too large")
+)
+
+// MaxConflicts bounds the group combinations listed per catalogue. A
+// policy past it is refused with ErrTooLarge rather than reported in part.
+const MaxConflicts = 10000
+
+// Catalog is a policy's entitlements as a governance tool reads them.
+type Catalog struct {
+	SchemaVersion int       `json:"schema_version"`
+	Policy        PolicyRef `json:"policy"`
+	Issuers       []Issuer  `json:"issuers"`
+	Groups        []Group   `json:"groups"`
+	Roles         []Role    `json:"roles"`
+	// OtherGrants are mappings (alternatives) that name no group: they
+	// apply to every token of their issuer that passes When.
+	OtherGrants []Grant `json:"other_grants,omitempty"`
+	SoD         []SoD   `json:"separation_of_duties"`
+}
+
+// PolicyRef names the policy a catalogue was made from.
+type PolicyRef struct {
+	File    string `json:"file"`
+	Version string `json:"version"` // first 12 hex digits of the file's SHA-256
+}
+
+// Issuer is one environment the policy trusts: an IdP or the directory.
+type Issuer struct {
+	Name     string   `json:"name"`
+	Issuer   string   `json:"issuer"`
+	GroupIDs string   `json:"group_ids"` // object_id | dn | name
+	Tenants  []string `json:"tenants,omitempty"`
+}
+
+// Group is one business group and everything membership in it grants.
+type Group struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Issuer   string   `json:"issuer"`
+	Grants   []Grant  `json:"grants"`
+	DeniedBy []Denial `json:"denied_by,omitempty"`
+}
+
+// Grant is what one mapping gives a member of the group.
+type Grant struct {
+	Mapping     string `json:"mapping"`
+	Description string `json:"description,omitempty"`
+	Issuer      string `json:"issuer"`
+	// When lists what must hold besides membership in the group: other
+	// groups ("group Credit_Officers"), "mfa", "scope Loans.ReadWrite", ...
+	When            []string         `json:"when,omitempty"`
+	Roles           []string         `json:"roles,omitempty"`
+	Permissions     []string         `json:"permissions,omitempty"` // of Roles, sorted
+	AWS             []AWSRole        `json:"aws,omitempty"`
+	DirectoryGroups []DirectoryGroup `json:"directory_groups,omitempty"`
+}
+
+// AWSRole is an IAM role the grant lets the user assume.
+type AWSRole struct {
+	RoleARN             string            `json:"role_arn"`
+	DurationSeconds     int64             `json:"duration_seconds,omitempty"` // 0: STS default (1h)
+	SessionTags         map[string]string `json:"session_tags,omitempty"`
+	SourceIdentityClaim string            `json:"source_identity_claim,omitempty"`
+}
+
+// DirectoryGroup is an AD/LDAP group the grant places the user in.
+type DirectoryGroup struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Denial is a deny rule that membership in the group triggers.
+type Denial struct {
+	Rule   string   `json:"rule"`
+	Reason string   `json:"reason"`
+	When   []string `json:"when,omitempty"`
+}
+
+// Role is one application role.
+type Role struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+// SoD is a separation-of-duties constraint and the group combinations
+// that violate it.
+type SoD struct {
+	ID          string     `json:"id"`
+	Description string     `json:"description,omitempty"`
+	Roles       []string   `json:"roles"`
+	Conflicts   []Conflict `json:"conflicts"`
+}
+
+// Conflict is one set of groups (plus conditions) whose members would hold
+// two roles of a constraint.
+type Conflict struct {
+	Roles  []string `json:"roles"`  // the two roles
+	Groups []string `json:"groups"` // group names, sorted
+	When   []string `json:"when,omitempty"`
+	// InOneDecision is true when all groups belong to one issuer: rbac
+	// then denies the token (forbidden). When false the roles come from
+	// different environments (say Entra and the directory), no single
+	// decision sees both, and only the governance tool can prevent the
+	// combination.
+	InOneDecision bool `json:"in_one_decision"`
+}
+
+// New builds the catalogue of the policy's current version.
+func New(p *rbac.Policy) (*Catalog, error) {
+	return FromInventory(p.Inventory())
+}
+
+// FromInventory builds the catalogue of an inventory.
+func FromInventory(inv rbac.Inventory) (*Catalog, error) {
+	c := &Catalog{SchemaVersion: SchemaVersion, Policy: PolicyRef{File: inv.File, Version: inv.Version}}
+	perms := map[string][]string{}
+	for _, r := range inv.Roles {
+		c.Roles = append(c.Roles, Role{Name: r.Name, Description: r.Description, Permissions: nonNil(r.Permissions)})
+		perms[r.Name] = r.Permissions
+	}
+	for _, is := range inv.Issuers {
+		c.Issuers = append(c.Issuers, Issuer{Name: is.Name, Issuer: is.Issuer, GroupIDs: is.GroupIDs, Tenants: is.Tenants})
+	}
+	names := map[string]string{} // issuer+"\x00"+ID -> name
+	index := map[string]int{}
+	for _, g := range inv.Groups {
+		k := g.Issuer + "\x00" + g.ID
+		names[k] = g.Name
+		index[k] = len(c.Groups)
+		c.Groups = append(c.Groups, Group{ID: g.ID, Name: g.Name, Issuer: g.Issuer, Grants: []Grant{}})
+	}
+	// when renders a clause's conditions other than the group skip.
+	when := func(cl rbac.Clause, skip string) []string {
+		var out []string
+		for _, id := range cl.Groups {
+			if id != skip {
+				out = append(out, "group "+names[cl.Issuer+"\x00"+id])
+			}
+		}
+		return append(out, cl.Tests...)
+	}
+	for _, m := range inv.Mappings {
+		base := Grant{Mapping: m.ID, Description: m.Description, Roles: m.Roles}
+		for _, r := range m.Roles {
+			base.Permissions = append(base.Permissions, perms[r]...)
+		}
+		slices.Sort(base.Permissions)
+		base.Permissions = slices.Compact(base.Permissions)
+		for _, a := range m.AWS {
+			base.AWS = append(base.AWS, AWSRole{RoleARN: a.RoleARN, DurationSeconds: int64(a.Duration.Seconds()),
+				SessionTags: maps.Clone(a.SessionTags), SourceIdentityClaim: a.SourceIdentityClaim})
+		}
+		for _, d := range m.DirectoryGroups {
+			base.DirectoryGroups = append(base.DirectoryGroups, DirectoryGroup{ID: d.ID, Name: d.Name})
+		}
+		for _, cl := range m.When {
+			g := base
+			g.Issuer = cl.Issuer
+			if len(cl.Groups) == 0 {
+				g.When = when(cl, "")
+				c.OtherGrants = append(c.OtherGrants, g)
+				continue
+			}
+			for _, id := range cl.Groups {
+				g.When = when(cl, id)
+				gi := index[cl.Issuer+"\x00"+id]
+				c.Groups[gi].Grants = append(c.Groups[gi].Grants, g)
+			}
+		}
+	}
+	for _, d := range inv.Denies {
+		for _, cl := range d.When {
+			for _, id := range cl.Groups {
+				gi := index[cl.Issuer+"\x00"+id]
+				c.Groups[gi].DeniedBy = append(c.Groups[gi].DeniedBy, Denial{Rule: d.ID, Reason: d.Reason, When: when(cl, id)})
+			}
+		}
+	}
+	total := 0
+	for _, s := range inv.SoD {
+		sod := SoD{ID: s.ID, Description: s.Description, Roles: s.Roles, Conflicts: []Conflict{}}
+		seen := map[string]bool{}
+		for i, a := range s.Roles {
+			for _, b := range s.Roles[i+1:] {
+				for _, ca := range clausesGranting(inv, a) {
+					for _, cb := range clausesGranting(inv, b) {
+						cf := combine(a, b, ca, cb, names)
+						k := strings.Join(cf.Roles, ",") + "|" + strings.Join(cf.Groups, ",") + "|" + strings.Join(cf.When, ",")
+						if seen[k] {
+							continue
+						}
+						seen[k] = true
+						if total++; total > MaxConflicts {
+							return nil, fmt.Errorf("%w: more than %d separation-of-duties group combinations", ErrTooLarge, MaxConflicts)
+						}
+						sod.Conflicts = append(sod.Conflicts, cf)
+					}
+				}
+			}
+		}
+		c.SoD = append(c.SoD, sod)
+	}
+	return c, nil
+}
+
+func clausesGranting(inv rbac.Inventory, role string) []rbac.Clause {
+	var out []rbac.Clause
+	for _, m := range inv.Mappings {
+		if slices.Contains(m.Roles, role) {
+			out = append(out, m.When...)
+		}
+	}
+	return out
+}
+
+func combine(a, b string, ca, cb rbac.Clause, names map[string]string) Conflict {
+	cf := Conflict{Roles: []string{a, b}, InOneDecision: ca.Issuer == cb.Issuer}
+	for _, cl := range []rbac.Clause{ca, cb} {
+		for _, id := range cl.Groups {
+			cf.Groups = append(cf.Groups, names[cl.Issuer+"\x00"+id])
+		}
+		cf.When = append(cf.When, cl.Tests...)
+	}
+	slices.Sort(cf.Groups)
+	cf.Groups = slices.Compact(cf.Groups)
+	slices.Sort(cf.When)
+	cf.When = slices.Compact(cf.When)
+	return cf
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// WriteJSON writes the catalogue as indented JSON.
+func (c *Catalog) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// MaxDocumentSize bounds a catalogue document read by [Read].
+const MaxDocumentSize = 64 << 20
+
+// Read decodes a catalogue written by [Catalog.WriteJSON]. A document of
+// another schema version fails with [ErrSchemaVersion], one that does not
+// decode (unknown fields included) with [ErrMalformed].
+func Read(r io.Reader) (*Catalog, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("catalog: read: %w", err)
+	}
+	if len(data) > MaxDocumentSize {
+		return nil, fmt.Errorf("%w: document larger than %d bytes", ErrTooLarge, MaxDocumentSize)
+	}
+	var head struct {
+		SchemaVersion *int `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, jsonMsg(err))
+	}
+	if head.SchemaVersion == nil {
+		return nil, fmt.Errorf("%w: no schema_version", ErrMalformed)
+	}
+	if *head.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%w: document has schema_version %d, this build reads %d", ErrSchemaVersion, *head.SchemaVersion, SchemaVersion)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var c Catalog
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrMalformed, jsonMsg(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the document", ErrMalformed)
+	}
+	for _, s := range c.SoD {
+		for i, cf := range s.Conflicts {
+			if len(cf.Roles) != 2 {
+				return nil, fmt.Errorf("%w: separation_of_duties %q conflict %d has %d roles, want 2", ErrMalformed, s.ID, i, len(cf.Roles))
+			}
+		}
+	}
+	return &c, nil
+}
+
+// jsonMsg keeps a decoding error's position and type, never the input.
+func jsonMsg(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q: expected %s", te.Field, te.Type)
+	}
+	return err.Error()
+}

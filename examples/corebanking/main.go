@@ -43,6 +43,13 @@
 //   - A directory-credential login (HTTP Basic, checked with an LDAP bind as
 //     the user) beside middleware.Guard's bearer tokens, accepted only over
 //     TLS or on loopback.
+//   - A web portal with SAML sign-in (middleware/samlsp) when
+//     -saml-metadata-url is set: /saml/ (metadata, login, acs, logout) and
+//     /portal/accounts/{id}/loans, decided as the user's directory account
+//     like token holders. Against Entra:
+//     -saml-metadata-url https://login.microsoftonline.com/<tenant ID>/federationmetadata/2007-06/federationmetadata.xml
+//     -saml-acs-url https://cbs.bank.example/saml/acs (Entra's Reply URL; the
+//     Identifier defaults to https://cbs.bank.example/saml).
 //   - Audit events as JSON lines on stderr; graceful shutdown.
 package main
 
@@ -113,6 +120,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	caFile := fs.String("ldap-ca-file", env("LDAP_CA_FILE", ""), "CA certificates (PEM) of the directory; empty: system roots")
 	userFilter := fs.String("ldap-user-filter", env("LDAP_USER_FILTER", "(&(objectClass=inetOrgPerson)(mail={username}))"), "finds a user by UPN")
 	printToken := fs.Bool("print-token", false, "local mode: print the scenario users' bearer tokens to stdout")
+	samlMetadata := fs.String("saml-metadata-url", env("CBS_SAML_METADATA_URL", ""), "the tenant's SAML federation metadata URL; enables portal sign-in with SAML")
+	samlEntity := fs.String("saml-entity-id", env("CBS_SAML_ENTITY_ID", ""), "the portal's SAML entity ID (Entra's Identifier); default: the ACS URL without /acs")
+	samlACS := fs.String("saml-acs-url", env("CBS_SAML_ACS_URL", ""), "the portal's public https assertion consumer service URL, such as https://cbs.bank.example/saml/acs")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -232,6 +242,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	mux.Handle("GET /accounts/{id}/loans", a.route("loan:read", account))
 	mux.Handle("GET /customers/{id}/kyc", a.route("kyc:read", kyc))
 	mux.Handle("POST /loans/{id}/approve", a.route("loan:approve", approve))
+	if *samlMetadata != "" { // the web portal: SAML sign-in, decided like tokens
+		p, err := newPortal(ctx, *samlMetadata, *samlEntity, *samlACS, asDirectoryUser{policy: policy, claim: *userClaim}, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer p.Close()
+		mux.Handle("/saml/", p.sp)
+		mux.Handle("GET /portal/accounts/{id}/loans", p.page("loan:read", account))
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(audit, slog.LevelWarn)}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -41,6 +42,9 @@ type apiConfig struct {
 	policy   *rbac.Policy
 	audit    slog.Handler
 	routes   func(mux *http.ServeMux, g *middleware.Guard)
+	// revocations, when set, is checked after validation and before the
+	// policy (see story_leaver.go).
+	revocations revocation.Checker
 }
 
 // startAPI builds the validator and the guard, registers the routes and
@@ -63,7 +67,11 @@ func startAPI(p *idp.Provider, c apiConfig) (*api, error) {
 		return nil, err
 	}
 	a := &api{name: c.name, validator: v}
-	g, err := middleware.New(v, func(o *middleware.Options) {
+	var mv middleware.Validator = v
+	if c.revocations != nil {
+		mv = revocation.NewValidator(v, c.revocations)
+	}
+	g, err := middleware.New(mv, func(o *middleware.Options) {
 		o.Policy = c.policy
 		o.Realm = c.name
 		o.Audit = c.audit

@@ -90,6 +90,7 @@ func (s *story) tell(ctx context.Context) error {
 		s.onPrem,         // 5
 		s.refresh,        // 6
 		s.moverAndLeaver, // 7
+		s.leaverRevoked,  // 8: story_leaver.go
 	}
 	for _, st := range steps {
 		if err := st(ctx); err != nil {
@@ -152,7 +153,7 @@ func (s *story) setup(ctx context.Context) error {
 }
 
 // startAPI starts one guarded API with its own copy of the policy.
-func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Guard)) (*api, error) {
+func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Guard), opts ...func(*apiConfig)) (*api, error) {
 	audit := s.auditFor(name)
 	pol, err := loadPolicy(s.policyRaw, s.policyName, s.idp.Issuer(), func(o *rbac.Options) { o.Audit = audit })
 	if err != nil {
@@ -161,7 +162,11 @@ func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Gu
 	// Both APIs accept the lending platform's audience: the analytics API
 	// is part of the platform, deployed in AWS behind API Gateway, so the
 	// browser's one access token works for both.
-	a, err := startAPI(s.idp, apiConfig{name: name, audience: idp.LendingAppID, policy: pol, audit: audit, routes: routes})
+	c := apiConfig{name: name, audience: idp.LendingAppID, policy: pol, audit: audit, routes: routes}
+	for _, o := range opts {
+		o(&c)
+	}
+	a, err := startAPI(s.idp, c)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,8 @@
 // An [Entry] revokes one of three things:
 //
 //   - a subject ([EntraUser] by tid+oid, [IssuerSubject] by iss+sub): every
-//     token of that user issued before the revocation time (iat before At),
+//     token of that user issued before the revocation time (iat before At,
+//     or in the same second: iat has whole seconds),
 //     so a user who signs in again later — a re-hire — is not locked out;
 //   - a token ([TokenID], its jti or Entra uti);
 //   - a session ([SessionID], its sid): every token of that sign-in.

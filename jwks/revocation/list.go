@@ -101,8 +101,9 @@ func New(optFns ...func(*Options)) (*List, error) {
 
 // Lookup returns the kind of the first entry that matches c — a Token
 // entry for its jti or uti, a Session entry for its sid, a Subject entry
-// for its tid+oid or iss+sub when c was issued before the revocation (a
-// token without iat counts as issued before) — or None. It is the request
+// for its tid+oid or iss+sub when c was issued before the revocation or in
+// the same second (iat has whole seconds; a token without iat counts as
+// issued before) — or None. It is the request
 // path's check: no lock, no allocation and no clock unless an identifier
 // of c may be in the list.
 func (l *List) Lookup(c *jwks.Claims) Kind {
@@ -148,7 +149,11 @@ func (l *List) confirm(c *jwks.Claims, maybe uint8) Kind {
 			return Session
 		}
 	}
-	issuedBefore := func(at int64) bool { return c.IssuedAt.IsZero() || c.IssuedAt.UnixNano() < at }
+	// iat has whole seconds, and so does the time of a revocation that came
+	// in a security event: a token issued in the second of the revocation
+	// may predate it, so it is refused too (a user signing in again a
+	// second later is not).
+	issuedBefore := func(at int64) bool { return c.IssuedAt.IsZero() || c.IssuedAt.Unix() <= at/int64(time.Second) }
 	if maybe&(1<<kEntra) != 0 && c.TenantID != "" {
 		if at, ok := live(key{kEntra, c.TenantID, c.ObjectID}); ok && issuedBefore(at) {
 			return Subject

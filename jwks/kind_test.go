@@ -3,6 +3,7 @@ package jwks_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/idbridge/idbridge"
@@ -115,4 +116,46 @@ func TestExplicitTypeDecidesKind(t *testing.T) {
 	if _, err := v.Validate(context.Background(), idp.MintWithHeader(map[string]any{"typ": "JWT"}, set)); !errors.Is(err, jwks.ErrType) {
 		t.Fatalf("typ JWT: %v", err)
 	}
+}
+
+// TestIssuerRejectionNamesTrusted: an issuer rejection says which issuers
+// are trusted, printed without user info or query, and never quotes the
+// token.
+func TestIssuerRejectionNamesTrusted(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	k, err := jwks.NewKey(idp.KeyID(), "", idp.PublicKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := jwks.NewStaticKeySet(k)
+	const secretIssuer = "https://svc:hunter2@idp.example/realms/bank?sig=s3cr3t"
+	v, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = append([]jwks.Issuer{{Issuer: secretIssuer, Keys: ks}},
+			jwks.Entra("organizations", func(e *jwks.EntraOptions) { e.Tenants = []string{"11111111-1111-1111-1111-111111111111"} })...)
+		o.Issuers[1].JWKSURL, o.Issuers[1].Keys = "", ks
+		o.Audiences = []string{"api://orders"}
+		o.Algorithms = []string{"RS256"}
+		o.Now = fixedNow
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tok := idp.Mint(map[string]any{"iss": "https://sts.windows.net/11111111-1111-1111-1111-111111111111/", "tid": "11111111-1111-1111-1111-111111111111", "aud": "api://orders"})
+	_, err = v.Validate(context.Background(), tok)
+	if !errors.Is(err, jwks.ErrIssuer) {
+		t.Fatalf("Validate = %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"https://idp.example/realms/bank", "https://login.microsoftonline.com/{tenantid}/v2.0"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not name trusted issuer %s", msg, want)
+		}
+	}
+	for _, secret := range []string{"hunter2", "s3cr3t", "svc:"} {
+		if strings.Contains(msg, secret) {
+			t.Errorf("error %q prints %q", msg, secret)
+		}
+	}
+	assertNoToken(t, err, tok)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
 // ErrInvalidOptions is returned by NewValidator for options it refuses.
@@ -39,6 +40,7 @@ type Validator struct {
 	audit     *audit.Logger
 	owned     []*RemoteKeySet
 	closeOnce sync.Once
+	trusted   string // the trusted issuers, printable, for issuer rejections
 }
 
 type issuerEntry struct {
@@ -240,10 +242,30 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 			v.exact[is.Issuer] = e
 		}
 	}
+	v.trusted = trustedList(o.Issuers)
 	if o.Cache != nil {
 		v.cache = newTokenCache(*o.Cache)
 	}
 	return v, nil
+}
+
+// trustedList prints the trusted issuers for an issuer rejection, so an
+// operator sees at once what the token's iss was compared with: each URL
+// without user info or query (safeurl), at most ten.
+func trustedList(issuers []Issuer) string {
+	const most = 10
+	var b strings.Builder
+	for i, is := range issuers {
+		if i == most {
+			fmt.Fprintf(&b, " and %d more", len(issuers)-most)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(safeurl.String(is.Issuer))
+	}
+	return b.String()
 }
 
 func lowerAll(ss []string) []string {
@@ -610,7 +632,7 @@ func (v *Validator) issuerFor(c *Claims) (*issuerEntry, error) {
 					}
 				}
 			}
-			return nil, fail(ErrIssuer, "iss "+quoteShort(c.Issuer)+" is not trusted")
+			return nil, fail(ErrIssuer, "iss "+quoteShort(c.Issuer)+" is not trusted; trusted: "+v.trusted)
 		}
 	}
 	if len(ie.tenants) > 0 || len(v.tenants) > 0 {

@@ -45,3 +45,23 @@ func FuzzValidateXML(f *testing.F) {
 type noReplay struct{}
 
 func (noReplay) Consume(string, time.Time) error { return nil }
+
+// FuzzParseMetadata: metadata documents are refused with a class or
+// parsed, never a panic.
+func FuzzParseMetadata(f *testing.F) {
+	idp, _ := testIdP(f)
+	f.Add(idp.Metadata())
+	f.Add([]byte(`<EntitiesDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata"><EntityDescriptor entityID="x"/></EntitiesDescriptor>`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		md, err := saml.ParseMetadata(doc)
+		if err != nil {
+			if reason.Of(err) == "" {
+				t.Fatalf("unclassed error: %v", err)
+			}
+			return
+		}
+		if md.EntityID() == "" {
+			t.Fatal("metadata without entityID accepted")
+		}
+	})
+}

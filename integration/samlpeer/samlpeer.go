@@ -187,4 +187,3 @@ func ParseForm(page string) (Form, error) {
 	}
 	return f, nil
 }
-

@@ -187,6 +187,11 @@ func TestAttacks(t *testing.T) {
 			d.Root().AddChild(d.Root().SelectElement("Assertion").Copy())
 			return bytesOf(t, d)
 		}, want: saml.ErrSignature},
+		{name: "SHA-1 signature", xml: func() []byte {
+			old := *idp
+			old.SHA1 = true
+			return old.Response(amit, request())
+		}, want: saml.ErrAlgorithm},
 		{name: "signed by a certificate not in the metadata", xml: func() []byte { return rogueIdP.Response(amit, request()) }, want: saml.ErrUnknownKey},
 		{name: "expired", xml: good, opts: []func(*saml.Options){at(issued.Add(2 * time.Hour))}, want: saml.ErrExpired},
 		{name: "subject confirmation expired beyond leeway", xml: good, opts: []func(*saml.Options){at(issued.Add(7 * time.Minute))}, want: saml.ErrExpired},

@@ -75,7 +75,8 @@
 //
 //	not base64 / XML, DTD, comment, PI, no or encrypted assertion   ErrMalformed      malformed
 //	bigger than MaxResponseBytes, too deep, too many elements        ErrTooLarge       too_large
-//	bad or missing signature, several assertions, SHA-1 (XSW)        ErrSignature      signature
+//	bad or missing signature, several assertions (XSW)              ErrSignature      signature
+//	SHA-1 signature or digest                                       ErrAlgorithm      algorithm
 //	signed by a certificate not in the metadata                     ErrUnknownKey     unknown_key
 //	NotOnOrAfter passed                                             ErrExpired        expired
 //	NotBefore or IssueInstant in the future                         ErrNotYetValid    not_yet_valid

@@ -28,6 +28,9 @@ var (
 	// assertion outside the signed element: signature wrapping), or uses
 	// SHA-1.
 	ErrSignature = reason.New(reason.Signature, "saml: invalid or missing signature")
+	// ErrAlgorithm: signed with a SHA-1 based algorithm (rsa-sha1, sha1
+	// digests), which Entra has not used since 2020 and which is refused.
+	ErrAlgorithm = reason.New(reason.Algorithm, "saml: signature algorithm not accepted")
 	// ErrUnknownKey: signed with a certificate that is not in the IdP's
 	// metadata (after one metadata refresh, for a rollover).
 	ErrUnknownKey = reason.New(reason.UnknownKey, "saml: signing certificate is not in the IdP metadata")
@@ -72,6 +75,9 @@ func classify(err error) error {
 	switch {
 	case errors.Is(err, crewjam.ErrUntrustedCertificate):
 		s = ErrUnknownKey
+	case errors.Is(err, crewjam.ErrUnsupported) && errors.Is(err, crewjam.ErrInvalidSignature):
+		// RejectSHA1Signatures: a SHA-1 signature method or digest.
+		s = ErrAlgorithm
 	case errors.Is(err, crewjam.ErrInvalidSignature), errors.Is(err, crewjam.ErrInvalidCertificate):
 		s = ErrSignature
 	case errors.Is(err, crewjam.ErrExpired):
@@ -89,12 +95,8 @@ func classify(err error) error {
 	case errors.Is(err, crewjam.ErrAssertionReplayed):
 		s = ErrReplayed
 	case errors.Is(err, crewjam.ErrUnsupported):
-		// SHA-1 signatures, SAML versions other than 2.0, unknown
-		// conditions: nothing this SDK can trust.
-		s = ErrSignature
-		if !errors.Is(err, crewjam.ErrInvalidSignature) {
-			s = ErrMalformed
-		}
+		// SAML versions other than 2.0, unknown conditions.
+		s = ErrMalformed
 	default:
 		s = ErrMalformed
 	}

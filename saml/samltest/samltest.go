@@ -62,6 +62,8 @@ type IdP struct {
 	Cert     *x509.Certificate
 	// Now is the clock for IssueInstant and validity; nil means time.Now.
 	Now func() time.Time
+	// SHA1 signs with rsa-sha1 and SHA-1 digests, as old IdPs did.
+	SHA1 bool
 }
 
 // New returns an IdP for tenantID with a fresh 2048-bit RSA key and a
@@ -251,7 +253,11 @@ func (i *IdP) SignElement(el *etree.Element) *etree.Element {
 		panic(err)
 	}
 	ctx.Hash = crypto.SHA256
-	if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+	method := dsig.RSASHA256SignatureMethod
+	if i.SHA1 {
+		ctx.Hash, method = crypto.SHA1, dsig.RSASHA1SignatureMethod
+	}
+	if err := ctx.SetSignatureMethod(method); err != nil {
 		panic(err)
 	}
 	ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")

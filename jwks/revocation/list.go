@@ -66,6 +66,8 @@ type List struct {
 	n      atomic.Int64           // entries in m; 0 skips every probe
 	filter atomic.Pointer[filter] // replaced under mu, read without it
 
+	w watchers // open streams to end on revocation
+
 	mu        sync.RWMutex
 	m         map[key]int64 // guarded by mu: key → revocation time, unix ns
 	lastPrune time.Time     // guarded by mu
@@ -208,14 +210,14 @@ func (l *List) Revoke(ctx context.Context, e Entry) error {
 		return err
 	}
 	if l.audit.Enabled(ctx) {
-		l.audit.Emit(ctx, Added(e))
+		l.audit.Emit(ctx, added(e))
 	}
 	return nil
 }
 
-// Added is the revocation.added audit event of e: the subject's
+// added is the revocation.added audit event of e: the subject's
 // identifiers, hashed token and session identifiers.
-func Added(e Entry) audit.Event {
+func added(e Entry) audit.Event {
 	ev := audit.Event{
 		Name: audit.RevocationAdded, Outcome: audit.Success,
 		Attrs: []slog.Attr{slog.String("revocation", e.Kind.String()), slog.Time("revoked_at", e.At)},
@@ -247,8 +249,11 @@ func (l *List) Merge(e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("%w: revocation time is in the future", ErrInvalidEntry)
 	}
 	stored := l.add(e, now)
-	if stored && l.onRev != nil {
-		l.onRev(e)
+	if stored {
+		l.notifyStreams(e, keyOf(e))
+		if l.onRev != nil {
+			l.onRev(e)
+		}
 	}
 	if !stored {
 		if at, ok := l.at(keyOf(e)); ok {

@@ -176,6 +176,13 @@ func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
 	return l.local.Check(ctx, c)
 }
 
+// WatchStream ends an open gRPC stream when its token is revoked here or
+// on another replica; see [revocation.List.WatchStream]. Pass the list in
+// middleware.Options.StreamWatchers.
+func (l *List) WatchStream(ctx context.Context, c *jwks.Claims, end func(error)) (stop func()) {
+	return l.local.WatchStream(ctx, c, end)
+}
+
 // Revoke applies e to the local copy at once (so this replica refuses the
 // token before Revoke returns), then stores and publishes it. A malformed
 // entry is refused with revocation.ErrInvalidEntry. When Redis cannot be

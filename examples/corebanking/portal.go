@@ -8,9 +8,9 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/samlsp"
-	"github.com/idbridge/idbridge/saml"
 )
 
 // portal is the CBS web portal's SAML sign-in (Entra's "core banking"

@@ -23,10 +23,10 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/examples/internal/localidp"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/integration/ldaptest"
 	"github.com/idbridge/idbridge/integration/samlpeer"
 	"github.com/idbridge/idbridge/integration/testenv"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 // TestPortalSAMLSignIn: Amit signs in to the CBS portal through the bank's

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/federation/samlsts"
 	"github.com/idbridge/idbridge/federation/ststest"
 	"github.com/idbridge/idbridge/integration/idp"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 // awsSAML continues step 4 on the other road to AWS that banks take: Entra's

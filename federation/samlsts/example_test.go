@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/federation/samlsts"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 // Amit signs in to Entra's AWS application; his assertion lists the roles

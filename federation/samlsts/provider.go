@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge/federation"
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
 )
 
 // AWS's SAML service provider, as Entra's "Amazon Web Services (AWS)"

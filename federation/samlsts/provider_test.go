@@ -14,11 +14,11 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/idbridge/idbridge/federation"
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/federation/samlsts"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 const (

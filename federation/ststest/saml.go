@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idbridge/idbridge/saml"
+	"github.com/idbridge/idbridge/federation/saml"
 )
 
 // SAMLProvider is an IAM SAML identity provider: the IdP's metadata

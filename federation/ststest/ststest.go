@@ -96,8 +96,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/jwks"
-	"github.com/idbridge/idbridge/saml"
 )
 
 // Claim names AWS reads session tags and the source identity from.

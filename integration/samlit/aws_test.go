@@ -15,13 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/federation/samlsts"
 	"github.com/idbridge/idbridge/integration/mototest"
 	"github.com/idbridge/idbridge/integration/samlpeer"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 const (

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/integration/samlpeer"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/samlsp"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
 )
 
 const cbsPolicy = `version: 1

@@ -21,7 +21,7 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/idbridge/idbridge/saml/samltest"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 )
 
 // IdP is a running crewjam/saml IdentityProvider shaped like Entra.

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/samlsp"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 // The core banking portal accepts Entra SAML sign-in in a few lines; its

@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/middleware"
-	"github.com/idbridge/idbridge/saml"
 )
 
 // Defaults applied by [New].

@@ -11,11 +11,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/samlsp"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 const tenant = "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c"

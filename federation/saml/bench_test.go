@@ -7,7 +7,7 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/idbridge/idbridge/saml"
+	"github.com/idbridge/idbridge/federation/saml"
 )
 
 // entraUser is a typical Entra SAML sign-in: a dozen attributes, 20 groups.

@@ -6,9 +6,9 @@ import (
 
 	"github.com/idbridge/idbridge"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/rbac"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 const bankPolicy = `version: 1

@@ -92,6 +92,6 @@
 //
 // # Testing
 //
-// Package [github.com/idbridge/idbridge/saml/samltest] mints responses and
+// Package [github.com/idbridge/idbridge/federation/saml/samltest] mints responses and
 // federation metadata in Entra's shape.
 package saml

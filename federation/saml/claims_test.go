@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 )
 
 func TestClaimsMapping(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/saml"
 )
 
 // FuzzValidateXML feeds arbitrary documents to the scan and the library:

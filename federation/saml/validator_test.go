@@ -4,9 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/saml"
-	"github.com/idbridge/idbridge/saml/samltest"
 )
 
 func TestValidateEntraAssertion(t *testing.T) {

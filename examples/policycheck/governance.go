@@ -17,14 +17,18 @@ import (
 // governance holds the subcommands for the IGA tool and auditors; each
 // takes its own flags.
 var governance = map[string]func(args []string, stdin io.Reader, stdout, stderr io.Writer) int{
-	"export": runExport,
-	"diff":   runDiff,
-	"whatif": runWhatIf,
+	"export":       runExport,
+	"diff":         runDiff,
+	"whatif":       runWhatIf,
+	"trust-policy": runTrustPolicy,
+	"check-aws":    runCheckAWS,
 }
 
 const governanceUsage = `       policycheck export -policy FILE [-format json|csv|conflicts-csv]
        policycheck diff [-json] OLD NEW        (policy YAML or exported catalogue JSON)
-       policycheck whatif -policy FILE -claims FILE|- [-add GROUP]... [-remove GROUP]... [-json]`
+       policycheck whatif -policy FILE -claims FILE|- [-add GROUP]... [-remove GROUP]... [-json]
+       policycheck trust-policy -policy FILE -audience [ISSUER=]CLIENT_ID... [-saml-provider ARN] [-subjects FILE] [-role ARN|NAME]
+       policycheck check-aws -policy FILE -audience [ISSUER=]CLIENT_ID... [-endpoint URL] [-json]`
 
 func newFlags(cmd string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("policycheck "+cmd, flag.ContinueOnError)

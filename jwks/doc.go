@@ -44,12 +44,15 @@
 //     idtyp "app" (the optional idtyp claim), then accepted without
 //     permissions, so authorization denies them with a clear reason.
 //
-// When Options.Types requires an explicit type other than JWT (such as
-// secevent+jwt for security event tokens), the matching typ says what the
-// token is and these claim rules do not apply.
+// When Options.Types requires an explicit type that names a kind of token
+// (such as secevent+jwt for security event tokens), the matching typ says
+// what the token is and these claim rules do not apply. JWT, JOSE or no
+// typ say nothing of the kind, so the rules apply to them even when
+// Options.Types lists them.
 //
-// ID-token validation refuses typ at+jwt, scp, scope and idtyp "app",
-// which only access tokens carry (Entra ID tokens may carry roles).
+// ID-token validation refuses typ at+jwt, scp, scope, idtyp "app", azpacr
+// and appidacr, which only access tokens carry (Entra ID tokens may carry
+// roles).
 //
 // # Claims
 //

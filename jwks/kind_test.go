@@ -159,3 +159,76 @@ func TestIssuerRejectionNamesTrusted(t *testing.T) {
 	}
 	assertNoToken(t, err, tok)
 }
+
+// TestGenericTypeKeepsAccessTokenRule: Options.Types that admit a typ
+// saying only "a JWT" (JWT, JOSE, or no typ at all) do not tell an access
+// token from an ID token, so the claims still decide: an ID token typed
+// so is refused as type, as without Options.Types.
+func TestGenericTypeKeepsAccessTokenRule(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	lax := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow; o.Types = []string{"JWT", "JOSE", "", "at+jwt"} })
+	idToken := map[string]any{"aud": "api://orders", "nonce": "n-1", "oid": "o"}
+	tests := []struct {
+		name   string
+		header map[string]any
+		claims map[string]any
+		want   error
+	}{
+		{"ID token without typ (Types lists \"\")", map[string]any{"typ": nil}, idToken, jwks.ErrType},
+		{"ID token typed JOSE", map[string]any{"typ": "JOSE"}, idToken, jwks.ErrType},
+		{"ID token typed application/jose", map[string]any{"typ": "application/jose"}, idToken, jwks.ErrType},
+		{"ID token typed JWT", map[string]any{"typ": "JWT"}, idToken, jwks.ErrType},
+		{"no permission claim, no typ", map[string]any{"typ": nil}, map[string]any{"aud": "api://orders", "scp": nil}, jwks.ErrType},
+		{"access token without typ", map[string]any{"typ": nil}, map[string]any{"aud": "api://orders", "scp": "Loans.Read"}, nil},
+		{"access token typed JOSE", map[string]any{"typ": "JOSE"}, map[string]any{"aud": "api://orders", "roles": []string{"R"}}, nil},
+		{"RFC 9068 at+jwt", map[string]any{"typ": "at+jwt"}, map[string]any{"aud": "api://orders", "scope": "s", "client_id": "c"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := lax.Validate(context.Background(), idp.MintWithHeader(tt.header, tt.claims))
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+				t.Fatalf("Validate = %v, want type", err)
+			}
+		})
+	}
+}
+
+// TestIDTokenRefusesEntraAppOnlyTokens: Entra stamps how the client
+// authenticated (azpacr in v2.0, appidacr in v1.0) on access tokens only,
+// so an app-only token without idtyp, whose aud can be a web app's own
+// client ID, is never taken as that app's ID token.
+func TestIDTokenRefusesEntraAppOnlyTokens(t *testing.T) {
+	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
+	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow; o.Audiences = []string{"web"} })
+	tests := []struct {
+		name   string
+		claims map[string]any
+		want   error
+	}{
+		{"v2.0 app-only (azpacr, roles, no idtyp)", map[string]any{"aud": "web", "azp": "c", "azpacr": "1", "roles": []string{"R"}, "oid": "sp", "ver": "2.0"}, jwks.ErrType},
+		{"v1.0 app-only (appidacr, roles, no idtyp)", map[string]any{"aud": "web", "appid": "c", "appidacr": "2", "roles": []string{"R"}, "oid": "sp", "ver": "1.0"}, jwks.ErrType},
+		{"v2.0 app-only without roles", map[string]any{"aud": "web", "azp": "c", "azpacr": "0", "oid": "sp", "scp": nil}, jwks.ErrType},
+		{"ID token with roles", map[string]any{"aud": "web", "nonce": "n", "roles": []string{"R"}}, nil},
+		{"ID token without nonce", map[string]any{"aud": "web", "oid": "u", "name": "Amit", "scp": nil}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := v.ValidateIDToken(context.Background(), idp.MintWithHeader(nil, tt.claims), "")
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("ValidateIDToken = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+				t.Fatalf("ValidateIDToken = %v, want type", err)
+			}
+		})
+	}
+}

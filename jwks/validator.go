@@ -310,7 +310,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 
 // ValidateIDToken validates an OpenID Connect ID token: as Validate, except
 // that Options.Types is not applied and access tokens are refused (typ
-// at+jwt, scp, scope or idtyp "app"); the nonce claim must equal nonce (an
+// at+jwt, scp, scope, idtyp "app", azpacr or appidacr); the nonce claim must equal nonce (an
 // empty nonce skips that check, for flows without one); and a token with
 // several audiences must carry an azp that is one of Options.Audiences.
 // The verified-token cache is not used.
@@ -457,13 +457,14 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	}
 	// The kind of token is told by its claims, so it is judged once they
 	// are known to come from the issuer.
-	// A typ required by Options.Types other than JWT (secevent+jwt, ...)
-	// already says what the token is.
+	// A typ required by Options.Types that names a kind of token
+	// (secevent+jwt, ...) already says what the token is; JWT, JOSE or no
+	// typ say nothing, even when Options.Types lists them.
 	if idMode {
 		if detail := notIDToken(h.typ, c); detail != "" {
 			return c, fail(ErrType, detail)
 		}
-	} else if len(v.types) == 0 || typeIs(h.typ, "jwt") {
+	} else if len(v.types) == 0 || genericType(h.typ) {
 		if detail := notAccessToken(h.typ, c); detail != "" {
 			return c, fail(ErrType, detail)
 		}
@@ -473,6 +474,13 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 		v.cache.put(ck, token[:d2], c, ie.recheck, now)
 	}
 	return c, nil
+}
+
+// genericType reports whether typ says only that the token is a JWT or a
+// JWS (JWT, JOSE, with or without "application/", or no typ), not which
+// kind of token it is.
+func genericType(typ string) bool {
+	return typ == "" || typeIs(typ, "jwt") || typeIs(typ, "jose")
 }
 
 // notAccessToken returns why a token of header typ with claims c is not an
@@ -500,8 +508,9 @@ func notAccessToken(typ string, c *Claims) string {
 }
 
 // notIDToken returns why a token of header typ with claims c is not an ID
-// token, or "": typ at+jwt, delegated scopes (scp, scope) and idtyp "app"
-// are found in access tokens only.
+// token, or "": typ at+jwt, delegated scopes (scp, scope), idtyp "app" and
+// Entra's client authentication claims (azpacr, appidacr) are found in
+// access tokens only.
 func notIDToken(typ string, c *Claims) string {
 	switch {
 	case typeIs(typ, "at+jwt"):
@@ -510,6 +519,8 @@ func notIDToken(typ string, c *Claims) string {
 		return "an access token (it has scp or scope) is not an ID token"
 	case c.IDType == "app":
 		return "an app-only access token (idtyp app) is not an ID token"
+	case c.AuthorizedPartyACR != "" || c.AppIDACR != "":
+		return "an access token (it has azpacr or appidacr) is not an ID token"
 	}
 	return ""
 }

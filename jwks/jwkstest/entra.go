@@ -127,7 +127,9 @@ func (s *Server) EntraIDToken(t EntraToken, nonce string) string {
 	t = t.defaults(false)
 	c := s.entraCommon(t)
 	delete(c, "azp")
+	delete(c, "azpacr") // only access tokens say how the client authenticated
 	delete(c, "appid")
+	delete(c, "appidacr")
 	delete(c, "scp")
 	c["aud"] = t.Client
 	c["sub"] = pairwise(t.ObjectID, t.Client)

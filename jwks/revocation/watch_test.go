@@ -24,7 +24,9 @@ func TestWatchStream(t *testing.T) {
 			_, err := l.Merge(revocation.EntraUser(tid, leoOID))
 			return err
 		}, revocation.Subject},
-		{"by iss+sub", func(l *revocation.List) error { return l.Revoke(ctx, revocation.IssuerSubject(leo.Issuer, leo.Subject)) }, revocation.Subject},
+		{"by iss+sub", func(l *revocation.List) error {
+			return l.Revoke(ctx, revocation.IssuerSubject(leo.Issuer, leo.Subject))
+		}, revocation.Subject},
 		{"session", func(l *revocation.List) error { return l.Revoke(ctx, revocation.SessionID(leo.SessionID)) }, revocation.Session},
 		{"token", func(l *revocation.List) error { return l.Revoke(ctx, revocation.TokenID(leo.UTI)) }, revocation.Token},
 		{"another user", func(l *revocation.List) error { return l.Revoke(ctx, revocation.EntraUser(tid, amitOID)) }, revocation.None},

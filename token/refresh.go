@@ -25,6 +25,26 @@ type RefreshStore interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// SharedRefreshStore is a [RefreshStore] that several processes share (a
+// service's replicas on one Redis, token/redisstore), for a refresh token
+// the IdP rotates: two replicas that redeem the same refresh token at once
+// would get invalid_grant for the second, or the whole token family
+// revoked. [Refresh] finds it by type assertion and redeems through it
+// instead of Load and Store.
+type SharedRefreshStore interface {
+	RefreshStore
+	// Redeem returns key's tokens as of its current version when that
+	// version is newer than seen (another process redeemed since this one
+	// last looked) and its access token is still valid. Otherwise it calls
+	// redeem with the current refresh token, while no other process
+	// redeems key, and stores the rotated refresh token (the returned
+	// token's RefreshToken, when not empty) with the access token under a
+	// new version only if the version is still the one it read. The
+	// returned token carries no refresh token; version is the one it
+	// belongs to. An error of redeem is returned as is.
+	Redeem(ctx context.Context, key string, seen uint64, redeem func(ctx context.Context, rt Secret) (*Token, error)) (tok *Token, version uint64, err error)
+}
+
 // MemoryStore is the in-memory [RefreshStore], the default. Its tokens are
 // lost when the process ends, so users sign in again after a restart. It is
 // safe for concurrent use by multiple goroutines.
@@ -94,6 +114,7 @@ type Refresh struct {
 	mu       sync.Mutex
 	seed     *Token    // guarded by mu: token to hand out before the first refresh
 	seededAt time.Time // guarded by mu
+	seen     uint64    // guarded by sem: last version of a SharedRefreshStore handed out
 }
 
 // NewRefresh returns a source that refreshes the token stored under key in
@@ -161,6 +182,9 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 		}
 	}
 
+	if ss, ok := f.store.(SharedRefreshStore); ok {
+		return f.shared(ctx, ss)
+	}
 	rt, err := f.store.Load(ctx, f.key)
 	if err != nil {
 		return nil, unavailable("loading refresh token", err)
@@ -168,11 +192,7 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 	if rt == "" {
 		return nil, fmt.Errorf("%w: no refresh token stored", ErrSignInRequired)
 	}
-	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Reveal()}}
-	if f.scopes != "" {
-		form.Set("scope", f.scopes)
-	}
-	tok, err := f.r.token(ctx, form, rt.Reveal())
+	tok, err := f.redeem(ctx, rt)
 	if err != nil {
 		if errors.Is(err, ErrSignInRequired) {
 			// Delete only the token we used: another process may have
@@ -190,4 +210,37 @@ func (f *Refresh) Token(ctx context.Context) (*Token, error) {
 	}
 	tok.RefreshToken = ""
 	return tok, nil
+}
+
+// redeem sends rt to the token endpoint.
+func (f *Refresh) redeem(ctx context.Context, rt Secret) (*Token, error) {
+	if rt == "" {
+		return nil, fmt.Errorf("%w: no refresh token stored", ErrSignInRequired)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt.Reveal()}}
+	if f.scopes != "" {
+		form.Set("scope", f.scopes)
+	}
+	return f.r.token(ctx, form, rt.Reveal())
+}
+
+// shared redeems through a store other processes use too. A token another
+// process obtained is taken only while it is not about to expire, by the
+// margin a Cache would apply; otherwise the second call redeems.
+func (f *Refresh) shared(ctx context.Context, ss SharedRefreshStore) (*Token, error) {
+	for range 2 {
+		tok, v, err := ss.Redeem(ctx, f.key, f.seen, f.redeem)
+		if err != nil {
+			return nil, unavailable("redeeming shared refresh token", err)
+		}
+		if v > f.seen {
+			f.seen = v
+		}
+		now := f.r.o.Now()
+		if tok != nil && tok.AccessToken != "" && tok.Valid(now.Add(min(f.r.o.ExpiryMargin, lifetime(tok, now)/10))) {
+			tok.RefreshToken = ""
+			return tok, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: shared refresh store returned an expired token", ErrIdPUnavailable)
 }

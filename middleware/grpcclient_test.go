@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,27 +93,39 @@ func TestPerRPCCredentialsPlaintext(t *testing.T) {
 
 	sidecar, _ := middleware.NewPerRPCCredentials(src, func(o *middleware.PerRPCOptions) { o.InsecureAllowPlaintextToSidecar = true })
 	insecureInfo := credentials.RequestInfo{Method: "/test.Echo/Echo", AuthInfo: insecureAuthInfo{}}
+	// uri is the audience grpc passes: "https://" + authority + service.
+	const local, remote = "https://127.0.0.1:50051/test.Echo", "https://orders.bank.example/test.Echo"
 	for _, tt := range []struct {
 		name  string
 		addr  net.Addr
+		uri   []string
 		creds *middleware.PerRPCCredentials
 		want  error
 	}{
-		{"remote", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, creds, middleware.ErrInsecureTransport},
-		{"remote IPv6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}, creds, middleware.ErrInsecureTransport},
-		{"IPv4-mapped remote", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.10"), Port: 443}, creds, middleware.ErrInsecureTransport},
-		{"no peer", nil, creds, middleware.ErrInsecureTransport},
-		{"loopback IPv6", &net.TCPAddr{IP: net.IPv6loopback, Port: 50051}, creds, nil},
-		{"loopback 127/8", &net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 50051}, creds, nil},
-		{"unix socket", &net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, creds, nil},
-		{"remote through a sidecar", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, sidecar, nil},
+		{"remote", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, []string{remote}, creds, middleware.ErrInsecureTransport},
+		{"remote IPv6", &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 443}, []string{remote}, creds, middleware.ErrInsecureTransport},
+		{"IPv4-mapped remote", &net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.10"), Port: 443}, []string{remote}, creds, middleware.ErrInsecureTransport},
+		{"remote peer, loopback authority", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, []string{local}, creds, middleware.ErrInsecureTransport},
+		{"no peer", nil, []string{local}, creds, middleware.ErrInsecureTransport},
+		{"loopback IPv6", &net.TCPAddr{IP: net.IPv6loopback, Port: 50051}, []string{"https://[::1]:50051/test.Echo"}, creds, nil},
+		{"loopback 127/8", &net.TCPAddr{IP: net.ParseIP("127.0.0.2"), Port: 50051}, []string{local}, creds, nil},
+		{"loopback, authority localhost", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 50051}, []string{"https://localhost:50051/test.Echo"}, creds, nil},
+		{"IPv4-mapped loopback", &net.TCPAddr{IP: net.ParseIP("::ffff:127.0.0.1"), Port: 50051}, []string{local}, creds, nil},
+		{"unix socket (authority localhost)", &net.UnixAddr{Name: "/run/app.sock", Net: "unix"}, []string{"https://localhost/test.Echo"}, creds, nil},
+		// A loopback peer that is a local proxy or port forward to a remote
+		// authority: the token would cross the network in clear text.
+		{"local HTTPS_PROXY to a remote authority", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 3128}, []string{remote}, creds, middleware.ErrInsecureTransport},
+		{"loopback peer, authority localhost.evil.example", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 3128}, []string{"https://localhost.evil.example/test.Echo"}, creds, middleware.ErrInsecureTransport},
+		{"unix socket forwarding to a remote authority", &net.UnixAddr{Name: "/run/fwd.sock", Net: "unix"}, []string{remote}, creds, middleware.ErrInsecureTransport},
+		{"loopback peer, no audience", &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 50051}, nil, creds, middleware.ErrInsecureTransport},
+		{"remote through a sidecar", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, []string{remote}, sidecar, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := credentials.NewContextWithRequestInfo(context.Background(), insecureInfo)
 			if tt.addr != nil {
 				ctx = peer.NewContext(ctx, &peer.Peer{Addr: tt.addr})
 			}
-			md, err := tt.creds.GetRequestMetadata(ctx)
+			md, err := tt.creds.GetRequestMetadata(ctx, tt.uri...)
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
 				t.Fatalf("GetRequestMetadata: %v, want %v", err, tt.want)
 			}
@@ -121,6 +134,72 @@ func TestPerRPCCredentialsPlaintext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPerRPCCredentialsPlaintextThroughLocalForwarder: a plaintext
+// channel to a remote authority whose connection goes through a forwarder
+// on 127.0.0.1 (a local HTTP CONNECT proxy, an unencrypted port forward)
+// has a loopback peer, yet the bytes leave the host: no token is sent.
+// The same forwarder reached as localhost is loopback end to end.
+func TestPerRPCCredentialsPlaintextThroughLocalForwarder(t *testing.T) {
+	e := newEnv(t)
+	g := e.guard(t, func(o *middleware.Options) {
+		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
+	})
+	addr, _ := startTCP(t, g)
+	fwd := startForwarder(t, addr) // stands for a proxy whose far end is another host
+	src := &countingSource{tok: goodTokenFor(e)}
+	creds, err := middleware.NewPerRPCCredentials(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", fwd)
+	})
+	call := func(target string) error {
+		cc, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds), dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		return cc.Invoke(context.Background(), "/test.Echo/Echo", wrapperspb.String("hi"), new(wrapperspb.StringValue))
+	}
+	if err := call("passthrough:///orders.bank.example:50051"); status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), middleware.ErrInsecureTransport.Error()) {
+		t.Fatalf("plaintext call to a remote authority through a local forwarder: %v, want Unauthenticated (insecure transport)", err)
+	}
+	if n := src.calls.Load(); n != 0 {
+		t.Fatalf("a token was fetched %d times for a call that may not carry it", n)
+	}
+	if err := call("passthrough:///localhost:50051"); err != nil {
+		t.Fatalf("plaintext call to localhost through the same forwarder: %v", err)
+	}
+}
+
+// startForwarder relays TCP connections from a 127.0.0.1 port to addr and
+// returns the port's address.
+func startForwarder(t *testing.T, addr string) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			in, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", addr)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return lis.Addr().String()
 }
 
 type insecureAuthInfo struct{}

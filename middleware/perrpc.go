@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"sync/atomic"
 	"time"
 
@@ -36,8 +37,10 @@ type PerRPCOptions struct {
 // PerRPCCredentials is a gRPC credentials.PerRPCCredentials that sends
 // "authorization: Bearer" metadata from a token.Source with every call,
 // like grpc-go's credentials/oauth.TokenSource. Each call checks that the
-// connection provides privacy and integrity (TLS, ALTS), or that its peer
-// is on loopback, where the token does not leave the host; with
+// connection provides privacy and integrity (TLS, ALTS), or that both its
+// peer and the channel's authority are on loopback (a loopback peer may be
+// a local proxy or port forward to another host), where the token does
+// not leave the host; with
 // PerRPCOptions.InsecureAllowPlaintextToSidecar any plaintext peer is
 // accepted. Otherwise the call fails with Unauthenticated and
 // [ErrInsecureTransport] before a token is fetched.
@@ -75,9 +78,9 @@ func NewPerRPCCredentials(src token.Source, optFns ...func(*PerRPCOptions)) (*Pe
 // GetRequestMetadata returns the authorization metadata for one call. It
 // refuses connections below credentials.PrivacyAndIntegrity unless their
 // peer is on loopback or plaintext to a sidecar is allowed.
-func (c *PerRPCCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+func (c *PerRPCCredentials) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
 	ri, _ := credentials.RequestInfoFromContext(ctx)
-	if err := credentials.CheckSecurityLevel(ri.AuthInfo, credentials.PrivacyAndIntegrity); err != nil && !c.sidecar && !loopbackPeer(ctx) {
+	if err := credentials.CheckSecurityLevel(ri.AuthInfo, credentials.PrivacyAndIntegrity); err != nil && !c.sidecar && !(loopbackPeer(ctx) && loopbackAuthority(uri)) {
 		return nil, fmt.Errorf("%w: %w", ErrInsecureTransport, err)
 	}
 	tok, err := c.src.Token(ctx)
@@ -113,6 +116,19 @@ func loopbackPeer(ctx context.Context) bool {
 	}
 	host, _, err := net.SplitHostPort(p.Addr.String())
 	return err == nil && loopback.Host(host)
+}
+
+// loopbackAuthority reports whether the call is meant for a loopback
+// host: grpc passes "https://" + the channel's authority + the service as
+// the first uri. A loopback peer alone does not keep the token on the host:
+// it may be a local HTTP CONNECT proxy (grpc honours HTTPS_PROXY) or a
+// port forward whose far end is the authority, reached in clear text.
+func loopbackAuthority(uri []string) bool {
+	if len(uri) == 0 {
+		return false
+	}
+	u, err := url.Parse(uri[0])
+	return err == nil && loopback.URL(u)
 }
 
 // sentToken records, for the retrying interceptors, the token

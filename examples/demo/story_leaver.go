@@ -16,9 +16,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	goredis "github.com/redis/go-redis/v9"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge/federation"
+	"github.com/idbridge/idbridge/federation/ststest"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/redistest"
+	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	rediss "github.com/idbridge/idbridge/jwks/revocation/redis"
 	"github.com/idbridge/idbridge/jwks/revocation/ssf"
@@ -33,10 +38,12 @@ const (
 )
 
 // replicaList is what a replica needs of its revocation list: the guard
-// checks it, the SSF receiver revokes through it.
+// checks it and has it watch open streams, the SSF receiver revokes
+// through it.
 type replicaList interface {
 	revocation.Checker
 	ssf.Revoker
+	middleware.StreamWatcher
 }
 
 // leaverRevoked is step 8: the tokens a leaver already holds are refused
@@ -80,7 +87,7 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 	}
 	s.say("two replicas of the lending API, each checking its copy of the list after validation, before the policy")
 
-	leo, _, err := s.signInAs(ctx, idp.UserLeo, idp.LeoPassword)
+	leo, leoID, err := s.signInAs(ctx, idp.UserLeo, idp.LeoPassword)
 	if err != nil {
 		return err
 	}
@@ -96,6 +103,22 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 		if _, err := s.expect(ctx, leo, http.MethodGet, r, "/loans/L-1001", http.StatusOK); err != nil {
 			return err
 		}
+	}
+	grpcAddr, err := s.startAnalyticsGRPC(two)
+	if err != nil {
+		return err
+	}
+	loan, streamEnded, err := openWatch(ctx, leo, grpcAddr)
+	if err != nil {
+		return err
+	}
+	s.say("Leo opens the analytics stream WatchLoans (gRPC, replica 2's list) → first update for %s", loan)
+	aws, sts, err := s.leoAWS(leo, leoID, two)
+	if err != nil {
+		return err
+	}
+	if err := s.showCredentials(ctx, sts, aws, "Leo's AWS access: his ID token →"); err != nil {
+		return err
 	}
 
 	// 9:05: HR marks Leo a leaver; governance disables his account and
@@ -129,11 +152,48 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 		}
 	}
 	s.say("Leo's token has not expired: it is refused because he was revoked after it was issued")
+	select {
+	case err := <-streamEnded:
+		if status.Code(err) != codes.Unauthenticated {
+			return fmt.Errorf("%w: Leo's stream ended with %v", errUnexpected, err)
+		}
+		s.say("his open analytics stream has ended: %s", status.Convert(err).Message())
+	case <-ctx.Done():
+		return fmt.Errorf("%w: Leo's stream did not end: %v", errUnexpected, ctx.Err())
+	}
+	aws.Invalidate() // drop the cached credentials: the next Retrieve must ask STS
+	if _, err := aws.Retrieve(ctx); !errors.Is(err, revocation.ErrRevoked) {
+		return fmt.Errorf("%w: Leo's AWS credentials after the revocation: %v", errUnexpected, err)
+	}
+	s.say("no new AWS credentials for Leo: his token source refuses before STS is called (%d STS calls in all)", len(sts.Requests()))
 	if _, err := s.expect(ctx, &amit, http.MethodGet, r2, "/loans/L-1001", http.StatusOK); err != nil {
 		return err
 	}
 	s.say("Amit, who did not leave, is unaffected")
 	return nil
+}
+
+// leoAWS is Leo's federation provider for the role the policy grants him,
+// over a token source that refuses once the list has him revoked.
+func (s *story) leoAWS(leo *session, claims *jwks.Claims, list replicaList) (*federation.Provider, *ststest.Server, error) {
+	sts := ststest.NewServer(func(o *ststest.Options) { o.HTTPClient = s.idp.HTTPClient() })
+	s.onClose(sts.Close)
+	sts.AddOIDCProvider(ststest.OIDCProvider{URL: s.idp.Issuer(), JWKSURL: s.idp.JWKSURL(), ClientIDs: []string{idp.ClientLendingWeb}})
+	role, err := federation.RoleFor(s.policy.Decide(claims), claims, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	sts.AddRole(ststest.Role{ARN: role.ARN, Trust: []ststest.Condition{
+		{Op: ststest.StringEquals, Key: ststest.ClaimKey(s.idp.Issuer(), "sub"), Values: []string{claims.Subject}},
+	}})
+	role.SessionTags, role.SourceIdentity = nil, "" // as in step 4
+	p, err := federation.NewProvider(sts.Client(), role.ARN, revocation.Source(leo.tokens, list, claims), role.Options,
+		func(o *federation.Options) { o.Audit = s.auditFor("lending-web") })
+	if err != nil {
+		return nil, nil, err
+	}
+	s.onClose(func() { p.Close() })
+	return p, sts, nil
 }
 
 // revocationLists returns the two replicas' lists and a channel that

@@ -33,7 +33,8 @@
 //
 // Subjects follow RFC 9493 ([ParseSubject]): iss_sub maps to an issuer and
 // subject; opaque to a Microsoft Entra object ID when Options.EntraTenantID
-// is set (a complex subject's opaque tenant overrides it); aliases to each
+// is set (a complex subject naming another tenant is refused: the
+// transmitter speaks for that tenant's users only); aliases to each
 // identifier; others (email, phone_number, account...) through
 // Options.Resolve. Each revocation takes effect at the event's
 // event_timestamp, or the SET's iat: tokens issued before it are refused.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/idbridge/idbridge/jwks/revocation"
@@ -66,8 +67,11 @@ func (r *Receiver) users(ctx context.Context, u Subject, tenant *Subject) ([]rev
 	switch {
 	case u.Format == "iss_sub":
 		return []revocation.Entry{revocation.IssuerSubject(u.Issuer, u.Subject)}, nil
-	case u.Format == "opaque" && tenant != nil && tenant.Format == "opaque" && r.tenant != "":
-		return []revocation.Entry{revocation.EntraUser(tenant.ID, u.ID)}, nil
+	case u.Format == "opaque" && tenant != nil && r.tenant != "" &&
+		(tenant.Format != "opaque" || !strings.EqualFold(tenant.ID, r.tenant)):
+		// The transmitter speaks for the users of Options.EntraTenantID;
+		// naming another tenant would revoke users it does not manage.
+		return nil, fmt.Errorf("%w: the tenant is not Options.EntraTenantID", ErrSubject)
 	case u.Format == "opaque" && r.tenant != "":
 		return []revocation.Entry{revocation.EntraUser(r.tenant, u.ID)}, nil
 	case u.Format == "aliases":

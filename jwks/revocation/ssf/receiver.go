@@ -53,8 +53,9 @@ type Options struct {
 	MaxBodySize int64
 	// EntraTenantID, when set, makes opaque user identifiers Microsoft
 	// Entra object IDs of this tenant (what a governance tool sends for
-	// Entra users). A complex subject with an opaque tenant names the
-	// tenant itself.
+	// Entra users). A complex subject whose tenant is another one is
+	// refused (400), so a transmitter cannot revoke users of a tenant it
+	// does not manage.
 	EntraTenantID string
 	// Resolve maps subjects the receiver cannot map alone (email, phone
 	// number, account, opaque without EntraTenantID...) to entries, for

@@ -103,9 +103,9 @@ func TestEventsRevoke(t *testing.T) {
 		{"account-purged, subject in sub_id (SSF 1.0)", "rsa", ssf.AccountPurged,
 			map[string]any{}, map[string]any{"sub_id": leoSub},
 			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
-		{"sessions-revoked, complex with opaque tenant", "rsa", ssf.SessionsRevoked,
-			map[string]any{"subject": map[string]any{"format": "complex", "user": opaque(leoOID), "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f")}}, nil,
-			[]revocation.Entry{{Kind: revocation.Subject, TenantID: "0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f", ObjectID: leoOID, At: now}}},
+		{"sessions-revoked, complex with the receiver's opaque tenant", "rsa", ssf.SessionsRevoked,
+			map[string]any{"subject": map[string]any{"format": "complex", "user": opaque(leoOID), "tenant": opaque(strings.ToUpper(tid))}}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: now}}},
 		{"aliases", "rsa", ssf.AccountDisabled,
 			map[string]any{"subject": map[string]any{"format": "aliases", "identifiers": []any{map[string]any{"format": "email", "email": "leo@bank.example"}, opaque(leoOID)}}}, nil,
 			[]revocation.Entry{{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: now}}},
@@ -191,6 +191,10 @@ func TestBadInputNeverRevokes(t *testing.T) {
 		{"email without @", sign(withSubject(map[string]any{"format": "email", "email": "leo"}), nil), setType, 400, "invalid_request"},
 		{"complex with nothing", sign(withSubject(map[string]any{"format": "complex"}), nil), setType, 400, "invalid_request"},
 		{"nested complex", sign(withSubject(map[string]any{"format": "complex", "user": map[string]any{"format": "complex", "user": opaque("x")}}), nil), setType, 400, "invalid_request"},
+		// A transmitter trusted for Options.EntraTenantID's users revokes
+		// no user of another tenant the API may also accept.
+		{"complex subject naming another tenant", sign(withSubject(map[string]any{"format": "complex", "user": opaque(leoOID), "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f")}), nil), setType, 400, "invalid_request"},
+		{"aliases naming another tenant", sign(withSubject(map[string]any{"format": "complex", "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f"), "user": map[string]any{"format": "aliases", "identifiers": []any{opaque(leoOID)}}}), nil), setType, 400, "invalid_request"},
 		{"opaque id with a control character", sign(withSubject(opaque("a\nb")), nil), setType, 400, "invalid_request"},
 		{"opaque id too long", sign(withSubject(opaque(strings.Repeat("x", 2000))), nil), setType, 400, "invalid_request"},
 		{"credential-change without change_type", sign(func(tr *transmitter) jwt.MapClaims { return tr.set(ssf.CredentialChange, leo, nil) }, nil), setType, 400, "invalid_request"},

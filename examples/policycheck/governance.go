@@ -23,6 +23,7 @@ var governance = map[string]func(args []string, stdin io.Reader, stdout, stderr 
 	"trust-policy": runTrustPolicy,
 	"check-aws":    runCheckAWS,
 	"check-ldap":   runCheckLDAP,
+	"usage":        runUsage,
 }
 
 const governanceUsage = `       policycheck export -policy FILE [-format json|csv|conflicts-csv]
@@ -30,7 +31,8 @@ const governanceUsage = `       policycheck export -policy FILE [-format json|cs
        policycheck whatif -policy FILE -claims FILE|- [-add GROUP]... [-remove GROUP]... [-json]
        policycheck trust-policy -policy FILE -audience [ISSUER=]CLIENT_ID... [-saml-provider ARN] [-subjects FILE] [-role ARN|NAME]
        policycheck check-aws -policy FILE -audience [ISSUER=]CLIENT_ID... [-endpoint URL] [-json]
-       policycheck check-ldap -policy FILE -url URL -bind-dn DN -base-dn DN [-issuer NAME] [-ca-file PEM] [-json]`
+       policycheck check-ldap -policy FILE -url URL -bind-dn DN -base-dn DN [-issuer NAME] [-ca-file PEM] [-json]
+       policycheck usage [-json] [-policy FILE] AUDIT.jsonl|-`
 
 func newFlags(cmd string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("policycheck "+cmd, flag.ContinueOnError)

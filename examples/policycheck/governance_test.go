@@ -74,3 +74,30 @@ func TestWhatIfJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stdout.String())
 	}
 }
+
+func TestUsageCommand(t *testing.T) {
+	sample, err := os.ReadFile("../policies/audit-sample.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := write(t, "truncated.jsonl", string(sample[:len(sample)-40]))
+	for _, tt := range []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"json", []string{"usage", "-json", "../policies/audit-sample.jsonl"}, 0, `"last_route": "POST /loans/{id}/approve"`},
+		{"truncated log", []string{"usage", truncated}, 2, "line 7"},
+		{"no file", []string{"usage", "nope.jsonl"}, 2, "no such file"},
+		{"no argument", []string{"usage"}, 2, "usage: policycheck usage"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tt.code || !strings.Contains(stdout.String()+stderr.String(), tt.out) || (code == 2 && stdout.Len() > 0) {
+				t.Fatalf("exit %d\n%s%s", code, stdout.String(), stderr.String())
+			}
+		})
+	}
+}

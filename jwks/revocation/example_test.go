@@ -83,3 +83,22 @@ func Example_governanceWebhook() {
 	// 400
 	// 1 entry
 }
+
+// Options.OnRevoke drops what caches hold for a revoked user, on every
+// replica of a shared list: here the Microsoft Graph group cache of
+// rbac/graph (Source.Forget takes the object ID). rbac/ldap's cache is
+// keyed by the directory account the claims map to, so call its
+// Directory.Forget with the user's claims where the service has them.
+func ExampleOptions_onRevoke() {
+	forget := func(objectID string) { fmt.Println("graph groups forgotten:", objectID) } // graphSource.Forget
+	list, _ := revocation.New(func(o *revocation.Options) {
+		o.OnRevoke = func(e revocation.Entry) {
+			if e.Kind == revocation.Subject && e.ObjectID != "" {
+				forget(e.ObjectID)
+			}
+		}
+	})
+	_ = list.Revoke(context.Background(), revocation.EntraUser(tid, leoOID))
+	// Output:
+	// graph groups forgotten: 7b2c1e8a-4f3d-4a9e-9c61-0e5d2f1a3b44
+}

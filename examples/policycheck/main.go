@@ -7,6 +7,13 @@
 //	policycheck test   -policy FILE [-v]
 //	policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]
 //
+// and, for identity governance (see README.md): export (the entitlement
+// catalogue as JSON or CSV), diff (what each group gains and loses between
+// two versions), whatif (the mover question), trust-policy and check-aws
+// (IAM trust policies that enforce the AWS grants, and their drift),
+// check-ldap (the policy's directory groups against the directory) and
+// usage (last use per user and entitlement, from audit logs).
+//
 // For example, from the repository root:
 //
 //	go run ./examples/policycheck test -policy examples/policies/bank.yaml

@@ -40,7 +40,7 @@ func (l *syncLog) String() string {
 }
 
 // replicaStore is one replica's view of Redis: its own client and Store.
-func replicaStore(t *testing.T, addr string, keys []redisstore.Key, optFns ...func(*redisstore.Options)) *redisstore.Store {
+func replicaStore(t testing.TB, addr string, keys []redisstore.Key, optFns ...func(*redisstore.Options)) *redisstore.Store {
 	t.Helper()
 	c := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1})
 	t.Cleanup(func() { c.Close() })

@@ -25,6 +25,10 @@
 //   - [github.com/idbridge/idbridge/jwks]: validation of ID and access tokens
 //     against JWKS key sets (discovery, rotation, several issuers, Entra v1/v2
 //     and multi-tenant issuers, strict algorithm rules), typed Entra-aware claims.
+//   - [github.com/idbridge/idbridge/jwks/revocation]: leavers' tokens refused
+//     before they expire — revoked subjects, tokens and sessions, shared by
+//     replicas through Redis (subpackage redis) and fed by OpenID Shared
+//     Signals events (subpackage ssf).
 //   - [github.com/idbridge/idbridge/token]: acquisition and refresh of tokens,
 //     cached and refreshed ahead of expiry, one IdP call for many callers.
 //   - [github.com/idbridge/idbridge/rbac]: a declarative policy from claims to

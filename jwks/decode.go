@@ -119,6 +119,10 @@ func decodeHeader(s string, h *header) string {
 				detail = "duplicate header parameter " + quoteShort(name)
 				return false
 			}
+			if foldedHeaderName(name) {
+				detail = "header parameter " + quoteShort(name) + " is a registered name in another letter case"
+				return false
+			}
 			return d.skip()
 		}
 		if seen&bit != 0 {
@@ -142,6 +146,32 @@ func decodeHeader(s string, h *header) string {
 	}
 	h.hasAlg = seen&1 != 0
 	return ""
+}
+
+// headerNames are the registered JWS header parameters (RFC 7515 §4.1,
+// RFC 7797).
+var headerNames = [...]string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64"}
+
+// foldedHeaderName reports whether name equals a registered header
+// parameter under Unicode case folding without being equal to it ("ALG",
+// "\u212aid"): a library that reads the header with encoding/json would
+// take it for that parameter, and "CRIT" or a second alg would mean to it
+// what it does not mean here.
+func foldedHeaderName(name string) bool {
+	plain := true
+	for i := 0; i < len(name) && plain; i++ {
+		c := name[i]
+		plain = c < 0x80 && (c < 'A' || c > 'Z')
+	}
+	if plain {
+		return name == "x5t#s256" // the one registered name with a capital
+	}
+	for _, h := range headerNames {
+		if strings.EqualFold(name, h) && name != h {
+			return true
+		}
+	}
+	return false
 }
 
 // Claim indexes for duplicate detection of the typed claims.

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -174,9 +175,12 @@ func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
 	if len(x.entries) >= x.o.MaxEntries {
 		x.evictLocked()
 	}
-	src := SourceFunc(func(ctx context.Context) (*Token, error) {
+	var src Source = SourceFunc(func(ctx context.Context) (*Token, error) {
 		return x.fetch(ctx, subjectToken, scope)
 	})
+	if x.o.SecondLevel != nil {
+		src = x.o.SecondLevel(x.r.client.ID+" "+x.r.client.TokenURL+" "+hex.EncodeToString(key.sum[:])+" "+scope, src)
+	}
 	e := newEntry(x.ctx, src, x.o, x.log, &x.wg)
 	x.entries[key] = e
 	x.order = append(x.order, key)

@@ -77,6 +77,12 @@ type Options struct {
 	// MaxEntries bounds the per-subject caches of [Exchange]. Default
 	// 10000; expired entries are dropped first.
 	MaxEntries int
+	// SecondLevel, when set, wraps the source of each token an [Exchange]
+	// caches, so that the replicas of a service share it
+	// (token/redisstore's Store.SecondLevel). key names the token: client,
+	// token endpoint, a hash of the subject token and the scopes; never the
+	// subject token itself.
+	SecondLevel func(key string, src Source) Source
 
 	// systemClock records that Now was left nil, so that the cache's hot
 	// path can read the monotonic clock alone (half the cost of time.Now).

@@ -272,3 +272,54 @@ func TestRedisHangingOrGarbage(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetOnBehalfOf: the on-behalf-of caches of two replicas of
+// lending-api share through Redis: amit's token exchanged for the core
+// banking API by 2 x 16 callers costs one request.
+func TestFleetOnBehalfOf(t *testing.T) {
+	srv := redistest.Start(t)
+	p := idp.StartTest(t)
+	ctx := testContext(t)
+	incoming := signIn(t, p, idp.UserAmit, idp.AmitPassword, idp.ResourceLending+"/Loans.Read").AccessToken
+	var xs []*token.Exchange
+	for range 2 {
+		st := replicaStore(t, srv.Addr, []redisstore.Key{keyA})
+		x, err := token.NewOnBehalfOf(lendingAPI(p), opts(p, nil), func(o *token.Options) { o.SecondLevel = st.SecondLevel })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { x.Close() })
+		xs = append(xs, x)
+	}
+	p.ResetRequests()
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	for _, x := range xs {
+		for range 16 {
+			wg.Go(func() {
+				tok, err := x.Token(ctx, incoming, []string{idp.ResourceCBS + "/.default"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				seen[tok.AccessToken] = true
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if len(seen) != 1 || p.Requests(idp.EndpointToken) != 1 {
+		t.Fatalf("2 replicas x 16 callers: %d tokens, %d requests, want 1 and 1", len(seen), p.Requests(idp.EndpointToken))
+	}
+	// Redis holds no subject token in its key names.
+	rc := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer rc.Close()
+	keys, _ := rc.Keys(ctx, "*").Result()
+	for _, k := range keys {
+		if strings.Contains(k, incoming[:20]) || strings.Contains(k, idp.ClientLendingAPI) {
+			t.Fatalf("Redis key %q names the subject", k)
+		}
+	}
+}

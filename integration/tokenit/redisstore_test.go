@@ -9,6 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/redistest"
 	"github.com/idbridge/idbridge/token"
@@ -188,4 +189,35 @@ func TestSharedRefreshWithoutRedeemFails(t *testing.T) {
 		}
 	}
 	t.Fatal("100 rounds of concurrent refreshes through a plain shared store never met invalid_grant")
+}
+
+// TestSharedRefreshRedisRestart: while Redis is down a refresh fails with
+// idp_unavailable (the refresh token lives only there; a token.Cache keeps
+// serving its token meanwhile); once it is back the same refresh token,
+// kept by Redis' append-only file, is redeemed without invalid_grant.
+func TestSharedRefreshRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	p := idp.StartTest(t)
+	ctx := testContext(t)
+	tok := signIn(t, p, idp.UserAmit, idp.AmitPassword, "offline_access", idp.ResourceLending+"/Loans.Read")
+	refresh := replicaPair(t, srv, p, tok, "k", nil)
+	if _, err := refresh[0].Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	_, err := refresh[1].Token(ctx)
+	if !errors.Is(err, redisstore.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
+		t.Fatalf("refresh with Redis down: %v", err)
+	}
+	srv.Restart(t)
+	waitFor(t, "Redis back", func() bool {
+		_, err := refresh[1].Token(ctx)
+		if err != nil && !errors.Is(err, redisstore.ErrUnavailable) {
+			t.Fatalf("after restart: %v", err)
+		}
+		return err == nil
+	})
+	if _, err := refresh[0].Token(ctx); err != nil {
+		t.Fatalf("other replica after restart: %v", err)
+	}
 }

@@ -147,3 +147,18 @@ func (c *Source) take(r *record) *token.Token {
 	c.last = r.AccessToken
 	return r.token()
 }
+
+// SecondLevel is [Store.Source] in the shape of token.Options.SecondLevel,
+// for the caches of a token.Exchange (on-behalf-of and token exchange):
+//
+//	x, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.SecondLevel = store.SecondLevel })
+//
+// The key token gives names no subject token, and the Redis key is a hash
+// of it.
+func (s *Store) SecondLevel(key string, src token.Source) token.Source {
+	l2, err := s.Source(key, src)
+	if err != nil {
+		return src // an empty key: keep the token in the process
+	}
+	return l2
+}

@@ -3,6 +3,7 @@ package middleware_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -68,6 +69,11 @@ func TestTransportRedirectDefaultOrigin(t *testing.T) {
 		{"other port", api.URL + "/go?to=" + other.URL + "/go?to=" + api.URL + "/back",
 			[]string{"+/go", "+/back"}, []string{"-/go"}},
 		{"started elsewhere", other.URL + "/go?to=" + api.URL + "/landing", []string{"-/landing"}, []string{"+/go"}},
+		{"relative redirect", api.URL + "/go?to=landing", []string{"+/go", "+/landing"}, nil},
+		{"protocol-relative to another host", api.URL + "/go?to=" + url.QueryEscape("//"+other.Listener.Addr().String()+"/landing"), []string{"+/go"}, []string{"-/landing"}},
+		// net/http sends the user info as Basic credentials ("?"); the token stays.
+		{"user info naming the API, host another", api.URL + "/go?to=" + url.QueryEscape("http://"+api.Listener.Addr().String()+"@"+other.Listener.Addr().String()+"/landing"), []string{"+/go"}, []string{"?/landing"}},
+		{"user info on the same origin (its Basic credentials, not the token)", api.URL + "/go?to=" + url.QueryEscape("http://u:p@"+api.Listener.Addr().String()+"/landing"), []string{"+/go", "?/landing"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -93,6 +93,9 @@ type AWSRole struct {
 type DirectoryGroup struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Roles are what membership in the directory group grants in turn,
+	// through the policy's own mappings on it.
+	Roles []string `json:"roles,omitempty"`
 }
 
 // Denial is a deny rule that membership in the group triggers.
@@ -130,6 +133,10 @@ type Conflict struct {
 	// decision sees both, and only the governance tool can prevent the
 	// combination.
 	InOneDecision bool `json:"in_one_decision"`
+	// Via names the ad_groups through which a role is reached: a group
+	// grants the directory group (provisioning), which in turn grants the
+	// role on-premises.
+	Via []string `json:"via,omitempty"`
 }
 
 // New builds the catalogue of the policy's current version.
@@ -178,7 +185,15 @@ func FromInventory(inv rbac.Inventory) (*Catalog, error) {
 				SessionTags: maps.Clone(a.SessionTags), SourceIdentityClaim: a.SourceIdentityClaim})
 		}
 		for _, d := range m.DirectoryGroups {
-			base.DirectoryGroups = append(base.DirectoryGroups, DirectoryGroup{ID: d.ID, Name: d.Name})
+			dg := DirectoryGroup{ID: d.ID, Name: d.Name}
+			for _, pm := range inv.Mappings {
+				for _, cl := range pm.When {
+					if len(cl.Groups) == 1 && cl.Groups[0] == d.ID && len(cl.Tests) == 0 {
+						dg.Roles = append(dg.Roles, pm.Roles...)
+					}
+				}
+			}
+			base.DirectoryGroups = append(base.DirectoryGroups, dg)
 		}
 		for _, cl := range m.When {
 			g := base
@@ -212,7 +227,7 @@ func FromInventory(inv rbac.Inventory) (*Catalog, error) {
 				for _, ca := range clausesGranting(inv, a) {
 					for _, cb := range clausesGranting(inv, b) {
 						cf := combine(a, b, ca, cb, names)
-						k := strings.Join(cf.Roles, ",") + "|" + strings.Join(cf.Groups, ",") + "|" + strings.Join(cf.When, ",")
+						k := strings.Join(cf.Roles, ",") + "|" + strings.Join(cf.Groups, ",") + "|" + strings.Join(cf.When, ",") + "|" + strings.Join(cf.Via, ",")
 						if seen[k] {
 							continue
 						}
@@ -230,29 +245,82 @@ func FromInventory(inv rbac.Inventory) (*Catalog, error) {
 	return c, nil
 }
 
-func clausesGranting(inv rbac.Inventory, role string) []rbac.Clause {
-	var out []rbac.Clause
+// path is a way to a role: a clause, and the ad_group it goes through
+// when the role is granted on a directory group that another mapping
+// provisions.
+type path struct {
+	rbac.Clause
+	via string
+}
+
+// clausesGranting lists the ways to hold role: each alternative of each
+// mapping granting it, and, one level deep, for an alternative that needs
+// a directory group D, each alternative of a mapping that provisions D
+// (ad_groups) in place of D.
+func clausesGranting(inv rbac.Inventory, role string) []path {
+	var out []path
 	for _, m := range inv.Mappings {
-		if slices.Contains(m.Roles, role) {
-			out = append(out, m.When...)
+		if !slices.Contains(m.Roles, role) {
+			continue
+		}
+		for _, cl := range m.When {
+			out = append(out, path{Clause: cl})
+			for _, id := range cl.Groups {
+				for _, pm := range inv.Mappings {
+					for _, dg := range pm.DirectoryGroups {
+						if dg.ID != id {
+							continue
+						}
+						for _, pc := range pm.When {
+							d := rbac.Clause{Issuer: pc.Issuer, Groups: slices.Clone(pc.Groups), Tests: slices.Clone(pc.Tests)}
+							for _, other := range cl.Groups {
+								if other != id {
+									d.Groups = append(d.Groups, other)
+								}
+							}
+							d.Tests = append(d.Tests, cl.Tests...)
+							if len(d.Groups) > len(pc.Groups) {
+								d.Issuer = "" // groups of two issuers: held together only across environments
+							}
+							out = append(out, path{Clause: d, via: dg.Name})
+						}
+					}
+				}
+			}
 		}
 	}
 	return out
 }
 
-func combine(a, b string, ca, cb rbac.Clause, names map[string]string) Conflict {
-	cf := Conflict{Roles: []string{a, b}, InOneDecision: ca.Issuer == cb.Issuer}
-	for _, cl := range []rbac.Clause{ca, cb} {
+func combine(a, b string, ca, cb path, names map[string]string) Conflict {
+	// Only a role reached directly under the same issuer meets the other
+	// in one decision; a provisioned directory group is decided on-premises.
+	cf := Conflict{Roles: []string{a, b}, InOneDecision: ca.Issuer != "" && ca.Issuer == cb.Issuer && ca.via == "" && cb.via == ""}
+	for _, cl := range []path{ca, cb} {
 		for _, id := range cl.Groups {
-			cf.Groups = append(cf.Groups, names[cl.Issuer+"\x00"+id])
+			cf.Groups = append(cf.Groups, groupName(names, id))
 		}
 		cf.When = append(cf.When, cl.Tests...)
+		if cl.via != "" && !slices.Contains(cf.Via, cl.via) {
+			cf.Via = append(cf.Via, cl.via)
+		}
 	}
 	slices.Sort(cf.Groups)
 	cf.Groups = slices.Compact(cf.Groups)
 	slices.Sort(cf.When)
 	cf.When = slices.Compact(cf.When)
 	return cf
+}
+
+// groupName finds a group's name by its ID under any issuer (IDs of
+// different kinds do not collide: GUIDs, DNs, names).
+func groupName(names map[string]string, id string) string {
+	for k, n := range names {
+		if strings.HasSuffix(k, "\x00"+id) {
+			return n
+		}
+	}
+	return id
 }
 
 func nonNil(s []string) []string {

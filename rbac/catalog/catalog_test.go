@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,22 +82,26 @@ func TestBankConflicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		sod, groups string
-		inOne       bool
-	}{
-		{"originate-vs-approve", "Credit_Officers,Lending_RM", true},
-		{"cbs-view-vs-approve-origination", "AD_Loan_Approver,Lending_RM", false},
+	var got []string
+	for _, s := range c.SoD {
+		for _, cf := range s.Conflicts {
+			got = append(got, fmt.Sprintf("%s: %s in_one_decision=%v via=%v", s.ID, strings.Join(cf.Groups, "+"), cf.InOneDecision, cf.Via))
+		}
 	}
-	for i, tt := range tests {
-		s := c.SoD[i]
-		if s.ID != tt.sod || len(s.Conflicts) != 1 {
-			t.Fatalf("SoD %d: %+v", i, s)
-		}
-		cf := s.Conflicts[0]
-		if strings.Join(cf.Groups, ",") != tt.groups || cf.InOneDecision != tt.inOne {
-			t.Errorf("%s: %+v", tt.sod, cf)
-		}
+	want := []string{
+		"originate-vs-approve: Credit_Officers+Lending_RM in_one_decision=true via=[]",
+		// Lending_RM (Entra) and the directory's Loan_Approver group.
+		"cbs-view-vs-approve-origination: AD_Loan_Approver+Lending_RM in_one_decision=false via=[]",
+		// Credit_Officers is provisioned into AD_Loan_Approver, which grants
+		// CBS_LoanApprover on-premises.
+		"cbs-view-vs-approve-origination: Credit_Officers+Lending_RM in_one_decision=false via=[AD_Loan_Approver]",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s", strings.Join(got, "\n"))
+	}
+	// The provisioned directory group says what it grants in turn.
+	if dg := c.Groups[1].Grants[0].DirectoryGroups[0]; dg.Name != "AD_Loan_Approver" || len(dg.Roles) != 1 || dg.Roles[0] != "CBS_LoanApprover" {
+		t.Errorf("%+v", dg)
 	}
 }
 

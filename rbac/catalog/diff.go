@@ -158,6 +158,9 @@ func (c SoDConflict) String() string {
 	if len(c.When) > 0 {
 		s += " (when " + strings.Join(c.When, ", ") + ")"
 	}
+	if len(c.Via) > 0 {
+		s += " via ad_group " + strings.Join(c.Via, ", ")
+	}
 	if !c.InOneDecision {
 		s += " [across issuers: only the governance tool can prevent it]"
 	}

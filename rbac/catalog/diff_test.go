@@ -59,7 +59,7 @@ func TestCompareGolden(t *testing.T) {
 	if len(d.Groups) != 2 || d.Groups[0].Name != "Lending_RM" || d.Groups[1].Name != "Credit_Officers" {
 		t.Fatalf("groups: %+v", d.Groups)
 	}
-	if len(d.NewConflicts) != 2 || len(d.ResolvedConflicts) != 2 {
+	if len(d.NewConflicts) != 3 || len(d.ResolvedConflicts) != 3 {
 		t.Fatalf("conflicts: new %v, resolved %v", d.NewConflicts, d.ResolvedConflicts)
 	}
 	// Nothing changes between a policy and itself.

@@ -14,7 +14,10 @@
 // combination within one issuer is denied by rbac at decision time
 // (in_one_decision: true); one across issuers (an Entra group and a
 // directory group) no single decision sees, so only the governance tool
-// can prevent it.
+// can prevent it. Roles reached through provisioning are followed one
+// level: a group granted an ad_group that the policy maps to roles
+// on-premises holds those roles too (the conflict names the ad_group in
+// via).
 //
 // # JSON schema, version 1
 //
@@ -29,12 +32,12 @@
 //	groups[]        {id, name, issuer, grants[], denied_by[]}
 //	  grants[]      {mapping, description, issuer, when[], roles[], permissions[],
 //	                 aws[] {role_arn, duration_seconds, session_tags{}, source_identity_claim},
-//	                 directory_groups[] {id, name}}
+//	                 directory_groups[] {id, name, roles[] (what the directory group grants in turn)}}
 //	  denied_by[]   {rule, reason, when[]}
 //	roles[]         {name, description, permissions[]}
 //	other_grants[]  grants whose condition names no group (same shape as grants[])
 //	separation_of_duties[] {id, description, roles[],
-//	                 conflicts[] {roles[2], groups[] (names), when[], in_one_decision}}
+//	                 conflicts[] {roles[2], groups[] (names), when[], in_one_decision, via[]}}
 //
 // Group IDs are normalized as rbac matches them (lower-case GUIDs,
 // canonical DNs). when[] strings are rbac's explanations of a test:

@@ -136,7 +136,7 @@ func (c *Catalog) WriteCSV(w io.Writer) error {
 }
 
 // ConflictsCSVHeader is the first row [Catalog.WriteConflictsCSV] writes.
-var ConflictsCSVHeader = []string{"schema_version", "sod", "role_a", "role_b", "groups", "when", "in_one_decision"}
+var ConflictsCSVHeader = []string{"schema_version", "sod", "role_a", "role_b", "groups", "when", "in_one_decision", "via"}
 
 // WriteConflictsCSV writes one row per separation-of-duties conflict.
 func (c *Catalog) WriteConflictsCSV(w io.Writer) error {
@@ -146,7 +146,7 @@ func (c *Catalog) WriteConflictsCSV(w io.Writer) error {
 	for _, s := range c.SoD {
 		for _, cf := range s.Conflicts {
 			_ = cw.Write([]string{v, s.ID, cf.Roles[0], cf.Roles[1], csvSafe(strings.Join(cf.Groups, "; ")),
-				csvSafe(strings.Join(cf.When, "; ")), fmt.Sprint(cf.InOneDecision)})
+				csvSafe(strings.Join(cf.When, "; ")), fmt.Sprint(cf.InOneDecision), csvSafe(strings.Join(cf.Via, "; "))})
 		}
 	}
 	cw.Flush()

@@ -38,6 +38,7 @@ func ExampleNew() {
 	// Credit_Officers: [LoanApprover] when [mfa]
 	// originate-vs-approve: Credit_Officers + Lending_RM (in one decision: true)
 	// cbs-view-vs-approve-origination: AD_Loan_Approver + Lending_RM (in one decision: false)
+	// cbs-view-vs-approve-origination: Credit_Officers + Lending_RM (in one decision: false)
 }
 
 // The mover question: Amit, a Relationship Manager, is added to

@@ -32,10 +32,11 @@ type Claims struct {
 
 	AuthorizedParty    string // azp (v2 tokens): the client application
 	AppID              string // appid (v1 tokens): the client application
+	ClientID           string // client_id (RFC 9068 tokens): the client application
 	AuthorizedPartyACR string // azpacr: how the client authenticated (0 public, 1 secret, 2 certificate)
 	AppIDACR           string // appidacr: the v1 form of azpacr
 
-	Scopes []string // scp: delegated permissions, split on spaces
+	Scopes []string // scp (Entra) or scope (RFC 9068): delegated permissions, split on spaces
 	Roles  []string // roles: app roles
 	Groups []string // groups: group object IDs (absent on overage, see GroupsOverage)
 	WIDs   []string // wids: directory role template IDs
@@ -74,7 +75,6 @@ type Claims struct {
 const (
 	markNonce    = 1 << iota // nonce: only ID tokens (OpenID Connect Core §2)
 	markCodeHash             // at_hash or c_hash: only ID tokens (OpenID Connect Core §3.1.3.6, §3.3.2.11)
-	markScope                // scope: RFC 9068 access tokens
 )
 
 // ClaimSource is one entry of _claim_sources: where a distributed claim
@@ -84,7 +84,7 @@ type ClaimSource struct {
 	Endpoint string `json:"endpoint"` // URL to fetch the claim from, e.g. Microsoft Graph
 }
 
-// HasScope reports whether s is one of the delegated scopes (scp).
+// HasScope reports whether s is one of the delegated scopes (scp or scope).
 func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
 
 // HasRole reports whether r is one of the app roles (roles).
@@ -95,13 +95,17 @@ func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
 // resolve the groups elsewhere rather than trusting a negative answer.
 func (c *Claims) InGroup(id string) bool { return slices.Contains(c.Groups, id) }
 
-// Client returns the calling application: azp for v2 tokens, else appid
-// for v1 tokens.
+// Client returns the calling application: azp (Entra v2), appid (Entra
+// v1) or client_id (RFC 9068), whichever is set; a token in which they
+// differ is refused as malformed.
 func (c *Claims) Client() string {
-	if c.AuthorizedParty != "" {
+	switch {
+	case c.AuthorizedParty != "":
 		return c.AuthorizedParty
+	case c.AppID != "":
+		return c.AppID
 	}
-	return c.AppID
+	return c.ClientID
 }
 
 // GroupsOverage reports whether the issuer left out the groups claim because

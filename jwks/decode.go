@@ -2,8 +2,8 @@ package jwks
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
-	"time"
 	"unsafe"
 )
 
@@ -174,52 +174,6 @@ func foldedHeaderName(name string) bool {
 	return false
 }
 
-// Claim indexes for duplicate detection of the typed claims.
-const (
-	cIss = iota
-	cSub
-	cAud
-	cExp
-	cNbf
-	cIat
-	cJti
-	cUti
-	cOid
-	cTid
-	cAzp
-	cAppid
-	cAzpacr
-	cAppidacr
-	cScp
-	cRoles
-	cGroups
-	cWids
-	cIdtyp
-	cAcr
-	cAcrs
-	cAmr
-	cXmsCC
-	cPreferredUsername
-	cName
-	cEmail
-	cVer
-	cSid
-	cNonce
-	cClaimNames
-	cClaimSources
-	numTypedClaims
-)
-
-// typedClaimNames are the claim names decodeClaims types, by index.
-var typedClaimNames = [numTypedClaims]string{
-	cIss: "iss", cSub: "sub", cAud: "aud", cExp: "exp", cNbf: "nbf", cIat: "iat", cJti: "jti", cUti: "uti",
-	cOid: "oid", cTid: "tid", cAzp: "azp", cAppid: "appid", cAzpacr: "azpacr", cAppidacr: "appidacr",
-	cScp: "scp", cRoles: "roles", cGroups: "groups", cWids: "wids", cIdtyp: "idtyp", cAcr: "acr",
-	cAcrs: "acrs", cAmr: "amr", cXmsCC: "xms_cc", cPreferredUsername: "preferred_username", cName: "name",
-	cEmail: "email", cVer: "ver", cSid: "sid", cNonce: "nonce", cClaimNames: "_claim_names",
-	cClaimSources: "_claim_sources",
-}
-
 // foldedTypedClaim returns the index of the typed claim that name equals
 // under Unicode case folding without being equal to it ("EXP", "ſub"), or
 // -1. encoding/json matches struct fields that way, so a service decoding
@@ -233,16 +187,16 @@ func foldedTypedClaim(name string) int {
 	if plain {
 		return -1 // lowercase ASCII: equal to a typed name or unrelated to all
 	}
-	for i, t := range typedClaimNames {
-		if strings.EqualFold(name, t) {
+	for i := range claimTable {
+		if strings.EqualFold(name, claimTable[i].name) {
 			return i
 		}
 	}
 	return -1
 }
 
-// decodeClaims parses the payload into c. It returns a detail string on
-// failure; every failure is of class malformed.
+// decodeClaims parses the payload into c through claimTable. It returns a
+// detail string on failure; every failure is of class malformed.
 func decodeClaims(s string, c *Claims) string {
 	d := jsonReader{s: s}
 	var seen, folded uint64
@@ -253,74 +207,8 @@ func decodeClaims(s string, c *Claims) string {
 		return false
 	}
 	ok := d.members(func(name string) bool {
-		idx := -1
-		var str *string
-		var list *[]string
-		var date *time.Time
-		switch name {
-		case "iss":
-			idx, str = cIss, &c.Issuer
-		case "sub":
-			idx, str = cSub, &c.Subject
-		case "aud":
-			idx = cAud
-		case "exp":
-			idx, date = cExp, &c.ExpiresAt
-		case "nbf":
-			idx, date = cNbf, &c.NotBefore
-		case "iat":
-			idx, date = cIat, &c.IssuedAt
-		case "jti":
-			idx, str = cJti, &c.ID
-		case "uti":
-			idx, str = cUti, &c.UTI
-		case "oid":
-			idx, str = cOid, &c.ObjectID
-		case "tid":
-			idx, str = cTid, &c.TenantID
-		case "azp":
-			idx, str = cAzp, &c.AuthorizedParty
-		case "appid":
-			idx, str = cAppid, &c.AppID
-		case "azpacr":
-			idx, str = cAzpacr, &c.AuthorizedPartyACR
-		case "appidacr":
-			idx, str = cAppidacr, &c.AppIDACR
-		case "scp":
-			idx = cScp
-		case "roles":
-			idx, list = cRoles, &c.Roles
-		case "groups":
-			idx, list = cGroups, &c.Groups
-		case "wids":
-			idx, list = cWids, &c.WIDs
-		case "idtyp":
-			idx, str = cIdtyp, &c.IDType
-		case "acr":
-			idx, str = cAcr, &c.ACR
-		case "acrs":
-			idx, list = cAcrs, &c.ACRS
-		case "amr":
-			idx, list = cAmr, &c.AMR
-		case "xms_cc":
-			idx, list = cXmsCC, &c.ClientCapabilities
-		case "preferred_username":
-			idx, str = cPreferredUsername, &c.PreferredUsername
-		case "name":
-			idx, str = cName, &c.Name
-		case "email":
-			idx, str = cEmail, &c.Email
-		case "ver":
-			idx, str = cVer, &c.Version
-		case "sid":
-			idx, str = cSid, &c.SessionID
-		case "nonce":
-			idx, str = cNonce, &c.Nonce
-		case "_claim_names":
-			idx = cClaimNames
-		case "_claim_sources":
-			idx = cClaimSources
-		default:
+		idx, typed := claimIndex[name]
+		if !typed {
 			if !unknown.add(name) {
 				detail = "duplicate claim " + quoteShort(name)
 				return false
@@ -328,15 +216,8 @@ func decodeClaims(s string, c *Claims) string {
 			if i := foldedTypedClaim(name); i >= 0 {
 				folded |= 1 << i
 			}
-			switch name {
-			case "at_hash", "c_hash":
-				if d.peek() != 'n' { // null is absent
-					c.marks |= markCodeHash
-				}
-			case "scope":
-				if d.peek() != 'n' {
-					c.marks |= markScope
-				}
+			if (name == "at_hash" || name == "c_hash") && d.peek() != 'n' { // null is absent
+				c.marks |= markCodeHash
 			}
 			if !d.skip() {
 				detail = "claim " + quoteShort(name) + " is not valid JSON"
@@ -355,61 +236,72 @@ func decodeClaims(s string, c *Claims) string {
 		if idx == cNonce {
 			c.marks |= markNonce // even "": only ID tokens carry a nonce
 		}
-		switch {
-		case str != nil:
+		def := &claimTable[idx]
+		switch def.kind {
+		case kindString:
 			v, ok := d.str()
 			if !ok {
 				return bad(name)
 			}
-			*str = v
-		case list != nil:
+			*def.str(c) = v
+		case kindList:
 			v, ok := d.strings()
 			if !ok {
 				return bad(name)
 			}
-			*list = v
-		case date != nil:
+			*def.list(c) = v
+		case kindDate:
 			v, ok := d.numericDate()
 			if !ok {
 				return bad(name)
 			}
-			*date = v
-		case idx == cAud:
+			*def.date(c) = v
+		case kindAud:
 			if d.peek() == '"' {
 				v, ok := d.str()
 				if !ok {
 					return bad(name)
 				}
-				c.Audience = []string{v}
+				*def.list(c) = []string{v}
 				return true
 			}
 			v, ok := d.strings()
 			if !ok {
 				return bad(name)
 			}
-			c.Audience = v
-		case idx == cScp:
-			// Entra: a space-separated string. Some IdPs send an array.
+			*def.list(c) = v
+		case kindSpaced:
+			// Entra's scp and RFC 9068's scope: a space-separated string;
+			// some IdPs send an array.
+			var v []string
 			if d.peek() == '[' {
-				v, ok := d.strings()
+				l, ok := d.strings()
 				if !ok {
 					return bad(name)
 				}
-				c.Scopes = v
-				return true
+				v = l
+			} else {
+				sv, ok := d.str()
+				if !ok {
+					return bad(name)
+				}
+				v = strings.Fields(sv)
 			}
-			v, ok := d.str()
-			if !ok {
-				return bad(name)
+			dst := def.list(c)
+			if *dst == nil {
+				*dst = v
+			} else if !sameSet(*dst, v) {
+				// Both scp and scope: one meaning or none.
+				detail = "claims scp and scope list different scopes"
+				return false
 			}
-			c.Scopes = strings.Fields(v)
-		case idx == cClaimNames:
+		case kindNames:
 			m, ok := d.stringMap()
 			if !ok {
 				return bad(name)
 			}
 			c.ClaimNames = m
-		case idx == cClaimSources:
+		case kindSources:
 			m, ok := d.claimSources()
 			if !ok {
 				return bad(name)
@@ -425,13 +317,47 @@ func decodeClaims(s string, c *Claims) string {
 		return detail
 	}
 	if both := seen & folded; both != 0 {
-		for i, name := range typedClaimNames {
+		for i := range claimTable {
 			if both&(1<<i) != 0 {
-				return "claim " + name + " appears again in another letter case"
+				return "claim " + claimTable[i].name + " appears again in another letter case"
 			}
 		}
 	}
+	// azp (v2), appid (v1) and client_id (RFC 9068) all name the client;
+	// Client reads the first one set, so they must agree.
+	if a, b := firstTwo(c.AuthorizedParty, c.AppID, c.ClientID); a != b && b != "" {
+		return "claims azp, appid and client_id name different clients"
+	}
 	return ""
+}
+
+// firstTwo returns the first two non-empty values.
+func firstTwo(vs ...string) (a, b string) {
+	for _, v := range vs {
+		switch {
+		case v == "":
+		case a == "":
+			a = v
+		case v != a:
+			return a, v
+		}
+	}
+	return a, ""
+}
+
+// sameSet reports whether a and b hold the same values, in any order.
+func sameSet(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	for _, x := range b {
+		if !slices.Contains(a, x) {
+			return false
+		}
+	}
+	return true
 }
 
 // stringMap reads an object whose values are all strings.

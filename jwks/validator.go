@@ -501,7 +501,7 @@ func notAccessToken(typ string, c *Claims) string {
 		return "an ID token (it has a nonce) is not an access token"
 	case c.marks&markCodeHash != 0:
 		return "an ID token (it has at_hash or c_hash) is not an access token"
-	case len(c.Scopes) == 0 && len(c.Roles) == 0 && c.marks&markScope == 0 && c.IDType != "app":
+	case len(c.Scopes) == 0 && len(c.Roles) == 0 && c.IDType != "app":
 		return "not an access token: it has none of scp, scope and roles (an ID token?)"
 	}
 	return ""
@@ -515,7 +515,7 @@ func notIDToken(typ string, c *Claims) string {
 	switch {
 	case typeIs(typ, "at+jwt"):
 		return "an access token (typ at+jwt) is not an ID token"
-	case len(c.Scopes) > 0 || c.marks&markScope != 0:
+	case len(c.Scopes) > 0:
 		return "an access token (it has scp or scope) is not an ID token"
 	case c.IDType == "app":
 		return "an app-only access token (idtyp app) is not an ID token"

@@ -122,7 +122,7 @@ func TestClaimsDecoding(t *testing.T) {
 	v := newValidator(t, idp, func(o *jwks.Options) { o.Now = clk.Now })
 	tok := idp.Mint(map[string]any{
 		"aud": []string{"api://other", "api://orders"}, "sub": "s", "jti": "j", "uti": "u",
-		"nbf": float64(testNow.Unix()) - 0.5, "oid": "o", "tid": "t", "azp": "client", "appid": "app",
+		"nbf": float64(testNow.Unix()) - 0.5, "oid": "o", "tid": "t", "azp": "client", "appid": "client", "client_id": "client",
 		"azpacr": "1", "appidacr": "2", "scp": "  Loans.Read   Customers.Read ", "roles": []string{"A", "B"},
 		"groups": []string{"g1"}, "wids": []string{"w1"}, "idtyp": "user", "acr": "1", "acrs": []string{"c1"},
 		"amr": []string{"pwd", "mfa"}, "xms_cc": []string{"cp1"}, "preferred_username": "amit@contoso.com",
@@ -145,7 +145,7 @@ func TestClaimsDecoding(t *testing.T) {
 		{"iat", c.IssuedAt.Equal(testNow)},
 		{"nbf fraction", c.NotBefore.Equal(testNow.Add(-500 * time.Millisecond))},
 		{"ids", c.Subject == "s" && c.ID == "j" && c.UTI == "u" && c.ObjectID == "o" && c.TenantID == "t"},
-		{"clients", c.AuthorizedParty == "client" && c.AppID == "app" && c.AuthorizedPartyACR == "1" && c.AppIDACR == "2" && c.Client() == "client"},
+		{"clients", c.AuthorizedParty == "client" && c.AppID == "client" && c.ClientID == "client" && c.AuthorizedPartyACR == "1" && c.AppIDACR == "2" && c.Client() == "client"},
 		{"scp", slices.Equal(c.Scopes, []string{"Loans.Read", "Customers.Read"}) && c.HasScope("Loans.Read") && !c.HasScope("Loans")},
 		{"roles", c.HasRole("B") && !c.HasRole("b")},
 		{"groups", c.InGroup("g1") && slices.Equal(c.WIDs, []string{"w1"})},

@@ -5,118 +5,49 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/idbridge/idbridge/jwks"
 )
 
-// Accessors for claims with a typed field in jwks.Claims, so the hot path
-// never parses JSON for them.
-const (
-	accCustom = iota
-	accIss
-	accSub
-	accJTI
-	accUTI
-	accOID
-	accTID
-	accAzp
-	accAppID
-	accAzpACR
-	accAppIDACR
-	accIDType
-	accACR
-	accPreferredUsername
-	accName
-	accEmail
-	accVer
-	accSID
-	accNonce
-	// Multi-valued: "equals" matches any element.
-	accAud
-	accScp
-	accRoles
-	accGroups
-	accWIDs
-	accACRS
-	accAMR
-	accXmsCC
-)
+// Claims with a typed field in jwks.Claims are read through jwks's one
+// claim table (jwks.LookupClaim), so a condition on scp or scope, azp or
+// client_id reads what the validator decoded and the hot path never
+// parses JSON for them. An accessor is an index into claimRefs; accCustom
+// (0) is a claim without a typed field.
+const accCustom = 0
 
-var accessorNames = map[string]int{
-	"iss": accIss, "sub": accSub, "jti": accJTI, "uti": accUTI, "oid": accOID, "tid": accTID,
-	"azp": accAzp, "appid": accAppID, "azpacr": accAzpACR, "appidacr": accAppIDACR, "idtyp": accIDType,
-	"acr": accACR, "preferred_username": accPreferredUsername, "name": accName, "email": accEmail,
-	"ver": accVer, "sid": accSID, "nonce": accNonce,
-	"aud": accAud, "scp": accScp, "roles": accRoles, "groups": accGroups, "wids": accWIDs,
-	"acrs": accACRS, "amr": accAMR, "xms_cc": accXmsCC,
-}
+var claimRefs = func() []jwks.ClaimRef {
+	refs := []jwks.ClaimRef{{}} // accCustom
+	for _, name := range jwks.TypedClaimNames() {
+		ref, _ := jwks.LookupClaim(name)
+		refs = append(refs, ref)
+	}
+	return refs
+}()
+
+var accessorNames = func() map[string]int {
+	m := map[string]int{}
+	for i, name := range jwks.TypedClaimNames() {
+		m[name] = i + 1
+	}
+	return m
+}()
 
 func accessorFor(name string) int { return accessorNames[name] }
 
-func stringClaim(c *jwks.Claims, acc int) string {
-	switch acc {
-	case accIss:
-		return c.Issuer
-	case accSub:
-		return c.Subject
-	case accJTI:
-		return c.ID
-	case accUTI:
-		return c.UTI
-	case accOID:
-		return c.ObjectID
-	case accTID:
-		return c.TenantID
-	case accAzp:
-		return c.AuthorizedParty
-	case accAppID:
-		return c.AppID
-	case accAzpACR:
-		return c.AuthorizedPartyACR
-	case accAppIDACR:
-		return c.AppIDACR
-	case accIDType:
-		return c.IDType
-	case accACR:
-		return c.ACR
-	case accPreferredUsername:
-		return c.PreferredUsername
-	case accName:
-		return c.Name
-	case accEmail:
-		return c.Email
-	case accVer:
-		return c.Version
-	case accSID:
-		return c.SessionID
-	case accNonce:
-		return c.Nonce
-	}
-	return ""
+// multiClaim reports whether a typed claim is a list: a condition on it
+// matches any element.
+func multiClaim(acc int) bool { return claimRefs[acc].Multi() }
+
+// fills reports whether jwks decodes the claim name into the Claims field.
+func fills(name, field string) bool {
+	r, ok := jwks.LookupClaim(name)
+	return ok && r.Field() == field
 }
 
-func listClaim(c *jwks.Claims, acc int) []string {
-	switch acc {
-	case accAud:
-		return c.Audience
-	case accScp:
-		return c.Scopes
-	case accRoles:
-		return c.Roles
-	case accGroups:
-		return c.Groups
-	case accWIDs:
-		return c.WIDs
-	case accACRS:
-		return c.ACRS
-	case accAMR:
-		return c.AMR
-	case accXmsCC:
-		return c.ClientCapabilities
-	}
-	return nil
-}
+func stringClaim(c *jwks.Claims, acc int) string { return claimRefs[acc].String(c) }
+
+func listClaim(c *jwks.Claims, acc int) []string { return claimRefs[acc].Strings(c) }
 
 // extras carries what a claims set built from plain JSON (policy tests,
 // DecideJSON) has beyond the typed fields: the untyped claims, and the
@@ -129,8 +60,9 @@ type extras struct {
 // rawClaim returns a claim that has no typed field.
 func rawClaim(c *jwks.Claims, x *extras, name string) (json.RawMessage, bool) {
 	if x != nil {
-		v, ok := x.raw[name]
-		return v, ok
+		if v, ok := x.raw[name]; ok {
+			return v, ok
+		}
 	}
 	return c.Get(name)
 }
@@ -183,10 +115,11 @@ func rawList(v json.RawMessage, spaced bool) ([]string, bool) {
 }
 
 // claimsFromJSON builds claims from an unverified JSON payload, the way a
-// reviewer writes them in a policy test or passes them to policycheck.
-// Typed fields are filled from their standard names; a standard claim of the
-// wrong type is remembered (the decision will deny with ErrClaimType, as a
-// validator would reject such a token); everything else stays raw.
+// reviewer writes them in a policy test or passes them to policycheck, with
+// the validator's decoder (jwks.ParseClaims) and so its claim table. A
+// typed claim of the wrong type is remembered and left out (the decision
+// will deny with ErrClaimType, as a validator would reject such a token);
+// every other claim stays raw.
 func claimsFromJSON(payload []byte) (*jwks.Claims, *extras, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil {
@@ -195,115 +128,33 @@ func claimsFromJSON(payload []byte) (*jwks.Claims, *extras, error) {
 	if m == nil {
 		return nil, nil, fmt.Errorf("claims are not a JSON object")
 	}
-	c := &jwks.Claims{}
 	x := &extras{raw: map[string]json.RawMessage{}}
-	bad := func(name string) {
-		if x.bad == "" {
-			x.bad = name
-		}
-	}
-	str := func(name string, dst *string) {
+	dropped := false
+	for _, name := range jwks.TypedClaimNames() {
 		v, ok := m[name]
 		if !ok {
-			return
+			continue
 		}
-		b, s, ok := rawString(v)
-		if !ok {
-			bad(name)
-			return
-		}
-		if b != nil {
-			s = string(b)
-		}
-		*dst = s
-	}
-	list := func(name string, dst *[]string, single bool) {
-		v, ok := m[name]
-		if !ok {
-			return
-		}
-		if single {
-			if b, s, ok := rawString(v); ok {
-				if b != nil {
-					s = string(b)
-				}
-				*dst = []string{s}
-				return
+		one, _ := json.Marshal(map[string]json.RawMessage{name: v})
+		if _, err := jwks.ParseClaims(one); err != nil {
+			if x.bad == "" {
+				x.bad = name
 			}
-		}
-		l, ok := rawList(v, false)
-		if !ok {
-			bad(name)
-			return
-		}
-		*dst = l
-	}
-	date := func(name string, dst *time.Time) {
-		v, ok := m[name]
-		if !ok {
-			return
-		}
-		var f float64
-		if err := json.Unmarshal(v, &f); err != nil {
-			bad(name)
-			return
-		}
-		*dst = time.Unix(int64(f), 0).UTC()
-	}
-	str("iss", &c.Issuer)
-	str("sub", &c.Subject)
-	list("aud", &c.Audience, true)
-	date("exp", &c.ExpiresAt)
-	date("nbf", &c.NotBefore)
-	date("iat", &c.IssuedAt)
-	str("jti", &c.ID)
-	str("uti", &c.UTI)
-	str("oid", &c.ObjectID)
-	str("tid", &c.TenantID)
-	str("azp", &c.AuthorizedParty)
-	str("appid", &c.AppID)
-	str("azpacr", &c.AuthorizedPartyACR)
-	str("appidacr", &c.AppIDACR)
-	if v, ok := m["scp"]; ok {
-		b, s, ok := rawString(v)
-		if !ok {
-			bad("scp")
-		} else {
-			if b != nil {
-				s = string(b)
-			}
-			c.Scopes = strings.Fields(s)
-		}
-	}
-	list("roles", &c.Roles, false)
-	list("groups", &c.Groups, false)
-	list("wids", &c.WIDs, false)
-	str("idtyp", &c.IDType)
-	str("acr", &c.ACR)
-	list("acrs", &c.ACRS, false)
-	list("amr", &c.AMR, false)
-	list("xms_cc", &c.ClientCapabilities, false)
-	str("preferred_username", &c.PreferredUsername)
-	str("name", &c.Name)
-	str("email", &c.Email)
-	str("ver", &c.Version)
-	str("sid", &c.SessionID)
-	str("nonce", &c.Nonce)
-	if v, ok := m["_claim_names"]; ok {
-		if err := json.Unmarshal(v, &c.ClaimNames); err != nil {
-			bad("_claim_names")
-		}
-	}
-	if v, ok := m["_claim_sources"]; ok {
-		if err := json.Unmarshal(v, &c.ClaimSources); err != nil {
-			bad("_claim_sources")
+			delete(m, name)
+			dropped = true
 		}
 	}
 	for k, v := range m {
-		if _, typed := accessorNames[k]; typed {
-			continue
+		if _, typed := jwks.LookupClaim(k); !typed {
+			x.raw[k] = v
 		}
-		x.raw[k] = v
+	}
+	if dropped {
+		payload, _ = json.Marshal(m)
+	}
+	c, err := jwks.ParseClaims(payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("claims: %w", err)
 	}
 	return c, x, nil
 }

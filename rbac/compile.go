@@ -280,7 +280,9 @@ func (c *compiler) compileIssuers() {
 				c.err(fi.Claims.lineRec, path+".claims."+cl.field, "invalid claim name %q", cl.name)
 			}
 		}
-		t.stdGroups, t.stdRoles, t.stdScopes = t.groupsClaim == "groups", t.rolesClaim == "roles", t.scopesClaim == "scp"
+		// A claim that jwks's claim table decodes into the field (scp and
+		// scope both into Scopes) is read from the field.
+		t.stdGroups, t.stdRoles, t.stdScopes = fills(t.groupsClaim, "Groups"), fills(t.rolesClaim, "Roles"), fills(t.scopesClaim, "Scopes")
 		c.tenantList(t, fi, path, template)
 		if fi.V1Issuer != "" && c.v1Issuer(t, fi, path, template) {
 			if seenIss[fi.V1Issuer] {

@@ -360,7 +360,7 @@ func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []s
 			}
 			continue
 		}
-		if ci.acc >= accAud {
+		if multiClaim(ci.acc) {
 			for _, e := range listClaim(c, ci.acc) {
 				if a, ok := ci.values[e]; ok {
 					hits = append(hits, a)

@@ -305,7 +305,7 @@ mappings:
 		{`{"iss":"https://okta.example","department":true}`, false, true},
 		{`{"iss":"https://okta.example","email":"a@b.example"}`, true, false},
 		{`{"iss":"https://okta.example","email":["a@b.example"]}`, false, true},
-		{`{"iss":"https://okta.example","roles":null}`, false, true},
+		{`{"iss":"https://okta.example","roles":null}`, false, false}, // a typed claim reads null as absent, as the validator does
 		{`{"iss":"https://okta.example","groups":"x"}`, false, true},
 		{`{"iss":["https://okta.example"]}`, false, true},
 	}

@@ -143,7 +143,7 @@ func (d *Decision) claimString(name string) string {
 	if d.c == nil {
 		return ""
 	}
-	if acc := accessorFor(name); acc != accCustom && acc < accAud {
+	if acc := accessorFor(name); acc != accCustom && !multiClaim(acc) {
 		return stringClaim(d.c, acc)
 	}
 	v, ok := rawClaim(d.c, d.x, name)

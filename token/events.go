@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
@@ -21,10 +20,7 @@ func describe(ev *audit.Event, tok *Token) {
 		return
 	}
 	ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID = c.Issuer, c.TenantID, c.Subject, c.ObjectID
-	ev.Client = c.Client()
-	if raw, ok := c.Get("client_id"); ok && ev.Client == "" {
-		_ = json.Unmarshal(raw, &ev.Client)
-	}
+	ev.Client = c.Client() // azp, appid or client_id: jwks's claim table
 	ev.TokenID = audit.TokenID(firstNonEmpty(c.ID, c.UTI))
 }
 

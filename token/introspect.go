@@ -619,8 +619,8 @@ var listClaims = []string{"groups", "roles", "amr", "wids", "acrs", "xms_cc"}
 // included. On top of that: "active" must be a JSON boolean; a list claim
 // (groups, roles, amr, ...) may be a single string; exp, iat and nbf must
 // be non-negative and are read in whole seconds, 0 meaning absent; scope
-// (a space-separated string) is the scopes, client_id the client when
-// neither azp nor appid is set, username the preferred username when
+// and client_id are read by jwks's claim table, as in a JWT (Scopes,
+// ClientID, so Client); username is the preferred username when
 // preferred_username is not; token_type, token_use and typ must be
 // strings. Every error wraps ErrIdPUnavailable and quotes at most a
 // member's name, cut short.
@@ -659,14 +659,15 @@ func parseIntrospection(body []byte) (*introspected, error) {
 	default:
 		return fail("has an invalid \"active\"")
 	}
-	var scope, clientID, user string
-	sawScope := false
+	// scope and client_id are in jwks's claim table: ParseClaims read them
+	// as the validator reads them in a JWT (Claims.Scopes, Claims.ClientID).
+	var user string
 	for _, m := range []struct {
 		name string
 		dst  *string
 		saw  *bool
 	}{
-		{"scope", &scope, &sawScope}, {"client_id", &clientID, nil}, {"username", &user, nil},
+		{"username", &user, nil},
 		{"token_type", &r.tokenType, nil}, {"token_use", &r.tokenUse, nil}, {"typ", &r.typ, nil},
 	} {
 		raw := member(m.name)
@@ -701,12 +702,6 @@ func parseIntrospection(body []byte) (*introspected, error) {
 	if !r.active {
 		// RFC 7662 section 2.2: nothing else of an inactive answer counts.
 		return &introspected{}, nil
-	}
-	if sawScope {
-		c.Scopes = strings.Fields(scope)
-	}
-	if c.AuthorizedParty == "" && c.AppID == "" {
-		c.AuthorizedParty = clientID
 	}
 	if c.PreferredUsername == "" {
 		c.PreferredUsername = user

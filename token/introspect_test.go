@@ -176,7 +176,7 @@ func TestIntrospectRFC7662Example(t *testing.T) {
 		Issuer: "https://server.example.com/", Subject: "Z5O3upPC88QrAjx00dis",
 		Audience:  []string{"https://protected.example.net/resource"},
 		ExpiresAt: time.Unix(1419356238, 0).UTC(), IssuedAt: time.Unix(1419350238, 0).UTC(),
-		AuthorizedParty: "l238j323ds-23ij4", Scopes: []string{"read", "write", "dolphin"},
+		ClientID: "l238j323ds-23ij4", Scopes: []string{"read", "write", "dolphin"},
 		PreferredUsername: "jdoe",
 	}
 	if got, _ := json.Marshal(fields(c)); string(got) != string(mustJSON(fields(&want))) {
@@ -223,14 +223,14 @@ func TestIntrospectorValidate(t *testing.T) {
 			name: "Entra-like members become typed claims",
 			body: activeAnswer(clk, map[string]any{
 				"oid": "a1b2", "tid": "7d1c", "groups": []string{"g1", "g2"}, "roles": []string{"LoanViewer"},
-				"azp": "lending-web-azp", "acr": "1", "amr": []string{"pwd", "mfa"}, "scope": "Loans.Read profile",
+				"azp": "lending-web", "acr": "1", "amr": []string{"pwd", "mfa"}, "scope": "Loans.Read profile",
 				"idtyp": "user", "ver": "2.0", "preferred_username": "amit@bank.example", "username": "amit",
 				"wids": "w1", "xms_cc": []string{"cp1"}, "name": "Amit R", "email": "amit.r@bank.example",
 				"uti": "u-1", "sid": "s-1", "extension_field": map[string]any{"nested": []int{1}},
 			}),
 			check: func(t *testing.T, c *jwks.Claims) {
 				if c.ObjectID != "a1b2" || c.TenantID != "7d1c" || !c.InGroup("g2") || !c.HasRole("LoanViewer") ||
-					c.Client() != "lending-web-azp" || c.ACR != "1" || !slices.Equal(c.AMR, []string{"pwd", "mfa"}) ||
+					c.Client() != "lending-web" || c.ACR != "1" || !slices.Equal(c.AMR, []string{"pwd", "mfa"}) ||
 					!c.HasScope("Loans.Read") || c.IDType != "user" || c.Version != "2.0" ||
 					c.PreferredUsername != "amit@bank.example" || !slices.Equal(c.WIDs, []string{"w1"}) ||
 					!slices.Equal(c.ClientCapabilities, []string{"cp1"}) || c.Name != "Amit R" ||
@@ -254,7 +254,7 @@ func TestIntrospectorValidate(t *testing.T) {
 		},
 		{
 			name: "appid is the client of a v1 answer",
-			body: activeAnswer(clk, map[string]any{"appid": "v1-app"}),
+			body: activeAnswer(clk, map[string]any{"appid": "v1-app", "client_id": nil}),
 			check: func(t *testing.T, c *jwks.Claims) {
 				if c.Client() != "v1-app" || c.AuthorizedParty != "" {
 					t.Errorf("Client() = %q, azp %q", c.Client(), c.AuthorizedParty)
@@ -1095,8 +1095,11 @@ func TestParseIntrospectionTypes(t *testing.T) {
 		}},
 		{name: "a list string twice", body: `{"active":true,"roles":"a","roles":"b"}`, bad: true},
 		{name: "a list claim as a number", body: `{"active":true,"roles":1}`, bad: true},
-		{name: "scope wins over scp", body: `{"active":true,"scp":"a","scope":"b c"}`, check: func(t *testing.T, r *introspected) {
-			if !slices.Equal(r.claims.Scopes, []string{"b", "c"}) {
+		// jwks's claim table: scp and scope are both the scopes, azp and
+		// client_id both the client, so they must agree, as in a JWT.
+		{name: "scp and scope that disagree", body: `{"active":true,"scp":"a","scope":"b c"}`, bad: true},
+		{name: "scp and scope that agree", body: `{"active":true,"scp":"c b","scope":"b c"}`, check: func(t *testing.T, r *introspected) {
+			if !r.claims.HasScope("b") || !r.claims.HasScope("c") || len(r.claims.Scopes) != 2 {
 				t.Errorf("scopes = %q", r.claims.Scopes)
 			}
 		}},
@@ -1105,17 +1108,22 @@ func TestParseIntrospectionTypes(t *testing.T) {
 				t.Errorf("scopes = %q", r.claims.Scopes)
 			}
 		}},
-		{name: "azp wins over client_id", body: `{"active":true,"azp":"a","client_id":"b","username":"u","preferred_username":"p"}`, check: func(t *testing.T, r *introspected) {
-			if r.claims.AuthorizedParty != "a" || r.claims.PreferredUsername != "p" {
+		{name: "azp and client_id that disagree", body: `{"active":true,"azp":"a","client_id":"b"}`, bad: true},
+		{name: "preferred_username wins over username", body: `{"active":true,"azp":"a","client_id":"a","username":"u","preferred_username":"p"}`, check: func(t *testing.T, r *introspected) {
+			if r.claims.Client() != "a" || r.claims.PreferredUsername != "p" {
 				t.Errorf("azp %q preferred_username %q", r.claims.AuthorizedParty, r.claims.PreferredUsername)
 			}
 		}},
 		{name: "client_id and username fill in", body: `{"active":true,"client_id":"b","username":"u"}`, check: func(t *testing.T, r *introspected) {
-			if r.claims.AuthorizedParty != "b" || r.claims.PreferredUsername != "u" {
-				t.Errorf("azp %q preferred_username %q", r.claims.AuthorizedParty, r.claims.PreferredUsername)
+			if r.claims.ClientID != "b" || r.claims.Client() != "b" || r.claims.AuthorizedParty != "" || r.claims.PreferredUsername != "u" {
+				t.Errorf("client_id %q preferred_username %q", r.claims.ClientID, r.claims.PreferredUsername)
 			}
 		}},
-		{name: "scope as an array", body: `{"active":true,"scope":["a"]}`, bad: true},
+		{name: "scope as an array, as a JWT may carry it", body: `{"active":true,"scope":["a"]}`, check: func(t *testing.T, r *introspected) {
+			if !slices.Equal(r.claims.Scopes, []string{"a"}) {
+				t.Errorf("scopes = %q", r.claims.Scopes)
+			}
+		}},
 		{name: "client_id as a number", body: `{"active":true,"client_id":1}`, bad: true},
 		{name: "token_type as a number", body: `{"active":true,"token_type":1}`, bad: true},
 		{name: "active null", body: `{"active":null}`, bad: true},

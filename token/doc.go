@@ -35,6 +35,11 @@
 // scales with the token's lifetime. Long-lived types have a Close method
 // that stops their goroutines.
 //
+// The replicas of a service share tokens through token/redisstore: Redis
+// as a second level under a Cache (and [Options].SecondLevel for
+// [Exchange]), and a [SharedRefreshStore] through which one replica at a
+// time redeems a rotating refresh token while the others take its result.
+//
 // # Introspection
 //
 // A resource server that cannot verify JWTs (opaque tokens, a legacy

@@ -118,6 +118,14 @@ func (s *RemoteKeySet) get(ctx context.Context, u string, forced bool) ([]byte, 
 		return nil, nil, fmt.Errorf("jwks: fetch: %w", safeurl.Error(err))
 	}
 	defer resp.Body.Close()
+	if resp.Request != nil && resp.Request.URL != nil && resp.Request.URL.String() != u {
+		// Redirected: the URL that answered must pass the rule the one
+		// configured did, or a redirect to plain http would hand the keys
+		// to anyone on the path.
+		if err := checkURL(resp.Request.URL.String(), s.o.InsecureAllowHTTP); err != nil {
+			return nil, nil, fmt.Errorf("jwks: fetch %s: redirected: %w", safeurl.String(u), err)
+		}
+	}
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		return nil, nil, fmt.Errorf("jwks: fetch %s: HTTP status %d", safeurl.String(u), resp.StatusCode)

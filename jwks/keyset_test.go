@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -616,4 +617,44 @@ func TestNewKeyRefuses(t *testing.T) {
 	if keys, skipped, err := jwks.ParseJWKS([]byte(small)); err != nil || len(keys) != 0 || len(skipped) != 1 {
 		t.Fatalf("JWKS with a 1024-bit key: %d keys, skipped %v, %v", len(keys), skipped, err)
 	}
+}
+
+// TestKeySetRefusesRedirectToPlainHTTP: a JWKS URL (or discovery
+// document) that redirects from https to plain http off loopback is refused like such a
+// URL given directly, since keys read in clear text can be swapped in
+// transit; the http server here is reached under a public-looking name.
+func TestKeySetRefusesRedirectToPlainHTTP(t *testing.T) {
+	idp := jwkstest.Start(t)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(idp.JWKS()) }))
+	t.Cleanup(plain.Close)
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://keys.bank.example"+r.URL.Path, http.StatusFound)
+	}))
+	t.Cleanup(tlsSrv.Close)
+	client := tlsSrv.Client()
+	tr := client.Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == "keys.bank.example:80" {
+			addr = plain.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	client = &http.Client{Transport: tr}
+	ks, err := jwks.NewKeySet(context.Background(), tlsSrv.URL+"/jwks", func(o *jwks.KeySetOptions) { o.HTTPClient = client })
+	if err == nil {
+		ks.Close()
+		t.Fatal("keys read over plain http after a redirect were accepted")
+	}
+	if !strings.Contains(err.Error(), "plain http") || strings.Contains(err.Error(), "keys.bank.example/jwks?") {
+		t.Fatalf("error %q does not say why", err)
+	}
+	// The same redirect to a loopback http server stays allowed, as a
+	// loopback URL given directly is.
+	loop := httptest.NewTLSServer(http.RedirectHandler(plain.URL+"/jwks", http.StatusFound))
+	t.Cleanup(loop.Close)
+	ks, err = jwks.NewKeySet(context.Background(), loop.URL+"/jwks", func(o *jwks.KeySetOptions) { o.HTTPClient = loop.Client() })
+	if err != nil {
+		t.Fatalf("redirect to loopback http: %v", err)
+	}
+	ks.Close()
 }

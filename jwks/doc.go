@@ -56,11 +56,16 @@
 //
 // # Claims
 //
-// [Claims] has typed fields for the registered, OpenID and Entra claims
-// (oid, tid, azp/appid, scp split into scopes, roles, groups, wids, xms_cc,
-// the groups-overage markers...), and [Claims.Get] returns any other claim
-// as raw JSON. Duplicate claims and claims of the wrong JSON type are
-// rejected as malformed, so no two parsers can read one token differently.
+// [Claims] has typed fields for the registered, OpenID, RFC 9068 and Entra
+// claims (oid, tid, the client from azp, appid or client_id, the scopes
+// from scp or scope, roles, groups, wids, xms_cc, the groups-overage
+// markers...), and [Claims.Get] returns any other claim as raw JSON. One
+// table maps claim names to these fields; [LookupClaim] shares it with
+// authorization (package rbac), token introspection and audit, so a claim
+// means the same on every path. A token whose scp and scope differ, or
+// whose azp, appid and client_id name different clients, is malformed, as
+// are duplicate claims and claims of the wrong JSON type: no two parsers
+// can read one token differently.
 // Code that holds a token for someone else and must read it without
 // verifying it (to label an audit event, to time a refresh) uses
 // [ParseUnverified], the same reader, never a decoder of its own.

@@ -107,6 +107,8 @@ func FuzzClaimsJSON(f *testing.F) {
 	f.Add([]byte(`{"iss":"\u0041","exp":1e3,"nbf":-0.5,"x":[{"y":null},true,false]}`))
 	f.Add([]byte(`{"a":"\ud800\udc00","b":"\ud800"}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"scp":"a b","scope":["b","a"],"azp":"c","client_id":"c","nonce":null,"at_hash":"h"}`))
+	f.Add([]byte(`{"scope":"a","client_id":"c","appid":"d","idtyp":"app"}`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		// The signature does not match (except for the seed it came from),
 		// which exercises parsing up to the signature check.

@@ -131,20 +131,30 @@ func New(client goredis.UniversalClient, keys []Key, optFns ...func(*Options)) (
 }
 
 // Ready returns nil while Redis answers, and an error matching
-// ErrUnavailable for a second after a command failed (during which the
-// store does not try Redis: token.Cache serves from its own level and
-// fetches from the IdP). It recovers by itself.
+// ErrUnavailable once a command has failed, until one succeeds again.
+// While Redis is failing, the store leaves it alone for a second after each
+// failure (token.Cache serves from its own level and fetches from the
+// IdP); after that, Ready itself sends a PING, so that a readiness probe
+// sees the recovery even when no token is due.
 func (s *Store) Ready() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.downErr != nil && s.now().Before(s.downUntil) {
-		return s.downErr
+	err, retry := s.downErr, !s.now().Before(s.downUntil)
+	s.mu.Unlock()
+	if err == nil || !retry {
+		return err
 	}
-	return nil
+	ctx, cancel := s.cmd(context.Background())
+	defer cancel()
+	return s.result(ctx, s.c.Ping(ctx).Err())
 }
 
-// up reports whether Redis is worth trying.
-func (s *Store) up() bool { return s.Ready() == nil }
+// up reports whether Redis is worth trying: it answered last time, or a
+// second has passed since it failed.
+func (s *Store) up() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.downErr == nil || !s.now().Before(s.downUntil)
+}
 
 // result records how a command went: a failure marks Redis down (logged
 // once), the first success after one marks it up again (logged once). It

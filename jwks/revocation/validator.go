@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"time"
 
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -51,4 +52,33 @@ func (v *Validator) Validate(ctx context.Context, token string) (*jwks.Claims, e
 func (v *Validator) Audits() bool {
 	a, ok := v.v.(interface{ Audits() bool })
 	return ok && a.Audits()
+}
+
+// ValidUntil returns when the wrapped validator stops accepting c
+// (*jwks.Validator says, by exp and MaxAge), so that middleware ends a
+// stream admitted through the list when its token ends; for a validator
+// that does not say, exp plus its Leeway (jwks.DefaultLeeway if it has
+// none), or zero without exp, as middleware assumes.
+func (v *Validator) ValidUntil(c *jwks.Claims) time.Time {
+	if vu, ok := v.v.(interface{ ValidUntil(*jwks.Claims) time.Time }); ok {
+		return vu.ValidUntil(c)
+	}
+	if c.ExpiresAt.IsZero() {
+		return time.Time{}
+	}
+	leeway := jwks.DefaultLeeway
+	if l, ok := v.v.(interface{ Leeway() time.Duration }); ok {
+		leeway = l.Leeway()
+	}
+	return c.ExpiresAt.Add(leeway)
+}
+
+// Issuers returns the wrapped validator's issuers (see
+// jwks.Validator.Issuers), nil if it does not list them, so that the
+// guard's start-up check of validator against policy still runs.
+func (v *Validator) Issuers() []string {
+	if is, ok := v.v.(interface{ Issuers() []string }); ok {
+		return is.Issuers()
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package revocation_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,4 +66,70 @@ func TestOnRevoke(t *testing.T) {
 	if len(got) != 2 || got[0].ObjectID != leoOID || got[1].ID != "s1" {
 		t.Fatalf("OnRevoke saw %+v", got)
 	}
+}
+
+// TestValidatorKeepsWhatTheGuardAsks: wrapping a validator in the list
+// must not drop what middleware asks of it by optional interfaces. Without
+// ValidUntil a stream admitted with a token that has no exp (accepted under
+// jwks.Options.MaxAge) never ended, and one under a short leeway outlived
+// its token by the default leeway; without Issuers the start-up check of
+// validator against policy was silently skipped.
+func TestValidatorKeepsWhatTheGuardAsks(t *testing.T) {
+	idp := jwkstest.Start(t)
+	jv, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), JWKSURL: idp.JWKSURL()}}
+		o.Audiences = []string{"api://lending"}
+		o.Algorithms = []string{"RS256"}
+		o.HTTPClient = idp.Client()
+		o.MaxAge = 10 * time.Minute
+		o.Leeway = time.Second
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer jv.Close()
+	list, _ := revocation.New()
+	v := revocation.NewValidator(jv, list)
+	type validUntil interface{ ValidUntil(*jwks.Claims) time.Time }
+	type issuers interface{ Issuers() []string }
+	vu, ok := any(v).(validUntil)
+	if !ok {
+		t.Fatal("the wrapped validator no longer says when a token stops being accepted")
+	}
+	for name, claims := range map[string]map[string]any{
+		"no exp (MaxAge)": {"exp": nil},
+		"exp":             {},
+	} {
+		claims["aud"], claims["tid"], claims["oid"], claims["scp"] = "api://lending", tid, leoOID, "Loans.Read"
+		c, err := v.Validate(context.Background(), idp.Mint(claims))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, want := vu.ValidUntil(c), jv.ValidUntil(c); got.IsZero() || !got.Equal(want) {
+			t.Errorf("%s: ValidUntil %v, want %v", name, got, want)
+		}
+	}
+	is, ok := any(v).(issuers)
+	if !ok || !slices.Equal(is.Issuers(), jv.Issuers()) {
+		t.Fatal("the wrapped validator no longer lists its issuers")
+	}
+	// A validator that says neither: exp plus the default leeway, and no
+	// issuers, as middleware assumes for it.
+	bare := revocation.NewValidator(validatorFunc(func(context.Context, string) (*jwks.Claims, error) { return nil, nil }), list)
+	exp := time.Unix(1_800_000_000, 0)
+	if got := bare.ValidUntil(&jwks.Claims{ExpiresAt: exp}); !got.Equal(exp.Add(jwks.DefaultLeeway)) {
+		t.Errorf("bare ValidUntil %v", got)
+	}
+	if got := bare.ValidUntil(&jwks.Claims{}); !got.IsZero() {
+		t.Errorf("bare ValidUntil without exp %v", got)
+	}
+	if bare.Issuers() != nil {
+		t.Error("bare Issuers not nil")
+	}
+}
+
+type validatorFunc func(context.Context, string) (*jwks.Claims, error)
+
+func (f validatorFunc) Validate(ctx context.Context, tok string) (*jwks.Claims, error) {
+	return f(ctx, tok)
 }

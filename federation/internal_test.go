@@ -46,6 +46,14 @@ func TestParseToken(t *testing.T) {
 				}
 			}},
 		{name: "null claims", tok: jwt(`{"aud":null,"exp":null,"https://aws.amazon.com/tags":null}`)},
+		{name: "RFC 9068 client_id labels the client", tok: jwt(`{"scope":"profile","client_id":"svc-1"}`),
+			check: func(t *testing.T, ti tokenInfo) {
+				if ti.azp != "svc-1" {
+					t.Errorf("azp %q", ti.azp)
+				}
+			}},
+		{name: "azp and client_id that disagree", tok: jwt(`{"azp":"a","client_id":"b"}`), want: ErrMalformedToken},
+		{name: "newline in the payload", tok: "eyJhbGciOiJSUzI1NiJ9.e30\n.c2ln", want: ErrMalformedToken},
 		{name: "two parts", tok: "a.b", want: ErrMalformedToken},
 		{name: "empty payload", tok: "a..c", want: ErrMalformedToken},
 		{name: "not base64", tok: "a.!!!.c", want: ErrMalformedToken},

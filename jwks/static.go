@@ -121,7 +121,3 @@ func (s *StaticKeySet) Key(_ context.Context, kid, iss string) (*Key, error) {
 	}
 	return k, nil
 }
-
-func lastSegment(s string) string {
-	return s[strings.LastIndexByte(s, '/')+1:]
-}

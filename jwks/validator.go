@@ -537,8 +537,6 @@ func cutField(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
 // quoteShort quotes a token-supplied value for an error detail, cut to a
 // length that cannot carry a token.
 func quoteShort(s string) string {

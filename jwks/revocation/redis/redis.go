@@ -46,7 +46,7 @@ var (
 )
 
 // errDown is the reason a revocation is queued without trying Redis.
-var errDown = errors.New("Redis known to be unreachable")
+var errDown = errors.New("redis server known to be unreachable")
 
 // Options configure a [List]. [New] copies them.
 type Options struct {

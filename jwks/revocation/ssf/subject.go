@@ -63,7 +63,7 @@ func parseSubject(b []byte, depth int) (Subject, error) {
 		err = str(m, "phone_number", &s.PhoneNumber, true)
 	case "account":
 		if err = str(m, "uri", &s.URI, true); err == nil && !strings.HasPrefix(s.URI, "acct:") {
-			err = fmt.Errorf("%w: account uri without acct:", ErrSubject)
+			err = fmt.Errorf("%w: account uri without the acct scheme", ErrSubject)
 		}
 	case "uri":
 		err = str(m, "uri", &s.URI, true)

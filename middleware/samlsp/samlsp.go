@@ -319,8 +319,15 @@ func (sp *SP) warn(ctx context.Context, msg string, err error) {
 }
 
 // localPath reports whether p is a path on this site: "/x", never
-// "//host" or "/\host", which browsers treat as another origin.
+// "//host" or "/\host", which browsers treat as another origin, nor one
+// with a control character: browsers drop tabs and newlines from a
+// Location, so "/\t/host" is "//host".
 func localPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return false
+		}
+	}
 	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\")
 }
 

@@ -203,3 +203,36 @@ func TestMetadataEndpoint(t *testing.T) {
 		t.Fatalf("metadata: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestReturnPathStaysOnSite: whatever return path a sign-in link asks
+// for, the browser lands on this site. Browsers drop tabs and newlines
+// from a Location and read "\" as "/", so "/\t/evil.example" is
+// "//evil.example", another origin.
+func TestReturnPathStaysOnSite(t *testing.T) {
+	_, c, base := portal(t)
+	for _, tt := range []struct{ ask, want string }{
+		{"//evil.example/", "/"},
+		{"/\\evil.example/", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r\n/evil.example/", "/"},
+		{"/\t\\evil.example/", "/"},
+		{"\t//evil.example/", "/"},
+		{" //evil.example/", "/"},
+		{"https://evil.example/", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/\x7f/evil.example/", "/"},
+		{"/accounts/42?tab=loans", "/accounts/42?tab=loans"},
+	} {
+		t.Run(fmt.Sprintf("%q", tt.ask), func(t *testing.T) {
+			get(t, c, base+"/saml/login?return="+url.QueryEscape(tt.ask))
+			id := requestID(t, c, base)
+			resp := post(t, c, base+"/saml/acs", samltest.Encode(idp.Response(amit,
+				samltest.Request{Audience: base + "/saml", Recipient: base + "/saml/acs", InResponseTo: id})))
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tt.want {
+				t.Fatalf("ACS: %d Location %q, want %q", resp.StatusCode, resp.Header.Get("Location"), tt.want)
+			}
+		})
+	}
+}

@@ -36,7 +36,9 @@
 //  5. The core banking system binds to the directory and maps directory
 //     groups to its roles (rbac/ldap).
 //  6. The session renews its access token with the refresh token, which
-//     rotates and only ever goes to the provider's token endpoint.
+//     rotates and only ever goes to the provider's token endpoint. With
+//     redis-server installed, two replicas of lending-web keep a session in
+//     Redis (token/redisstore) and renew it at once with one request.
 //  7. A mover gets different decisions from his next token; a leaver is
 //     denied by the policy and then cannot refresh at all.
 //

@@ -538,8 +538,10 @@ func (s *story) refresh(ctx context.Context) error {
 	s.say("new access token until %s (different from the old one: %v)", tok.Expiry.Format(time.TimeOnly), tok.AccessToken != old.AccessToken)
 	s.say("refresh token rotated: %v · it went to the token endpoint only (%d request), never to an API",
 		newRT.Reveal() != oldRT.Reveal(), s.idp.Requests(idp.EndpointToken)-before)
-	_, err = s.expect(ctx, s.amit, http.MethodGet, s.lending, "/loans/L-1001", http.StatusOK)
-	return err
+	if _, err = s.expect(ctx, s.amit, http.MethodGet, s.lending, "/loans/L-1001", http.StatusOK); err != nil {
+		return err
+	}
+	return s.sharedRefresh(ctx) // story_shared.go
 }
 
 // moverAndLeaver is step 7: group changes at the IdP change decisions.

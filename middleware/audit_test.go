@@ -2,6 +2,7 @@ package middleware_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -119,5 +120,37 @@ func TestAuditNeverCarriesTheToken(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), rm[:30]) || strings.Contains(buf.String(), rm[len(rm)-30:]) {
 		t.Fatalf("a token reached the audit log:\n%s", buf.String())
+	}
+}
+
+// An anonymous request (no credential at all) is normal traffic: it is
+// recorded as token.rejected with reason "missing" at INFO, while a
+// malformed header stays WARN malformed.
+func TestAuditAnonymousIsNotMalformed(t *testing.T) {
+	tests := []struct {
+		name, header, reason, level string
+	}{
+		{"no header", "", "missing", "INFO"},
+		{"another scheme", "Basic dTpw", "missing", "INFO"},
+		{"malformed bearer", "Bearer a b", "malformed", "WARN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			e := newEnv(t)
+			g := e.guard(t, func(o *middleware.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
+			r := httptest.NewRequest("GET", "/loans", nil)
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			g.Handler(whoami, middleware.Require("loan:read")).ServeHTTP(httptest.NewRecorder(), r)
+			var ev map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &ev); err != nil {
+				t.Fatalf("want one event: %v\n%s", err, buf.String())
+			}
+			if ev["event"] != "token.rejected" || ev["reason"] != tt.reason || ev["level"] != tt.level {
+				t.Fatalf("event %v reason %v level %v, want token.rejected %s %s", ev["event"], ev["reason"], ev["level"], tt.reason, tt.level)
+			}
+		})
 	}
 }

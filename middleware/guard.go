@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
@@ -335,8 +336,14 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo)
 func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo) *Error {
 	e := classify(stageExtract, err)
 	if info != nil {
+		cls := e.Class
+		if errors.Is(err, ErrNoToken) {
+			// Anonymous traffic (browsers, probes before a challenge) is
+			// normal: class "missing", written at INFO, not WARN malformed.
+			cls = idbridge.ReasonMissing
+		}
 		g.audit.Emit(ctx, audit.Event{
-			Name: audit.TokenRejected, Outcome: audit.Failure, Reason: e.Class,
+			Name: audit.TokenRejected, Outcome: audit.Failure, Reason: cls,
 			Route: info.route, Method: info.method, RemoteAddr: info.remote,
 			Duration: g.now().Sub(info.start),
 		})

@@ -1,5 +1,6 @@
 // Package audit writes idbridge's audit events: one structured record per
-// issuance, validation or decision, with stable field names a SIEM can index.
+// issuance, validation or decision, with the stable names the root package
+// publishes (idbridge.Event*, idbridge.Field*; the schema is in AUDIT.md).
 //
 // Events go to any slog.Handler (a JSON handler gives one object per line).
 // A nil handler disables audit at the cost of one nil check. No field ever
@@ -11,30 +12,36 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"sync/atomic"
 	"time"
+
+	"github.com/idbridge/idbridge"
 )
 
-// Event names. They are part of the SIEM contract; do not rename.
+// Event names: the published ones, under the short names the packages use.
 const (
-	TokenValidated     = "token.validated"
-	TokenRejected      = "token.rejected"
-	AuthzAllowed       = "authz.allowed"
-	AuthzDenied        = "authz.denied"
-	TokenIssued        = "token.issued"
-	TokenRefreshed     = "token.refreshed"
-	TokenRefreshFailed = "token.refresh_failed"
-	STSAssumed         = "sts.assumed"
-	STSFailed          = "sts.failed"
-	JWKSRefreshed      = "jwks.refreshed"
-	JWKSRefreshFailed  = "jwks.refresh_failed"
-	PolicyReloaded     = "policy.reloaded"
-	RevocationAdded    = "revocation.added"
+	TokenValidated     = idbridge.EventTokenValidated
+	TokenRejected      = idbridge.EventTokenRejected
+	AuthzAllowed       = idbridge.EventAuthzAllowed
+	AuthzDenied        = idbridge.EventAuthzDenied
+	TokenIssued        = idbridge.EventTokenIssued
+	TokenRefreshed     = idbridge.EventTokenRefreshed
+	TokenRefreshFailed = idbridge.EventTokenRefreshFailed
+	SignInFailed       = idbridge.EventSignInFailed
+	STSAssumed         = idbridge.EventSTSAssumed
+	STSFailed          = idbridge.EventSTSFailed
+	JWKSRefreshed      = idbridge.EventJWKSRefreshed
+	JWKSRefreshFailed  = idbridge.EventJWKSRefreshFailed
+	PolicyReloaded     = idbridge.EventPolicyReloaded
+	RevocationAdded    = idbridge.EventRevocationAdded
+	DirectoryLogin     = idbridge.EventDirectoryLogin
+	GroupsResolved     = idbridge.EventGroupsResolved
 )
 
 // Outcomes.
 const (
-	Success = "success"
-	Failure = "failure"
+	Success = idbridge.OutcomeSuccess
+	Failure = idbridge.OutcomeFailure
 )
 
 // Event is one audit record. Empty fields are left out of the output.
@@ -56,8 +63,9 @@ type Event struct {
 	Method     string
 	RemoteAddr string
 	Duration   time.Duration // duration_ms
-	// Attrs carries event-specific fields (for example role_arn for STS).
-	// Callers must not put secrets here.
+	// Attrs carries event-specific fields (for example role_arn for STS),
+	// named by the idbridge.Field* constants. Callers must not put secrets
+	// here.
 	Attrs []slog.Attr
 }
 
@@ -76,41 +84,59 @@ func (l *Logger) Enabled(ctx context.Context) bool {
 	return l != nil && l.h != nil && l.h.Enabled(ctx, slog.LevelInfo)
 }
 
-// Emit records e. Successes are logged at Info, failures at Warn.
+// SpanIDs returns the W3C trace and span IDs (hex) of the span in ctx, or
+// "" when there is none.
+type SpanIDs func(ctx context.Context) (traceID, spanID string)
+
+// spanIDs is set once by the OpenTelemetry package (middleware/telemetry)
+// when a service links it; the core packages do not import OpenTelemetry.
+var spanIDs atomic.Pointer[SpanIDs]
+
+// SetSpanIDs makes every event carry trace_id and span_id read by f.
+func SetSpanIDs(f SpanIDs) { spanIDs.Store(&f) }
+
+// Emit records e. Successes are logged at Info, failures at Warn, except a
+// request that carried no credential at all (reason "missing"): anonymous
+// traffic is normal and is logged at Info.
 func (l *Logger) Emit(ctx context.Context, e Event) {
 	if !l.Enabled(ctx) {
 		return
 	}
 	level := slog.LevelInfo
-	if e.Outcome == Failure {
+	if e.Outcome == Failure && e.Reason != idbridge.ReasonMissing {
 		level = slog.LevelWarn
 	}
 	r := slog.NewRecord(time.Now(), level, e.Name, 0)
-	r.AddAttrs(slog.String("event", e.Name))
+	r.AddAttrs(slog.String(idbridge.FieldEvent, e.Name), slog.Int(idbridge.FieldSchemaVersion, idbridge.AuditSchemaVersion))
 	add := func(k, v string) {
 		if v != "" {
 			r.AddAttrs(slog.String(k, v))
 		}
 	}
-	add("outcome", e.Outcome)
-	add("reason", e.Reason)
-	add("iss", e.Issuer)
-	add("tid", e.TenantID)
-	add("sub", e.Subject)
-	add("oid", e.ObjectID)
-	add("azp", e.Client)
-	add("kid", e.KeyID)
-	add("alg", e.Algorithm)
-	add("token_id", e.TokenID)
-	if len(e.Roles) > 0 {
-		r.AddAttrs(slog.Any("roles", e.Roles))
+	add(idbridge.FieldOutcome, e.Outcome)
+	add(idbridge.FieldReason, e.Reason)
+	if f := spanIDs.Load(); f != nil && ctx != nil {
+		tid, sid := (*f)(ctx)
+		add(idbridge.FieldTraceID, tid)
+		add(idbridge.FieldSpanID, sid)
 	}
-	add("permission", e.Permission)
-	add("route", e.Route)
-	add("method", e.Method)
-	add("remote_addr", e.RemoteAddr)
+	add(idbridge.FieldIssuer, e.Issuer)
+	add(idbridge.FieldTenantID, e.TenantID)
+	add(idbridge.FieldSubject, e.Subject)
+	add(idbridge.FieldObjectID, e.ObjectID)
+	add(idbridge.FieldClient, e.Client)
+	add(idbridge.FieldKeyID, e.KeyID)
+	add(idbridge.FieldAlgorithm, e.Algorithm)
+	add(idbridge.FieldTokenID, e.TokenID)
+	if len(e.Roles) > 0 {
+		r.AddAttrs(slog.Any(idbridge.FieldRoles, e.Roles))
+	}
+	add(idbridge.FieldPermission, e.Permission)
+	add(idbridge.FieldRoute, e.Route)
+	add(idbridge.FieldMethod, e.Method)
+	add(idbridge.FieldRemoteAddr, e.RemoteAddr)
 	if e.Duration > 0 {
-		r.AddAttrs(slog.Float64("duration_ms", float64(e.Duration.Microseconds())/1000))
+		r.AddAttrs(slog.Float64(idbridge.FieldDuration, float64(e.Duration.Microseconds())/1000))
 	}
 	r.AddAttrs(e.Attrs...)
 	_ = l.h.Handle(ctx, r)

@@ -6,13 +6,17 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -135,15 +139,43 @@ func (a *AuthCode) Start(extra url.Values) (*Authorization, error) {
 // An "error" in the callback becomes an [*Error]; a missing code or a state
 // that does not match fails with [ErrInvalidCallback] before anything is
 // sent to the IdP.
+//
+// With Options.Audit, a sign-in records token.issued, or signin.failed with
+// the stage that failed (state, idp_error, exchange or id_token) and the
+// reason class; neither carries the code, the verifier or a token.
 func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *jwks.Claims, error) {
+	start := time.Now()
+	tok, claims, stage, err := a.exchange(ctx, p, callback)
+	if err != nil && a.log.Enabled(ctx) {
+		cls := reason.Of(err)
+		if cls == "" {
+			cls = reason.IdPUnavailable
+		}
+		a.log.Emit(ctx, audit.Event{Name: audit.SignInFailed, Outcome: audit.Failure, Reason: cls,
+			Duration: time.Since(start), Attrs: signInAttrs(stage, err)})
+	}
+	return tok, claims, err
+}
+
+// signInAttrs names the failed stage and, for an IdP's answer, its error
+// code (scrubbed and cut by the caller's *Error).
+func signInAttrs(stage string, err error) []slog.Attr {
+	attrs := []slog.Attr{slog.String(idbridge.FieldStage, stage)}
+	if e := (*Error)(nil); errors.As(err, &e) && e.Code != "" {
+		attrs = append(attrs, slog.String(idbridge.FieldErrorCode, e.Code))
+	}
+	return attrs
+}
+
+func (a *AuthCode) exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *jwks.Claims, string, error) {
 	if p == nil || p.State == "" || p.Nonce == "" || p.Verifier == "" {
 		// Without its nonce the ID token check would be skipped (a
 		// validator given "" does not compare), so refuse outright.
-		return nil, nil, fmt.Errorf("%w: no sign-in in progress (state, nonce and verifier are all required)", ErrInvalidCallback)
+		return nil, nil, "state", fmt.Errorf("%w: no sign-in in progress (state, nonce and verifier are all required)", ErrInvalidCallback)
 	}
 	got := callback.Get("state")
 	if subtle.ConstantTimeCompare([]byte(got), []byte(p.State)) != 1 {
-		return nil, nil, fmt.Errorf("%w: state does not match", ErrInvalidCallback)
+		return nil, nil, "state", fmt.Errorf("%w: state does not match", ErrInvalidCallback)
 	}
 	if code := callback.Get("error"); code != "" {
 		e := &Error{
@@ -155,11 +187,11 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 			e.Code = e.Code[:64]
 		}
 		e.sentinel = classify(e.Code, 400)
-		return nil, nil, e
+		return nil, nil, "idp_error", e
 	}
 	code := callback.Get("code")
 	if code == "" {
-		return nil, nil, fmt.Errorf("%w: no code", ErrInvalidCallback)
+		return nil, nil, "idp_error", fmt.Errorf("%w: no code", ErrInvalidCallback)
 	}
 	start := time.Now()
 	form := url.Values{
@@ -170,10 +202,10 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 	}
 	tok, err := a.r.token(ctx, form, code, p.Verifier.Reveal())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "exchange", err
 	}
 	if tok.IDToken == "" {
-		return nil, nil, fmt.Errorf("%w: token response has no id_token", ErrInvalidCallback)
+		return nil, nil, "id_token", fmt.Errorf("%w: token response has no id_token", ErrInvalidCallback)
 	}
 	claims, err := a.v.ValidateIDToken(ctx, tok.IDToken, p.Nonce)
 	if err == nil {
@@ -182,9 +214,9 @@ func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.
 	if err != nil {
 		// The validator's own class (expired, signature, audience) comes
 		// first; ErrInvalidCallback is there for validators without one.
-		return nil, nil, fmt.Errorf("token: ID token: %w (%w)", err, ErrInvalidCallback)
+		return nil, nil, "id_token", fmt.Errorf("token: ID token: %w (%w)", err, ErrInvalidCallback)
 	}
-	return tok, claims, nil
+	return tok, claims, "", nil
 }
 
 func randomString(n int) (string, error) {

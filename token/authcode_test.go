@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -208,5 +209,67 @@ func TestInteractiveSignInsAreAudited(t *testing.T) {
 	}
 	if strings.Contains(out, access) || strings.Contains(out, "uti-1") {
 		t.Fatalf("audit carries the token or its uti:\n%s", out)
+	}
+}
+
+// TestAuthCodeFailuresAreAudited: every failed web sign-in is a
+// signin.failed event naming the stage and class, and never carries the
+// code, the state, the verifier or a token.
+func TestAuthCodeFailuresAreAudited(t *testing.T) {
+	var nonce string
+	idp := newFakeIdP(t, func(_ int, form url.Values, _ http.Header) (int, map[string]string, string) {
+		switch form.Get("code") {
+		case "stale-code-7f3a":
+			return 400, nil, `{"error":"invalid_grant","error_description":"AADSTS70008: The provided authorization code has expired."}`
+		case "no-id-token":
+			return 200, nil, `{"access_token":"at-secret-9c1d","token_type":"Bearer","expires_in":3600}`
+		}
+		return 200, nil, `{"access_token":"at-secret-9c1d","token_type":"Bearer","expires_in":3600,"id_token":"id-replayed-` + nonce + `"}`
+	})
+	var buf bytes.Buffer
+	c := Client{ID: "lending-web", TokenURL: idp.URL(), Auth: ClientSecretBasic("client-secret-5e2b")}
+	ac, err := NewAuthCode(c, "https://idp.example/authorize", "https://app.example/cb", &nonceValidator{}, nil,
+		func(o *Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := ac.Start(nil)
+	nonce = a.Nonce
+	tests := []struct {
+		name                     string
+		cb                       url.Values
+		stage, reason, errorCode string
+	}{
+		{"forged state", url.Values{"state": {"forged"}, "code": {"the-code"}}, "state", "malformed", ""},
+		{"IdP error", url.Values{"state": {a.State}, "error": {"access_denied"}}, "idp_error", "forbidden", "access_denied"},
+		{"code redemption", url.Values{"state": {a.State}, "code": {"stale-code-7f3a"}}, "exchange", "", "invalid_grant"},
+		{"no ID token", url.Values{"state": {a.State}, "code": {"no-id-token"}}, "id_token", "malformed", ""},
+		{"wrong nonce", url.Values{"state": {a.State}, "code": {"c"}}, "id_token", "malformed", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			buf.Reset()
+			if _, _, err := ac.Exchange(context.Background(), a, tt.cb); err == nil {
+				t.Fatal("sign-in succeeded")
+			}
+			var ev map[string]any
+			if err := json.Unmarshal(buf.Bytes(), &ev); err != nil {
+				t.Fatalf("want one event: %v\n%s", err, buf.String())
+			}
+			if ev["event"] != "signin.failed" || ev["stage"] != tt.stage || ev["level"] != "WARN" || ev["reason"] == nil {
+				t.Fatalf("event %v", ev)
+			}
+			if tt.reason != "" && ev["reason"] != tt.reason {
+				t.Errorf("reason %v, want %s", ev["reason"], tt.reason)
+			}
+			if tt.errorCode != "" && ev["error_code"] != tt.errorCode {
+				t.Errorf("error_code %v, want %s", ev["error_code"], tt.errorCode)
+			}
+			for _, secret := range []string{"stale-code-7f3a", a.State, a.Verifier.Reveal(), a.Nonce, "at-secret-9c1d", "client-secret-5e2b"} {
+				if strings.Contains(buf.String(), secret) {
+					t.Fatalf("audit carries a secret %q:\n%s", secret, buf.String())
+				}
+			}
+		})
 	}
 }

@@ -68,7 +68,7 @@ const (
 	FieldRule               = "rule"                 // authz.*: rule that decided (separation of duties, step-up)
 	FieldProblems           = "problems"             // policy.reloaded failure: number of problems
 	FieldError              = "error"                // failure detail; never carries a token or secret
-	FieldURL                = "url"                  // jwks.*: URL fetched, without userinfo or query
+	FieldURL                = "url"                  // jwks.*, directory.login, groups.resolved: URL, without userinfo or query
 	FieldKeys               = "keys"                 // jwks.refreshed: keys accepted
 	FieldSkipped            = "skipped"              // jwks.refreshed: keys skipped (unsupported)
 	FieldForced             = "forced"               // jwks.refreshed: fetched for an unknown kid
@@ -87,7 +87,6 @@ const (
 	FieldDurationSeconds    = "duration_seconds"     // sts.* (SAML): session length asked for
 	FieldPreviousValidUntil = "previous_valid_until" // sts.failed: expiry of the credentials still served
 	FieldCached             = "cached"               // sts.failed: true when the refusal was answered from memory
-	FieldChain              = "chain"                // sts.*: hop of a role chain (1 = web identity, 2 = AssumeRole)
 	FieldRevocation         = "revocation"           // revocation.added, token.rejected: token, session or subject
 	FieldRevokedAt          = "revoked_at"           // revocation.added: when the revocation takes effect
 	FieldSessionID          = "session_id"           // revocation.added: hash of the revoked session ID

@@ -47,6 +47,16 @@
 // audit events and HTTP/gRPC responses; [Reason] returns it for any error.
 // Long-lived types accept a log/slog.Handler for audit events; no token,
 // secret or assertion is ever written to a log, an error or %v output.
+//
+// # Audit schema
+//
+// The audit events' names ([EventTokenValidated], ...), outcomes, field
+// names ([FieldTokenID], ...) and reason classes ([ReasonExpired], ...) are
+// exported here, so SIEM rules and Go consumers match the same words; every
+// event carries [FieldSchemaVersion] = [AuditSchemaVersion]. AUDIT.md in the
+// repository documents each event (when, fields, reason classes) and maps
+// them to OCSF classes and ECS fields. [SampleAudit] writes one in n of the
+// per-request successes.
 package idbridge
 
 import "github.com/idbridge/idbridge/internal/reason"

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 )
@@ -37,6 +38,8 @@ type assumer struct {
 	fail     atomic.Pointer[failure]         // the last failure, answered from memory until its time
 	failures atomic.Int32                    // consecutive transient failures, for the backoff
 	last     atomic.Pointer[aws.Credentials] // the last credentials STS issued, with their real expiry
+	runs     atomic.Uint64                   // Retrieve calls, to tell a cache's answer from memory
+	lastTI   atomic.Pointer[tokenInfo]       // the token of the last audited failure, for answers from memory
 }
 
 // failure is a remembered error: for the token with SHA-256 key when no
@@ -101,17 +104,20 @@ func (a *assumer) fromSource(src TokenSource) func(context.Context) (string, err
 
 // Retrieve implements aws.CredentialsProvider for the cache.
 func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	a.runs.Add(1)
 	ctx, cancel := context.WithTimeout(ctx, a.o.Timeout)
 	defer cancel()
 	start := time.Now()
 	now := a.o.Now()
 	if f := a.fail.Load(); f != nil && f.anyToken && now.Before(f.until) {
 		// Backing off: neither the source nor STS is asked.
+		a.emitRemembered(ctx, nil, f.err, time.Since(start))
 		return aws.Credentials{}, f.err
 	}
 	tok, ti, err := a.token(ctx)
 	key := sha256.Sum256([]byte(tok))
 	if f := a.fail.Load(); tok != "" && f != nil && f.key == key && now.Before(f.until) {
+		a.emitRemembered(ctx, &ti, f.err, time.Since(start))
 		return aws.Credentials{}, f.err
 	}
 	if err != nil {
@@ -325,6 +331,10 @@ func (a *assumer) emit(ctx context.Context, ti *tokenInfo, name string, out *sts
 	if !a.log.Enabled(ctx) {
 		return
 	}
+	if err != nil {
+		c := *ti
+		a.lastTI.Store(&c)
+	}
 	ev := audit.Event{
 		Name: audit.STSAssumed, Outcome: audit.Success,
 		Issuer: ti.iss, TenantID: ti.tid, Subject: ti.sub, ObjectID: ti.oid, Client: ti.azp,
@@ -372,6 +382,29 @@ func (a *assumer) emit(ctx context.Context, ti *tokenInfo, name string, out *sts
 		if creds.AccountID != "" {
 			ev.Attrs = append(ev.Attrs, slog.String("account_id", creds.AccountID))
 		}
+	}
+	a.log.Emit(ctx, ev)
+}
+
+// emitRemembered records a refusal answered from memory (cached: true), so
+// the audit trail shows every Retrieve that got no credentials, not only
+// the ones STS saw. Operators were warned when the failure was first met.
+func (a *assumer) emitRemembered(ctx context.Context, ti *tokenInfo, err error, d time.Duration) {
+	if !a.log.Enabled(ctx) {
+		return
+	}
+	ev := audit.Event{Name: audit.STSFailed, Outcome: audit.Failure, Reason: reason.Of(err), Duration: d,
+		Attrs: []slog.Attr{slog.String(idbridge.FieldRoleARN, a.roleARN), slog.Bool(idbridge.FieldCached, true)}}
+	if ti == nil {
+		ti = a.lastTI.Load()
+	}
+	if ti != nil {
+		ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID, ev.Client = ti.iss, ti.tid, ti.sub, ti.oid, ti.azp
+		ev.TokenID = audit.TokenID(ti.jti)
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Code != "" {
+		ev.Attrs = append(ev.Attrs, slog.String(idbridge.FieldErrorCode, e.Code))
 	}
 	a.log.Emit(ctx, ev)
 }

@@ -205,9 +205,15 @@ func (x *exchanger) exchange(ctx context.Context) (*token.Token, error) {
 // package's sentinels with errors.Is; a caller whose ctx ends first gets
 // *aws.RequestCanceledError while the exchange goes on for the others.
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	runs := p.a.runs.Load()
 	t, err := p.cache.Token(ctx)
 	if err != nil {
-		return aws.Credentials{}, p.failed(ctx, err)
+		err = p.failed(ctx, err)
+		if e := (*Error)(nil); p.a.runs.Load() == runs && errors.As(err, &e) {
+			// The cache answered a remembered failure without asking STS.
+			p.a.emitRemembered(ctx, nil, err, 0)
+		}
+		return aws.Credentials{}, err
 	}
 	return aws.Credentials{
 		AccessKeyID:     t.AccessToken,

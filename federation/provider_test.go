@@ -704,3 +704,34 @@ func TestTransientBackoffIsNotPerToken(t *testing.T) {
 		t.Fatalf("after the backoff: %v", err)
 	}
 }
+
+// A refusal answered from memory is audited too (cached: true), so every
+// Retrieve that got no credentials is in the trail, not only those STS saw;
+// the token appears only as its token_id.
+func TestRememberedRefusalIsAudited(t *testing.T) {
+	e := newEnv(t)
+	denied := e.idToken(map[string]any{"sub": priyaOID, "oid": priyaOID})
+	var log auditLog
+	p := e.provider(t, plainSource{idSource(denied)}, func(o *federation.Options) { o.Audit = log.handler() })
+	for range 3 {
+		if _, err := p.Retrieve(testContext(t)); !errors.Is(err, federation.ErrAccessDenied) {
+			t.Fatalf("error %v", err)
+		}
+	}
+	if n := e.stsCalls(); n != 1 {
+		t.Fatalf("%d STS calls, want 1", n)
+	}
+	evs := log.events(t)
+	if len(evs) != 3 {
+		t.Fatalf("%d events, want 3:\n%s", len(evs), log.String())
+	}
+	for i, ev := range evs {
+		cached, _ := ev["cached"].(bool)
+		if ev["event"] != "sts.failed" || ev["reason"] != "forbidden" || ev["oid"] != priyaOID || ev["token_id"] == nil || cached != (i > 0) {
+			t.Errorf("event %d: %v", i, ev)
+		}
+	}
+	if strings.Contains(log.String(), denied[len(denied)-20:]) {
+		t.Fatal("the token reached the audit log")
+	}
+}

@@ -50,7 +50,7 @@ func goldenEvents() []Event {
 			Attrs: []slog.Attr{slog.String("stage", "state")}},
 		{Name: STSAssumed, Outcome: Success, Issuer: iss, Subject: "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ", TokenID: TokenID("u5Y7nQ2xKkmN3bL0pQ1aAA"),
 			Duration: 142 * time.Millisecond, Attrs: []slog.Attr{
-				slog.String("role_arn", "arn:aws:iam::123456789012:role/lending-reader"), slog.Int("chain", 1),
+				slog.String("role_arn", "arn:aws:iam::123456789012:role/lending-reader"),
 				slog.String("session_name", "lending-9f5bd7a6"),
 				slog.String("assumed_role_arn", "arn:aws:sts::123456789012:assumed-role/lending-reader/lending-9f5bd7a6"),
 				slog.String("request_id", "c6104cbe-af31-11e0-8154-cbc7ccf896c7"),
@@ -58,7 +58,7 @@ func goldenEvents() []Event {
 				slog.Time("expiration", at.Add(time.Hour))}},
 		{Name: STSFailed, Outcome: Failure, Reason: "forbidden", Issuer: iss, TokenID: TokenID("u5Y7nQ2xKkmN3bL0pQ1aAA"),
 			Duration: 40 * time.Millisecond, Attrs: []slog.Attr{
-				slog.String("role_arn", "arn:aws:iam::123456789012:role/lending-reader"), slog.Int("chain", 1),
+				slog.String("role_arn", "arn:aws:iam::123456789012:role/lending-reader"),
 				slog.String("error_code", "AccessDenied"), slog.String("request_id", "c6104cbe-af31-11e0-8154-cbc7ccf896c7"),
 				slog.Bool("cached", true)}},
 		{Name: JWKSRefreshed, Outcome: Success, Issuer: iss, Duration: 35 * time.Millisecond, Attrs: []slog.Attr{

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,6 +20,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/token"
@@ -125,6 +128,11 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// Now is the clock for the cache; nil means time.Now.
 	Now func() time.Time
+	// Audit receives groups.resolved for each Graph lookup (one per user
+	// however many callers wait; none for an answer from the cache) and
+	// for claims refused before any request (reason tenant or
+	// missing_claim); nil means no audit.
+	Audit slog.Handler
 }
 
 // Source looks up group memberships in Microsoft Graph for one tenant. It
@@ -140,6 +148,8 @@ type Source struct {
 
 	mu    sync.Mutex
 	cache map[string]entry // guarded by mu
+
+	audit *audit.Logger
 }
 
 type entry struct {
@@ -203,6 +213,7 @@ func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Sou
 	return &Source{
 		tenant: strings.ToLower(tenantID), token: token, opts: o,
 		base: strings.TrimRight(o.Endpoint, "/"), cache: map[string]entry{},
+		audit: audit.New(o.Audit),
 	}, nil
 }
 
@@ -211,9 +222,11 @@ func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Sou
 // rbac.GroupSource. The slice is shared with the cache: do not modify it.
 func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 	if c == nil || !guidRe.MatchString(c.ObjectID) {
+		s.emit(ctx, c, nil, ErrNoUser, 0)
 		return nil, ErrNoUser
 	}
 	if c.TenantID != "" && !strings.EqualFold(c.TenantID, s.tenant) {
+		s.emit(ctx, c, nil, ErrTenant, 0)
 		return nil, ErrTenant
 	}
 	oid := strings.ToLower(c.ObjectID)
@@ -226,10 +239,12 @@ func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 	ch := s.flight.DoChan(oid, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
 		defer cancel()
+		start := s.opts.Now()
 		g, err := s.fetch(fctx, oid)
 		if err == nil {
 			s.store(oid, g)
 		}
+		s.emit(ctx, c, g, err, s.opts.Now().Sub(start))
 		return g, err
 	})
 	select {
@@ -241,6 +256,28 @@ func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// emit records one lookup (or refusal) as groups.resolved.
+func (s *Source) emit(ctx context.Context, c *jwks.Claims, g []string, err error, d time.Duration) {
+	if !s.audit.Enabled(ctx) {
+		return
+	}
+	ev := audit.Event{Name: audit.GroupsResolved, Outcome: audit.Success, Duration: d,
+		Attrs: []slog.Attr{slog.String(idbridge.FieldSource, "graph")}}
+	if err != nil {
+		ev.Outcome, ev.Reason = audit.Failure, reason.Of(err)
+		var e *Error
+		if errors.As(err, &e) && e.Code != "" {
+			ev.Attrs = append(ev.Attrs, slog.String(idbridge.FieldErrorCode, e.Code))
+		}
+	} else {
+		ev.Attrs = append(ev.Attrs, slog.Int(idbridge.FieldGroups, len(g)))
+	}
+	if c != nil {
+		ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID = c.Issuer, c.TenantID, c.Subject, c.ObjectID
+	}
+	s.audit.Emit(ctx, ev)
 }
 
 func (s *Source) cached(oid string) ([]string, bool) {

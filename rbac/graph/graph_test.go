@@ -1,10 +1,13 @@
 package graph_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -373,5 +376,60 @@ func TestFromSourceNilToken(t *testing.T) {
 	}
 	if _, err := s.Groups(context.Background(), user()); !errors.Is(err, graph.ErrUnavailable) {
 		t.Fatalf("nil token: %v", err)
+	}
+}
+
+// TestLookupsAreAudited: each Graph lookup is one groups.resolved event
+// (none for a cache hit), a Graph refusal carries its code, a user of
+// another tenant is recorded before any request, and the app token never
+// appears.
+func TestLookupsAreAudited(t *testing.T) {
+	var buf bytes.Buffer
+	_, srv := newFakeGraph(t, ok(rmGroup, "fee2c45b-915a-4a64-b130-f4eb9e75525e"))
+	s := newSource(t, srv, func(o *graph.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
+	for range 2 {
+		if _, err := s.Groups(context.Background(), user()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := user()
+	other.TenantID = "0b6a1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
+	_, _ = s.Groups(context.Background(), other)
+	_, denied := newFakeGraph(t, graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
+	_, _ = newSource(t, denied, func(o *graph.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) }).Groups(context.Background(), user())
+
+	var evs []map[string]any
+	for line := range strings.Lines(buf.String()) {
+		m := map[string]any{}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, m)
+	}
+	want := []struct{ outcome, reason, code string }{
+		{"success", "", ""},
+		{"failure", "tenant", ""},
+		{"failure", "idp_unavailable", "Authorization_RequestDenied"},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d:\n%s", len(evs), len(want), buf.String())
+	}
+	for i, w := range want {
+		ev := evs[i]
+		if ev["event"] != "groups.resolved" || ev["source"] != "graph" || ev["outcome"] != w.outcome || ev["oid"] != oid {
+			t.Errorf("event %d: %v", i, ev)
+		}
+		if w.reason != "" && (ev["reason"] != w.reason || ev["level"] != "WARN") {
+			t.Errorf("event %d reason %v, want %s", i, ev["reason"], w.reason)
+		}
+		if w.code != "" && ev["error_code"] != w.code {
+			t.Errorf("event %d error_code %v", i, ev["error_code"])
+		}
+	}
+	if evs[0]["groups"] != 2.0 {
+		t.Errorf("groups %v, want 2", evs[0]["groups"])
+	}
+	if strings.Contains(buf.String(), appToken) {
+		t.Fatal("the app token reached the audit log")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
@@ -131,6 +132,11 @@ type Options struct {
 	GroupsTTL time.Duration
 	// Now stamps the claims built and times the cache; nil means time.Now.
 	Now func() time.Time
+	// Audit receives directory.login for each Authenticate (success or
+	// failure; never the password) and groups.resolved for each directory
+	// read of a user's groups (Lookup, and Groups when not answered from
+	// the GroupsTTL cache); nil means no audit.
+	Audit slog.Handler
 }
 
 // disabledAttrs are read with every user so Disabled can see them.
@@ -175,6 +181,8 @@ type Directory struct {
 
 	cacheMu sync.Mutex
 	cache   map[string]cached // guarded by cacheMu; at most maxCached entries
+
+	audit *audit.Logger
 }
 
 // cached is one user's groups in the GroupsTTL cache.
@@ -295,6 +303,7 @@ func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
 	return &Directory{
 		url: u.Scheme + "://" + u.Host, opts: o, tls: tc, absentDN: "cn=idbridge-no-such-user," + o.UserBaseDN,
 		sem: make(chan struct{}, o.MaxConns), binds: make(chan struct{}, o.MaxConns), done: make(chan struct{}),
+		audit: audit.New(o.Audit),
 	}, nil
 }
 
@@ -623,6 +632,13 @@ func (d *Directory) claimsFor(u *user, groups []string, amr []string) *jwks.Clai
 // [Directory.Lookup] to tell a user why, once they proved who they are
 // some other way.
 func (d *Directory) Authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
+	start := d.opts.Now()
+	c, err := d.authenticate(ctx, username, password)
+	d.emitLogin(ctx, username, c, err, d.opts.Now().Sub(start))
+	return c, err
+}
+
+func (d *Directory) authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
 	if err := checkUsername(username); err != nil {
 		return nil, fmt.Errorf("%w (%w)", err, ErrInvalidCredentials)
 	}
@@ -699,6 +715,17 @@ func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 // no AMR. Unknown users return [ErrNoUser], disabled ones [ErrDisabled],
 // names that can name no account [ErrInvalidUsername] (and ErrNoUser).
 func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, error) {
+	start := d.opts.Now()
+	c, err := d.lookup(ctx, username)
+	if c != nil {
+		d.emitGroups(ctx, username, c, len(c.Groups), err, d.opts.Now().Sub(start))
+	} else {
+		d.emitGroups(ctx, username, nil, 0, err, d.opts.Now().Sub(start))
+	}
+	return c, err
+}
+
+func (d *Directory) lookup(ctx context.Context, username string) (*jwks.Claims, error) {
 	if err := checkUsername(username); err != nil {
 		return nil, fmt.Errorf("%w (%w)", err, ErrNoUser)
 	}
@@ -737,6 +764,18 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 	if g, ok := d.cachedGroups(key); ok {
 		return g, nil
 	}
+	start := d.opts.Now()
+	groups, err := d.readGroups(ctx, c, byDN, username)
+	d.emitGroups(ctx, username, c, len(groups), err, d.opts.Now().Sub(start))
+	if err != nil {
+		return nil, err
+	}
+	d.storeGroups(key, groups)
+	return groups, nil
+}
+
+// readGroups reads from the directory the groups of the user of c.
+func (d *Directory) readGroups(ctx context.Context, c *jwks.Claims, byDN bool, username string) ([]string, error) {
 	var u *user
 	var groups []string
 	err := d.withConn(ctx, func(conn *goldap.Conn) error {
@@ -760,7 +799,6 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 	case u.disabled:
 		return nil, ErrDisabled
 	}
-	d.storeGroups(key, groups)
 	return groups, nil
 }
 

@@ -107,7 +107,7 @@ func (l *Logger) Emit(ctx context.Context, e Event) {
 		level = slog.LevelWarn
 	}
 	r := slog.NewRecord(time.Now(), level, e.Name, 0)
-	r.AddAttrs(slog.String(idbridge.FieldEvent, e.Name), slog.Int(idbridge.FieldSchemaVersion, idbridge.AuditSchemaVersion))
+	r.AddAttrs(slog.String(idbridge.FieldEvent, e.Name))
 	add := func(k, v string) {
 		if v != "" {
 			r.AddAttrs(slog.String(k, v))
@@ -115,11 +115,6 @@ func (l *Logger) Emit(ctx context.Context, e Event) {
 	}
 	add(idbridge.FieldOutcome, e.Outcome)
 	add(idbridge.FieldReason, e.Reason)
-	if f := spanIDs.Load(); f != nil && ctx != nil {
-		tid, sid := (*f)(ctx)
-		add(idbridge.FieldTraceID, tid)
-		add(idbridge.FieldSpanID, sid)
-	}
 	add(idbridge.FieldIssuer, e.Issuer)
 	add(idbridge.FieldTenantID, e.TenantID)
 	add(idbridge.FieldSubject, e.Subject)
@@ -137,6 +132,12 @@ func (l *Logger) Emit(ctx context.Context, e Event) {
 	add(idbridge.FieldRemoteAddr, e.RemoteAddr)
 	if e.Duration > 0 {
 		r.AddAttrs(slog.Float64(idbridge.FieldDuration, float64(e.Duration.Microseconds())/1000))
+	}
+	r.AddAttrs(slog.Int(idbridge.FieldSchemaVersion, idbridge.AuditSchemaVersion))
+	if f := spanIDs.Load(); f != nil && ctx != nil {
+		tid, sid := (*f)(ctx)
+		add(idbridge.FieldTraceID, tid)
+		add(idbridge.FieldSpanID, sid)
 	}
 	r.AddAttrs(e.Attrs...)
 	_ = l.h.Handle(ctx, r)

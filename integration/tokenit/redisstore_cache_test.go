@@ -1,6 +1,8 @@
 package tokenit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net"
@@ -323,5 +325,41 @@ func TestFleetOnBehalfOf(t *testing.T) {
 		if strings.Contains(k, incoming[:20]) || strings.Contains(k, idp.ClientLendingAPI) {
 			t.Fatalf("Redis key %q names the subject", k)
 		}
+	}
+}
+
+// TestDeadLockHolder: a replica that died holding an entry's lock (or
+// hangs in its fetch) holds the others up for Options.Wait only: they
+// fetch for themselves. A refresh lock is different: the others fail with
+// ErrBusy rather than redeem a refresh token that may be in flight.
+func TestDeadLockHolder(t *testing.T) {
+	srv := redistest.Start(t)
+	p := idp.StartTest(t)
+	ctx := testContext(t)
+	rc := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rc.Close() })
+	lockOf := func(kind, key string) string {
+		h := sha256.Sum256([]byte(key))
+		return "{" + redisstore.DefaultPrefix + ":" + kind + ":" + hex.EncodeToString(h[:16]) + "}:lock"
+	}
+	short := func(o *redisstore.Options) { o.Wait = 100 * time.Millisecond }
+
+	rc.Set(ctx, lockOf("at", cacheKey), "999", time.Minute)
+	p.ResetRequests()
+	if _, err := replicaCache(t, p, replicaStore(t, srv.Addr, []redisstore.Key{keyA}, short)).Token(ctx); err != nil || p.Requests(idp.EndpointToken) != 1 {
+		t.Fatalf("cache behind a dead holder: %v after %d requests", err, p.Requests(idp.EndpointToken))
+	}
+
+	st := replicaStore(t, srv.Addr, []redisstore.Key{keyA}, short)
+	if err := st.Store(ctx, "k", "rt-in-flight"); err != nil {
+		t.Fatal(err)
+	}
+	rc.Set(ctx, lockOf("rt", "k"), "999", time.Minute)
+	c := lendingWeb()
+	c.TokenURL = p.TokenURL()
+	r, _ := token.NewRefresh(c, st, "k", nil, opts(p, nil))
+	p.ResetRequests()
+	if _, err := r.Token(ctx); !errors.Is(err, redisstore.ErrBusy) || idbridge.Reason(err) != "idp_unavailable" || p.Requests(idp.EndpointToken) != 0 {
+		t.Fatalf("refresh behind a dead holder: %v after %d requests", err, p.Requests(idp.EndpointToken))
 	}
 }

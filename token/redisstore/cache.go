@@ -70,7 +70,7 @@ func (c *Source) Token(ctx context.Context) (*token.Token, error) {
 	}
 	p := c.s.newPoller()
 	for {
-		fence, err := c.s.lock(ctx, c.bas)
+		fence, err := c.s.lock(ctx, c.bas, 2*c.s.wait)
 		if err != nil {
 			return c.src.Token(ctx)
 		}

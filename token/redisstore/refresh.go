@@ -114,7 +114,7 @@ func (s *Store) Redeem(ctx context.Context, key string, seen uint64, redeem func
 	}
 	p := s.newPoller()
 	for {
-		fence, err := s.lock(ctx, base)
+		fence, err := s.lock(ctx, base, s.lockTTL)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -55,7 +55,10 @@ type Options struct {
 	// (refresh tokens, which must not be redeemed twice). Zero means 3 s.
 	Wait time.Duration
 	// LockTTL is how long a refresh lock lasts if its holder dies. It must
-	// exceed a token request. Zero means 45 s.
+	// exceed a token request. Zero means 45 s. A cache entry's lock lasts
+	// twice Wait: should a fetch outlive it, a second replica fetches too,
+	// which costs a request but breaks nothing, and a replica that died
+	// holding it delays the others' sharing only briefly.
 	LockTTL time.Duration
 	// RefreshTTL is how long an unused refresh token is kept. Zero means
 	// 90 days.
@@ -210,11 +213,12 @@ var unlockScript = goredis.NewScript(`
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0`)
 
-// lock tries once to take base's lock; fence is 0 when another holds it.
-func (s *Store) lock(ctx context.Context, base string) (fence int64, err error) {
+// lock tries once to take base's lock for ttl; fence is 0 when another
+// holds it.
+func (s *Store) lock(ctx context.Context, base string, ttl time.Duration) (fence int64, err error) {
 	cctx, cancel := s.cmd(ctx)
 	defer cancel()
-	fence, err = lockScript.Run(cctx, s.c, []string{base + ":lock", base + ":fence"}, s.lockTTL.Milliseconds()).Int64()
+	fence, err = lockScript.Run(cctx, s.c, []string{base + ":lock", base + ":fence"}, ttl.Milliseconds()).Int64()
 	return fence, s.result(ctx, err)
 }
 

@@ -274,6 +274,9 @@ func TestKeyIssuerBinding(t *testing.T) {
 			if tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || idbridge.Reason(err) != "issuer") {
 				t.Fatalf("Validate = %v, want %v", err, tt.want)
 			}
+			if tt.want != nil && !strings.Contains(err.Error(), "is bound to issuer "+tt.key) {
+				t.Fatalf("error %q does not name the key's issuer", err)
+			}
 		})
 	}
 }

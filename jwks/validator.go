@@ -439,7 +439,7 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 		return c, fail(ErrUnknownKey, "the key set returned no key")
 	}
 	if k.Issuer != "" && !ie.keyIssuerOK(k.Issuer, c) {
-		return c, fail(ErrIssuer, "the signing key belongs to another issuer")
+		return c, fail(ErrIssuer, "the signing key "+quoteShort(k.ID)+" is bound to issuer "+safeurl.String(k.Issuer))
 	}
 	if detail := a.fits(k); detail != "" {
 		return c, fail(ErrAlgorithm, detail)

@@ -2,9 +2,11 @@ package tokenit
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/redistest"
 	"github.com/idbridge/idbridge/token"
 	"github.com/idbridge/idbridge/token/redisstore"
@@ -61,5 +63,62 @@ func BenchmarkRedisL1Hit(b *testing.B) {
 		if _, err := c.Token(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFleetRequestsPerLifetime reports how many token requests
+// replicas make per token lifetime, each with a token.Cache renewing ahead
+// of expiry and 4 callers asking all the time (3 s tokens, watched for 4
+// lifetimes): one replica alone, 8 sharing through Redis, 8 without it.
+// A Cache renews a token this short half way through its life, so one
+// replica makes about 2 per lifetime. It runs in real time, so it is a
+// measurement, not a test:
+//
+//	go test -run X -bench FleetRequests -benchtime 1x ./tokenit
+func BenchmarkFleetRequestsPerLifetime(b *testing.B) {
+	const life = 3 * time.Second
+	srv := redistest.Start(b)
+	p := idp.StartTest(b, func(o *idp.Options) { o.AccessTokenLifetime = life })
+	for _, bc := range []struct {
+		name     string
+		replicas int
+		redis    bool
+	}{{"1 replica", 1, true}, {"8 replicas with Redis", 8, true}, {"8 replicas without Redis", 8, false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			caches := make([]*token.Cache, bc.replicas)
+			for i := range caches {
+				if bc.redis {
+					caches[i] = replicaCache(b, p, replicaStore(b, srv.Addr, []redisstore.Key{keyA}))
+					continue
+				}
+				c, err := token.NewCache(analytics(b, p), opts(p, nil))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { c.Close() })
+				caches[i] = c
+			}
+			for b.Loop() {
+				p.ResetRequests()
+				ctx, cancel := context.WithTimeout(context.Background(), 4*life)
+				var wg sync.WaitGroup
+				for _, c := range caches {
+					for range 4 {
+						wg.Go(func() {
+							for ctx.Err() == nil {
+								if _, err := c.Token(ctx); err != nil && ctx.Err() == nil {
+									b.Error(err)
+									return
+								}
+								time.Sleep(time.Millisecond)
+							}
+						})
+					}
+				}
+				wg.Wait()
+				cancel()
+				b.ReportMetric(float64(p.Requests(idp.EndpointToken))/4, "requests/lifetime")
+			}
+		})
 	}
 }

@@ -24,7 +24,7 @@ const cacheKey = "analytics-svc/lending"
 
 // replicaCache is one replica's token.Cache of the analytics daemon's
 // token for the lending API, with Redis as its second level.
-func replicaCache(t *testing.T, p *idp.Provider, st *redisstore.Store) *token.Cache {
+func replicaCache(t testing.TB, p *idp.Provider, st *redisstore.Store) *token.Cache {
 	t.Helper()
 	l2, err := st.Source(cacheKey, analytics(t, p))
 	if err != nil {
@@ -40,7 +40,7 @@ func replicaCache(t *testing.T, p *idp.Provider, st *redisstore.Store) *token.Ca
 
 // analytics is the analytics daemon's client credentials source for the
 // lending API.
-func analytics(t *testing.T, p *idp.Provider) token.Source {
+func analytics(t testing.TB, p *idp.Provider) token.Source {
 	t.Helper()
 	cc, err := token.NewClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
 		[]string{idp.ResourceLending + "/.default"}, opts(p, nil))

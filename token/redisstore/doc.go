@@ -57,4 +57,11 @@
 // and Ready returns nil. A refresh token lives only in Redis, so a refresh
 // during an outage fails with an error of class idp_unavailable and the
 // token.Cache retries with back-off while its token is valid.
+//
+// A full Redis (maxmemory reached, noeviction) refuses writes; that counts
+// as an outage like any other. An evicting Redis only costs the cache
+// entries it drops, which are fetched again; but a refresh token it drops
+// signs the user out, so keep refresh tokens on a Redis whose
+// maxmemory-policy is noeviction (they carry a TTL, which volatile-*
+// policies would evict), or persist it (AOF) so a restart loses nothing.
 package redisstore

@@ -35,6 +35,10 @@
 //
 //   - typ at+jwt (RFC 9068) is an access token;
 //   - a nonce (even empty), at_hash or c_hash is only ever in an ID token;
+//   - an Entra token (tid and ver 1.0 or 2.0) names its client in azp
+//     (v2.0) or appid (v1.0) when it is an access token, never when it is
+//     an ID token, which may carry roles and, from the token endpoint, no
+//     nonce: one without either is refused;
 //   - an access token carries its permissions: scp (Entra delegated),
 //     scope (RFC 9068) or roles (Entra app roles). A token with none of
 //     them, or only empty ones, is what an ID token looks like — also a

@@ -40,9 +40,18 @@ func TestAccessTokensOnly(t *testing.T) {
 		{"null nonce, no permissions", jwt, map[string]any{"aud": api, "nonce": nil, "scp": nil}, jwks.ErrType},
 		{"empty scp, no roles", jwt, map[string]any{"aud": api, "scp": ""}, jwks.ErrType},
 		{"empty roles", jwt, map[string]any{"aud": api, "roles": []string{}}, jwks.ErrType},
+		// Entra ID tokens carry roles when the user has app roles on the
+		// client, and those from the token endpoint need no nonce: with aud
+		// the API's own client ID (one app registration for both), only the
+		// missing azp/appid tells them apart.
+		{"Entra v2 ID token with roles, no nonce", jwt, map[string]any{"aud": api, "scp": nil, "roles": []string{"LoanViewer"}, "tid": "t", "oid": "o", "ver": "2.0", "preferred_username": "amit"}, jwks.ErrType},
+		{"Entra v1 ID token with roles, no nonce", jwt, map[string]any{"aud": api, "scp": nil, "roles": []string{"LoanViewer"}, "tid": "t", "oid": "o", "ver": "1.0", "unique_name": "amit"}, jwks.ErrType},
+		{"Entra v2 token with scp but no azp", jwt, map[string]any{"aud": api, "scp": "Loans.Read", "tid": "t", "oid": "o", "ver": "2.0"}, jwks.ErrType},
 		{"Entra app-only token without roles or idtyp", jwt, map[string]any{"aud": api, "scp": nil, "azp": "c", "azpacr": "1"}, jwks.ErrType},
 		// Access tokens.
 		{"Entra delegated (scp)", jwt, map[string]any{"aud": api, "scp": "Loans.Read", "azp": "c", "ver": "2.0"}, nil},
+		{"Entra v2 delegated with tenant (azpacr)", jwt, map[string]any{"aud": api, "scp": "Loans.Read", "azp": "c", "azpacr": "0", "tid": "t", "ver": "2.0"}, nil},
+		{"Entra v1 app-only with tenant (appidacr)", jwt, map[string]any{"aud": api, "scp": nil, "roles": []string{"Loans.Batch"}, "appid": "c", "appidacr": "1", "tid": "t", "ver": "1.0"}, nil},
 		{"Entra app-only (roles)", jwt, map[string]any{"aud": api, "roles": []string{"Loans.Batch"}, "azp": "c", "idtyp": "app"}, nil},
 		{"Entra app-only without roles (idtyp app)", jwt, map[string]any{"aud": api, "idtyp": "app", "azp": "c"}, nil},
 		{"RFC 9068 (at+jwt, scope, client_id)", atJWT, map[string]any{"aud": api, "scope": "profile orders.read", "client_id": "c"}, nil},

@@ -501,10 +501,20 @@ func notAccessToken(typ string, c *Claims) string {
 		return "an ID token (it has a nonce) is not an access token"
 	case c.marks&markCodeHash != 0:
 		return "an ID token (it has at_hash or c_hash) is not an access token"
+	case entraShaped(c) && c.AuthorizedParty == "" && c.AppID == "":
+		return "an Entra ID token (no azp or appid) is not an access token"
 	case len(c.Scopes) == 0 && len(c.Roles) == 0 && c.IDType != "app":
 		return "not an access token: it has none of scp, scope and roles (an ID token?)"
 	}
 	return ""
+}
+
+// entraShaped reports whether c has the claims of a Microsoft Entra token:
+// a tenant and a token version. Entra names the client in every access
+// token (azp in v2.0, appid in v1.0) and in no ID token, which may carry
+// roles and, from the token endpoint, no nonce.
+func entraShaped(c *Claims) bool {
+	return c.TenantID != "" && (c.Version == EntraV1 || c.Version == EntraV2)
 }
 
 // notIDToken returns why a token of header typ with claims c is not an ID

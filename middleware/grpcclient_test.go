@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -173,6 +174,22 @@ func TestPerRPCCredentialsPlaintextThroughLocalForwarder(t *testing.T) {
 	if err := call("passthrough:///localhost:50051"); err != nil {
 		t.Fatalf("plaintext call to localhost through the same forwarder: %v", err)
 	}
+	// A Unix socket target: grpc names its authority localhost.
+	sock := filepath.Join(t.TempDir(), "app.sock")
+	ulis, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Skipf("no Unix sockets here: %v", err)
+	}
+	go relay(ulis, addr)
+	t.Cleanup(func() { ulis.Close() })
+	cc, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if err := cc.Invoke(context.Background(), "/test.Echo/Echo", wrapperspb.String("hi"), new(wrapperspb.StringValue)); err != nil {
+		t.Fatalf("plaintext call over a Unix socket: %v", err)
+	}
 }
 
 // startForwarder relays TCP connections from a 127.0.0.1 port to addr and
@@ -184,22 +201,26 @@ func startForwarder(t *testing.T, addr string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lis.Close() })
-	go func() {
-		for {
-			in, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			out, err := net.Dial("tcp", addr)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			go func() { _, _ = io.Copy(out, in); out.Close() }()
-			go func() { _, _ = io.Copy(in, out); in.Close() }()
-		}
-	}()
+	go relay(lis, addr)
 	return lis.Addr().String()
+}
+
+// relay copies each connection accepted on lis to and from the TCP
+// address addr, until lis is closed.
+func relay(lis net.Listener, addr string) {
+	for {
+		in, err := lis.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", addr)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		go func() { _, _ = io.Copy(out, in); out.Close() }()
+		go func() { _, _ = io.Copy(in, out); in.Close() }()
+	}
 }
 
 type insecureAuthInfo struct{}

@@ -3,15 +3,19 @@
 // asks the IdP once per token rather than once per replica, and a rotating
 // refresh token is redeemed by one replica at a time.
 //
-//	client := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
-//	store, err := redisstore.New(client, []redisstore.Key{{ID: "2026-12", Secret: key32}})
+//	rdb := goredis.NewClient(&goredis.Options{Addr: addr, ContextTimeoutEnabled: true})
+//	store, err := redisstore.New(rdb, []redisstore.Key{{ID: "2026-12", Secret: key32}})
 //
 //	// A refresh token shared by every replica (token.SharedRefreshStore):
-//	r, err := token.NewRefresh(client, store, "lending-web/"+sessionID, nil)
+//	r, err := token.NewRefresh(webApp, store, "lending-web/"+sessionID, nil)
 //
 //	// A token.Cache whose second level is Redis:
-//	l2, err := store.Source("lending-api/"+clientID, token.NewClientCredentials(...))
+//	cc, err := token.NewClientCredentials(daemon, []string{"api://lending/.default"})
+//	l2, err := store.Source("analytics-svc/lending", cc)
 //	cache, err := token.NewCache(l2)
+//
+//	// The on-behalf-of cache of a token.Exchange:
+//	obo, err := token.NewOnBehalfOf(api, func(o *token.Options) { o.SecondLevel = store.SecondLevel })
 //
 // Any [goredis.UniversalClient] works: a single node, Sentinel or Cluster.
 //

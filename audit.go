@@ -62,6 +62,7 @@ const (
 
 // Event-specific audit field names.
 const (
+	FieldCache              = "cache"                // token.*: "hit" or "miss" in the verified-token cache (jwks.Options.Cache)
 	FieldPolicyVersion      = "policy_version"       // authz.*, policy.reloaded: policy in force
 	FieldPolicyPrevious     = "policy_previous"      // policy.reloaded: policy before the reload
 	FieldMappings           = "mappings"             // authz.*: policy mappings that granted roles; policy.reloaded: count

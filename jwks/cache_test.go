@@ -1,10 +1,14 @@
 package jwks_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -209,5 +213,35 @@ func TestCacheSameSignatureNeverShares(t *testing.T) {
 		if _, err := v.Validate(context.Background(), forged); !errors.Is(err, jwks.ErrSignature) {
 			t.Fatalf("%s changed, cached signature kept: %v", name, err)
 		}
+	}
+}
+
+// TestCacheUseIsAudited: token.validated says whether the verified-token
+// cache answered (cache: hit) or the token was validated in full (miss),
+// which is what an operator's cache hit ratio is counted from.
+func TestCacheUseIsAudited(t *testing.T) {
+	idp := jwkstest.Start(t)
+	var buf bytes.Buffer
+	v := newValidator(t, idp, func(o *jwks.Options) {
+		o.Cache = &jwks.CacheOptions{MaxEntries: 32}
+		o.Audit = slog.NewJSONHandler(&buf, nil)
+	})
+	tok := idp.Mint(map[string]any{"aud": "api://orders"})
+	mustValidate(t, v, tok)
+	mustValidate(t, v, tok)
+	_, _ = v.Validate(context.Background(), "not-a-token")
+	var got []string
+	for line := range strings.Lines(buf.String()) {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(ev["event"].(string), "token.") {
+			c, _ := ev["cache"].(string)
+			got = append(got, ev["event"].(string)+":"+c)
+		}
+	}
+	if want := []string{"token.validated:miss", "token.validated:hit", "token.rejected:"}; !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/internal/safeurl"
@@ -339,12 +341,13 @@ func (v *Validator) validate(ctx context.Context, token string, idMode bool, non
 	if auditing {
 		start = time.Now()
 	}
-	c, err := v.check(ctx, token, idMode)
+	var cs cacheUse
+	c, err := v.check(ctx, token, idMode, &cs)
 	if err == nil && idMode {
 		err = checkIDToken(c, nonce, v.auds)
 	}
 	if auditing {
-		v.emit(ctx, c, err, time.Since(start))
+		v.emit(ctx, c, err, cs, time.Since(start))
 	}
 	if err != nil {
 		return nil, err
@@ -352,9 +355,26 @@ func (v *Validator) validate(ctx context.Context, token string, idMode bool, non
 	return c, nil
 }
 
-// check does the work of Validate. On failure it may also return the
-// partly parsed claims, for the audit event only.
-func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Claims, error) {
+// The cache field of audit events, shared (Emit only reads them).
+var (
+	cacheHitAttrs  = []slog.Attr{slog.String(idbridge.FieldCache, "hit")}
+	cacheMissAttrs = []slog.Attr{slog.String(idbridge.FieldCache, "miss")}
+)
+
+// cacheUse says how the verified-token cache took part in a validation,
+// for the audit event's cache field (and so the cache hit ratio metric).
+type cacheUse uint8
+
+const (
+	cacheUnused cacheUse = iota // no cache, an ID token, or a malformed token
+	cacheMiss
+	cacheHit
+)
+
+// check does the work of Validate, noting the cache's part in cs. On
+// failure it may also return the partly parsed claims, for the audit event
+// only.
+func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *cacheUse) (*Claims, error) {
 	if len(token) > v.maxSize {
 		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
 	}
@@ -369,7 +389,9 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool) (*Clai
 	useCache := v.cache != nil && !idMode
 	if useCache {
 		ck = cacheKeyOf(s64)
+		*cs = cacheMiss
 		if c, err, hit := v.cached(ctx, ck, token[:d2]); hit {
+			*cs = cacheHit
 			return c, err
 		}
 	}
@@ -703,8 +725,14 @@ func checkIDToken(c *Claims, nonce string, auds []string) error {
 	return nil
 }
 
-func (v *Validator) emit(ctx context.Context, c *Claims, err error, d time.Duration) {
+func (v *Validator) emit(ctx context.Context, c *Claims, err error, cs cacheUse, d time.Duration) {
 	e := audit.Event{Name: audit.TokenValidated, Outcome: audit.Success, Duration: d}
+	switch cs {
+	case cacheHit:
+		e.Attrs = cacheHitAttrs
+	case cacheMiss:
+		e.Attrs = cacheMissAttrs
+	}
 	if err != nil {
 		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, reason.Of(err)
 	}

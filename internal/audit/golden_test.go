@@ -33,7 +33,8 @@ func goldenEvents() []Event {
 	ms := 1200 * time.Microsecond
 	return []Event{
 		user(Event{Name: TokenValidated, Outcome: Success, KeyID: "nOo3ZDrODXEK1jKWhXslHR_KXEg", Algorithm: "RS256",
-			Roles: []string{"Loans.Read"}, Route: "GET /loans/{id}", RemoteAddr: "192.0.2.7:4711", Duration: ms}),
+			Roles: []string{"Loans.Read"}, Route: "GET /loans/{id}", RemoteAddr: "192.0.2.7:4711", Duration: ms,
+			Attrs: []slog.Attr{slog.String("cache", "miss")}}),
 		{Name: TokenRejected, Outcome: Failure, Reason: "expired", Issuer: iss, KeyID: "nOo3ZDrODXEK1jKWhXslHR_KXEg", Algorithm: "RS256",
 			Route: "GET /loans/{id}", RemoteAddr: "192.0.2.7:4711", Duration: ms},
 		user(Event{Name: AuthzAllowed, Outcome: Success, Permission: "loan:read", Roles: []string{"LoanViewer"},

@@ -2,8 +2,11 @@ package token
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge/jwks"
 )
 
 func benchCache(b *testing.B) *Cache {
@@ -64,5 +67,24 @@ func BenchmarkExchangeToken(b *testing.B) {
 		if _, err := x.Token(ctx, "incoming", nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkExchangeForget measures dropping one user's entries from a full
+// cache (10,000 entries, the default MaxEntries), as a revocation does.
+func BenchmarkExchangeForget(b *testing.B) {
+	x, err := NewOnBehalfOf(Client{ID: "c", TokenURL: "https://idp.example/token", Auth: ClientSecretPost("s")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { x.Close() })
+	for i := range defaultMaxEntries {
+		if _, err := x.entry(fakeJWT(map[string]any{"tid": "t", "oid": fmt.Sprint("user-", i), "iat": 1}), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		x.Forget(func(c *jwks.Claims) bool { return c.TenantID == "t" && c.ObjectID == "nobody" })
 	}
 }

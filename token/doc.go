@@ -17,7 +17,8 @@
 //   - [Device]: device authorization (RFC 8628) for command-line tools.
 //   - [Refresh]: refresh tokens with rotation, kept in a [RefreshStore].
 //   - [Exchange]: Entra on-behalf-of and RFC 8693 token exchange, cached
-//     per incoming token and scope set.
+//     per incoming token and scope set; [Exchange.Forget] drops a revoked
+//     user's, token's or session's entries.
 //
 // [ClientFromEnvironment] and [FromEnvironment] configure the Entra client
 // from the AZURE_* variables (secret, PEM or .pfx certificate, or federated

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/jwks"
 )
 
 // Grant types and token types of the downstream flows.
@@ -37,6 +38,7 @@ const (
 // background only when asked for inside its window, never by a timer: a
 // user's downstream token is not worth renewing if the user has gone. The
 // oldest keys are dropped beyond Options.MaxEntries, expired ones first.
+// [Exchange.Forget] drops the entries of a revoked user, token or session.
 //
 // An Exchange is safe for concurrent use by multiple goroutines. Call Close
 // to stop its goroutines.
@@ -55,6 +57,9 @@ type Exchange struct {
 	entries map[exchangeKey]*entry // guarded by mu
 	order   []exchangeKey          // guarded by mu: keys, oldest first
 	closed  bool                   // guarded by mu
+	// who is the identity of each entry's subject token, for Forget; a
+	// key is absent when the token is not a JWT.
+	who map[exchangeKey]*jwks.Claims // guarded by mu
 }
 
 // NewOnBehalfOf returns Entra's on-behalf-of flow for client c (a
@@ -86,7 +91,7 @@ func newExchange(c Client, obo bool, optFns []func(*Options)) (*Exchange, error)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Exchange{
 		r: r, obo: obo, o: o, log: audit.New(o.Audit),
-		ctx: ctx, cancel: cancel, entries: map[exchangeKey]*entry{},
+		ctx: ctx, cancel: cancel, entries: map[exchangeKey]*entry{}, who: map[exchangeKey]*jwks.Claims{},
 	}, nil
 }
 
@@ -165,6 +170,14 @@ func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
 	key := exchangeKey{sha256.Sum256([]byte(subjectToken)), scope}
 
 	x.mu.Lock()
+	if e, ok := x.entries[key]; ok && !x.closed {
+		x.mu.Unlock()
+		return e, nil
+	}
+	x.mu.Unlock()
+	who := subjectOf(subjectToken) // a miss: read the token outside the lock
+
+	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
 		return nil, ErrClosed
@@ -184,7 +197,64 @@ func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
 	e := newEntry(x.ctx, src, x.o, x.log, &x.wg)
 	x.entries[key] = e
 	x.order = append(x.order, key)
+	if who != nil {
+		x.who[key] = who
+	}
 	return e, nil
+}
+
+// subjectOf is who a subject token speaks for — iss, sub, tid, oid, jti,
+// uti, sid and iat — read with the one JWT reader without verifying
+// anything: the service validated the token before exchanging it, and
+// Forget only drops entries by it. The strings are copied so that an entry
+// does not keep the whole payload alive. nil for a token that is not a JWT.
+func subjectOf(tok string) *jwks.Claims {
+	c, err := jwks.ParseUnverified(tok) // size bounded by Token
+	if err != nil {
+		return nil
+	}
+	return &jwks.Claims{
+		Issuer: strings.Clone(c.Issuer), Subject: strings.Clone(c.Subject),
+		TenantID: strings.Clone(c.TenantID), ObjectID: strings.Clone(c.ObjectID),
+		ID: strings.Clone(c.ID), UTI: strings.Clone(c.UTI), SessionID: strings.Clone(c.SessionID),
+		IssuedAt: c.IssuedAt,
+	}
+}
+
+// Forget drops the cached tokens obtained for every subject token whose
+// identity match accepts, and returns how many entries it dropped. Call it
+// when a user, a token or a session is revoked: the guard refuses the
+// revoked token, so its downstream tokens would never be reused, but
+// without Forget they stay in memory until evicted. With a revocation
+// list, on every replica:
+//
+//	o.OnRevoke = func(e revocation.Entry) { obo.Forget(e.Matches) }
+//
+// match sees, for each entry, the claims Issuer, Subject, TenantID,
+// ObjectID, ID, UTI, SessionID and IssuedAt of its subject token (read
+// unverified when the entry was made; nothing else is set), and must not
+// keep or modify them. Entries for subject tokens that are not JWTs are
+// never matched. Forget holds the cache's lock while it scans it: one call
+// of match per entry.
+func (x *Exchange) Forget(match func(*jwks.Claims) bool) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := 0
+	for k, c := range x.who {
+		if !match(c) {
+			continue
+		}
+		if e, ok := x.entries[k]; ok {
+			e.invalidate() // a caller holding e fetches afresh, never the dropped token
+			delete(x.entries, k)
+			n++
+		}
+		delete(x.who, k)
+	}
+	if n > 0 {
+		x.order = slices.DeleteFunc(x.order, func(k exchangeKey) bool { _, ok := x.entries[k]; return !ok })
+	}
+	return n
 }
 
 // evictLocked drops expired entries, then the oldest, until there is room
@@ -196,6 +266,7 @@ func (x *Exchange) evictLocked() {
 		e := x.entries[k]
 		if s := e.cur.Load(); (s == nil || !now.Before(s.expireAt)) && !e.busy.Load() {
 			delete(x.entries, k)
+			delete(x.who, k)
 			continue
 		}
 		kept = append(kept, k)
@@ -203,6 +274,7 @@ func (x *Exchange) evictLocked() {
 	x.order = kept
 	for len(x.entries) >= x.o.MaxEntries && len(x.order) > 0 {
 		delete(x.entries, x.order[0])
+		delete(x.who, x.order[0])
 		x.order = x.order[1:]
 	}
 }

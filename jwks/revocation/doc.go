@@ -57,8 +57,14 @@
 // no downstream token.
 //
 // Options.OnRevoke runs for each new entry, on every replica of a shared
-// list, to drop what caches hold for the user: rbac/graph Source.Forget,
-// rbac/ldap Directory.Forget.
+// list, to drop what caches hold for the user: rbac/graph Source.Forget
+// (by object ID), and, through [Entry.Matches], the downstream tokens of
+// a token.Exchange and the groups of an rbac/ldap Directory:
+//
+//	o.OnRevoke = func(e revocation.Entry) {
+//		obo.Forget(e.Matches)               // on-behalf-of and exchanged tokens
+//		directory.ForgetMatching(e.Matches) // LDAP groups of the user's account
+//	}
 //
 // # Replicas
 //

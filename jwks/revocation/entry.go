@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/idbridge/idbridge/jwks"
 )
 
 // Kind is what an [Entry] revokes. Its text form ("subject", "token",
@@ -89,6 +91,33 @@ func TokenID(id string) Entry { return Entry{Kind: Token, ID: id} }
 
 // SessionID revokes every token of the session sid.
 func SessionID(sid string) Entry { return Entry{Kind: Session, ID: sid} }
+
+// Matches reports whether e revokes the token whose claims are c, by the
+// rules of [List.Lookup]: a Token entry its jti or uti, a Session entry
+// its sid, a Subject entry its tid+oid or iss+sub when c was issued before
+// e.At or in the same second (a zero At, or a c without iat, counts as
+// before). Its signature fits the Forget methods of caches that hold
+// something per user and cannot import this package — token.Exchange
+// (on-behalf-of tokens), rbac/ldap Directory.ForgetMatching — so that
+// Options.OnRevoke can pass it: obo.Forget(e.Matches).
+func (e Entry) Matches(c *jwks.Claims) bool {
+	if c == nil {
+		return false
+	}
+	switch e.Kind {
+	case Token:
+		return e.ID != "" && (c.ID == e.ID || c.UTI == e.ID)
+	case Session:
+		return e.ID != "" && c.SessionID == e.ID
+	case Subject:
+		issuedBefore := e.At.IsZero() || c.IssuedAt.IsZero() || c.IssuedAt.Unix() <= e.At.Unix()
+		if e.TenantID != "" {
+			return issuedBefore && e.ObjectID != "" && c.TenantID == e.TenantID && c.ObjectID == e.ObjectID
+		}
+		return issuedBefore && e.Issuer != "" && e.Subject != "" && c.Issuer == e.Issuer && c.Subject == e.Subject
+	}
+	return false
+}
 
 // String describes the entry for logs without any token: identifiers of
 // subjects and sessions, and for a token only its kind.

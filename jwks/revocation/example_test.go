@@ -2,6 +2,7 @@ package revocation_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
+	"github.com/idbridge/idbridge/token"
 )
 
 // Governance revokes Leo, a leaver; his token, issued before, is refused,
@@ -85,20 +87,48 @@ func Example_governanceWebhook() {
 }
 
 // Options.OnRevoke drops what caches hold for a revoked user, on every
-// replica of a shared list: here the Microsoft Graph group cache of
-// rbac/graph (Source.Forget takes the object ID). rbac/ldap's cache is
-// keyed by the directory account the claims map to, so call its
-// Directory.Forget with the user's claims where the service has them.
+// replica of a shared list: the Microsoft Graph group cache of rbac/graph
+// (Source.Forget takes the object ID), the downstream tokens a
+// token.Exchange obtained on the user's behalf, and the group cache of an
+// rbac/ldap Directory (dir.ForgetMatching(e.Matches), the same way).
 func ExampleOptions_onRevoke() {
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"core-banking-token","token_type":"Bearer","expires_in":3600}`)
+	}))
+	defer idp.Close()
+	obo, err := token.NewOnBehalfOf(token.Client{ID: "lending-api", TokenURL: idp.URL, Auth: token.ClientSecretPost("s")})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer obo.Close()
 	forget := func(objectID string) { fmt.Println("graph groups forgotten:", objectID) } // graphSource.Forget
+
 	list, _ := revocation.New(func(o *revocation.Options) {
 		o.OnRevoke = func(e revocation.Entry) {
 			if e.Kind == revocation.Subject && e.ObjectID != "" {
 				forget(e.ObjectID)
 			}
+			fmt.Println("on-behalf-of entries dropped:", obo.Forget(e.Matches))
 		}
 	})
-	_ = list.Revoke(context.Background(), revocation.EntraUser(tid, leoOID))
+	ctx := context.Background()
+	// Leo's access token, as the guard validated it, exchanged for a token
+	// to call core banking.
+	leoToken := unsignedJWT(`{"aud":"6e74172b-be56-4843-9ff4-e66a39bb12e3","iss":"` + entraIss +
+		`","iat":` + fmt.Sprint(time.Now().Add(-10*time.Minute).Unix()) + `,"scp":"Loans.Read","tid":"` + tid +
+		`","oid":"` + leoOID + `","sub":"pairwise-leo","ver":"2.0"}`)
+	if _, err := obo.Token(ctx, leoToken, []string{"api://core-banking/Accounts.Read"}); err != nil {
+		log.Fatal(err)
+	}
+	_ = list.Revoke(ctx, revocation.EntraUser(tid, leoOID))
 	// Output:
 	// graph groups forgotten: 7b2c1e8a-4f3d-4a9e-9c61-0e5d2f1a3b44
+	// on-behalf-of entries dropped: 1
+}
+
+// unsignedJWT stands in for a token a client sent; only its shape matters.
+func unsignedJWT(claims string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"RS256","typ":"JWT","kid":"k1"}`)) + "." + enc([]byte(claims)) + "." + enc([]byte("signature"))
 }

@@ -41,8 +41,9 @@ type Options struct {
 	// OnRevoke, when set, is called after each entry that is new or later
 	// than the one it replaces — from Revoke or Merge, so on every replica of
 	// a shared list — to drop what caches hold for it: group caches
-	// (rbac/graph Source.Forget, rbac/ldap Directory.Forget), on-behalf-of
-	// tokens. It runs with no lock held and must not block.
+	// (rbac/graph Source.Forget, rbac/ldap Directory.ForgetMatching),
+	// on-behalf-of tokens (token.Exchange.Forget); pass [Entry.Matches] to
+	// the latter two. It runs with no lock held and must not block.
 	OnRevoke func(Entry)
 	// Audit receives revocation.added for each Revoke and token.rejected
 	// (reason revoked, field revocation = the entry kind) for each token

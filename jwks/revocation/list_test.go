@@ -77,12 +77,17 @@ func TestLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			l := newList(t, c)
+			var stored revocation.Entry
+			l := newList(t, c, func(o *revocation.Options) { o.OnRevoke = func(e revocation.Entry) { stored = e } })
 			if err := l.Revoke(context.Background(), tt.entry); err != nil {
 				t.Fatal(err)
 			}
 			if got := l.Lookup(tt.token); got != tt.want {
 				t.Errorf("Lookup = %v, want %v", got, tt.want)
+			}
+			// What OnRevoke passes to caches' Forget matches as Lookup does.
+			if got := stored.Matches(tt.token); got != (tt.want != revocation.None) {
+				t.Errorf("Matches = %v, want %v", got, tt.want != revocation.None)
 			}
 			err := l.Check(context.Background(), tt.token)
 			if tt.want == revocation.None {
@@ -330,5 +335,23 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An entry with an empty identifier matches no token, not every token
+// without that claim.
+func TestMatchesNeedsIdentifiers(t *testing.T) {
+	bare := &jwks.Claims{Issuer: entraIss}
+	for _, e := range []revocation.Entry{
+		{}, {Kind: revocation.Token}, {Kind: revocation.Session},
+		{Kind: revocation.Subject}, {Kind: revocation.Subject, Issuer: entraIss},
+		{Kind: revocation.Subject, TenantID: tid}, {Kind: 9, ID: "x"},
+	} {
+		if e.Matches(bare) || e.Matches(&jwks.Claims{}) || e.Matches(nil) {
+			t.Errorf("%#v matches a token without identifiers", e)
+		}
+	}
+	if revocation.TokenID("x").Matches(nil) {
+		t.Error("matches nil claims")
 	}
 }

@@ -189,6 +189,7 @@ type Directory struct {
 type cached struct {
 	groups  []string
 	expires time.Time
+	who     []*jwks.Claims // subjects it was looked up for (see ForgetMatching)
 }
 
 // maxCached bounds the GroupsTTL cache; past it, expired entries go first,
@@ -761,7 +762,7 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 	if !ok {
 		return nil, ErrNoUser
 	}
-	if g, ok := d.cachedGroups(key); ok {
+	if g, ok := d.cachedGroups(key, c); ok {
 		return g, nil
 	}
 	start := d.opts.Now()
@@ -770,7 +771,7 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	d.storeGroups(key, groups)
+	d.storeGroups(key, groups, c)
 	return groups, nil
 }
 
@@ -822,7 +823,7 @@ func (d *Directory) cacheKey(c *jwks.Claims) (key string, byDN bool, username st
 	return "user:" + username, false, username, true
 }
 
-func (d *Directory) cachedGroups(key string) ([]string, bool) {
+func (d *Directory) cachedGroups(key string, c *jwks.Claims) ([]string, bool) {
 	if d.opts.GroupsTTL <= 0 {
 		return nil, false
 	}
@@ -832,10 +833,14 @@ func (d *Directory) cachedGroups(key string) ([]string, bool) {
 	if !ok || !d.opts.Now().Before(e.expires) {
 		return nil, false
 	}
+	if who, added := remember(e.who, c); added {
+		e.who = who
+		d.cache[key] = e
+	}
 	return e.groups, true
 }
 
-func (d *Directory) storeGroups(key string, groups []string) {
+func (d *Directory) storeGroups(key string, groups []string, c *jwks.Claims) {
 	if d.opts.GroupsTTL <= 0 {
 		return
 	}
@@ -858,11 +863,14 @@ func (d *Directory) storeGroups(key string, groups []string) {
 			delete(d.cache, k)
 		}
 	}
-	d.cache[key] = cached{groups: groups, expires: now.Add(d.opts.GroupsTTL)}
+	who, _ := remember(nil, c)
+	d.cache[key] = cached{groups: groups, expires: now.Add(d.opts.GroupsTTL), who: who}
 }
 
 // Forget drops the cached groups of the user of c (see Options.GroupsTTL),
-// for a mover or leaver event that must take effect at once.
+// for a mover or leaver event that must take effect at once. When the event
+// names a subject rather than claims (a revocation list's entry), use
+// [Directory.ForgetMatching].
 func (d *Directory) Forget(c *jwks.Claims) {
 	key, _, _, ok := d.cacheKey(c)
 	if !ok {

@@ -262,21 +262,21 @@ func TestGroupsCacheKeyAndExpiry(t *testing.T) {
 	if ko, _, _, _ := d.cacheKey(other); ko == ka {
 		t.Error("a user name that looks like a DN shares the DN's cache entry")
 	}
-	d.storeGroups(ka, []string{"cn=x"})
-	if g, ok := d.cachedGroups(kb); !ok || len(g) != 1 {
+	d.storeGroups(ka, []string{"cn=x"}, a)
+	if g, ok := d.cachedGroups(kb, b); !ok || len(g) != 1 {
 		t.Fatal("cached groups not found")
 	}
 	now = now.Add(time.Minute)
-	if _, ok := d.cachedGroups(ka); ok {
+	if _, ok := d.cachedGroups(ka, a); ok {
 		t.Error("an entry outlived GroupsTTL")
 	}
 	now = now.Add(-time.Second)
 	d.Forget(b)
-	if _, ok := d.cachedGroups(ka); ok {
+	if _, ok := d.cachedGroups(ka, a); ok {
 		t.Error("Forget kept the entry")
 	}
 	for i := 0; i < maxCached+10; i++ {
-		d.storeGroups(fmt.Sprint("user:", i), nil)
+		d.storeGroups(fmt.Sprint("user:", i), nil, nil)
 	}
 	if n := len(d.cache); n > maxCached {
 		t.Errorf("cache holds %d entries", n)

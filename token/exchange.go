@@ -234,8 +234,10 @@ func subjectOf(tok string) *jwks.Claims {
 // ObjectID, ID, UTI, SessionID and IssuedAt of its subject token (read
 // unverified when the entry was made; nothing else is set), and must not
 // keep or modify them. Entries for subject tokens that are not JWTs are
-// never matched. Forget holds the cache's lock while it scans it: one call
-// of match per entry.
+// never matched. Copies in Options.SecondLevel stay until they expire:
+// they are keyed by the revoked token's hash, which no caller that checks
+// the list asks for again. Forget holds the cache's lock while it scans
+// it: one call of match per entry.
 func (x *Exchange) Forget(match func(*jwks.Claims) bool) int {
 	x.mu.Lock()
 	defer x.mu.Unlock()

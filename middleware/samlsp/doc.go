@@ -18,7 +18,7 @@
 //	GET  /saml/metadata   the SP's metadata, to register at the IdP
 //	GET  /saml/login      SP-initiated sign-in: redirect with an AuthnRequest (?return=/path)
 //	POST /saml/acs        the IdP's response (HTTP-POST binding): validated, session started
-//	GET|POST /saml/logout ends the session, then the IdP's single logout when it has one
+//	POST /saml/logout     ends the session, then the IdP's single logout when it has one
 //
 // Require sends a browser without a session (GET) to the IdP and back to
 // the page it asked for; other requests get 401.
@@ -33,7 +33,12 @@
 // cannot redirect off-site. The session cookie is __Host-, Secure,
 // HttpOnly, SameSite=Lax and holds only a random 256-bit ID; the claims
 // stay on the server, in a bounded store, for Options.SessionTTL or until
-// the IdP's SessionNotOnOrAfter, whichever is first. Assertions are
+// the IdP's SessionNotOnOrAfter, whichever is first. Logout takes only a
+// same-origin POST (a form on the application's pages: <form method="post"
+// action="/saml/logout">): a GET is 405, and a POST whose Origin is not the
+// ACS URL's origin, or whose Sec-Fetch-Site is cross-site or same-site, is
+// 403, so another site's link, <img> or form cannot log users out (logout
+// CSRF). Assertions are
 // one-time (the validator's replay cache). A fleet behind a load balancer
 // needs sticky sessions or one replica for the SP routes: the session
 // store is in-process.

@@ -60,10 +60,11 @@ type Options struct {
 // http.Handler for its routes and wraps the application's handlers with
 // Require. Safe for concurrent use by multiple goroutines.
 type SP struct {
-	v    *saml.Validator
-	o    Options
-	base string // path prefix of the routes, e.g. "/saml/"
-	acs  string // path of the ACS
+	v      *saml.Validator
+	o      Options
+	base   string // path prefix of the routes, e.g. "/saml/"
+	acs    string // path of the ACS
+	origin string // the SP's own origin, from the ACS URL: "https://host[:port]"
 
 	mu       sync.Mutex
 	sessions map[string]*session // guarded by mu
@@ -118,7 +119,7 @@ func New(v *saml.Validator, opts ...func(*Options)) (*SP, error) {
 	if !strings.HasSuffix(base, "/") {
 		base += "/"
 	}
-	return &SP{v: v, o: o, base: base, acs: u.Path,
+	return &SP{v: v, o: o, base: base, acs: u.Path, origin: "https://" + strings.TrimSuffix(strings.ToLower(u.Host), ":443"),
 		sessions: map[string]*session{}, pending: map[string]pending{}}, nil
 }
 
@@ -292,7 +293,21 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }
 
+// serveLogout ends the session. Only a same-origin POST may: a GET (a
+// cross-site link or <img>) or a form posted from another site would let
+// any page log the user out (logout CSRF). The SameSite=Lax session cookie
+// alone does not stop it: a cross-site top-level POST still receives the
+// response that clears the cookie.
 func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	if !sp.sameOrigin(r) {
+		http.Error(w, "cross-origin logout refused", http.StatusForbidden)
+		return
+	}
 	var nameID string
 	if c, err := r.Cookie(sessionName); err == nil {
 		sp.mu.Lock()
@@ -310,6 +325,21 @@ func (sp *SP) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// sameOrigin reports whether r comes from the SP's own pages. Browsers
+// send Origin on every POST (Origin: null from sandboxed or redirected
+// contexts, refused) and Sec-Fetch-Site on every request; a request with
+// neither is not from a browser page that could be forged cross-site.
+func (sp *SP) sameOrigin(r *http.Request) bool {
+	if o := r.Header.Values("Origin"); len(o) > 0 {
+		return len(o) == 1 && strings.EqualFold(o[0], sp.origin)
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+		return true
+	}
+	return false // cross-site, same-site (a sibling subdomain), or unknown
 }
 
 func (sp *SP) warn(ctx context.Context, msg string, err error) {

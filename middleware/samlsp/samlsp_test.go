@@ -144,10 +144,83 @@ func TestSignInFlow(t *testing.T) {
 	if resp := post(t, c, base+"/saml/acs", form); resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("replay: %d", resp.StatusCode)
 	}
-	// 5. Logout ends the session.
-	resp, _ = get(t, c, base+"/saml/logout")
+	// 5. Logout (a form on the portal's pages) ends the session.
+	resp = logout(t, c, http.MethodPost, base+"/saml/logout", "Origin", base)
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("logout: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, c, base+"/accounts/42"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("after logout: %d, want a new sign-in", resp.StatusCode)
+	}
+}
+
+func logout(t *testing.T, c *http.Client, method, u string, header ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestLogoutCSRF: another site cannot log a user out with a link, an
+// <img>, or a form posted to /saml/logout; the session survives every
+// such attempt, and only a same-origin POST ends it.
+func TestLogoutCSRF(t *testing.T) {
+	_, c, base := portal(t)
+	get(t, c, base+"/saml/login")
+	id := requestID(t, c, base)
+	if resp := post(t, c, base+"/saml/acs", samltest.Encode(idp.Response(amit,
+		samltest.Request{Audience: base + "/saml", Recipient: base + "/saml/acs", InResponseTo: id}))); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ACS: %d", resp.StatusCode)
+	}
+	for _, tt := range []struct {
+		attack, method string
+		header         []string
+		want           int
+	}{
+		{"cross-site link or <img> (GET)", http.MethodGet, []string{"Sec-Fetch-Site", "cross-site"}, http.StatusMethodNotAllowed},
+		{"GET without fetch metadata", http.MethodGet, nil, http.StatusMethodNotAllowed},
+		{"same-origin GET", http.MethodGet, []string{"Sec-Fetch-Site", "same-origin"}, http.StatusMethodNotAllowed},
+		{"HEAD", http.MethodHead, nil, http.StatusMethodNotAllowed},
+		{"cross-site form POST", http.MethodPost, []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+		{"cross-site form POST, Origin only", http.MethodPost, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"POST from a sibling subdomain", http.MethodPost, []string{"Sec-Fetch-Site", "same-site"}, http.StatusForbidden},
+		{"POST from a sandboxed frame (Origin: null)", http.MethodPost, []string{"Origin", "null"}, http.StatusForbidden},
+		{"POST with the SP's origin over http", http.MethodPost, []string{"Origin", strings.Replace(base, "https:", "http:", 1)}, http.StatusForbidden},
+		{"POST with the SP's origin as a prefix", http.MethodPost, []string{"Origin", base + ".evil.example"}, http.StatusForbidden},
+		{"POST with two Origin headers", http.MethodPost, []string{"Origin", base, "Origin", "https://evil.example"}, http.StatusForbidden},
+		{"cross-site POST, Sec-Fetch-Site only", http.MethodPost, []string{"Sec-Fetch-Site", "cross-site"}, http.StatusForbidden},
+	} {
+		t.Run(tt.attack, func(t *testing.T) {
+			resp := logout(t, c, tt.method, base+"/saml/logout", tt.header...)
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s %d, want %d", tt.method, resp.StatusCode, tt.want)
+			}
+			if tt.want == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != http.MethodPost {
+				t.Fatalf("Allow %q, want POST", resp.Header.Get("Allow"))
+			}
+			for _, ck := range resp.Cookies() {
+				if ck.Name == "__Host-idbridge-saml" {
+					t.Fatalf("refused logout touched the session cookie: %+v", ck)
+				}
+			}
+			if resp, _ := get(t, c, base+"/accounts/42"); resp.StatusCode != http.StatusOK {
+				t.Fatalf("session ended by a refused logout: %d", resp.StatusCode)
+			}
+		})
+	}
+	// The portal's own logout form ends the session.
+	if resp := logout(t, c, http.MethodPost, base+"/saml/logout", "Origin", base, "Sec-Fetch-Site", "same-origin"); resp.StatusCode != http.StatusFound {
+		t.Fatalf("same-origin logout: %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, c, base+"/accounts/42"); resp.StatusCode != http.StatusFound {
 		t.Fatalf("after logout: %d, want a new sign-in", resp.StatusCode)

@@ -195,7 +195,7 @@ func (e *entry) slow(ctx context.Context) (*Token, error) {
 		if now.Before(s.refreshAt) {
 			e.trust(s, now)
 		} else {
-			e.refreshAsync(now)
+			e.refreshAsync(now, ctx)
 		}
 		return s.tok, nil
 	}
@@ -215,7 +215,7 @@ func (e *entry) slow(ctx context.Context) (*Token, error) {
 			e.mu.Unlock()
 			return nil, err
 		}
-		c = e.startLocked()
+		c = e.startLocked(ctx)
 	}
 	e.mu.Unlock()
 	select {
@@ -227,32 +227,41 @@ func (e *entry) slow(ctx context.Context) (*Token, error) {
 }
 
 // refreshAsync starts a background fetch unless one is running or the
-// backoff forbids it.
-func (e *entry) refreshAsync(now time.Time) {
+// backoff forbids it. trig is the context of the call that asked, nil for
+// the renewal loop.
+func (e *entry) refreshAsync(now time.Time, trig context.Context) {
 	if e.busy.Load() || now.UnixNano() < e.retryAt.Load() {
 		return
 	}
 	e.mu.Lock()
 	if e.call == nil && !e.closed && now.UnixNano() >= e.retryAt.Load() {
-		e.startLocked()
+		e.startLocked(trig)
 	}
 	e.mu.Unlock()
 }
 
-// startLocked starts a fetch; e.mu must be held.
-func (e *entry) startLocked() *call {
+// startLocked starts a fetch for the call with context trig (nil for
+// none); e.mu must be held.
+func (e *entry) startLocked(trig context.Context) *call {
 	c := &call{done: make(chan struct{})}
 	e.call = c
 	e.busy.Store(true)
 	e.wg.Add(1)
-	go e.run(c)
+	go e.run(c, trig)
 	return c
 }
 
-func (e *entry) run(c *call) {
+func (e *entry) run(c *call, trig context.Context) {
 	defer e.wg.Done()
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(e.ctx, 2*e.o.Timeout)
+	base := e.ctx
+	if trig != nil {
+		// The fetch lives by the entry's context but carries the values of
+		// the call that started it (its trace span), so the token request
+		// and its audit event join that request's trace.
+		base = valuesOf{Context: e.ctx, vals: trig}
+	}
+	ctx, cancel := context.WithTimeout(base, 2*e.o.Timeout)
 	// A source that ignores ctx is abandoned when ctx ends, so that it
 	// cannot hold up Close or the callers waiting here.
 	tok, err := await(ctx, func() (*Token, error) { return e.src.Token(ctx) })
@@ -315,7 +324,21 @@ func (e *entry) run(c *call) {
 		default:
 		}
 	}
-	e.audit(prev, tok, c.err, time.Since(start))
+	e.audit(base, prev, tok, c.err, time.Since(start))
+}
+
+// valuesOf has the deadline and cancellation of Context and the values of
+// vals first, then of Context.
+type valuesOf struct {
+	context.Context
+	vals context.Context
+}
+
+func (c valuesOf) Value(key any) any {
+	if v := c.vals.Value(key); v != nil {
+		return v
+	}
+	return c.Context.Value(key)
 }
 
 // schedule decides when to renew and when to stop serving tok. The margin
@@ -397,7 +420,7 @@ func (e *entry) loop() {
 			}
 			wait := time.Duration(at - e.now().UnixNano())
 			if wait <= 0 {
-				e.refreshAsync(e.now())
+				e.refreshAsync(e.now(), nil)
 			} else {
 				t.Reset(wait)
 				tc = t.C
@@ -410,7 +433,7 @@ func (e *entry) loop() {
 		case <-e.changed:
 			t.Stop()
 		case <-tc:
-			e.refreshAsync(e.now())
+			e.refreshAsync(e.now(), nil)
 			// Wait for the fetch, if one started, before rescheduling.
 			if e.busy.Load() {
 				select {
@@ -441,8 +464,8 @@ func (e *entry) close() {
 	e.mu.Unlock()
 }
 
-func (e *entry) audit(prev *state, tok *Token, err error, d time.Duration) {
-	if !e.log.Enabled(e.ctx) {
+func (e *entry) audit(ctx context.Context, prev *state, tok *Token, err error, d time.Duration) {
+	if !e.log.Enabled(ctx) {
 		return
 	}
 	ev := audit.Event{Duration: d}
@@ -464,5 +487,5 @@ func (e *entry) audit(prev *state, tok *Token, err error, d time.Duration) {
 	if tok != nil {
 		describe(&ev, tok)
 	}
-	e.log.Emit(e.ctx, ev)
+	e.log.Emit(ctx, ev)
 }

@@ -150,6 +150,9 @@ type entry struct {
 }
 
 func newEntry(ctx context.Context, src Source, o *Options, log *audit.Logger, wg *sync.WaitGroup) *entry {
+	if m, ok := src.(interface{ muteAudit() }); ok && log.Enabled(ctx) {
+		m.muteAudit() // the entry records the source's requests itself
+	}
 	return &entry{src: src, o: o, log: log, now: o.Now, base: o.Now(), fast: o.systemClock, ctx: ctx, wg: wg}
 }
 

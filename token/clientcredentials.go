@@ -4,6 +4,9 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/idbridge/idbridge/internal/audit"
 )
 
 // ClientCredentials obtains tokens for the client itself (RFC 6749 section
@@ -11,10 +14,15 @@ import (
 // Each call to Token makes one request; wrap it in a [Cache], or use
 // [NewCachedClientCredentials].
 //
+// With Options.Audit each request records token.issued or
+// token.refresh_failed, unless a [Cache] that audits wraps it (the Cache
+// records them then).
+//
 // A ClientCredentials is safe for concurrent use by multiple goroutines.
 type ClientCredentials struct {
 	r      *requester
 	scopes string
+	sourceAudit
 }
 
 // NewClientCredentials returns a source of tokens for client c with the
@@ -28,7 +36,7 @@ func NewClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (
 	if err != nil {
 		return nil, err
 	}
-	return &ClientCredentials{r: r, scopes: strings.Join(scopes, " ")}, nil
+	return &ClientCredentials{r: r, scopes: strings.Join(scopes, " "), sourceAudit: sourceAudit{log: audit.New(o.Audit)}}, nil
 }
 
 // NewCachedClientCredentials is [NewClientCredentials] wrapped in a
@@ -47,5 +55,8 @@ func (c *ClientCredentials) Token(ctx context.Context) (*Token, error) {
 	if c.scopes != "" {
 		form.Set("scope", c.scopes)
 	}
-	return c.r.token(ctx, form)
+	start := time.Now()
+	tok, err := c.r.token(ctx, form)
+	c.emit(ctx, audit.TokenIssued, tok, err, time.Since(start))
+	return tok, err
 }

@@ -2,9 +2,11 @@ package token
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -41,4 +43,32 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// sourceAudit records the token requests of a bare source (ClientCredentials,
+// Refresh) given Options.Audit. A Cache or Exchange that audits mutes it:
+// it records the same requests itself, telling issuance from renewal.
+type sourceAudit struct {
+	log   *audit.Logger
+	muted atomic.Bool
+}
+
+func (s *sourceAudit) muteAudit() { s.muted.Store(true) }
+
+// emit records one token request: name on success, token.refresh_failed
+// on failure.
+func (s *sourceAudit) emit(ctx context.Context, name string, tok *Token, err error, d time.Duration) {
+	if s.muted.Load() || !s.log.Enabled(ctx) {
+		return
+	}
+	ev := audit.Event{Name: name, Outcome: audit.Success, Duration: d}
+	if err != nil {
+		ev.Name, ev.Outcome, ev.Reason = audit.TokenRefreshFailed, audit.Failure, reason.Of(err)
+		if ev.Reason == "" {
+			ev.Reason = reason.IdPUnavailable
+		}
+	} else if tok != nil {
+		describe(&ev, tok)
+	}
+	s.log.Emit(ctx, ev)
 }

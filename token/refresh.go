@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/audit"
 )
 
 // RefreshStore keeps refresh tokens between uses, keyed by a name the
@@ -102,6 +104,10 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 // the token endpoint ever receives it. An invalid_grant answer deletes the
 // stored token and returns an error matching [ErrSignInRequired].
 //
+// With Options.Audit each redemption records token.refreshed or
+// token.refresh_failed, unless a [Cache] that audits wraps it (the Cache
+// records them then).
+//
 // Wrap it in a [Cache]. It is safe for concurrent use by multiple
 // goroutines.
 type Refresh struct {
@@ -115,6 +121,8 @@ type Refresh struct {
 	seed     *Token    // guarded by mu: token to hand out before the first refresh
 	seededAt time.Time // guarded by mu
 	seen     uint64    // guarded by sem: last version of a SharedRefreshStore handed out
+
+	sourceAudit
 }
 
 // NewRefresh returns a source that refreshes the token stored under key in
@@ -135,7 +143,8 @@ func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFn
 	if store == nil {
 		store = NewMemoryStore()
 	}
-	return &Refresh{r: r, store: store, key: key, scopes: strings.Join(scopes, " "), sem: make(chan struct{}, 1)}, nil
+	return &Refresh{r: r, store: store, key: key, scopes: strings.Join(scopes, " "), sem: make(chan struct{}, 1),
+		sourceAudit: sourceAudit{log: audit.New(o.Audit)}}, nil
 }
 
 // Seed stores the refresh token of tok, just obtained by an interactive
@@ -221,7 +230,10 @@ func (f *Refresh) redeem(ctx context.Context, rt Secret) (*Token, error) {
 	if f.scopes != "" {
 		form.Set("scope", f.scopes)
 	}
-	return f.r.token(ctx, form, rt.Reveal())
+	start := time.Now()
+	tok, err := f.r.token(ctx, form, rt.Reveal())
+	f.emit(ctx, audit.TokenRefreshed, tok, err, time.Since(start))
+	return tok, err
 }
 
 // shared redeems through a store other processes use too. A token another

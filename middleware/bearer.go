@@ -123,36 +123,76 @@ func trimOWS(s string) string {
 // queryTokenParam is the URI query parameter of RFC 6750 §2.3.
 const queryTokenParam = "access_token"
 
-// queryTokens returns the access_token values in a raw query, without
-// parsing queries that cannot hold one (the common case costs a substring
-// search and no allocation). Percent-encoded keys are decoded, so
-// "access%5Ftoken" is found too.
+// queryTokens returns the access_token values in a raw query. It reads
+// the query as every server behind the guard might: pairs split at '&' and
+// at ';' (url.ParseQuery skips a pair holding ';', so "a=1;access_token=x"
+// would slip past it), the name percent-decoded ("access%5Ftoken") and
+// matched without regard to case. A value that does not decode is kept as
+// sent, so "access_token=%zz" is found too. A query without a token costs
+// one scan and no allocation.
 func queryTokens(rawQuery string) []string {
-	if rawQuery == "" || (!strings.Contains(rawQuery, queryTokenParam) && !strings.Contains(rawQuery, "%")) {
-		return nil
+	var toks []string
+	for rest := rawQuery; rest != ""; {
+		var pair string
+		pair, rest = nextQueryPair(rest)
+		key, val, _ := strings.Cut(pair, "=")
+		if !isQueryTokenKey(key) {
+			continue
+		}
+		if v, err := url.QueryUnescape(val); err == nil {
+			val = v
+		}
+		toks = append(toks, val)
 	}
-	// A query that does not parse still yields the pairs that do; a token
-	// hidden behind a bad pair is found all the same.
-	q, _ := url.ParseQuery(rawQuery)
-	return q[queryTokenParam]
+	return toks
 }
 
-// stripQueryToken returns u without access_token, so the handler (and any
-// access log behind it) never sees the token in the URL. The other pairs
-// are kept as they were sent, in their order and encoding: a handler that
-// checks a signed URL or reads repeated keys sees the same query.
+// nextQueryPair splits the first pair off a raw query at '&' or ';'.
+func nextQueryPair(q string) (pair, rest string) {
+	if i := strings.IndexAny(q, "&;"); i >= 0 {
+		return q[:i], q[i+1:]
+	}
+	return q, ""
+}
+
+// isQueryTokenKey reports whether a raw query key names access_token.
+func isQueryTokenKey(key string) bool {
+	if len(key) < len(queryTokenParam) || len(key) > 3*len(queryTokenParam) {
+		return false // too short, or longer than its every byte percent-encoded
+	}
+	if strings.IndexByte(key, '%') >= 0 {
+		k, err := url.QueryUnescape(key)
+		if err != nil {
+			return false
+		}
+		key = k
+	}
+	return strings.EqualFold(key, queryTokenParam)
+}
+
+// stripQueryToken returns u without access_token (every pair queryTokens
+// finds), so the handler (and any access log behind it) never sees the
+// token in the URL. The other pairs are kept as they were sent, in their
+// order, encoding and separators: a handler that checks a signed URL or
+// reads repeated keys sees the same query.
 func stripQueryToken(u *url.URL) *url.URL {
 	u2 := *u
 	var b strings.Builder
-	for pair := range strings.SplitSeq(u.RawQuery, "&") {
+	q := u.RawQuery
+	for start := 0; start <= len(q); {
+		end := start + strings.IndexAny(q[start:], "&;")
+		if end < start {
+			end = len(q)
+		}
+		pair := q[start:end]
 		key, _, _ := strings.Cut(pair, "=")
-		if k, err := url.QueryUnescape(key); err == nil && k == queryTokenParam {
-			continue
+		if !isQueryTokenKey(key) {
+			if b.Len() > 0 {
+				b.WriteByte(q[start-1]) // the separator it was sent with
+			}
+			b.WriteString(pair)
 		}
-		if b.Len() > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(pair)
+		start = end + 1
 	}
 	u2.RawQuery = b.String()
 	u2.ForceQuery = false

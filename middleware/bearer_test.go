@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -77,7 +78,23 @@ func TestBearerFromRequest(t *testing.T) {
 		{"query refused", "/?access_token=abc", nil, false, "", false, ErrQueryToken},
 		{"encoded key refused", "/?access%5ftoken=abc", nil, false, "", false, ErrQueryToken},
 		{"query after a bad pair", "/?a=%zz&access_token=abc", nil, false, "", false, ErrQueryToken},
+		// A token smuggled past url.ParseQuery, which skips pairs with ';'
+		// and values that do not decode: still a token in the URL, refused.
+		{"behind a ';' pair", "/?a=1;access_token=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"';' separated", "/?access_token=abc;a=1", nil, false, "", false, ErrQueryToken},
+		{"';' and '&' mixed", "/?a=1&b=2;access_token=abc&c=3", nil, false, "", false, ErrQueryToken},
+		{"encoded key behind ';'", "/?a=1;access%5Ftoken=abc", nil, false, "", false, ErrQueryToken},
+		{"fully encoded key", "/?%61%63%63%65%73%73%5f%74%6f%6b%65%6e=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"upper-case key", "/?ACCESS_TOKEN=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"value that does not decode", "/?access_token=abc%zz", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"key without value", "/?x=1&access_token", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"';' pair when allowed, with a header", "/?a=1;access_token=abc", []string{"Bearer abc"}, true, "", false, ErrMultipleTokens},
+		{"';' and '&' tokens when allowed", "/?access_token=a;access_token=b", nil, true, "", false, ErrMultipleTokens},
+		{"undecodable value when allowed", "/?access_token=abc%zz", nil, true, "", false, ErrMalformedHeader},
+		{"not a token name", "/?access_tokens=abc&my_access_token=x&access=token&q=access_token", []string{"Bearer abc"}, false, "abc", false, nil},
+		{"double-encoded name is not the name", "/?access%255Ftoken=abc", []string{"Bearer abc"}, false, "abc", false, nil},
 		{"query allowed", "/?access_token=abc", nil, true, "abc", true, nil},
+		{"query allowed behind ';'", "/?a=1;access_token=abc", nil, true, "abc", true, nil},
 		{"query and header", "/?access_token=abc", []string{"Bearer abc"}, true, "", false, ErrMultipleTokens},
 		{"two query tokens", "/?access_token=a&access_token=b", nil, true, "", false, ErrMultipleTokens},
 		{"empty query token", "/?access_token=", nil, true, "", false, ErrMalformedHeader},
@@ -104,6 +121,13 @@ func TestStripQueryToken(t *testing.T) {
 		{"x=%2F&access%5Ftoken=abc&x=1&sig=A%2Bb", "x=%2F&x=1&sig=A%2Bb"},
 		{"a=%zz&access_token=abc", "a=%zz"},
 		{"access_token=a&access_token=b&c", "c"},
+		{"a=1;access_token=abc;b=2", "a=1;b=2"},
+		{"a=1;access_token=abc&b=2", "a=1&b=2"},
+		{"access_token=abc;b=2", "b=2"},
+		{"a=1&ACCESS%5ftoken=abc", "a=1"},
+		{"a=1&access_token=%zz&b=%zz", "a=1&b=%zz"},
+		{"a=1&access_token", "a=1"},
+		{"q=access_token&access_tokens=1", "q=access_token&access_tokens=1"},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", "/x?"+tt.query, nil)
@@ -112,6 +136,27 @@ func TestStripQueryToken(t *testing.T) {
 			t.Errorf("%q: stripped %q, want %q; original now %q", tt.query, u.RawQuery, tt.want, r.URL.RawQuery)
 		}
 	}
+}
+
+// FuzzQueryTokens checks that the query scanner never panics, finds every
+// access_token that url.ParseQuery finds (and more: ';' pairs, undecodable
+// values), and that stripQueryToken leaves none for it to find.
+func FuzzQueryTokens(f *testing.F) {
+	for _, s := range []string{
+		"", "a=1", "access_token=abc", "a=1;access_token=abc", "access%5Ftoken=x&b", "ACCESS_TOKEN=%zz;;&",
+		"%61ccess_token=1", "access_token", "=&;=", "access_token=a;access_token=b&access_token=c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		got := queryTokens(q)
+		if std, _ := url.ParseQuery(q); len(got) < len(std[queryTokenParam]) {
+			t.Fatalf("%q: found %d tokens, url.ParseQuery %d", q, len(got), len(std[queryTokenParam]))
+		}
+		if rest := stripQueryToken(&url.URL{RawQuery: q}).RawQuery; len(queryTokens(rest)) > 0 {
+			t.Fatalf("%q: stripped to %q, which still holds a token", q, rest)
+		}
+	})
 }
 
 // FuzzParseAuthorization checks that the header parser never panics, that

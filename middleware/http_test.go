@@ -73,6 +73,10 @@ func TestHandler(t *testing.T) {
 		}, 400, `Bearer realm="lending", error="invalid_request", error_description="malformed"`, "", middleware.ErrMultipleTokens, reason.Malformed},
 		{"query token refused", []middleware.Requirement{middleware.Authenticated()}, func(r *http.Request) { r.URL.RawQuery = "access_token=" + rm },
 			400, `Bearer realm="lending", error="invalid_request", error_description="malformed"`, "", middleware.ErrQueryToken, reason.Malformed},
+		{"query token behind a ';' pair refused with header", []middleware.Requirement{middleware.Authenticated()}, func(r *http.Request) {
+			r.URL.RawQuery = "page=2;access_token=" + rm
+			r.Header.Set("Authorization", "Bearer "+rm)
+		}, 400, `Bearer realm="lending", error="invalid_request", error_description="malformed"`, "", middleware.ErrQueryToken, reason.Malformed},
 		{"encoded query token refused with header", []middleware.Requirement{middleware.Authenticated()}, func(r *http.Request) {
 			r.URL.RawQuery = "x=1&access%5Ftoken=" + rm
 			r.Header.Set("Authorization", "Bearer "+rm)
@@ -250,6 +254,8 @@ func TestQueryTokenAllowed(t *testing.T) {
 		body   string
 	}{
 		{"query only", "page=2&access_token=" + rm, false, 200, "u1 [LoanViewer] page=2"},
+		{"behind a ';' pair, stripped", "page=2;access_token=" + rm + ";sort=asc", false, 200, "u1 [LoanViewer] page=2;sort=asc"},
+		{"';' token and header", "page=2;access_token=" + rm, true, 400, ""},
 		{"query and header", "access_token=" + rm, true, 400, ""},
 		{"two query tokens", "access_token=" + rm + "&access_token=" + rm, false, 400, ""},
 		{"bad query token", "access_token=a%20b", false, 400, ""},

@@ -3,6 +3,7 @@ package federation_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,5 +80,54 @@ func TestChainedRoleCarriesSessionAttributes(t *testing.T) {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) || ae.ErrorCode() != "SignatureDoesNotMatch" {
 		t.Errorf("wrong secret: %v", err)
+	}
+}
+
+// TestChainedHopIsAudited: the AssumeRole hop of a role chain records
+// sts.assumed (or sts.failed with STS's code) through AuditAssumeRole, with
+// neither the secret key nor the session token in any field.
+func TestChainedHopIsAudited(t *testing.T) {
+	e := newEnv(t)
+	e.sts.AddRole(ststest.Role{ARN: entryRole, Trust: []ststest.Condition{
+		{Op: ststest.StringEquals, Key: ststest.ClaimKey(e.idp.Issuer(), "oaud"), Values: []string{clientID}},
+	}})
+	e.sts.AddRole(ststest.Role{ARN: roleARN, TrustedRoles: []string{entryRole}})
+	role := federation.Role{ARN: roleARN, SessionName: amitOID, SourceIdentity: "amit.r@bank.example", Duration: time.Hour}
+	entry, err := federation.NewProvider(e.client, entryRole, idSource(e.idToken(nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log auditLog
+	creds, err := stscreds.NewAssumeRoleProvider(
+		federation.AuditAssumeRole(e.sts.Client(func(o *sts.Options) { o.Credentials = entry }), log.handler()),
+		role.ARN, role.AssumeRoleOptions).Retrieve(testContext(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entryCreds, _ := entry.Retrieve(testContext(t))
+	forged := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		c := entryCreds
+		c.SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+		return c, nil
+	})
+	_, _ = stscreds.NewAssumeRoleProvider(federation.AuditAssumeRole(e.sts.Client(func(o *sts.Options) { o.Credentials = forged }), log.handler()),
+		role.ARN, role.AssumeRoleOptions).Retrieve(testContext(t))
+
+	evs := log.events(t)
+	if len(evs) != 2 {
+		t.Fatalf("%d events, want 2:\n%s", len(evs), log.String())
+	}
+	ok, failed := evs[0], evs[1]
+	if ok["event"] != "sts.assumed" || ok["role_arn"] != roleARN || ok["session_name"] != amitOID || ok["source_identity"] != "amit.r@bank.example" ||
+		ok["access_key_id"] != creds.AccessKeyID || ok["assumed_role_arn"] == nil || ok["expiration"] == nil {
+		t.Errorf("sts.assumed %v", ok)
+	}
+	if failed["event"] != "sts.failed" || failed["error_code"] != "SignatureDoesNotMatch" || failed["reason"] != "forbidden" || failed["level"] != "WARN" {
+		t.Errorf("sts.failed %v", failed)
+	}
+	for _, secret := range []string{creds.SecretAccessKey, creds.SessionToken, entryCreds.SecretAccessKey, entryCreds.SessionToken} {
+		if strings.Contains(log.String(), secret) {
+			t.Fatal("a secret key or session token reached the audit log")
+		}
 	}
 }

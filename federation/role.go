@@ -132,6 +132,8 @@ func (r Role) Options(o *Options) {
 //	entry, _ := federation.NewProvider(stsClient, entryRoleARN, src)
 //	chained := sts.New(sts.Options{Region: region, Credentials: entry})
 //	creds := aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(chained, r.ARN, r.AssumeRoleOptions))
+//
+// Wrap chained with [AuditAssumeRole] to record the hop as sts.assumed.
 func (r Role) AssumeRoleOptions(o *stscreds.AssumeRoleOptions) {
 	if r.SessionName != "" {
 		o.RoleSessionName = r.SessionName

@@ -17,8 +17,13 @@
 //     token of that user issued before the revocation time (iat before At,
 //     or in the same second: iat has whole seconds),
 //     so a user who signs in again later — a re-hire — is not locked out;
-//   - a token ([TokenID], its jti or Entra uti);
-//   - a session ([SessionID], its sid): every token of that sign-in.
+//   - a token ([IssuerToken], its jti or Entra uti);
+//   - a session ([IssuerSession], its sid): every token of that sign-in.
+//
+// jti and sid values are unique per issuer only, so a token or session
+// entry names its issuer and never matches another issuer's tokens;
+// [TokenID] and [SessionID] (any issuer) are for an operator who knows the
+// value is unique.
 //
 // Entries expire by themselves: once Options.MaxTokenLifetime (28 hours by
 // default) plus the largest validation leeway has passed, no token they

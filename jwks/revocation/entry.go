@@ -66,10 +66,14 @@ const MaxFieldLen = 1024
 // name them); it refuses every token of that user issued before At, so a
 // user who signs in again afterwards (a re-hire, a password reset) is not
 // locked out. A Token entry refuses the token whose jti or uti is ID; a
-// Session entry refuses every token whose sid is ID.
+// Session entry refuses every token whose sid is ID. A Token or Session
+// entry with an Issuer ([IssuerToken], [IssuerSession]) refuses only tokens
+// of that issuer: jti and sid values are unique per issuer only, so one
+// issuer (or a security event transmitter speaking for it) cannot name
+// another issuer's tokens.
 type Entry struct {
 	Kind     Kind      `json:"kind"`
-	Issuer   string    `json:"iss,omitempty"` // Subject by iss+sub
+	Issuer   string    `json:"iss,omitempty"` // Subject by iss+sub; scope of a Token or Session
 	Subject  string    `json:"sub,omitempty"`
 	TenantID string    `json:"tid,omitempty"` // Subject by Entra tid+oid
 	ObjectID string    `json:"oid,omitempty"`
@@ -86,17 +90,26 @@ func EntraUser(tenantID, objectID string) Entry {
 // IssuerSubject revokes the subject sub of issuer iss.
 func IssuerSubject(iss, sub string) Entry { return Entry{Kind: Subject, Issuer: iss, Subject: sub} }
 
-// TokenID revokes one token by its jti (or Entra uti).
+// TokenID revokes one token by its jti (or Entra uti), whatever its
+// issuer. Prefer [IssuerToken] when the issuer is known.
 func TokenID(id string) Entry { return Entry{Kind: Token, ID: id} }
 
-// SessionID revokes every token of the session sid.
+// SessionID revokes every token of the session sid, whatever its issuer.
+// Prefer [IssuerSession] when the issuer is known.
 func SessionID(sid string) Entry { return Entry{Kind: Session, ID: sid} }
+
+// IssuerToken revokes the token of issuer iss whose jti (or uti) is id.
+func IssuerToken(iss, id string) Entry { return Entry{Kind: Token, Issuer: iss, ID: id} }
+
+// IssuerSession revokes every token of issuer iss whose sid is sid.
+func IssuerSession(iss, sid string) Entry { return Entry{Kind: Session, Issuer: iss, ID: sid} }
 
 // Matches reports whether e revokes the token whose claims are c, by the
 // rules of [List.Lookup]: a Token entry its jti or uti, a Session entry
 // its sid, a Subject entry its tid+oid or iss+sub when c was issued before
 // e.At or in the same second (a zero At, or a c without iat, counts as
-// before). Its signature fits the Forget methods of caches that hold
+// before); a Token or Session entry with an Issuer only c of that issuer.
+// Its signature fits the Forget methods of caches that hold
 // something per user and cannot import this package — token.Exchange
 // (on-behalf-of tokens), rbac/ldap Directory.ForgetMatching — so that
 // Options.OnRevoke can pass it: obo.Forget(e.Matches).
@@ -106,9 +119,9 @@ func (e Entry) Matches(c *jwks.Claims) bool {
 	}
 	switch e.Kind {
 	case Token:
-		return e.ID != "" && (c.ID == e.ID || c.UTI == e.ID)
+		return e.ID != "" && (e.Issuer == "" || c.Issuer == e.Issuer) && (c.ID == e.ID || c.UTI == e.ID)
 	case Session:
-		return e.ID != "" && c.SessionID == e.ID
+		return e.ID != "" && (e.Issuer == "" || c.Issuer == e.Issuer) && c.SessionID == e.ID
 	case Subject:
 		issuedBefore := e.At.IsZero() || c.IssuedAt.IsZero() || c.IssuedAt.Unix() <= e.At.Unix()
 		if e.TenantID != "" {
@@ -128,10 +141,11 @@ func (e Entry) String() string {
 			return "subject tid=" + e.TenantID + " oid=" + e.ObjectID
 		}
 		return "subject iss=" + e.Issuer + " sub=" + e.Subject
-	case Token:
-		return "token"
-	case Session:
-		return "session"
+	case Token, Session:
+		if e.Issuer != "" {
+			return e.Kind.String() + " iss=" + e.Issuer
+		}
+		return e.Kind.String()
 	}
 	return "invalid entry"
 }
@@ -172,8 +186,8 @@ func (e Entry) normalize() (Entry, error) {
 		if e.ID == "" {
 			return bad("a " + e.Kind.String() + " entry needs an id")
 		}
-		if e.Issuer != "" || e.Subject != "" || e.TenantID != "" || e.ObjectID != "" {
-			return bad("a " + e.Kind.String() + " entry has only an id")
+		if e.Subject != "" || e.TenantID != "" || e.ObjectID != "" {
+			return bad("a " + e.Kind.String() + " entry has only an id and an optional iss")
 		}
 	default:
 		return bad("unknown kind")

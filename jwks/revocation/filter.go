@@ -62,9 +62,9 @@ func keyOf(e Entry) key {
 	case e.Kind == Subject:
 		return key{kSubject, e.Issuer, e.Subject}
 	case e.Kind == Token:
-		return key{kToken, "", e.ID}
+		return key{kToken, e.Issuer, e.ID} // the filter hashes only b: scoped or not, one probe
 	default:
-		return key{kSession, "", e.ID}
+		return key{kSession, e.Issuer, e.ID}
 	}
 }
 

@@ -140,17 +140,23 @@ func (l *List) confirm(c *jwks.Claims, maybe uint8) Kind {
 		at, ok := l.m[k]
 		return at, ok && now < at+int64(l.ttl)
 	}
-	if maybe&(1<<kToken) != 0 {
-		for _, id := range [...]string{c.ID, c.UTI} {
-			if _, ok := live(key{kToken, "", id}); ok && id != "" {
-				return Token
-			}
+	// A Token or Session entry is either for any issuer (a == "") or
+	// scoped to c's issuer; one of another issuer never matches.
+	scoped := func(kind uint8, id string) bool {
+		if id == "" {
+			return false
 		}
+		if _, ok := live(key{kind, "", id}); ok {
+			return true
+		}
+		_, ok := live(key{kind, c.Issuer, id})
+		return ok && c.Issuer != ""
 	}
-	if maybe&(1<<kSession) != 0 {
-		if _, ok := live(key{kSession, "", c.SessionID}); ok {
-			return Session
-		}
+	if maybe&(1<<kToken) != 0 && (scoped(kToken, c.ID) || scoped(kToken, c.UTI)) {
+		return Token
+	}
+	if maybe&(1<<kSession) != 0 && scoped(kSession, c.SessionID) {
+		return Session
 	}
 	// iat has whole seconds, and so does the time of a revocation that came
 	// in a security event: a token issued in the second of the revocation
@@ -227,8 +233,9 @@ func added(e Entry) audit.Event {
 	case Subject:
 		ev.Issuer, ev.Subject, ev.TenantID, ev.ObjectID = e.Issuer, e.Subject, e.TenantID, e.ObjectID
 	case Token:
-		ev.TokenID = audit.TokenID(e.ID)
+		ev.Issuer, ev.TokenID = e.Issuer, audit.TokenID(e.ID)
 	case Session:
+		ev.Issuer = e.Issuer
 		ev.Attrs = append(ev.Attrs, slog.String("session_id", audit.TokenID(e.ID)))
 	}
 	return ev
@@ -360,9 +367,9 @@ func (l *List) Entries() []Entry {
 		case kEntra:
 			e.Kind, e.TenantID, e.ObjectID = Subject, k.a, k.b
 		case kToken:
-			e.Kind, e.ID = Token, k.b
+			e.Kind, e.Issuer, e.ID = Token, k.a, k.b
 		case kSession:
-			e.Kind, e.ID = Session, k.b
+			e.Kind, e.Issuer, e.ID = Session, k.a, k.b
 		}
 		out = append(out, e)
 	}

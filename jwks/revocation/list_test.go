@@ -74,6 +74,16 @@ func TestLookup(t *testing.T) {
 		{"session", revocation.SessionID(leo.SessionID), leo, revocation.Session},
 		{"session, token issued after still refused", revocation.Entry{Kind: revocation.Session, ID: leo.SessionID, At: c.ago(time.Hour)}, leo, revocation.Session},
 		{"token id is not a session id", revocation.SessionID(leo.UTI), leo, revocation.None},
+		// jti and sid are unique per issuer only: an entry scoped to one
+		// issuer never refuses another issuer's token with the same value.
+		{"token of its issuer", revocation.IssuerToken(entraIss, leo.UTI), leo, revocation.Token},
+		{"session of its issuer", revocation.IssuerSession(entraIss, leo.SessionID), leo, revocation.Session},
+		{"token of another issuer", revocation.IssuerToken("https://accounts.google.com", leo.UTI), leo, revocation.None},
+		{"session of another issuer", revocation.IssuerSession("https://accounts.google.com", leo.SessionID), leo, revocation.None},
+		{"session of the v1 issuer, v2 token", revocation.IssuerSession("https://sts.windows.net/" + tid + "/", leo.SessionID), leo, revocation.None},
+		{"scoped token, token without iss", revocation.IssuerToken(entraIss, "jti-1"), &jwks.Claims{ID: "jti-1", Subject: "x"}, revocation.None},
+		{"scoped session, token without iss", revocation.IssuerSession(entraIss, "s1"), &jwks.Claims{SessionID: "s1"}, revocation.None},
+		{"scoped token id is not a session id", revocation.IssuerSession(entraIss, leo.UTI), leo, revocation.None},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,6 +198,10 @@ func TestInvalidEntries(t *testing.T) {
 		{Kind: revocation.Token, ID: "x", Subject: "s"},
 		revocation.TokenID(long),
 		revocation.SessionID("a\nb"),
+		revocation.IssuerToken(entraIss, ""),
+		revocation.IssuerSession(entraIss, ""),
+		revocation.IssuerSession("a\nb", "s"),
+		{Kind: revocation.Session, Issuer: entraIss, ID: "s", TenantID: tid},
 		revocation.IssuerSubject(entraIss, "bad\xff"),
 		{Kind: revocation.Token, ID: "x", At: c.t.Add(time.Hour)},
 	}
@@ -279,6 +293,7 @@ func TestEntriesRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	in := []revocation.Entry{
 		revocation.EntraUser(tid, leoOID), revocation.IssuerSubject(entraIss, "s"), revocation.TokenID("t"), revocation.SessionID("s"),
+		revocation.IssuerToken(entraIss, "t2"), revocation.IssuerSession(entraIss, "s2"),
 	}
 	for _, e := range in {
 		must(t, l.Revoke(ctx, e))

@@ -35,11 +35,13 @@ func (l *List) WatchStream(ctx context.Context, c *jwks.Claims, end func(error))
 		return nil
 	}
 	w := &watch{c: c, end: end}
-	for _, k := range [...]key{
+	for i, k := range [...]key{
 		{kToken, "", c.ID}, {kToken, "", c.UTI}, {kSession, "", c.SessionID},
 		{kEntra, c.TenantID, c.ObjectID}, {kSubject, c.Issuer, c.Subject},
+		// Token and Session entries scoped to the token's issuer.
+		{kToken, c.Issuer, c.ID}, {kToken, c.Issuer, c.UTI}, {kSession, c.Issuer, c.SessionID},
 	} {
-		if k.b != "" && (k.kind != kEntra || k.a != "") && (k.kind != kSubject || k.a != "") {
+		if k.b != "" && (i < 3 || k.a != "") {
 			w.keys = append(w.keys, k)
 		}
 	}

@@ -29,6 +29,13 @@ func TestWatchStream(t *testing.T) {
 		}, revocation.Subject},
 		{"session", func(l *revocation.List) error { return l.Revoke(ctx, revocation.SessionID(leo.SessionID)) }, revocation.Session},
 		{"token", func(l *revocation.List) error { return l.Revoke(ctx, revocation.TokenID(leo.UTI)) }, revocation.Token},
+		{"session of its issuer", func(l *revocation.List) error {
+			return l.Revoke(ctx, revocation.IssuerSession(leo.Issuer, leo.SessionID))
+		}, revocation.Session},
+		{"token of its issuer", func(l *revocation.List) error { return l.Revoke(ctx, revocation.IssuerToken(leo.Issuer, leo.UTI)) }, revocation.Token},
+		{"session of another issuer", func(l *revocation.List) error {
+			return l.Revoke(ctx, revocation.IssuerSession("https://accounts.google.com", leo.SessionID))
+		}, revocation.None},
 		{"another user", func(l *revocation.List) error { return l.Revoke(ctx, revocation.EntraUser(tid, amitOID)) }, revocation.None},
 		{"revoked before the token was issued", func(l *revocation.List) error {
 			return l.Revoke(ctx, revocation.Entry{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: c.ago(time.Hour)})

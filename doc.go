@@ -38,6 +38,9 @@
 //     client-side token attachment.
 //   - [github.com/idbridge/idbridge/federation]: AWS credentials from an IdP
 //     token through STS web identity.
+//   - [github.com/idbridge/idbridge/middleware/telemetry]: the audit events
+//     as OpenTelemetry metrics and spans, trace IDs in every event, and the
+//     trace context on idbridge's outgoing calls.
 //
 // # Errors and audit
 //

@@ -36,6 +36,8 @@
 //
 // # Cost
 //
-// An audit event with this handler and a JSON sink costs a few
-// microseconds; see BenchmarkEvent and BenchmarkEventSpan.
+// BenchmarkEvent measures one token.validated event on the request path,
+// in CPU time on a loaded 2-core VM: about 3 µs and 7 allocations written
+// as JSON, 1.6 µs as metrics alone, 3.4 µs as both; a step span adds about
+// 2.3 µs and 13 allocations.
 package telemetry

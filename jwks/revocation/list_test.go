@@ -80,7 +80,7 @@ func TestLookup(t *testing.T) {
 		{"session of its issuer", revocation.IssuerSession(entraIss, leo.SessionID), leo, revocation.Session},
 		{"token of another issuer", revocation.IssuerToken("https://accounts.google.com", leo.UTI), leo, revocation.None},
 		{"session of another issuer", revocation.IssuerSession("https://accounts.google.com", leo.SessionID), leo, revocation.None},
-		{"session of the v1 issuer, v2 token", revocation.IssuerSession("https://sts.windows.net/" + tid + "/", leo.SessionID), leo, revocation.None},
+		{"session of the v1 issuer, v2 token", revocation.IssuerSession("https://sts.windows.net/"+tid+"/", leo.SessionID), leo, revocation.None},
 		{"scoped token, token without iss", revocation.IssuerToken(entraIss, "jti-1"), &jwks.Claims{ID: "jti-1", Subject: "x"}, revocation.None},
 		{"scoped session, token without iss", revocation.IssuerSession(entraIss, "s1"), &jwks.Claims{SessionID: "s1"}, revocation.None},
 		{"scoped token id is not a session id", revocation.IssuerSession(entraIss, leo.UTI), leo, revocation.None},

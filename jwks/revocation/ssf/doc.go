@@ -32,11 +32,17 @@
 //	RISC account-disabled, account-purged, sessions-revoked: the user's tokens
 //
 // Subjects follow RFC 9493 ([ParseSubject]): iss_sub maps to an issuer and
-// subject; opaque to a Microsoft Entra object ID when Options.EntraTenantID
-// is set (a complex subject naming another tenant is refused: the
-// transmitter speaks for that tenant's users only); aliases to each
-// identifier; others (email, phone_number, account...) through
-// Options.Resolve. Each revocation takes effect at the event's
+// subject, for an issuer in Options.SubjectIssuers only (default: the
+// v2.0 and v1.0 issuers of Options.EntraTenantID; with neither, every
+// iss_sub is refused); opaque to a Microsoft Entra object ID when
+// Options.EntraTenantID is set (a complex subject naming another tenant is
+// refused); aliases to each identifier; others (email, phone_number,
+// account...) through Options.Resolve. A revoked session (an opaque sid)
+// is scoped to the iss_sub user's issuer, or else to each of
+// SubjectIssuers, never to every issuer: a sid is unique per issuer only.
+// So a transmitter speaks for the users and sessions of the issuers it
+// was configured for, and a SET naming any other is refused (400) and
+// revokes nothing. Each revocation takes effect at the event's
 // event_timestamp, or the SET's iat: tokens issued before it are refused.
 // Unknown event types are acknowledged (202) and ignored.
 //

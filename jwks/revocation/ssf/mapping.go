@@ -2,8 +2,10 @@ package ssf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,21 +36,23 @@ func (r *Receiver) entries(ctx context.Context, ev Event, iat time.Time) ([]revo
 		user = &s
 	}
 	var out []revocation.Entry
-	if ev.Type == SessionRevoked && session != nil {
+	if ev.Type == SessionRevoked && session != nil || user == nil && session != nil && session.Format == "opaque" {
 		// One session ended: that session's tokens, not the user's others.
 		if session.Format != "opaque" {
 			return nil, fmt.Errorf("%w: session must be opaque", ErrSubject)
 		}
-		e := revocation.SessionID(session.ID)
-		e.At = at
-		return append(out, e), nil
+		issuers, err := r.sessionIssuers(user)
+		if err != nil {
+			return nil, err
+		}
+		for _, iss := range issuers {
+			e := revocation.IssuerSession(iss, session.ID)
+			e.At = at
+			out = append(out, e)
+		}
+		return out, nil
 	}
 	if user == nil {
-		if session != nil && session.Format == "opaque" {
-			e := revocation.SessionID(session.ID)
-			e.At = at
-			return append(out, e), nil
-		}
 		return nil, fmt.Errorf("%w: the event names no user", ErrSubject)
 	}
 	users, err := r.users(ctx, *user, s.Tenant)
@@ -62,10 +66,33 @@ func (r *Receiver) entries(ctx context.Context, ev Event, iat time.Time) ([]revo
 	return out, nil
 }
 
+// errForeignIssuer refuses an iss_sub subject of an issuer the receiver
+// does not act for; it names the option, never the issuer sent.
+var errForeignIssuer = errors.New("ssf: the iss_sub issuer is not one this receiver acts for (Options.SubjectIssuers; default: the issuers of Options.EntraTenantID)")
+
+// sessionIssuers returns the issuers a revoked session is scoped to: a sid
+// is unique per issuer only. The user's issuer when the event names the
+// user by iss_sub, else every issuer the receiver acts for; none refuses.
+func (r *Receiver) sessionIssuers(user *Subject) ([]string, error) {
+	if user != nil && user.Format == "iss_sub" {
+		if !slices.Contains(r.issuers, user.Issuer) {
+			return nil, errForeignIssuer
+		}
+		return []string{user.Issuer}, nil
+	}
+	if len(r.issuers) == 0 {
+		return nil, errors.New("ssf: a session cannot be scoped to an issuer this receiver acts for: set Options.SubjectIssuers or Options.EntraTenantID")
+	}
+	return r.issuers, nil
+}
+
 // users maps a user identifier to subject entries.
 func (r *Receiver) users(ctx context.Context, u Subject, tenant *Subject) ([]revocation.Entry, error) {
 	switch {
 	case u.Format == "iss_sub":
+		if !slices.Contains(r.issuers, u.Issuer) {
+			return nil, errForeignIssuer
+		}
 		return []revocation.Entry{revocation.IssuerSubject(u.Issuer, u.Subject)}, nil
 	case u.Format == "opaque" && tenant != nil && r.tenant != "" &&
 		(tenant.Format != "opaque" || !strings.EqualFold(tenant.ID, r.tenant)):

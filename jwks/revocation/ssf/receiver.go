@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,14 @@ type Options struct {
 	// refused (400), so a transmitter cannot revoke users of a tenant it
 	// does not manage.
 	EntraTenantID string
+	// SubjectIssuers are the issuers this receiver acts for: the only ones
+	// an iss_sub subject may name, and those a revoked session (an opaque
+	// sid) is scoped to, so a transmitter trusted for these issuers'
+	// users cannot revoke another issuer's user or sessions. Empty means
+	// the Microsoft Entra issuers of EntraTenantID (v2.0 and v1.0) when it
+	// is set; with neither, iss_sub subjects and sessions are refused (400
+	// invalid_request). Compared exactly, as iss is.
+	SubjectIssuers []string
 	// Resolve maps subjects the receiver cannot map alone (email, phone
 	// number, account, opaque without EntraTenantID...) to entries, for
 	// example by a directory lookup. Nil means such events are
@@ -83,6 +92,7 @@ type Receiver struct {
 	v        *jwks.Validator
 	list     Revoker
 	tenant   string
+	issuers  []string // Options.SubjectIssuers or their default
 	resolve  func(context.Context, Subject) ([]revocation.Entry, error)
 	authn    func(*http.Request) error
 	maxBody  int64
@@ -115,6 +125,23 @@ func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 	if len(o.Algorithms) == 0 {
 		o.Algorithms = []string{"RS256", "ES256"}
 	}
+	o.SubjectIssuers = slices.Clone(o.SubjectIssuers)
+	if len(o.SubjectIssuers) == 0 && o.EntraTenantID != "" {
+		for _, is := range jwks.Entra(o.EntraTenantID, func(eo *jwks.EntraOptions) {
+			eo.Versions = []string{jwks.EntraV2, jwks.EntraV1}
+		}) {
+			// A tenant that names no single tenant ("common", a domain)
+			// yields a template or nothing: no default issuer, deny.
+			if is.Issuer != "" && !strings.Contains(is.Issuer, "{") {
+				o.SubjectIssuers = append(o.SubjectIssuers, is.Issuer)
+			}
+		}
+	}
+	for _, iss := range o.SubjectIssuers {
+		if iss == "" {
+			return nil, errors.New("ssf: an empty issuer in Options.SubjectIssuers")
+		}
+	}
 	if o.MaxAge == 0 {
 		o.MaxAge = DefaultMaxAge
 	}
@@ -141,7 +168,7 @@ func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 		return nil, fmt.Errorf("ssf: %w", err)
 	}
 	return &Receiver{
-		v: v, list: list, tenant: o.EntraTenantID, resolve: o.Resolve, authn: o.Authenticate,
+		v: v, list: list, tenant: o.EntraTenantID, issuers: o.SubjectIssuers, resolve: o.Resolve, authn: o.Authenticate,
 		maxBody: o.MaxBodySize, keepSeen: o.MaxAge + jwks.MaxLeeway, now: o.Now, log: o.Logger,
 		seen: map[string]time.Time{},
 	}, nil

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -86,9 +88,22 @@ func TestEventsRevoke(t *testing.T) {
 		claims  map[string]any
 		want    []revocation.Entry
 	}{
-		{"session-revoked, complex user+session, RS256", "rsa", ssf.SessionRevoked,
+		{"session-revoked, complex user+session, RS256: the user's issuer's session", "rsa", ssf.SessionRevoked,
 			map[string]any{"subject": map[string]any{"format": "complex", "user": leoSub, "session": opaque("sess-1")}, "event_timestamp": now.Add(-time.Minute).Unix()},
-			nil, []revocation.Entry{{Kind: revocation.Session, ID: "sess-1", At: now.Add(-time.Minute)}}},
+			nil, []revocation.Entry{{Kind: revocation.Session, Issuer: "https://login.example", ID: "sess-1", At: now.Add(-time.Minute)}}},
+		{"session-revoked, complex opaque Entra user+session: the tenant's sessions", "rsa", ssf.SessionRevoked,
+			map[string]any{"subject": map[string]any{"format": "complex", "user": opaque(leoOID), "session": opaque("sess-1")}},
+			nil, []revocation.Entry{
+				{Kind: revocation.Session, Issuer: "https://login.microsoftonline.com/" + tid + "/v2.0", ID: "sess-1", At: now},
+				{Kind: revocation.Session, Issuer: "https://sts.windows.net/" + tid + "/", ID: "sess-1", At: now}}}, // sorted by issuer
+		{"account-disabled, complex session only: the tenant's sessions", "rsa", ssf.AccountDisabled,
+			map[string]any{"subject": map[string]any{"format": "complex", "session": opaque("sess-2")}},
+			nil, []revocation.Entry{
+				{Kind: revocation.Session, Issuer: "https://login.microsoftonline.com/" + tid + "/v2.0", ID: "sess-2", At: now},
+				{Kind: revocation.Session, Issuer: "https://sts.windows.net/" + tid + "/", ID: "sess-2", At: now}}},
+		{"iss_sub of the tenant's v1.0 issuer", "rsa", ssf.AccountDisabled,
+			map[string]any{"subject": issSub("https://sts.windows.net/"+tid+"/", "leo-v1-sub")}, nil,
+			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://sts.windows.net/" + tid + "/", Subject: "leo-v1-sub", At: now}}},
 		{"session-revoked, user only, ES256", "ec", ssf.SessionRevoked,
 			map[string]any{"subject": leoSub}, nil,
 			[]revocation.Entry{{Kind: revocation.Subject, Issuer: "https://login.example", Subject: "leo", At: now}}},
@@ -119,12 +134,19 @@ func TestEventsRevoke(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
+			// The receiver acts for login.example when the event names
+			// its users, else for the Entra tenant's issuers (the default).
+			f := newFixture(t, func(o *ssf.Options) {
+				if strings.Contains(fmt.Sprint(tt.payload, tt.claims), "https://login.example") {
+					o.SubjectIssuers = []string{"https://login.example"}
+				}
+			})
 			set := f.tr.sign(t, tt.alg, f.tr.set(tt.event, tt.payload, tt.claims), nil)
 			if code, err := f.post(t, set, setType); code != http.StatusAccepted {
 				t.Fatalf("status %d %s", code, err)
 			}
 			got := f.list.Entries()
+			slices.SortFunc(got, func(a, b revocation.Entry) int { return strings.Compare(a.Issuer, b.Issuer) })
 			if len(got) != len(tt.want) {
 				t.Fatalf("entries %+v, want %+v", got, tt.want)
 			}
@@ -141,7 +163,8 @@ func TestEventsRevoke(t *testing.T) {
 
 // Every bad SET is answered as RFC 8935 says and revokes nothing.
 func TestBadInputNeverRevokes(t *testing.T) {
-	leo := map[string]any{"subject": issSub("https://login.example", "leo")}
+	entraIss := "https://login.microsoftonline.com/" + tid + "/v2.0"
+	leo := map[string]any{"subject": issSub(entraIss, "leo-sub")} // a user of the receiver's tenant
 	other := newForger(t, now)
 	type mk func(f *fixture) string
 	sign := func(c func(tr *transmitter) jwt.MapClaims, header map[string]any) mk {
@@ -195,6 +218,21 @@ func TestBadInputNeverRevokes(t *testing.T) {
 		// no user of another tenant the API may also accept.
 		{"complex subject naming another tenant", sign(withSubject(map[string]any{"format": "complex", "user": opaque(leoOID), "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f")}), nil), setType, 400, "invalid_request"},
 		{"aliases naming another tenant", sign(withSubject(map[string]any{"format": "complex", "tenant": opaque("0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f"), "user": map[string]any{"format": "aliases", "identifiers": []any{opaque(leoOID)}}}), nil), setType, 400, "invalid_request"},
+		// A transmitter trusted for the tenant's users names a user or a
+		// session of another issuer: refused, nothing revoked.
+		{"iss_sub of another issuer", sign(withSubject(issSub("https://accounts.google.com", "leo")), nil), setType, 400, "invalid_request"},
+		{"iss_sub of another Entra tenant", sign(withSubject(issSub("https://login.microsoftonline.com/0b3c8f1e-2d4a-4e6b-9f70-1a2b3c4d5e6f/v2.0", "x")), nil), setType, 400, "invalid_request"},
+		{"iss_sub issuer in other case", sign(withSubject(issSub(strings.ToUpper(entraIss), "leo-sub")), nil), setType, 400, "invalid_request"},
+		{"iss_sub issuer with a trailing slash", sign(withSubject(issSub(entraIss+"/", "leo-sub")), nil), setType, 400, "invalid_request"},
+		{"iss_sub issuer as a template", sign(withSubject(issSub("https://login.microsoftonline.com/{tenantid}/v2.0", "leo-sub")), nil), setType, 400, "invalid_request"},
+		{"aliases with a foreign iss_sub", sign(withSubject(map[string]any{"format": "aliases", "identifiers": []any{opaque(leoOID), issSub("https://accounts.google.com", "leo")}}), nil), setType, 400, "invalid_request"},
+		{"complex foreign iss_sub user", sign(withSubject(map[string]any{"format": "complex", "user": issSub("https://accounts.google.com", "leo")}), nil), setType, 400, "invalid_request"},
+		{"session of a foreign iss_sub user", sign(func(tr *transmitter) jwt.MapClaims {
+			return tr.set(ssf.SessionRevoked, map[string]any{"subject": map[string]any{"format": "complex", "user": issSub("https://accounts.google.com", "leo"), "session": opaque("sess-1")}}, nil)
+		}, nil), setType, 400, "invalid_request"},
+		{"foreign iss_sub in sub_id", sign(func(tr *transmitter) jwt.MapClaims {
+			return tr.set(ssf.AccountPurged, map[string]any{}, map[string]any{"sub_id": issSub("https://accounts.google.com", "leo")})
+		}, nil), setType, 400, "invalid_request"},
 		{"opaque id with a control character", sign(withSubject(opaque("a\nb")), nil), setType, 400, "invalid_request"},
 		{"opaque id too long", sign(withSubject(opaque(strings.Repeat("x", 2000))), nil), setType, 400, "invalid_request"},
 		{"credential-change without change_type", sign(func(tr *transmitter) jwt.MapClaims { return tr.set(ssf.CredentialChange, leo, nil) }, nil), setType, 400, "invalid_request"},
@@ -213,6 +251,46 @@ func TestBadInputNeverRevokes(t *testing.T) {
 			}
 			if n := f.list.Len(); n != 0 {
 				t.Errorf("a refused SET revoked %d entries", n)
+			}
+		})
+	}
+}
+
+// TestSubjectIssuersDenyByDefault: a receiver told of no issuer it acts
+// for (no Options.SubjectIssuers, no EntraTenantID) revokes no iss_sub
+// subject and no session, whatever issuer they name.
+func TestSubjectIssuersDenyByDefault(t *testing.T) {
+	session := func(user map[string]any) map[string]any {
+		s := map[string]any{"format": "complex", "session": opaque("sess-1")}
+		if user != nil {
+			s["user"] = user
+		}
+		return map[string]any{"subject": s}
+	}
+	for _, tt := range []struct {
+		name    string
+		event   string
+		payload map[string]any
+		fns     []func(*ssf.Options)
+	}{
+		{"iss_sub of any issuer", ssf.AccountDisabled, map[string]any{"subject": issSub("https://login.example", "leo")}, nil},
+		{"iss_sub of the transmitter itself", ssf.AccountDisabled, map[string]any{"subject": issSub(transmitterIss, "leo")}, nil},
+		{"session without a user", ssf.SessionRevoked, session(nil), nil},
+		{"session with an opaque user", ssf.SessionRevoked, session(opaque(leoOID)), nil},
+		{"session with an iss_sub user", ssf.SessionRevoked, session(issSub("https://login.example", "leo")), nil},
+		{"account-disabled with only a session", ssf.AccountDisabled, session(nil), nil},
+		{"a tenant that is no tenant ID gives no default issuer", ssf.AccountDisabled,
+			map[string]any{"subject": issSub("https://login.microsoftonline.com/{tenantid}/v2.0", "leo")},
+			[]func(*ssf.Options){func(o *ssf.Options) { o.EntraTenantID = "common" }}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, append([]func(*ssf.Options){func(o *ssf.Options) { o.EntraTenantID = "" }}, tt.fns...)...)
+			code, errCode := f.post(t, f.tr.sign(t, "rsa", f.tr.set(tt.event, tt.payload, nil), nil), setType)
+			if code != http.StatusBadRequest || errCode != "invalid_request" {
+				t.Errorf("got %d %q, want 400 invalid_request", code, errCode)
+			}
+			if n := f.list.Len(); n != 0 {
+				t.Errorf("revoked %d entries", n)
 			}
 		})
 	}
@@ -323,6 +401,9 @@ func TestNewReceiverOptions(t *testing.T) {
 		"no keys":     func(o *ssf.Options) { o.Issuer, o.Audience = transmitterIss, receiverAud },
 		"HS256": func(o *ssf.Options) {
 			o.Issuer, o.Audience, o.JWKSURL, o.Algorithms = transmitterIss, receiverAud, "https://x/jwks", []string{"HS256"}
+		},
+		"empty subject issuer": func(o *ssf.Options) {
+			o.Issuer, o.Audience, o.JWKSURL, o.SubjectIssuers = transmitterIss, receiverAud, "https://x/jwks", []string{""}
 		},
 		"negative age": func(o *ssf.Options) {
 			o.Issuer, o.Audience, o.JWKSURL, o.MaxAge = transmitterIss, receiverAud, "https://x/jwks", -1

@@ -93,6 +93,13 @@ func TestBearerFromRequest(t *testing.T) {
 		{"undecodable value when allowed", "/?access_token=abc%zz", nil, true, "", false, ErrMalformedHeader},
 		{"not a token name", "/?access_tokens=abc&my_access_token=x&access=token&q=access_token", []string{"Bearer abc"}, false, "abc", false, nil},
 		{"double-encoded name is not the name", "/?access%255Ftoken=abc", []string{"Bearer abc"}, false, "abc", false, nil},
+		{"path parameter", "/loans;access_token=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"path parameter when query tokens are allowed", "/loans;access_token=abc", nil, true, "", false, ErrQueryToken},
+		{"second path parameter", "/loans;v=2;ACCESS%5Ftoken=abc/x", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"path parameter in an earlier segment", "/loans;a=1/access_token=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"encoded ';' in the path", "/loans%3Baccess_token=abc", []string{"Bearer abc"}, false, "", false, ErrQueryToken},
+		{"path segment named access_token", "/docs;v=1/access_token", []string{"Bearer abc"}, false, "abc", false, nil},
+		{"access_token in a path without ';'", "/docs/access_token=abc", []string{"Bearer abc"}, false, "abc", false, nil},
 		{"query allowed", "/?access_token=abc", nil, true, "abc", true, nil},
 		{"query allowed behind ';'", "/?a=1;access_token=abc", nil, true, "abc", true, nil},
 		{"query and header", "/?access_token=abc", []string{"Bearer abc"}, true, "", false, ErrMultipleTokens},
@@ -138,7 +145,7 @@ func TestStripQueryToken(t *testing.T) {
 	}
 }
 
-// FuzzQueryTokens checks that the query scanner never panics, finds every
+// FuzzQueryTokens checks that the query and path scanners never panic, finds every
 // access_token that url.ParseQuery finds (and more: ';' pairs, undecodable
 // values), and that stripQueryToken leaves none for it to find.
 func FuzzQueryTokens(f *testing.F) {
@@ -149,6 +156,9 @@ func FuzzQueryTokens(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
+		if pathToken(q) && !strings.Contains(q, ";") {
+			t.Fatalf("%q: a path without ';' has a token parameter", q)
+		}
 		got := queryTokens(q)
 		if std, _ := url.ParseQuery(q); len(got) < len(std[queryTokenParam]) {
 			t.Fatalf("%q: found %d tokens, url.ParseQuery %d", q, len(got), len(std[queryTokenParam]))

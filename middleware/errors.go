@@ -28,7 +28,8 @@ var (
 	// which RFC 6750 §3.1 forbids; accepting either one invites confusion
 	// between the component that checks a token and the one that uses it.
 	ErrMultipleTokens = reason.New(reason.Malformed, "middleware: more than one access token")
-	// ErrQueryToken: the token came in the URL query string (access_token),
+	// ErrQueryToken: the token came in the URL query string (access_token,
+	// behind any separator or encoding) or a path parameter (;access_token=),
 	// where proxies, server logs, browser history and Referer headers keep
 	// it. Refused unless Options.InsecureAllowQueryToken is set.
 	ErrQueryToken = reason.New(reason.Malformed, "middleware: access token in the query string")

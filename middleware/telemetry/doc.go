@@ -32,7 +32,9 @@
 // [Transport] sends the trace context (traceparent, tracestate) on the
 // calls idbridge makes when the request has a span: give [HTTPClient] to
 // token.Options.HTTPClient, rbac/graph.Options.HTTPClient and the STS
-// client (sts.Options.HTTPClient).
+// client (sts.Options.HTTPClient). On the receiving side, [Extract] (outside
+// the guard) joins the caller's trace when the service does not run
+// otelhttp.
 //
 // # Cost
 //

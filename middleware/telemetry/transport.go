@@ -44,3 +44,29 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	w3c.Inject(r.Context(), propagation.HeaderCarrier(r2.Header))
 	return t.base.RoundTrip(r2)
 }
+
+// Extract returns an http.Handler that joins the trace of the caller: it
+// reads the W3C trace context (traceparent, tracestate) of each request
+// into the request's context as the remote parent, so the guard's audit
+// events (token.validated, authz.*) carry the caller's trace_id, and calls
+// made for the request through [Transport] continue the same trace. A
+// request without a valid traceparent is served unchanged. Put it outside
+// the guard; a service that already runs otelhttp.NewHandler does not need
+// it (otelhttp extracts and also starts a server span).
+//
+// Until a tracer starts a span for the request, the span_id of the events
+// is the caller's.
+func Extract(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Traceparent") == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := w3c.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		if !trace.SpanContextFromContext(ctx).IsValid() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

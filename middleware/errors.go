@@ -31,7 +31,8 @@ var (
 	// ErrQueryToken: the token came in the URL query string (access_token,
 	// behind any separator or encoding) or a path parameter (;access_token=),
 	// where proxies, server logs, browser history and Referer headers keep
-	// it. Refused unless Options.InsecureAllowQueryToken is set.
+	// it. A query token is refused unless Options.InsecureAllowQueryToken is
+	// set; a path parameter always is.
 	ErrQueryToken = reason.New(reason.Malformed, "middleware: access token in the query string")
 	// ErrTokenTooLarge: the token exceeds Options.MaxTokenSize. It is
 	// checked before the token is scanned or validated, so a huge header

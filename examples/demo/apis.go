@@ -17,6 +17,7 @@ import (
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/telemetry"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -95,7 +96,8 @@ func startAPI(p *idp.Provider, c apiConfig) (*api, error) {
 		return nil, err
 	}
 	a.url, a.host = "http://"+ln.Addr().String(), ln.Addr().String()
-	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	a.srv = &http.Server{Handler: telemetry.Extract(mux), // joins the caller's trace
+		ReadHeaderTimeout: 5 * time.Second}
 	go a.srv.Serve(ln) // returns http.ErrServerClosed on close
 	return a, nil
 }

@@ -29,7 +29,7 @@ func runDemo(t *testing.T, args ...string) (int, string, string) {
 // checked by their shape: every JWT starts with "eyJ" (base64 of `{"`).
 var secrets = []string{
 	"eyJ",
-	idp.AmitPassword, idp.LeoPassword, idp.LendingWebSecret, idp.AnalyticsSvcSecret,
+	idp.AmitPassword, idp.LeoPassword, idp.LendingWebSecret, idp.AnalyticsSvcSecret, idp.LendingAPISecret,
 	ldaptest.PasswordAmit, ldaptest.PasswordLeo, ldaptest.ReaderPassword,
 }
 
@@ -108,6 +108,7 @@ func TestStory(t *testing.T) {
 	if !ok {
 		t.Fatal("no audit trail at the end")
 	}
+	checkOneTrace(t, out, trail) // trace_test.go
 	seen := map[string]int{}
 	sc := bufio.NewScanner(strings.NewReader(trail))
 	sc.Buffer(nil, 1<<20)

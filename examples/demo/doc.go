@@ -27,7 +27,12 @@
 //     policy (rbac, examples/policies/bank.yaml); the client attaches the
 //     access token with middleware.Transport.
 //  3. The analytics API validates the same bearer token with its own
-//     validator: no STS, no call to the provider per request.
+//     validator: no STS, no call to the provider per request. Then one
+//     request is followed across services by one trace ID: lending-web
+//     starts a trace, the lending API joins it (telemetry.Extract), asks
+//     for a token on Amit's behalf and calls the analytics API, and every
+//     audit event of the request, in both APIs, carries the same trace_id
+//     (story_trace.go).
 //  4. AWS resources take the provider's tokens only through STS
 //     (federation, against the fake STS of federation/ststest): the
 //     analytics service gets S3 credentials from its own client-credentials

@@ -42,6 +42,8 @@ type story struct {
 	analytics  *api
 	amit       *session
 	amitID     *jwks.Claims // Amit's verified ID token claims
+	down       *downstream  // the lending API's on-behalf-of call (story_trace.go)
+	traced     traceLog     // audit events that carried a trace ID
 }
 
 // session is a signed-in user of the lending web app: the token cache that
@@ -61,7 +63,7 @@ func (s *story) auditFor(service string) slog.Handler {
 	if s.audit == nil {
 		return nil
 	}
-	return s.audit.WithAttrs([]slog.Attr{slog.String("service", service)})
+	return traceTee{next: s.audit.WithAttrs([]slog.Attr{slog.String("service", service)}), service: service, log: &s.traced}
 }
 
 func (s *story) step(n int, title string) { fmt.Fprintf(s.out, "\n%d. %s\n", n, title) }
@@ -85,6 +87,7 @@ func (s *story) tell(ctx context.Context) error {
 		s.signIn,         // 1
 		s.lendingAPI,     // 2
 		s.analyticsAPI,   // 3
+		s.oneTrace,       // 3, one request across services (story_trace.go)
 		s.awsAccess,      // 4
 		s.awsSAML,        // 4, the SAML road (story_saml.go)
 		s.onPrem,         // 5
@@ -145,7 +148,7 @@ func (s *story) setup(ctx context.Context) error {
 	}
 	s.onClose(func() { s.idTokens.Close() })
 
-	if s.lending, err = s.startAPI("lending-api", lendingRoutes); err != nil {
+	if s.lending, err = s.startAPI("lending-api", s.tracedLending); err != nil {
 		return err
 	}
 	s.analytics, err = s.startAPI("analytics-api", analyticsRoutes)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/authzhook"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -138,6 +139,7 @@ type Options struct {
 type Guard struct {
 	v          Validator
 	policy     Policy
+	quiet      func(context.Context, *jwks.Claims) rbac.Decision // see quietDecider
 	defaults   []Requirement
 	methods    map[string]*route
 	services   map[string]*route
@@ -218,6 +220,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	g := &Guard{
 		v:          v,
 		policy:     o.Policy,
+		quiet:      quietDecider(o.Policy),
 		defaults:   append([]Requirement(nil), o.Default...),
 		methods:    map[string]*route{},
 		services:   map[string]*route{},
@@ -312,7 +315,11 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo)
 	}
 	p := &Principal{Claims: claims, token: tok}
 	if g.policy != nil {
-		p.Decision = g.policy.DecideContext(ctx, claims)
+		if info != nil && g.quiet != nil {
+			p.Decision = g.quiet(ctx, claims) // emitAuthz records the decision
+		} else {
+			p.Decision = g.policy.DecideContext(ctx, claims)
+		}
 	}
 	err = g.authorize(ctx, rt, p)
 	if info != nil {
@@ -396,4 +403,20 @@ func identify(e *audit.Event, c *jwks.Claims) {
 		id = c.UTI
 	}
 	e.TokenID = audit.TokenID(id)
+}
+
+// rbacDecideQuiet decides with an *rbac.Policy without its per-decision
+// audit event (rbac.Options.AuditDecisions).
+var rbacDecideQuiet = authzhook.DecideQuiet.(func(*rbac.Policy, context.Context, *jwks.Claims) rbac.Decision)
+
+// quietDecider returns how the guard decides with an *rbac.Policy when it
+// records the request's authz event itself: without the policy's own event
+// for the same decision, so that each decision is recorded once. nil for
+// other policies.
+func quietDecider(p Policy) func(context.Context, *jwks.Claims) rbac.Decision {
+	rp, ok := p.(*rbac.Policy)
+	if !ok || rp == nil {
+		return nil
+	}
+	return func(ctx context.Context, c *jwks.Claims) rbac.Decision { return rbacDecideQuiet(rp, ctx, c) }
 }

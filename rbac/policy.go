@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/authzhook"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -44,6 +45,14 @@ type Options struct {
 	// Audit receives policy.reloaded, authz.allowed and authz.denied
 	// events; nil disables audit.
 	Audit slog.Handler
+	// AuditDecisions makes [Policy.Decide] and [Policy.DecideContext]
+	// record each decision as an authz.allowed or authz.denied event
+	// without a permission (with Audit), for callers that decide outside
+	// [Policy.Authorize] and the middleware guards: federation.RoleFor on a
+	// decision, a custom check of Decision.Roles. Authorize and a guard
+	// that audits record their own event for the decision instead, so
+	// every decision is recorded once; DecideJSON and Test record none.
+	AuditDecisions bool
 	// Now is the clock for audit durations; nil means time.Now.
 	Now func() time.Time
 	// MaxSize bounds the policy file in bytes; 0 means
@@ -280,13 +289,40 @@ func (p *Policy) Version() string { return p.cur.Load().version }
 //
 // For a token that carries its groups, Decide does not allocate and its
 // cost depends on the token, not on the number of mappings.
+//
+// With Options.AuditDecisions, each decision is an audit event.
 func (p *Policy) Decide(c *jwks.Claims) Decision {
+	if p.opts.AuditDecisions {
+		return p.decideAudited(context.Background(), c)
+	}
 	return p.decideIn(context.Background(), p.cur.Load(), c, nil)
 }
 
 // DecideContext is [Policy.Decide] with a context for the group source.
 func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
+	if p.opts.AuditDecisions {
+		return p.decideAudited(ctx, c)
+	}
 	return p.decideIn(ctx, p.cur.Load(), c, nil)
+}
+
+// decideQuiet decides without recording the decision, for callers that
+// record it themselves (Authorize, middleware's guard through authzhook).
+func (p *Policy) decideQuiet(ctx context.Context, c *jwks.Claims) Decision {
+	return p.decideIn(ctx, p.cur.Load(), c, nil)
+}
+
+func init() { authzhook.DecideQuiet = (*Policy).decideQuiet }
+
+// decideAudited decides and records the decision (Options.AuditDecisions).
+func (p *Policy) decideAudited(ctx context.Context, c *jwks.Claims) Decision {
+	if !p.audit.Enabled(ctx) {
+		return p.decideIn(ctx, p.cur.Load(), c, nil)
+	}
+	start := p.opts.Now()
+	d := p.decideIn(ctx, p.cur.Load(), c, nil)
+	p.audit.Emit(ctx, authzEvent(&d, c, "", d.Err(), p.opts.Now().Sub(start)))
+	return d
 }
 
 // decideIn consults a group source when the issuer has one, or when the
@@ -335,7 +371,7 @@ func (p *Policy) DecideJSON(claims []byte) (Decision, error) {
 // middleware maps to a status code.
 func (p *Policy) Authorize(ctx context.Context, c *jwks.Claims, permission string) (Decision, error) {
 	start := p.opts.Now()
-	d := p.DecideContext(ctx, c)
+	d := p.decideQuiet(ctx, c)
 	err := d.Check(permission)
 	if p.audit.Enabled(ctx) {
 		p.audit.Emit(ctx, authzEvent(&d, c, permission, err, p.opts.Now().Sub(start)))

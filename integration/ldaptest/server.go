@@ -239,7 +239,7 @@ func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
 		RootDN: RootDN, RootPassword: rootPW, CACertPEM: certs.caPEM, ctl: c,
 	}
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(2)
+		ports, err := testenv.FreePorts(2)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrStart, err)
 		}
@@ -340,7 +340,7 @@ func (c *control) startLocked(rootPW string) error {
 	cmd := exec.Command(c.slapd, c.args...)
 	cmd.Dir, cmd.Env = c.dir, slapdEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = testenv.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
@@ -470,21 +470,6 @@ func copyBinary(src, dst string) (string, error) {
 // slapdEnv keeps slapd and slapadd from reading the machine's ldap.conf or
 // a ~/.ldaprc, so a developer's client settings cannot change the server.
 func slapdEnv() []string { return append(os.Environ(), "LDAPNOINIT=1") }
-
-// freePorts asks the kernel for n distinct free ports on 127.0.0.1, holding
-// all listeners until every port is known so the n are distinct.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("pick a free port: %w", err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
 
 func randomPassword() (string, error) {
 	b := make([]byte, 16)

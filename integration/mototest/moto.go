@@ -13,7 +13,6 @@ package mototest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,12 +46,12 @@ func Start(t testing.TB) *Server {
 	}
 	var lastErr error
 	for range 3 { // a port freed for us can be taken before moto binds it
-		port, err := freePort()
+		port, err := testenv.FreePort()
 		if err != nil {
 			t.Fatalf("mototest: %v", err)
 		}
 		cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-		cmd.SysProcAttr = sysProcAttr()
+		cmd.SysProcAttr = testenv.SysProcAttr()
 		cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=true")
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("mototest: starting moto_server: %v", err)
@@ -103,13 +102,4 @@ func (s *Server) Config() aws.Config {
 		BaseEndpoint: aws.String(s.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

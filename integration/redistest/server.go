@@ -89,7 +89,7 @@ func NewServer(dir string) (*Server, error) {
 	}
 	s := &Server{dir: dir, bin: bin}
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := testenv.FreePort()
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrStart, err)
 		}
@@ -149,7 +149,7 @@ var errPortInUse = errors.New("redistest: port already in use")
 func (s *Server) startLocked() error {
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Dir = s.dir
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = testenv.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("%w: %w", ErrStart, err)
 	}
@@ -247,13 +247,4 @@ func findServer() (string, error) {
 		return p, nil
 	}
 	return "", ErrNotInstalled
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("pick a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

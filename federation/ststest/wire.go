@@ -52,10 +52,7 @@ func writeResult(w http.ResponseWriter, s *Session, reqID string) {
 	b.WriteString("  <AssumeRoleWithWebIdentityResult>\n")
 	b.WriteString("    <SubjectFromWebIdentityToken>" + esc(s.Subject) + "</SubjectFromWebIdentityToken>\n")
 	b.WriteString("    <Audience>" + esc(s.Audience) + "</Audience>\n")
-	b.WriteString("    <AssumedRoleUser>\n")
-	b.WriteString("      <Arn>" + esc(s.AssumedRoleARN) + "</Arn>\n")
-	b.WriteString("      <AssumedRoleId>" + esc(roleID(s)) + "</AssumedRoleId>\n")
-	b.WriteString("    </AssumedRoleUser>\n")
+	writeAssumedRoleUser(&b, s)
 	b.WriteString("    <Credentials>\n")
 	b.WriteString("      <SessionToken>" + esc(s.SessionToken) + "</SessionToken>\n")
 	b.WriteString("      <SecretAccessKey>" + esc(s.SecretAccessKey) + "</SecretAccessKey>\n")
@@ -84,16 +81,8 @@ func writeAssumeRoleResult(w http.ResponseWriter, s *Session, reqID string) {
 	if s.SourceIdentity != "" {
 		b.WriteString("    <SourceIdentity>" + esc(s.SourceIdentity) + "</SourceIdentity>\n")
 	}
-	b.WriteString("    <AssumedRoleUser>\n")
-	b.WriteString("      <Arn>" + esc(s.AssumedRoleARN) + "</Arn>\n")
-	b.WriteString("      <AssumedRoleId>" + esc(roleID(s)) + "</AssumedRoleId>\n")
-	b.WriteString("    </AssumedRoleUser>\n")
-	b.WriteString("    <Credentials>\n")
-	b.WriteString("      <AccessKeyId>" + esc(s.AccessKeyID) + "</AccessKeyId>\n")
-	b.WriteString("      <SecretAccessKey>" + esc(s.SecretAccessKey) + "</SecretAccessKey>\n")
-	b.WriteString("      <SessionToken>" + esc(s.SessionToken) + "</SessionToken>\n")
-	b.WriteString("      <Expiration>" + s.Expiration.UTC().Format(time.RFC3339) + "</Expiration>\n")
-	b.WriteString("    </Credentials>\n")
+	writeAssumedRoleUser(&b, s)
+	writeCredentials(&b, s)
 	if s.Policy != "" || len(s.Tags) > 0 {
 		b.WriteString("    <PackedPolicySize>" + strconv.Itoa(s.PackedPolicySize) + "</PackedPolicySize>\n")
 	}
@@ -145,4 +134,24 @@ func roleID(s *Session) string {
 		id += string(upperAlnum[(sum>>(i%20))&31])
 	}
 	return id + ":" + s.SessionName
+}
+
+// writeAssumedRoleUser writes the AssumedRoleUser element every STS answer
+// carries.
+func writeAssumedRoleUser(b *bytes.Buffer, s *Session) {
+	b.WriteString("    <AssumedRoleUser>\n")
+	b.WriteString("      <Arn>" + esc(s.AssumedRoleARN) + "</Arn>\n")
+	b.WriteString("      <AssumedRoleId>" + esc(roleID(s)) + "</AssumedRoleId>\n")
+	b.WriteString("    </AssumedRoleUser>\n")
+}
+
+// writeCredentials writes Credentials in the element order of AssumeRole and
+// AssumeRoleWithSAML (AssumeRoleWithWebIdentity uses another order).
+func writeCredentials(b *bytes.Buffer, s *Session) {
+	b.WriteString("    <Credentials>\n")
+	b.WriteString("      <AccessKeyId>" + esc(s.AccessKeyID) + "</AccessKeyId>\n")
+	b.WriteString("      <SecretAccessKey>" + esc(s.SecretAccessKey) + "</SecretAccessKey>\n")
+	b.WriteString("      <SessionToken>" + esc(s.SessionToken) + "</SessionToken>\n")
+	b.WriteString("      <Expiration>" + s.Expiration.UTC().Format(time.RFC3339) + "</Expiration>\n")
+	b.WriteString("    </Credentials>\n")
 }

@@ -107,7 +107,9 @@ func EntraAPI(tenant, clientID string, optFns ...func(*EntraOptions)) func(*Opti
 func entraOptions(optFns []func(*EntraOptions)) EntraOptions {
 	var o EntraOptions
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	o.Tenants = slices.Clone(o.Tenants)
 	o.Versions = slices.Clone(o.Versions)

@@ -76,7 +76,9 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*KeySetOptions)
 func newRemote(ctx context.Context, jwksURL, issuer string, optFns []func(*KeySetOptions)) (*RemoteKeySet, error) {
 	var o KeySetOptions
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	o.setDefaults()
 	if jwksURL != "" {

@@ -106,7 +106,9 @@ func splitTemplate(s string) (pre, suf string, ok bool) {
 func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 	var o Options
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	bad := func(format string, args ...any) (*Validator, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)

@@ -78,7 +78,9 @@ type List struct {
 func New(optFns ...func(*Options)) (*List, error) {
 	var o Options
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	switch {
 	case o.MaxTokenLifetime == 0:

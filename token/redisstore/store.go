@@ -104,7 +104,9 @@ func New(client goredis.UniversalClient, keys []Key, optFns ...func(*Options)) (
 	}
 	var o Options
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix

@@ -119,7 +119,9 @@ func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error
 	}
 	var o Options
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix

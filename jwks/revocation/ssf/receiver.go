@@ -108,7 +108,9 @@ type Receiver struct {
 func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 	var o Options
 	for _, fn := range optFns {
-		fn(&o)
+		if fn != nil {
+			fn(&o)
+		}
 	}
 	switch {
 	case list == nil:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/benchcpu"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -122,13 +123,13 @@ func benchValidate(b *testing.B, s benchSetup) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetBytes(int64(len(s.token)))
-	cpu := startThreadCPU()
+	reportCPU := benchcpu.Start(b)
 	for b.Loop() {
 		if _, err := s.v.Validate(ctx, s.token); err != nil {
 			b.Fatal(err)
 		}
 	}
-	cpu.report(b)
+	reportCPU()
 }
 
 // BenchmarkRS256 compares a cold validation of a 1.9 KB Entra-like token
@@ -140,14 +141,14 @@ func BenchmarkRS256(b *testing.B) {
 		pub := s.pub.(*rsa.PublicKey)
 		b.ReportAllocs()
 		b.SetBytes(int64(len(s.token)))
-		cpu := startThreadCPU()
+		reportCPU := benchcpu.Start(b)
 		for b.Loop() {
 			h := sha256.Sum256(s.input)
 			if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], s.sig); err != nil {
 				b.Fatal(err)
 			}
 		}
-		cpu.report(b)
+		reportCPU()
 	})
 	b.Run("RawParallel", func(b *testing.B) {
 		// Control for Parallel: how the bare verification scales here.
@@ -183,14 +184,14 @@ func BenchmarkES256(b *testing.B) {
 	b.Run("Raw", func(b *testing.B) {
 		pub := s.pub.(*ecdsa.PublicKey)
 		b.ReportAllocs()
-		cpu := startThreadCPU()
+		reportCPU := benchcpu.Start(b)
 		for b.Loop() {
 			h := sha256.Sum256(s.input)
 			if !ecdsaVerify(pub, h[:], s.sig) {
 				b.Fatal("verify")
 			}
 		}
-		cpu.report(b)
+		reportCPU()
 	})
 	b.Run("Validate", func(b *testing.B) { benchValidate(b, s) })
 	b.Run("Ratio", func(b *testing.B) {
@@ -210,13 +211,13 @@ func BenchmarkEdDSA(b *testing.B) {
 	b.Run("Raw", func(b *testing.B) {
 		pub := s.pub.(ed25519.PublicKey)
 		b.ReportAllocs()
-		cpu := startThreadCPU()
+		reportCPU := benchcpu.Start(b)
 		for b.Loop() {
 			if !ed25519.Verify(pub, s.input, s.sig) {
 				b.Fatal("verify")
 			}
 		}
-		cpu.report(b)
+		reportCPU()
 	})
 	b.Run("Validate", func(b *testing.B) { benchValidate(b, s) })
 	b.Run("Ratio", func(b *testing.B) {

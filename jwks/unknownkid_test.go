@@ -13,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/benchcpu"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -282,23 +283,23 @@ func BenchmarkUnknownKID(b *testing.B) {
 	n := len(m.times())
 	b.Run("Key", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := startThreadCPU()
+		reportCPU := benchcpu.Start(b)
 		for b.Loop() {
 			if _, err := ks.Key(context.Background(), "forged", ""); err == nil {
 				b.Fatal("forged kid found")
 			}
 		}
-		cpu.report(b)
+		reportCPU()
 	})
 	b.Run("Validate", func(b *testing.B) {
 		b.ReportAllocs()
-		cpu := startThreadCPU()
+		reportCPU := benchcpu.Start(b)
 		for b.Loop() {
 			if _, err := v.Validate(context.Background(), tok); err == nil {
 				b.Fatal("forged token accepted")
 			}
 		}
-		cpu.report(b)
+		reportCPU()
 	})
 	b.Run("ValidateParallel", func(b *testing.B) {
 		b.ReportAllocs()

@@ -2,10 +2,10 @@ package rbac
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge/internal/benchcpu"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -84,17 +84,12 @@ func BenchmarkDecide(b *testing.B) {
 // benchDecide reports the thread's CPU time per decision next to wall
 // time, which on a shared machine also counts other processes' turns.
 func benchDecide(b *testing.B, p *Policy, c *jwks.Claims) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
-	start, cpuOK := threadCPU()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		if d := p.Decide(c); !d.OK() {
 			b.Fatal("denied")
 		}
-	}
-	if end, ok := threadCPU(); ok && cpuOK && b.N > 0 {
-		b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -12,8 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -430,11 +428,7 @@ func NormalizeGroupID(kind, id string) (string, bool) {
 		if id == "" || len(id) > 1024 {
 			return "", false
 		}
-		dn, err := ldap.ParseDN(id)
-		if err != nil || len(dn.RDNs) == 0 {
-			return "", false
-		}
-		return strings.ToLower(dn.String()), true
+		return canonicalDN(id)
 	case groupName:
 		if id == "" || len(id) > 256 || !utf8.ValidString(id) || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			return "", false

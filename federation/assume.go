@@ -21,6 +21,7 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/token"
 )
 
 // assumer is the uncached provider: one Retrieve, one token, one STS call
@@ -77,7 +78,7 @@ func (c *capture) AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeR
 }
 
 // fromSource returns the fetch function for a token.Source.
-func (a *assumer) fromSource(src TokenSource) func(context.Context) (string, error) {
+func (a *assumer) fromSource(src token.Source) func(context.Context) (string, error) {
 	return func(ctx context.Context) (string, error) {
 		t, err := src.Token(ctx)
 		if err != nil {
@@ -105,7 +106,7 @@ func (a *assumer) fromSource(src TokenSource) func(context.Context) (string, err
 // Retrieve implements aws.CredentialsProvider for the cache.
 func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	a.runs.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, a.o.Timeout)
+	ctx, cancel := withTimeout(ctx, a.o.Timeout)
 	defer cancel()
 	start := time.Now()
 	now := a.o.Now()
@@ -168,6 +169,14 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	a.last.Store(&creds)
 	a.emit(ctx, &ti, name, out, creds, nil, time.Since(start))
 	return creds, nil
+}
+
+// withTimeout bounds ctx by d, unless d is zero (off).
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d == 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 func expired(ti *tokenInfo, now time.Time) bool {
@@ -258,7 +267,7 @@ func (a *assumer) classify(err error) error {
 	if errors.As(err, &re) {
 		e.RequestID = re.ServiceRequestID()
 		if re.ResponseError != nil && re.Response != nil {
-			e.StatusCode = re.HTTPStatusCode()
+			e.Status = re.HTTPStatusCode()
 		}
 	}
 	var ae smithy.APIError
@@ -290,7 +299,7 @@ func (a *assumer) classify(err error) error {
 		// MalformedPolicyDocument, ValidationError, InvalidAction, and any
 		// code this package does not know: a 4xx is the request's fault.
 		e.Err = ErrInvalidRequest
-		if e.StatusCode >= 500 || e.StatusCode == 429 {
+		if e.Status >= 500 || e.Status == 429 {
 			e.Err = ErrSTSUnavailable
 		}
 	}
@@ -424,8 +433,8 @@ func (a *assumer) warn(ctx context.Context, err error) {
 		if e.Code != "" {
 			attrs = append(attrs, slog.String("error_code", e.Code))
 		}
-		if e.StatusCode != 0 {
-			attrs = append(attrs, slog.Int("status", e.StatusCode))
+		if e.Status != 0 {
+			attrs = append(attrs, slog.Int("status", e.Status))
 		}
 		if e.RequestID != "" {
 			attrs = append(attrs, slog.String("request_id", e.RequestID))

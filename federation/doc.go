@@ -52,7 +52,7 @@
 // # Caching and failures
 //
 // A [Provider] keeps its credentials in a token.Cache, so they renew like
-// tokens: Options.ExpiryWindow (with jitter, at most half the session)
+// tokens: Options.RefreshWindow (with jitter, at most half the session)
 // before they expire, in the background, also when nobody asks, with one
 // STS call however many goroutines ask. After the first call no caller
 // waits on STS, and none is handed credentials within 30 s (a tenth of a

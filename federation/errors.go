@@ -103,20 +103,21 @@ var (
 type Error struct {
 	// Err is the sentinel (ErrAccessDenied, ...).
 	Err error
+	// Status is the HTTP status of STS's response, 0 without one.
+	Status int
 	// Code is the STS error code, such as "AccessDenied"; "" when the
 	// failure was found before calling STS.
 	Code string
 	// Message is STS's message, scrubbed of anything shaped like a JWT and
 	// cut to 256 characters.
 	Message string
-	// RequestID is STS's request ID, when there was a response.
-	RequestID string
-	// StatusCode is the HTTP status of STS's response, 0 without one.
-	StatusCode int
-	// RoleARN is the role that was asked for.
-	RoleARN string
 	// Detail says what failed locally; it never contains a token.
 	Detail string
+	// RoleARN is the role that was asked for.
+	RoleARN string
+	// RequestID is STS's request ID, when there was a response: what AWS
+	// support asks for.
+	RequestID string
 	// Cause is the underlying error (from the SDK or the token source),
 	// also reachable through errors.As. Its text is not part of Error().
 	Cause error
@@ -128,8 +129,8 @@ func (e *Error) Error() string {
 	b.WriteString(e.Err.Error())
 	if e.Code != "" {
 		fmt.Fprintf(&b, " (STS %s", e.Code)
-		if e.StatusCode != 0 {
-			fmt.Fprintf(&b, ", HTTP %d", e.StatusCode)
+		if e.Status != 0 {
+			fmt.Fprintf(&b, ", HTTP %d", e.Status)
 		}
 		if e.RequestID != "" {
 			b.WriteString(", request ID " + e.RequestID)

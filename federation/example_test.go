@@ -152,7 +152,7 @@ func ExampleError() {
 	_, err := p.Retrieve(context.Background())
 	var fe *federation.Error
 	if errors.As(err, &fe) {
-		fmt.Println(fe.Code, fe.StatusCode, fe.RequestID != "")
+		fmt.Println(fe.Code, fe.Status, fe.RequestID != "")
 	}
 	fmt.Println(errors.Is(err, federation.ErrAccessDenied), idbridge.Reason(err))
 	// Output:

@@ -71,7 +71,7 @@ func (e *env) idToken(claims map[string]any) string {
 }
 
 // provider builds a Provider on the env's clock.
-func (e *env) provider(t testing.TB, src federation.TokenSource, optFns ...func(*federation.Options)) *federation.Provider {
+func (e *env) provider(t testing.TB, src token.Source, optFns ...func(*federation.Options)) *federation.Provider {
 	t.Helper()
 	fns := append([]func(*federation.Options){func(o *federation.Options) { o.Now = e.clock.Now }}, optFns...)
 	p, err := federation.NewProvider(e.client, roleARN, src, fns...)

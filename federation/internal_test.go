@@ -163,7 +163,7 @@ func TestBackoffGrowsAndIsBounded(t *testing.T) {
 		t.Errorf("backoff exceeded MaxBackoff: %s", prevMax)
 	}
 	a.remember([32]byte{}, &Error{Err: ErrAccessDenied})
-	if d := a.fail.Load().until.Sub(now); d != DefaultNonRecoverableTTL {
+	if d := a.fail.Load().until.Sub(now); d != defaultNonRecoverableTTL {
 		t.Errorf("non-recoverable remembered for %s", d)
 	}
 }
@@ -182,7 +182,7 @@ func TestClassifyWithoutAPIError(t *testing.T) {
 }
 
 func TestErrorText(t *testing.T) {
-	e := &Error{Err: ErrAccessDenied, Code: "AccessDenied", StatusCode: 403, RequestID: "r-1", Message: "Not authorized", RoleARN: "arn:aws:iam::111122223333:role/r"}
+	e := &Error{Err: ErrAccessDenied, Code: "AccessDenied", Status: 403, RequestID: "r-1", Message: "Not authorized", RoleARN: "arn:aws:iam::111122223333:role/r"}
 	want := "federation: the role's trust policy denies the token (STS AccessDenied, HTTP 403, request ID r-1): Not authorized [role arn:aws:iam::111122223333:role/r]"
 	if e.Error() != want {
 		t.Errorf("\n got %s\nwant %s", e.Error(), want)

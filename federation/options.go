@@ -11,20 +11,21 @@ import (
 	"unicode/utf8"
 )
 
-// Bounds and defaults applied by [NewProvider].
+// Bounds applied by [NewProvider].
 const (
 	// MinDuration and MaxDuration bound DurationSeconds as STS does; the
 	// role's own MaxSessionDuration (1h by default) may be lower, which STS
 	// answers with a ValidationError ([ErrInvalidRequest]).
 	MinDuration = 15 * time.Minute
 	MaxDuration = 12 * time.Hour
+)
 
-	DefaultExpiryWindow      = 5 * time.Minute
-	DefaultJitterFrac        = 0.2
-	DefaultNonRecoverableTTL = 30 * time.Second
-	DefaultMinBackoff        = time.Second
-	DefaultMaxBackoff        = 30 * time.Second
-	DefaultTimeout           = 30 * time.Second
+// Defaults of the zero [Options] fields.
+const (
+	defaultNonRecoverableTTL = 30 * time.Second
+	defaultMinBackoff        = time.Second
+	defaultMaxBackoff        = 30 * time.Second
+	defaultTimeout           = 30 * time.Second
 
 	// maxTokenLength is STS's limit on WebIdentityToken.
 	maxTokenLength = 20000
@@ -103,29 +104,30 @@ type Options struct {
 	TransitiveTagKeys []string
 	SourceIdentity    string
 
-	// ExpiryWindow is how long before expiry the credentials are renewed,
-	// so that none is handed out about to expire. Zero means
-	// DefaultExpiryWindow; it never exceeds half the credentials' lifetime,
-	// so short sessions are not renewed on every call.
-	ExpiryWindow time.Duration
-	// ExpiryWindowJitterFrac renews up to this fraction of the window
-	// earlier, at random, so that many processes do not call STS at the
-	// same moment.
-	// Zero means DefaultJitterFrac, negative means none; at most 1.
-	ExpiryWindowJitterFrac float64
+	// RefreshWindow is how long before expiry the credentials are renewed
+	// in the background, so that none is handed out about to expire; it
+	// means what token.Options.RefreshWindow means, because the
+	// credentials live in a [token.Cache]: zero is the larger of 5 minutes
+	// and a tenth of the session, and the window is at most half the
+	// session, so short sessions are not renewed on every call.
+	RefreshWindow time.Duration
+	// RefreshJitter renews up to this fraction of the window earlier, at
+	// random, so that many processes do not call STS at the same moment.
+	// Zero means 0.2, negative means none; at most 1.
+	RefreshJitter float64
 	// NonRecoverableTTL is how long a failure that no retry can fix
 	// (AccessDenied, InvalidIdentityToken, ...) is answered from memory for
 	// the same identity token, instead of calling STS again. A new token
 	// is tried once the backoff (Options.MinBackoff) has passed, or at once
-	// after Invalidate. Zero means DefaultNonRecoverableTTL.
+	// after Invalidate. Zero means 30s; negative means such failures are
+	// not remembered.
 	NonRecoverableTTL time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff after
-	// transient failures (throttling, 5xx, network). Defaults
-	// DefaultMinBackoff and DefaultMaxBackoff.
+	// transient failures (throttling, 5xx, network). Zero means 1s and 30s.
 	MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one exchange (token plus STS call), which runs
 	// detached from the caller's cancellation and is cancelled by Close.
-	// Zero means DefaultTimeout.
+	// Zero means 30s.
 	Timeout time.Duration
 
 	// Now is the clock for token and credential expiry, backoff and the
@@ -154,7 +156,8 @@ var (
 	maxTagKeys = 50
 )
 
-// newOptions applies optFns to a defaulted copy, validates and clamps it.
+// newOptions applies optFns to a copy of the zero Options, validates it
+// and applies defaults and bounds.
 func newOptions(optFns []func(*Options)) (*Options, error) {
 	o := &Options{}
 	for _, fn := range optFns {
@@ -165,86 +168,89 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 	o.PolicyARNs = slices.Clone(o.PolicyARNs)
 	o.TransitiveTagKeys = slices.Clone(o.TransitiveTagKeys)
 	o.SessionTags = maps.Clone(o.SessionTags)
-
-	bad := func(format string, args ...any) (*Options, error) {
-		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
-	}
-	if o.RoleSessionName != "" && !stsNameRe.MatchString(o.RoleSessionName) {
-		return bad("RoleSessionName %q must match [\\w+=,.@-]{2,64} (see SessionName)", o.RoleSessionName)
-	}
-	if o.Duration < 0 {
-		return bad("negative Duration %s", o.Duration)
+	for _, check := range []func(*Options) string{checkSession, checkPolicy, checkTags} {
+		if msg := check(o); msg != "" {
+			return nil, fmt.Errorf("%w: %s", ErrInvalidOptions, msg)
+		}
 	}
 	o.Duration = clampDuration(o.Duration)
-	if len(o.Policy) > 2048 {
-		return bad("session Policy of %d characters exceeds STS's 2048", len(o.Policy))
-	}
-	if len(o.PolicyARNs) > 10 {
-		return bad("%d PolicyARNs, STS allows 10", len(o.PolicyARNs))
-	}
-	for _, a := range o.PolicyARNs {
-		if !policyARN.MatchString(a) {
-			return bad("malformed policy ARN %q", a)
-		}
-	}
-	if o.TokenKind != IDToken && o.TokenKind != AccessToken {
-		return bad("unknown %s", o.TokenKind)
-	}
-	if len(o.SessionTags) > maxTagKeys {
-		return bad("%d session tags, STS allows %d", len(o.SessionTags), maxTagKeys)
-	}
-	seen := map[string]bool{}
-	for k, v := range o.SessionTags {
-		if k == "" || utf8.RuneCountInString(k) > 128 || !tagTextRe.MatchString(k) || strings.HasPrefix(strings.ToLower(k), "aws:") {
-			return bad("invalid session tag key %q", k)
-		}
-		if utf8.RuneCountInString(v) > 256 || !tagTextRe.MatchString(v) {
-			return bad("invalid value for session tag %q", k)
-		}
-		if seen[strings.ToLower(k)] {
-			return bad("session tag keys differ only in case: %q", k)
-		}
-		seen[strings.ToLower(k)] = true
-	}
-	for _, k := range o.TransitiveTagKeys {
-		if !seen[strings.ToLower(k)] {
-			return bad("transitive tag key %q is not a session tag", k)
-		}
-	}
-	if o.SourceIdentity != "" && (!stsNameRe.MatchString(o.SourceIdentity) || strings.HasPrefix(strings.ToLower(o.SourceIdentity), "aws:")) {
-		return bad("SourceIdentity %q must match [\\w+=,.@-]{2,64} and not start with aws:", o.SourceIdentity)
-	}
-
-	if o.ExpiryWindow <= 0 {
-		o.ExpiryWindow = DefaultExpiryWindow
-	}
-	switch {
-	case o.ExpiryWindowJitterFrac == 0:
-		o.ExpiryWindowJitterFrac = DefaultJitterFrac
-	case o.ExpiryWindowJitterFrac < 0:
-		o.ExpiryWindowJitterFrac = 0
-	case o.ExpiryWindowJitterFrac > 1:
-		o.ExpiryWindowJitterFrac = 1
-	}
-	if o.NonRecoverableTTL <= 0 {
-		o.NonRecoverableTTL = DefaultNonRecoverableTTL
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = DefaultMinBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = DefaultMaxBackoff
-	}
-	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = o.MinBackoff
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
+	o.NonRecoverableTTL = orDefault(o.NonRecoverableTTL, defaultNonRecoverableTTL)
+	o.MinBackoff = orDefault(o.MinBackoff, defaultMinBackoff)
+	o.MaxBackoff = max(orDefault(o.MaxBackoff, defaultMaxBackoff), o.MinBackoff)
+	o.Timeout = orDefault(o.Timeout, defaultTimeout)
 	if o.Now == nil {
 		o.Now, o.systemClock = time.Now, true
 	}
 	return o, nil
+}
+
+// orDefault is d, or def when d is zero; a negative d (off) becomes zero.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// checkSession checks the session's name, duration, token kind and source
+// identity; it returns what is wrong, or "".
+func checkSession(o *Options) string {
+	switch {
+	case o.RoleSessionName != "" && !stsNameRe.MatchString(o.RoleSessionName):
+		return fmt.Sprintf("RoleSessionName %q must match [\\w+=,.@-]{2,64} (see SessionName)", o.RoleSessionName)
+	case o.Duration < 0:
+		return fmt.Sprintf("negative Duration %s", o.Duration)
+	case o.TokenKind != IDToken && o.TokenKind != AccessToken:
+		return fmt.Sprintf("unknown %s", o.TokenKind)
+	case o.SourceIdentity != "" && (!stsNameRe.MatchString(o.SourceIdentity) || strings.HasPrefix(strings.ToLower(o.SourceIdentity), "aws:")):
+		return fmt.Sprintf("SourceIdentity %q must match [\\w+=,.@-]{2,64} and not start with aws:", o.SourceIdentity)
+	}
+	return ""
+}
+
+// checkPolicy checks the session policies against STS's limits.
+func checkPolicy(o *Options) string {
+	if len(o.Policy) > 2048 {
+		return fmt.Sprintf("session Policy of %d characters exceeds STS's 2048", len(o.Policy))
+	}
+	if len(o.PolicyARNs) > 10 {
+		return fmt.Sprintf("%d PolicyARNs, STS allows 10", len(o.PolicyARNs))
+	}
+	for _, a := range o.PolicyARNs {
+		if !policyARN.MatchString(a) {
+			return fmt.Sprintf("malformed policy ARN %q", a)
+		}
+	}
+	return ""
+}
+
+// checkTags checks the session tags and transitive tag keys as STS would.
+func checkTags(o *Options) string {
+	if len(o.SessionTags) > maxTagKeys {
+		return fmt.Sprintf("%d session tags, STS allows %d", len(o.SessionTags), maxTagKeys)
+	}
+	seen := make(map[string]bool, len(o.SessionTags))
+	for k, v := range o.SessionTags {
+		lk := strings.ToLower(k)
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > 128 || !tagTextRe.MatchString(k) || strings.HasPrefix(lk, "aws:"):
+			return fmt.Sprintf("invalid session tag key %q", k)
+		case utf8.RuneCountInString(v) > 256 || !tagTextRe.MatchString(v):
+			return fmt.Sprintf("invalid value for session tag %q", k)
+		case seen[lk]:
+			return fmt.Sprintf("session tag keys differ only in case: %q", k)
+		}
+		seen[lk] = true
+	}
+	for _, k := range o.TransitiveTagKeys {
+		if !seen[strings.ToLower(k)] {
+			return fmt.Sprintf("transitive tag key %q is not a session tag", k)
+		}
+	}
+	return ""
 }
 
 // clampDuration keeps a requested session duration within what STS

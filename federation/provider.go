@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 	"weak"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,15 +24,6 @@ type AssumeRoleWithWebIdentityAPIClient interface {
 	AssumeRoleWithWebIdentity(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
 }
 
-// TokenSource is what a [Provider] needs of the identity token's source:
-// the token package's Source (a [token.Cache] over any flow) satisfies it.
-// Token must be safe for concurrent use. When the source also has an
-// Invalidate() method, as [token.Cache] does, the provider calls it when
-// the token turns out to be expired and asks once more.
-type TokenSource interface {
-	Token(ctx context.Context) (*token.Token, error)
-}
-
 // invalidator is the optional interface of a source that can drop its
 // cached token.
 type invalidator interface{ Invalidate() }
@@ -47,7 +39,7 @@ type invalidator interface{ Invalidate() }
 // behave like tokens:
 //
 //   - Retrieve of fresh credentials takes no lock and allocates nothing;
-//   - renewal starts Options.ExpiryWindow (with jitter, never more than
+//   - renewal starts Options.RefreshWindow (with jitter, never more than
 //     half the session's lifetime) before expiry, in the background, also
 //     when nobody asks: after the first call no caller waits on STS;
 //   - however many callers ask for missing or expired credentials, STS is
@@ -97,10 +89,13 @@ type exchanger struct {
 }
 
 // NewProvider returns a Provider assuming roleARN with tokens from src,
-// sent through client. It checks its options and calls nothing: the first
+// sent through client. src is any token source (a [token.Cache] over any
+// flow); it must be safe for concurrent use. When it also has an
+// Invalidate() method, as [token.Cache] does, the provider calls it when
+// the token turns out to be expired and asks once more. It checks its options and calls nothing: the first
 // Retrieve fetches the token and calls STS. It starts the goroutine that
 // renews in the background; call Close when done.
-func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src TokenSource, optFns ...func(*Options)) (*Provider, error) {
+func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src token.Source, optFns ...func(*Options)) (*Provider, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil token source", ErrInvalidOptions)
 	}
@@ -132,19 +127,14 @@ func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFn
 func (a *assumer) provider() (*Provider, error) {
 	x := &exchanger{a: a}
 	p := &Provider{a: a, x: x}
-	jitter := a.o.ExpiryWindowJitterFrac
-	if jitter == 0 {
-		jitter = -1 // none; token.Options reads zero as its default
-	}
 	cache, err := token.NewCache(token.SourceFunc(x.exchange), func(o *token.Options) {
 		if !a.o.systemClock {
 			o.Now = a.o.Now
 		}
-		o.RefreshWindow = a.o.ExpiryWindow
-		o.RefreshJitter = jitter
+		o.RefreshWindow, o.RefreshJitter = a.o.RefreshWindow, a.o.RefreshJitter
 		o.ExpiryMargin = expiryMargin
-		o.MinBackoff, o.MaxBackoff = a.o.MinBackoff, a.o.MaxBackoff
-		o.Timeout = a.o.Timeout
+		o.MinBackoff, o.MaxBackoff = offAsNegative(a.o.MinBackoff), offAsNegative(a.o.MaxBackoff)
+		o.Timeout = offAsNegative(a.o.Timeout)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
@@ -152,6 +142,15 @@ func (a *assumer) provider() (*Provider, error) {
 	p.cache = cache
 	x.cache = weak.Make(cache)
 	return p, nil
+}
+
+// offAsNegative passes a setting that is off (zero after newOptions) to
+// token.Options, where zero means the default and negative means off.
+func offAsNegative(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // The cache keeps credentials in the fields of a token.Token, so that

@@ -182,8 +182,8 @@ func TestSTSErrorCodes(t *testing.T) {
 				t.Fatalf("%T is not a *federation.Error", err)
 			}
 			reqs := e.sts.Requests()
-			if fe.Code != tc.code || fe.StatusCode != tc.status || fe.RequestID != reqs[0].RequestID || reqs[0].StatusCode != tc.status {
-				t.Errorf("code %q status %d request ID %q; fake answered %d %s", fe.Code, fe.StatusCode, fe.RequestID, reqs[0].StatusCode, reqs[0].RequestID)
+			if fe.Code != tc.code || fe.Status != tc.status || fe.RequestID != reqs[0].RequestID || reqs[0].StatusCode != tc.status {
+				t.Errorf("code %q status %d request ID %q; fake answered %d %s", fe.Code, fe.Status, fe.RequestID, reqs[0].StatusCode, reqs[0].RequestID)
 			}
 			for _, s := range []string{err.Error(), fmt.Sprintf("%v %+v %#v", err, err, err), log.String()} {
 				if strings.Contains(s, tok) {
@@ -201,9 +201,9 @@ func TestSTSErrorCodes(t *testing.T) {
 				t.Errorf("second Retrieve: %v after %d calls", err2, e.stsCalls())
 			}
 			// Once the memory lapses, STS is asked again (and now succeeds).
-			wait := federation.DefaultNonRecoverableTTL
+			wait := 30 * time.Second
 			if tc.transient {
-				wait = federation.DefaultMinBackoff
+				wait = time.Second
 			}
 			e.clock.Advance(wait)
 			if _, err := p.Retrieve(testContext(t)); err != nil || e.stsCalls() != 2 {
@@ -404,7 +404,7 @@ func TestNonRecoverableIsPerToken(t *testing.T) {
 	}
 	src.Invalidate() // the source now has Amit's token
 	// tried after the provider's backoff, long before NonRecoverableTTL
-	e.clock.Advance(2 * federation.DefaultMinBackoff)
+	e.clock.Advance(2 * time.Second)
 	if _, err := p.Retrieve(testContext(t)); err != nil {
 		t.Fatalf("new token: %v", err)
 	}
@@ -598,7 +598,7 @@ func TestNewProviderRefuses(t *testing.T) {
 		name   string
 		client federation.AssumeRoleWithWebIdentityAPIClient
 		arn    string
-		src    federation.TokenSource
+		src    token.Source
 		opt    func(*federation.Options)
 	}{
 		{"nil client", nil, roleARN, src, nil},

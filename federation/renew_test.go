@@ -233,7 +233,7 @@ func TestServesLastCredentialsWhileSTSIsDown(t *testing.T) {
 			o.Audit = log.handler()
 			o.Logger = slog.New(ops.handler())
 			o.MinBackoff, o.MaxBackoff = time.Minute, time.Minute
-			o.ExpiryWindowJitterFrac = -1 // renew exactly 5 minutes before expiry
+			o.RefreshJitter = -1 // renew exactly 5 minutes before expiry (the default window of a 20-minute session)
 		})
 		if err != nil {
 			t.Fatal(err)

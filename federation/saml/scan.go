@@ -44,82 +44,102 @@ type shape struct {
 //     Signature, Extensions, Object, another Response or Assertion), and an
 //     encrypted one is not supported.
 func scan(doc []byte) (shape, error) {
-	var sh shape
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	d.Entity = nil
 	d.CharsetReader = nil
-	depth, elements, assertions, roots := 0, 0, 0, 0
-	assertionDepth := -1
+	sc := scanner{d: d, assertionDepth: -1}
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return sh, fail(ErrMalformed, "not well-formed XML (line %d)", line(d))
+			return sc.sh, fail(ErrMalformed, "not well-formed XML (line %d)", line(d))
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			depth++
-			elements++
-			if depth > maxDepth {
-				return sh, fail(ErrTooLarge, "elements nest deeper than %d", maxDepth)
-			}
-			if elements > maxElements {
-				return sh, fail(ErrTooLarge, "more than %d elements", maxElements)
-			}
-			ns := t.Name.Space // resolved by Token
-			if depth == 1 {
-				roots++
-				if t.Name.Local != "Response" || ns != nsProtocol {
-					return sh, fail(ErrMalformed, "root element is not a samlp:Response")
-				}
-			}
-			switch {
-			case t.Name.Local == "Assertion" && ns == nsAssertion:
-				assertions++
-				if depth != 2 {
-					return sh, fail(ErrSignature, "an Assertion at depth %d, not a child of the Response (signature wrapping)", depth)
-				}
-				assertionDepth = depth
-			case t.Name.Local == "EncryptedAssertion" && ns == nsAssertion:
-				return sh, fail(ErrMalformed, "encrypted assertions are not supported")
-			case t.Name.Local == "Signature" && ns == nsDSig:
-				if depth == 2 {
-					sh.responseSigned = true
-				} else if assertionDepth > 0 && depth == assertionDepth+1 {
-					sh.assertionSigned = true
-				}
-			}
-		case xml.EndElement:
-			if depth == assertionDepth {
-				assertionDepth = -1
-			}
-			depth--
-		case xml.Comment:
-			return sh, fail(ErrMalformed, "comments are not accepted (line %d)", line(d))
-		case xml.ProcInst:
-			if t.Target != "xml" || elements > 0 {
-				return sh, fail(ErrMalformed, "processing instructions are not accepted")
-			}
-		case xml.Directive:
-			return sh, fail(ErrMalformed, "DTDs and entity declarations are not accepted")
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
-				return sh, fail(ErrMalformed, "text outside the root element")
-			}
+		if err := sc.token(tok); err != nil {
+			return sc.sh, err
 		}
 	}
 	switch {
-	case roots != 1:
-		return sh, fail(ErrMalformed, "%d root elements", roots)
-	case assertions == 0:
-		return sh, fail(ErrMalformed, "no Assertion")
-	case assertions > 1:
-		return sh, fail(ErrSignature, "%d Assertions; exactly one is accepted (signature wrapping)", assertions)
+	case sc.roots != 1:
+		return sc.sh, fail(ErrMalformed, "%d root elements", sc.roots)
+	case sc.assertions == 0:
+		return sc.sh, fail(ErrMalformed, "no Assertion")
+	case sc.assertions > 1:
+		return sc.sh, fail(ErrSignature, "%d Assertions; exactly one is accepted (signature wrapping)", sc.assertions)
 	}
-	return sh, nil
+	return sc.sh, nil
+}
+
+// scanner is the state of one scan.
+type scanner struct {
+	d                                  *xml.Decoder
+	sh                                 shape
+	depth, elements, assertions, roots int
+	assertionDepth                     int // -1 outside the Assertion
+}
+
+// token checks one token of the document.
+func (sc *scanner) token(tok xml.Token) error {
+	switch t := tok.(type) {
+	case xml.StartElement:
+		return sc.start(t)
+	case xml.EndElement:
+		if sc.depth == sc.assertionDepth {
+			sc.assertionDepth = -1
+		}
+		sc.depth--
+	case xml.Comment:
+		return fail(ErrMalformed, "comments are not accepted (line %d)", line(sc.d))
+	case xml.ProcInst:
+		if t.Target != "xml" || sc.elements > 0 {
+			return fail(ErrMalformed, "processing instructions are not accepted")
+		}
+	case xml.Directive:
+		return fail(ErrMalformed, "DTDs and entity declarations are not accepted")
+	case xml.CharData:
+		if sc.depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+			return fail(ErrMalformed, "text outside the root element")
+		}
+	}
+	return nil
+}
+
+// start checks an element's place in the document.
+func (sc *scanner) start(t xml.StartElement) error {
+	sc.depth++
+	sc.elements++
+	if sc.depth > maxDepth {
+		return fail(ErrTooLarge, "elements nest deeper than %d", maxDepth)
+	}
+	if sc.elements > maxElements {
+		return fail(ErrTooLarge, "more than %d elements", maxElements)
+	}
+	ns := t.Name.Space // resolved by Token
+	if sc.depth == 1 {
+		sc.roots++
+		if t.Name.Local != "Response" || ns != nsProtocol {
+			return fail(ErrMalformed, "root element is not a samlp:Response")
+		}
+	}
+	switch {
+	case t.Name.Local == "Assertion" && ns == nsAssertion:
+		sc.assertions++
+		if sc.depth != 2 {
+			return fail(ErrSignature, "an Assertion at depth %d, not a child of the Response (signature wrapping)", sc.depth)
+		}
+		sc.assertionDepth = sc.depth
+	case t.Name.Local == "EncryptedAssertion" && ns == nsAssertion:
+		return fail(ErrMalformed, "encrypted assertions are not supported")
+	case t.Name.Local == "Signature" && ns == nsDSig:
+		if sc.depth == 2 {
+			sc.sh.responseSigned = true
+		} else if sc.assertionDepth > 0 && sc.depth == sc.assertionDepth+1 {
+			sc.sh.assertionSigned = true
+		}
+	}
+	return nil
 }
 
 func line(d *xml.Decoder) int {

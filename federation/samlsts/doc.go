@@ -39,7 +39,7 @@
 //
 // A bad assertion fails with the saml package's sentinels (expired,
 // signature, replayed, ...) before any STS call; STS's answers are classed
-// by federation.ClassifySTSError, so AccessDenied is
+// by federation's table into a *federation.Error, so AccessDenied is
 // federation.ErrAccessDenied as on the web-identity path. Each STS call
 // emits sts.assumed or sts.failed with iss, tid, sub, oid, token_id (a hash
 // of the assertion ID), role_arn, principal_arn, assumed_role_arn,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge/federation"
+	"github.com/idbridge/idbridge/federation/internal/stsclass"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
@@ -85,11 +87,16 @@ type Options struct {
 	Duration time.Duration
 	// SessionPolicy is an inline session policy (JSON) narrowing the role.
 	SessionPolicy string
-	// ExpiryWindow renews this long before expiry, at most half the
-	// session; zero means federation.DefaultExpiryWindow.
-	ExpiryWindow time.Duration
+	// RefreshWindow is how long before expiry the next Retrieve renews
+	// the credentials, as token.Options.RefreshWindow: zero is the larger
+	// of 5 minutes and a tenth of the session, never more than half the
+	// session; negative renews only at expiry.
+	RefreshWindow time.Duration
+	// RefreshJitter renews up to this fraction of the window earlier, at
+	// random. Zero means 0.2, negative means none; at most 1.
+	RefreshJitter float64
 	// Timeout bounds one retrieval (assertion plus STS call); zero means
-	// federation.DefaultTimeout.
+	// 30s, negative means no bound.
 	Timeout time.Duration
 	// Now is the clock for the renewal window; nil means time.Now.
 	Now func() time.Time
@@ -140,19 +147,25 @@ func NewProvider(client AssumeRoleWithSAMLAPIClient, v *saml.Validator, src Asse
 	if len(o.SessionPolicy) > 2048 {
 		return nil, fmt.Errorf("%w: session policy exceeds STS's 2048 characters", ErrInvalidOptions)
 	}
-	if o.ExpiryWindow <= 0 {
-		o.ExpiryWindow = federation.DefaultExpiryWindow
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = federation.DefaultTimeout
+	o.RefreshJitter = jitter(o.RefreshJitter)
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = defaultTimeout
+	case o.Timeout < 0:
+		o.Timeout = 0
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	r := &retriever{client: client, v: v, src: src, o: o, log: audit.New(o.Audit)}
 	cache := aws.NewCredentialsCache(r, func(co *aws.CredentialsCacheOptions) {
-		co.ExpiryWindow = o.ExpiryWindow
-		co.ExpiryWindowJitterFrac = federation.DefaultJitterFrac
+		// AdjustExpiresBy computes the window; the cache only has to ask
+		// for it (a positive ExpiryWindow), or not when renewal ahead of
+		// expiry is off.
+		co.ExpiryWindow = time.Second
+		if o.RefreshWindow < 0 {
+			co.ExpiryWindow = 0
+		}
 	})
 	return &Provider{cache: cache, r: r}, nil
 }
@@ -173,17 +186,44 @@ func (r *retriever) ProviderSources() []aws.CredentialSource {
 	return []aws.CredentialSource{aws.CredentialSourceSTSAssumeRoleSaml}
 }
 
-// AdjustExpiresBy renews the window before expiry, but never more than
-// half the credentials' life, so short sessions are not renewed on every
-// call.
-func (r *retriever) AdjustExpiresBy(c aws.Credentials, dur time.Duration) (aws.Credentials, error) {
-	if !c.CanExpire || dur >= 0 {
+// AdjustExpiresBy moves the credentials' Expires, as the cache sees them,
+// to the start of the refresh window.
+func (r *retriever) AdjustExpiresBy(c aws.Credentials, _ time.Duration) (aws.Credentials, error) {
+	if !c.CanExpire {
 		return c, nil
 	}
-	w := min(-dur, max(c.Expires.Sub(r.o.Now())/2, 0))
-	c.Expires = c.Expires.Add(-w)
+	c.Expires = c.Expires.Add(-r.window(c.Expires.Sub(r.o.Now())))
 	return c, nil
 }
+
+// window is the refresh window of credentials valid for life, with
+// token.Options' meaning of RefreshWindow and RefreshJitter.
+func (r *retriever) window(life time.Duration) time.Duration {
+	life = max(life, 0)
+	w := r.o.RefreshWindow
+	if w == 0 {
+		w = max(defaultWindow, life/10)
+	}
+	w = min(w, life/2)
+	return w + time.Duration(float64(w)*r.o.RefreshJitter*rand.Float64())
+}
+
+// jitter applies RefreshJitter's default and bounds.
+func jitter(f float64) float64 {
+	switch {
+	case f == 0:
+		return defaultJitter
+	case f < 0:
+		return 0
+	}
+	return min(f, 1)
+}
+
+const (
+	defaultWindow  = 5 * time.Minute
+	defaultJitter  = 0.2
+	defaultTimeout = 30 * time.Second
+)
 
 var (
 	roleRe     = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
@@ -277,7 +317,10 @@ func (r *retriever) choose(a *saml.Assertion) (choice, error) {
 // Retrieve implements aws.CredentialsProvider for the cache: one
 // assertion, one validation, one STS call.
 func (r *retriever) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
+	cancel := context.CancelFunc(func() {})
+	if r.o.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, r.o.Timeout)
+	}
 	defer cancel()
 	start := time.Now()
 	resp, err := r.src.Assertion(ctx)
@@ -313,7 +356,7 @@ func (r *retriever) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	}
 	out, err := r.client.AssumeRoleWithSAML(ctx, in)
 	if err != nil {
-		err = federation.ClassifySTSError(err, ch.pair.RoleARN)
+		err = stsclass.Classify(err, ch.pair.RoleARN)
 		r.emit(ctx, a, ch, out, aws.Credentials{}, err, time.Since(start))
 		return aws.Credentials{}, err
 	}

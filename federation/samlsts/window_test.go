@@ -10,9 +10,9 @@ func TestWindow(t *testing.T) {
 	for _, tt := range []struct {
 		set, life, want time.Duration
 	}{
-		{0, time.Hour, 6 * time.Minute},           // a tenth of the session
-		{0, 20 * time.Minute, 5 * time.Minute},    // at least 5 minutes
-		{0, 4 * time.Minute, 2 * time.Minute},     // at most half the session
+		{0, time.Hour, 6 * time.Minute},        // a tenth of the session
+		{0, 20 * time.Minute, 5 * time.Minute}, // at least 5 minutes
+		{0, 4 * time.Minute, 2 * time.Minute},  // at most half the session
 		{10 * time.Minute, time.Hour, 10 * time.Minute},
 		{time.Hour, time.Hour, 30 * time.Minute},
 		{0, -time.Minute, 0},

@@ -2,8 +2,6 @@ package jwks
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/discovery"
 	"github.com/idbridge/idbridge/internal/loopback"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
@@ -140,32 +139,22 @@ func (s *RemoteKeySet) get(ctx context.Context, u string, forced bool) ([]byte, 
 	return body, resp.Header, nil
 }
 
-func (s *RemoteKeySet) discoveryURL() string {
-	return strings.TrimSuffix(s.issuer, "/") + "/.well-known/openid-configuration"
-}
+func (s *RemoteKeySet) discoveryURL() string { return discovery.URL(s.issuer) }
 
+// discover reads the issuer's discovery document (internal/discovery's
+// issuer rule) and returns its jwks_uri.
 func (s *RemoteKeySet) discover(ctx context.Context) (string, error) {
-	body, _, err := s.get(ctx, s.discoveryURL(), false)
+	doc, err := discovery.Read(ctx, s.issuer, func(ctx context.Context, u string) ([]byte, error) {
+		body, _, err := s.get(ctx, u, false)
+		return body, err
+	})
 	if err != nil {
 		return "", fmt.Errorf("jwks: discovery: %w", err)
 	}
-	var doc struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", errors.New("jwks: discovery: document is not valid JSON")
-	}
-	if doc.Issuer != s.issuer {
-		// OpenID Connect Discovery §4.3: a mismatch means the document is
-		// not this issuer's (or the issuer URL is misconfigured).
-		return "", fmt.Errorf("jwks: discovery: document issuer %q differs from %q",
-			safeurl.String(doc.Issuer), safeurl.String(s.issuer))
-	}
-	if err := checkURL(doc.JWKSURI, s.o.InsecureAllowHTTP); err != nil {
+	if err := checkURL(doc.JWKSURL, s.o.InsecureAllowHTTP); err != nil {
 		return "", fmt.Errorf("jwks: discovery: jwks_uri: %w", err)
 	}
-	return doc.JWKSURI, nil
+	return doc.JWKSURL, nil
 }
 
 // cacheTTL derives the refresh period from Cache-Control max-age or

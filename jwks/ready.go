@@ -34,14 +34,14 @@ func (s *RemoteKeySet) Ready(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	select {
-	case <-call.done:
+	case <-call.Done():
 	case <-ctx.Done():
 		return fmt.Errorf("%w: keys not loaded: %w", ErrUnavailable, ctx.Err())
 	}
 	if s.keys.Load() != nil {
 		return nil
 	}
-	return fmt.Errorf("%w: keys not loaded: %w", ErrUnavailable, call.err)
+	return fmt.Errorf("%w: keys not loaded: %w", ErrUnavailable, call.err())
 }
 
 // readier is the optional interface of key sets that can say whether they

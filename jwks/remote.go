@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/flight"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
@@ -49,11 +50,21 @@ const (
 	fetchReady             // asked for by Ready
 )
 
+// fetchCall is one fetch that any number of callers wait on.
 type fetchCall struct {
-	done chan struct{}
+	*flight.Call[struct{}]
 	kind int
 	seq  uint64 // number of the fetch, set when it starts
-	err  error  // set before done is closed
+}
+
+func newFetchCall(kind int) *fetchCall {
+	return &fetchCall{Call: flight.NewCall[struct{}](), kind: kind}
+}
+
+// err is the outcome of a finished fetch.
+func (c *fetchCall) err() error {
+	_, err := c.Result()
+	return err
 }
 
 // NewKeySet returns a key set for the JWKS at jwksURL. Unless
@@ -96,14 +107,14 @@ func newRemote(ctx context.Context, jwksURL, issuer string, optFns []func(*KeySe
 	s.mu.Unlock()
 	if !o.Lazy {
 		select {
-		case <-call.done:
+		case <-call.Done():
 		case <-ctx.Done():
 			s.Close()
 			return nil, fmt.Errorf("%w: initial fetch: %w", ErrUnavailable, ctx.Err())
 		}
-		if call.err != nil {
+		if call.err() != nil {
 			s.Close()
-			return nil, fmt.Errorf("%w: initial fetch: %w", ErrUnavailable, call.err)
+			return nil, fmt.Errorf("%w: initial fetch: %w", ErrUnavailable, call.err())
 		}
 	}
 	s.wg.Add(1)
@@ -213,7 +224,7 @@ func (s *RemoteKeySet) miss(ctx context.Context, kid, iss string) (*Key, error) 
 		}
 		s.mu.Unlock()
 		select {
-		case <-call.done:
+		case <-call.Done():
 		case <-ctx.Done():
 			return nil, fail(ErrUnavailable, "gave up waiting for the key set: "+ctx.Err().Error())
 		}
@@ -222,11 +233,11 @@ func (s *RemoteKeySet) miss(ctx context.Context, kid, iss string) (*Key, error) 
 			return k, nil
 		}
 		if ix == nil {
-			return nil, fail(ErrUnavailable, "no keys loaded: "+errText(call.err))
+			return nil, fail(ErrUnavailable, "no keys loaded: "+errText(call.err()))
 		}
 		if call.seq > seen || attempt > 0 {
-			if call.err != nil {
-				return nil, fail(ErrUnknownKey, "kid not in the key set; its refresh failed: "+call.err.Error())
+			if call.err() != nil {
+				return nil, fail(ErrUnknownKey, "kid not in the key set; its refresh failed: "+call.err().Error())
 			}
 			return nil, fail(ErrUnknownKey, "kid not in the key set after refresh")
 		}
@@ -255,10 +266,9 @@ func (s *RemoteKeySet) Close() error {
 // startLocked starts a fetch of a kind; s.mu must be held. After Close it
 // returns a call that is already done with ErrClosed.
 func (s *RemoteKeySet) startLocked(kind int) *fetchCall {
-	call := &fetchCall{done: make(chan struct{}), kind: kind}
+	call := newFetchCall(kind)
 	if s.closed {
-		call.err = ErrClosed
-		close(call.done)
+		call.Finish(struct{}{}, ErrClosed)
 		return call
 	}
 	s.beginLocked(call)
@@ -273,7 +283,7 @@ func (s *RemoteKeySet) startLocked(kind int) *fetchCall {
 // scheduleLocked returns a miss fetch that starts after d, once any fetch
 // in flight has ended; s.mu must be held.
 func (s *RemoteKeySet) scheduleLocked(d time.Duration) *fetchCall {
-	call := &fetchCall{done: make(chan struct{}), kind: fetchMiss}
+	call := newFetchCall(fetchMiss)
 	s.scheduled = call
 	s.wg.Add(1)
 	go func() {
@@ -288,14 +298,13 @@ func (s *RemoteKeySet) scheduleLocked(d time.Duration) *fetchCall {
 		for s.inflight != nil && !s.closed {
 			prev := s.inflight
 			s.mu.Unlock()
-			<-prev.done
+			<-prev.Done()
 			s.mu.Lock()
 		}
 		s.scheduled = nil
 		if s.closed {
 			s.mu.Unlock()
-			call.err = ErrClosed
-			close(call.done)
+			call.Finish(struct{}{}, ErrClosed)
 			return
 		}
 		s.beginLocked(call)
@@ -346,8 +355,7 @@ func (s *RemoteKeySet) run(call *fetchCall) {
 		s.log.Info("jwks: key refresh recovered", s.logAttrs(
 			slog.Int("failures", failures), slog.Int("keys", len(s.keys.Load().all)))...)
 	}
-	call.err = err
-	close(call.done)
+	call.Finish(struct{}{}, err)
 }
 
 // logAttrs prefixes attrs with the key set's issuer and URL, both without
@@ -375,7 +383,7 @@ func (s *RemoteKeySet) loop(first *fetchCall) {
 	call := first
 	for {
 		select {
-		case <-call.done:
+		case <-call.Done():
 		case <-s.ctx.Done():
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/flight"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -115,13 +116,6 @@ type state struct {
 // wakes.
 const recheck = 100 * time.Millisecond
 
-// call is one fetch that any number of callers wait on.
-type call struct {
-	done chan struct{}
-	tok  *Token
-	err  error
-}
-
 // entry is the cache for one key; Cache owns one, Exchange many.
 type entry struct {
 	src Source
@@ -143,10 +137,10 @@ type entry struct {
 	changed chan struct{} // wakes loop after each fetch; nil without loop
 
 	mu       sync.Mutex
-	call     *call // guarded by mu
-	failures int   // guarded by mu: consecutive failed fetches
-	lastErr  error // guarded by mu: error of the last failed fetch
-	closed   bool  // guarded by mu
+	call     *flight.Call[*Token] // guarded by mu: the fetch in flight
+	failures int                  // guarded by mu: consecutive failed fetches
+	lastErr  error                // guarded by mu: error of the last failed fetch
+	closed   bool                 // guarded by mu
 }
 
 func newEntry(ctx context.Context, src Source, o *Options, log *audit.Logger, wg *sync.WaitGroup) *entry {
@@ -221,12 +215,11 @@ func (e *entry) slow(ctx context.Context) (*Token, error) {
 		c = e.startLocked(ctx)
 	}
 	e.mu.Unlock()
-	select {
-	case <-c.done:
-		return c.tok, c.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("token: waiting for token: %w", ctx.Err())
+	tok, err := c.Wait(ctx)
+	if err != nil && err == ctx.Err() {
+		return nil, fmt.Errorf("token: waiting for token: %w", err)
 	}
+	return tok, err
 }
 
 // refreshAsync starts a background fetch unless one is running or the
@@ -245,8 +238,8 @@ func (e *entry) refreshAsync(now time.Time, trig context.Context) {
 
 // startLocked starts a fetch for the call with context trig (nil for
 // none); e.mu must be held.
-func (e *entry) startLocked(trig context.Context) *call {
-	c := &call{done: make(chan struct{})}
+func (e *entry) startLocked(trig context.Context) *flight.Call[*Token] {
+	c := flight.NewCall[*Token]()
 	e.call = c
 	e.busy.Store(true)
 	e.wg.Add(1)
@@ -254,7 +247,7 @@ func (e *entry) startLocked(trig context.Context) *call {
 	return c
 }
 
-func (e *entry) run(c *call, trig context.Context) {
+func (e *entry) run(c *flight.Call[*Token], trig context.Context) {
 	defer e.wg.Done()
 	start := time.Now()
 	base := e.ctx
@@ -294,7 +287,6 @@ func (e *entry) run(c *call, trig context.Context) {
 		e.trust(s, now)
 		e.failures, e.lastErr = 0, nil
 		e.retryAt.Store(0)
-		c.tok = tok
 	} else {
 		closing := e.closed && e.ctx.Err() != nil
 		if closing {
@@ -307,10 +299,10 @@ func (e *entry) run(c *call, trig context.Context) {
 		if errors.As(err, &oe) {
 			ra = oe.RetryAfter
 		}
-		wait := e.backoff(e.failures, ra)
+		wait := e.o.backoff.Delay(e.failures, ra)
 		e.retryAt.Store(now.Add(wait).UnixNano())
-		c.err = unavailable("fetching token", err)
-		e.lastErr = c.err
+		err = unavailable("fetching token", err)
+		e.lastErr = err
 		failures = e.failures
 		retry = wait
 	}
@@ -318,16 +310,19 @@ func (e *entry) run(c *call, trig context.Context) {
 	e.busy.Store(false)
 	e.mu.Unlock()
 	if logIt {
-		e.warn(prev, now, c.err, failures, retry)
+		e.warn(prev, now, err, failures, retry)
 	}
-	close(c.done)
+	if err != nil {
+		tok = nil
+	}
+	c.Finish(tok, err)
 	if e.changed != nil {
 		select {
 		case e.changed <- struct{}{}:
 		default:
 		}
 	}
-	e.audit(base, prev, tok, c.err, time.Since(start))
+	e.audit(base, prev, tok, err, time.Since(start))
 }
 
 // valuesOf has the deadline and cancellation of Context and the values of
@@ -394,18 +389,6 @@ func lifetime(tok *Token, now time.Time) time.Duration {
 		}
 	}
 	return left
-}
-
-// backoff is exponential with equal jitter, and never shorter than the
-// server's Retry-After.
-func (e *entry) backoff(failures int, retryAfter time.Duration) time.Duration {
-	d := e.o.MinBackoff
-	for i := 1; i < failures && d < e.o.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, e.o.MaxBackoff)
-	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-	return max(d, retryAfter)
 }
 
 // loop renews the token when its refresh time comes even if nobody asks,

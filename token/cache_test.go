@@ -252,7 +252,7 @@ func TestCacheBackoffGrowsAndHonoursRetryAfter(t *testing.T) {
 		{1, 10 * time.Second, 10 * time.Second, 10 * time.Second},
 	} {
 		for range 20 {
-			if d := e.backoff(tt.failures, tt.retryAfter); d < tt.lo || d > tt.hi {
+			if d := e.o.backoff.Delay(tt.failures, tt.retryAfter); d < tt.lo || d > tt.hi {
 				t.Fatalf("backoff(%d, %v) = %v, want in [%v, %v]", tt.failures, tt.retryAfter, d, tt.lo, tt.hi)
 			}
 		}

@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/idbridge/idbridge/internal/discovery"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
@@ -187,23 +187,13 @@ type Endpoints struct {
 	AuthMethods []string
 }
 
-type discoveryDoc struct {
-	Issuer        string   `json:"issuer"`
-	AuthURL       string   `json:"authorization_endpoint"`
-	TokenURL      string   `json:"token_endpoint"`
-	DeviceAuthURL string   `json:"device_authorization_endpoint"`
-	JWKSURL       string   `json:"jwks_uri"`
-	UserInfoURL   string   `json:"userinfo_endpoint"`
-	Introspection string   `json:"introspection_endpoint"`
-	GrantTypes    []string `json:"grant_types_supported"`
-	AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
-}
-
 // Discover reads the OpenID provider configuration of issuer
 // ({issuer}/.well-known/openid-configuration). The document's issuer must
 // equal issuer exactly (a mix-up defence), except that Entra's multi-tenant
-// "{tenantid}" template is accepted for the common and organizations
-// authorities. Every endpoint must be HTTPS (or loopback).
+// authorities (common, organizations, consumers) may name their
+// "{tenantid}" template: issuer with that path segment replaced by
+// {tenantid} (jwks.Discover follows the same rule). Every endpoint must be
+// HTTPS (or loopback).
 func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*Endpoints, error) {
 	o, err := newOptions(optFns)
 	if err != nil {
@@ -214,13 +204,41 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*En
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	u := strings.TrimRight(issuer, "/") + "/.well-known/openid-configuration"
+	d, err := discovery.Read(ctx, issuer, func(ctx context.Context, u string) ([]byte, error) {
+		return getDiscovery(ctx, o.HTTPClient, u)
+	})
+	switch {
+	case errors.Is(err, discovery.ErrIssuerMismatch):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	case errors.Is(err, discovery.ErrMalformed):
+		return nil, fmt.Errorf("%w: %w", ErrIdPUnavailable, err)
+	case err != nil:
+		return nil, err
+	}
+	if err := checkEndpoint("token endpoint", d.TokenURL, o); err != nil {
+		return nil, err
+	}
+	for what, v := range map[string]string{"authorization endpoint": d.AuthURL, "device authorization endpoint": d.DeviceAuthURL, "jwks_uri": d.JWKSURL, "userinfo endpoint": d.UserInfoURL, "introspection endpoint": d.IntrospectionURL} {
+		if v != "" {
+			if err := checkEndpoint(what, v, o); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &Endpoints{
+		Issuer: d.Issuer, AuthURL: d.AuthURL, TokenURL: d.TokenURL, DeviceAuthURL: d.DeviceAuthURL,
+		JWKSURL: d.JWKSURL, UserInfoURL: d.UserInfoURL, IntrospectionURL: d.IntrospectionURL, GrantTypes: d.GrantTypes, AuthMethods: d.AuthMethods,
+	}, nil
+}
+
+// getDiscovery fetches a discovery document with hc.
+func getDiscovery(ctx context.Context, hc *http.Client, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, safeurl.Error(err))
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := o.HTTPClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, unavailable("discovery", safeurl.Error(err))
 	}
@@ -232,34 +250,5 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*En
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: discovery answered HTTP %d", ErrIdPUnavailable, resp.StatusCode)
 	}
-	var d discoveryDoc
-	if err := json.Unmarshal(body, &d); err != nil {
-		return nil, fmt.Errorf("%w: discovery document is not valid JSON", ErrIdPUnavailable)
-	}
-	if d.Issuer != issuer && !(strings.Contains(d.Issuer, "{tenantid}") && isEntraMultiTenant(issuer)) {
-		return nil, fmt.Errorf("%w: discovery document is for issuer %q, not %q", ErrInvalidOptions, d.Issuer, issuer)
-	}
-	if err := checkEndpoint("token endpoint", d.TokenURL, o); err != nil {
-		return nil, err
-	}
-	for what, v := range map[string]string{"authorization endpoint": d.AuthURL, "device authorization endpoint": d.DeviceAuthURL, "jwks_uri": d.JWKSURL, "userinfo endpoint": d.UserInfoURL, "introspection endpoint": d.Introspection} {
-		if v != "" {
-			if err := checkEndpoint(what, v, o); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return &Endpoints{
-		Issuer: d.Issuer, AuthURL: d.AuthURL, TokenURL: d.TokenURL, DeviceAuthURL: d.DeviceAuthURL,
-		JWKSURL: d.JWKSURL, UserInfoURL: d.UserInfoURL, IntrospectionURL: d.Introspection, GrantTypes: d.GrantTypes, AuthMethods: d.AuthMethods,
-	}, nil
-}
-
-func isEntraMultiTenant(issuer string) bool {
-	for _, t := range []string{"/common/", "/organizations/", "/consumers/"} {
-		if strings.Contains(issuer+"/", t) {
-			return true
-		}
-	}
-	return false
+	return body, nil
 }

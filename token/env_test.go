@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -197,15 +198,22 @@ func TestDiscoverEntraMetadata(t *testing.T) {
 	}
 	var srvURL string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write(data)
+		// The real document names login.microsoftonline.com; served from
+		// here it names this server, as it would on Entra's own host.
+		w.Write(bytes.ReplaceAll(data, []byte("https://login.microsoftonline.com"), []byte(srvURL)))
 	}))
 	t.Cleanup(srv.Close)
 	srvURL = srv.URL
-	// The real document names login.microsoftonline.com; only the issuer
-	// template check is exercised here.
-	_, err = Discover(context.Background(), srvURL+"/common/v2.0")
+	ep, err := Discover(context.Background(), srvURL+"/common/v2.0")
 	if err != nil {
 		t.Fatalf("Entra common metadata: %v", err)
+	}
+	if ep.Issuer != srvURL+"/{tenantid}/v2.0" {
+		t.Fatalf("issuer %q", ep.Issuer)
+	}
+	// The template is accepted for a multi-tenant authority only.
+	if _, err := Discover(context.Background(), srvURL+"/contoso.com/v2.0"); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("template for a single tenant: %v", err)
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"unsafe"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/flight"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -150,12 +152,8 @@ type Introspector struct {
 
 	ctx    context.Context // cancelled by Close; requests run under it
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 	once   sync.Once
-
-	mu     sync.Mutex
-	calls  map[[sha256.Size]byte]*introspectCall // guarded by mu
-	closed bool                                  // guarded by mu
+	calls  flight.Group[[sha256.Size]byte, *introspection] // requests in flight, by token hash
 }
 
 // introspection is one answer, as cached and handed to the waiters of a
@@ -175,12 +173,6 @@ type introspectionShard struct {
 	bytes    int                                  // guarded by mu: sum of entries' size
 	max      int
 	maxBytes int
-}
-
-// introspectCall is a request in flight; done is closed when res is set.
-type introspectCall struct {
-	done chan struct{}
-	res  *introspection
 }
 
 // NewIntrospector returns an Introspector that asks introspectionURL,
@@ -236,31 +228,13 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 	i := &Introspector{
 		c: c, url: introspectionURL, hc: noRedirects(o.HTTPClient), o: o,
 		issuers: slices.Clone(opt.Issuers), auds: slices.Clone(opt.Audiences),
-		log:   audit.New(o.Audit),
-		calls: map[[sha256.Size]byte]*introspectCall{},
+		log: audit.New(o.Audit),
 	}
-	switch {
-	case opt.Leeway == 0:
-		i.leeway = jwks.DefaultLeeway
-	case opt.Leeway > 0:
-		i.leeway = min(opt.Leeway, jwks.MaxLeeway)
-	}
-	switch {
-	case opt.CacheTTL == 0:
-		i.ttl = DefaultIntrospectionCacheTTL
-	case opt.CacheTTL > 0:
-		i.ttl = min(opt.CacheTTL, MaxIntrospectionCacheTTL)
-	}
-	switch {
-	case opt.InactiveCacheTTL == 0:
-		i.negTTL = DefaultInactiveCacheTTL
-	case opt.InactiveCacheTTL > 0:
-		i.negTTL = min(opt.InactiveCacheTTL, MaxInactiveCacheTTL)
-	}
-	i.maxSize = opt.MaxTokenSize
-	if i.maxSize <= 0 {
-		i.maxSize = jwks.DefaultMaxTokenSize
-	}
+	i.leeway, i.ttl, i.negTTL, i.maxSize = opt.Leeway, opt.CacheTTL, opt.InactiveCacheTTL, opt.MaxTokenSize
+	option.Limit(&i.leeway, jwks.DefaultLeeway, jwks.MaxLeeway)
+	option.Limit(&i.ttl, DefaultIntrospectionCacheTTL, MaxIntrospectionCacheTTL)
+	option.Limit(&i.negTTL, DefaultInactiveCacheTTL, MaxInactiveCacheTTL)
+	option.Positive(&i.maxSize, jwks.DefaultMaxTokenSize)
 	i.maxSize = min(i.maxSize, maxIntrospectedToken)
 	perShard := max(1, (o.MaxEntries+introspectionShards-1)/introspectionShards)
 	for s := range i.shards {
@@ -288,11 +262,8 @@ func (i *Introspector) Audits() bool { return i.log.Enabled(context.Background()
 // flight during shutdown complete. Close is idempotent and returns nil.
 func (i *Introspector) Close() error {
 	i.once.Do(func() {
-		i.mu.Lock()
-		i.closed = true
-		i.mu.Unlock()
 		i.cancel()
-		i.wg.Wait()
+		i.calls.Close()
 	})
 	return nil
 }
@@ -400,40 +371,20 @@ func (i *Introspector) store(key *[sha256.Size]byte, res *introspection) {
 // caller who gives up does not fail the others; it is bounded by Timeout
 // and cancelled by Close.
 func (i *Introspector) flight(ctx context.Context, key *[sha256.Size]byte, token string) (*introspection, error) {
-	if err := ctx.Err(); err != nil {
+	k := *key
+	res, err := i.calls.Do(ctx, k, func() (*introspection, error) {
+		res := i.introspect(i.ctx, token, &k)
+		warnIntrospection(i.ctx, i.o.Logger, res.err)
+		i.store(&k, res) // before the call is forgotten: no gap between the two
+		return res, nil
+	})
+	switch {
+	case errors.Is(err, flight.ErrClosed):
+		return nil, fmt.Errorf("%w: introspector closed", ErrClosed)
+	case err != nil:
 		return nil, fmt.Errorf("token: introspection: %w", err)
 	}
-	i.mu.Lock()
-	if i.closed {
-		i.mu.Unlock()
-		return nil, fmt.Errorf("%w: introspector closed", ErrClosed)
-	}
-	call := i.calls[*key]
-	if call == nil {
-		call = &introspectCall{done: make(chan struct{})}
-		i.calls[*key] = call
-		i.wg.Add(1)
-		go i.run(*key, token, call)
-	}
-	i.mu.Unlock()
-	select {
-	case <-call.done:
-		return call.res, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("token: introspection: %w", ctx.Err())
-	}
-}
-
-func (i *Introspector) run(key [sha256.Size]byte, token string, call *introspectCall) {
-	defer i.wg.Done()
-	res := i.introspect(i.ctx, token, &key)
-	warnIntrospection(i.ctx, i.o.Logger, res.err)
-	i.store(&key, res)
-	i.mu.Lock()
-	delete(i.calls, key)
-	i.mu.Unlock()
-	call.res = res
-	close(call.done)
+	return res, nil
 }
 
 // introspect asks the server about token and checks the answer.

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/backoff"
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Options tunes every constructor of this package. Each constructor takes
@@ -87,6 +90,8 @@ type Options struct {
 	// systemClock records that Now was left nil, so that the cache's hot
 	// path can read the monotonic clock alone (half the cost of time.Now).
 	systemClock bool
+	// backoff is MinBackoff and MaxBackoff.
+	backoff backoff.Policy
 }
 
 const (
@@ -102,11 +107,7 @@ const (
 // newOptions applies optFns to a defaulted copy and validates the result.
 func newOptions(optFns []func(*Options)) (*Options, error) {
 	o := &Options{}
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(o)
-		}
-	}
+	option.Apply(o, optFns)
 	if o.Params != nil {
 		o.Params = cloneValues(o.Params)
 	}
@@ -114,38 +115,20 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 		o.Now = time.Now
 		o.systemClock = true
 	}
-	if o.Timeout <= 0 {
-		o.Timeout = defaultTimeout
-	}
+	option.Positive(&o.Timeout, defaultTimeout)
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: o.Timeout}
 	}
 	if o.RefreshWindow < 0 {
 		return nil, fmt.Errorf("%w: negative RefreshWindow", ErrInvalidOptions)
 	}
-	switch {
-	case o.RefreshJitter == 0:
-		o.RefreshJitter = defaultJitter
-	case o.RefreshJitter < 0:
-		o.RefreshJitter = 0
-	case o.RefreshJitter > 1:
-		o.RefreshJitter = 1
-	}
-	if o.ExpiryMargin <= 0 {
-		o.ExpiryMargin = defaultExpiryMargin
-	}
-	if o.MinBackoff <= 0 {
-		o.MinBackoff = defaultMinBackoff
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = defaultMaxBackoff
-	}
-	if o.MaxBackoff < o.MinBackoff {
-		o.MaxBackoff = o.MinBackoff
-	}
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = defaultMaxEntries
-	}
+	option.Limit(&o.RefreshJitter, defaultJitter, 1) // negative: no jitter
+	option.Positive(&o.ExpiryMargin, defaultExpiryMargin)
+	option.Positive(&o.MinBackoff, defaultMinBackoff)
+	option.Positive(&o.MaxBackoff, defaultMaxBackoff)
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	o.backoff = backoff.Policy{Min: o.MinBackoff, Max: o.MaxBackoff}
+	option.Positive(&o.MaxEntries, defaultMaxEntries)
 	return o, nil
 }
 

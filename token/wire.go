@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/internal/safeurl"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -24,10 +25,6 @@ const maxBody = 1 << 20
 // maxErrorCodes caps Entra's error_codes kept in an *Error (and printed by
 // its Error method); Entra sends one or two.
 const maxErrorCodes = 8
-
-// maxRetryAfter caps a server's Retry-After so that a wrong header cannot
-// park a source for days.
-const maxRetryAfter = time.Hour
 
 func basicAuth(user, pass string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
@@ -251,34 +248,13 @@ func parseError(body []byte, status int, hdr http.Header, now time.Time, secrets
 		CorrelationID: scrub(er.CorrelationID, secrets),
 		Claims:        er.Claims,
 		StatusCode:    status,
-		RetryAfter:    retryAfter(hdr.Get("Retry-After"), now),
+		RetryAfter:    backoff.RetryAfter(hdr.Get("Retry-After"), now),
 	}
 	if len(e.Code) > 64 {
 		e.Code = e.Code[:64]
 	}
 	e.sentinel = classify(e.Code, status)
 	return e
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return min(max(d, 0), maxRetryAfter)
 }
 
 // jwtExpiry reads the exp claim of a JWT without verifying it. It is used

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/backoff"
 )
 
 func TestParseToken(t *testing.T) {
@@ -125,7 +127,7 @@ func TestParseError(t *testing.T) {
 			}},
 		{name: "huge retry-after is capped", status: 429, retryAfter: "999999999", want: ErrIdPUnavailable,
 			check: func(t *testing.T, e *Error) {
-				if e.RetryAfter != maxRetryAfter {
+				if e.RetryAfter != backoff.MaxRetryAfter {
 					t.Errorf("RetryAfter %v", e.RetryAfter)
 				}
 			}},
@@ -178,7 +180,7 @@ func TestRetryAfter(t *testing.T) {
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 	}
 	for _, tt := range tests {
-		if got := retryAfter(tt.in, now); got != tt.want {
+		if got := backoff.RetryAfter(tt.in, now); got != tt.want {
 			t.Errorf("retryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
@@ -221,7 +223,7 @@ func FuzzParseError(f *testing.F) {
 		if strings.Contains(e.Error(), "SECRET-VALUE") {
 			t.Fatal("secret in error")
 		}
-		if e.RetryAfter < 0 || e.RetryAfter > maxRetryAfter {
+		if e.RetryAfter < 0 || e.RetryAfter > backoff.MaxRetryAfter {
 			t.Fatalf("RetryAfter %v", e.RetryAfter)
 		}
 	})

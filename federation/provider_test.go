@@ -182,8 +182,8 @@ func TestSTSErrorCodes(t *testing.T) {
 				t.Fatalf("%T is not a *federation.Error", err)
 			}
 			reqs := e.sts.Requests()
-			if fe.Code != tc.code || fe.Status != tc.status || fe.RequestID != reqs[0].RequestID || reqs[0].StatusCode != tc.status {
-				t.Errorf("code %q status %d request ID %q; fake answered %d %s", fe.Code, fe.Status, fe.RequestID, reqs[0].StatusCode, reqs[0].RequestID)
+			if fe.Code != tc.code || fe.Status != tc.status || fe.RequestID != reqs[0].RequestID || reqs[0].Status != tc.status {
+				t.Errorf("code %q status %d request ID %q; fake answered %d %s", fe.Code, fe.Status, fe.RequestID, reqs[0].Status, reqs[0].RequestID)
 			}
 			for _, s := range []string{err.Error(), fmt.Sprintf("%v %+v %#v", err, err, err), log.String()} {
 				if strings.Contains(s, tok) {

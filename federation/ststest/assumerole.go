@@ -24,34 +24,10 @@ import (
 var authRe = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/sts/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$`)
 
 func (s *Server) assumeRole(r *http.Request, body []byte, form url.Values) (*Session, *stsError) {
-	auth := r.Header.Get("Authorization")
-	if auth == "" {
-		return nil, fail("MissingAuthenticationToken", "")
+	caller, e := s.authenticate(r, body)
+	if e != nil {
+		return nil, e
 	}
-	m := authRe.FindStringSubmatch(auth)
-	if m == nil {
-		return nil, fail("IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.")
-	}
-	akid, date, region, signed, sig := m[1], m[2], m[3], m[4], m[5]
-	s.mu.Lock()
-	caller, ok := s.sessions[akid]
-	s.mu.Unlock()
-	if !ok || r.Header.Get("X-Amz-Security-Token") != caller.SessionToken {
-		return nil, fail("InvalidClientTokenId", "")
-	}
-	now := s.o.Now()
-	if !now.Before(caller.Expiration) {
-		return nil, fail("ExpiredToken", "")
-	}
-	amzDate := r.Header.Get("X-Amz-Date")
-	t, err := time.Parse("20060102T150405Z", amzDate)
-	if err != nil || !strings.HasPrefix(amzDate, date) || now.Sub(t).Abs() > 15*time.Minute {
-		return nil, fail("SignatureDoesNotMatch", "Signature expired or X-Amz-Date is not valid.")
-	}
-	if !hmac.Equal([]byte(sig), []byte(signature(r, body, signed, amzDate, date, region, caller.SecretAccessKey))) {
-		return nil, fail("SignatureDoesNotMatch", "")
-	}
-
 	roleARN, name := form.Get("RoleArn"), form.Get("RoleSessionName")
 	if !sessionNameRe.MatchString(name) {
 		return nil, fail("ValidationError", "Value at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*")
@@ -73,8 +49,65 @@ func (s *Server) assumeRole(r *http.Request, body []byte, form url.Values) (*Ses
 	if !ok || !slices.Contains(role.TrustedRoles, caller.RoleARN) {
 		return nil, fail("AccessDenied", "User: "+caller.AssumedRoleARN+" is not authorized to perform: sts:AssumeRole on resource: "+roleARN)
 	}
+	tags, transitive, e := chainedTags(form, caller)
+	if e != nil {
+		return nil, e
+	}
+	source, e := chainedSourceIdentity(form.Get("SourceIdentity"), caller)
+	if e != nil {
+		return nil, e
+	}
+	packed := packedSize(form.Get("Policy"), tags)
+	if packed > s.o.PackedPolicyLimit {
+		return nil, fail("PackedPolicyTooLarge", "")
+	}
 
-	// Tags: the caller's transitive ones carry over and cannot be changed.
+	sess := s.newSession("AssumeRole", roleARN, name, s.o.Now().Add(duration))
+	sess.Subject, sess.Audience, sess.Provider = caller.Subject, caller.Audience, caller.Provider
+	sess.SourceIdentity = source
+	sess.Tags, sess.TransitiveTagKeys = tags, transitive
+	sess.Policy = form.Get("Policy")
+	sess.PackedPolicySize = packed * 100 / s.o.PackedPolicyLimit
+	s.store(sess)
+	return sess, nil
+}
+
+// authenticate returns the session whose credentials signed r, checking
+// the Signature Version 4 as STS does.
+func (s *Server) authenticate(r *http.Request, body []byte) (Session, *stsError) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		return Session{}, fail("MissingAuthenticationToken", "")
+	}
+	m := authRe.FindStringSubmatch(auth)
+	if m == nil {
+		return Session{}, fail("IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.")
+	}
+	akid, date, region, signed, sig := m[1], m[2], m[3], m[4], m[5]
+	s.mu.Lock()
+	caller, ok := s.sessions[akid]
+	s.mu.Unlock()
+	if !ok || r.Header.Get("X-Amz-Security-Token") != caller.SessionToken {
+		return Session{}, fail("InvalidClientTokenId", "")
+	}
+	now := s.o.Now()
+	if !now.Before(caller.Expiration) {
+		return Session{}, fail("ExpiredToken", "")
+	}
+	amzDate := r.Header.Get("X-Amz-Date")
+	t, err := time.Parse("20060102T150405Z", amzDate)
+	if err != nil || !strings.HasPrefix(amzDate, date) || now.Sub(t).Abs() > 15*time.Minute {
+		return Session{}, fail("SignatureDoesNotMatch", "Signature expired or X-Amz-Date is not valid.")
+	}
+	if !hmac.Equal([]byte(sig), []byte(signature(r, body, signed, amzDate, date, region, caller.SecretAccessKey))) {
+		return Session{}, fail("SignatureDoesNotMatch", "")
+	}
+	return caller, nil
+}
+
+// chainedTags returns the session tags and transitive keys of a chained
+// session: the caller's transitive tags carry over and cannot be changed.
+func chainedTags(form url.Values, caller Session) (map[string]string, []string, *stsError) {
 	tags := map[string]string{}
 	var transitive []string
 	for _, k := range caller.TransitiveTagKeys {
@@ -89,7 +122,7 @@ func (s *Server) assumeRole(r *http.Request, body []byte, form url.Values) (*Ses
 		v := form.Get("Tags.member." + strconv.Itoa(i) + ".Value")
 		for ek := range tags {
 			if strings.EqualFold(ek, k[0]) {
-				return nil, fail("InvalidParameterValue", "Tag key "+k[0]+" conflicts with a transitive tag of the calling session")
+				return nil, nil, fail("InvalidParameterValue", "Tag key "+k[0]+" conflicts with a transitive tag of the calling session")
 			}
 		}
 		tags[k[0]] = v
@@ -100,56 +133,31 @@ func (s *Server) assumeRole(r *http.Request, body []byte, form url.Values) (*Ses
 			break
 		}
 		if _, ok := tags[k]; !ok {
-			return nil, fail("InvalidParameterValue", "Transitive tag key "+k+" is not a session tag")
+			return nil, nil, fail("InvalidParameterValue", "Transitive tag key "+k+" is not a session tag")
 		}
 		if !slices.Contains(transitive, k) {
 			transitive = append(transitive, k)
 		}
 	}
 	sort.Strings(transitive)
-	source := form.Get("SourceIdentity")
-	switch {
-	case caller.SourceIdentity != "" && source != "" && source != caller.SourceIdentity:
-		return nil, fail("AccessDenied", "The source identity of a session cannot be changed")
-	case caller.SourceIdentity != "":
-		source = caller.SourceIdentity
-	case source != "" && (!sessionNameRe.MatchString(source) || strings.HasPrefix(strings.ToLower(source), "aws:")):
-		return nil, fail("ValidationError", "Value at 'sourceIdentity' failed to satisfy constraint")
-	}
 	if len(tags) == 0 {
 		tags = nil
 	}
-	packed := len(form.Get("Policy"))
-	for k, v := range tags {
-		packed += len(k) + len(v)
-	}
-	if packed > s.o.PackedPolicyLimit {
-		return nil, fail("PackedPolicyTooLarge", "")
-	}
+	return tags, transitive, nil
+}
 
-	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
-	sess := Session{
-		Action:            "AssumeRole",
-		AccessKeyID:       "ASIA" + randomString(16, upperAlnum),
-		SecretAccessKey:   randomString(40, base64Chars),
-		SessionToken:      "IQoJb3JpZ2luX2VjE" + randomString(340, base64Chars),
-		Expiration:        now.Add(duration).UTC().Truncate(time.Second),
-		RoleARN:           roleARN,
-		AssumedRoleARN:    "arn:aws:sts::" + s.o.AccountID + ":assumed-role/" + roleName + "/" + name,
-		SessionName:       name,
-		Subject:           caller.Subject,
-		Audience:          caller.Audience,
-		Provider:          caller.Provider,
-		SourceIdentity:    source,
-		Tags:              tags,
-		TransitiveTagKeys: transitive,
-		Policy:            form.Get("Policy"),
-		PackedPolicySize:  packed * 100 / s.o.PackedPolicyLimit,
+// chainedSourceIdentity returns the source identity of a chained session:
+// the caller's, which cannot be changed, else the requested one.
+func chainedSourceIdentity(source string, caller Session) (string, *stsError) {
+	switch {
+	case caller.SourceIdentity != "" && source != "" && source != caller.SourceIdentity:
+		return "", fail("AccessDenied", "The source identity of a session cannot be changed")
+	case caller.SourceIdentity != "":
+		return caller.SourceIdentity, nil
+	case source != "" && !validSourceIdentity(source):
+		return "", fail("ValidationError", "Value at 'sourceIdentity' failed to satisfy constraint")
 	}
-	s.mu.Lock()
-	s.sessions[sess.AccessKeyID] = sess
-	s.mu.Unlock()
-	return &sess, nil
+	return source, nil
 }
 
 // signature computes the Signature Version 4 of r over the headers the

@@ -57,7 +57,7 @@ func FuzzServe(f *testing.F) {
 				t.Fatalf("result with HTTP %d", resp.StatusCode)
 			}
 		case "ErrorResponse":
-			if root.Error.Code == "" || resp.StatusCode != Status(root.Error.Code) {
+			if root.Error.Code == "" || resp.StatusCode != status(root.Error.Code) {
 				t.Fatalf("error %q with HTTP %d", root.Error.Code, resp.StatusCode)
 			}
 		default:

@@ -75,32 +75,16 @@ func (s *Server) assumeRoleWithSAML(form url.Values) (*Session, *stsError) {
 	case err != nil:
 		return nil, fail("InvalidIdentityToken", "Invalid SAML assertion")
 	}
-	listed := false
-	for _, pair := range a.Attributes["https://aws.amazon.com/SAML/Attributes/Role"] {
-		r, p, _ := strings.Cut(pair, ",")
-		if (r == roleARN && p == principal) || (p == roleARN && r == principal) {
-			listed = true
-		}
-	}
-	if !roleOK || !listed {
+	if !roleOK || !listsPair(a, roleARN, principal) {
 		return nil, fail("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
 	}
 	names := a.Attributes["https://aws.amazon.com/SAML/Attributes/RoleSessionName"]
 	if len(names) != 1 || !sessionNameRe.MatchString(names[0]) || len(names[0]) < 2 || len(names[0]) > 64 {
 		return nil, fail("InvalidIdentityToken", "Missing or invalid RoleSessionName attribute")
 	}
-	duration := time.Hour
-	if d := form.Get("DurationSeconds"); d != "" {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 900 || n > 43200 {
-			return nil, fail("ValidationError", "1 validation error detected: Value '"+d+"' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200")
-		}
-		duration = time.Duration(n) * time.Second
-	}
-	if sd := a.Attributes["https://aws.amazon.com/SAML/Attributes/SessionDuration"]; len(sd) == 1 {
-		if n, err := strconv.Atoi(sd[0]); err == nil && time.Duration(n)*time.Second < duration {
-			duration = time.Duration(n) * time.Second
-		}
+	duration, e := samlDuration(form.Get("DurationSeconds"), a)
+	if e != nil {
+		return nil, e
 	}
 	maxSession := role.MaxSessionDuration
 	if maxSession == 0 {
@@ -109,25 +93,44 @@ func (s *Server) assumeRoleWithSAML(form url.Values) (*Session, *stsError) {
 	if duration > maxSession {
 		return nil, fail("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
-	sess := Session{
-		Action:          "AssumeRoleWithSAML",
-		AccessKeyID:     "ASIA" + randomString(16, upperAlnum),
-		SecretAccessKey: randomString(40, base64Chars),
-		SessionToken:    "IQoJb3JpZ2luX2VjE" + randomString(340, base64Chars),
-		Expiration:      s.o.Now().Add(duration).UTC().Truncate(time.Second),
-		RoleARN:         roleARN,
-		AssumedRoleARN:  "arn:aws:sts::" + s.o.AccountID + ":assumed-role/" + roleName + "/" + names[0],
-		SessionName:     names[0],
-		Subject:         a.NameID,
-		Audience:        "https://signin.aws.amazon.com/saml",
-		Provider:        principal,
-		Issuer:          a.Claims.Issuer,
+	sess := s.newSession("AssumeRoleWithSAML", roleARN, names[0], s.o.Now().Add(duration))
+	sess.Subject = a.NameID
+	sess.Audience = "https://signin.aws.amazon.com/saml"
+	sess.Provider = principal
+	sess.Issuer = a.Claims.Issuer
+	s.store(sess)
+	return sess, nil
+}
+
+// listsPair reports whether the assertion's Role attribute lists the role
+// with the SAML provider, in either order.
+func listsPair(a *saml.Assertion, roleARN, principal string) bool {
+	for _, pair := range a.Attributes["https://aws.amazon.com/SAML/Attributes/Role"] {
+		r, p, _ := strings.Cut(pair, ",")
+		if (r == roleARN && p == principal) || (p == roleARN && r == principal) {
+			return true
+		}
 	}
-	s.mu.Lock()
-	s.sessions[sess.AccessKeyID] = sess
-	s.mu.Unlock()
-	return &sess, nil
+	return false
+}
+
+// samlDuration is the session's duration: DurationSeconds (one hour when
+// absent), bounded by the assertion's SessionDuration attribute.
+func samlDuration(d string, a *saml.Assertion) (time.Duration, *stsError) {
+	duration := time.Hour
+	if d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 900 || n > 43200 {
+			return 0, fail("ValidationError", "1 validation error detected: Value '"+d+"' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200")
+		}
+		duration = time.Duration(n) * time.Second
+	}
+	if sd := a.Attributes["https://aws.amazon.com/SAML/Attributes/SessionDuration"]; len(sd) == 1 {
+		if n, err := strconv.Atoi(sd[0]); err == nil && time.Duration(n)*time.Second < duration {
+			duration = time.Duration(n) * time.Second
+		}
+	}
+	return duration, nil
 }
 
 // writeSAMLResult writes AssumeRoleWithSAMLResponse in STS's element order.

@@ -1,88 +1,13 @@
-// Package ststest is a fake AWS Security Token Service for tests and
-// examples: an httptest server that answers AssumeRoleWithWebIdentity in
-// STS's real wire format and validates the web identity token the way AWS
-// does, so that a test passing against it means something.
-//
-// # Use
-//
-//	idp := jwkstest.Start(t)
-//	s := ststest.Start(t)
-//	s.AddOIDCProvider(ststest.OIDCProvider{URL: idp.Issuer(), ClientIDs: []string{"app"}, JWKSURL: idp.JWKSURL()})
-//	s.AddRole(ststest.Role{ARN: "arn:aws:iam::111122223333:role/Loan_ReadOnly",
-//		Trust: []ststest.Condition{{Op: ststest.StringEquals, Key: ststest.ClaimKey(idp.Issuer(), "sub"), Values: []string{"amit"}}}})
-//	client := s.Client()        // the real aws-sdk-go-v2 STS client, BaseEndpoint = s.URL
-//
-// # What it checks, in AWS's order
-//
-//  1. The request: POST, form-encoded, Action=AssumeRoleWithWebIdentity,
-//     Version=2011-06-15, RoleArn, RoleSessionName ([\w+=,.@-]{2,64}),
-//     WebIdentityToken (4 to 20000 characters), DurationSeconds (900 to
-//     43200). The request is unsigned; an Authorization header is ignored.
-//  2. The token: its iss must name a registered [OIDCProvider] (URL
-//     compared exactly), its signature must verify against the provider's
-//     keys ([jwks.Validator] with RS256..RS512 and ES256..ES512), exp must
-//     be in the future and aud must be in the provider's client list. The
-//     keys are fetched from the IdP when a token needs them (see
-//     [OIDCProvider]).
-//     Failures answer InvalidIdentityToken, ExpiredTokenException, or
-//     IDPCommunicationError when the keys cannot be fetched.
-//  3. The role: it must exist in the account and trust the token's provider;
-//     every [Condition] of its trust policy must hold, else AccessDenied
-//     (AWS does not reveal whether the role exists).
-//  4. DurationSeconds must not exceed the role's MaxSessionDuration
-//     (ValidationError); Policy must be a JSON policy document
-//     (MalformedPolicyDocument) and, with the session tags, fit the packed
-//     size (PackedPolicyTooLarge).
-//
-// Session tags and the source identity of a web identity session come from
-// the token, as in AWS: the claim https://aws.amazon.com/tags (an object
-// with principal_tags, each value a one-element list, and
-// transitive_tag_keys) and the claim https://aws.amazon.com/source_identity.
-// The request has no parameter for either.
-//
-// # Role chaining
-//
-// AssumeRole is served too, for a session the fake issued that assumes a
-// role listing the session's role in [Role].TrustedRoles: the request must
-// be signed (Signature Version 4) with that session's credentials, which
-// the fake verifies; it may carry Tags, TransitiveTagKeys and
-// SourceIdentity; the session lasts at most one hour; transitive tags and
-// the source identity of the caller carry over and cannot be changed.
-//
-// # Condition keys
-//
-// Trust conditions use the keys IAM offers for OIDC federation, written as
-// in a trust policy ("<provider host/path>:sub", see [ClaimKey]): sub; aud,
-// which IAM maps to the azp claim when the token has one and to aud
-// otherwise; oaud, the aud claim; amr; plus aws:RequestTag/<key> (from the
-// token's tags claim) and sts:RoleSessionName. IAM drops every other claim:
-// there is no groups key, so a role that must follow a group is guarded by
-// sub, by a session tag the IdP emits, or by a client ID per role.
-//
-// # Faults
-//
-// [Server.FailNext] makes the next requests answer any STS error code
-// (Throttling, RegionDisabledException, IDPRejectedClaim, InternalFailure,
-// ...) with the status and body AWS uses for it.
-//
-// Like net/http/httptest, helpers panic on errors for ease of use in tests.
-// The fake is for tests only: it keeps issued secrets in memory.
 package ststest
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -102,8 +27,8 @@ import (
 
 // Claim names AWS reads session tags and the source identity from.
 const (
-	TagsClaim           = "https://aws.amazon.com/tags"
-	SourceIdentityClaim = "https://aws.amazon.com/source_identity"
+	tagsClaim           = "https://aws.amazon.com/tags"
+	sourceIdentityClaim = "https://aws.amazon.com/source_identity"
 )
 
 // Trust condition operators.
@@ -186,7 +111,7 @@ type Request struct {
 	Form          url.Values // WebIdentityToken removed
 	TokenSHA256   string     // hex
 	Code          string     // error code answered, "" on success
-	StatusCode    int
+	Status        int        // HTTP status answered
 	ContentType   string
 	Authorization bool // whether the request carried an Authorization header
 	RequestID     string
@@ -382,7 +307,9 @@ func (s *Server) AddRole(r Role) {
 }
 
 // FailNext makes the next n requests answer the STS error code, with the
-// HTTP status and message AWS uses for it (see [Status]).
+// HTTP status and message AWS uses for it: 403 for AccessDenied and the
+// other authorization codes, 500 for InternalFailure, 503 for
+// ServiceUnavailable, 400 otherwise.
 func (s *Server) FailNext(code string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -406,250 +333,6 @@ func (s *Server) Session(accessKeyID string) (Session, bool) {
 	defer s.mu.Unlock()
 	ss, ok := s.sessions[accessKeyID]
 	return ss, ok
-}
-
-// Status returns the HTTP status AWS answers an STS error code with.
-func Status(code string) int {
-	switch code {
-	case "AccessDenied", "IDPRejectedClaim", "RegionDisabledException",
-		"InvalidClientTokenId", "SignatureDoesNotMatch", "MissingAuthenticationToken":
-		return http.StatusForbidden
-	case "InternalFailure":
-		return http.StatusInternalServerError
-	case "ServiceUnavailable":
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadRequest
-}
-
-var defaultMessages = map[string]string{
-	"AccessDenied":               "Not authorized to perform sts:AssumeRoleWithWebIdentity",
-	"InvalidClientTokenId":       "The security token included in the request is invalid.",
-	"SignatureDoesNotMatch":      "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-	"MissingAuthenticationToken": "Request is missing Authentication Token",
-	"ExpiredToken":               "The security token included in the request is expired",
-	"IDPRejectedClaim":           "The identity provider rejected the claims in the token.",
-	"IDPCommunicationError":      "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
-	"InvalidIdentityToken":       "The web identity token that was passed could not be validated by AWS.",
-	"ExpiredTokenException":      "Token expired",
-	"MalformedPolicyDocument":    "The policy is not in the valid JSON format.",
-	"PackedPolicyTooLarge":       "Packed policy consumes 120% of allotted space, please use smaller policy.",
-	"Throttling":                 "Rate exceeded",
-	"InternalFailure":            "An internal error has occurred.",
-	"ServiceUnavailable":         "Service is unavailable.",
-}
-
-type stsError struct {
-	code, msg string
-}
-
-func fail(code, msg string) *stsError {
-	if msg == "" {
-		msg = defaultMessages[code]
-	}
-	return &stsError{code: code, msg: msg}
-}
-
-func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
-	rec := Request{RequestID: reqID, ContentType: r.Header.Get("Content-Type"), Authorization: r.Header.Get("Authorization") != ""}
-	sess, e := s.handle(r, &rec)
-	if e != nil {
-		rec.Code, rec.StatusCode = e.code, Status(e.code)
-		writeError(w, e, reqID)
-	} else {
-		rec.StatusCode, rec.AccessKeyID = http.StatusOK, sess.AccessKeyID
-		writeResult(w, sess, reqID)
-	}
-	s.mu.Lock()
-	s.requests = append(s.requests, rec)
-	s.mu.Unlock()
-}
-
-var sessionNameRe = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-
-func (s *Server) handle(r *http.Request, rec *Request) (*Session, *stsError) {
-	if r.Method != http.MethodPost {
-		return nil, fail("InvalidAction", "Could not find operation for "+r.Method)
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return nil, fail("InvalidAction", "Could not find operation")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
-	if err != nil {
-		return nil, fail("ValidationError", "The request body could not be read.")
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, fail("ValidationError", "The request body could not be parsed.")
-	}
-	tok := form.Get("WebIdentityToken")
-	rec.Action = form.Get("Action")
-	rec.Form = url.Values{}
-	for k, v := range form {
-		if k != "WebIdentityToken" && k != "SAMLAssertion" {
-			rec.Form[k] = append([]string(nil), v...)
-		}
-	}
-	if tok != "" {
-		sum := sha256.Sum256([]byte(tok))
-		rec.TokenSHA256 = hex.EncodeToString(sum[:])
-	}
-
-	action := form.Get("Action")
-	if v := form.Get("Version"); v != "2011-06-15" {
-		return nil, fail("InvalidAction", "Could not find operation "+action+" for version "+v)
-	}
-	if action != "AssumeRoleWithWebIdentity" && action != "AssumeRole" && action != "AssumeRoleWithSAML" {
-		return nil, fail("InvalidAction", "Could not find operation "+action+" for version 2011-06-15")
-	}
-	s.mu.Lock()
-	var fault string
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
-	s.mu.Unlock()
-	if fault != "" {
-		msg := ""
-		if fault == "RegionDisabledException" {
-			msg = "STS is not activated in this region for account:" + s.o.AccountID +
-				". Your account administrator can activate STS in this region using the IAM Console."
-		}
-		return nil, fail(fault, msg)
-	}
-	if action == "AssumeRole" {
-		return s.assumeRole(r, body, form)
-	}
-	if action == "AssumeRoleWithSAML" {
-		return s.assumeRoleWithSAML(form)
-	}
-	return s.assumeRoleWithWebIdentity(r, form)
-}
-
-func (s *Server) assumeRoleWithWebIdentity(r *http.Request, form url.Values) (*Session, *stsError) {
-	tok := form.Get("WebIdentityToken")
-	roleARN, name := form.Get("RoleArn"), form.Get("RoleSessionName")
-	var problems []string
-	// STS's wording: each violated constraint, with the value quoted
-	// unless the member is sensitive (the token never is quoted).
-	bad := func(member, value, constraint string) {
-		if value != "" {
-			problems = append(problems, "Value '"+value+"' at '"+member+"' failed to satisfy constraint: "+constraint)
-		} else {
-			problems = append(problems, "Value at '"+member+"' failed to satisfy constraint: "+constraint)
-		}
-	}
-	switch n := len(roleARN); {
-	case roleARN == "":
-		problems = append(problems, "Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
-	case n < 20:
-		bad("roleArn", roleARN, "Member must have length greater than or equal to 20")
-	case n > 2048:
-		bad("roleArn", roleARN[:64]+"...", "Member must have length less than or equal to 2048")
-	}
-	switch {
-	case name == "":
-		problems = append(problems, "Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
-	case len(name) < 2:
-		bad("roleSessionName", name, "Member must have length greater than or equal to 2")
-	case len(name) > 64:
-		bad("roleSessionName", name, "Member must have length less than or equal to 64")
-	case !sessionNameRe.MatchString(name):
-		bad("roleSessionName", name, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
-	}
-	switch n := len(tok); {
-	case n == 0:
-		problems = append(problems, "Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
-	case n < 4:
-		bad("webIdentityToken", "", "Member must have length greater than or equal to 4")
-	case n > 20000:
-		bad("webIdentityToken", "", "Member must have length less than or equal to 20000")
-	}
-	duration := time.Hour
-	if d := form.Get("DurationSeconds"); d != "" {
-		n, err := strconv.Atoi(d)
-		switch {
-		case err != nil:
-			bad("durationSeconds", d, "Member must be an integer")
-		case n < 900:
-			bad("durationSeconds", d, "Member must have value greater than or equal to 900")
-		case n > 43200:
-			bad("durationSeconds", d, "Member must have value less than or equal to 43200")
-		}
-		duration = time.Duration(n) * time.Second
-	}
-	switch len(problems) {
-	case 0:
-	case 1:
-		return nil, fail("ValidationError", "1 validation error detected: "+problems[0])
-	default:
-		return nil, fail("ValidationError", fmt.Sprintf("%d validation errors detected: %s", len(problems), strings.Join(problems, "; ")))
-	}
-
-	c, p, e := s.verify(r.Context(), tok)
-	if e != nil {
-		return nil, e
-	}
-	tags, transitive, e := sessionTags(c)
-	if e != nil {
-		return nil, e
-	}
-	var sourceIdentity string
-	if raw, ok := c.Get(SourceIdentityClaim); ok {
-		if json.Unmarshal(raw, &sourceIdentity) != nil || !sessionNameRe.MatchString(sourceIdentity) || strings.HasPrefix(strings.ToLower(sourceIdentity), "aws:") {
-			return nil, fail("InvalidIdentityToken", "Invalid source identity in token")
-		}
-	}
-
-	s.mu.Lock()
-	role, ok := s.roles[roleARN]
-	s.mu.Unlock()
-	if !ok || (role.Provider != "" && role.Provider != p.p.URL) || !trusts(role, p.p.URL, c, tags, name) {
-		return nil, fail("AccessDenied", "")
-	}
-	if duration > role.MaxSessionDuration {
-		return nil, fail("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
-	}
-	policy := form.Get("Policy")
-	if policy != "" && !validPolicy(policy) {
-		return nil, fail("MalformedPolicyDocument", "")
-	}
-	packed := len(policy)
-	for k, v := range tags {
-		packed += len(k) + len(v)
-	}
-	for k, v := range form {
-		if strings.HasPrefix(k, "PolicyArns.member.") {
-			packed += len(v[0])
-		}
-	}
-	if packed > s.o.PackedPolicyLimit {
-		return nil, fail("PackedPolicyTooLarge", fmt.Sprintf("Packed policy consumes %d%% of allotted space, please use smaller policy.", packed*100/s.o.PackedPolicyLimit))
-	}
-
-	roleName := roleARN[strings.LastIndex(roleARN, "/")+1:]
-	sess := Session{
-		Action:            "AssumeRoleWithWebIdentity",
-		AccessKeyID:       "ASIA" + randomString(16, upperAlnum),
-		SecretAccessKey:   randomString(40, base64Chars),
-		SessionToken:      "IQoJb3JpZ2luX2VjE" + randomString(340, base64Chars),
-		Expiration:        s.o.Now().Add(duration).UTC().Truncate(time.Second),
-		RoleARN:           roleARN,
-		AssumedRoleARN:    "arn:aws:sts::" + s.o.AccountID + ":assumed-role/" + roleName + "/" + name,
-		SessionName:       name,
-		Subject:           c.Subject,
-		Audience:          matchedAudience(c, p.p.ClientIDs),
-		Provider:          s.ProviderARN(p.p.URL),
-		SourceIdentity:    sourceIdentity,
-		Tags:              tags,
-		TransitiveTagKeys: transitive,
-		Policy:            policy,
-		PackedPolicySize:  packed * 100 / s.o.PackedPolicyLimit,
-	}
-	s.mu.Lock()
-	s.sessions[sess.AccessKeyID] = sess
-	s.mu.Unlock()
-	return &sess, nil
 }
 
 // verify checks the token like STS: provider by iss, then signature, times
@@ -720,7 +403,7 @@ func peekIssuer(tok string) (iss string, exp int64, ok bool) {
 }
 
 func sessionTags(c *jwks.Claims) (map[string]string, []string, *stsError) {
-	raw, ok := c.Get(TagsClaim)
+	raw, ok := c.Get(tagsClaim)
 	if !ok {
 		return nil, nil, nil
 	}
@@ -789,46 +472,6 @@ func trusts(role Role, issuer string, c *jwks.Claims, tags map[string]string, se
 	return true
 }
 
-func nonEmpty(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return []string{s}
-}
-
-// matches applies a condition to the values of its key. A single-valued
-// operator on a multi-valued key holds when every value matches, which is
-// how IAM treats an aud list under StringEquals.
-func matches(cond Condition, got []string) bool {
-	if len(got) == 0 {
-		return false
-	}
-	like := cond.Op == StringLike || cond.Op == ForAnyValueStringLike
-	one := func(v string) bool {
-		for _, want := range cond.Values {
-			if like {
-				if ok, _ := path.Match(want, v); ok || want == v {
-					return true
-				}
-			} else if want == v {
-				return true
-			}
-		}
-		return false
-	}
-	anyValue := strings.HasPrefix(cond.Op, "ForAnyValue:")
-	for _, v := range got {
-		if one(v) {
-			if anyValue {
-				return true
-			}
-		} else if !anyValue {
-			return false
-		}
-	}
-	return !anyValue
-}
-
 func matchedAudience(c *jwks.Claims, clientIDs []string) string {
 	for _, a := range c.Audience {
 		for _, id := range clientIDs {
@@ -838,54 +481,4 @@ func matchedAudience(c *jwks.Claims, clientIDs []string) string {
 		}
 	}
 	return ""
-}
-
-func validPolicy(p string) bool {
-	var doc struct {
-		Version   string          `json:"Version"`
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if json.Unmarshal([]byte(p), &doc) != nil {
-		return false
-	}
-	return doc.Version != "" && len(doc.Statement) > 0
-}
-
-const (
-	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-	base64Chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-)
-
-func randomString(n int, alphabet string) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("ststest: " + err.Error())
-	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-func newRequestID() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic("ststest: " + err.Error())
-	}
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-// Format prints a Session with its secret access key and session token
-// redacted, so that test failure messages never carry credentials.
-func (s Session) Format(f fmt.State, verb rune) {
-	type view Session // no methods: no recursion
-	v := view(s)
-	if v.SecretAccessKey != "" {
-		v.SecretAccessKey = "[redacted]"
-	}
-	if v.SessionToken != "" {
-		v.SessionToken = "[redacted]"
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), v)
 }

@@ -153,7 +153,7 @@ func TestSDKParsesErrors(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != code {
 			t.Errorf("%s: %v", code, err)
 		}
-		if got := s.Requests()[len(s.Requests())-1].StatusCode; got != ststest.Status(code) {
+		if got := s.Requests()[len(s.Requests())-1].Status; got != ststest.Status(code) {
 			t.Errorf("%s answered %d", code, got)
 		}
 	}

@@ -95,7 +95,7 @@ func writeAssumeRoleResult(w http.ResponseWriter, s *Session, reqID string) {
 }
 
 func writeError(w http.ResponseWriter, e *stsError, reqID string) {
-	status := Status(e.code)
+	status := status(e.code)
 	typ := "Sender"
 	if status >= 500 {
 		typ = "Receiver"

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/token"
 )
@@ -106,7 +106,7 @@ func (a *assumer) fromSource(src token.Source) func(context.Context) (string, er
 // Retrieve implements aws.CredentialsProvider for the cache.
 func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	a.runs.Add(1)
-	ctx, cancel := withTimeout(ctx, a.o.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, a.o.Timeout)
 	defer cancel()
 	start := time.Now()
 	now := a.o.Now()
@@ -169,14 +169,6 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	a.last.Store(&creds)
 	a.emit(ctx, &ti, name, out, creds, nil, time.Since(start))
 	return creds, nil
-}
-
-// withTimeout bounds ctx by d, unless d is zero (off).
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	if d == 0 {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, d)
 }
 
 func expired(ti *tokenInfo, now time.Time) bool {
@@ -315,15 +307,10 @@ func (a *assumer) remember(key [32]byte, err error) {
 	if transient(err) {
 		f.anyToken = true
 		n := a.failures.Add(1)
-		d := a.o.MinBackoff
-		for i := int32(1); i < n && d < a.o.MaxBackoff; i++ {
-			d *= 2
-		}
-		d = min(d, a.o.MaxBackoff)
-		// Equal jitter: at least half the backoff, so that a crowd of
+		// Equal jitter: at least half the step, so that a crowd of
 		// processes spreads out without retrying at once.
-		d = d/2 + rand.N(d/2+1)
-		f.until = now.Add(d)
+		b := backoff.Policy{Min: a.o.MinBackoff, Max: a.o.MaxBackoff}
+		f.until = now.Add(b.Delay(int(n), 0))
 	} else {
 		f.until = now.Add(a.o.NonRecoverableTTL)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Bounds applied by [NewProvider].
@@ -123,11 +125,12 @@ type Options struct {
 	// not remembered.
 	NonRecoverableTTL time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff after
-	// transient failures (throttling, 5xx, network). Zero means 1s and 30s.
+	// transient failures (throttling, 5xx, network), as in token.Options:
+	// zero or negative means 1s and 30s.
 	MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one exchange (token plus STS call), which runs
 	// detached from the caller's cancellation and is cancelled by Close.
-	// Zero means 30s.
+	// Zero or negative means 30s, as in token.Options.
 	Timeout time.Duration
 
 	// Now is the clock for token and credential expiry, backoff and the
@@ -160,11 +163,7 @@ var (
 // and applies defaults and bounds.
 func newOptions(optFns []func(*Options)) (*Options, error) {
 	o := &Options{}
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(o)
-		}
-	}
+	option.Apply(o, optFns)
 	o.PolicyARNs = slices.Clone(o.PolicyARNs)
 	o.TransitiveTagKeys = slices.Clone(o.TransitiveTagKeys)
 	o.SessionTags = maps.Clone(o.SessionTags)
@@ -174,25 +173,15 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 		}
 	}
 	o.Duration = clampDuration(o.Duration)
-	o.NonRecoverableTTL = orDefault(o.NonRecoverableTTL, defaultNonRecoverableTTL)
-	o.MinBackoff = orDefault(o.MinBackoff, defaultMinBackoff)
-	o.MaxBackoff = max(orDefault(o.MaxBackoff, defaultMaxBackoff), o.MinBackoff)
-	o.Timeout = orDefault(o.Timeout, defaultTimeout)
+	option.Limit(&o.NonRecoverableTTL, defaultNonRecoverableTTL, 0) // negative: not remembered
+	option.Positive(&o.MinBackoff, defaultMinBackoff)
+	option.Positive(&o.MaxBackoff, defaultMaxBackoff)
+	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
+	option.Positive(&o.Timeout, defaultTimeout)
 	if o.Now == nil {
 		o.Now, o.systemClock = time.Now, true
 	}
 	return o, nil
-}
-
-// orDefault is d, or def when d is zero; a negative d (off) becomes zero.
-func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < 0:
-		return 0
-	}
-	return d
 }
 
 // checkSession checks the session's name, duration, token kind and source

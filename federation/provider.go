@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 	"weak"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -133,8 +132,8 @@ func (a *assumer) provider() (*Provider, error) {
 		}
 		o.RefreshWindow, o.RefreshJitter = a.o.RefreshWindow, a.o.RefreshJitter
 		o.ExpiryMargin = expiryMargin
-		o.MinBackoff, o.MaxBackoff = offAsNegative(a.o.MinBackoff), offAsNegative(a.o.MaxBackoff)
-		o.Timeout = offAsNegative(a.o.Timeout)
+		o.MinBackoff, o.MaxBackoff = a.o.MinBackoff, a.o.MaxBackoff
+		o.Timeout = a.o.Timeout
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
@@ -142,15 +141,6 @@ func (a *assumer) provider() (*Provider, error) {
 	p.cache = cache
 	x.cache = weak.Make(cache)
 	return p, nil
-}
-
-// offAsNegative passes a setting that is off (zero after newOptions) to
-// token.Options, where zero means the default and negative means off.
-func offAsNegative(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
 
 // The cache keeps credentials in the fields of a token.Token, so that

@@ -15,21 +15,22 @@ import (
 
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Metadata defaults and bounds applied by [NewRemoteMetadata].
 const (
-	// DefaultMetadataRefresh is how often remote metadata is fetched again.
+	// defaultMetadataRefresh is how often remote metadata is fetched again.
 	// Entra announces a new signing certificate in its metadata weeks before
 	// it signs with it, so a daily fetch follows a rollover.
-	DefaultMetadataRefresh = 24 * time.Hour
-	// DefaultMetadataRetry is the wait after a failed fetch, and the
+	defaultMetadataRefresh = 24 * time.Hour
+	// defaultMetadataRetry is the wait after a failed fetch, and the
 	// shortest interval between fetches caused by an unknown certificate.
-	DefaultMetadataRetry   = 30 * time.Second
-	DefaultMetadataTimeout = 10 * time.Second
-	// MaxMetadataBytes caps a metadata document (Entra's is about 20 KiB).
-	MaxMetadataBytes = 1 << 20
+	defaultMetadataRetry   = 30 * time.Second
+	defaultMetadataTimeout = 10 * time.Second
+	// maxMetadataBytes caps a metadata document (Entra's is about 20 KiB).
+	maxMetadataBytes = 1 << 20
 )
 
 // Metadata is an IdP's SAML federation metadata: its entityID, signing
@@ -57,12 +58,12 @@ type MetadataOptions struct {
 	// HTTPClient fetches the document; nil means http.DefaultClient. Each
 	// fetch is bounded by Timeout.
 	HTTPClient *http.Client
-	// Refresh is the fetch period; zero means DefaultMetadataRefresh.
+	// Refresh is the fetch period; zero or negative means 24 hours.
 	Refresh time.Duration
 	// Retry is the wait after a failure and the rate limit of fetches
-	// caused by unknown certificates; zero means DefaultMetadataRetry.
+	// caused by unknown certificates; zero or negative means 30 seconds.
 	Retry time.Duration
-	// Timeout bounds one fetch; zero means DefaultMetadataTimeout.
+	// Timeout bounds one fetch; zero or negative means 10 seconds.
 	Timeout time.Duration
 	// InsecureAllowHTTP allows a plain-http URL off loopback. Whoever is on
 	// the path could then swap the signing certificate and forge every
@@ -90,8 +91,8 @@ func ParseMetadata(doc []byte) (*Metadata, error) {
 }
 
 func parseMetadata(doc []byte) (*crewjam.EntityDescriptor, error) {
-	if len(doc) > MaxMetadataBytes {
-		return nil, fail(ErrTooLarge, "metadata of %d bytes exceeds %d", len(doc), MaxMetadataBytes)
+	if len(doc) > maxMetadataBytes {
+		return nil, fail(ErrTooLarge, "metadata of %d bytes exceeds %d", len(doc), maxMetadataBytes)
 	}
 	ed, err := samlsp.ParseMetadata(doc)
 	if err != nil {
@@ -119,12 +120,7 @@ func parseMetadata(doc []byte) (*crewjam.EntityDescriptor, error) {
 // when the first fetch fails: a service that cannot check signatures must
 // not start believing it can.
 func NewRemoteMetadata(ctx context.Context, rawURL string, opts ...func(*MetadataOptions)) (*Metadata, error) {
-	var o MetadataOptions
-	for _, fn := range opts {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(opts)
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fail(ErrInvalidOptions, "metadata URL must be an absolute http(s) URL")
@@ -135,15 +131,9 @@ func NewRemoteMetadata(ctx context.Context, rawURL string, opts ...func(*Metadat
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient
 	}
-	if o.Refresh <= 0 {
-		o.Refresh = DefaultMetadataRefresh
-	}
-	if o.Retry <= 0 {
-		o.Retry = DefaultMetadataRetry
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultMetadataTimeout
-	}
+	option.Positive(&o.Refresh, defaultMetadataRefresh)
+	option.Positive(&o.Retry, defaultMetadataRetry)
+	option.Positive(&o.Timeout, defaultMetadataTimeout)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -266,7 +256,7 @@ func (m *Metadata) fetch(ctx context.Context) (err error) {
 	if resp.StatusCode != http.StatusOK {
 		return fail(ErrIdPUnavailable, "metadata from %s answered HTTP %d", redact(m.url), resp.StatusCode)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
 	if err != nil {
 		return fail(ErrIdPUnavailable, "reading metadata from %s failed", redact(m.url))
 	}

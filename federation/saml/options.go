@@ -6,6 +6,7 @@ import (
 	"time"
 
 	crewjam "github.com/crewjam/saml"
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Signed says which element of a response must carry a valid signature.
@@ -48,7 +49,8 @@ type Options struct {
 	// the request IDs passed to Validate. Replay protection covers both.
 	AllowIdPInitiated bool
 	// Leeway is the clock skew tolerated on NotBefore, NotOnOrAfter and
-	// IssueInstant. Zero means DefaultLeeway; at most MaxLeeway.
+	// IssueInstant. Zero means DefaultLeeway, negative means none (the
+	// SAML library still tolerates its own skew); at most MaxLeeway.
 	Leeway time.Duration
 	// ClaimsIssuer is the iss of the claims. Empty keeps the assertion's
 	// Issuer (https://sts.windows.net/{tenant}/ for Entra). An rbac policy
@@ -59,10 +61,10 @@ type Options struct {
 	// assertion's Issuer is still checked against the metadata.
 	ClaimsIssuer string
 	// ReplayCache records accepted assertions; nil means a
-	// MemoryReplayCache of DefaultReplayCacheSize. Share one across a
+	// MemoryReplayCache of 100000 assertions. Share one across a
 	// fleet.
 	ReplayCache ReplayCache
-	// MaxResponseBytes caps a decoded response. Zero means
+	// MaxResponseBytes caps a decoded response. Zero or negative means
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int
 	// Now is the clock; nil means time.Now.
@@ -73,15 +75,8 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	switch {
-	case o.Leeway <= 0:
-		o.Leeway = DefaultLeeway
-	case o.Leeway > MaxLeeway:
-		o.Leeway = MaxLeeway
-	}
-	if o.MaxResponseBytes <= 0 {
-		o.MaxResponseBytes = DefaultMaxResponseBytes
-	}
+	option.Limit(&o.Leeway, DefaultLeeway, MaxLeeway) // negative: none
+	option.Positive(&o.MaxResponseBytes, DefaultMaxResponseBytes)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -5,10 +5,10 @@ import (
 	"time"
 )
 
-// DefaultReplayCacheSize bounds the in-memory replay cache: assertions are
+// defaultReplayCacheSize bounds the in-memory replay cache: assertions are
 // kept until their NotOnOrAfter (about an hour for Entra), so it covers
 // some 25 sign-ins a second.
-const DefaultReplayCacheSize = 100000
+const defaultReplayCacheSize = 100000
 
 // ReplayCache records accepted assertion IDs so that each is accepted once.
 // Consume must be atomic and safe for concurrent use; it returns an error
@@ -33,10 +33,10 @@ type MemoryReplayCache struct {
 }
 
 // NewMemoryReplayCache returns a cache of at most max IDs (<= 0 means
-// DefaultReplayCacheSize) on the clock now (nil means time.Now).
+// 100000) on the clock now (nil means time.Now).
 func NewMemoryReplayCache(max int, now func() time.Time) *MemoryReplayCache {
 	if max <= 0 {
-		max = DefaultReplayCacheSize
+		max = defaultReplayCacheSize
 	}
 	if now == nil {
 		now = time.Now

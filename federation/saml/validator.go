@@ -14,6 +14,7 @@ import (
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -73,12 +74,7 @@ func NewValidator(md *Metadata, entityID, acsURL string, opts ...func(*Options))
 	if err != nil || !validURL(acsURL) {
 		return nil, fail(ErrInvalidOptions, "ACS URL must be absolute")
 	}
-	var o Options
-	for _, fn := range opts {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(opts)
 	if o.Signed < SignedAssertion || o.Signed > SignedEither {
 		return nil, fail(ErrInvalidOptions, "unknown Signed %d", o.Signed)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/idbridge/idbridge/federation/internal/stsclass"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
@@ -95,8 +96,8 @@ type Options struct {
 	// RefreshJitter renews up to this fraction of the window earlier, at
 	// random. Zero means 0.2, negative means none; at most 1.
 	RefreshJitter float64
-	// Timeout bounds one retrieval (assertion plus STS call); zero means
-	// 30s, negative means no bound.
+	// Timeout bounds one retrieval (assertion plus STS call); zero or
+	// negative means 30s, as in token.Options.
 	Timeout time.Duration
 	// Now is the clock for the renewal window; nil means time.Now.
 	Now func() time.Time
@@ -132,12 +133,7 @@ func NewProvider(client AssumeRoleWithSAMLAPIClient, v *saml.Validator, src Asse
 	if client == nil || v == nil || src == nil {
 		return nil, fmt.Errorf("%w: nil STS client, validator or assertion source", ErrInvalidOptions)
 	}
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if o.RoleARN != "" && !roleRe.MatchString(o.RoleARN) {
 		return nil, fmt.Errorf("%w: malformed IAM role ARN %q", ErrInvalidOptions, o.RoleARN)
 	}
@@ -147,13 +143,8 @@ func NewProvider(client AssumeRoleWithSAMLAPIClient, v *saml.Validator, src Asse
 	if len(o.SessionPolicy) > 2048 {
 		return nil, fmt.Errorf("%w: session policy exceeds STS's 2048 characters", ErrInvalidOptions)
 	}
-	o.RefreshJitter = jitter(o.RefreshJitter)
-	switch {
-	case o.Timeout == 0:
-		o.Timeout = defaultTimeout
-	case o.Timeout < 0:
-		o.Timeout = 0
-	}
+	option.Limit(&o.RefreshJitter, defaultJitter, 1) // negative: no jitter
+	option.Positive(&o.Timeout, defaultTimeout)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -208,17 +199,6 @@ func (r *retriever) window(life time.Duration) time.Duration {
 	return w + time.Duration(float64(w)*r.o.RefreshJitter*rand.Float64())
 }
 
-// jitter applies RefreshJitter's default and bounds.
-func jitter(f float64) float64 {
-	switch {
-	case f == 0:
-		return defaultJitter
-	case f < 0:
-		return 0
-	}
-	return min(f, 1)
-}
-
 const (
 	defaultWindow  = 5 * time.Minute
 	defaultJitter  = 0.2
@@ -230,15 +210,15 @@ var (
 	providerRe = regexp.MustCompile(`^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::[0-9]{12}:saml-provider/[\w+=,.@-]{1,128}$`)
 )
 
-// Pair is one role the assertion's Role attribute lets the user assume,
+// pair is one role the assertion's Role attribute lets the user assume,
 // with the IAM SAML provider that trusts the IdP.
-type Pair struct{ RoleARN, ProviderARN string }
+type pair struct{ RoleARN, ProviderARN string }
 
-// Pairs parses the Role attribute values ("role ARN,provider ARN" in
+// pairs parses the Role attribute values ("role ARN,provider ARN" in
 // either order, as AWS accepts). Malformed values are skipped: STS would
 // refuse them.
-func Pairs(values []string) []Pair {
-	var out []Pair
+func pairs(values []string) []pair {
+	var out []pair
 	for _, v := range values {
 		a, b, ok := strings.Cut(strings.TrimSpace(v), ",")
 		if !ok {
@@ -249,7 +229,7 @@ func Pairs(values []string) []Pair {
 			a, b = b, a
 		}
 		if roleRe.MatchString(a) && providerRe.MatchString(b) {
-			out = append(out, Pair{RoleARN: a, ProviderARN: b})
+			out = append(out, pair{RoleARN: a, ProviderARN: b})
 		}
 	}
 	return out
@@ -257,13 +237,13 @@ func Pairs(values []string) []Pair {
 
 // choice is the role and duration chosen for one assertion.
 type choice struct {
-	pair     Pair
+	pair     pair
 	duration time.Duration
 	mapping  string
 }
 
 func (r *retriever) choose(a *saml.Assertion) (choice, error) {
-	pairs := Pairs(a.Attributes[AttrRole])
+	listed := pairs(a.Attributes[AttrRole])
 	want := r.o.RoleARN
 	var bound []time.Duration
 	var ch choice
@@ -278,15 +258,15 @@ func (r *retriever) choose(a *saml.Assertion) (choice, error) {
 		}
 	}
 	switch {
-	case len(pairs) == 0:
+	case len(listed) == 0:
 		return ch, fmt.Errorf("%w: no %s attribute with a role and SAML provider ARN", ErrNoRole, AttrRole)
-	case want == "" && len(pairs) > 1:
-		return ch, fmt.Errorf("%w: the assertion lists %d roles; set Options.RoleARN or Options.Policy", ErrNoRole, len(pairs))
+	case want == "" && len(listed) > 1:
+		return ch, fmt.Errorf("%w: the assertion lists %d roles; set Options.RoleARN or Options.Policy", ErrNoRole, len(listed))
 	case want == "":
-		ch.pair = pairs[0]
+		ch.pair = listed[0]
 	default:
 		found := false
-		for _, p := range pairs {
+		for _, p := range listed {
 			if p.RoleARN == want {
 				ch.pair, found = p, true
 				break
@@ -317,10 +297,7 @@ func (r *retriever) choose(a *saml.Assertion) (choice, error) {
 // Retrieve implements aws.CredentialsProvider for the cache: one
 // assertion, one validation, one STS call.
 func (r *retriever) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	cancel := context.CancelFunc(func() {})
-	if r.o.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, r.o.Timeout)
-	}
+	ctx, cancel := context.WithTimeout(ctx, r.o.Timeout)
 	defer cancel()
 	start := time.Now()
 	resp, err := r.src.Assertion(ctx)

@@ -22,15 +22,6 @@ func TestWindow(t *testing.T) {
 			t.Errorf("RefreshWindow %v, session %v: window %v, want %v", tt.set, tt.life, got, tt.want)
 		}
 	}
-	if j := jitter(0); j != 0.2 {
-		t.Errorf("default jitter %v", j)
-	}
-	if j := jitter(-1); j != 0 {
-		t.Errorf("negative jitter %v", j)
-	}
-	if j := jitter(3); j != 1 {
-		t.Errorf("jitter above 1: %v", j)
-	}
 	r := &retriever{o: Options{RefreshJitter: 1}}
 	for range 100 {
 		if w := r.window(time.Hour); w < 6*time.Minute || w > 12*time.Minute {

@@ -43,13 +43,13 @@ func TestAuditOneEventPerStep(t *testing.T) {
 					o.Audit = rec
 				}
 			})
-			g := e.guard(t, func(o *middleware.Options) {
+			g := e.Guard(t, func(o *middleware.Options) {
 				o.Audit = rec
 				o.Now = func() time.Time { clk.Add(5 * time.Millisecond); return clk.Now() }
 			})
 			mux := http.NewServeMux()
 			mux.Handle("GET /loans/{id}", g.Handler(whoami, middleware.Require("loan:read")))
-			tok := e.mint(map[string]any{"groups": tt.groups})
+			tok := e.Mint(map[string]any{"groups": tt.groups})
 			r := httptest.NewRequest("GET", "/loans/42", nil)
 			r.RemoteAddr = "192.0.2.7:4711"
 			if tt.header != "" {
@@ -58,11 +58,11 @@ func TestAuditOneEventPerStep(t *testing.T) {
 			mux.ServeHTTP(httptest.NewRecorder(), r)
 			// Key-set events (jwks.refreshed) come from the validator's
 			// background loading and are not part of a request's steps.
-			got := slices.DeleteFunc(rec.names(), func(n string) bool { return strings.HasPrefix(n, "jwks.") })
+			got := slices.DeleteFunc(rec.Names(), func(n string) bool { return strings.HasPrefix(n, "jwks.") })
 			if !slices.Equal(got, tt.want) {
 				t.Fatalf("events %v, want %v", got, tt.want)
 			}
-			for _, ev := range rec.all() {
+			for _, ev := range rec.All() {
 				if strings.HasPrefix(ev["event"].(string), "jwks.") {
 					continue
 				}
@@ -93,7 +93,7 @@ func TestAuditOneEventPerStep(t *testing.T) {
 						t.Errorf("token.rejected must have a reason and no identity: %v", ev)
 					}
 				case "token.validated":
-					if ev["kid"] != e.idp.KeyID() || ev["alg"] != "RS256" || ev["iss"] != e.idp.Issuer() {
+					if ev["kid"] != e.IdP.KeyID() || ev["alg"] != "RS256" || ev["iss"] != e.IdP.Issuer() {
 						t.Errorf("token.validated: %v", ev)
 					}
 				}
@@ -105,8 +105,8 @@ func TestAuditOneEventPerStep(t *testing.T) {
 func TestAuditNeverCarriesTheToken(t *testing.T) {
 	var buf bytes.Buffer
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
-	rm := e.mint(map[string]any{"groups": []string{groupRM}})
+	g := e.Guard(t, func(o *middleware.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
+	rm := e.Mint(map[string]any{"groups": []string{groupRM}})
 	h := g.Handler(whoami, middleware.Require("loan:read"))
 	for _, hdr := range []string{"Bearer " + rm, "Bearer " + rm + " x", "Bearer " + rm[:len(rm)-4] + "AAAA"} {
 		r := httptest.NewRequest("GET", "/loans", nil)
@@ -138,7 +138,7 @@ func TestAuditAnonymousIsNotMalformed(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			e := newEnv(t)
-			g := e.guard(t, func(o *middleware.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
+			g := e.Guard(t, func(o *middleware.Options) { o.Audit = slog.NewJSONHandler(&buf, nil) })
 			r := httptest.NewRequest("GET", "/loans", nil)
 			if tt.header != "" {
 				r.Header.Set("Authorization", tt.header)

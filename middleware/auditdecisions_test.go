@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/internal/guardtest"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -34,13 +35,13 @@ func TestAuditDecisionsOncePerRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{}
 			e := newEnv(t)
-			p, err := rbac.ParsePolicy(fmt.Appendf(nil, policyYAML, e.idp.Issuer()), func(o *rbac.Options) {
+			p, err := rbac.ParsePolicy(fmt.Appendf(nil, guardtest.PolicyYAML, e.IdP.Issuer()), func(o *rbac.Options) {
 				o.Audit, o.AuditDecisions = rec, true
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := e.guard(t, func(o *middleware.Options) {
+			g := e.Guard(t, func(o *middleware.Options) {
 				o.Policy = p
 				if tt.guardAudits {
 					o.Audit = rec
@@ -48,16 +49,16 @@ func TestAuditDecisionsOncePerRequest(t *testing.T) {
 			})
 			mux := http.NewServeMux()
 			mux.Handle("GET /loans/{id}", g.Handler(whoami, middleware.Require("loan:read")))
-			tok := e.mint(map[string]any{"groups": tt.groups})
+			tok := e.Mint(map[string]any{"groups": tt.groups})
 			r := httptest.NewRequest("GET", "/loans/42", nil)
 			r.Header.Set("Authorization", "Bearer "+tok)
 			mux.ServeHTTP(httptest.NewRecorder(), r)
 
 			skip := func(n string) bool { return strings.HasPrefix(n, "jwks.") || n == "policy.reloaded" }
-			if got := slices.DeleteFunc(rec.names(), skip); !slices.Equal(got, tt.want) {
+			if got := slices.DeleteFunc(rec.Names(), skip); !slices.Equal(got, tt.want) {
 				t.Fatalf("events %v, want %v", got, tt.want)
 			}
-			for _, ev := range rec.all() {
+			for _, ev := range rec.All() {
 				name, _ := ev["event"].(string)
 				if s := fmt.Sprint(ev); strings.Contains(s, tok) || strings.Contains(s, "jti-1") || strings.Contains(s, "eyJ") {
 					t.Errorf("%s carries the token or its jti", name)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/idbridge/idbridge/middleware/internal/bearer"
 )
 
 // schemeSlack bounds what may precede the token in an Authorization header
@@ -54,7 +56,7 @@ func parseAuthorization(h string, maxSize int) (string, error) {
 	if len(tok) > maxSize {
 		return "", fmt.Errorf("%w: token of %d bytes exceeds %d", ErrTokenTooLarge, len(tok), maxSize)
 	}
-	if !isB64Token(tok) {
+	if !bearer.IsB64Token(tok) {
 		return "", fmt.Errorf("%w: the token is not an RFC 6750 b64token", ErrMalformedHeader)
 	}
 	return tok, nil
@@ -76,39 +78,6 @@ func isBearer(h string) bool {
 	}
 	return len(h) == len(bearerScheme) || h[len(bearerScheme)] == ' ' || h[len(bearerScheme)] == '\t'
 }
-
-// isB64Token reports whether s matches the b64token production.
-func isB64Token(s string) bool {
-	n := len(s)
-	for n > 0 && s[n-1] == '=' {
-		n--
-	}
-	if n == 0 {
-		return false
-	}
-	for i := 0; i < n; i++ {
-		if !b64tokenChar[s[i]] {
-			return false
-		}
-	}
-	return true
-}
-
-var b64tokenChar = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~+/" {
-		t[c] = true
-	}
-	return t
-}()
 
 func trimOWS(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
@@ -241,7 +210,7 @@ func bearerFromRequest(r *http.Request, maxSize int, allowQuery bool) (tok strin
 			return "", false, fmt.Errorf("%w: token in the query string and elsewhere", ErrMultipleTokens)
 		case len(qs[0]) > maxSize:
 			return "", false, fmt.Errorf("%w: token of %d bytes exceeds %d", ErrTokenTooLarge, len(qs[0]), maxSize)
-		case !isB64Token(qs[0]):
+		case !bearer.IsB64Token(qs[0]):
 			return "", false, fmt.Errorf("%w: the query token is not an RFC 6750 b64token", ErrMalformedHeader)
 		}
 		return qs[0], true, nil

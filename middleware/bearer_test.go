@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"errors"
+	"github.com/idbridge/idbridge/middleware/internal/bearer"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -196,7 +197,7 @@ func FuzzParseAuthorization(f *testing.F) {
 			}
 			return
 		}
-		if tok == "" || len(tok) > max || !isB64Token(tok) {
+		if tok == "" || len(tok) > max || !bearer.IsB64Token(tok) {
 			t.Fatalf("accepted %q from %q", tok, h)
 		}
 		if strings.ContainsAny(tok, " \t,\"") {

@@ -7,12 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/token"
 )
@@ -30,10 +25,10 @@ var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 // validator has already cached: the steady state of a busy API.
 func benchGuard(b *testing.B, reqs []middleware.Requirement, fns ...func(*middleware.Options)) (http.Handler, *http.Request) {
 	e := newEnv(b)
-	g := e.guard(b, fns...)
+	g := e.Guard(b, fns...)
 	h := g.Handler(noop, reqs...)
 	r := httptest.NewRequest("GET", "/loans/1", nil)
-	r.Header.Set("Authorization", "Bearer "+e.mint(map[string]any{"groups": []string{groupRM}, "scp": "Loans.Read"}))
+	r.Header.Set("Authorization", "Bearer "+e.Mint(map[string]any{"groups": []string{groupRM}, "scp": "Loans.Read"}))
 	w := &discardWriter{h: http.Header{}}
 	h.ServeHTTP(w, r) // warm the key set and the token cache
 	if len(w.h) != 0 {
@@ -99,25 +94,6 @@ func BenchmarkGuardRejectNoToken(b *testing.B) {
 	}
 }
 
-func BenchmarkUnaryServerInterceptor(b *testing.B) {
-	e := newEnv(b)
-	g := e.guard(b, func(o *middleware.Options) {
-		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
-	})
-	icpt := g.UnaryServerInterceptor()
-	tok := e.mint(map[string]any{"groups": []string{groupRM}})
-	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
-	info := &grpc.UnaryServerInfo{FullMethod: "/test.Echo/Echo"}
-	handler := func(context.Context, any) (any, error) { return nil, nil }
-	if _, err := icpt(ctx, nil, info, handler); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = icpt(ctx, nil, info, handler)
-	}
-}
-
 func BenchmarkTransport(b *testing.B) {
 	tok := &token.Token{AccessToken: secretToken, TokenType: "Bearer"}
 	t, err := middleware.NewTransport(token.SourceFunc(func(context.Context) (*token.Token, error) { return tok, nil }),
@@ -129,32 +105,5 @@ func BenchmarkTransport(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = t.RoundTrip(r)
-	}
-}
-
-// BenchmarkStreamServerInterceptor measures a stream's admission and
-// set-up, with the expiry watch (a timer, no goroutine) and without.
-func BenchmarkStreamServerInterceptor(b *testing.B) {
-	v := stubValidator{c: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Hour)}}
-	handler := func(any, grpc.ServerStream) error { return nil }
-	for _, off := range []bool{false, true} {
-		name := "expiry"
-		if off {
-			name = "off"
-		}
-		b.Run(name, func(b *testing.B) {
-			g, err := middleware.New(v, func(o *middleware.Options) {
-				o.Default = []middleware.Requirement{middleware.Authenticated()}
-				o.DisableStreamExpiry = off
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			icpt, fs := g.StreamServerInterceptor(), newFakeStream()
-			b.ReportAllocs()
-			for b.Loop() {
-				_ = icpt(nil, fs, streamInfo, handler)
-			}
-		})
 	}
 }

@@ -1,12 +1,9 @@
 package middleware
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-
-	"google.golang.org/grpc"
 
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -106,31 +103,4 @@ func quoteList(names []string) string {
 		fmt.Fprintf(&b, "%q", n)
 	}
 	return b.String()
-}
-
-// CheckService checks, at start, the requirements of every method of a
-// gRPC service as the guard will apply them: srv's own
-// ([MethodRequirements]), else Options.Methods, else Options.Default. It
-// returns an error (errors.Join of one per method, each matching
-// [ErrMisconfigured]) for requirements that cannot be evaluated or that
-// name a permission, role or scope the policy does not declare — failures
-// that would otherwise surface as Internal at each method's first call.
-// Options.Methods and Options.Default are checked by [New] already; call
-// CheckService for each service that declares its own requirements, with
-// the descriptor and implementation passed to RegisterService.
-func (g *Guard) CheckService(desc *grpc.ServiceDesc, srv any) error {
-	var errs []error
-	check := func(name string) {
-		full := "/" + desc.ServiceName + "/" + name
-		if rt := g.grpcRoute(srv, full); rt.err != nil && !errors.Is(rt.err, ErrNoRequirement) {
-			errs = append(errs, fmt.Errorf("%s: %w", full, rt.err))
-		}
-	}
-	for _, m := range desc.Methods {
-		check(m.MethodName)
-	}
-	for _, s := range desc.Streams {
-		check(s.StreamName)
-	}
-	return errors.Join(errs...)
 }

@@ -1,17 +1,11 @@
 package middleware_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
@@ -29,7 +23,7 @@ roles:
   - {name: LoanViewer, permissions: [loan:read]}
 mappings:
   - {id: reader, when: {scope: Loans.Read}, grant: {roles: [LoanViewer]}}
-`, e.idp.Issuer()))
+`, e.IdP.Issuer()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +33,13 @@ mappings:
 		reqs   []middleware.Requirement
 		panic  string // "" when the route is accepted
 	}{
-		{"declared permission", e.policy, []middleware.Requirement{middleware.Require("loan:approve")}, ""},
-		{"permission typo", e.policy, []middleware.Requirement{middleware.Require("loan:reed")},
+		{"declared permission", e.Policy, []middleware.Requirement{middleware.Require("loan:approve")}, ""},
+		{"permission typo", e.Policy, []middleware.Requirement{middleware.Require("loan:reed")},
 			`Require("loan:reed") names permission "loan:reed", which the policy does not declare (it declares "loan:approve", "loan:read")`},
-		{"declared role", e.policy, []middleware.Requirement{middleware.RequireRole("LoanViewer", "LoanApprover")}, ""},
-		{"undeclared role", e.policy, []middleware.Requirement{middleware.RequireRole("LoanViewer", "Reports.Read")},
+		{"declared role", e.Policy, []middleware.Requirement{middleware.RequireRole("LoanViewer", "LoanApprover")}, ""},
+		{"undeclared role", e.Policy, []middleware.Requirement{middleware.RequireRole("LoanViewer", "Reports.Read")},
 			`RequireRole("LoanViewer", "Reports.Read") names role "Reports.Read", which the policy does not declare (it declares "LoanApprover", "LoanViewer")`},
-		{"scope of a policy without scopes", e.policy, []middleware.Requirement{middleware.RequireScope("Loans.Write")}, ""},
+		{"scope of a policy without scopes", e.Policy, []middleware.Requirement{middleware.RequireScope("Loans.Write")}, ""},
 		{"declared scope", scoped, []middleware.Requirement{middleware.RequireScope("Loans.Read")}, ""},
 		{"scope typo", scoped, []middleware.Requirement{middleware.Authenticated(), middleware.RequireScope("Loans.Raed")},
 			`RequireScope("Loans.Raed") names scope "Loans.Raed", which the policy does not declare (it declares "Loans.Read")`},
@@ -53,7 +47,7 @@ mappings:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g, err := middleware.New(e.v, func(o *middleware.Options) { o.Policy = tt.policy })
+			g, err := middleware.New(e.V, func(o *middleware.Options) { o.Policy = tt.policy })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,59 +72,6 @@ func catchPanic(f func()) (msg string) {
 	}()
 	f()
 	return ""
-}
-
-// The gRPC side: Options.Methods and Default are checked by New; a
-// service's own requirements, known only at the first call, fail closed.
-func TestGRPCRefusesUndeclared(t *testing.T) {
-	e := newEnv(t)
-	for name, fn := range map[string]func(*middleware.Options){
-		"method": func(o *middleware.Options) {
-			o.Methods = map[string][]middleware.Requirement{"/a.B/C": {middleware.Require("loan:reed")}}
-		},
-		"default": func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.RequireRole("LoanViewr")} },
-	} {
-		_, err := middleware.New(e.v, func(o *middleware.Options) { o.Policy = e.policy }, fn)
-		if !errors.Is(err, middleware.ErrInvalidOptions) || !strings.Contains(err.Error(), "which the policy does not declare") {
-			t.Errorf("%s: New = %v, want ErrInvalidOptions naming the undeclared name", name, err)
-		}
-	}
-
-	g := e.guard(t)
-	icpt := g.UnaryServerInterceptor()
-	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+e.mint(map[string]any{"groups": []string{groupRM}})))
-	_, err := icpt(ctx, nil, &grpc.UnaryServerInfo{Server: &overrideTypo{}, FullMethod: "/a.B/C"},
-		func(context.Context, any) (any, error) { return nil, nil })
-	if status.Code(err) != codes.Internal {
-		t.Fatalf("override naming an undeclared permission: %v, want Internal", err)
-	}
-}
-
-// CheckService finds, at start, what the service's own requirements would
-// fail at the first call.
-func TestCheckService(t *testing.T) {
-	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
-		o.Methods = map[string][]middleware.Requirement{"/a.B/Listed": {middleware.Require("loan:read")}}
-	})
-	desc := &grpc.ServiceDesc{ServiceName: "a.B", Methods: []grpc.MethodDesc{{MethodName: "C"}, {MethodName: "Listed"}}, Streams: []grpc.StreamDesc{{StreamName: "D"}}}
-	err := g.CheckService(desc, &overrideTypo{})
-	if !errors.Is(err, middleware.ErrMisconfigured) || !strings.Contains(err.Error(), `/a.B/C: middleware: guard misconfigured: Require("loan:reed")`) ||
-		!strings.Contains(err.Error(), "/a.B/D: ") || strings.Contains(err.Error(), "Listed") {
-		t.Errorf("CheckService = %v", err)
-	}
-	if err := g.CheckService(desc, struct{}{}); err != nil {
-		t.Errorf("CheckService of a service without its own requirements: %v", err)
-	}
-}
-
-type overrideTypo struct{}
-
-func (*overrideTypo) AuthRequirements(method string) ([]middleware.Requirement, bool) {
-	if strings.HasSuffix(method, "/Listed") {
-		return nil, false // Options.Methods applies
-	}
-	return []middleware.Requirement{middleware.Require("loan:reed")}, true
 }
 
 // A guard whose validator trusts an issuer the policy does not know would
@@ -161,7 +102,7 @@ func TestNewRefusesIssuerWithoutPolicy(t *testing.T) {
 		t.Cleanup(func() { v.Close() })
 		return v
 	}
-	keys := e.idp.JWKSURL()
+	keys := e.IdP.JWKSURL()
 	tests := []struct {
 		name    string
 		v       *jwks.Validator
@@ -171,8 +112,8 @@ func TestNewRefusesIssuerWithoutPolicy(t *testing.T) {
 		{"same issuer", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}), policy(t, "  - {name: entra, issuer: "+v2+"}\n"), ""},
 		{"policy for another tenant", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}), policy(t, "  - {name: entra, issuer: "+v2Other+"}\n"),
 			`the policy has no issuer for "` + v2 + `", which the validator trusts`},
-		{"one of two", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}, jwks.Issuer{Issuer: e.idp.Issuer(), JWKSURL: keys}),
-			policy(t, "  - {name: entra, issuer: "+v2+"}\n"), `no issuer for "` + e.idp.Issuer() + `"`},
+		{"one of two", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}, jwks.Issuer{Issuer: e.IdP.Issuer(), JWKSURL: keys}),
+			policy(t, "  - {name: entra, issuer: "+v2+"}\n"), `no issuer for "` + e.IdP.Issuer() + `"`},
 		{"policy template lists the tenant", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}),
 			policy(t, "  - {name: entra, issuer: \""+tmpl+"\", tenants: ["+tenant+"]}\n"), ""},
 		{"policy template lacks the tenant", validator(t, jwks.Issuer{Issuer: v2, JWKSURL: keys}),

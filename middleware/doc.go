@@ -1,5 +1,6 @@
-// Package middleware guards net/http handlers and gRPC services with bearer
-// tokens, and attaches tokens on the client side.
+// Package middleware guards net/http handlers (and, through package
+// middleware/grpcauth, gRPC services) with bearer tokens, and attaches
+// tokens to outgoing HTTP requests.
 //
 // # Server
 //
@@ -38,8 +39,9 @@
 // a requirement naming a permission or role the policy does not declare
 // (or a scope, when the policy tests scopes) makes [Guard.Handler] panic,
 // as http.ServeMux does for a bad pattern, and New fail for
-// Options.Methods and Options.Default; [Guard.CheckService] checks the
-// requirements a gRPC service declares itself.
+// Options.Default (grpcauth.NewServer for its Methods);
+// grpcauth's Server.CheckService checks the requirements a gRPC service
+// declares itself.
 //
 // # Answers
 //
@@ -60,33 +62,22 @@
 //
 // # gRPC
 //
-// [Guard.UnaryServerInterceptor] and [Guard.StreamServerInterceptor] read
-// "authorization: Bearer ..." metadata; per-method requirements come from
-// Options.Methods or from a service implementing [MethodRequirements].
-// 401 becomes codes.Unauthenticated, 403 codes.PermissionDenied, 503
-// codes.Unavailable.
-//
-// A stream lives no longer than its token: when the validator would stop
-// accepting it (exp plus leeway, or iat plus MaxAge) its Context is
-// cancelled with [ErrStreamTokenExpired] as the
-// cause and the call ends with Unauthenticated (error="invalid_token",
-// error_description="expired"); Options.DisableStreamExpiry turns it off.
-// A [StreamWatcher] in Options.StreamWatchers ends streams on other
-// signals, such as a revocation, the same way.
+// Package middleware/grpcauth puts the same guard in front of gRPC
+// services (grpcauth.NewServer and its interceptors, with the guard's
+// validator, policy, audit and answers) and attaches tokens to gRPC calls
+// (grpcauth.PerRPCCredentials). It is a package of its own so that a
+// program that serves only HTTP links no gRPC or protobuf code.
 //
 // # Client
 //
-// [Transport] (an http.RoundTripper) and [PerRPCCredentials] attach tokens
-// from a token.Source; both refuse to send a token without TLS except to
-// loopback (and, for gRPC with PerRPCOptions.InsecureAllowPlaintextToSidecar,
-// to a mesh sidecar that encrypts on the caller's behalf). The Transport sends the token only to the origin of
-// the request it was given, never to the host a redirect leads to, unless
-// TransportOptions.Hosts lists the hosts that may have it. When a server
-// refuses the token with error="invalid_token" (revoked, or signed with a
-// key rotated away), the Transport drops it from a token.Cache and retries
-// once with a new one; [PerRPCCredentials.UnaryClientInterceptor] and
-// [PerRPCCredentials.StreamClientInterceptor] do the same for gRPC calls
-// refused with Unauthenticated and error="invalid_token".
+// [Transport] (an http.RoundTripper) attaches tokens from a token.Source;
+// it refuses to send a token without TLS except to loopback, and sends it
+// only to the origin of the request it was given, never to the host a
+// redirect leads to, unless TransportOptions.Hosts lists the hosts that
+// may have it. When a server refuses the token with error="invalid_token"
+// (revoked, or signed with a key rotated away), the Transport drops it
+// from a token.Cache and retries once with a new one;
+// grpcauth.PerRPCCredentials do the same for gRPC calls.
 //
 //	t, _ := middleware.NewTransport(cache, func(o *middleware.TransportOptions) {
 //		o.Hosts = []string{"loans.bank.example"}

@@ -22,8 +22,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"google.golang.org/grpc"
-
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
@@ -36,10 +34,8 @@ var (
 	mux       = http.NewServeMux()
 	cache     *token.Cache
 	me        func(http.ResponseWriter, *http.Request)
-	creds     *middleware.PerRPCCredentials
 	target    string
 	_         = fmt.Sprint
-	_         = grpc.NewClient
 )
 `
 

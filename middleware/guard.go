@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/idbridge/idbridge"
@@ -58,15 +56,10 @@ type Options struct {
 	// [RequireRole] check the roles it grants. Nil means no policy: [Require]
 	// fails closed and [Principal].Decision denies everything.
 	Policy Policy
-	// Default are the requirements of routes and gRPC methods that declare
-	// none. Empty means such routes are denied (403 / PermissionDenied):
-	// an undeclared route is closed, not open.
+	// Default are the requirements of routes and gRPC methods (see package
+	// grpcauth) that declare none. Empty means such routes are denied (403 /
+	// PermissionDenied): an undeclared route is closed, not open.
 	Default []Requirement
-	// Methods are the requirements of gRPC methods, keyed by full method
-	// name ("/bank.loans.v1.Loans/Approve") or by service with a wildcard
-	// ("/bank.loans.v1.Loans/*"); the exact name wins. A service that
-	// implements [MethodRequirements] overrides both for its methods.
-	Methods map[string][]Requirement
 	// Realm is the realm of WWW-Authenticate challenges; "" leaves it out.
 	// It must be printable ASCII without quotes or backslashes.
 	Realm string
@@ -117,18 +110,8 @@ type Options struct {
 	// guard still records token.rejected for requests refused before
 	// validation.
 	ValidatorAudits bool
-	// DisableStreamExpiry lets gRPC streams run past their token's expiry.
-	// By default a stream ends with Unauthenticated when the validator
-	// would stop accepting its token, at exp plus the leeway (see
-	// [Guard.StreamServerInterceptor]), so a token
-	// that is no longer valid does not keep a subscription open for hours.
-	// Turn it off only for streams whose clients cannot reconnect.
-	DisableStreamExpiry bool
-	// StreamWatchers end admitted gRPC streams on their own signals, such
-	// as a revocation; see [StreamWatcher].
-	StreamWatchers []StreamWatcher
-	// Now is the clock for audit durations and stream expiry; nil means
-	// time.Now.
+	// Now is the clock for audit durations and gRPC stream expiry; nil
+	// means time.Now.
 	Now func() time.Time
 }
 
@@ -141,10 +124,7 @@ type Guard struct {
 	policy     Policy
 	quiet      func(context.Context, *jwks.Claims) rbac.Decision // see quietDecider
 	defaults   []Requirement
-	methods    map[string]*route
-	services   map[string]*route
 	defRoute   *route
-	overrides  sync.Map // full method → *route from a MethodRequirements service
 	realm      string
 	maxSize    int
 	allowQuery bool
@@ -155,16 +135,13 @@ type Guard struct {
 	audit      *audit.Logger
 	tokenAudit bool
 	now        func() time.Time
-
-	streamExpiry bool
-	watchers     []StreamWatcher
 }
 
 // New builds a Guard around v. It refuses options that cannot work, so a
 // misconfigured service fails at start: a nil validator, a realm or
 // authorization URI that cannot be quoted, step-up claims that are not a
-// JSON object, gRPC method requirements that cannot be evaluated or that
-// name a permission, role or scope the policy does not declare, and a
+// JSON object, default requirements that cannot be evaluated or that name
+// a permission, role or scope the policy does not declare, and a
 // validator that trusts an issuer the policy has no issuer for (checked
 // when the validator lists its issuers and the policy answers which it
 // trusts, as *jwks.Validator and *rbac.Policy do), whose tokens would all
@@ -176,24 +153,70 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 			fn(&o)
 		}
 	}
-	bad := func(format string, args ...any) (*Guard, error) {
-		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
-	}
 	if v == nil {
-		return bad("a validator is required")
+		return nil, invalidOptions("a validator is required")
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	o.setDefaults()
+	if o.Policy != nil {
+		if err := checkIssuers(v, o.Policy); err != nil {
+			return nil, err
+		}
+	}
+	if a, ok := v.(interface{ Audits() bool }); ok && a.Audits() {
+		o.ValidatorAudits = true
+	}
+	g := &Guard{
+		v:          v,
+		policy:     o.Policy,
+		quiet:      quietDecider(o.Policy),
+		defaults:   append([]Requirement(nil), o.Default...),
+		realm:      o.Realm,
+		maxSize:    o.MaxTokenSize,
+		allowQuery: o.InsecureAllowQueryToken,
+		stepUp:     base64.StdEncoding.EncodeToString([]byte(o.StepUpClaims)),
+		claimsAll:  o.ClaimsChallengeAlways,
+		authzURI:   o.AuthorizationURI,
+		errHandler: o.ErrorHandler,
+		audit:      audit.New(o.Audit),
+		tokenAudit: !o.ValidatorAudits,
+		now:        o.Now,
+	}
+	g.defRoute = g.compile(g.defaults)
+	if len(g.defaults) > 0 && g.defRoute.err != nil {
+		return nil, invalidOptions("Default: %v", g.defRoute.err)
+	}
+	return g, nil
+}
+
+// invalidOptions is the error of a constructor refusing its options.
+func invalidOptions(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+}
+
+// check refuses the options that cannot be quoted or parsed.
+func (o *Options) check() error {
 	if !quotable(o.Realm) {
-		return bad("Realm must be printable ASCII without quotes or backslashes")
+		return invalidOptions("Realm must be printable ASCII without quotes or backslashes")
 	}
 	if !quotable(o.AuthorizationURI) {
-		return bad("AuthorizationURI must be printable ASCII without quotes or backslashes")
+		return invalidOptions("AuthorizationURI must be printable ASCII without quotes or backslashes")
 	}
+	if o.StepUpClaims != "" {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(o.StepUpClaims), &obj); err != nil || obj == nil {
+			return invalidOptions("StepUpClaims must be a JSON object")
+		}
+	}
+	return nil
+}
+
+// setDefaults fills in the zero options and clamps MaxTokenSize.
+func (o *Options) setDefaults() {
 	if o.StepUpClaims == "" {
 		o.StepUpClaims = DefaultStepUpClaims
-	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(o.StepUpClaims), &obj); err != nil || obj == nil {
-		return bad("StepUpClaims must be a JSON object")
 	}
 	switch {
 	case o.MaxTokenSize == 0:
@@ -209,77 +232,6 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	if o.ErrorHandler == nil {
 		o.ErrorHandler = WriteError
 	}
-	if o.Policy != nil {
-		if err := checkIssuers(v, o.Policy); err != nil {
-			return nil, err
-		}
-	}
-	if a, ok := v.(interface{ Audits() bool }); ok && a.Audits() {
-		o.ValidatorAudits = true
-	}
-	g := &Guard{
-		v:          v,
-		policy:     o.Policy,
-		quiet:      quietDecider(o.Policy),
-		defaults:   append([]Requirement(nil), o.Default...),
-		methods:    map[string]*route{},
-		services:   map[string]*route{},
-		realm:      o.Realm,
-		maxSize:    o.MaxTokenSize,
-		allowQuery: o.InsecureAllowQueryToken,
-		stepUp:     base64.StdEncoding.EncodeToString([]byte(o.StepUpClaims)),
-		claimsAll:  o.ClaimsChallengeAlways,
-		authzURI:   o.AuthorizationURI,
-		errHandler: o.ErrorHandler,
-		audit:      audit.New(o.Audit),
-		tokenAudit: !o.ValidatorAudits,
-		now:        o.Now,
-
-		streamExpiry: !o.DisableStreamExpiry,
-	}
-	for i, w := range o.StreamWatchers {
-		if w == nil {
-			return bad("StreamWatchers[%d] is nil", i)
-		}
-		g.watchers = append(g.watchers, w)
-	}
-	if len(g.defaults) > 0 {
-		if rt := g.compile(g.defaults); rt.err != nil {
-			return bad("Default: %v", rt.err)
-		}
-	}
-	g.defRoute = g.compile(g.defaults)
-	for name, reqs := range o.Methods {
-		svc, method, ok := splitMethod(name)
-		if !ok {
-			return bad("Methods key %q is not /package.Service/Method or /package.Service/*", name)
-		}
-		if len(reqs) == 0 {
-			return bad("Methods[%q] is empty; omit the key to use Default", name)
-		}
-		rt := g.compile(reqs)
-		if rt.err != nil {
-			return bad("Methods[%q]: %v", name, rt.err)
-		}
-		if method == "*" {
-			g.services[svc] = rt
-		} else {
-			g.methods[name] = rt
-		}
-	}
-	return g, nil
-}
-
-// splitMethod splits "/pkg.Service/Method" into "pkg.Service" and "Method".
-func splitMethod(full string) (svc, method string, ok bool) {
-	if !strings.HasPrefix(full, "/") {
-		return "", "", false
-	}
-	svc, method, ok = strings.Cut(full[1:], "/")
-	if !ok || svc == "" || method == "" || strings.Contains(method, "/") {
-		return "", "", false
-	}
-	return svc, method, true
 }
 
 // quotable reports whether s can go inside a quoted-string unescaped.

@@ -31,14 +31,14 @@ var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 
 func TestHandler(t *testing.T) {
 	e := newEnv(t)
-	rm := e.mint(map[string]any{"groups": []string{groupRM}, "scp": "Loans.Read Loans.List"})
-	approverNoMFA := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}})
-	approverNoMFACAE := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
-	approver := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd", "mfa"}})
-	leaver := e.mint(map[string]any{"groups": []string{groupRM, groupLeavers}})
-	nobody := e.mint(map[string]any{"roles": []string{"Reports.Read"}})
-	expired := e.mint(map[string]any{"groups": []string{groupRM}, "iat": time.Now().Add(-3 * time.Hour).Unix(), "exp": time.Now().Add(-2 * time.Hour).Unix()})
-	otherAud := e.mint(map[string]any{"aud": "api://other"})
+	rm := e.Mint(map[string]any{"groups": []string{groupRM}, "scp": "Loans.Read Loans.List"})
+	approverNoMFA := e.Mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}})
+	approverNoMFACAE := e.Mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd"}, "xms_cc": []string{"cp1"}})
+	approver := e.Mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"pwd", "mfa"}})
+	leaver := e.Mint(map[string]any{"groups": []string{groupRM, groupLeavers}})
+	nobody := e.Mint(map[string]any{"roles": []string{"Reports.Read"}})
+	expired := e.Mint(map[string]any{"groups": []string{groupRM}, "iat": time.Now().Add(-3 * time.Hour).Unix(), "exp": time.Now().Add(-2 * time.Hour).Unix()})
+	otherAud := e.Mint(map[string]any{"aud": "api://other"})
 	forged := rm[:len(rm)-8] + "AAAAAAAA"
 	huge := "a" + strings.Repeat("b", middleware.DefaultMaxTokenSize)
 
@@ -141,7 +141,7 @@ func TestHandler(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got *middleware.Error
-			g := e.guard(t, func(o *middleware.Options) {
+			g := e.Guard(t, func(o *middleware.Options) {
 				o.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err *middleware.Error) {
 					got = err
 					middleware.WriteError(w, r, err)
@@ -194,11 +194,11 @@ func TestHandler(t *testing.T) {
 
 func TestHandlerWithoutPolicy(t *testing.T) {
 	e := newEnv(t)
-	g, err := middleware.New(e.v)
+	g, err := middleware.New(e.V)
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := e.mint(map[string]any{"roles": []string{"Reports.Read"}})
+	app := e.Mint(map[string]any{"roles": []string{"Reports.Read"}})
 	tests := []struct {
 		name   string
 		reqs   []middleware.Requirement
@@ -227,9 +227,9 @@ func TestHandlerWithoutPolicy(t *testing.T) {
 
 func TestDefaultRequirements(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.Require("loan:read")} })
-	rm := e.mint(map[string]any{"groups": []string{groupRM}})
-	nobody := e.mint(nil)
+	g := e.Guard(t, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.Require("loan:read")} })
+	rm := e.Mint(map[string]any{"groups": []string{groupRM}})
+	nobody := e.Mint(nil)
 	for tok, want := range map[string]int{rm: 200, nobody: 403} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
@@ -243,8 +243,8 @@ func TestDefaultRequirements(t *testing.T) {
 
 func TestQueryTokenAllowed(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) { o.InsecureAllowQueryToken = true })
-	rm := e.mint(map[string]any{"groups": []string{groupRM}})
+	g := e.Guard(t, func(o *middleware.Options) { o.InsecureAllowQueryToken = true })
+	rm := e.Mint(map[string]any{"groups": []string{groupRM}})
 	h := g.Handler(whoami, middleware.Require("loan:read"))
 	tests := []struct {
 		name   string
@@ -324,14 +324,14 @@ func TestStepUpClaimsOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := e.guard(t, func(o *middleware.Options) {
+			g := e.Guard(t, func(o *middleware.Options) {
 				o.StepUpClaims = acrs
 				o.AuthorizationURI = "https://login.microsoftonline.com/common/oauth2/authorize"
 				o.Realm = ""
 				o.ClaimsChallengeAlways = tt.always
 			})
 			r := httptest.NewRequest("GET", "/", nil)
-			r.Header.Set("Authorization", "Bearer "+e.mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": tt.cc}))
+			r.Header.Set("Authorization", "Bearer "+e.Mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": tt.cc}))
 			w := httptest.NewRecorder()
 			g.Handler(whoami, middleware.Require("loan:approve")).ServeHTTP(w, r)
 			if got := w.Header().Get("WWW-Authenticate"); w.Code != 401 || got != tt.want {
@@ -343,8 +343,8 @@ func TestStepUpClaimsOptions(t *testing.T) {
 
 func TestPrincipalContext(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t)
-	tok := e.mint(map[string]any{"groups": []string{groupRM}})
+	g := e.Guard(t)
+	tok := e.Mint(map[string]any{"groups": []string{groupRM}})
 	var p *middleware.Principal
 	h := g.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ = middleware.FromContext(r.Context())
@@ -384,21 +384,12 @@ func TestNewRefuses(t *testing.T) {
 		fn   func(*middleware.Options)
 	}{
 		{"nil validator", nil, nil},
-		{"realm with quote", e.v, func(o *middleware.Options) { o.Realm = `a"b` }},
-		{"realm with newline", e.v, func(o *middleware.Options) { o.Realm = "a\nb" }},
-		{"authorization URI with quote", e.v, func(o *middleware.Options) { o.AuthorizationURI = `https://x/"` }},
-		{"step-up claims not JSON", e.v, func(o *middleware.Options) { o.StepUpClaims = "mfa" }},
-		{"step-up claims not an object", e.v, func(o *middleware.Options) { o.StepUpClaims = "[1]" }},
-		{"method key", e.v, func(o *middleware.Options) {
-			o.Methods = map[string][]middleware.Requirement{"Svc/M": {middleware.Authenticated()}}
-		}},
-		{"empty method list", e.v, func(o *middleware.Options) {
-			o.Methods = map[string][]middleware.Requirement{"/pkg.Svc/M": {}}
-		}},
-		{"method needs policy", e.v, func(o *middleware.Options) {
-			o.Methods = map[string][]middleware.Requirement{"/pkg.Svc/M": {middleware.Require("x")}}
-		}},
-		{"default invalid", e.v, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.RequireRole()} }},
+		{"realm with quote", e.V, func(o *middleware.Options) { o.Realm = `a"b` }},
+		{"realm with newline", e.V, func(o *middleware.Options) { o.Realm = "a\nb" }},
+		{"authorization URI with quote", e.V, func(o *middleware.Options) { o.AuthorizationURI = `https://x/"` }},
+		{"step-up claims not JSON", e.V, func(o *middleware.Options) { o.StepUpClaims = "mfa" }},
+		{"step-up claims not an object", e.V, func(o *middleware.Options) { o.StepUpClaims = "[1]" }},
+		{"default invalid", e.V, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.RequireRole()} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,7 +403,7 @@ func TestNewRefuses(t *testing.T) {
 
 func TestCustomErrorHandlerAndBody(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t)
+	g := e.Guard(t)
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set("Authorization", "Bearer x.y.z")
 	w := httptest.NewRecorder()

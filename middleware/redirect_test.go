@@ -78,7 +78,7 @@ func TestTransportRedirectDefaultOrigin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			apiLog.hops, otherLog.hops = nil, nil
-			tr, err := middleware.NewTransport(&countingSource{tok: goodToken()})
+			tr, err := middleware.NewTransport(&countingSource{Tok: goodToken()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func TestTransportRedirectDowngrade(t *testing.T) {
 	for name, hosts := range map[string][]string{"default": nil, "listed host": {"127.0.0.1"}} {
 		t.Run(name, func(t *testing.T) {
 			secureLog.hops, plainLog.hops = nil, nil
-			tr, err := middleware.NewTransport(&countingSource{tok: goodToken()}, func(o *middleware.TransportOptions) {
+			tr, err := middleware.NewTransport(&countingSource{Tok: goodToken()}, func(o *middleware.TransportOptions) {
 				o.Base = secure.Client().Transport
 				o.Hosts = hosts
 			})
@@ -137,7 +137,7 @@ func TestTransportRedirectUnknownOrigin(t *testing.T) {
 	var log hopLog
 	api := httptest.NewServer(redirector(&log))
 	t.Cleanup(api.Close)
-	tr, err := middleware.NewTransport(&countingSource{tok: goodToken()}, func(o *middleware.TransportOptions) {
+	tr, err := middleware.NewTransport(&countingSource{Tok: goodToken()}, func(o *middleware.TransportOptions) {
 		o.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp, err := http.DefaultTransport.RoundTrip(r)
 			if resp != nil {
@@ -168,7 +168,7 @@ func TestTransportRedirectCallerHeader(t *testing.T) {
 	t.Cleanup(api.Close)
 	other := httptest.NewServer(redirector(&otherLog))
 	t.Cleanup(other.Close)
-	src := &countingSource{tok: goodToken()}
+	src := &countingSource{Tok: goodToken()}
 	tr, _ := middleware.NewTransport(src)
 	req, _ := http.NewRequest("GET", api.URL+"/go?to="+strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/landing", nil)
 	req.Header.Set("Authorization", "Bearer "+secretToken)
@@ -180,7 +180,7 @@ func TestTransportRedirectCallerHeader(t *testing.T) {
 	if got := otherLog.get(); !slices.Equal(got, []string{"-/landing"}) {
 		t.Errorf("other host saw %q", got)
 	}
-	if src.calls.Load() != 0 {
+	if src.Calls.Load() != 0 {
 		t.Error("a token was fetched although the caller set one")
 	}
 }

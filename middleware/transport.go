@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/loopback"
-
+	"github.com/idbridge/idbridge/middleware/internal/bearer"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -46,7 +46,7 @@ type TransportOptions struct {
 // [Transport]: a resource server that rejects every token makes the
 // Transport ask the IdP for a new one at most this often, not once per
 // request.
-const RenewInterval = 30 * time.Second
+const RenewInterval = bearer.RenewInterval
 
 // Transport is an http.RoundTripper that sends each request with an
 // "Authorization: Bearer" header from a token.Source, like
@@ -76,7 +76,7 @@ const RenewInterval = 30 * time.Second
 // challenges, such as a claims challenge (insufficient_claims), are the
 // caller's to answer and are returned as they are.
 type Transport struct {
-	renewer
+	r            bearer.Renewer
 	base         http.RoundTripper
 	hosts        map[string]bool
 	insecureHTTP bool
@@ -94,7 +94,7 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
 	}
 	t := &Transport{base: o.Base, insecureHTTP: o.InsecureAllowHTTP}
-	t.init(src, o.DisableRetry, o.Now)
+	t.r.Init(src, o.DisableRetry, o.Now)
 	if t.base == nil {
 		t.base = http.DefaultTransport
 	}
@@ -127,24 +127,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" && !(t.insecureHTTP || loopback.Host(req.URL.Hostname())) {
 		return fail(fmt.Errorf("%w: %s URL for host %s", ErrInsecureTransport, req.URL.Scheme, req.URL.Hostname()))
 	}
-	tok, err := t.src.Token(req.Context())
+	tok, err := t.r.Src.Token(req.Context())
 	if err != nil {
 		return fail(fmt.Errorf("middleware: token for %s: %w", req.URL.Host, err))
 	}
-	if !usable(tok) {
+	if !bearer.Usable(tok) {
 		return fail(ErrNoAccessToken)
 	}
 	// Whether the body can be sent twice is known only before the first
 	// send: GetBody may not be set on the clone's behalf afterwards.
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	resp, err := t.base.RoundTrip(withToken(req, req.Body, tok.AccessToken))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || t.inv == nil || !replayable || req.Context().Err() != nil {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.r.CanRenew() || !replayable || req.Context().Err() != nil {
 		return resp, err
 	}
-	if bearerChallengeError(resp.Header.Values("WWW-Authenticate")) != CodeInvalidToken {
+	if bearer.ChallengeError(resp.Header.Values("WWW-Authenticate")) != CodeInvalidToken {
 		return resp, nil
 	}
-	fresh, ok := t.renew(req.Context(), tok.AccessToken)
+	fresh, ok := t.r.Renew(req.Context(), tok.AccessToken)
 	if !ok {
 		return resp, nil
 	}
@@ -170,12 +170,6 @@ func withToken(req *http.Request, body io.ReadCloser, tok string) *http.Request 
 	}
 	r.Header.Set("Authorization", "Bearer "+tok)
 	return r
-}
-
-// usable reports whether tok can go into an Authorization header: a Bearer
-// access token of b64token characters only (no header injection).
-func usable(tok *token.Token) bool {
-	return tok != nil && tok.AccessToken != "" && tok.Type() == "Bearer" && isB64Token(tok.AccessToken)
 }
 
 // forHost reports whether req may carry the token. An http.Client's

@@ -8,32 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/wrapperspb"
-
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/token"
 )
-
-// countingSource hands out a fixed token and counts calls.
-type countingSource struct {
-	tok   *token.Token
-	err   error
-	calls atomic.Int32
-}
-
-func (s *countingSource) Token(context.Context) (*token.Token, error) {
-	s.calls.Add(1)
-	return s.tok, s.err
-}
 
 // trackedBody records whether it was closed.
 type trackedBody struct {
@@ -70,24 +51,24 @@ func TestTransport(t *testing.T) {
 		wantErr    error
 		wantCalls  int32
 	}{
-		{"attaches", "https://api.bank.example/loans", "", &countingSource{tok: good}, nil, "Bearer " + secretToken, nil, 1},
-		{"loopback http", "http://127.0.0.1:8080/x", "", &countingSource{tok: good}, nil, "Bearer " + secretToken, nil, 1},
-		{"localhost http", "http://localhost/x", "", &countingSource{tok: good}, nil, "Bearer " + secretToken, nil, 1},
-		{"caller's header wins", "https://api.bank.example/", "Basic dTpw", &countingSource{tok: good}, nil, "Basic dTpw", nil, 0},
-		{"listed host", "https://api.bank.example:8443/", "", &countingSource{tok: good},
+		{"attaches", "https://api.bank.example/loans", "", &countingSource{Tok: good}, nil, "Bearer " + secretToken, nil, 1},
+		{"loopback http", "http://127.0.0.1:8080/x", "", &countingSource{Tok: good}, nil, "Bearer " + secretToken, nil, 1},
+		{"localhost http", "http://localhost/x", "", &countingSource{Tok: good}, nil, "Bearer " + secretToken, nil, 1},
+		{"caller's header wins", "https://api.bank.example/", "Basic dTpw", &countingSource{Tok: good}, nil, "Basic dTpw", nil, 0},
+		{"listed host", "https://api.bank.example:8443/", "", &countingSource{Tok: good},
 			func(o *middleware.TransportOptions) { o.Hosts = []string{"API.bank.example:8443"} }, "Bearer " + secretToken, nil, 1},
-		{"listed hostname", "https://api.bank.example:8443/", "", &countingSource{tok: good},
+		{"listed hostname", "https://api.bank.example:8443/", "", &countingSource{Tok: good},
 			func(o *middleware.TransportOptions) { o.Hosts = []string{"api.bank.example"} }, "Bearer " + secretToken, nil, 1},
-		{"other host gets no token", "https://cdn.example/", "", &countingSource{tok: good},
+		{"other host gets no token", "https://cdn.example/", "", &countingSource{Tok: good},
 			func(o *middleware.TransportOptions) { o.Hosts = []string{"api.bank.example"} }, "", nil, 0},
-		{"cleartext refused", "http://api.bank.example/", "", &countingSource{tok: good}, nil, "-", middleware.ErrInsecureTransport, 0},
-		{"cleartext allowed", "http://api.bank.example/", "", &countingSource{tok: good},
+		{"cleartext refused", "http://api.bank.example/", "", &countingSource{Tok: good}, nil, "-", middleware.ErrInsecureTransport, 0},
+		{"cleartext allowed", "http://api.bank.example/", "", &countingSource{Tok: good},
 			func(o *middleware.TransportOptions) { o.InsecureAllowHTTP = true }, "Bearer " + secretToken, nil, 1},
-		{"source fails", "https://api.bank.example/", "", &countingSource{err: fmt.Errorf("%w: down", token.ErrIdPUnavailable)}, nil, "-", token.ErrIdPUnavailable, 1},
-		{"empty token", "https://api.bank.example/", "", &countingSource{tok: &token.Token{}}, nil, "-", middleware.ErrNoAccessToken, 1},
+		{"source fails", "https://api.bank.example/", "", &countingSource{Err: fmt.Errorf("%w: down", token.ErrIdPUnavailable)}, nil, "-", token.ErrIdPUnavailable, 1},
+		{"empty token", "https://api.bank.example/", "", &countingSource{Tok: &token.Token{}}, nil, "-", middleware.ErrNoAccessToken, 1},
 		{"nil token", "https://api.bank.example/", "", &countingSource{}, nil, "-", middleware.ErrNoAccessToken, 1},
-		{"not a bearer token", "https://api.bank.example/", "", &countingSource{tok: &token.Token{AccessToken: secretToken, TokenType: "DPoP"}}, nil, "-", middleware.ErrNoAccessToken, 1},
-		{"token with a newline", "https://api.bank.example/", "", &countingSource{tok: &token.Token{AccessToken: "a\r\nX-Evil: 1"}}, nil, "-", middleware.ErrNoAccessToken, 1},
+		{"not a bearer token", "https://api.bank.example/", "", &countingSource{Tok: &token.Token{AccessToken: secretToken, TokenType: "DPoP"}}, nil, "-", middleware.ErrNoAccessToken, 1},
+		{"token with a newline", "https://api.bank.example/", "", &countingSource{Tok: &token.Token{AccessToken: "a\r\nX-Evil: 1"}}, nil, "-", middleware.ErrNoAccessToken, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +100,7 @@ func TestTransport(t *testing.T) {
 			if !body.closed.Load() {
 				t.Error("request body not closed")
 			}
-			if n := tt.src.calls.Load(); n != tt.wantCalls {
+			if n := tt.src.Calls.Load(); n != tt.wantCalls {
 				t.Errorf("source called %d times, want %d", n, tt.wantCalls)
 			}
 			switch {
@@ -152,9 +133,6 @@ func TestNewTransportRefuses(t *testing.T) {
 	if _, err := middleware.NewTransport(nil); !errors.Is(err, middleware.ErrInvalidOptions) {
 		t.Errorf("nil source: %v", err)
 	}
-	if _, err := middleware.NewPerRPCCredentials(nil); !errors.Is(err, middleware.ErrInvalidOptions) {
-		t.Errorf("nil source: %v", err)
-	}
 }
 
 // A redirect to another host must not carry the token when Hosts is set:
@@ -168,7 +146,7 @@ func TestTransportRedirect(t *testing.T) {
 	api := httptest.NewServer(http.RedirectHandler(other.URL+"/landing", http.StatusFound))
 	t.Cleanup(api.Close)
 
-	tr, err := middleware.NewTransport(&countingSource{tok: &token.Token{AccessToken: secretToken}}, func(o *middleware.TransportOptions) {
+	tr, err := middleware.NewTransport(&countingSource{Tok: &token.Token{AccessToken: secretToken}}, func(o *middleware.TransportOptions) {
 		o.Hosts = []string{strings.TrimPrefix(api.URL, "http://")}
 	})
 	if err != nil {
@@ -187,10 +165,10 @@ func TestTransportRedirect(t *testing.T) {
 // The client side meets the server side: a Transport's token passes a Guard.
 func TestTransportThroughGuard(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t)
+	g := e.Guard(t)
 	srv := httptest.NewServer(g.Handler(whoami, middleware.Require("loan:read")))
 	t.Cleanup(srv.Close)
-	tok := e.mint(map[string]any{"groups": []string{groupRM}})
+	tok := e.Mint(map[string]any{"groups": []string{groupRM}})
 	tr, err := middleware.NewTransport(token.SourceFunc(func(context.Context) (*token.Token, error) {
 		return &token.Token{AccessToken: tok, TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}, nil
 	}))
@@ -206,85 +184,6 @@ func TestTransportThroughGuard(t *testing.T) {
 	if resp.StatusCode != 200 || string(b) != "u1 [LoanViewer] " {
 		t.Fatalf("%d %q", resp.StatusCode, b)
 	}
-}
-
-func TestPerRPCCredentials(t *testing.T) {
-	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
-		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
-	})
-	serverTLS, clientTLS := testTLS(t)
-	lis := startGRPC(t, g, serverTLS)
-	tok := e.mint(map[string]any{"groups": []string{groupRM}})
-	src := &countingSource{tok: &token.Token{AccessToken: tok}}
-	creds, err := middleware.NewPerRPCCredentials(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
-	t.Run("over TLS", func(t *testing.T) {
-		cc := dial(t, lis, grpc.WithTransportCredentials(clientTLS), grpc.WithPerRPCCredentials(creds))
-		out := new(wrapperspb.StringValue)
-		if err := cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("hi"), out); err != nil {
-			t.Fatal(err)
-		}
-		if out.Value != "hi u1" {
-			t.Errorf("reply %q", out.Value)
-		}
-	})
-	t.Run("plaintext refused", func(t *testing.T) {
-		// An in-memory connection is no loopback address: the call is
-		// refused before a token is fetched.
-		plain := startGRPC(t, g, nil)
-		before := src.calls.Load()
-		cc := dial(t, plain, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))
-		err := cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("hi"), new(wrapperspb.StringValue))
-		if status.Code(err) != codes.Unauthenticated || !strings.Contains(err.Error(), middleware.ErrInsecureTransport.Error()) {
-			t.Fatalf("plaintext call: %v, want Unauthenticated for an insecure transport", err)
-		}
-		if src.calls.Load() != before {
-			t.Error("a token was fetched for a plaintext connection")
-		}
-	})
-	t.Run("no security info", func(t *testing.T) {
-		if _, err := creds.GetRequestMetadata(ctx); !errors.Is(err, middleware.ErrInsecureTransport) {
-			t.Fatalf("GetRequestMetadata without connection info: %v", err)
-		}
-	})
-	t.Run("source fails", func(t *testing.T) {
-		bad, _ := middleware.NewPerRPCCredentials(&countingSource{err: fmt.Errorf("%w: down", token.ErrIdPUnavailable)})
-		cc := dial(t, lis, grpc.WithTransportCredentials(clientTLS), grpc.WithPerRPCCredentials(bad))
-		err := cc.Invoke(ctx, "/test.Echo/Echo", wrapperspb.String("hi"), new(wrapperspb.StringValue))
-		if status.Code(err) != codes.Unauthenticated {
-			t.Fatalf("%v, want Unauthenticated from the client", err)
-		}
-	})
-}
-
-// rotatingSource hands out tokens[i] and moves to the next token when
-// invalidated, as a token.Cache would fetch a new one.
-type rotatingSource struct {
-	mu          sync.Mutex
-	tokens      []string
-	i           int
-	calls       int
-	invalidated int
-}
-
-func (s *rotatingSource) Token(context.Context) (*token.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls++
-	return &token.Token{AccessToken: s.tokens[min(s.i, len(s.tokens)-1)]}, nil
-}
-
-func (s *rotatingSource) Invalidate() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.invalidated++
-	s.i++
 }
 
 // plainSource hides Invalidate.
@@ -344,7 +243,7 @@ func TestTransportRetriesInvalidToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, hits := retryServer(t, tt.challenge)
-			rs := &rotatingSource{tokens: tt.tokens}
+			rs := &rotatingSource{Tokens: tt.tokens}
 			var src token.Source = rs
 			if tt.plain {
 				src = plainSource{rs}
@@ -376,8 +275,8 @@ func TestTransportRetriesInvalidToken(t *testing.T) {
 			if tt.wantStatus == 401 && string(b) != "refused" {
 				t.Errorf("body %q: the refusal's body was not handed over", b)
 			}
-			if hits.Load() != tt.wantHits || rs.invalidated != tt.invalidated {
-				t.Errorf("%d requests and %d invalidations, want %d and %d", hits.Load(), rs.invalidated, tt.wantHits, tt.invalidated)
+			if hits.Load() != tt.wantHits || rs.Invalidated != tt.invalidated {
+				t.Errorf("%d requests and %d invalidations, want %d and %d", hits.Load(), rs.Invalidated, tt.wantHits, tt.invalidated)
 			}
 			if !tt.preset && req.Header.Get("Authorization") != "" {
 				t.Error("the caller's request was modified")
@@ -391,7 +290,7 @@ func TestTransportRetriesInvalidToken(t *testing.T) {
 // by someone else is used without invalidating.
 func TestTransportRenewIsRateLimited(t *testing.T) {
 	srv, hits := retryServer(t, `Bearer error="invalid_token"`)
-	rs := &rotatingSource{tokens: []string{"t0", "t1", "t2", "good"}}
+	rs := &rotatingSource{Tokens: []string{"t0", "t1", "t2", "good"}}
 	clk := newClock(time.Now())
 	tr, err := middleware.NewTransport(rs, func(o *middleware.TransportOptions) { o.Now = clk.Now })
 	if err != nil {
@@ -420,25 +319,25 @@ func TestTransportRenewIsRateLimited(t *testing.T) {
 	}
 	for i, st := range steps {
 		clk.Add(st.advance)
-		if got := get(); got != st.status || hits.Load() != st.hits || rs.invalidated != st.invalidated {
+		if got := get(); got != st.status || hits.Load() != st.hits || rs.Invalidated != st.invalidated {
 			t.Fatalf("step %d: status %d, %d requests, %d invalidations; want %d, %d, %d",
-				i, got, hits.Load(), rs.invalidated, st.status, st.hits, st.invalidated)
+				i, got, hits.Load(), rs.Invalidated, st.status, st.hits, st.invalidated)
 		}
 	}
 	// Renewed elsewhere meanwhile (another request, the cache's background
 	// refresh): the new token is used without invalidating it again.
 	clk.Add(time.Second)
-	rs.mu.Lock()
-	rs.tokens, rs.i = []string{"t3", "good"}, 0
-	rs.mu.Unlock()
+	rs.Mu.Lock()
+	rs.Tokens, rs.I = []string{"t3", "good"}, 0
+	rs.Mu.Unlock()
 	tr2, _ := middleware.NewTransport(&renewedSource{rs}, func(o *middleware.TransportOptions) { o.Now = clk.Now })
 	resp, err := (&http.Client{Transport: tr2}).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || rs.invalidated != 3 {
-		t.Fatalf("status %d, %d invalidations; want 200 and no new one", resp.StatusCode, rs.invalidated)
+	if resp.StatusCode != 200 || rs.Invalidated != 3 {
+		t.Fatalf("status %d, %d invalidations; want 200 and no new one", resp.StatusCode, rs.Invalidated)
 	}
 }
 
@@ -448,9 +347,9 @@ type renewedSource struct{ *rotatingSource }
 
 func (s *renewedSource) Token(ctx context.Context) (*token.Token, error) {
 	tok, err := s.rotatingSource.Token(ctx)
-	s.mu.Lock()
-	s.i = 1
-	s.mu.Unlock()
+	s.Mu.Lock()
+	s.I = 1
+	s.Mu.Unlock()
 	return tok, err
 }
 
@@ -474,7 +373,7 @@ func TestTransportRetryBodies(t *testing.T) {
 	})
 	t.Run("retried", func(t *testing.T) {
 		bodies = nil
-		tr, _ := middleware.NewTransport(&rotatingSource{tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
+		tr, _ := middleware.NewTransport(&rotatingSource{Tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
 		req, _ := http.NewRequest("PUT", "https://api.bank.example/", strings.NewReader("payload"))
 		resp, err := tr.RoundTrip(req)
 		if err != nil || resp.StatusCode != 200 || len(bodies) != 2 {
@@ -486,7 +385,7 @@ func TestTransportRetryBodies(t *testing.T) {
 	})
 	t.Run("GetBody fails", func(t *testing.T) {
 		bodies = nil
-		tr, _ := middleware.NewTransport(&rotatingSource{tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
+		tr, _ := middleware.NewTransport(&rotatingSource{Tokens: []string{"old", "good"}}, func(o *middleware.TransportOptions) { o.Base = base })
 		req, _ := http.NewRequest("PUT", "https://api.bank.example/", strings.NewReader("payload"))
 		req.GetBody = func() (io.ReadCloser, error) { return nil, errors.New("gone") }
 		resp, err := tr.RoundTrip(req)

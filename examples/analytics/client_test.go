@@ -15,7 +15,7 @@ import (
 	"github.com/idbridge/idbridge/examples/internal/localidp"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/integration/idp"
-	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -38,7 +38,7 @@ func TestAnalyticsSDKClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	creds, err := middleware.NewPerRPCCredentials(cache)
+	creds, err := grpcauth.NewPerRPCCredentials(cache)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@
 // PerRPCOptions.InsecureAllowPlaintextToSidecar), and retry once with a
 // new token when the token is refused as invalid_token:
 //
-//	creds, _ := middleware.NewPerRPCCredentials(cache) // a token.Cache
+//	creds, _ := grpcauth.NewPerRPCCredentials(cache) // a token.Cache
 //	cc, _ := grpc.NewClient("127.0.0.1:9090", grpc.WithTransportCredentials(insecure.NewCredentials()),
 //	    grpc.WithPerRPCCredentials(creds),
 //	    grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor()),
@@ -46,10 +46,11 @@
 //
 //   - jwks with OpenID discovery from the issuer URL (the lending app uses
 //     jwks.Entra instead); the same bank policy (rbac) as the lending API.
-//   - middleware's gRPC guard: unary and stream interceptors; the service
-//     declares each method's permission (middleware.MethodRequirements),
-//     checked against the policy at start (Guard.CheckService);
-//     the health service is open (Options.Methods with SkipAuth).
+//   - middleware's guard on gRPC (middleware/grpcauth): unary and stream
+//     interceptors; the service declares each method's permission
+//     (grpcauth.MethodRequirements), checked against the policy at start
+//     (Server.CheckService); the health service is open
+//     (ServerOptions.Methods with SkipAuth).
 //   - federation.FromEnvironment: S3 credentials for the service's own IAM
 //     role from its projected token (Export), cached and renewed ahead.
 //   - federation.RoleFor: where a user's direct AWS access comes from
@@ -85,6 +86,7 @@ import (
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -176,8 +178,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		return err
 	}
 	defer v.Close()
-	guard, err := middleware.New(v, func(o *middleware.Options) {
+	g, err := middleware.New(v, func(o *middleware.Options) {
 		o.Policy, o.Realm, o.Audit = policy, "analytics", audit
+	})
+	if err != nil {
+		return err
+	}
+	guard, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{"/grpc.health.v1.Health/*": {middleware.SkipAuth()}}
 	})
 	if err != nil {

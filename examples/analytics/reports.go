@@ -37,7 +37,7 @@ type reports struct {
 	bucket  string
 }
 
-// AuthRequirements implements middleware.MethodRequirements: each method
+// AuthRequirements implements grpcauth.MethodRequirements: each method
 // declares what it needs; anything else is closed.
 func (*reports) AuthRequirements(fullMethod string) ([]middleware.Requirement, bool) {
 	switch strings.TrimPrefix(fullMethod, "/"+serviceName+"/") {

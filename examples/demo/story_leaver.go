@@ -28,6 +28,7 @@ import (
 	rediss "github.com/idbridge/idbridge/jwks/revocation/redis"
 	"github.com/idbridge/idbridge/jwks/revocation/ssf"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
 
 // The governance system's SSF transmitter and where the lending API
@@ -43,7 +44,7 @@ const (
 type replicaList interface {
 	revocation.Checker
 	ssf.Revoker
-	middleware.StreamWatcher
+	grpcauth.StreamWatcher
 }
 
 // leaverRevoked is step 8: the tokens a leaver already holds are refused

@@ -12,6 +12,7 @@ import (
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -66,8 +67,13 @@ func (s *story) startAnalyticsGRPC(list replicaList) (addr string, err error) {
 		o.Policy = pol
 		o.Realm = "analytics-grpc"
 		o.Audit = audit
+	})
+	if err != nil {
+		return "", err
+	}
+	gs, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{watchLoans: {middleware.Require("loan:read")}}
-		o.StreamWatchers = []middleware.StreamWatcher{list}
+		o.StreamWatchers = []grpcauth.StreamWatcher{list}
 	})
 	if err != nil {
 		return "", err
@@ -76,7 +82,7 @@ func (s *story) startAnalyticsGRPC(list replicaList) (addr string, err error) {
 	if err != nil {
 		return "", err
 	}
-	srv := grpc.NewServer(grpc.ChainStreamInterceptor(g.StreamServerInterceptor()))
+	srv := grpc.NewServer(grpc.ChainStreamInterceptor(gs.StreamServerInterceptor()))
 	srv.RegisterService(&watchDesc, struct{}{})
 	go srv.Serve(ln)
 	s.onClose(srv.Stop)
@@ -86,7 +92,7 @@ func (s *story) startAnalyticsGRPC(list replicaList) (addr string, err error) {
 // openWatch opens WatchLoans as sess and returns the first update's loan
 // and a channel that receives the error the stream ends with.
 func openWatch(ctx context.Context, sess *session, addr string) (string, <-chan error, error) {
-	creds, err := middleware.NewPerRPCCredentials(sess.tokens)
+	creds, err := grpcauth.NewPerRPCCredentials(sess.tokens)
 	if err != nil {
 		return "", nil, err
 	}

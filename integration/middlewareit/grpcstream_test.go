@@ -17,12 +17,13 @@ import (
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
 
 // serveHealth serves grpc-go's own health service through s's guard over
 // TLS on loopback and returns a dialer of clients with the given
 // credentials and their retrying interceptors.
-func serveHealth(t *testing.T, s *stack) func(*middleware.PerRPCCredentials) healthpb.HealthClient {
+func serveHealth(t *testing.T, s *stack) func(*grpcauth.PerRPCCredentials) healthpb.HealthClient {
 	t.Helper()
 	serverTLS, clientTLS := selfSignedTLS(t)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,12 +31,12 @@ func serveHealth(t *testing.T, s *stack) func(*middleware.PerRPCCredentials) hea
 		t.Fatal(err)
 	}
 	srv := grpc.NewServer(grpc.Creds(serverTLS),
-		grpc.UnaryInterceptor(s.guard.UnaryServerInterceptor()),
-		grpc.StreamInterceptor(s.guard.StreamServerInterceptor()))
+		grpc.UnaryInterceptor(s.grpc.UnaryServerInterceptor()),
+		grpc.StreamInterceptor(s.grpc.StreamServerInterceptor()))
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	return func(creds *middleware.PerRPCCredentials) healthpb.HealthClient {
+	return func(creds *grpcauth.PerRPCCredentials) healthpb.HealthClient {
 		cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(clientTLS), grpc.WithPerRPCCredentials(creds),
 			grpc.WithChainUnaryInterceptor(creds.UnaryClientInterceptor()),
 			grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor()))
@@ -59,7 +60,7 @@ func TestGRPCStreamEndsWithToken(t *testing.T) {
 		o.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	})
 	cache := analyticsSource(t, s.p)
-	creds, err := middleware.NewPerRPCCredentials(cache)
+	creds, err := grpcauth.NewPerRPCCredentials(cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestGRPCClientRenewsRefusedToken(t *testing.T) {
 			clk := &clock{}
 			clk.ns.Store(time.Now().UnixNano())
 			s := newStack(t, healthReqs, func(o *jwks.Options) { o.Now = clk.Now })
-			creds, err := middleware.NewPerRPCCredentials(analyticsSource(t, s.p))
+			creds, err := grpcauth.NewPerRPCCredentials(analyticsSource(t, s.p))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +126,7 @@ func TestGRPCClientRenewsRefusedToken(t *testing.T) {
 			}
 			// Another instance's new token makes the API fetch the new key
 			// set, in which the old key is gone.
-			fresh, _ := middleware.NewPerRPCCredentials(analyticsSource(t, s.p), func(o *middleware.PerRPCOptions) { o.DisableRetry = true })
+			fresh, _ := grpcauth.NewPerRPCCredentials(analyticsSource(t, s.p), func(o *grpcauth.PerRPCOptions) { o.DisableRetry = true })
 			clk.Advance(jwks.DefaultUnknownKIDInterval + time.Second)
 			if err := do(dial(fresh)); err != nil {
 				t.Fatalf("new token after rotation: %v", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/token"
 )
@@ -94,6 +95,7 @@ func (r *recorder) take() []string {
 type stack struct {
 	p     *idp.Provider
 	guard *middleware.Guard
+	grpc  *grpcauth.Server // the guard for gRPC, with the stack's methods
 	audit *recorder
 }
 
@@ -131,7 +133,6 @@ func newStackWith(t *testing.T, methods map[string][]middleware.Requirement, gua
 	g, err := middleware.New(v, func(o *middleware.Options) {
 		o.Policy = pol
 		o.Realm = "lending"
-		o.Methods = methods
 		o.Audit = rec
 		// The validator audits step 2 itself (detected), so the guard
 		// records steps 1 and 3 only.
@@ -139,7 +140,11 @@ func newStackWith(t *testing.T, methods map[string][]middleware.Requirement, gua
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{p: p, guard: g, audit: rec}
+	gs, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) { o.Methods = methods })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{p: p, guard: g, grpc: gs, audit: rec}
 }
 
 func testContext(t *testing.T) context.Context {
@@ -429,7 +434,7 @@ func TestGRPCEndToEnd(t *testing.T) {
 	ctx := testContext(t)
 
 	// The API serves gRPC over TLS on loopback (serveHealth).
-	creds, err := middleware.NewPerRPCCredentials(analyticsSource(t, s.p))
+	creds, err := grpcauth.NewPerRPCCredentials(analyticsSource(t, s.p))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -42,8 +43,11 @@ func TestOpenStreamEndsOnRevocation(t *testing.T) {
 	t.Cleanup(func() { v.Close() })
 	g, err := middleware.New(revocation.NewValidator(v, b), func(o *middleware.Options) {
 		o.Default = []middleware.Requirement{middleware.Authenticated()}
-		o.StreamWatchers = []middleware.StreamWatcher{b}
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) { o.StreamWatchers = []grpcauth.StreamWatcher{b} })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +55,14 @@ func TestOpenStreamEndsOnRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer(grpc.StreamInterceptor(g.StreamServerInterceptor()), grpc.UnaryInterceptor(g.UnaryServerInterceptor()))
+	s := grpc.NewServer(grpc.StreamInterceptor(gs.StreamServerInterceptor()), grpc.UnaryInterceptor(gs.UnaryServerInterceptor()))
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go s.Serve(lis)
 	t.Cleanup(s.Stop)
 
 	client := func(oid string) healthpb.HealthClient {
 		tok := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "tid": tid, "oid": oid, "sub": "pw-" + oid[:8], "scp": "Analytics.Read"})
-		creds, err := middleware.NewPerRPCCredentials(token.SourceFunc(func(context.Context) (*token.Token, error) {
+		creds, err := grpcauth.NewPerRPCCredentials(token.SourceFunc(func(context.Context) (*token.Token, error) {
 			return &token.Token{AccessToken: tok, TokenType: "Bearer"}, nil
 		}))
 		if err != nil {

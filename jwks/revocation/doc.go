@@ -54,8 +54,8 @@
 //
 //	guard, err := middleware.New(revocation.NewValidator(validator, list), ...)
 //
-// [List.WatchStream] is a middleware.StreamWatcher: pass the list in
-// middleware.Options.StreamWatchers and a revoked user's open gRPC streams
+// [List.WatchStream] is a grpcauth.StreamWatcher: pass the list in
+// grpcauth.ServerOptions.StreamWatchers and a revoked user's open gRPC streams
 // end with Unauthenticated as soon as the entry reaches the replica.
 // [Source] wraps a user's token source (a federation.Provider's, an
 // on-behalf-of Source) so a revoked user gets no new AWS credentials and

@@ -23,8 +23,8 @@ type watchers struct {
 	by map[key]map[*watch]struct{} // guarded by mu
 }
 
-// WatchStream implements middleware.StreamWatcher: the middleware guard
-// calls it for each gRPC stream it admits (Options.StreamWatchers), and
+// WatchStream implements grpcauth.StreamWatcher: the guard's gRPC server
+// calls it for each stream it admits (ServerOptions.StreamWatchers), and
 // end is called with the [*RevokedError] as soon as an entry matching the
 // stream's token reaches this list — through Revoke here, or Merge from
 // another replica — so the stream ends with Unauthenticated within the

@@ -180,7 +180,7 @@ func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
 
 // WatchStream ends an open gRPC stream when its token is revoked here or
 // on another replica; see [revocation.List.WatchStream]. Pass the list in
-// middleware.Options.StreamWatchers.
+// grpcauth.ServerOptions.StreamWatchers.
 func (l *List) WatchStream(ctx context.Context, c *jwks.Claims, end func(error)) (stop func()) {
 	return l.local.WatchStream(ctx, c, end)
 }

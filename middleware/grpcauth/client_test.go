@@ -1,4 +1,4 @@
-package middleware_test
+package grpcauth_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -44,7 +45,7 @@ var listDesc = grpc.ServiceDesc{
 
 // startTCP serves echo and list through g in plaintext on 127.0.0.1 and
 // counts the calls that reach the guard.
-func startTCP(t *testing.T, g *middleware.Guard) (addr string, calls *atomic.Int32) {
+func startTCP(t *testing.T, g *grpcauth.Server) (addr string, calls *atomic.Int32) {
 	t.Helper()
 	calls = new(atomic.Int32)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -73,12 +74,12 @@ func startTCP(t *testing.T, g *middleware.Guard) (addr string, calls *atomic.Int
 // option.
 func TestPerRPCCredentialsPlaintext(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
+	g := newServer(t, e.Guard(t), func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
 	})
 	addr, _ := startTCP(t, g)
-	src := &countingSource{tok: goodTokenFor(e)}
-	creds, err := middleware.NewPerRPCCredentials(src)
+	src := &countingSource{Tok: goodTokenFor(e)}
+	creds, err := grpcauth.NewPerRPCCredentials(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestPerRPCCredentialsPlaintext(t *testing.T) {
 		t.Fatalf("plaintext call to loopback: %v %q", err, out.Value)
 	}
 
-	sidecar, _ := middleware.NewPerRPCCredentials(src, func(o *middleware.PerRPCOptions) { o.InsecureAllowPlaintextToSidecar = true })
+	sidecar, _ := grpcauth.NewPerRPCCredentials(src, func(o *grpcauth.PerRPCOptions) { o.InsecureAllowPlaintextToSidecar = true })
 	insecureInfo := credentials.RequestInfo{Method: "/test.Echo/Echo", AuthInfo: insecureAuthInfo{}}
 	// uri is the audience grpc passes: "https://" + authority + service.
 	const local, remote = "https://127.0.0.1:50051/test.Echo", "https://orders.bank.example/test.Echo"
@@ -100,7 +101,7 @@ func TestPerRPCCredentialsPlaintext(t *testing.T) {
 		name  string
 		addr  net.Addr
 		uri   []string
-		creds *middleware.PerRPCCredentials
+		creds *grpcauth.PerRPCCredentials
 		want  error
 	}{
 		{"remote", &net.TCPAddr{IP: net.ParseIP("192.0.2.10"), Port: 443}, []string{remote}, creds, middleware.ErrInsecureTransport},
@@ -144,13 +145,13 @@ func TestPerRPCCredentialsPlaintext(t *testing.T) {
 // The same forwarder reached as localhost is loopback end to end.
 func TestPerRPCCredentialsPlaintextThroughLocalForwarder(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
+	g := newServer(t, e.Guard(t), func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{"/test.Echo/Echo": {middleware.Require("loan:read")}}
 	})
 	addr, _ := startTCP(t, g)
 	fwd := startForwarder(t, addr) // stands for a proxy whose far end is another host
-	src := &countingSource{tok: goodTokenFor(e)}
-	creds, err := middleware.NewPerRPCCredentials(src)
+	src := &countingSource{Tok: goodTokenFor(e)}
+	creds, err := grpcauth.NewPerRPCCredentials(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestPerRPCCredentialsPlaintextThroughLocalForwarder(t *testing.T) {
 	if err := call("passthrough:///orders.bank.example:50051"); status.Code(err) != codes.Unauthenticated || !strings.Contains(status.Convert(err).Message(), middleware.ErrInsecureTransport.Error()) {
 		t.Fatalf("plaintext call to a remote authority through a local forwarder: %v, want Unauthenticated (insecure transport)", err)
 	}
-	if n := src.calls.Load(); n != 0 {
+	if n := src.Calls.Load(); n != 0 {
 		t.Fatalf("a token was fetched %d times for a call that may not carry it", n)
 	}
 	if err := call("passthrough:///localhost:50051"); err != nil {
@@ -231,24 +232,24 @@ func (insecureAuthInfo) GetCommonAuthInfo() credentials.CommonAuthInfo {
 }
 
 func goodTokenFor(e *env) *token.Token {
-	return &token.Token{AccessToken: e.mint(map[string]any{"groups": []string{groupRM}}), TokenType: "Bearer"}
+	return &token.Token{AccessToken: e.Mint(map[string]any{"groups": []string{groupRM}}), TokenType: "Bearer"}
 }
 
 // The interceptors retry once with a new token after Unauthenticated with
 // invalid_token, over a real connection to a guarded server.
 func TestClientInterceptorsRetryInvalidToken(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
+	g := newServer(t, e.Guard(t), func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{
 			"/test.Echo/Echo": {middleware.Require("loan:read")},
 			"/test.List/List": {middleware.Require("loan:read")},
 		}
 	})
 	addr, calls := startTCP(t, g)
-	good := e.mint(map[string]any{"groups": []string{groupRM}})
-	expired := e.mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-time.Hour).Unix()})
-	expired2 := e.mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-2 * time.Hour).Unix()})
-	noRole := e.mint(map[string]any{})
+	good := e.Mint(map[string]any{"groups": []string{groupRM}})
+	expired := e.Mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-time.Hour).Unix()})
+	expired2 := e.Mint(map[string]any{"groups": []string{groupRM}, "exp": time.Now().Add(-2 * time.Hour).Unix()})
+	noRole := e.Mint(map[string]any{})
 
 	unary := func(cc *grpc.ClientConn) error {
 		out := new(wrapperspb.StringValue)
@@ -312,8 +313,8 @@ func TestClientInterceptorsRetryInvalidToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := &rotatingSource{tokens: tt.tokens}
-			creds, err := middleware.NewPerRPCCredentials(src, func(o *middleware.PerRPCOptions) { o.DisableRetry = tt.disable })
+			src := &rotatingSource{Tokens: tt.tokens}
+			creds, err := grpcauth.NewPerRPCCredentials(src, func(o *grpcauth.PerRPCOptions) { o.DisableRetry = tt.disable })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -335,8 +336,8 @@ func TestClientInterceptorsRetryInvalidToken(t *testing.T) {
 			if status.Code(err) != tt.want {
 				t.Fatalf("call: %v, want %v", err, tt.want)
 			}
-			if src.invalidated != tt.invalidated {
-				t.Errorf("invalidated %d times, want %d", src.invalidated, tt.invalidated)
+			if src.Invalidated != tt.invalidated {
+				t.Errorf("invalidated %d times, want %d", src.Invalidated, tt.invalidated)
 			}
 			if n := calls.Load(); n != tt.serverCalls {
 				t.Errorf("server saw %d calls, want %d", n, tt.serverCalls)

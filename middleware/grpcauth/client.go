@@ -1,4 +1,4 @@
-package middleware
+package grpcauth
 
 import (
 	"context"
@@ -8,16 +8,19 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/internal/bearer"
 )
 
 // UnaryClientInterceptor returns a client interceptor that retries a call
 // once with a new token when the server answers Unauthenticated with a
 // www-authenticate challenge saying error="invalid_token" (revoked, or
-// expired early by the server's clock), as [Transport] does for a 401:
-// the source must be able to drop its token (token.Cache can), the token
-// is renewed at most once per [RenewInterval] across all calls, and other
-// refusals (a claims challenge, PermissionDenied) are returned as they
-// are. Use it with these credentials:
+// expired early by the server's clock), as middleware.Transport does for
+// a 401: the source must be able to drop its token (token.Cache can), the
+// token is renewed at most once per middleware.RenewInterval across all
+// calls, and other refusals (a claims challenge, PermissionDenied) are
+// returned as they are. Use it with these credentials:
 //
 //	grpc.NewClient(target,
 //		grpc.WithPerRPCCredentials(creds),
@@ -25,7 +28,7 @@ import (
 //		grpc.WithChainStreamInterceptor(creds.StreamClientInterceptor()))
 func (c *PerRPCCredentials) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		if c.inv == nil {
+		if !c.r.CanRenew() {
 			return invoker(ctx, method, req, reply, cc, opts...)
 		}
 		sent := new(sentToken)
@@ -35,7 +38,7 @@ func (c *PerRPCCredentials) UnaryClientInterceptor() grpc.UnaryClientInterceptor
 		if !tokenRefused(err, hdr, trl) {
 			return err
 		}
-		if _, ok := c.renew(ctx, sent.get()); !ok {
+		if _, ok := c.r.Renew(ctx, sent.get()); !ok {
 			return err
 		}
 		return invoker(ctx, method, req, reply, cc, opts...)
@@ -50,7 +53,7 @@ func (c *PerRPCCredentials) UnaryClientInterceptor() grpc.UnaryClientInterceptor
 // would have to keep and replay them.
 func (c *PerRPCCredentials) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		if c.inv == nil || desc.ClientStreams {
+		if !c.r.CanRenew() || desc.ClientStreams {
 			return streamer(ctx, desc, cc, method, opts...)
 		}
 		sent := new(sentToken)
@@ -70,7 +73,7 @@ func tokenRefused(err error, md ...metadata.MD) bool {
 		return false
 	}
 	for _, m := range md {
-		if bearerChallengeError(m.Get("www-authenticate")) == CodeInvalidToken {
+		if bearer.ChallengeError(m.Get("www-authenticate")) == middleware.CodeInvalidToken {
 			return true
 		}
 	}
@@ -142,7 +145,7 @@ func (s *retryStream) RecvMsg(m any) error {
 	if !tokenRefused(err, hdr, cs.Trailer()) {
 		return err
 	}
-	if _, ok := s.c.renew(s.ctx, s.sent.get()); !ok {
+	if _, ok := s.c.r.Renew(s.ctx, s.sent.get()); !ok {
 		return err
 	}
 	ns, nerr := s.streamer(s.ctx, s.desc, s.cc, s.method, s.opts...)

@@ -1,4 +1,4 @@
-package middleware
+package grpcauth
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/internal/bearer"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -43,17 +45,17 @@ type PerRPCOptions struct {
 // not leave the host; with
 // PerRPCOptions.InsecureAllowPlaintextToSidecar any plaintext peer is
 // accepted. Otherwise the call fails with Unauthenticated and
-// [ErrInsecureTransport] before a token is fetched.
+// middleware.ErrInsecureTransport before a token is fetched.
 //
 // Its [PerRPCCredentials.UnaryClientInterceptor] and
 // [PerRPCCredentials.StreamClientInterceptor] retry a call once with a new
 // token when the server refuses the one sent as invalid_token, as
-// [Transport] does for HTTP.
+// middleware.Transport does for HTTP.
 //
 // It is safe for concurrent use by multiple goroutines; give the source a
 // cache (token.Cache) so that calls do not each fetch a token.
 type PerRPCCredentials struct {
-	renewer
+	r       bearer.Renewer
 	sidecar bool
 }
 
@@ -68,10 +70,10 @@ func NewPerRPCCredentials(src token.Source, optFns ...func(*PerRPCOptions)) (*Pe
 		}
 	}
 	if src == nil {
-		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
+		return nil, invalidOptions("a token source is required")
 	}
 	c := &PerRPCCredentials{sidecar: o.InsecureAllowPlaintextToSidecar}
-	c.init(src, o.DisableRetry, o.Now)
+	c.r.Init(src, o.DisableRetry, o.Now)
 	return c, nil
 }
 
@@ -81,14 +83,14 @@ func NewPerRPCCredentials(src token.Source, optFns ...func(*PerRPCOptions)) (*Pe
 func (c *PerRPCCredentials) GetRequestMetadata(ctx context.Context, uri ...string) (map[string]string, error) {
 	ri, _ := credentials.RequestInfoFromContext(ctx)
 	if err := credentials.CheckSecurityLevel(ri.AuthInfo, credentials.PrivacyAndIntegrity); err != nil && !c.sidecar && !(loopbackPeer(ctx) && loopbackAuthority(uri)) {
-		return nil, fmt.Errorf("%w: %w", ErrInsecureTransport, err)
+		return nil, fmt.Errorf("%w: %w", middleware.ErrInsecureTransport, err)
 	}
-	tok, err := c.src.Token(ctx)
+	tok, err := c.r.Src.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("middleware: token for gRPC call: %w", err)
+		return nil, fmt.Errorf("grpcauth: token for gRPC call: %w", err)
 	}
-	if !usable(tok) {
-		return nil, ErrNoAccessToken
+	if !bearer.Usable(tok) {
+		return nil, middleware.ErrNoAccessToken
 	}
 	if s, ok := ctx.Value(sentKey{}).(*sentToken); ok {
 		s.Store(&tok.AccessToken)

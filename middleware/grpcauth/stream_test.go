@@ -1,4 +1,4 @@
-package middleware_test
+package grpcauth_test
 
 import (
 	"context"
@@ -22,6 +22,7 @@ import (
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
 
 // feedDesc is a server-streaming service. Feed sends one message and then
@@ -63,8 +64,8 @@ func feedDesc(serverErr chan<- error) grpc.ServiceDesc {
 // returns, and no message is sent after that.
 func TestStreamEndsWhenTokenExpires(t *testing.T) {
 	e := newEnv(t)
-	tok := e.mint(map[string]any{"groups": []string{groupRM}}) // exp: now + the test issuer's lifetime
-	claims, err := e.v.Validate(context.Background(), tok)
+	tok := e.Mint(map[string]any{"groups": []string{groupRM}}) // exp: now + the test issuer's lifetime
+	claims, err := e.V.Validate(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 	// token has 2 s left including the leeway: the stream ends on a
 	// real timer, with no sleep.
 	var ahead atomic.Int64
-	g := e.guard(t, func(o *middleware.Options) {
+	g := e.Guard(t, func(o *middleware.Options) {
 		o.Default = []middleware.Requirement{middleware.Require("loan:read")}
 		o.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	})
@@ -81,7 +82,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := grpc.NewServer(grpc.ChainStreamInterceptor(g.StreamServerInterceptor()))
+	s := grpc.NewServer(grpc.ChainStreamInterceptor(newServer(t, g).StreamServerInterceptor()))
 	desc := feedDesc(serverErr)
 	s.RegisterService(&desc, struct{}{})
 	go func() { _ = s.Serve(lis) }()
@@ -94,7 +95,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 
 	for _, method := range []string{"Feed", "Stubborn"} {
 		t.Run(method, func(t *testing.T) {
-			ahead.Store(int64(time.Until(claims.ExpiresAt.Add(e.v.Leeway())) - 2*time.Second))
+			ahead.Store(int64(time.Until(claims.ExpiresAt.Add(e.V.Leeway())) - 2*time.Second))
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
@@ -122,7 +123,7 @@ func TestStreamEndsWhenTokenExpires(t *testing.T) {
 			}
 			switch se := <-serverErr; method {
 			case "Feed":
-				if !errors.Is(se, middleware.ErrStreamTokenExpired) || !errors.Is(se, jwks.ErrExpired) {
+				if !errors.Is(se, grpcauth.ErrStreamTokenExpired) || !errors.Is(se, jwks.ErrExpired) {
 					t.Errorf("context cause %v, want ErrStreamTokenExpired", se)
 				}
 			case "Stubborn":
@@ -217,7 +218,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
-				var v middleware.Validator = stubValidator{c: &jwks.Claims{Subject: "s", ExpiresAt: start.Add(time.Hour)}}
+				var v middleware.Validator = stubValidator{C: &jwks.Claims{Subject: "s", ExpiresAt: start.Add(time.Hour)}}
 				switch {
 				case tt.leeway > 0:
 					v = leewayValidator{stubValidator: v.(stubValidator), leeway: tt.leeway}
@@ -227,9 +228,14 @@ func TestStreamExpiryTiming(t *testing.T) {
 				var stopped atomic.Int32
 				g, err := middleware.New(v, func(o *middleware.Options) {
 					o.Default = []middleware.Requirement{middleware.Authenticated()}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := newServer(t, g, func(o *grpcauth.ServerOptions) {
 					o.DisableStreamExpiry = tt.disable
 					if tt.endAt != 0 {
-						o.StreamWatchers = []middleware.StreamWatcher{middleware.StreamWatcherFunc(func(ctx context.Context, c *jwks.Claims, end func(error)) func() {
+						o.StreamWatchers = []grpcauth.StreamWatcher{grpcauth.StreamWatcherFunc(func(ctx context.Context, c *jwks.Claims, end func(error)) func() {
 							if c.Subject != "s" {
 								t.Error("watcher got other claims")
 							}
@@ -238,12 +244,9 @@ func TestStreamExpiryTiming(t *testing.T) {
 						})}
 					}
 				})
-				if err != nil {
-					t.Fatal(err)
-				}
 				fs := newFakeStream()
 				var ended time.Duration = -1
-				err = g.StreamServerInterceptor()(nil, fs, streamInfo, func(_ any, ss grpc.ServerStream) error {
+				err = s.StreamServerInterceptor()(nil, fs, streamInfo, func(_ any, ss grpc.ServerStream) error {
 					select {
 					case <-ss.Context().Done():
 						ended = time.Since(start)
@@ -270,7 +273,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 // message that arrives next; the stream ends instead.
 func TestStreamExpiryRecvMsg(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		v := leewayValidator{stubValidator{c: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Minute)}}, 0}
+		v := leewayValidator{stubValidator{C: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Minute)}}, 0}
 		g, err := middleware.New(v, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.Authenticated()} })
 		if err != nil {
 			t.Fatal(err)
@@ -282,7 +285,7 @@ func TestStreamExpiryRecvMsg(t *testing.T) {
 			fs.recv <- "after"
 		}()
 		var got []string
-		err = g.StreamServerInterceptor()(nil, fs, streamInfo, func(_ any, ss grpc.ServerStream) error {
+		err = newServer(t, g).StreamServerInterceptor()(nil, fs, streamInfo, func(_ any, ss grpc.ServerStream) error {
 			for {
 				if err := ss.RecvMsg(nil); err != nil {
 					return err

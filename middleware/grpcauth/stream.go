@@ -1,4 +1,4 @@
-package middleware
+package grpcauth
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/middleware/internal/guardcore"
 )
 
 // ErrStreamTokenExpired ends a gRPC stream whose token expired while it
@@ -18,10 +19,10 @@ import (
 // jwks.ErrExpired, so its
 // reason class is expired and the caller gets Unauthenticated with
 // error="invalid_token".
-var ErrStreamTokenExpired = fmt.Errorf("middleware: the stream's token expired: %w", jwks.ErrExpired)
+var ErrStreamTokenExpired = fmt.Errorf("grpcauth: the stream's token expired: %w", jwks.ErrExpired)
 
 // errStreamEnded is the cause of a watcher's end(nil).
-var errStreamEnded = reason.New(reason.Forbidden, "middleware: stream ended by a watcher")
+var errStreamEnded = reason.New(reason.Forbidden, "grpcauth: stream ended by a watcher")
 
 // StreamWatcher ends admitted gRPC streams early on a signal of its own,
 // such as a revocation list learning that the caller left. The guard calls
@@ -37,9 +38,9 @@ var errStreamEnded = reason.New(reason.Forbidden, "middleware: stream ended by a
 // the stream ends, to release what the watch holds. It runs on the request
 // path, so it should cost a map insert, not a goroutine.
 //
-// It takes claims rather than a [Principal] so that a package below
-// middleware (a revocation list in jwks) can implement it without
-// importing middleware.
+// It takes claims rather than a middleware.Principal so that a package
+// below middleware (a revocation list in jwks) can implement it without
+// importing middleware or gRPC.
 type StreamWatcher interface {
 	WatchStream(ctx context.Context, c *jwks.Claims, end func(cause error)) (stop func())
 }
@@ -52,24 +53,6 @@ func (f StreamWatcherFunc) WatchStream(ctx context.Context, c *jwks.Claims, end 
 	return f(ctx, c, end)
 }
 
-// streamEnd returns when a stream admitted with c must end: when the
-// validator stops accepting c (*jwks.Validator says, by exp and MaxAge),
-// else at exp plus jwks.DefaultLeeway, the validator default; zero for
-// none.
-func streamEnd(v Validator, c *jwks.Claims) time.Time {
-	if vu, ok := v.(interface{ ValidUntil(*jwks.Claims) time.Time }); ok {
-		return vu.ValidUntil(c)
-	}
-	if c.ExpiresAt.IsZero() {
-		return time.Time{}
-	}
-	leeway := jwks.DefaultLeeway
-	if l, ok := v.(interface{ Leeway() time.Duration }); ok {
-		leeway = l.Leeway()
-	}
-	return c.ExpiresAt.Add(leeway)
-}
-
 // watchedStream is an admitted stream with its own context, cancelled with
 // a cause when the token expires or a watcher ends the stream. Once ended,
 // SendMsg and RecvMsg fail with the status the cause gives, so a handler
@@ -78,7 +61,7 @@ type watchedStream struct {
 	grpc.ServerStream
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	g      *Guard
+	core   guardcore.Guard
 
 	mu     sync.Mutex
 	cause  error // set once, by the first end
@@ -89,21 +72,22 @@ type watchedStream struct {
 
 // watch returns the stream the handler gets: ss with ctx, and, unless
 // expiry and watchers are both off, a context that ends with the token.
-func (g *Guard) watch(ss grpc.ServerStream, ctx context.Context, p *Principal) (grpc.ServerStream, *watchedStream) {
+// claims are nil on a SkipAuth method.
+func (s *Server) watch(ss grpc.ServerStream, ctx context.Context, claims *jwks.Claims) (grpc.ServerStream, *watchedStream) {
 	var deadline time.Time
-	if g.streamExpiry && p != nil && p.Claims != nil {
-		deadline = streamEnd(g.v, p.Claims)
+	if s.streamExpiry && claims != nil {
+		deadline = s.core.ValidUntil(claims)
 	}
-	if deadline.IsZero() && (len(g.watchers) == 0 || p == nil || p.Claims == nil) {
+	if deadline.IsZero() && (len(s.watchers) == 0 || claims == nil) {
 		return &serverStream{ServerStream: ss, ctx: ctx}, nil
 	}
-	w := &watchedStream{ServerStream: ss, g: g}
+	w := &watchedStream{ServerStream: ss, core: s.core}
 	w.ctx, w.cancel = context.WithCancelCause(ctx)
 	if !deadline.IsZero() {
-		w.timer = time.AfterFunc(deadline.Sub(g.now()), w.expire)
+		w.timer = time.AfterFunc(deadline.Sub(s.core.Now()), w.expire)
 	}
-	for _, wt := range g.watchers {
-		if stop := wt.WatchStream(w.ctx, p.Claims, w.end); stop != nil {
+	for _, wt := range s.watchers {
+		if stop := wt.WatchStream(w.ctx, claims, w.end); stop != nil {
 			w.stops = append(w.stops, stop)
 		}
 	}
@@ -147,16 +131,11 @@ func (w *watchedStream) ended() error {
 		return nil
 	}
 	if w.status == nil {
-		st := stageValidate
-		switch reason.Of(w.cause) {
-		case reason.InsufficientScope, reason.InsufficientRole, reason.StepUpRequired, reason.Forbidden:
-			st = stageAuthorize
-		}
-		e := classify(st, w.cause)
-		if c := w.g.challenge(e); c != "" {
+		e := w.core.Ended(w.cause)
+		if c := w.core.Challenge(e); c != "" {
 			w.ServerStream.SetTrailer(metadata.Pairs("www-authenticate", c))
 		}
-		w.status = grpcStatus(e)
+		w.status = statusOf(w.core, e)
 	}
 	return w.status
 }

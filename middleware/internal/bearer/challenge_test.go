@@ -1,4 +1,4 @@
-package middleware
+package bearer
 
 import (
 	"strings"
@@ -35,8 +35,8 @@ func TestBearerChallengeError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := bearerChallengeError(tt.values); got != tt.want {
-				t.Errorf("bearerChallengeError(%q) = %q, want %q", tt.values, got, tt.want)
+			if got := ChallengeError(tt.values); got != tt.want {
+				t.Errorf("ChallengeError(%q) = %q, want %q", tt.values, got, tt.want)
 			}
 		})
 	}
@@ -54,7 +54,7 @@ func FuzzBearerChallengeError(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got := bearerChallengeError([]string{s})
+		got := ChallengeError([]string{s})
 		if got == "" {
 			return
 		}

@@ -1,4 +1,7 @@
-package middleware
+// Package bearer holds what middleware's client Transport and grpcauth's
+// PerRPCCredentials share: the RFC 6750 b64token grammar, the reading of a
+// server's Bearer challenge, and the one rule for renewing a refused token.
+package bearer
 
 import "strings"
 
@@ -7,10 +10,10 @@ import "strings"
 // challenges a few kilobytes.
 const maxChallengeSize = 16 << 10
 
-// bearerChallengeError returns the error parameter of the first Bearer
+// ChallengeError returns the error parameter of the first Bearer
 // challenge among WWW-Authenticate values (RFC 7235 §4.1, RFC 6750 §3), or
-// "" when there is none or the values cannot be read. It is what the client
-// [Transport] asks of a 401 before retrying with a new token, so it is
+// "" when there is none or the values cannot be read. It is what the
+// clients ask of a refusal before retrying with a new token, so it is
 // lenient where servers are sloppy (unquoted values, stray spaces) and
 // gives up rather than guess: a parameter of another scheme's challenge,
 // or one inside a quoted string, never counts.
@@ -18,7 +21,7 @@ const maxChallengeSize = 16 << 10
 //	WWW-Authenticate = 1#challenge
 //	challenge  = auth-scheme [ 1*SP ( token68 / #auth-param ) ]
 //	auth-param = token BWS "=" BWS ( token / quoted-string )
-func bearerChallengeError(values []string) string {
+func ChallengeError(values []string) string {
 	n := 0
 	for _, v := range values {
 		n += len(v)
@@ -134,7 +137,7 @@ func (p *challengeScanner) token() string {
 // (without padding), without moving it.
 func (p *challengeScanner) peekToken68() int {
 	j := p.i
-	for j < len(p.s) && (b64tokenChar[p.s[j]]) {
+	for j < len(p.s) && b64tokenChar[p.s[j]] {
 		j++
 	}
 	return j - p.i

@@ -1,4 +1,4 @@
-package middleware_test
+package grpcauth_test
 
 import (
 	"context"
@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
 
 // echo is a tiny hand-written gRPC service (no protoc): Echo answers with
@@ -93,7 +94,7 @@ var echoDesc = grpc.ServiceDesc{
 
 // startGRPC serves echo and the health service through g on an in-memory
 // listener; creds nil means plaintext.
-func startGRPC(t *testing.T, g *middleware.Guard, creds credentials.TransportCredentials) *bufconn.Listener {
+func startGRPC(t *testing.T, g *grpcauth.Server, creds credentials.TransportCredentials) *bufconn.Listener {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	opts := []grpc.ServerOption{
@@ -126,7 +127,7 @@ func dial(t *testing.T, lis *bufconn.Listener, opts ...grpc.DialOption) *grpc.Cl
 
 func TestGRPC(t *testing.T) {
 	e := newEnv(t)
-	g := e.guard(t, func(o *middleware.Options) {
+	g := newServer(t, e.Guard(t), func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{
 			"/test.Echo/Echo":              {middleware.Require("loan:read")},
 			"/grpc.health.v1.Health/Check": {middleware.SkipAuth()},
@@ -134,10 +135,10 @@ func TestGRPC(t *testing.T) {
 		}
 	})
 	cc := dial(t, startGRPC(t, g, nil), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	rm := e.mint(map[string]any{"groups": []string{groupRM}})
-	nobody := e.mint(nil)
-	approverNoMFA := e.mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": []string{"cp1"}})
-	approver := e.mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"mfa"}})
+	rm := e.Mint(map[string]any{"groups": []string{groupRM}})
+	nobody := e.Mint(nil)
+	approverNoMFA := e.Mint(map[string]any{"groups": []string{groupApprover}, "xms_cc": []string{"cp1"}})
+	approver := e.Mint(map[string]any{"groups": []string{groupApprover}, "amr": []string{"mfa"}})
 
 	call := func(ctx context.Context, method string) (string, metadata.MD, error) {
 		var hdr metadata.MD
@@ -257,4 +258,37 @@ func testTLS(t *testing.T) (server, client credentials.TransportCredentials) {
 	server = credentials.NewServerTLSFromCert(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key})
 	client = credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: "bufnet"})
 	return server, client
+}
+
+func TestConstructorsRefuse(t *testing.T) {
+	e := newEnv(t)
+	g := e.Guard(t)
+	tests := []struct {
+		name string
+		g    *middleware.Guard
+		fn   func(*grpcauth.ServerOptions)
+	}{
+		{"nil guard", nil, nil},
+		{"method key", g, func(o *grpcauth.ServerOptions) {
+			o.Methods = map[string][]middleware.Requirement{"Svc/M": {middleware.Authenticated()}}
+		}},
+		{"empty method list", g, func(o *grpcauth.ServerOptions) {
+			o.Methods = map[string][]middleware.Requirement{"/pkg.Svc/M": {}}
+		}},
+		{"method needs policy", e.Guard(t, func(o *middleware.Options) { o.Policy = nil }), func(o *grpcauth.ServerOptions) {
+			o.Methods = map[string][]middleware.Requirement{"/pkg.Svc/M": {middleware.Require("x")}}
+		}},
+		{"nil watcher", g, func(o *grpcauth.ServerOptions) { o.StreamWatchers = []grpcauth.StreamWatcher{nil} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := grpcauth.NewServer(tt.g, tt.fn)
+			if !errors.Is(err, middleware.ErrInvalidOptions) || s != nil {
+				t.Fatalf("NewServer = %v, %v; want ErrInvalidOptions", s, err)
+			}
+		})
+	}
+	if _, err := grpcauth.NewPerRPCCredentials(nil); !errors.Is(err, middleware.ErrInvalidOptions) {
+		t.Errorf("nil source: %v", err)
+	}
 }

@@ -1,4 +1,4 @@
-package middleware_test
+package grpcauth_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -30,7 +31,7 @@ func ExampleStreamWatcher() {
 
 	var mu sync.Mutex
 	open := map[string]map[*func(error)]bool{} // subject → its streams' end functions
-	watcher := middleware.StreamWatcherFunc(func(_ context.Context, c *jwks.Claims, end func(error)) func() {
+	watcher := grpcauth.StreamWatcherFunc(func(_ context.Context, c *jwks.Claims, end func(error)) func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if open[c.Subject] == nil {
@@ -54,7 +55,13 @@ func ExampleStreamWatcher() {
 	g, err := middleware.New(v, func(o *middleware.Options) {
 		o.Policy = policy
 		o.Default = []middleware.Requirement{middleware.Require("loan:read")}
-		o.StreamWatchers = []middleware.StreamWatcher{watcher}
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) {
+		o.StreamWatchers = []grpcauth.StreamWatcher{watcher}
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -65,13 +72,13 @@ func ExampleStreamWatcher() {
 		fmt.Println(err)
 		return
 	}
-	s := grpc.NewServer(grpc.StreamInterceptor(g.StreamServerInterceptor()))
+	s := grpc.NewServer(grpc.StreamInterceptor(srv.StreamServerInterceptor()))
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go s.Serve(lis)
 	defer s.Stop()
 
 	tok := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "sub": "amit", "scp": "Loans.Read", "groups": []string{groupRM}})
-	creds, _ := middleware.NewPerRPCCredentials(token.SourceFunc(func(context.Context) (*token.Token, error) {
+	creds, _ := grpcauth.NewPerRPCCredentials(token.SourceFunc(func(context.Context) (*token.Token, error) {
 		return &token.Token{AccessToken: tok, TokenType: "Bearer"}, nil
 	}))
 	cc, _ := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(creds))

@@ -20,8 +20,6 @@ var heavy = []string{
 // pending are heavy paths whose removal from the lean import graph has not
 // landed yet: the test reports them and skips instead of failing.
 var pending = map[string]string{
-	// TODO(rbac owner): rbac parses DNs itself, go-ldap stays in rbac/ldap.
-	"github.com/go-ldap": "rbac",
 	// TODO(core owner): the keyfunc adapter moves to jwks/keyfuncset.
 	"github.com/MicahParks/keyfunc": "core",
 }

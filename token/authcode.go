@@ -180,13 +180,13 @@ func (a *AuthCode) exchange(ctx context.Context, p *Authorization, callback url.
 	if code := callback.Get("error"); code != "" {
 		e := &Error{
 			Code:        scrub(code, nil),
-			Description: scrub(callback.Get("error_description"), nil),
+			Message: scrub(callback.Get("error_description"), nil),
 			URI:         scrub(callback.Get("error_uri"), nil),
 		}
 		if len(e.Code) > 64 {
 			e.Code = e.Code[:64]
 		}
-		e.sentinel = classify(e.Code, 400)
+		e.Err = classify(e.Code, 400)
 		return nil, nil, "idp_error", e
 	}
 	code := callback.Get("code")

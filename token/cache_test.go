@@ -262,7 +262,7 @@ func TestCacheBackoffGrowsAndHonoursRetryAfter(t *testing.T) {
 func TestCacheColdFailureIsTypedAndBackedOff(t *testing.T) {
 	clock := newFakeClock()
 	src := &countingSource{clock: clock, life: time.Hour}
-	src.setFail(&Error{Code: "temporarily_unavailable", StatusCode: 429, RetryAfter: 30 * time.Second, sentinel: ErrIdPUnavailable})
+	src.setFail(&Error{Code: "temporarily_unavailable", Status: 429, RetryAfter: 30 * time.Second, Err: ErrIdPUnavailable})
 	c := newTestCache(t, src, clock)
 	_, err := c.Token(context.Background())
 	var oe *Error
@@ -283,7 +283,7 @@ func TestCacheColdFailureIsTypedAndBackedOff(t *testing.T) {
 func TestCacheSignInRequiredKeepsItsClass(t *testing.T) {
 	clock := newFakeClock()
 	src := &countingSource{clock: clock, life: time.Hour}
-	src.setFail(&Error{Code: "invalid_grant", StatusCode: 400, sentinel: ErrSignInRequired})
+	src.setFail(&Error{Code: "invalid_grant", Status: 400, Err: ErrSignInRequired})
 	c := newTestCache(t, src, clock)
 	_, err := c.Token(context.Background())
 	if !errors.Is(err, ErrSignInRequired) || errors.Is(err, ErrIdPUnavailable) {
@@ -408,7 +408,7 @@ func TestCacheAuditEvents(t *testing.T) {
 	src := SourceFunc(func(context.Context) (*Token, error) {
 		n.Add(1)
 		if fail.Load() {
-			return nil, &Error{Code: "server_error", StatusCode: 500, sentinel: ErrIdPUnavailable}
+			return nil, &Error{Code: "server_error", Status: 500, Err: ErrIdPUnavailable}
 		}
 		return &Token{AccessToken: access, Expiry: clock.Now().Add(time.Hour)}, nil
 	})
@@ -558,9 +558,9 @@ func TestCacheInvalidateForgetsFailure(t *testing.T) {
 		fail      error
 		wantFetch bool
 	}{
-		{"sign-in required", &Error{Code: "invalid_grant", StatusCode: 400, sentinel: ErrSignInRequired}, true},
+		{"sign-in required", &Error{Code: "invalid_grant", Status: 400, Err: ErrSignInRequired}, true},
 		{"IdP down", fmt.Errorf("%w: connection refused", ErrIdPUnavailable), true},
-		{"Retry-After", &Error{Code: "temporarily_unavailable", StatusCode: 429, RetryAfter: time.Minute, sentinel: ErrIdPUnavailable}, false},
+		{"Retry-After", &Error{Code: "temporarily_unavailable", Status: 429, RetryAfter: time.Minute, Err: ErrIdPUnavailable}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()

@@ -64,7 +64,7 @@
 //
 // # Errors
 //
-// Every error wraps one sentinel: [ErrIdPUnavailable], [ErrSignInRequired],
+// Every error wraps one Err: [ErrIdPUnavailable], [ErrSignInRequired],
 // [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired],
 // [ErrInactive] or [ErrClosed], even when it starts in the caller's own
 // code (an assertion callback, a RefreshStore, a signer); idbridge.Reason

@@ -54,18 +54,22 @@ var (
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 section 5.2) with the
-// fields Microsoft Entra adds. It unwraps to the sentinel of its class
+// fields Microsoft Entra adds. It unwraps to Err, the sentinel of its class
 // ([ErrSignInRequired], [ErrRejected] or [ErrIdPUnavailable]).
 //
-// Error never holds the request or the raw body: Description is cut to a
+// Error never holds the request or the raw body: Message is cut to a
 // few hundred characters and scrubbed of every secret the request carried
 // and of anything shaped like a JWT.
 type Error struct {
+	// Err is the sentinel of the error's class, returned by Unwrap.
+	Err error
+	// Status is the HTTP status of the response.
+	Status int
 	// Code is the "error" field, such as "invalid_grant"; empty when the
 	// server sent no OAuth error body (an HTTP 502 from a proxy, say).
 	Code string
-	// Description is "error_description", scrubbed.
-	Description string
+	// Message is "error_description", scrubbed.
+	Message string
 	// URI is "error_uri".
 	URI string
 	// ErrorCodes are Entra's AADSTS numbers ("error_codes").
@@ -76,12 +80,8 @@ type Error struct {
 	// Claims is Entra's claims challenge (for Conditional Access and CAE);
 	// pass it back in the next authorization request.
 	Claims string
-	// StatusCode is the HTTP status of the response.
-	StatusCode int
 	// RetryAfter is the server's Retry-After, zero when absent.
 	RetryAfter time.Duration
-
-	sentinel error
 }
 
 // Error describes the response without any secret: code, status,
@@ -94,10 +94,10 @@ func (e *Error) Error() string {
 	} else {
 		b.WriteString("error response")
 	}
-	fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
-	if e.Description != "" {
+	fmt.Fprintf(&b, " (HTTP %d)", e.Status)
+	if e.Message != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Description)
+		b.WriteString(e.Message)
 	}
 	var extra []string
 	if len(e.ErrorCodes) > 0 {
@@ -120,8 +120,8 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the sentinel of the error's class.
-func (e *Error) Unwrap() error { return e.sentinel }
+// Unwrap returns Err, the sentinel of the error's class.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Reason returns the reason class, for idbridge.Reason: the class of the
 // sentinel, refined for the [ErrSignInRequired] codes that do not mean a
@@ -129,7 +129,7 @@ func (e *Error) Unwrap() error { return e.sentinel }
 // or sign in interactively is step_up_required; a device code that ran
 // out is expired.
 func (e *Error) Reason() string {
-	if e.sentinel == ErrSignInRequired {
+	if e.Err == ErrSignInRequired {
 		switch e.Code {
 		case "interaction_required", "consent_required", "login_required", "account_selection_required":
 			return reason.StepUpRequired
@@ -137,7 +137,7 @@ func (e *Error) Reason() string {
 			return reason.Expired
 		}
 	}
-	return reason.Of(e.sentinel)
+	return reason.Of(e.Err)
 }
 
 // Error codes this package acts on.

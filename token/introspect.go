@@ -269,7 +269,7 @@ func (i *Introspector) Close() error {
 }
 
 // Validate returns the claims of an active access token, or an error
-// wrapping one sentinel: [ErrInactive] (revoked), jwks.ErrIssuer,
+// wrapping one Err: [ErrInactive] (revoked), jwks.ErrIssuer,
 // jwks.ErrAudience, jwks.ErrExpired, jwks.ErrNotYetValid,
 // jwks.ErrIssuedInFuture, jwks.ErrMissingClaim, jwks.ErrType (a refresh or
 // ID token), jwks.ErrMalformed or jwks.ErrTooLarge for the token itself,

@@ -59,11 +59,11 @@ func FromOAuth2(ts oauth2.TokenSource) Source {
 			var re *oauth2.RetrieveError
 			if errors.As(err, &re) {
 				// RetrieveError.Error prints the raw body; keep only the fields.
-				e := &Error{Code: re.ErrorCode, Description: scrub(re.ErrorDescription, nil), URI: re.ErrorURI}
+				e := &Error{Code: re.ErrorCode, Message: scrub(re.ErrorDescription, nil), URI: re.ErrorURI}
 				if re.Response != nil {
-					e.StatusCode = re.Response.StatusCode
+					e.Status = re.Response.StatusCode
 				}
-				e.sentinel = classify(e.Code, e.StatusCode)
+				e.Err = classify(e.Code, e.Status)
 				return nil, e
 			}
 			return nil, unavailable("oauth2 token source", err)

@@ -41,7 +41,7 @@ func TestFromOAuth2Errors(t *testing.T) {
 	cfg := clientcredentials.Config{ClientID: "c", ClientSecret: "s3cret-xyz", TokenURL: idp.URL()}
 	_, err := FromOAuth2(cfg.TokenSource(context.Background())).Token(context.Background())
 	var oe *Error
-	if !errors.Is(err, ErrRejected) || !errors.As(err, &oe) || oe.StatusCode != 401 {
+	if !errors.Is(err, ErrRejected) || !errors.As(err, &oe) || oe.Status != 401 {
 		t.Fatalf("err = %#v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

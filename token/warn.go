@@ -37,7 +37,7 @@ func errorAttrs(err error, extra ...slog.Attr) []slog.Attr {
 	attrs = append(attrs, slog.String("error", err.Error()))
 	var oe *Error
 	if errors.As(err, &oe) {
-		attrs = append(attrs, slog.Int("status", oe.StatusCode))
+		attrs = append(attrs, slog.Int("status", oe.Status))
 		if oe.Code != "" {
 			attrs = append(attrs, slog.String("error_code", oe.Code))
 		}

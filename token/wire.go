@@ -241,19 +241,19 @@ func parseError(body []byte, status int, hdr http.Header, now time.Time, secrets
 	}
 	e := &Error{
 		Code:          scrub(er.Error, secrets),
-		Description:   scrub(er.Description, secrets),
+		Message:   scrub(er.Description, secrets),
 		URI:           scrub(er.URI, secrets),
 		ErrorCodes:    er.ErrorCodes,
 		TraceID:       scrub(er.TraceID, secrets),
 		CorrelationID: scrub(er.CorrelationID, secrets),
 		Claims:        er.Claims,
-		StatusCode:    status,
+		Status:    status,
 		RetryAfter:    backoff.RetryAfter(hdr.Get("Retry-After"), now),
 	}
 	if len(e.Code) > 64 {
 		e.Code = e.Code[:64]
 	}
-	e.sentinel = classify(e.Code, status)
+	e.Err = classify(e.Code, status)
 	return e
 }
 

@@ -99,7 +99,7 @@ func TestParseError(t *testing.T) {
 			body: `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '00000000-0000-0000-0000-000000000001'.\r\nTrace ID: 0f7e\r\nCorrelation ID: 3c1b\r\nTimestamp: 2026-01-01 00:00:00Z","error_codes":[7000215],"timestamp":"2026-01-01 00:00:00Z","trace_id":"0f7e","correlation_id":"3c1b","error_uri":"https://login.microsoftonline.com/error?code=7000215"}`,
 			want: ErrRejected,
 			check: func(t *testing.T, e *Error) {
-				if e.Code != "invalid_client" || len(e.ErrorCodes) != 1 || e.ErrorCodes[0] != 7000215 || e.TraceID != "0f7e" || e.CorrelationID != "3c1b" || e.StatusCode != 401 {
+				if e.Code != "invalid_client" || len(e.ErrorCodes) != 1 || e.ErrorCodes[0] != 7000215 || e.TraceID != "0f7e" || e.CorrelationID != "3c1b" || e.Status != 401 {
 					t.Errorf("got %#v", e)
 				}
 				if strings.ContainsAny(e.Error(), "\r\n") {
@@ -156,7 +156,7 @@ func TestErrorNeverLeaksSecrets(t *testing.T) {
 	jwt := fakeJWT(map[string]any{"sub": "x"})
 	body := `{"error":"invalid_grant","error_description":"refresh token REFRESH-SECRET-42 is bad; assertion ` + jwt + ` rejected; secret s3cr3t-value"}`
 	e := parseError([]byte(body), 400, http.Header{}, time.Now(), []string{"REFRESH-SECRET-42", "s3cr3t-value"})
-	for _, out := range []string{e.Error(), e.Description} {
+	for _, out := range []string{e.Error(), e.Message} {
 		for _, s := range []string{"REFRESH-SECRET-42", "s3cr3t-value", jwt} {
 			if strings.Contains(out, s) {
 				t.Errorf("%q leaks %q", out, s)
@@ -164,8 +164,8 @@ func TestErrorNeverLeaksSecrets(t *testing.T) {
 		}
 	}
 	long := parseError([]byte(`{"error":"x","error_description":"`+strings.Repeat("é", 1000)+`"}`), 400, http.Header{}, time.Now(), nil)
-	if len(long.Description) > maxDescription+4 {
-		t.Errorf("description not cut: %d bytes", len(long.Description))
+	if len(long.Message) > maxDescription+4 {
+		t.Errorf("description not cut: %d bytes", len(long.Message))
 	}
 }
 

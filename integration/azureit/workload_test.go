@@ -150,7 +150,7 @@ func TestWorkloadIdentityRefused(t *testing.T) {
 	defer cancel()
 	_, err = src.Token(ctx)
 	var ae *azure.Error
-	if !errors.Is(err, token.ErrRejected) || idbridge.Reason(err) != "forbidden" || !errors.As(err, &ae) || ae.StatusCode/100 != 4 {
+	if !errors.Is(err, token.ErrRejected) || idbridge.Reason(err) != "forbidden" || !errors.As(err, &ae) || ae.Status/100 != 4 {
 		t.Fatalf("error %v (reason %q), want a 4xx ErrRejected", err, idbridge.Reason(err))
 	}
 	if strings.Contains(err.Error(), parts[1]) || strings.Contains(err.Error(), "invalid_client") {

@@ -113,7 +113,7 @@ func TestOnBehalfOf(t *testing.T) {
 			t.Fatal("token issued for another client was exchanged")
 		}
 		var oe *token.Error
-		if !errors.Is(err, token.ErrSignInRequired) || !errors.As(err, &oe) || oe.Code != "invalid_grant" || oe.StatusCode != 400 {
+		if !errors.Is(err, token.ErrSignInRequired) || !errors.As(err, &oe) || oe.Code != "invalid_grant" || oe.Status != 400 {
 			t.Fatalf("err = %v", err)
 		}
 		if got := idbridge.Reason(err); got != "revoked" {
@@ -123,7 +123,7 @@ func TestOnBehalfOf(t *testing.T) {
 			t.Fatalf("%d token requests, want 1", p.Requests(idp.EndpointToken))
 		}
 		for _, secret := range []string{foreign, idp.LendingAPISecret} {
-			if strings.Contains(err.Error(), secret) || strings.Contains(oe.Description, secret) {
+			if strings.Contains(err.Error(), secret) || strings.Contains(oe.Message, secret) {
 				t.Fatal("error leaks the incoming token or the client secret")
 			}
 		}

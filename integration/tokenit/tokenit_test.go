@@ -68,7 +68,7 @@ func TestClientCredentials(t *testing.T) {
 		cc, _ := token.NewClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic("wrong-secret")}, nil, opts(p, nil))
 		_, err := cc.Token(testContext(t))
 		var oe *token.Error
-		if !errors.Is(err, token.ErrRejected) || !errors.As(err, &oe) || oe.Code != "invalid_client" || oe.StatusCode != 401 {
+		if !errors.Is(err, token.ErrRejected) || !errors.As(err, &oe) || oe.Code != "invalid_client" || oe.Status != 401 {
 			t.Fatalf("err = %v", err)
 		}
 		if strings.Contains(err.Error(), "wrong-secret") {
@@ -420,7 +420,7 @@ func TestServerErrorAndRetryAfter(t *testing.T) {
 			p.FailNext(idp.EndpointToken, 1, tt.status, tt.retryAfter)
 			_, err = src.Token(ctx)
 			var oe *token.Error
-			if !errors.Is(err, token.ErrIdPUnavailable) || !errors.As(err, &oe) || oe.StatusCode != tt.status || oe.RetryAfter != tt.retryAfter {
+			if !errors.Is(err, token.ErrIdPUnavailable) || !errors.As(err, &oe) || oe.Status != tt.status || oe.RetryAfter != tt.retryAfter {
 				t.Fatalf("err = %v", err)
 			}
 			// During the backoff callers get the error without a request.

@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -59,7 +60,7 @@ func (s *Source) Token(ctx context.Context) (*token.Token, error) {
 		return nil, classify(ctx, s.name, err)
 	}
 	if at.Token == "" {
-		return nil, &Error{Credential: s.name, Err: token.ErrIdPUnavailable, msg: "answered without a token"}
+		return nil, &Error{Credential: s.name, Err: token.ErrIdPUnavailable, Detail: "answered without a token"}
 	}
 	t := &token.Token{AccessToken: at.Token, TokenType: "Bearer", Expiry: at.ExpiresOn}
 	if !at.RefreshOn.IsZero() && at.RefreshOn.Before(at.ExpiresOn) {
@@ -86,17 +87,19 @@ func Assertion(src token.Source) token.AssertionFunc {
 // errors.As, for example *azidentity.AuthenticationFailedError), whose
 // text, which may quote the response, is not part of Error().
 type Error struct {
-	// Credential names the credential, such as "ManagedIdentityCredential".
-	Credential string
-	// StatusCode is the identity endpoint's HTTP status, 0 without one.
-	StatusCode int
 	// Err is the sentinel: token.ErrInvalidOptions, token.ErrRejected or
 	// token.ErrIdPUnavailable.
 	Err error
+	// Status is the identity endpoint's HTTP status, 0 without one.
+	Status int
+	// Detail says what went wrong, in this package's words (with
+	// azidentity's own text when the credential is not available here);
+	// never a token or secret.
+	Detail string
+	// Credential names the credential, such as "ManagedIdentityCredential".
+	Credential string
 	// Cause is azidentity's error.
 	Cause error
-
-	msg string
 }
 
 // Error names the credential, the class and the status.
@@ -106,15 +109,18 @@ func (e *Error) Error() string {
 	b.WriteString(e.Credential)
 	b.WriteString(": ")
 	b.WriteString(e.Err.Error())
-	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
 	}
-	if e.msg != "" {
+	if e.Detail != "" {
 		b.WriteString(": ")
-		b.WriteString(e.msg)
+		b.WriteString(e.Detail)
 	}
 	return b.String()
 }
+
+// Reason returns the class of Err.
+func (e *Error) Reason() string { return reason.Of(e.Err) }
 
 // Unwrap returns the sentinel and the cause.
 func (e *Error) Unwrap() []error {
@@ -137,13 +143,13 @@ func classify(ctx context.Context, name string, err error) error {
 	var afe *azidentity.AuthenticationFailedError
 	if errors.As(err, &afe) {
 		if afe.RawResponse != nil {
-			e.StatusCode = afe.RawResponse.StatusCode
+			e.Status = afe.RawResponse.StatusCode
 		}
-		switch s := e.StatusCode; {
+		switch s := e.Status; {
 		case s == 0 || s == 408 || s == 429 || s >= 500:
-			e.Err, e.msg = token.ErrIdPUnavailable, "the identity endpoint did not answer usefully"
+			e.Err, e.Detail = token.ErrIdPUnavailable, "the identity endpoint did not answer usefully"
 		default:
-			e.Err, e.msg = token.ErrRejected, "the identity endpoint refused the request (is the identity assigned to this resource, or trusted by the app?)"
+			e.Err, e.Detail = token.ErrRejected, "the identity endpoint refused the request (is the identity assigned to this resource, or trusted by the app?)"
 		}
 		return e
 	}
@@ -151,9 +157,9 @@ func classify(ctx context.Context, name string, err error) error {
 	// no managed identity endpoint, a variable or file missing. Its text
 	// is its own, without response bodies of token endpoints.
 	e.Err = token.ErrInvalidOptions
-	e.msg = "not available here: " + err.Error()
-	if len(e.msg) > maxDetail {
-		e.msg = e.msg[:maxDetail] + "…"
+	e.Detail = "not available here: " + err.Error()
+	if len(e.Detail) > maxDetail {
+		e.Detail = e.Detail[:maxDetail] + "…"
 	}
 	return e
 }

@@ -120,7 +120,7 @@ func TestManagedIdentityFailures(t *testing.T) {
 			}
 			var ae *azure.Error
 			var afe *azidentity.AuthenticationFailedError
-			if !errors.As(err, &ae) || ae.StatusCode != tt.status || !errors.As(err, &afe) {
+			if !errors.As(err, &ae) || ae.Status != tt.status || !errors.As(err, &afe) {
 				t.Fatalf("error %v is not an *azure.Error with the status and azidentity's cause", err)
 			}
 			if msg := ae.Error(); msg != tt.want {

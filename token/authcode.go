@@ -179,9 +179,9 @@ func (a *AuthCode) exchange(ctx context.Context, p *Authorization, callback url.
 	}
 	if code := callback.Get("error"); code != "" {
 		e := &Error{
-			Code:        scrub(code, nil),
+			Code:    scrub(code, nil),
 			Message: scrub(callback.Get("error_description"), nil),
-			URI:         scrub(callback.Get("error_uri"), nil),
+			URI:     scrub(callback.Get("error_uri"), nil),
 		}
 		if len(e.Code) > 64 {
 			e.Code = e.Code[:64]

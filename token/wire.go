@@ -241,13 +241,13 @@ func parseError(body []byte, status int, hdr http.Header, now time.Time, secrets
 	}
 	e := &Error{
 		Code:          scrub(er.Error, secrets),
-		Message:   scrub(er.Description, secrets),
+		Message:       scrub(er.Description, secrets),
 		URI:           scrub(er.URI, secrets),
 		ErrorCodes:    er.ErrorCodes,
 		TraceID:       scrub(er.TraceID, secrets),
 		CorrelationID: scrub(er.CorrelationID, secrets),
 		Claims:        er.Claims,
-		Status:    status,
+		Status:        status,
 		RetryAfter:    backoff.RetryAfter(hdr.Get("Retry-After"), now),
 	}
 	if len(e.Code) > 64 {

@@ -1,5 +1,10 @@
 package rbac
 
+import (
+	"slices"
+	"sort"
+)
+
 // strIndex is a string → atom map with a bit filter in front. Most values a
 // token carries (groups above all) are not in the policy; the filter turns
 // those misses away with one hash of 16 bytes and one memory load, which is
@@ -117,4 +122,64 @@ func hasUpper8(x uint64) bool {
 	ge := x + (0x80-'A')*ones   // high bit set where the byte >= 'A'
 	gt := x + (0x80-'Z'-1)*ones // high bit set where the byte > 'Z'
 	return ge&^gt&(0x80*ones) != 0
+}
+
+// buildIndex picks one anchor atom per clause, the one that fewest clauses
+// use, and indexes clauses by it. A decision then only looks at clauses
+// anchored on atoms the claims actually carry, so its cost follows the
+// token, not the size of the policy. Atoms many tokens carry (mfa, acr,
+// tenant, issuer, scopes) are avoided as anchors when a clause has others.
+func (c *compiler) buildIndex() {
+	for _, t := range c.out.issuerList {
+		t.groups.seal()
+		t.roles.seal()
+		t.scopes.seal()
+	}
+	n := len(c.out.atoms)
+	freq := make([]int, n)
+	for _, cl := range c.out.clauses {
+		for _, a := range cl.atoms {
+			freq[a]++
+		}
+	}
+	// Scopes come second (a clause reached through its group can then
+	// tell "insufficient scope"), and mfa/acr/tenant/issuer last.
+	cost := func(a uint32) int {
+		switch c.out.atoms[a].kind {
+		case leafScope:
+			return freq[a] + 1<<28
+		case leafMFA, leafACR, leafTenant, leafIssuer:
+			return freq[a] + 1<<30
+		}
+		return freq[a]
+	}
+	anchor := make([]uint32, len(c.out.clauses))
+	counts := make([]uint32, n+1)
+	for i, cl := range c.out.clauses {
+		best := cl.atoms[0]
+		for _, a := range cl.atoms[1:] {
+			if cost(a) < cost(best) {
+				best = a
+			}
+		}
+		anchor[i] = best
+		counts[best+1]++
+	}
+	for i := 1; i <= n; i++ {
+		counts[i] += counts[i-1]
+	}
+	c.out.anchorOff = slices.Clone(counts)
+	c.out.anchorList = make([]uint32, len(c.out.clauses))
+	fill := slices.Clone(counts[:n])
+	for i := range c.out.clauses {
+		a := anchor[i]
+		c.out.anchorList[fill[a]] = uint32(i)
+		fill[a]++
+	}
+	// Keep per-anchor clause lists in policy order, so explanations and
+	// the first matching deny rule are deterministic.
+	for a := 0; a < n; a++ {
+		seg := c.out.anchorList[c.out.anchorOff[a]:c.out.anchorOff[a+1]]
+		sort.Slice(seg, func(i, j int) bool { return seg[i] < seg[j] })
+	}
 }

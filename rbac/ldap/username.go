@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -72,21 +71,21 @@ const attrName = `[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+`
 func usernameAttribute(configured, filter string) (string, error) {
 	if configured != "" {
 		if !attributeName.MatchString(configured) {
-			return "", fmt.Errorf("ldap: UsernameAttribute %q is not an attribute name", configured)
+			return "", invalid("UsernameAttribute %q is not an attribute name", configured)
 		}
 		return configured, nil
 	}
 	var attr string
 	for _, m := range usernameTerm.FindAllStringSubmatch(filter, -1) {
 		if attr != "" && !strings.EqualFold(attr, m[1]) {
-			return "", fmt.Errorf("ldap: UserFilter compares {username} with both %s and %s; set UsernameAttribute to the one whose value names the user", attr, m[1])
+			return "", invalid("UserFilter compares {username} with both %s and %s; set UsernameAttribute to the one whose value names the user", attr, m[1])
 		}
 		if attr == "" {
 			attr = m[1]
 		}
 	}
 	if attr == "" {
-		return "", errors.New("ldap: UserFilter has no (attribute={username}) term; set UsernameAttribute to the attribute whose value names the user")
+		return "", invalid("UserFilter has no (attribute={username}) term; set UsernameAttribute to the attribute whose value names the user")
 	}
 	return attr, nil
 }

@@ -124,28 +124,7 @@ func (c *compiler) compileIssuers() {
 	seenIss := map[string]bool{}
 	for i, fi := range c.f.Issuers {
 		path := fmt.Sprintf("issuers[%d]", i)
-		if !idRe.MatchString(fi.Name) {
-			c.err(fi.lineRec, path+".name", "name %q must be 1-128 letters, digits, '_', '.', ':' or '-'", fi.Name)
-		} else if _, dup := c.issuerByName[fi.Name]; dup {
-			c.err(fi.lineRec, path+".name", "duplicate issuer name %q", fi.Name)
-		}
-		template := strings.Contains(fi.Issuer, tenantPlaceholder)
-		concrete := strings.Replace(fi.Issuer, tenantPlaceholder, "00000000-0000-0000-0000-000000000000", 1)
-		if u, err := url.Parse(concrete); err != nil || u.Scheme == "" || strings.ContainsAny(fi.Issuer, " \t\r\n") {
-			c.err(fi.lineRec, path+".issuer", "issuer %q must be an absolute URI, exactly as the iss claim carries it", fi.Issuer)
-		} else if strings.Count(fi.Issuer, tenantPlaceholder) > 1 {
-			c.err(fi.lineRec, path+".issuer", "issuer %q may hold %s once", fi.Issuer, tenantPlaceholder)
-		} else if seenIss[fi.Issuer] {
-			c.err(fi.lineRec, path+".issuer", "duplicate issuer %q", fi.Issuer)
-		}
-		seenIss[fi.Issuer] = true
-		gid := fi.GroupIDs
-		if gid == "" {
-			gid = groupObjectID
-		}
-		if gid != groupObjectID && gid != groupDN && gid != groupName {
-			c.err(fi.lineRec, path+".group_ids", "group_ids must be object_id, dn or name (got %q)", fi.GroupIDs)
-		}
+		template, gid := c.checkIssuer(fi, path, seenIss)
 		t := &issuerTable{
 			idx: len(c.out.issuerList), name: fi.Name, iss: fi.Issuer, groupIDs: gid,
 			groupsClaim: orDefault(fi.Claims.Groups, "groups"),
@@ -180,8 +159,37 @@ func (c *compiler) compileIssuers() {
 		}
 		c.out.issuerList = append(c.out.issuerList, t)
 	}
-	// A token must name one issuer of the policy, never two: a fixed
-	// issuer may not also be an instance of a template.
+	c.checkInstances()
+}
+
+// checkIssuer checks the name, issuer and group_ids of an issuer and
+// returns whether it is a {tenantid} template and its kind of group ID.
+func (c *compiler) checkIssuer(fi fileIssuer, path string, seenIss map[string]bool) (template bool, gid string) {
+	if !idRe.MatchString(fi.Name) {
+		c.err(fi.lineRec, path+".name", "name %q must be 1-128 letters, digits, '_', '.', ':' or '-'", fi.Name)
+	} else if _, dup := c.issuerByName[fi.Name]; dup {
+		c.err(fi.lineRec, path+".name", "duplicate issuer name %q", fi.Name)
+	}
+	template = strings.Contains(fi.Issuer, tenantPlaceholder)
+	concrete := strings.Replace(fi.Issuer, tenantPlaceholder, "00000000-0000-0000-0000-000000000000", 1)
+	if u, err := url.Parse(concrete); err != nil || u.Scheme == "" || strings.ContainsAny(fi.Issuer, " \t\r\n") {
+		c.err(fi.lineRec, path+".issuer", "issuer %q must be an absolute URI, exactly as the iss claim carries it", fi.Issuer)
+	} else if strings.Count(fi.Issuer, tenantPlaceholder) > 1 {
+		c.err(fi.lineRec, path+".issuer", "issuer %q may hold %s once", fi.Issuer, tenantPlaceholder)
+	} else if seenIss[fi.Issuer] {
+		c.err(fi.lineRec, path+".issuer", "duplicate issuer %q", fi.Issuer)
+	}
+	seenIss[fi.Issuer] = true
+	gid = orDefault(fi.GroupIDs, groupObjectID)
+	if gid != groupObjectID && gid != groupDN && gid != groupName {
+		c.err(fi.lineRec, path+".group_ids", "group_ids must be object_id, dn or name (got %q)", fi.GroupIDs)
+	}
+	return template, gid
+}
+
+// checkInstances makes sure a token names one issuer of the policy, never
+// two: a fixed issuer may not also be an instance of a template.
+func (c *compiler) checkInstances() {
 	for _, t := range c.out.templates {
 		for tid := range t.tenantsOK {
 			insts := []string{t.prefix + tid + t.suffix}

@@ -65,8 +65,35 @@ func (c *compiler) addClause(w *cond, ls []leaf, owner int32) {
 		c.err(w.lineRec, w.path, "condition has an alternative with no test")
 		return
 	}
-	// Every clause belongs to exactly one issuer: the one named, or the one
-	// its groups belong to, or the only one.
+	iss, ok := c.clauseIssuer(w, ls)
+	if !ok {
+		return
+	}
+	t := c.out.issuerList[iss]
+	var atoms []uint32
+	for _, l := range ls {
+		if a := c.leafAtom(t, l); a != noAtom && !slices.Contains(atoms, a) {
+			atoms = append(atoms, a)
+		}
+	}
+	if len(atoms) == 0 {
+		// Only issuer: everyone this issuer vouches for.
+		if t.self == noAtom {
+			t.self = c.newAtom(t, leafIssuer, "", t.iss, "issuer "+t.name)
+		}
+		atoms = append(atoms, t.self)
+	}
+	if len(atoms) > maxAtomsPerClause {
+		c.err(w.lineRec, w.path, "more than %d tests in one alternative", maxAtomsPerClause)
+		return
+	}
+	slices.Sort(atoms)
+	c.out.clauses = append(c.out.clauses, clauseInfo{owner: owner, atoms: atoms})
+}
+
+// clauseIssuer finds the one issuer a clause belongs to: the one named, or
+// the one its groups belong to, or the only one.
+func (c *compiler) clauseIssuer(w *cond, ls []leaf) (int, bool) {
 	iss, issLeaf := -1, leaf{}
 	bind := func(i int, l leaf) bool {
 		if iss >= 0 && iss != i {
@@ -98,87 +125,82 @@ func (c *compiler) addClause(w *cond, ls []leaf, owner int32) {
 		}
 	}
 	if !ok {
-		return
+		return -1, false
 	}
 	if iss < 0 {
 		if len(c.out.issuerList) != 1 {
 			c.err(w.lineRec, w.path, "say which issuer this applies to (issuer: or a group of that issuer); the policy declares several")
-			return
+			return -1, false
 		}
 		iss = 0
 	}
-	t := c.out.issuerList[iss]
-	var atoms []uint32
-	for _, l := range ls {
-		a := noAtom
-		switch l.kind {
-		case leafIssuer:
-			continue
-		case leafGroup:
-			gi, _ := c.groupRef(l.value)
-			g := c.out.groups[gi]
-			a = c.atom(t, leafGroup, "", g.id, "group "+g.name, t.groups.m)
-		case leafAppRole:
-			if !tokenValueRe.MatchString(l.value) {
-				c.err(at(l.line, l.col), l.path, "app role %q must be 1-256 printable characters without spaces", l.value)
-				continue
-			}
-			a = c.atom(t, leafAppRole, "", l.value, "app_role "+l.value, t.roles.m)
-		case leafScope:
-			if !tokenValueRe.MatchString(l.value) {
-				c.err(at(l.line, l.col), l.path, "scope %q must be 1-256 printable characters without spaces", l.value)
-				continue
-			}
-			a = c.atom(t, leafScope, "", l.value, "scope "+l.value, t.scopes.m)
-		case leafTenant:
-			if !guidRe.MatchString(l.value) {
-				c.err(at(l.line, l.col), l.path, "tenant %q must be a tenant ID (GUID)", l.value)
-				continue
-			}
-			a = c.atom(t, leafTenant, "", strings.ToLower(l.value), "tenant "+l.value, t.tenants)
-		case leafACR:
-			if !tokenValueRe.MatchString(l.value) {
-				c.err(at(l.line, l.col), l.path, "acr %q must be 1-256 printable characters without spaces", l.value)
-				continue
-			}
-			a = c.atom(t, leafACR, "", l.value, "acr "+l.value, t.acrs)
-		case leafMFA:
-			if t.mfa == noAtom {
-				t.mfa = c.newAtom(t, leafMFA, "", "mfa", "mfa")
-			}
-			a = t.mfa
-		case leafClaim:
-			if !claimNameRe.MatchString(l.name) {
-				c.err(at(l.line, l.col), l.path+".name", "claim name %q must be 1-128 letters, digits or _:./-", l.name)
-				continue
-			}
-			if l.name == t.groupsClaim || l.name == t.rolesClaim || l.name == t.scopesClaim {
-				c.err(at(l.line, l.col), l.path+".name", "use group:, app_role: or scope: to test the %q claim", l.name)
-				continue
-			}
-			if l.value == "" {
-				c.err(at(l.line, l.col), l.path+".equals", "equals must be a non-empty string")
-				continue
-			}
-			a = c.claimAtom(t, l.name, l.value)
+	return iss, true
+}
+
+// leafAtom returns the atom a leaf tests on issuer t, or noAtom for an
+// issuer leaf (the clause's issuer says it) and for an invalid leaf, which
+// it reports.
+func (c *compiler) leafAtom(t *issuerTable, l leaf) uint32 {
+	switch l.kind {
+	case leafGroup:
+		gi, _ := c.groupRef(l.value)
+		g := c.out.groups[gi]
+		return c.atom(t, leafGroup, "", g.id, "group "+g.name, t.groups.m)
+	case leafAppRole:
+		if c.tokenValue(l, "app role") {
+			return c.atom(t, leafAppRole, "", l.value, "app_role "+l.value, t.roles.m)
 		}
-		if a != noAtom && !slices.Contains(atoms, a) {
-			atoms = append(atoms, a)
+	case leafScope:
+		if c.tokenValue(l, "scope") {
+			return c.atom(t, leafScope, "", l.value, "scope "+l.value, t.scopes.m)
+		}
+	case leafTenant:
+		if !guidRe.MatchString(l.value) {
+			c.err(at(l.line, l.col), l.path, "tenant %q must be a tenant ID (GUID)", l.value)
+			return noAtom
+		}
+		return c.atom(t, leafTenant, "", strings.ToLower(l.value), "tenant "+l.value, t.tenants)
+	case leafACR:
+		if c.tokenValue(l, "acr") {
+			return c.atom(t, leafACR, "", l.value, "acr "+l.value, t.acrs)
+		}
+	case leafMFA:
+		if t.mfa == noAtom {
+			t.mfa = c.newAtom(t, leafMFA, "", "mfa", "mfa")
+		}
+		return t.mfa
+	case leafClaim:
+		if c.claimLeaf(t, l) {
+			return c.claimAtom(t, l.name, l.value)
 		}
 	}
-	if len(atoms) == 0 {
-		// Only issuer: everyone this issuer vouches for.
-		if t.self == noAtom {
-			t.self = c.newAtom(t, leafIssuer, "", t.iss, "issuer "+t.name)
-		}
-		atoms = append(atoms, t.self)
+	return noAtom
+}
+
+// tokenValue reports whether l's value is a valid app role, scope or acr
+// value, reporting it if not.
+func (c *compiler) tokenValue(l leaf, what string) bool {
+	if !tokenValueRe.MatchString(l.value) {
+		c.err(at(l.line, l.col), l.path, "%s %q must be 1-256 printable characters without spaces", what, l.value)
+		return false
 	}
-	if len(atoms) > maxAtomsPerClause {
-		c.err(w.lineRec, w.path, "more than %d tests in one alternative", maxAtomsPerClause)
-		return
+	return true
+}
+
+// claimLeaf reports whether a claim: test is valid on issuer t, reporting
+// it if not.
+func (c *compiler) claimLeaf(t *issuerTable, l leaf) bool {
+	switch {
+	case !claimNameRe.MatchString(l.name):
+		c.err(at(l.line, l.col), l.path+".name", "claim name %q must be 1-128 letters, digits or _:./-", l.name)
+	case l.name == t.groupsClaim || l.name == t.rolesClaim || l.name == t.scopesClaim:
+		c.err(at(l.line, l.col), l.path+".name", "use group:, app_role: or scope: to test the %q claim", l.name)
+	case l.value == "":
+		c.err(at(l.line, l.col), l.path+".equals", "equals must be a non-empty string")
+	default:
+		return true
 	}
-	slices.Sort(atoms)
-	c.out.clauses = append(c.out.clauses, clauseInfo{owner: owner, atoms: atoms})
+	return false
 }
 
 func (c *compiler) atom(t *issuerTable, kind int, name, value, show string, m map[string]uint32) uint32 {

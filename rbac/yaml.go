@@ -84,25 +84,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 	}
-	if v.Type() == nodePtrType {
+	switch {
+	case v.Type() == nodePtrType:
 		if err := checkPlainTree(n, 0); err != "" {
 			d.errorf(n, path, "%s", err)
 			return
 		}
 		v.Set(reflect.ValueOf(n))
 		return
-	}
-	if v.Type() == durationType {
-		s, ok := d.scalar(n, path, "a duration such as 1h or 15m")
-		if !ok {
-			return
-		}
-		dur, err := time.ParseDuration(s)
-		if err != nil {
-			d.errorf(n, path, "invalid duration %q (use a form like 1h or 90m)", s)
-			return
-		}
-		v.SetInt(int64(dur))
+	case v.Type() == durationType:
+		d.decodeDuration(n, v, path)
 		return
 	}
 	switch v.Kind() {
@@ -112,62 +103,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			v.SetString(s)
 		}
 	case reflect.Bool:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-			d.errorf(n, path, "expected true or false")
-			return
-		}
-		b, err := strconv.ParseBool(n.Value)
-		if err != nil {
-			// YAML 1.1 spellings (yes/no/on/off) are tagged !!bool by
-			// yaml.v3 only in some modes; be explicit instead of guessing.
-			d.errorf(n, path, "expected true or false, got %q", n.Value)
-			return
-		}
-		v.SetBool(b)
+		d.decodeBool(n, v, path)
 	case reflect.Int:
-		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			d.errorf(n, path, "expected an integer")
-			return
-		}
-		i, err := strconv.Atoi(n.Value)
-		if err != nil {
-			d.errorf(n, path, "expected an integer, got %q", n.Value)
-			return
-		}
-		v.SetInt(int64(i))
+		d.decodeInt(n, v, path)
 	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, "expected a list")
-			return
-		}
-		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
-		for i, c := range n.Content {
-			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
-		}
-		v.Set(s)
+		d.decodeSlice(n, v, path)
 	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			d.errorf(n, path, "expected a mapping")
-			return
-		}
-		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			key, ok := d.scalar(k, path, "a string key")
-			if !ok {
-				continue
-			}
-			if line, dup := seen[key]; dup {
-				d.errorf(k, path, "duplicate key %q (first at line %d)", key, line)
-				continue
-			}
-			seen[key] = k.Line
-			ev := reflect.New(v.Type().Elem()).Elem()
-			d.decode(val, ev, path+"."+key)
-			m.SetMapIndex(reflect.ValueOf(key), ev)
-		}
-		v.Set(m)
+		d.decodeMap(n, v, path)
 	case reflect.Pointer:
 		e := reflect.New(v.Type().Elem())
 		d.decode(n, e.Elem(), path)
@@ -177,6 +119,84 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	default:
 		d.errorf(n, path, "internal: cannot decode into %s", v.Type())
 	}
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	s, ok := d.scalar(n, path, "a duration such as 1h or 15m")
+	if !ok {
+		return
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.errorf(n, path, "invalid duration %q (use a form like 1h or 90m)", s)
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
+	// YAML 1.1 spellings (yes/no/on/off) are tagged !!bool by yaml.v3
+	// only in some modes; be explicit instead of guessing.
+	if b, err := strconv.ParseBool(n.Value); d.tagged(n, path, "!!bool", "true or false", err) {
+		v.SetBool(b)
+	}
+}
+
+func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
+	if i, err := strconv.Atoi(n.Value); d.tagged(n, path, "!!int", "an integer", err) {
+		v.SetInt(int64(i))
+	}
+}
+
+// tagged reports whether n is a scalar with the given tag whose value
+// parsed (err == nil), reporting it if not.
+func (d *decoder) tagged(n *yaml.Node, path, tag, want string, err error) bool {
+	switch {
+	case n.Kind != yaml.ScalarNode || n.ShortTag() != tag:
+		d.errorf(n, path, "expected %s", want)
+	case err != nil:
+		d.errorf(n, path, "expected %s, got %q", want, n.Value)
+	default:
+		return true
+	}
+	return false
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, c := range n.Content {
+		d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a mapping")
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key, ok := d.scalar(k, path, "a string key")
+		if !ok {
+			continue
+		}
+		if line, dup := seen[key]; dup {
+			d.errorf(k, path, "duplicate key %q (first at line %d)", key, line)
+			continue
+		}
+		seen[key] = k.Line
+		ev := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, ev, path+"."+key)
+		m.SetMapIndex(reflect.ValueOf(key), ev)
+	}
+	v.Set(m)
 }
 
 // scalar returns a non-null scalar's text.

@@ -174,28 +174,17 @@ func (t *Trust) admit(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) error 
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%w: %s is granted through issuer %q, which is not an https OIDC issuer IAM can trust", ErrUnsupported, a.RoleARN, is.Name)
 	}
-	auds := o.Audiences[is.Name]
-	if len(auds) == 0 {
-		return fmt.Errorf("%w: no audience for issuer %q (the client ID of the tokens sent to STS); without one %s would trust every client of the IdP", ErrInvalidOptions, is.Name, a.RoleARN)
-	}
-	for _, aud := range auds {
-		if aud == "" || strings.ContainsAny(aud, "*?") {
-			return fmt.Errorf("%w: audience %q for issuer %q: an exact value is required", ErrInvalidOptions, aud, is.Name)
-		}
+	auds, err := audiences(is, a, o)
+	if err != nil {
+		return err
 	}
 	m := roleARNRe.FindStringSubmatch(a.RoleARN)
 	if m == nil {
 		return fmt.Errorf("%w: malformed role ARN %q", ErrInvalidOptions, a.RoleARN)
 	}
-	hosts := []string{u.Host + strings.TrimSuffix(u.Path, "/")}
-	if strings.Contains(hosts[0], "{tenantid}") {
-		hosts = nil
-		for _, tid := range is.Tenants {
-			hosts = append(hosts, strings.ReplaceAll(u.Host+strings.TrimSuffix(u.Path, "/"), "{tenantid}", tid))
-		}
-		if len(hosts) == 0 {
-			return fmt.Errorf("%w: issuer %q is multi-tenant and lists no tenants", ErrUnsupported, is.Name)
-		}
+	hosts, err := providerHosts(u, is)
+	if err != nil {
+		return err
 	}
 	subs := o.Subjects[a.RoleARN]
 	for _, h := range hosts {
@@ -209,31 +198,69 @@ func (t *Trust) admit(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) error 
 			}
 			arn = p
 		}
-		cond := map[string][]string{h + ":aud": slices.Clone(auds)}
-		if len(subs) > 0 {
-			cond[h+":sub"] = slices.Clone(subs)
-		}
-		conds := map[string]map[string][]string{"StringEquals": cond}
-		if a.SourceIdentityClaim != "" {
-			// The session must carry a SourceIdentity: CloudTrail then names
-			// the person through every chained role.
-			conds["Null"] = map[string][]string{"sts:SourceIdentity": {"false"}}
-		}
-		if len(a.SessionTags) > 0 {
-			keys := make([]string, 0, len(a.SessionTags))
-			for k, v := range a.SessionTags {
-				keys = append(keys, k)
-				cond["aws:RequestTag/"+k] = []string{v}
-			}
-			slices.Sort(keys)
-			conds["ForAllValues:StringEquals"] = map[string][]string{"aws:TagKeys": keys}
-		}
-		t.add(Statement{Effect: "Allow", Principal: Principal{Federated: arn}, Action: actions("sts:AssumeRoleWithWebIdentity", a), Condition: conds})
+		t.add(Statement{Effect: "Allow", Principal: Principal{Federated: arn}, Action: actions("sts:AssumeRoleWithWebIdentity", a),
+			Condition: webIdentityConditions(h, auds, subs, a)})
 	}
 	if len(subs) == 0 {
 		t.note("sub: not pinned (no subjects given); any user with a token for the audience can call STS directly")
 	}
 	return nil
+}
+
+// audiences returns the exact audiences the options give for an issuer.
+func audiences(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) ([]string, error) {
+	auds := o.Audiences[is.Name]
+	if len(auds) == 0 {
+		return nil, fmt.Errorf("%w: no audience for issuer %q (the client ID of the tokens sent to STS); without one %s would trust every client of the IdP", ErrInvalidOptions, is.Name, a.RoleARN)
+	}
+	for _, aud := range auds {
+		if aud == "" || strings.ContainsAny(aud, "*?") {
+			return nil, fmt.Errorf("%w: audience %q for issuer %q: an exact value is required", ErrInvalidOptions, aud, is.Name)
+		}
+	}
+	return auds, nil
+}
+
+// providerHosts returns the IAM OIDC provider name(s) of an issuer: its
+// host and path, once per listed tenant for a {tenantid} issuer.
+func providerHosts(u *url.URL, is rbac.InventoryIssuer) ([]string, error) {
+	h := u.Host + strings.TrimSuffix(u.Path, "/")
+	if !strings.Contains(h, "{tenantid}") {
+		return []string{h}, nil
+	}
+	var hosts []string
+	for _, tid := range is.Tenants {
+		hosts = append(hosts, strings.ReplaceAll(h, "{tenantid}", tid))
+	}
+	if len(hosts) == 0 {
+		return nil, fmt.Errorf("%w: issuer %q is multi-tenant and lists no tenants", ErrUnsupported, is.Name)
+	}
+	return hosts, nil
+}
+
+// webIdentityConditions pins audience, subjects, source identity and
+// session tags for provider h.
+func webIdentityConditions(h string, auds, subs []string, a rbac.AWSRole) map[string]map[string][]string {
+	cond := map[string][]string{h + ":aud": slices.Clone(auds)}
+	if len(subs) > 0 {
+		cond[h+":sub"] = slices.Clone(subs)
+	}
+	conds := map[string]map[string][]string{"StringEquals": cond}
+	if a.SourceIdentityClaim != "" {
+		// The session must carry a SourceIdentity: CloudTrail then names
+		// the person through every chained role.
+		conds["Null"] = map[string][]string{"sts:SourceIdentity": {"false"}}
+	}
+	if len(a.SessionTags) > 0 {
+		keys := make([]string, 0, len(a.SessionTags))
+		for k, v := range a.SessionTags {
+			keys = append(keys, k)
+			cond["aws:RequestTag/"+k] = []string{v}
+		}
+		slices.Sort(keys)
+		conds["ForAllValues:StringEquals"] = map[string][]string{"aws:TagKeys": keys}
+	}
+	return conds
 }
 
 func actions(assume string, a rbac.AWSRole) []string {

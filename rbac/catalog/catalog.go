@@ -146,103 +146,148 @@ func New(p *rbac.Policy) (*Catalog, error) {
 
 // FromInventory builds the catalogue of an inventory.
 func FromInventory(inv rbac.Inventory) (*Catalog, error) {
-	c := &Catalog{SchemaVersion: SchemaVersion, Policy: PolicyRef{File: inv.File, Version: inv.Version}}
-	perms := map[string][]string{}
+	b := newBuilder(inv)
+	for _, m := range inv.Mappings {
+		b.mapping(m)
+	}
+	b.denies()
+	if err := b.sods(); err != nil {
+		return nil, err
+	}
+	return b.c, nil
+}
+
+// builder holds a catalogue being built and the lookups it needs.
+type builder struct {
+	inv   rbac.Inventory
+	c     *Catalog
+	perms map[string][]string // role -> permissions
+	names map[string]string   // issuer+"\x00"+ID -> group name
+	index map[string]int      // issuer+"\x00"+ID -> index in c.Groups
+}
+
+// newBuilder starts a catalogue with the inventory's roles, issuers and
+// groups.
+func newBuilder(inv rbac.Inventory) *builder {
+	b := &builder{
+		inv:   inv,
+		c:     &Catalog{SchemaVersion: SchemaVersion, Policy: PolicyRef{File: inv.File, Version: inv.Version}},
+		perms: map[string][]string{}, names: map[string]string{}, index: map[string]int{},
+	}
+	c := b.c
 	for _, r := range inv.Roles {
 		c.Roles = append(c.Roles, Role{Name: r.Name, Description: r.Description, Permissions: nonNil(r.Permissions)})
-		perms[r.Name] = r.Permissions
+		b.perms[r.Name] = r.Permissions
 	}
 	for _, is := range inv.Issuers {
 		c.Issuers = append(c.Issuers, Issuer{Name: is.Name, Issuer: is.Issuer, GroupIDs: is.GroupIDs, Tenants: is.Tenants})
 	}
-	names := map[string]string{} // issuer+"\x00"+ID -> name
-	index := map[string]int{}
 	for _, g := range inv.Groups {
 		k := g.Issuer + "\x00" + g.ID
-		names[k] = g.Name
-		index[k] = len(c.Groups)
+		b.names[k] = g.Name
+		b.index[k] = len(c.Groups)
 		c.Groups = append(c.Groups, Group{ID: g.ID, Name: g.Name, Issuer: g.Issuer, Grants: []Grant{}})
 	}
-	// when renders a clause's conditions other than the group skip.
-	when := func(cl rbac.Clause, skip string) []string {
-		var out []string
+	return b
+}
+
+// when renders a clause's conditions other than the group skip.
+func (b *builder) when(cl rbac.Clause, skip string) []string {
+	var out []string
+	for _, id := range cl.Groups {
+		if id != skip {
+			out = append(out, "group "+b.names[cl.Issuer+"\x00"+id])
+		}
+	}
+	return append(out, cl.Tests...)
+}
+
+// mapping adds the grants of one mapping to the groups it names, or to
+// OtherGrants for alternatives that name none.
+func (b *builder) mapping(m rbac.InventoryRule) {
+	base := Grant{Mapping: m.ID, Description: m.Description, Roles: m.Roles}
+	for _, r := range m.Roles {
+		base.Permissions = append(base.Permissions, b.perms[r]...)
+	}
+	slices.Sort(base.Permissions)
+	base.Permissions = slices.Compact(base.Permissions)
+	for _, a := range m.AWS {
+		base.AWS = append(base.AWS, AWSRole{RoleARN: a.RoleARN, DurationSeconds: int64(a.Duration.Seconds()),
+			SessionTags: maps.Clone(a.SessionTags), SourceIdentityClaim: a.SourceIdentityClaim})
+	}
+	for _, d := range m.DirectoryGroups {
+		base.DirectoryGroups = append(base.DirectoryGroups, b.directoryGroup(d))
+	}
+	for _, cl := range m.When {
+		g := base
+		g.Issuer = cl.Issuer
+		if len(cl.Groups) == 0 {
+			g.When = b.when(cl, "")
+			b.c.OtherGrants = append(b.c.OtherGrants, g)
+			continue
+		}
 		for _, id := range cl.Groups {
-			if id != skip {
-				out = append(out, "group "+names[cl.Issuer+"\x00"+id])
-			}
+			g.When = b.when(cl, id)
+			gi := b.index[cl.Issuer+"\x00"+id]
+			b.c.Groups[gi].Grants = append(b.c.Groups[gi].Grants, g)
 		}
-		return append(out, cl.Tests...)
 	}
-	for _, m := range inv.Mappings {
-		base := Grant{Mapping: m.ID, Description: m.Description, Roles: m.Roles}
-		for _, r := range m.Roles {
-			base.Permissions = append(base.Permissions, perms[r]...)
-		}
-		slices.Sort(base.Permissions)
-		base.Permissions = slices.Compact(base.Permissions)
-		for _, a := range m.AWS {
-			base.AWS = append(base.AWS, AWSRole{RoleARN: a.RoleARN, DurationSeconds: int64(a.Duration.Seconds()),
-				SessionTags: maps.Clone(a.SessionTags), SourceIdentityClaim: a.SourceIdentityClaim})
-		}
-		for _, d := range m.DirectoryGroups {
-			dg := DirectoryGroup{ID: d.ID, Name: d.Name}
-			for _, pm := range inv.Mappings {
-				for _, cl := range pm.When {
-					if len(cl.Groups) == 1 && cl.Groups[0] == d.ID && len(cl.Tests) == 0 {
-						dg.Roles = append(dg.Roles, pm.Roles...)
-					}
-				}
-			}
-			base.DirectoryGroups = append(base.DirectoryGroups, dg)
-		}
-		for _, cl := range m.When {
-			g := base
-			g.Issuer = cl.Issuer
-			if len(cl.Groups) == 0 {
-				g.When = when(cl, "")
-				c.OtherGrants = append(c.OtherGrants, g)
-				continue
-			}
-			for _, id := range cl.Groups {
-				g.When = when(cl, id)
-				gi := index[cl.Issuer+"\x00"+id]
-				c.Groups[gi].Grants = append(c.Groups[gi].Grants, g)
+}
+
+// directoryGroup describes an ad_group a mapping provisions, with the
+// roles that membership alone grants.
+func (b *builder) directoryGroup(d rbac.DirectoryGroup) DirectoryGroup {
+	dg := DirectoryGroup{ID: d.ID, Name: d.Name}
+	for _, pm := range b.inv.Mappings {
+		for _, cl := range pm.When {
+			if len(cl.Groups) == 1 && cl.Groups[0] == d.ID && len(cl.Tests) == 0 {
+				dg.Roles = append(dg.Roles, pm.Roles...)
 			}
 		}
 	}
-	for _, d := range inv.Denies {
+	return dg
+}
+
+// denies adds the deny rules to the groups they name.
+func (b *builder) denies() {
+	for _, d := range b.inv.Denies {
 		for _, cl := range d.When {
 			for _, id := range cl.Groups {
-				gi := index[cl.Issuer+"\x00"+id]
-				c.Groups[gi].DeniedBy = append(c.Groups[gi].DeniedBy, Denial{Rule: d.ID, Reason: d.Reason, When: when(cl, id)})
+				gi := b.index[cl.Issuer+"\x00"+id]
+				b.c.Groups[gi].DeniedBy = append(b.c.Groups[gi].DeniedBy, Denial{Rule: d.ID, Reason: d.Reason, When: b.when(cl, id)})
 			}
 		}
 	}
+}
+
+// sods lists, for each separation-of-duties rule, the group combinations
+// that would grant two of its roles; at most MaxConflicts in all.
+func (b *builder) sods() error {
 	total := 0
-	for _, s := range inv.SoD {
+	for _, s := range b.inv.SoD {
 		sod := SoD{ID: s.ID, Description: s.Description, Roles: s.Roles, Conflicts: []Conflict{}}
 		seen := map[string]bool{}
-		for i, a := range s.Roles {
-			for _, b := range s.Roles[i+1:] {
-				for _, ca := range clausesGranting(inv, a) {
-					for _, cb := range clausesGranting(inv, b) {
-						cf := combine(a, b, ca, cb, names)
+		for i, ra := range s.Roles {
+			for _, rb := range s.Roles[i+1:] {
+				for _, ca := range clausesGranting(b.inv, ra) {
+					for _, cb := range clausesGranting(b.inv, rb) {
+						cf := combine(ra, rb, ca, cb, b.names)
 						k := strings.Join(cf.Roles, ",") + "|" + strings.Join(cf.Groups, ",") + "|" + strings.Join(cf.When, ",") + "|" + strings.Join(cf.Via, ",")
 						if seen[k] {
 							continue
 						}
 						seen[k] = true
 						if total++; total > MaxConflicts {
-							return nil, fmt.Errorf("%w: more than %d separation-of-duties group combinations", ErrTooLarge, MaxConflicts)
+							return fmt.Errorf("%w: more than %d separation-of-duties group combinations", ErrTooLarge, MaxConflicts)
 						}
 						sod.Conflicts = append(sod.Conflicts, cf)
 					}
 				}
 			}
 		}
-		c.SoD = append(c.SoD, sod)
+		b.c.SoD = append(b.c.SoD, sod)
 	}
-	return c, nil
+	return nil
 }
 
 // path is a way to a role: a clause, and the ad_group it goes through

@@ -49,13 +49,44 @@ type Access struct {
 // issuer.
 func WhatIf(p *rbac.Policy, claims []byte, add, remove []string) (*Move, error) {
 	inv := p.Inventory()
+	m, issuer, groups, err := whatIfClaims(p, inv, claims)
+	if err != nil {
+		return nil, err
+	}
+	mv := &Move{Policy: PolicyRef{File: inv.File, Version: inv.Version}}
+	after, err := mv.regroup(inv, issuer, groups, add, remove)
+	if err != nil {
+		return nil, err
+	}
+	if mv.Before, err = access(p, inv, claims); err != nil {
+		return nil, err
+	}
+	ga, _ := json.Marshal(after)
+	m[issuer.GroupsClaim] = ga
+	changed, _ := json.Marshal(m)
+	if mv.After, err = access(p, inv, changed); err != nil {
+		return nil, err
+	}
+	be, ae := mv.Before.entitlements(), mv.After.entitlements()
+	mv.Gained, mv.Lost = minus(ae, be), minus(be, ae)
+	for _, c := range mv.After.Conflicts {
+		if !slices.Contains(mv.Before.Conflicts, c) {
+			mv.NewConflicts = append(mv.NewConflicts, c)
+		}
+	}
+	return mv, nil
+}
+
+// whatIfClaims reads the claims WhatIf is given: the object, the policy's
+// issuer for its iss, and its groups.
+func whatIfClaims(p *rbac.Policy, inv rbac.Inventory, claims []byte) (map[string]json.RawMessage, *rbac.InventoryIssuer, []string, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(claims, &m); err != nil || m == nil {
-		return nil, fmt.Errorf("catalog: claims must be a JSON object")
+		return nil, nil, nil, fmt.Errorf("catalog: claims must be a JSON object")
 	}
 	var iss string
 	if err := json.Unmarshal(m["iss"], &iss); err != nil || iss == "" {
-		return nil, fmt.Errorf("catalog: claims have no iss string")
+		return nil, nil, nil, fmt.Errorf("catalog: claims have no iss string")
 	}
 	var issuer *rbac.InventoryIssuer
 	for i, is := range inv.Issuers {
@@ -64,16 +95,20 @@ func WhatIf(p *rbac.Policy, claims []byte, add, remove []string) (*Move, error) 
 		}
 	}
 	if issuer == nil {
-		return nil, fmt.Errorf("catalog: the policy does not trust issuer %q", iss)
+		return nil, nil, nil, fmt.Errorf("catalog: the policy does not trust issuer %q", iss)
 	}
-	claimName := issuer.GroupsClaim
 	var groups []string
-	if raw, ok := m[claimName]; ok {
+	if raw, ok := m[issuer.GroupsClaim]; ok {
 		if err := json.Unmarshal(raw, &groups); err != nil {
-			return nil, fmt.Errorf("catalog: claim %q is not a list of strings", claimName)
+			return nil, nil, nil, fmt.Errorf("catalog: claim %q is not a list of strings", issuer.GroupsClaim)
 		}
 	}
-	mv := &Move{Policy: PolicyRef{File: inv.File, Version: inv.Version}}
+	return m, issuer, groups, nil
+}
+
+// regroup returns groups with the groups remove names taken out and those
+// add names put in, and records both in mv.
+func (mv *Move) regroup(inv rbac.Inventory, issuer *rbac.InventoryIssuer, groups, add, remove []string) ([]string, error) {
 	resolve := func(ref string) (rbac.InventoryGroup, error) {
 		for _, g := range inv.Groups {
 			if g.Issuer != issuer.Name {
@@ -105,24 +140,7 @@ func WhatIf(p *rbac.Policy, claims []byte, add, remove []string) (*Move, error) 
 		mv.Added = append(mv.Added, g.Name)
 		after = append(after, g.ID)
 	}
-	var err error
-	if mv.Before, err = access(p, inv, claims); err != nil {
-		return nil, err
-	}
-	ga, _ := json.Marshal(after)
-	m[claimName] = ga
-	changed, _ := json.Marshal(m)
-	if mv.After, err = access(p, inv, changed); err != nil {
-		return nil, err
-	}
-	be, ae := mv.Before.entitlements(), mv.After.entitlements()
-	mv.Gained, mv.Lost = minus(ae, be), minus(be, ae)
-	for _, c := range mv.After.Conflicts {
-		if !slices.Contains(mv.Before.Conflicts, c) {
-			mv.NewConflicts = append(mv.NewConflicts, c)
-		}
-	}
-	return mv, nil
+	return after, nil
 }
 
 func access(p *rbac.Policy, inv rbac.Inventory, claims []byte) (Access, error) {

@@ -119,26 +119,13 @@ func Summarize(r io.Reader, o Options) (*Report, error) {
 		if err := json.Unmarshal(b, &l); err != nil {
 			return nil, fmt.Errorf("%w: line %d: %s", ErrMalformed, rep.Lines, jsonMsg(err))
 		}
-		var kind, ent, route string
-		switch l.Event {
-		case "authz.allowed", "authz.denied":
-			kind, ent, route = KindPermission, l.Permission, l.Route
-		case "sts.assumed", "sts.failed":
-			kind, ent, route = KindAWSRole, l.RoleARN, "sts:AssumeRoleWithWebIdentity"
-			if l.Algorithm == "SAML2" {
-				route = "sts:AssumeRoleWithSAML"
-			}
-		}
-		user := cmp.Or(l.ObjectID, l.Subject)
+		kind, ent, route, user := l.entitlement()
 		if kind == "" || ent == "" || user == "" {
 			rep.Skipped++
 			continue
 		}
 		if l.Time.IsZero() {
 			return nil, fmt.Errorf("%w: line %d: %s event without time", ErrMalformed, rep.Lines, l.Event)
-		}
-		if route == "" {
-			route = l.Method
 		}
 		rep.Events++
 		if rep.From.IsZero() || l.Time.Before(rep.From) {
@@ -156,17 +143,7 @@ func Summarize(r io.Reader, o Options) (*Report, error) {
 			u = &Use{Issuer: l.Issuer, User: user, Kind: kind, Entitlement: ent}
 			uses[k] = u
 		}
-		if l.Outcome == "success" {
-			u.Allowed++
-			if !l.Time.Before(u.LastUsed) {
-				u.LastUsed, u.LastRoute = l.Time, route
-			}
-		} else {
-			u.Denied++
-			if !l.Time.Before(u.LastDenied) {
-				u.LastDenied, u.LastReason = l.Time, l.Reason
-			}
-		}
+		u.record(&l, route)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -182,6 +159,37 @@ func Summarize(r io.Reader, o Options) (*Report, error) {
 		return cmp.Or(cmp.Compare(a.Issuer, b.Issuer), cmp.Compare(a.User, b.User), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Entitlement, b.Entitlement))
 	})
 	return rep, nil
+}
+
+// entitlement returns what an audit event used: the kind and name of the
+// entitlement, the route (or STS call) and the user; kind is "" for events
+// about no entitlement.
+func (l *line) entitlement() (kind, ent, route, user string) {
+	switch l.Event {
+	case "authz.allowed", "authz.denied":
+		kind, ent, route = KindPermission, l.Permission, l.Route
+	case "sts.assumed", "sts.failed":
+		kind, ent, route = KindAWSRole, l.RoleARN, "sts:AssumeRoleWithWebIdentity"
+		if l.Algorithm == "SAML2" {
+			route = "sts:AssumeRoleWithSAML"
+		}
+	}
+	return kind, ent, cmp.Or(route, l.Method), cmp.Or(l.ObjectID, l.Subject)
+}
+
+// record counts one event for the pair.
+func (u *Use) record(l *line, route string) {
+	if l.Outcome == "success" {
+		u.Allowed++
+		if !l.Time.Before(u.LastUsed) {
+			u.LastUsed, u.LastRoute = l.Time, route
+		}
+		return
+	}
+	u.Denied++
+	if !l.Time.Before(u.LastDenied) {
+		u.LastDenied, u.LastReason = l.Time, l.Reason
+	}
 }
 
 // Unused returns the entitlements of all that no event used (allowed),

@@ -88,24 +88,23 @@ var errNoClaims = errors.New("middleware: the validator returned no claims and n
 
 // Error is a rejected request as the guard answers it: the HTTP status, the
 // RFC 6750 error code for the WWW-Authenticate challenge and the reason
-// class, with the cause kept for logs and errors.Is. Only Status, Code,
-// Class and Scope ever reach the client; Err may hold detail such as a
-// claim value and is never sent.
+// class ([Error.Reason]), with the cause kept for logs and errors.Is. Only
+// Status, Code, the reason class and Scope ever reach the client; Err may
+// hold detail such as a claim value and is never sent.
 type Error struct {
+	// Err is the cause; it wraps a sentinel of this package, of jwks or of
+	// rbac.
+	Err error
 	// Status is the HTTP status: 400, 401, 403, 500 or 503.
 	Status int
 	// Code is the RFC 6750 error code ("invalid_token", ...), or "" when the
 	// request had no credentials or the failure is not the client's.
 	Code string
-	// Class is the reason class, such as "expired" or "insufficient_role";
-	// "" only when a custom validator's error has none.
-	Class string
 	// Scope lists the scopes that would satisfy the route, for
 	// insufficient_scope answers; nil when unknown.
 	Scope []string
-	// Err is the cause; it wraps a sentinel of this package, of jwks or of
-	// rbac.
-	Err error
+
+	class string // the reason class classify gave; see Reason
 }
 
 // Error returns a message without any token: status, code, reason and the
@@ -129,10 +128,17 @@ func (e *Error) Error() string {
 // Unwrap returns the cause, so errors.Is sees the sentinel.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Reason returns Class, so idbridge.Reason gives the class the client saw
-// even when the cause carries none (a cancelled context, a custom
-// validator's error).
-func (e *Error) Reason() string { return e.Class }
+// Reason returns the reason class the client was told, such as "expired"
+// or "insufficient_role", even when the cause carries none (a cancelled
+// context is idp_unavailable, a custom requirement's plain error
+// forbidden); "" only when a custom validator's error has none. For an
+// Error the guard did not make, it is the class of Err.
+func (e *Error) Reason() string {
+	if e.class != "" {
+		return e.class
+	}
+	return reason.Of(e.Err)
+}
 
 // stage says which step failed, for the mapping to status codes.
 type stage uint8
@@ -146,11 +152,11 @@ const (
 // classify turns a failure of one step into the answer the client gets.
 func classify(st stage, err error) *Error {
 	cls := reason.Of(err)
-	e := &Error{Class: cls, Err: err}
+	e := &Error{class: cls, Err: err}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		e.Status = http.StatusServiceUnavailable
 		if cls == "" {
-			e.Class = reason.IdPUnavailable
+			e.class = reason.IdPUnavailable
 		}
 		return e
 	}
@@ -186,7 +192,7 @@ func classify(st stage, err error) *Error {
 			e.Status = http.StatusServiceUnavailable
 		default:
 			if cls == "" {
-				e.Class = reason.Forbidden
+				e.class = reason.Forbidden
 			}
 			e.Status, e.Code = http.StatusForbidden, CodeInsufficientScope
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/authzhook"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -34,9 +35,9 @@ type Policy interface {
 	DecideContext(ctx context.Context, c *jwks.Claims) rbac.Decision
 }
 
-// DefaultMaxTokenSize is the default Options.MaxTokenSize, the validator's
+// defaultMaxTokenSize is the default Options.MaxTokenSize, the validator's
 // own default: a header the validator would refuse is refused unread.
-const DefaultMaxTokenSize = jwks.DefaultMaxTokenSize
+const defaultMaxTokenSize = jwks.DefaultMaxTokenSize
 
 // Bounds of Options.MaxTokenSize.
 const (
@@ -44,10 +45,10 @@ const (
 	maxTokenSize = 64 << 10
 )
 
-// DefaultStepUpClaims is the claims request (OpenID Connect Core §5.5) sent
+// defaultStepUpClaims is the claims request (OpenID Connect Core §5.5) sent
 // in a step-up challenge when Options.StepUpClaims is empty: an access
 // token whose amr includes mfa.
-const DefaultStepUpClaims = `{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`
+const defaultStepUpClaims = `{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`
 
 // Options configure a [Guard]. [New] copies them; changing them afterwards
 // has no effect.
@@ -64,8 +65,8 @@ type Options struct {
 	// It must be printable ASCII without quotes or backslashes.
 	Realm string
 	// MaxTokenSize caps the token length in bytes, checked before the token
-	// is scanned or validated. Zero means DefaultMaxTokenSize (16 KiB);
-	// clamped to [1 KiB, 64 KiB].
+	// is scanned or validated. Zero means the validator's default,
+	// jwks.DefaultMaxTokenSize (16 KiB); clamped to [1 KiB, 64 KiB].
 	MaxTokenSize int
 	// InsecureAllowQueryToken accepts a token in the access_token query
 	// parameter (RFC 6750 §2.3) when the request has no Authorization
@@ -76,7 +77,8 @@ type Options struct {
 	InsecureAllowQueryToken bool
 	// StepUpClaims is the claims request (JSON) sent, base64-encoded, in the
 	// insufficient_claims challenge when the policy requires step-up
-	// authentication. Empty means DefaultStepUpClaims. For a Microsoft Entra
+	// authentication. Empty means an access token whose amr includes mfa,
+	// {"access_token":{"amr":{"essential":true,"values":["mfa"]}}}. For a Microsoft Entra
 	// authentication context use
 	// {"access_token":{"acrs":{"essential":true,"value":"c1"}}}.
 	StepUpClaims string
@@ -147,12 +149,7 @@ type Guard struct {
 // trusts, as *jwks.Validator and *rbac.Policy do), whose tokens would all
 // be denied.
 func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if v == nil {
 		return nil, invalidOptions("a validator is required")
 	}
@@ -215,17 +212,9 @@ func (o *Options) check() error {
 
 // setDefaults fills in the zero options and clamps MaxTokenSize.
 func (o *Options) setDefaults() {
-	if o.StepUpClaims == "" {
-		o.StepUpClaims = DefaultStepUpClaims
-	}
-	switch {
-	case o.MaxTokenSize == 0:
-		o.MaxTokenSize = DefaultMaxTokenSize
-	case o.MaxTokenSize < minTokenSize:
-		o.MaxTokenSize = minTokenSize
-	case o.MaxTokenSize > maxTokenSize:
-		o.MaxTokenSize = maxTokenSize
-	}
+	option.Default(&o.StepUpClaims, defaultStepUpClaims)
+	option.Default(&o.MaxTokenSize, defaultMaxTokenSize)
+	option.Clamp(&o.MaxTokenSize, minTokenSize, maxTokenSize)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -295,7 +284,7 @@ func (g *Guard) admit(ctx context.Context, rt *route, tok string, info *reqInfo)
 func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo) *Error {
 	e := classify(stageExtract, err)
 	if info != nil {
-		cls := e.Class
+		cls := e.class
 		if errors.Is(err, ErrNoToken) {
 			// Anonymous traffic (browsers, probes before a challenge) is
 			// normal: class "missing", written at INFO, not WARN malformed.
@@ -317,7 +306,7 @@ func (g *Guard) emitToken(ctx context.Context, c *jwks.Claims, err error, info *
 		Route: info.route, Method: info.method, RemoteAddr: info.remote, Duration: d,
 	}
 	if err != nil {
-		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, classify(stageValidate, err).Class
+		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, classify(stageValidate, err).class
 	} else if c != nil {
 		identify(&e, c)
 		e.KeyID, e.Algorithm = c.KeyID(), c.Algorithm()
@@ -334,7 +323,7 @@ func (g *Guard) emitAuthz(ctx context.Context, p *Principal, rt *route, err erro
 		Roles: p.roles(),
 	}
 	if err != nil {
-		e.Name, e.Outcome, e.Reason = audit.AuthzDenied, audit.Failure, classify(stageAuthorize, err).Class
+		e.Name, e.Outcome, e.Reason = audit.AuthzDenied, audit.Failure, classify(stageAuthorize, err).class
 	}
 	identify(&e, p.Claims)
 	if g.policy != nil {

@@ -1,6 +1,10 @@
 package middleware_test
 
-import "github.com/idbridge/idbridge/middleware/internal/guardtest"
+import (
+	"time"
+
+	"github.com/idbridge/idbridge/middleware/internal/guardtest"
+)
 
 // The fixtures shared with grpcauth's tests.
 type (
@@ -13,6 +17,12 @@ var (
 	newEnv       = guardtest.NewEnv
 	newClock     = guardtest.NewClock
 	exampleSetup = guardtest.ExampleSetup
+)
+
+// The guard's defaults, as its documentation states them.
+const (
+	defaultStepUpClaims = `{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`
+	renewInterval       = 30 * time.Second
 )
 
 const (

@@ -126,8 +126,8 @@ func (g *Guard) challenge(e *Error) string {
 			param("authorization_uri", g.authzURI)
 		}
 		param("error", e.Code)
-		if e.Class != "" {
-			param("error_description", e.Class)
+		if e.class != "" {
+			param("error_description", e.class)
 		}
 		if e.Code == CodeInsufficientClaims {
 			param("claims", g.stepUp)
@@ -157,7 +157,7 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 // describe returns what a client is told: an error code (RFC 6750's, or for
 // answers it does not cover an RFC 6749-style one) and the reason class.
 func (e *Error) describe() (code, desc string) {
-	code, desc = e.Code, e.Class
+	code, desc = e.Code, e.class
 	if code != "" {
 		return code, desc
 	}

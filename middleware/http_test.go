@@ -40,12 +40,12 @@ func TestHandler(t *testing.T) {
 	expired := e.Mint(map[string]any{"groups": []string{groupRM}, "iat": time.Now().Add(-3 * time.Hour).Unix(), "exp": time.Now().Add(-2 * time.Hour).Unix()})
 	otherAud := e.Mint(map[string]any{"aud": "api://other"})
 	forged := rm[:len(rm)-8] + "AAAAAAAA"
-	huge := "a" + strings.Repeat("b", middleware.DefaultMaxTokenSize)
+	huge := "a" + strings.Repeat("b", jwks.DefaultMaxTokenSize)
 
 	bearer := func(tok string) func(*http.Request) {
 		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
 	}
-	stepUp := base64.StdEncoding.EncodeToString([]byte(middleware.DefaultStepUpClaims))
+	stepUp := base64.StdEncoding.EncodeToString([]byte(defaultStepUpClaims))
 
 	tests := []struct {
 		name      string
@@ -182,8 +182,8 @@ func TestHandler(t *testing.T) {
 			if tt.err != nil && !errors.Is(got, tt.err) {
 				t.Errorf("error %v does not wrap %v", got, tt.err)
 			}
-			if got.Class != tt.class || reason.Of(got) != tt.class {
-				t.Errorf("class %q (reason.Of %q), want %q", got.Class, reason.Of(got), tt.class)
+			if got.Reason() != tt.class || reason.Of(got) != tt.class {
+				t.Errorf("class %q (reason.Of %q), want %q", got.Reason(), reason.Of(got), tt.class)
 			}
 			if got.Status != tt.status {
 				t.Errorf("Error.Status %d, want %d", got.Status, tt.status)

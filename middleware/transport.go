@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/middleware/internal/bearer"
 	"github.com/idbridge/idbridge/token"
 )
@@ -42,12 +43,6 @@ type TransportOptions struct {
 	Now func() time.Time
 }
 
-// RenewInterval is the least time between two token invalidations by one
-// [Transport]: a resource server that rejects every token makes the
-// Transport ask the IdP for a new one at most this often, not once per
-// request.
-const RenewInterval = bearer.RenewInterval
-
 // Transport is an http.RoundTripper that sends each request with an
 // "Authorization: Bearer" header from a token.Source, like
 // golang.org/x/oauth2's Transport. It is safe for concurrent use by
@@ -71,7 +66,7 @@ const RenewInterval = bearer.RenewInterval
 // fetches a new one and sends the request once more. It does so only when
 // the body can be sent again (no body, or http.Request.GetBody set, as
 // http.NewRequest sets it for in-memory bodies), at most once per request,
-// and invalidates at most once per [RenewInterval]: a server that refuses
+// and invalidates at most once every 30 seconds: a server that refuses
 // every token must not turn each request into a call to the IdP. Other
 // challenges, such as a claims challenge (insufficient_claims), are the
 // caller's to answer and are returned as they are.
@@ -84,12 +79,7 @@ type Transport struct {
 
 // NewTransport returns a Transport attaching tokens from src.
 func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transport, error) {
-	var o TransportOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if src == nil {
 		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
 	}

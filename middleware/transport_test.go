@@ -312,10 +312,10 @@ func TestTransportRenewIsRateLimited(t *testing.T) {
 		hits        int32
 		invalidated int
 	}{
-		{0, 401, 2, 1},                                      // t0 refused, renewed to t1, refused
-		{time.Second, 401, 3, 1},                            // inside the interval: t1 refused, no renewal
-		{middleware.RenewInterval, 401, 5, 2},               // t1 refused, renewed to t2, refused
-		{middleware.RenewInterval + time.Second, 200, 7, 3}, // t2 refused, renewed to good
+		{0, 401, 2, 1},                           // t0 refused, renewed to t1, refused
+		{time.Second, 401, 3, 1},                 // inside the interval: t1 refused, no renewal
+		{renewInterval, 401, 5, 2},               // t1 refused, renewed to t2, refused
+		{renewInterval + time.Second, 200, 7, 3}, // t2 refused, renewed to good
 	}
 	for i, st := range steps {
 		clk.Add(st.advance)

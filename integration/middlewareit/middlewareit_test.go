@@ -290,7 +290,7 @@ func TestHTTPClaimsChallengeAlways(t *testing.T) {
 	w := httptest.NewRecorder()
 	s.guard.Handler(who, middleware.Require("loan:approve")).ServeHTTP(w, r)
 	want := `Bearer realm="lending", error="insufficient_claims", error_description="step_up_required", claims="` +
-		base64.StdEncoding.EncodeToString([]byte(middleware.DefaultStepUpClaims)) + `"`
+		base64.StdEncoding.EncodeToString([]byte(`{"access_token":{"amr":{"essential":true,"values":["mfa"]}}}`)) + `"`
 	if w.Code != 401 || w.Header().Get("WWW-Authenticate") != want {
 		t.Fatalf("%d %s\nwant 401 %s", w.Code, w.Header().Get("WWW-Authenticate"), want)
 	}

@@ -18,8 +18,7 @@ import (
 // www-authenticate challenge saying error="invalid_token" (revoked, or
 // expired early by the server's clock), as middleware.Transport does for
 // a 401: the source must be able to drop its token (token.Cache can), the
-// token is renewed at most once per middleware.RenewInterval across all
-// calls, and other refusals (a claims challenge, PermissionDenied) are
+// token is renewed at most once every 30 seconds across all calls, and other refusals (a claims challenge, PermissionDenied) are
 // returned as they are. Use it with these credentials:
 //
 //	grpc.NewClient(target,

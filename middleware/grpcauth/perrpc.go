@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/internal/bearer"
 	"github.com/idbridge/idbridge/token"
@@ -63,12 +64,7 @@ type PerRPCCredentials struct {
 // them with grpc.WithPerRPCCredentials, and the interceptors with
 // grpc.WithChainUnaryInterceptor and grpc.WithChainStreamInterceptor.
 func NewPerRPCCredentials(src token.Source, optFns ...func(*PerRPCOptions)) (*PerRPCCredentials, error) {
-	var o PerRPCOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if src == nil {
 		return nil, invalidOptions("a token source is required")
 	}

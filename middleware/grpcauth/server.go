@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/internal/guardcore"
@@ -60,12 +61,7 @@ type Server struct {
 // empty, cannot be evaluated or name a permission, role or scope the
 // guard's policy does not declare.
 func NewServer(g *middleware.Guard, optFns ...func(*ServerOptions)) (*Server, error) {
-	var o ServerOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if g == nil {
 		return nil, invalidOptions("a guard is required")
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // ScopeName is the instrumentation scope of the spans and metrics.
@@ -75,12 +76,7 @@ type instruments struct {
 // NewHandler returns a Handler that passes records on to next; next may be
 // nil for metrics and spans without an audit log.
 func NewHandler(next slog.Handler, optFns ...func(*Options)) (*Handler, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if o.TracerProvider == nil {
 		o.TracerProvider = otel.GetTracerProvider()
 	}

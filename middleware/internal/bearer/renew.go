@@ -9,7 +9,8 @@ import (
 )
 
 // RenewInterval is the least time between two token invalidations by one
-// client (middleware.RenewInterval).
+// client: a resource server that rejects every token makes the client ask
+// the IdP for a new one at most this often, not once per request.
 const RenewInterval = 30 * time.Second
 
 // InvalidToken is the error code of a challenge that refuses the token

@@ -476,6 +476,7 @@ func (s *story) onPrem(ctx context.Context) error {
 		o.BindDN, o.BindPassword, o.BaseDN = srv.BindDN, srv.BindPassword, srv.BaseDN
 		o.TLSConfig = srv.TLSConfig()
 		o.Issuer = corpADIssuer
+		o.GroupsTTL = -1 // no cache: see GroupSources below
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ func directory(t *testing.T, srv *ldaptest.Server) *ldap.Directory {
 		o.TLSConfig = srv.TLSConfig()
 		o.Issuer = "ldap://corp.bank.example"
 		o.Timeout, o.DialTimeout = 2*time.Second, 2*time.Second
+		o.GroupsTTL = -1 // each check reads the directory as it is now
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ func directory(t *testing.T, srv *ldaptest.Server, url string, optFns ...func(*l
 		o.Issuer = bankIssuer
 		o.Timeout = 2 * time.Second
 		o.DialTimeout = 2 * time.Second
+		o.GroupsTTL = -1 // every decision reads the directory, unless a test caches
 	}}, optFns...)
 	d, err := ldap.NewDirectory(url, fns...)
 	if err != nil {

@@ -26,13 +26,14 @@
 //
 // The lookup uses an app-only token for Microsoft Graph (scope
 // https://graph.microsoft.com/.default, application permission
-// GroupMember.Read.All) from a [TokenFunc]; adapt a token.Source with
-// [FromSource]. The token is sent only in the Authorization header and
-// never appears in errors or logs.
+// GroupMember.Read.All) from a token.Source, typically a
+// client-credentials source in token's cache. The token is sent only in
+// the Authorization header and never appears in errors or logs.
 //
 // # Caching and failure
 //
-// Results are cached per tenant and user for Options.TTL and concurrent
+// Results are cached per tenant and user for Options.TTL (0 means
+// [DefaultTTL], negative means no cache) and concurrent
 // lookups for one user share one request. Throttling (429, 503) is retried
 // after Retry-After when that fits Options.MaxRetryAfter. Any failure is
 // returned as an error wrapping [ErrUnavailable]; rbac then denies (fails

@@ -10,6 +10,7 @@ import (
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/graph"
+	"github.com/idbridge/idbridge/token"
 )
 
 // A policy resolves overage tokens through Graph; here a local endpoint
@@ -21,9 +22,10 @@ func ExampleNewSource() {
 	}))
 	defer fake.Close()
 
-	appToken := func(ctx context.Context) (string, error) {
-		return "app-token", nil // in production: graph.FromSource(a client-credentials token.Source)
-	}
+	// In production: a client-credentials token.Source in token's cache.
+	appToken := token.SourceFunc(func(ctx context.Context) (*token.Token, error) {
+		return &token.Token{AccessToken: "app-token", TokenType: "Bearer"}, nil
+	})
 	src, err := graph.NewSource("9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", appToken,
 		func(o *graph.Options) { o.Endpoint = fake.URL + "/v1.0" })
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/internal/option"
 
 	"golang.org/x/sync/singleflight"
 
@@ -42,9 +43,10 @@ var (
 )
 
 // Error is Graph's own error response ({"error":{"code","message"}}) with
-// the HTTP status. It unwraps to [ErrUnavailable].
+// the HTTP status. It unwraps to Err, [ErrUnavailable].
 type Error struct {
-	Status     int
+	Err        error         // the sentinel, [ErrUnavailable]
+	Status     int           // HTTP status of Graph's answer
 	Code       string        // e.g. "Request_ResourceNotFound", "Authorization_RequestDenied"
 	Message    string        // Graph's message; never contains the app token
 	RetryAfter time.Duration // from Retry-After on 429/503, else 0
@@ -62,28 +64,11 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Unwrap returns [ErrUnavailable].
-func (e *Error) Unwrap() error { return ErrUnavailable }
+// Unwrap returns Err.
+func (e *Error) Unwrap() error { return e.Err }
 
-// TokenFunc returns an app-only access token for Microsoft Graph. It is
-// called for each request that misses the cache; give it a caching source.
-type TokenFunc func(ctx context.Context) (string, error)
-
-// FromSource adapts a token.Source (typically a client-credentials source
-// for scope https://graph.microsoft.com/.default, wrapped in token's cache)
-// to a [TokenFunc].
-func FromSource(s token.Source) TokenFunc {
-	return func(ctx context.Context) (string, error) {
-		t, err := s.Token(ctx)
-		if err != nil {
-			return "", err
-		}
-		if t == nil {
-			return "", errors.New("token source returned no token")
-		}
-		return t.AccessToken, nil
-	}
-}
+// Reason returns the reason class of Err.
+func (e *Error) Reason() string { return reason.Of(e.Err) }
 
 // DefaultEndpoint is Microsoft Graph v1.0 in the global cloud. National
 // clouds use their own host (for example https://graph.microsoft.us/v1.0).
@@ -140,7 +125,7 @@ type Options struct {
 // of its own beyond in-flight lookups and needs no Close.
 type Source struct {
 	tenant string
-	token  TokenFunc
+	token  token.Source
 	opts   Options
 	base   string
 
@@ -160,61 +145,55 @@ type entry struct {
 var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // NewSource returns a source for users of tenantID (a GUID) that
-// authenticates to Graph with token.
-func NewSource(tenantID string, token TokenFunc, optFns ...func(*Options)) (*Source, error) {
+// authenticates to Graph with the app-only access tokens of src, typically
+// a client-credentials source for scope https://graph.microsoft.com/.default
+// wrapped in token's cache: it is asked for each request that misses the
+// group cache.
+func NewSource(tenantID string, src token.Source, optFns ...func(*Options)) (*Source, error) {
 	if !guidRe.MatchString(tenantID) {
-		return nil, errors.New("graph: tenant ID must be a GUID")
+		return nil, invalid("tenant ID must be a GUID")
 	}
-	if token == nil {
-		return nil, errors.New("graph: a token function is required")
+	if src == nil {
+		return nil, invalid("a token source is required")
 	}
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
+	o := option.New(optFns)
+	if err := o.check(); err != nil {
+		return nil, err
 	}
-	if o.Endpoint == "" {
-		o.Endpoint = DefaultEndpoint
-	}
+	return &Source{
+		tenant: strings.ToLower(tenantID), token: src, opts: o,
+		base: strings.TrimRight(o.Endpoint, "/"), cache: map[string]entry{},
+		audit: audit.New(o.Audit),
+	}, nil
+}
+
+// invalid is the error of NewSource given unusable options.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("graph: "+format, args...)
+}
+
+// check validates the options and fills in their defaults.
+func (o *Options) check() error {
+	option.Default(&o.Endpoint, DefaultEndpoint)
 	u, err := url.Parse(o.Endpoint)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("graph: invalid endpoint %q", o.Endpoint)
+		return invalid("invalid endpoint %q", o.Endpoint)
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && loopback.Host(u.Hostname())) {
-		return nil, fmt.Errorf("graph: endpoint %q must use https", o.Endpoint)
+		return invalid("endpoint %q must use https", o.Endpoint)
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
-	switch {
-	case o.TTL == 0:
-		o.TTL = DefaultTTL
-	case o.TTL > 24*time.Hour:
-		o.TTL = 24 * time.Hour
-	}
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = DefaultMaxEntries
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = DefaultMaxRetries
-	} else if o.MaxRetries < 0 {
-		o.MaxRetries = 0
-	}
-	if o.MaxRetryAfter <= 0 {
-		o.MaxRetryAfter = DefaultMaxRetryAfter
-	}
+	option.Limit(&o.TTL, DefaultTTL, 24*time.Hour)
+	option.Positive(&o.MaxEntries, DefaultMaxEntries)
+	option.Positive(&o.Timeout, DefaultTimeout)
+	option.Limit(&o.MaxRetries, DefaultMaxRetries, 0)
+	option.Positive(&o.MaxRetryAfter, DefaultMaxRetryAfter)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Source{
-		tenant: strings.ToLower(tenantID), token: token, opts: o,
-		base: strings.TrimRight(o.Endpoint, "/"), cache: map[string]entry{},
-		audit: audit.New(o.Audit),
-	}, nil
+	return nil
 }
 
 // Groups returns the object IDs (lower case) of every group the user of c
@@ -281,7 +260,7 @@ func (s *Source) emit(ctx context.Context, c *jwks.Claims, g []string, err error
 }
 
 func (s *Source) cached(oid string) ([]string, bool) {
-	if s.opts.TTL < 0 {
+	if s.opts.TTL <= 0 {
 		return nil, false
 	}
 	s.mu.Lock()
@@ -294,7 +273,7 @@ func (s *Source) cached(oid string) ([]string, bool) {
 }
 
 func (s *Source) store(oid string, g []string) {
-	if s.opts.TTL < 0 {
+	if s.opts.TTL <= 0 {
 		return
 	}
 	s.mu.Lock()
@@ -333,12 +312,9 @@ func (s *Source) fetch(ctx context.Context, oid string) ([]string, error) {
 	}
 	endpoint := s.base + "/users/" + url.PathEscape(oid) + "/getMemberObjects"
 	for attempt := 0; ; attempt++ {
-		tok, err := s.token(ctx)
-		if err == nil && tok == "" {
-			err = errors.New("empty access token")
-		}
+		tok, err := s.appToken(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("%w: app token: %w", ErrUnavailable, err)
+			return nil, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
@@ -365,6 +341,18 @@ func (s *Source) fetch(ctx context.Context, oid string) ([]string, error) {
 	}
 }
 
+// appToken asks the token source for an access token.
+func (s *Source) appToken(ctx context.Context) (string, error) {
+	t, err := s.token.Token(ctx)
+	if err == nil && (t == nil || t.AccessToken == "") {
+		err = errors.New("empty access token")
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: app token: %w", ErrUnavailable, err)
+	}
+	return t.AccessToken, nil
+}
+
 func retryable(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
@@ -384,7 +372,7 @@ func (s *Source) do(req *http.Request) ([]string, error) {
 		return nil, fmt.Errorf("%w: response larger than %d bytes", ErrUnavailable, maxBody)
 	}
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Status: resp.StatusCode}
+		e := &Error{Err: ErrUnavailable, Status: resp.StatusCode}
 		var body struct {
 			Error struct {
 				Code    string `json:"code"`

@@ -95,7 +95,9 @@ func quoteAll(ids []string) string {
 	return strings.Join(q, ",")
 }
 
-func staticToken(context.Context) (string, error) { return appToken, nil }
+var staticToken = token.SourceFunc(func(context.Context) (*token.Token, error) {
+	return &token.Token{AccessToken: appToken, TokenType: "Bearer"}, nil
+})
 
 func newSource(t *testing.T, srv *httptest.Server, optFns ...func(*graph.Options)) *graph.Source {
 	t.Helper()
@@ -278,9 +280,9 @@ func TestRejectedBeforeAnyRequest(t *testing.T) {
 func TestTokenFailure(t *testing.T) {
 	_, srv := newFakeGraph(t, ok(rmGroup))
 	boom := errors.New("token endpoint down")
-	for _, tf := range []graph.TokenFunc{
-		func(context.Context) (string, error) { return "", boom },
-		func(context.Context) (string, error) { return "", nil },
+	for _, tf := range []token.SourceFunc{
+		func(context.Context) (*token.Token, error) { return nil, boom },
+		func(context.Context) (*token.Token, error) { return &token.Token{}, nil },
 	} {
 		s, err := graph.NewSource(tenant, tf, func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
 		if err != nil {
@@ -312,7 +314,7 @@ func TestCallerContextEndsWait(t *testing.T) {
 func TestNewSourceValidates(t *testing.T) {
 	tests := []struct {
 		tenant   string
-		tok      graph.TokenFunc
+		tok      token.Source
 		endpoint string
 	}{
 		{"contoso", staticToken, ""},
@@ -328,12 +330,13 @@ func TestNewSourceValidates(t *testing.T) {
 	}
 }
 
-func TestFromSource(t *testing.T) {
+// The app token goes to Graph as the bearer token.
+func TestTokenSource(t *testing.T) {
 	_, srv := newFakeGraph(t, ok(rmGroup))
 	src := token.SourceFunc(func(context.Context) (*token.Token, error) {
 		return &token.Token{AccessToken: appToken, TokenType: "Bearer"}, nil
 	})
-	s, err := graph.NewSource(tenant, graph.FromSource(src), func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
+	s, err := graph.NewSource(tenant, src, func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,10 +370,10 @@ func TestPolicyWithGraphOverage(t *testing.T) {
 
 // A token source that returns neither a token nor an error fails the lookup
 // instead of panicking.
-func TestFromSourceNilToken(t *testing.T) {
+func TestNilToken(t *testing.T) {
 	_, srv := newFakeGraph(t, ok(rmGroup))
 	src := token.SourceFunc(func(context.Context) (*token.Token, error) { return nil, nil })
-	s, err := graph.NewSource(tenant, graph.FromSource(src), func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
+	s, err := graph.NewSource(tenant, src, func(o *graph.Options) { o.Endpoint = srv.URL + "/v1.0" })
 	if err != nil {
 		t.Fatal(err)
 	}

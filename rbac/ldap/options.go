@@ -11,6 +11,7 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Defaults of [Options].
@@ -21,6 +22,7 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultMaxConns    = 4
 	DefaultMaxDepth    = 10
+	DefaultGroupsTTL   = time.Minute
 	maxGroups          = 10000
 )
 
@@ -94,10 +96,11 @@ type Options struct {
 	Disabled func(attrs map[string][]string) bool
 	// GroupsTTL is how long [Directory.Groups] (the rbac.GroupSource)
 	// keeps a user's groups, so that a decision does not cost directory
-	// searches on every request; 0 means no caching. A mover's new groups,
-	// and a leaver disabled in the directory, take effect after at most
-	// GroupsTTL; [Directory.Forget] drops one user at once. Clamped to at
-	// most 1h. Authenticate and Lookup never use the cache.
+	// searches on every request; 0 means [DefaultGroupsTTL], negative
+	// means no caching. A mover's new groups, and a leaver disabled in the
+	// directory, take effect after at most GroupsTTL; [Directory.Forget]
+	// drops one user at once. Clamped to at most 1h. Authenticate and
+	// Lookup never use the cache.
 	GroupsTTL time.Duration
 	// Now stamps the claims built and times the cache; nil means time.Now.
 	Now func() time.Time
@@ -251,7 +254,7 @@ func (o *Options) setDefaults(u *url.URL) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	o.GroupsTTL = min(max(o.GroupsTTL, 0), time.Hour)
+	option.Limit(&o.GroupsTTL, DefaultGroupsTTL, time.Hour)
 }
 
 func positiveOr[T int | time.Duration](v, def T) T {

@@ -131,15 +131,23 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !t.r.CanRenew() || !replayable || req.Context().Err() != nil {
 		return resp, err
 	}
+	return t.retry(req, resp, tok.AccessToken)
+}
+
+// retry sends req once more with a new token when resp, the 401 answer to
+// the refused token, says invalid_token and a new token and body can be
+// had; otherwise it returns resp, its body unread.
+func (t *Transport) retry(req *http.Request, resp *http.Response, refused string) (*http.Response, error) {
 	if bearer.ChallengeError(resp.Header.Values("WWW-Authenticate")) != CodeInvalidToken {
 		return resp, nil
 	}
-	fresh, ok := t.r.Renew(req.Context(), tok.AccessToken)
+	fresh, ok := t.r.Renew(req.Context(), refused)
 	if !ok {
 		return resp, nil
 	}
 	body := req.Body
 	if req.GetBody != nil && body != nil && body != http.NoBody {
+		var err error
 		if body, err = req.GetBody(); err != nil {
 			// The first answer stands; its body is still unread.
 			return resp, nil

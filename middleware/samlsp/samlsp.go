@@ -14,14 +14,15 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/middleware"
 )
 
-// Defaults applied by [New].
 const (
-	DefaultSessionTTL  = 8 * time.Hour
-	DefaultMaxSessions = 100000
+	// The defaults of Options.SessionTTL and Options.MaxSessions.
+	defaultSessionTTL  = 8 * time.Hour
+	defaultMaxSessions = 100000
 	// requestTTL is how long a browser has to come back from the IdP.
 	requestTTL   = 10 * time.Minute
 	maxPending   = 100000
@@ -41,9 +42,9 @@ type Options struct {
 	// leaves the zero Decision, which denies everything.
 	Policy middleware.Policy
 	// SessionTTL bounds a session; the IdP's SessionNotOnOrAfter may end it
-	// sooner. Zero means DefaultSessionTTL.
+	// sooner. Zero (or less) means 8 hours.
 	SessionTTL time.Duration
-	// MaxSessions bounds the session store. Zero means DefaultMaxSessions.
+	// MaxSessions bounds the session store. Zero (or less) means 100,000.
 	MaxSessions int
 	// AfterLogout is where the browser goes when the IdP has no single
 	// logout endpoint; "" means "/".
@@ -87,18 +88,9 @@ func New(v *saml.Validator, opts ...func(*Options)) (*SP, error) {
 	if v == nil {
 		return nil, errors.New("samlsp: nil validator")
 	}
-	var o Options
-	for _, fn := range opts {
-		if fn != nil {
-			fn(&o)
-		}
-	}
-	if o.SessionTTL <= 0 {
-		o.SessionTTL = DefaultSessionTTL
-	}
-	if o.MaxSessions <= 0 {
-		o.MaxSessions = DefaultMaxSessions
-	}
+	o := option.New(opts)
+	option.Positive(&o.SessionTTL, defaultSessionTTL)
+	option.Positive(&o.MaxSessions, defaultMaxSessions)
 	if o.AfterLogout == "" {
 		o.AfterLogout = "/"
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/idbridge/idbridge/internal/reason"
@@ -158,38 +159,53 @@ func TestAllGroups(t *testing.T) {
 	}
 }
 
+// inMemory serves a client's requests with a handler, without sockets, so
+// that a test can run in a synctest bubble.
+type inMemory struct{ h http.Handler }
+
+func (m inMemory) RoundTrip(r *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	m.h.ServeHTTP(rec, r)
+	return rec.Result(), nil
+}
+
 func TestConcurrentLookupsShareOneRequest(t *testing.T) {
-	release := make(chan struct{})
-	f, srv := newFakeGraph(t, func(n int, w http.ResponseWriter) {
-		<-release
-		ok(rmGroup)(n, w)
-	})
-	s := newSource(t, srv)
-	var wg sync.WaitGroup
-	errs := make(chan error, 10)
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.Groups(context.Background(), user())
-			errs <- err
-		}()
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for f.calls.Load() == 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	close(release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		f := &fakeGraph{t: t, wantBody: `{"securityEnabledOnly":true}`, respond: func(n int, w http.ResponseWriter) {
+			<-release
+			ok(rmGroup)(n, w)
+		}}
+		s, err := graph.NewSource(tenant, staticToken, func(o *graph.Options) {
+			o.Endpoint = "https://graph.example/v1.0"
+			o.HTTPClient = &http.Client{Transport: inMemory{f}}
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	if n := f.calls.Load(); n != 1 {
-		t.Fatalf("%d requests for 10 concurrent callers", n)
-	}
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for i := 0; i < 10; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := s.Groups(context.Background(), user())
+				errs <- err
+			}()
+		}
+		synctest.Wait() // all ten wait: one in the request, nine for its result
+		close(release)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := f.calls.Load(); n != 1 {
+			t.Fatalf("%d requests for 10 concurrent callers", n)
+		}
+	})
 }
 
 func TestErrors(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -16,12 +17,13 @@ var (
 	// ErrInvalidOptions: options that would generate a trust policy wider
 	// than the grant (no audience for an OIDC issuer) or malformed ARNs.
 	ErrInvalidOptions = errors.New("awstrust: invalid options")
-	// ErrUnsupported: a grant IAM cannot federate (an AWS role granted
-	// through an issuer that is not an https OIDC issuer).
-	ErrUnsupported = errors.New("awstrust: grant IAM cannot enforce")
-	// ErrUnexpectedDocument: a trust policy that is not an IAM policy
-	// document this package understands.
-	ErrUnexpectedDocument = errors.New("awstrust: unexpected trust policy document")
+	// ErrUnsupported (class malformed): a grant IAM cannot federate (an
+	// AWS role granted through an issuer that is not an https OIDC
+	// issuer).
+	ErrUnsupported = reason.New(reason.Malformed, "awstrust: grant IAM cannot enforce")
+	// ErrUnexpectedDocument (class malformed): a trust policy that is not
+	// an IAM policy document this package understands.
+	ErrUnexpectedDocument = reason.New(reason.Malformed, "awstrust: unexpected trust policy document")
 )
 
 // SAMLAudience is the SAML:aud every assertion for the AWS console and

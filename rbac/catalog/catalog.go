@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -19,17 +20,21 @@ const SchemaVersion = 1
 
 // Errors. Each is wrapped with detail; match with errors.Is.
 var (
-	// ErrSchemaVersion: a catalogue written with another schema version.
-	ErrSchemaVersion = errors.New("catalog: schema version mismatch")
-	// ErrMalformed: a catalogue document that does not decode.
-	ErrMalformed = errors.New("catalog: malformed catalogue")
-	// ErrTooLarge: the report would exceed its bound (see MaxConflicts).
-	ErrTooLarge = errors.New("catalog: too large")
+	// ErrSchemaVersion (class malformed): a catalogue written with another
+	// schema version.
+	ErrSchemaVersion = reason.New(reason.Malformed, "catalog: schema version mismatch")
+	// ErrMalformed (class malformed): a catalogue document, or claims
+	// given to [WhatIf], that do not decode.
+	ErrMalformed = reason.New(reason.Malformed, "catalog: malformed catalogue")
+	// ErrTooLarge (class too_large): the report would exceed its bound: a
+	// catalogue document over 64 MiB, or a policy with more than 10,000
+	// separation-of-duties group combinations, which is refused rather than
+	// reported in part.
+	ErrTooLarge = reason.New(reason.TooLarge, "catalog: too large")
 )
 
-// MaxConflicts bounds the group combinations listed per catalogue. A
-// policy past it is refused with ErrTooLarge rather than reported in part.
-const MaxConflicts = 10000
+// maxConflicts bounds the group combinations listed per catalogue.
+const maxConflicts = 10000
 
 // Catalog is a policy's entitlements as a governance tool reads them.
 type Catalog struct {
@@ -141,11 +146,11 @@ type Conflict struct {
 
 // New builds the catalogue of the policy's current version.
 func New(p *rbac.Policy) (*Catalog, error) {
-	return FromInventory(p.Inventory())
+	return fromInventory(p.Inventory())
 }
 
-// FromInventory builds the catalogue of an inventory.
-func FromInventory(inv rbac.Inventory) (*Catalog, error) {
+// fromInventory builds the catalogue of an inventory.
+func fromInventory(inv rbac.Inventory) (*Catalog, error) {
 	b := newBuilder(inv)
 	for _, m := range inv.Mappings {
 		b.mapping(m)
@@ -261,7 +266,7 @@ func (b *builder) denies() {
 }
 
 // sods lists, for each separation-of-duties rule, the group combinations
-// that would grant two of its roles; at most MaxConflicts in all.
+// that would grant two of its roles; at most maxConflicts in all.
 func (b *builder) sods() error {
 	total := 0
 	for _, s := range b.inv.SoD {
@@ -277,8 +282,8 @@ func (b *builder) sods() error {
 							continue
 						}
 						seen[k] = true
-						if total++; total > MaxConflicts {
-							return fmt.Errorf("%w: more than %d separation-of-duties group combinations", ErrTooLarge, MaxConflicts)
+						if total++; total > maxConflicts {
+							return fmt.Errorf("%w: more than %d separation-of-duties group combinations", ErrTooLarge, maxConflicts)
 						}
 						sod.Conflicts = append(sod.Conflicts, cf)
 					}
@@ -382,19 +387,19 @@ func (c *Catalog) WriteJSON(w io.Writer) error {
 	return enc.Encode(c)
 }
 
-// MaxDocumentSize bounds a catalogue document read by [Read].
-const MaxDocumentSize = 64 << 20
+// maxDocumentSize bounds a catalogue document read by [Read].
+const maxDocumentSize = 64 << 20
 
 // Read decodes a catalogue written by [Catalog.WriteJSON]. A document of
 // another schema version fails with [ErrSchemaVersion], one that does not
 // decode (unknown fields included) with [ErrMalformed].
 func Read(r io.Reader) (*Catalog, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxDocumentSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, maxDocumentSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("catalog: read: %w", err)
 	}
-	if len(data) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: document larger than %d bytes", ErrTooLarge, MaxDocumentSize)
+	if len(data) > maxDocumentSize {
+		return nil, fmt.Errorf("%w: document larger than %d bytes", ErrTooLarge, maxDocumentSize)
 	}
 	var head struct {
 		SchemaVersion *int `json:"schema_version"`

@@ -45,8 +45,10 @@
 // `claim NAME="V"`, "issuer NAME".
 //
 // [Catalog.WriteCSV] flattens the catalogue to one row per group and
-// [Entitlement] (columns in [CSVHeader]); [Catalog.WriteConflictsCSV] lists
-// the SoD conflicts. Cells that a spreadsheet would read as a formula are
+// [Entitlement], under the header row schema_version, issuer, group_id,
+// group_name, kind, name, detail, when, mapping; [Catalog.WriteConflictsCSV]
+// lists the SoD conflicts under schema_version, sod, role_a, role_b,
+// groups, when, in_one_decision, via. Cells that a spreadsheet would read as a formula are
 // prefixed with a quote.
 //
 // # Change impact

@@ -111,16 +111,16 @@ func sortUnique(es []Entitlement) []Entitlement {
 	return slices.CompactFunc(es, func(a, b Entitlement) bool { return a.key() == b.key() })
 }
 
-// CSVHeader is the first row [Catalog.WriteCSV] writes.
-var CSVHeader = []string{"schema_version", "issuer", "group_id", "group_name", "kind", "name", "detail", "when", "mapping"}
+// csvHeader is the first row [Catalog.WriteCSV] writes.
+var csvHeader = []string{"schema_version", "issuer", "group_id", "group_name", "kind", "name", "detail", "when", "mapping"}
 
-// WriteCSV writes one row per group and entitlement (see CSVHeader), for
+// WriteCSV writes one row per group and entitlement, for
 // spreadsheet review. Grants that name no group have empty group columns.
 // Separation-of-duties conflicts are in [Catalog.WriteConflictsCSV].
 func (c *Catalog) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	v := fmt.Sprint(c.SchemaVersion)
-	_ = cw.Write(CSVHeader)
+	_ = cw.Write(csvHeader)
 	for _, g := range c.Groups {
 		for _, e := range g.Entitlements() {
 			_ = cw.Write([]string{v, g.Issuer, g.ID, g.Name, e.Kind, csvSafe(e.Name), csvSafe(e.Detail), csvSafe(strings.Join(e.When, "; ")), e.Mapping})
@@ -135,14 +135,14 @@ func (c *Catalog) WriteCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// ConflictsCSVHeader is the first row [Catalog.WriteConflictsCSV] writes.
-var ConflictsCSVHeader = []string{"schema_version", "sod", "role_a", "role_b", "groups", "when", "in_one_decision", "via"}
+// conflictsCSVHeader is the first row [Catalog.WriteConflictsCSV] writes.
+var conflictsCSVHeader = []string{"schema_version", "sod", "role_a", "role_b", "groups", "when", "in_one_decision", "via"}
 
 // WriteConflictsCSV writes one row per separation-of-duties conflict.
 func (c *Catalog) WriteConflictsCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	v := fmt.Sprint(c.SchemaVersion)
-	_ = cw.Write(ConflictsCSVHeader)
+	_ = cw.Write(conflictsCSVHeader)
 	for _, s := range c.SoD {
 		for _, cf := range s.Conflicts {
 			_ = cw.Write([]string{v, s.ID, cf.Roles[0], cf.Roles[1], csvSafe(strings.Join(cf.Groups, "; ")),

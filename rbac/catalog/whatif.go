@@ -2,17 +2,17 @@ package catalog
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
 
-// ErrUnknownGroup: a group to add or remove is not declared for the
-// claims' issuer.
-var ErrUnknownGroup = errors.New("catalog: unknown group")
+// ErrUnknownGroup (class malformed): a group to add or remove is not
+// declared for the claims' issuer.
+var ErrUnknownGroup = reason.New(reason.Malformed, "catalog: unknown group")
 
 // Move is the mover question: what a user gains and loses when groups are
 // added or removed, before the change is made.
@@ -82,11 +82,11 @@ func WhatIf(p *rbac.Policy, claims []byte, add, remove []string) (*Move, error) 
 func whatIfClaims(p *rbac.Policy, inv rbac.Inventory, claims []byte) (map[string]json.RawMessage, *rbac.InventoryIssuer, []string, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(claims, &m); err != nil || m == nil {
-		return nil, nil, nil, fmt.Errorf("catalog: claims must be a JSON object")
+		return nil, nil, nil, fmt.Errorf("%w: claims must be a JSON object", ErrMalformed)
 	}
 	var iss string
 	if err := json.Unmarshal(m["iss"], &iss); err != nil || iss == "" {
-		return nil, nil, nil, fmt.Errorf("catalog: claims have no iss string")
+		return nil, nil, nil, fmt.Errorf("%w: claims have no iss string", ErrMalformed)
 	}
 	var issuer *rbac.InventoryIssuer
 	for i, is := range inv.Issuers {
@@ -95,12 +95,12 @@ func whatIfClaims(p *rbac.Policy, inv rbac.Inventory, claims []byte) (map[string
 		}
 	}
 	if issuer == nil {
-		return nil, nil, nil, fmt.Errorf("catalog: the policy does not trust issuer %q", iss)
+		return nil, nil, nil, fmt.Errorf("catalog: %w: %q", rbac.ErrIssuer, iss)
 	}
 	var groups []string
 	if raw, ok := m[issuer.GroupsClaim]; ok {
 		if err := json.Unmarshal(raw, &groups); err != nil {
-			return nil, nil, nil, fmt.Errorf("catalog: claim %q is not a list of strings", issuer.GroupsClaim)
+			return nil, nil, nil, fmt.Errorf("%w: claim %q is not a list of strings", ErrMalformed, issuer.GroupsClaim)
 		}
 	}
 	return m, issuer, groups, nil

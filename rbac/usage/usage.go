@@ -27,12 +27,18 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Errors. Each is wrapped with the line number; match with errors.Is.
 var (
-	ErrMalformed = errors.New("usage: malformed audit line")
-	ErrTooLarge  = errors.New("usage: too large")
+	// ErrMalformed (class malformed): a line that is not an audit event,
+	// or a stream that could not be read.
+	ErrMalformed = reason.New(reason.Malformed, "usage: malformed audit line")
+	// ErrTooLarge (class too_large): a line longer than
+	// Options.MaxLineBytes, or more pairs than Options.MaxPairs.
+	ErrTooLarge = reason.New(reason.TooLarge, "usage: too large")
 )
 
 // Defaults for [Options].
@@ -149,7 +155,7 @@ func Summarize(r io.Reader, o Options) (*Report, error) {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return nil, fmt.Errorf("%w: line %d longer than %d bytes", ErrTooLarge, rep.Lines+1, o.MaxLineBytes)
 		}
-		return nil, fmt.Errorf("usage: reading line %d: %w", rep.Lines+1, err)
+		return nil, fmt.Errorf("%w: reading line %d: %w", ErrMalformed, rep.Lines+1, err)
 	}
 	rep.Uses = make([]Use, 0, len(uses))
 	for _, u := range uses {

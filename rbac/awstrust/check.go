@@ -37,15 +37,15 @@ func (d Drift) String() string {
 	return s + ": " + d.Detail
 }
 
-// MaxDocumentSize bounds a trust policy document (IAM allows 2,048
+// maxDocumentSize bounds a trust policy document (IAM allows 2,048
 // characters by default, 8,192 with a quota increase).
-const MaxDocumentSize = 64 << 10
+const maxDocumentSize = 64 << 10
 
 // DecodeDocument reads a trust policy as IAM's GetRole returns it
 // (AssumeRolePolicyDocument, URL-encoded per RFC 3986) or as plain JSON.
 func DecodeDocument(s string) ([]byte, error) {
-	if len(s) > MaxDocumentSize*3 {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUnexpectedDocument, MaxDocumentSize)
+	if len(s) > maxDocumentSize*3 {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUnexpectedDocument, maxDocumentSize)
 	}
 	if t := strings.TrimSpace(s); strings.HasPrefix(t, "%7B") || strings.HasPrefix(t, "%7b") {
 		// PathUnescape: a literal '+' (allowed in role names) stays '+'.
@@ -55,8 +55,8 @@ func DecodeDocument(s string) ([]byte, error) {
 		}
 		s = d
 	}
-	if len(s) > MaxDocumentSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUnexpectedDocument, MaxDocumentSize)
+	if len(s) > maxDocumentSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrUnexpectedDocument, maxDocumentSize)
 	}
 	return []byte(s), nil
 }

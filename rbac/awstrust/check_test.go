@@ -65,7 +65,7 @@ func TestCheckUnexpectedDocument(t *testing.T) {
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":{"x":1}}}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princpal":"*"}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Condition":{"StringEquals":{"k":{"x":1}}}}]}`,
-		strings.Repeat(" ", awstrust.MaxDocumentSize+1),
+		strings.Repeat(" ", 64<<10+1),
 	} {
 		b, err := awstrust.DecodeDocument(doc)
 		if err == nil {

@@ -33,7 +33,7 @@
 // # Caching and failure
 //
 // Results are cached per tenant and user for Options.TTL (0 means
-// [DefaultTTL], negative means no cache) and concurrent
+// 5 minutes, negative means no cache) and concurrent
 // lookups for one user share one request. Throttling (429, 503) is retried
 // after Retry-After when that fits Options.MaxRetryAfter. Any failure is
 // returned as an error wrapping [ErrUnavailable]; rbac then denies (fails

@@ -76,11 +76,11 @@ const DefaultEndpoint = "https://graph.microsoft.com/v1.0"
 
 // Defaults and bounds of [Options].
 const (
-	DefaultTTL           = 5 * time.Minute
-	DefaultMaxEntries    = 10000
-	DefaultTimeout       = 10 * time.Second
-	DefaultMaxRetries    = 2
-	DefaultMaxRetryAfter = 10 * time.Second
+	defaultTTL           = 5 * time.Minute
+	defaultMaxEntries    = 10000
+	defaultTimeout       = 10 * time.Second
+	defaultMaxRetries    = 2
+	defaultMaxRetryAfter = 10 * time.Second
 	maxBody              = 4 << 20 // 11,000 IDs is under 500 KB
 )
 
@@ -96,20 +96,20 @@ type Options struct {
 	// are returned (securityEnabledOnly: true), which is what the groups
 	// claim carries with the usual "SecurityGroup" app setting.
 	AllGroups bool
-	// TTL is how long a user's groups are cached; 0 means [DefaultTTL],
+	// TTL is how long a user's groups are cached; 0 means 5 minutes,
 	// negative disables caching. Clamped to at most 24h. A mover's new
 	// groups take effect after at most TTL.
 	TTL time.Duration
-	// MaxEntries bounds the cache; 0 means [DefaultMaxEntries].
+	// MaxEntries bounds the cache; 0 means 10,000.
 	MaxEntries int
 	// Timeout bounds one lookup including retries; 0 means
-	// [DefaultTimeout].
+	// 10s.
 	Timeout time.Duration
 	// MaxRetries is how often a throttled (429/503/504) request is
-	// retried; 0 means [DefaultMaxRetries], negative means never.
+	// retried; 0 means 2, negative means never.
 	MaxRetries int
 	// MaxRetryAfter is the longest Retry-After the source waits for; a
-	// longer one fails at once. 0 means [DefaultMaxRetryAfter].
+	// longer one fails at once. 0 means 10s.
 	MaxRetryAfter time.Duration
 	// Now is the clock for the cache; nil means time.Now.
 	Now func() time.Time
@@ -185,11 +185,11 @@ func (o *Options) check() error {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
-	option.Limit(&o.TTL, DefaultTTL, 24*time.Hour)
-	option.Positive(&o.MaxEntries, DefaultMaxEntries)
-	option.Positive(&o.Timeout, DefaultTimeout)
-	option.Limit(&o.MaxRetries, DefaultMaxRetries, 0)
-	option.Positive(&o.MaxRetryAfter, DefaultMaxRetryAfter)
+	option.Limit(&o.TTL, defaultTTL, 24*time.Hour)
+	option.Positive(&o.MaxEntries, defaultMaxEntries)
+	option.Positive(&o.Timeout, defaultTimeout)
+	option.Limit(&o.MaxRetries, defaultMaxRetries, 0)
+	option.Positive(&o.MaxRetryAfter, defaultMaxRetryAfter)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -33,7 +33,7 @@
 // deny rule on preferred_username or an AWS source identity sees one
 // spelling. Names with surrounding spaces (which LDAP would also ignore),
 // control or invisible formatting characters, invalid UTF-8 or over
-// [MaxUsernameLen] bytes are refused with [ErrInvalidUsername] before the
+// 256 bytes are refused with [ErrInvalidUsername] before the
 // directory is asked; filter metacharacters are escaped, so "*" or
 // "x)(uid=*" match nobody.
 //

@@ -13,9 +13,9 @@ import (
 	"github.com/idbridge/idbridge/rbac"
 )
 
-// MaxMembers bounds the users [Directory.Members] lists; a larger group is
+// maxMembers bounds the users [Directory.Members] lists; a larger group is
 // refused (wrapping ErrUnavailable) rather than listed in part.
-const MaxMembers = 100000
+const maxMembers = 100000
 
 // Exists reports whether the directory has an entry at dn, for checks that
 // the groups a policy declares are real.
@@ -50,7 +50,7 @@ var groupClasses = []string{"group", "groupofnames", "groupofuniquenames"}
 // nested groups (up to Options.MaxDepth), groups themselves left out: the
 // users who hold the group. A groupDN that names no entry, or one that is
 // not a group, is an error ([ErrNoGroup]); a group with more than
-// [MaxMembers] users is ErrUnavailable.
+// 100,000 users is ErrUnavailable.
 func (d *Directory) Members(ctx context.Context, groupDN string) ([]string, error) {
 	if _, err := goldap.ParseDN(groupDN); err != nil {
 		return nil, fmt.Errorf("ldap: malformed DN: %w", err)
@@ -100,8 +100,8 @@ func (d *Directory) Members(ctx context.Context, groupDN string) ([]string, erro
 						}
 					}
 				}
-				if len(out) > MaxMembers {
-					bad = fmt.Errorf("%w: %s has more than %d members", ErrUnavailable, groupDN, MaxMembers)
+				if len(out) > maxMembers {
+					bad = fmt.Errorf("%w: %s has more than %d members", ErrUnavailable, groupDN, maxMembers)
 					return nil
 				}
 			}

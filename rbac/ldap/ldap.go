@@ -280,7 +280,7 @@ func (d *Directory) lookup(ctx context.Context, username string) (*jwks.Claims, 
 // (Issuer is Options.Issuer) the user is the Subject DN; for other tokens
 // it is the value of Options.UserClaim searched with UserFilter. A
 // disabled account returns [ErrDisabled], so the decision is denied.
-// Results are cached for Options.GroupsTTL ([DefaultGroupsTTL] unless set); the
+// Results are cached for Options.GroupsTTL (1 minute unless set); the
 // slice is shared with the cache, do not modify it.
 func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 	key, byDN, username, ok := d.cacheKey(c)

@@ -14,15 +14,15 @@ import (
 	"github.com/idbridge/idbridge/internal/option"
 )
 
-// Defaults of [Options].
+// Defaults of [Options], as its fields' comments state them.
 const (
-	DefaultUserFilter  = "(&(objectClass=inetOrgPerson)(uid={username}))"
-	DefaultGroupFilter = "(&(objectClass=groupOfNames)(member={dn}))"
-	DefaultDialTimeout = 5 * time.Second
-	DefaultTimeout     = 10 * time.Second
-	DefaultMaxConns    = 4
-	DefaultMaxDepth    = 10
-	DefaultGroupsTTL   = time.Minute
+	defaultUserFilter  = "(&(objectClass=inetOrgPerson)(uid={username}))"
+	defaultGroupFilter = "(&(objectClass=groupOfNames)(member={dn}))"
+	defaultDialTimeout = 5 * time.Second
+	defaultTimeout     = 10 * time.Second
+	defaultMaxConns    = 4
+	defaultMaxDepth    = 10
+	defaultGroupsTTL   = time.Minute
 	maxGroups          = 10000
 )
 
@@ -38,8 +38,8 @@ type Options struct {
 	UserBaseDN  string
 	GroupBaseDN string
 	// UserFilter finds a user by name; {username} is replaced by the
-	// escaped name. Default [DefaultUserFilter]; for AD use
-	// "(&(objectClass=user)(sAMAccountName={username}))" or
+	// escaped name. "" means "(&(objectClass=inetOrgPerson)(uid={username}))";
+	// for AD use "(&(objectClass=user)(sAMAccountName={username}))" or
 	// userPrincipalName.
 	UserFilter string
 	// UsernameAttribute names the attribute whose value Authenticate and
@@ -51,7 +51,8 @@ type Options struct {
 	// compares {username} with several attributes.
 	UsernameAttribute string
 	// GroupFilter finds the groups a DN is a direct member of; {dn} is
-	// replaced by the escaped DN. Default [DefaultGroupFilter]; for AD
+	// replaced by the escaped DN. "" means
+	// "(&(objectClass=groupOfNames)(member={dn}))"; for AD
 	// "(&(objectClass=group)(member={dn}))".
 	GroupFilter string
 	// GroupIDAttribute names the attribute that identifies a group to the
@@ -61,7 +62,7 @@ type Options struct {
 	// InChain expands nesting with AD's LDAP_MATCHING_RULE_IN_CHAIN
 	// (1.2.840.113556.1.4.1941) in one search; only Active Directory has it.
 	InChain bool
-	// MaxDepth bounds nesting levels followed; 0 means [DefaultMaxDepth].
+	// MaxDepth bounds nesting levels followed; 0 means 10.
 	MaxDepth int
 	// UserClaim names the claim that carries the directory user name when
 	// Groups is asked about a token from another issuer; "" means
@@ -82,13 +83,13 @@ type Options struct {
 	// only on loopback in tests.
 	InsecurePlaintext bool
 	// DialTimeout bounds connecting (and the TLS handshake); 0 means
-	// [DefaultDialTimeout].
+	// 5s.
 	DialTimeout time.Duration
-	// Timeout bounds each LDAP operation; 0 means [DefaultTimeout].
+	// Timeout bounds each LDAP operation; 0 means 10s.
 	Timeout time.Duration
 	// MaxConns bounds the pooled service connections, and separately the
 	// connections open at once for user binds (Authenticate); 0 means
-	// [DefaultMaxConns]. Callers beyond it wait (on their context), so a
+	// 4. Callers beyond it wait (on their context), so a
 	// burst of logins cannot open unbounded connections to the directory.
 	MaxConns int
 	// Disabled reports whether an account is disabled from its attributes
@@ -96,7 +97,7 @@ type Options struct {
 	Disabled func(attrs map[string][]string) bool
 	// GroupsTTL is how long [Directory.Groups] (the rbac.GroupSource)
 	// keeps a user's groups, so that a decision does not cost directory
-	// searches on every request; 0 means [DefaultGroupsTTL], negative
+	// searches on every request; 0 means 1 minute, negative
 	// means no caching. A mover's new groups, and a leaver disabled in the
 	// directory, take effect after at most GroupsTTL; [Directory.Forget]
 	// drops one user at once. Clamped to at most 1h. Authenticate and
@@ -215,8 +216,8 @@ func (o *Options) checkDNs() error {
 
 func (o *Options) checkFilters() error {
 	var err error
-	o.UserFilter = cmp.Or(o.UserFilter, DefaultUserFilter)
-	o.GroupFilter = cmp.Or(o.GroupFilter, DefaultGroupFilter)
+	o.UserFilter = cmp.Or(o.UserFilter, defaultUserFilter)
+	o.GroupFilter = cmp.Or(o.GroupFilter, defaultGroupFilter)
 	if !strings.Contains(o.UserFilter, "{username}") {
 		return invalid("UserFilter must contain {username}")
 	}
@@ -244,17 +245,17 @@ func (o *Options) checkFilters() error {
 func (o *Options) setDefaults(u *url.URL) {
 	o.UserClaim = cmp.Or(o.UserClaim, "preferred_username")
 	o.Issuer = cmp.Or(o.Issuer, u.Scheme+"://"+u.Host)
-	o.MaxDepth = positiveOr(o.MaxDepth, DefaultMaxDepth)
-	o.DialTimeout = positiveOr(o.DialTimeout, DefaultDialTimeout)
-	o.Timeout = positiveOr(o.Timeout, DefaultTimeout)
-	o.MaxConns = positiveOr(o.MaxConns, DefaultMaxConns)
+	o.MaxDepth = positiveOr(o.MaxDepth, defaultMaxDepth)
+	o.DialTimeout = positiveOr(o.DialTimeout, defaultDialTimeout)
+	o.Timeout = positiveOr(o.Timeout, defaultTimeout)
+	o.MaxConns = positiveOr(o.MaxConns, defaultMaxConns)
 	if o.Disabled == nil {
 		o.Disabled = DefaultDisabled
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	option.Limit(&o.GroupsTTL, DefaultGroupsTTL, time.Hour)
+	option.Limit(&o.GroupsTTL, defaultGroupsTTL, time.Hour)
 }
 
 func positiveOr[T int | time.Duration](v, def T) T {

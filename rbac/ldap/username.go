@@ -13,7 +13,7 @@ import (
 )
 
 // ErrInvalidUsername: the name given to Authenticate or Lookup can name no
-// account (empty, over [MaxUsernameLen] bytes, not UTF-8, a control or
+// account (empty, over 256 bytes, not UTF-8, a control or
 // invisible formatting character, surrounding spaces). It is refused
 // before the directory is asked: LDAP matching ignores surrounding spaces
 // and case, so " amit.r" would otherwise sign in as amit.r. From
@@ -21,10 +21,10 @@ import (
 // [ErrNoUser]. The error never repeats the name.
 var ErrInvalidUsername = reason.New(reason.Malformed, "ldap: invalid username")
 
-// MaxUsernameLen bounds a username in bytes; AD's sAMAccountName has at
+// maxUsernameLen bounds a username in bytes; AD's sAMAccountName has at
 // most 20 characters and a userPrincipalName at most 1024 bytes, but no
 // person types a quarter of that.
-const MaxUsernameLen = 256
+const maxUsernameLen = 256
 
 // checkUsername refuses names that are hostile or that the directory
 // would match to a different spelling than the one typed.
@@ -33,8 +33,8 @@ func checkUsername(s string) error {
 	switch {
 	case s == "":
 		return bad("empty")
-	case len(s) > MaxUsernameLen:
-		return bad(fmt.Sprintf("longer than %d bytes", MaxUsernameLen))
+	case len(s) > maxUsernameLen:
+		return bad(fmt.Sprintf("longer than %d bytes", maxUsernameLen))
 	case !utf8.ValidString(s):
 		return bad("not valid UTF-8")
 	}

@@ -35,8 +35,8 @@ func TestCheckUsername(t *testing.T) {
 		{"line separator", "amit\u2028r", "ldap: invalid username: contains an invisible formatting character"},
 		{"BOM", "\ufeffamit.r", "ldap: invalid username: contains an invisible formatting character"},
 		{"invalid UTF-8", "amit\xff", "ldap: invalid username: not valid UTF-8"},
-		{"over-long", strings.Repeat("a", MaxUsernameLen+1), "ldap: invalid username: longer than 256 bytes"},
-		{"at the limit", strings.Repeat("a", MaxUsernameLen), ""},
+		{"over-long", strings.Repeat("a", maxUsernameLen+1), "ldap: invalid username: longer than 256 bytes"},
+		{"at the limit", strings.Repeat("a", maxUsernameLen), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,7 +58,7 @@ func TestUsernameAttribute(t *testing.T) {
 	tests := []struct {
 		name, configured, filter, want, wantErr string
 	}{
-		{"default", "", DefaultUserFilter, "uid", ""},
+		{"default", "", defaultUserFilter, "uid", ""},
 		{"AD", "", "(&(objectClass=user)(sAMAccountName={username}))", "sAMAccountName", ""},
 		{"UPN", "", "(&(objectClass=user)(userPrincipalName={username}))", "userPrincipalName", ""},
 		{"OID", "", "(0.9.2342.19200300.100.1.1={username})", "0.9.2342.19200300.100.1.1", ""},
@@ -68,7 +68,7 @@ func TestUsernameAttribute(t *testing.T) {
 			"ldap: UserFilter compares {username} with both sAMAccountName and userPrincipalName; set UsernameAttribute to the one whose value names the user"},
 		{"no equality term", "", "(uid=*{username}*)", "",
 			"ldap: UserFilter has no (attribute={username}) term; set UsernameAttribute to the attribute whose value names the user"},
-		{"bad configured", "uid)(x", DefaultUserFilter, "", `ldap: UsernameAttribute "uid)(x" is not an attribute name`},
+		{"bad configured", "uid)(x", defaultUserFilter, "", `ldap: UsernameAttribute "uid)(x" is not an attribute name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,16 +43,16 @@ var (
 
 // Defaults for [Options].
 const (
-	DefaultMaxLineBytes = 1 << 20
-	DefaultMaxPairs     = 1 << 20
+	defaultMaxLineBytes = 1 << 20
+	defaultMaxPairs     = 1 << 20
 )
 
 // Options bound [Summarize].
 type Options struct {
-	// MaxLineBytes bounds one line; 0 means DefaultMaxLineBytes.
+	// MaxLineBytes bounds one line; 0 means 1 MiB.
 	MaxLineBytes int
 	// MaxPairs bounds the distinct user × entitlement pairs; 0 means
-	// DefaultMaxPairs.
+	// 1<<20.
 	MaxPairs int
 }
 
@@ -105,10 +105,10 @@ type line struct {
 // Summarize reads an audit stream to its end.
 func Summarize(r io.Reader, o Options) (*Report, error) {
 	if o.MaxLineBytes <= 0 {
-		o.MaxLineBytes = DefaultMaxLineBytes
+		o.MaxLineBytes = defaultMaxLineBytes
 	}
 	if o.MaxPairs <= 0 {
-		o.MaxPairs = DefaultMaxPairs
+		o.MaxPairs = defaultMaxPairs
 	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, min(64<<10, o.MaxLineBytes)), o.MaxLineBytes) // cap(buf) would raise the bound

@@ -22,8 +22,8 @@ import (
 
 // Size limits for a policy file.
 const (
-	// DefaultMaxPolicySize fits tens of thousands of mappings.
-	DefaultMaxPolicySize = 16 << 20
+	// defaultMaxPolicySize fits tens of thousands of mappings.
+	defaultMaxPolicySize = 16 << 20
 	minPolicySize        = 1 << 10
 	maxPolicySize        = 256 << 20
 )
@@ -55,8 +55,8 @@ type Options struct {
 	AuditDecisions bool
 	// Now is the clock for audit durations; nil means time.Now.
 	Now func() time.Time
-	// MaxSize bounds the policy file in bytes; 0 means
-	// [DefaultMaxPolicySize]. Clamped to [1 KiB, 256 MiB].
+	// MaxSize bounds the policy file in bytes; 0 means 16 MiB, which fits
+	// tens of thousands of mappings. Clamped to [1 KiB, 256 MiB].
 	MaxSize int64
 	// Name labels a policy parsed from bytes in error messages; "" means
 	// "policy". Files use their base name.
@@ -123,7 +123,7 @@ func newPolicy(optFns []func(*Options)) (*Policy, error) {
 	}
 	switch {
 	case o.MaxSize == 0:
-		o.MaxSize = DefaultMaxPolicySize
+		o.MaxSize = defaultMaxPolicySize
 	case o.MaxSize < minPolicySize:
 		o.MaxSize = minPolicySize
 	case o.MaxSize > maxPolicySize:

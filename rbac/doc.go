@@ -76,7 +76,10 @@
 // IDs are matched by kind, whatever case the policy writes them in: group
 // object IDs and tenant IDs are GUIDs and compare case-insensitively (Entra
 // emits lower case; a group source or a hand-made token may not); DNs
-// compare canonically, ignoring case and spacing, as LDAP does; group
+// compare canonically (RFC 4514: escapes and hex pairs decoded, spaces
+// around types and values dropped, case and the order of a multi-valued
+// RDN's attributes ignored), as LDAP does, without linking an LDAP
+// client; group
 // names of a group_ids: name issuer, app roles, scopes, acr values and
 // claim values compare exactly. [NormalizeGroupID] gives the canonical
 // form. Folding costs Decide no allocation.

@@ -7,9 +7,10 @@
 // As an [rbac.GroupSource] ([Directory.Groups]) it answers "which groups is
 // this user in" for a policy issuer whose tokens do not carry groups, or for
 // which the directory is the authority (Options.GroupSources in rbac).
-// rbac asks on every decision; Options.GroupsTTL caches the answer per
-// user, trading directory load for how soon a mover or leaver takes
-// effect ([Directory.Forget] makes it at once).
+// rbac asks on every decision; Options.GroupsTTL (a minute unless set;
+// negative turns it off) caches the answer per user, trading directory
+// load for how soon a mover or leaver takes effect ([Directory.Forget]
+// makes it at once).
 //
 // For an on-prem application that authenticates users with a directory
 // password, [Directory.Authenticate] checks the password with an LDAP bind

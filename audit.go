@@ -1,7 +1,5 @@
 package idbridge
 
-import "github.com/idbridge/idbridge/internal/reason"
-
 // AuditSchemaVersion is the version of the audit event schema, written in
 // every event as [FieldSchemaVersion]. It changes only when a name below is
 // renamed or removed or a field changes meaning; new events and fields keep
@@ -97,32 +95,4 @@ const (
 	FieldGroups             = "groups"               // groups.resolved: number of groups found
 	FieldStage              = "stage"                // signin.failed: state, idp_error, exchange or id_token
 	FieldSampled            = "sampled"              // successes stood for by this one when sampling (see SampleAudit)
-)
-
-// Reason classes, the value of [FieldReason] and of [Reason]. Their spelling
-// is part of the audit and wire contract.
-const (
-	ReasonMalformed         = reason.Malformed
-	ReasonTooLarge          = reason.TooLarge
-	ReasonAlgorithm         = reason.Algorithm
-	ReasonUnknownKey        = reason.UnknownKey
-	ReasonSignature         = reason.Signature
-	ReasonExpired           = reason.Expired
-	ReasonNotYetValid       = reason.NotYetValid
-	ReasonIssuedInFuture    = reason.IssuedInFuture
-	ReasonIssuer            = reason.Issuer
-	ReasonAudience          = reason.Audience
-	ReasonType              = reason.Type
-	ReasonMissingClaim      = reason.MissingClaim
-	ReasonTenant            = reason.Tenant
-	ReasonRevoked           = reason.Revoked
-	ReasonInsufficientScope = reason.InsufficientScope
-	ReasonInsufficientRole  = reason.InsufficientRole
-	ReasonStepUpRequired    = reason.StepUpRequired
-	ReasonForbidden         = reason.Forbidden
-	ReasonIdPUnavailable    = reason.IdPUnavailable
-	// ReasonMissing is the class of a request that carried no credential at
-	// all. It is not an error class of any package: the guards record it at
-	// INFO so that anonymous traffic does not look like an attack.
-	ReasonMissing = "missing"
 )

@@ -47,7 +47,7 @@
 // Every failure is an exported sentinel of its package, wrapped with detail
 // and matched with errors.Is. Each sentinel belongs to one reason class
 // ("expired", "audience", "insufficient_role", …) that is shared by errors,
-// audit events and HTTP/gRPC responses; [Reason] returns it for any error.
+// audit events and HTTP/gRPC responses; [ReasonOf] returns it for any error.
 // Long-lived types accept a log/slog.Handler for audit events; no token,
 // secret or assertion is ever written to a log, an error or %v output.
 //
@@ -61,11 +61,3 @@
 // them to OCSF classes and ECS fields. [SampleAudit] writes one in n of the
 // per-request successes.
 package idbridge
-
-import "github.com/idbridge/idbridge/internal/reason"
-
-// Reason returns the reason class of an idbridge error, such as "expired",
-// "unknown_key" or "idp_unavailable", or "" when err is nil or not an
-// idbridge error. The classes are listed in the package documentation of
-// each package's errors and are stable across releases.
-func Reason(err error) string { return reason.Of(err) }

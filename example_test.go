@@ -9,10 +9,10 @@ import (
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
 
-// Reason turns any idbridge error into the reason class that errors, audit
+// ReasonOf turns any idbridge error into the reason class that errors, audit
 // events and HTTP/gRPC answers share, so an API can log and count
 // rejections without matching on error strings.
-func ExampleReason() {
+func ExampleReasonOf() {
 	idp := jwkstest.NewServer() // stands in for the bank's identity provider
 	defer idp.Close()
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
@@ -33,7 +33,7 @@ func ExampleReason() {
 		"not-a-token",
 	} {
 		_, err := v.Validate(context.Background(), tok)
-		fmt.Printf("%q\n", idbridge.Reason(err))
+		fmt.Printf("%q\n", idbridge.ReasonOf(err))
 	}
 	// Output:
 	// ""

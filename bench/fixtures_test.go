@@ -30,7 +30,7 @@ const (
 
 // entraClaims is the struct a service using golang-jwt or go-oidc would
 // decode an Entra v2.0 access token into: the same typed fields idbridge's
-// jwks.Claims exposes for this token, so all libraries decode equally much.
+// idbridge.Claims exposes for this token, so all libraries decode equally much.
 type entraClaims struct {
 	jwt.RegisteredClaims
 	AIO               string   `json:"aio"`

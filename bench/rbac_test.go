@@ -7,7 +7,8 @@ import (
 
 	"github.com/casbin/casbin/v2"
 	"github.com/casbin/casbin/v2/model"
-	"github.com/idbridge/idbridge/jwks"
+
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -25,7 +26,7 @@ type rbacShape struct {
 // rbacUser is one caller: a verified token with 20 groups.
 type rbacUser struct {
 	name   string
-	claims *jwks.Claims
+	claims *idbridge.Claims
 }
 
 // rbacRequest is one question asked of every library.
@@ -40,7 +41,7 @@ func rbacGroup(i int) string { return fmt.Sprintf("%08x-1c0e-4d5a-9d8e-%012x", i
 func newRBACShape(n int) *rbacShape {
 	s := &rbacShape{n: n, nRoles: n/4 + 2}
 	user := func(name string, mapped ...int) *rbacUser {
-		c := &jwks.Claims{Issuer: issuer, TenantID: tenantID, ObjectID: name}
+		c := &idbridge.Claims{Issuer: issuer, TenantID: tenantID, ObjectID: name}
 		for i := range 20 - len(mapped) {
 			c.Groups = append(c.Groups, rbacGroup(100000+i)) // not in the policy
 		}

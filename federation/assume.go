@@ -412,7 +412,7 @@ func (a *assumer) warn(ctx context.Context, err error) {
 	now := a.o.Now()
 	attrs := []slog.Attr{
 		slog.String("role_arn", a.roleARN),
-		slog.String("reason", reason.Of(err)),
+		slog.String("reason", string(reason.Of(err))),
 		slog.String("error", err.Error()),
 	}
 	var e *Error

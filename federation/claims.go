@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	ijwt "github.com/idbridge/idbridge/internal/jwt"
 )
 
 // Claim names AWS reads a web identity session's tags and source identity
@@ -47,7 +47,7 @@ func parseToken(tok string) (tokenInfo, error) {
 	}
 	// The one JWT reader, with the validator's rules: what is sent is
 	// exactly what a validator would read.
-	c, err := jwks.ParseUnverified(tok)
+	c, err := ijwt.Parse(tok)
 	if err != nil {
 		return ti, tokenErr(ErrMalformedToken, "not a compact JWS of canonical base64url with well-typed JSON claims")
 	}

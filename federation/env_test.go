@@ -101,7 +101,7 @@ func TestFromEnvironmentFailures(t *testing.T) {
 		role     string
 		atNew    bool
 		sentinel error
-		reason   string
+		reason   idbridge.Reason
 		text     string // the whole error text, when asserted
 	}{
 		{name: "no token file variable", role: workloadRole, atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
@@ -130,8 +130,8 @@ func TestFromEnvironmentFailures(t *testing.T) {
 				}
 				_, err = p.Retrieve(testContext(t))
 			}
-			if !errors.Is(err, tc.sentinel) || idbridge.Reason(err) != tc.reason {
-				t.Fatalf("error %v (reason %q), want %v / %s", err, idbridge.Reason(err), tc.sentinel, tc.reason)
+			if !errors.Is(err, tc.sentinel) || idbridge.ReasonOf(err) != tc.reason {
+				t.Fatalf("error %v (reason %q), want %v / %s", err, idbridge.ReasonOf(err), tc.sentinel, tc.reason)
 			}
 			if tc.text != "" && err.Error() != tc.text {
 				t.Errorf("error text\n%s\nwant\n%s", err, tc.text)

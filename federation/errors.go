@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -160,7 +161,7 @@ func (e *Error) Unwrap() []error {
 
 // Reason returns the reason class: the cause's when it has one (a token
 // source that needs a new sign-in says revoked), else the sentinel's.
-func (e *Error) Reason() string {
+func (e *Error) Reason() idbridge.Reason {
 	if e.Cause != nil {
 		if r := reason.Of(e.Cause); r != "" {
 			return r

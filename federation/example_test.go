@@ -10,7 +10,6 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/federation/ststest"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/token"
@@ -65,7 +64,7 @@ func ExampleRoleFor() {
 		fmt.Println(err)
 		return
 	}
-	claims := &jwks.Claims{ // as returned by jwks.Validator.Validate
+	claims := &idbridge.Claims{ // as returned by jwks.Validator.Validate
 		Issuer: entraIssuer, ObjectID: amitOID, TenantID: tenantID,
 		PreferredUsername: "amit.r@bank.example", Groups: []string{gRM},
 	}
@@ -81,7 +80,7 @@ func ExampleRoleFor() {
 	// A leaver gets nothing, and the reason says why.
 	claims.Groups = append(claims.Groups, gLeaver)
 	_, err = federation.RoleFor(policy.Decide(claims), claims, "")
-	fmt.Println(errors.Is(err, federation.ErrNoRole), idbridge.Reason(err))
+	fmt.Println(errors.Is(err, federation.ErrNoRole), idbridge.ReasonOf(err))
 	// Output:
 	// arn:aws:iam::111122223333:role/Loan_ReadOnly 1h0m0s
 	// session: a1b2c3d4-0001-4a5b-8c6d-000000000001 source identity: amit.r@bank.example
@@ -154,7 +153,7 @@ func ExampleError() {
 	if errors.As(err, &fe) {
 		fmt.Println(fe.Code, fe.Status, fe.RequestID != "")
 	}
-	fmt.Println(errors.Is(err, federation.ErrAccessDenied), idbridge.Reason(err))
+	fmt.Println(errors.Is(err, federation.ErrAccessDenied), idbridge.ReasonOf(err))
 	// Output:
 	// AccessDenied 403 true
 	// true forbidden

@@ -144,7 +144,7 @@ func TestSTSErrorCodes(t *testing.T) {
 		code      string
 		status    int
 		sentinel  error
-		reason    string
+		reason    idbridge.Reason
 		transient bool
 	}{
 		{"InvalidIdentityToken", 400, federation.ErrInvalidIdentityToken, "forbidden", false},
@@ -174,7 +174,7 @@ func TestSTSErrorCodes(t *testing.T) {
 			if !errors.Is(err, tc.sentinel) {
 				t.Fatalf("error %v, want %v", err, tc.sentinel)
 			}
-			if r := idbridge.Reason(err); r != tc.reason {
+			if r := idbridge.ReasonOf(err); r != tc.reason {
 				t.Errorf("reason %q, want %q", r, tc.reason)
 			}
 			var fe *federation.Error
@@ -191,7 +191,7 @@ func TestSTSErrorCodes(t *testing.T) {
 				}
 			}
 			ev := log.events(t)[0]
-			if ev["event"] != "sts.failed" || ev["reason"] != tc.reason || ev["error_code"] != tc.code || ev["request_id"] != fe.RequestID {
+			if ev["event"] != "sts.failed" || ev["reason"] != string(tc.reason) || ev["error_code"] != tc.code || ev["request_id"] != fe.RequestID {
 				t.Errorf("audit event %v", ev)
 			}
 
@@ -321,7 +321,7 @@ func TestTokenSourceFailure(t *testing.T) {
 	tests := []struct {
 		name   string
 		err    error
-		reason string
+		reason idbridge.Reason
 	}{
 		{"sign-in required", fmt.Errorf("refresh: %w", token.ErrSignInRequired), "revoked"},
 		{"IdP down", fmt.Errorf("refresh: %w", token.ErrIdPUnavailable), "idp_unavailable"},
@@ -336,7 +336,7 @@ func TestTokenSourceFailure(t *testing.T) {
 			if !errors.Is(err, federation.ErrTokenSource) || !errors.Is(err, tc.err) {
 				t.Fatalf("error %v", err)
 			}
-			if r := idbridge.Reason(err); r != tc.reason {
+			if r := idbridge.ReasonOf(err); r != tc.reason {
 				t.Errorf("reason %q, want %q", r, tc.reason)
 			}
 		})
@@ -366,7 +366,7 @@ func TestExpiredTokenIsRefreshed(t *testing.T) {
 	t.Run("no fresher token", func(t *testing.T) {
 		before := e.stsCalls()
 		_, err := e.provider(t, idSource(expired)).Retrieve(testContext(t))
-		if !errors.Is(err, federation.ErrTokenExpired) || idbridge.Reason(err) != "expired" {
+		if !errors.Is(err, federation.ErrTokenExpired) || idbridge.ReasonOf(err) != "expired" {
 			t.Fatalf("error %v", err)
 		}
 		if e.stsCalls() != before {
@@ -445,7 +445,7 @@ func TestSessionAttributes(t *testing.T) {
 			before := e.stsCalls()
 			creds, err := e.provider(t, idSource(e.idToken(tc.claims)), want).Retrieve(testContext(t))
 			if !tc.ok {
-				if !errors.Is(err, federation.ErrSessionAttributes) || idbridge.Reason(err) != "missing_claim" || e.stsCalls() != before {
+				if !errors.Is(err, federation.ErrSessionAttributes) || idbridge.ReasonOf(err) != "missing_claim" || e.stsCalls() != before {
 					t.Fatalf("error %v after %d calls", err, e.stsCalls()-before)
 				}
 				return
@@ -623,7 +623,7 @@ func TestNewProviderRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := federation.NewProvider(tc.client, tc.arn, tc.src, tc.opt)
-			if !errors.Is(err, federation.ErrInvalidOptions) || idbridge.Reason(err) != "malformed" {
+			if !errors.Is(err, federation.ErrInvalidOptions) || idbridge.ReasonOf(err) != "malformed" {
 				t.Fatalf("error %v", err)
 			}
 		})

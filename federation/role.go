@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -52,7 +52,7 @@ type Role struct {
 // error matching [ErrNoRole] when the decision denies (carrying the
 // decision's reason, such as revoked for a leaver), grants no AWS role, does
 // not grant roleARN, or grants several and roleARN is empty.
-func RoleFor(d rbac.Decision, c *jwks.Claims, roleARN string) (Role, error) {
+func RoleFor(d rbac.Decision, c *idbridge.Claims, roleARN string) (Role, error) {
 	if err := d.Err(); err != nil {
 		return Role{}, &Error{Err: ErrNoRole, RoleARN: roleARN, Detail: "the decision denies access", Cause: err}
 	}
@@ -81,7 +81,7 @@ func RoleFor(d rbac.Decision, c *jwks.Claims, roleARN string) (Role, error) {
 // RoleFromGrant turns one rbac grant into a Role for the user with claims c
 // (nil leaves SessionName empty, so that the provider derives it from each
 // token).
-func RoleFromGrant(g rbac.AWSRole, c *jwks.Claims) Role {
+func RoleFromGrant(g rbac.AWSRole, c *idbridge.Claims) Role {
 	r := Role{
 		ARN:            g.RoleARN,
 		Duration:       clampDuration(g.Duration),

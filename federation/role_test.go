@@ -11,7 +11,6 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -63,8 +62,8 @@ deny:
   - {id: leaver, reason: revoked, when: {group: HR_Leavers}}
 `
 
-func claimsFor(groups ...string) *jwks.Claims {
-	return &jwks.Claims{Issuer: entraIssuer, Subject: "pairwise-sub", ObjectID: amitOID, TenantID: tenantID,
+func claimsFor(groups ...string) *idbridge.Claims {
+	return &idbridge.Claims{Issuer: entraIssuer, Subject: "pairwise-sub", ObjectID: amitOID, TenantID: tenantID,
 		PreferredUsername: "amit.r@bank.example", Groups: groups}
 }
 
@@ -78,7 +77,7 @@ func TestRoleFor(t *testing.T) {
 		groups []string
 		arn    string
 		want   string // role ARN, or "" for an error
-		reason string
+		reason idbridge.Reason
 	}{
 		{"RM gets Loan_ReadOnly", []string{gRM}, "", roleARN, ""},
 		{"RM names it", []string{gRM}, roleARN, roleARN, ""},
@@ -94,8 +93,8 @@ func TestRoleFor(t *testing.T) {
 			c := claimsFor(tc.groups...)
 			r, err := federation.RoleFor(p.Decide(c), c, tc.arn)
 			if tc.want == "" {
-				if !errors.Is(err, federation.ErrNoRole) || idbridge.Reason(err) != tc.reason {
-					t.Fatalf("error %v (reason %q), want ErrNoRole with %q", err, idbridge.Reason(err), tc.reason)
+				if !errors.Is(err, federation.ErrNoRole) || idbridge.ReasonOf(err) != tc.reason {
+					t.Fatalf("error %v (reason %q), want ErrNoRole with %q", err, idbridge.ReasonOf(err), tc.reason)
 				}
 				return
 			}
@@ -120,7 +119,7 @@ func TestRoleFromGrant(t *testing.T) {
 	tests := []struct {
 		name   string
 		g      rbac.AWSRole
-		c      *jwks.Claims
+		c      *idbridge.Claims
 		dur    time.Duration
 		sess   string
 		source string
@@ -128,7 +127,7 @@ func TestRoleFromGrant(t *testing.T) {
 		{"short duration clamped up", rbac.AWSRole{RoleARN: roleARN, Duration: 5 * time.Minute}, claimsFor(), 15 * time.Minute, amitOID, ""},
 		{"long duration clamped down", rbac.AWSRole{RoleARN: roleARN, Duration: 20 * time.Hour}, claimsFor(), 12 * time.Hour, amitOID, ""},
 		{"STS default", rbac.AWSRole{RoleARN: roleARN}, claimsFor(), 0, amitOID, ""},
-		{"sub without oid", rbac.AWSRole{RoleARN: roleARN}, &jwks.Claims{Subject: "user:amit"}, 0, "user_amit-a5711d3e4bae00c9", ""},
+		{"sub without oid", rbac.AWSRole{RoleARN: roleARN}, &idbridge.Claims{Subject: "user:amit"}, 0, "user_amit-a5711d3e4bae00c9", ""},
 		{"no claims", rbac.AWSRole{RoleARN: roleARN}, nil, 0, "", ""},
 		{"source identity sanitized", rbac.AWSRole{RoleARN: roleARN, SourceIdentity: "aws:Amit R"}, claimsFor(), 0, amitOID, "aws_Amit_R-2bf9205e9aab7129"},
 	}

@@ -266,12 +266,12 @@ func TestAttackTokens(t *testing.T) {
 			if c != nil {
 				t.Fatal("claims returned with an error")
 			}
-			want := r.want.(interface{ Reason() string }).Reason()
-			if got := idbridge.Reason(err); got != want {
+			want := r.want.(interface{ Reason() idbridge.Reason }).Reason()
+			if got := idbridge.ReasonOf(err); got != want {
 				t.Fatalf("Reason = %q, want %q", got, want)
 			}
 			var ve *jwks.ValidationError
-			if !errors.As(err, &ve) || ve.Reason != want {
+			if !errors.As(err, &ve) || ve.Reason() != want {
 				t.Fatalf("not a *ValidationError with reason %q: %#v", want, err)
 			}
 			assertNoToken(t, err, r.token)

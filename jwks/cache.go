@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/idbridge/idbridge"
 )
 
 const (
@@ -58,7 +60,9 @@ type tokenCache struct {
 type cacheKey [32]byte
 
 type cacheEntry struct {
-	c     *Claims
+	c     *idbridge.Claims
+	key   *Key   // the key that verified the signature: the entry goes when it is retired
+	size  int64  // approximate memory held (entrySize)
 	input string // the verified signing input (copied, never the caller's token)
 	// recheck is the key set to ask again on every hit, for key sets that
 	// do not retire their keys themselves (FromKeyfunc, custom KeySets);
@@ -110,24 +114,26 @@ func (tc *tokenCache) get(k cacheKey, input string) (e cacheEntry, ok bool) {
 }
 
 // del removes the entry for k if it still holds c.
-func (tc *tokenCache) del(k cacheKey, c *Claims) {
+func (tc *tokenCache) del(k cacheKey, c *idbridge.Claims) {
 	s := &tc.shards[k[0]%cacheShards]
 	s.mu.Lock()
 	if e, ok := s.m[k]; ok && e.c == c {
 		delete(s.m, k)
-		s.bytes -= entrySize(e)
+		s.bytes -= e.size
 	}
 	s.mu.Unlock()
 }
 
-// put stores c, verified from a token with signature hash k and signing
-// input input. now orders evictions (expired entries go first).
-func (tc *tokenCache) put(k cacheKey, input string, c *Claims, recheck KeySet, now time.Time) {
+// put stores c, verified with key from a token with signature hash k,
+// signing input input and a decoded header and payload of decoded bytes.
+// now orders evictions (expired entries go first).
+func (tc *tokenCache) put(k cacheKey, input string, decoded int, c *idbridge.Claims, key *Key, recheck KeySet, now time.Time) {
 	if g, last := retirements.Load(), tc.swept.Load(); g != last && tc.swept.CompareAndSwap(last, g) {
 		tc.sweepRetired()
 	}
-	e := cacheEntry{c: c, input: strings.Clone(input), recheck: recheck}
-	size := entrySize(e)
+	e := cacheEntry{c: c, key: key, input: strings.Clone(input), recheck: recheck}
+	e.size = entrySize(c, decoded, len(input))
+	size := e.size
 	if size > tc.maxBytes {
 		return
 	}
@@ -135,7 +141,7 @@ func (tc *tokenCache) put(k cacheKey, input string, c *Claims, recheck KeySet, n
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.m[k]; ok {
-		s.bytes -= entrySize(old)
+		s.bytes -= old.size
 		delete(s.m, k)
 	}
 	for len(s.m) > 0 && (len(s.m) >= tc.maxEntries || s.bytes+size > tc.maxBytes) {
@@ -151,9 +157,9 @@ func (tc *tokenCache) sweepRetired() {
 		s := &tc.shards[i]
 		s.mu.Lock()
 		for k, e := range s.m {
-			if e.c.key != nil && e.c.key.retired.Load() {
+			if e.key.retired.Load() {
 				delete(s.m, k)
-				s.bytes -= entrySize(e)
+				s.bytes -= e.size
 			}
 		}
 		s.mu.Unlock()
@@ -181,7 +187,7 @@ func (s *cacheShard) evictLocked(now time.Time) {
 		if !found {
 			victim, found = k, true
 		}
-		if e.c.key != nil && e.c.key.retired.Load() || !now.Before(e.c.ExpiresAt) {
+		if e.key.retired.Load() || !now.Before(e.c.ExpiresAt) {
 			victim = k
 			break
 		}
@@ -193,15 +199,15 @@ func (s *cacheShard) evictLocked(now time.Time) {
 		s.bytes = 0
 		return
 	}
-	s.bytes -= entrySize(s.m[victim])
+	s.bytes -= s.m[victim].size
 	delete(s.m, victim)
 }
 
 // entrySize approximates the memory an entry holds: the decoded header and
-// payload buffer, the copied signing input, slices and fixed overhead.
-func entrySize(e cacheEntry) int64 {
-	c := e.c
-	n := int64(unsafe.Sizeof(*c)) + int64(len(c.raw))*2 + int64(len(e.input)) + 128
+// payload buffer (decoded bytes), the copied signing input (input bytes),
+// slices and fixed overhead.
+func entrySize(c *idbridge.Claims, decoded, input int) int64 {
+	n := int64(unsafe.Sizeof(*c)) + int64(decoded)*2 + int64(input) + 128
 	for _, l := range [][]string{c.Audience, c.Scopes, c.Roles, c.Groups, c.WIDs, c.ACRS, c.AMR, c.ClientCapabilities} {
 		n += int64(len(l)) * 16
 	}

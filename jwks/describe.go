@@ -3,6 +3,8 @@ package jwks
 import (
 	"slices"
 	"time"
+
+	"github.com/idbridge/idbridge"
 )
 
 // Leeway returns the clock skew the validator tolerates for exp, nbf and
@@ -40,7 +42,7 @@ func (v *Validator) Issuers() []string {
 // claims c by time alone: exp plus the leeway, or, with Options.MaxAge,
 // iat plus MaxAge plus the leeway if that comes first; zero when neither
 // bounds it. A guard ends a gRPC stream then.
-func (v *Validator) ValidUntil(c *Claims) time.Time {
+func (v *Validator) ValidUntil(c *idbridge.Claims) time.Time {
 	var t time.Time
 	if !c.ExpiresAt.IsZero() {
 		t = c.ExpiresAt.Add(v.leeway)

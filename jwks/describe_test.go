@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -37,7 +38,7 @@ func TestValidUntil(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer v.Close()
-			if got := v.ValidUntil(&jwks.Claims{IssuedAt: tt.iat, ExpiresAt: tt.exp}); !got.Equal(tt.want) {
+			if got := v.ValidUntil(&idbridge.Claims{IssuedAt: tt.iat, ExpiresAt: tt.exp}); !got.Equal(tt.want) {
 				t.Errorf("ValidUntil = %v, want %v", got, tt.want)
 			}
 			if v.Leeway() != tt.wantLeeway {

@@ -62,7 +62,7 @@ type EntraOptions struct {
 // placeholder ("<tenant-id>") is refused: tokens carry the tenant ID in iss
 // and tid, never the domain, so such an issuer could never match. Entra
 // does not return an error itself; [NewValidator] returns it, wrapping
-// [ErrInvalidOptions], with what was expected.
+// [idbridge.ErrInvalidOptions], with what was expected.
 func Entra(tenant string, optFns ...func(*EntraOptions)) []Issuer {
 	o := entraOptions(optFns)
 	return entraIssuers(tenant, &o)
@@ -83,7 +83,7 @@ func Entra(tenant string, optFns ...func(*EntraOptions)) []Issuer {
 //	})
 //
 // clientID must be the application (client) ID GUID; a bad tenant or
-// client ID makes NewValidator fail with [ErrInvalidOptions].
+// client ID makes NewValidator fail with [idbridge.ErrInvalidOptions].
 func EntraAPI(tenant, clientID string, optFns ...func(*EntraOptions)) func(*Options) {
 	eo := entraOptions(optFns)
 	issuers := entraIssuers(tenant, &eo)

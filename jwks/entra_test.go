@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -62,7 +63,7 @@ func TestEntraIssuers(t *testing.T) {
 		o.Audiences = []string{"api://orders"}
 		o.Algorithms = []string{"RS256"}
 	})
-	if !errors.Is(err, jwks.ErrInvalidOptions) {
+	if !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("common without tenants: %v", err)
 	}
 }
@@ -216,7 +217,7 @@ func TestEntraRefuses(t *testing.T) {
 				opt = jwks.EntraAPI(tt.tenant, tt.client, fns...)
 			}
 			v, err := jwks.NewValidator(opt)
-			if !errors.Is(err, jwks.ErrInvalidOptions) || !strings.Contains(err.Error(), tt.want) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("NewValidator = %v, %v; want ErrInvalidOptions with %q", v, err, tt.want)
 			}
 		})
@@ -299,7 +300,7 @@ func FuzzEntraAPI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tenant, client string) {
 		v, err := jwks.NewValidator(jwks.EntraAPI(tenant, client, func(o *jwks.EntraOptions) { o.Tenants = []string{tenantA} }))
 		if err != nil {
-			if !errors.Is(err, jwks.ErrInvalidOptions) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) {
 				t.Fatalf("error %v is not ErrInvalidOptions", err)
 			}
 			return

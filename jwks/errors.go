@@ -1,7 +1,9 @@
 package jwks
 
 import (
-	"errors"
+	"fmt"
+
+	"github.com/idbridge/idbridge"
 
 	"github.com/idbridge/idbridge/internal/reason"
 )
@@ -9,7 +11,7 @@ import (
 // The sentinels, one per reason class. Every error returned by
 // [Validator.Validate] wraps exactly one of them (usually inside a
 // [*ValidationError] carrying detail), so callers match with errors.Is and
-// map the class with idbridge.Reason. None of them, and no detail, ever
+// map the class with idbridge.ReasonOf. None of them, and no detail, ever
 // contains the token.
 var (
 	// ErrMalformed: not a compact JWS, non-canonical base64url, bad JSON, duplicate
@@ -54,25 +56,27 @@ var (
 	ErrUnavailable = reason.New(reason.IdPUnavailable, "jwks: key set unavailable")
 )
 
-// ErrClosed is returned by a [RemoteKeySet] — and so by a [Validator] using
-// one — that would have to fetch keys after Close. Keys already loaded keep
-// answering, so requests still in flight during shutdown validate. It is a
-// programming error, not a property of the token, so it has no reason class.
-var ErrClosed = errors.New("jwks: closed")
+// errClosed is returned by a [RemoteKeySet] — and so by a [Validator] using
+// one — that would have to fetch keys after Close: it wraps
+// [idbridge.ErrClosed] (class closed). Keys already loaded keep answering,
+// so requests still in flight during shutdown validate.
+var errClosed = fmt.Errorf("jwks: %w", idbridge.ErrClosed)
 
 // ValidationError is the detailed form of a rejection. It keeps the class
 // and the sentinel separate from a human detail such as "exp 2024-05-01T10:00:00Z
 // before now", so logs explain the failure without ever quoting the token.
 // Match it with errors.Is against a sentinel, or errors.As to read Detail.
 type ValidationError struct {
-	// Reason is the reason class of Err, for example "expired".
-	Reason string
+	// Err is the sentinel (ErrExpired, ...).
+	Err error
 	// Detail says what exactly failed. It never contains the token, a
 	// signature or a secret; it may contain claim names and times.
 	Detail string
-	// Err is the sentinel (ErrExpired, ...).
-	Err error
 }
+
+// Reason returns the reason class of Err, for example
+// [idbridge.ReasonExpired].
+func (e *ValidationError) Reason() idbridge.Reason { return reason.Of(e.Err) }
 
 // Error returns the sentinel's message followed by the detail.
 func (e *ValidationError) Error() string {
@@ -87,5 +91,5 @@ func (e *ValidationError) Unwrap() error { return e.Err }
 
 // fail builds a *ValidationError for sentinel s.
 func fail(s *reason.Error, detail string) error {
-	return &ValidationError{Reason: s.Reason(), Detail: detail, Err: s}
+	return &ValidationError{Err: s, Detail: detail}
 }

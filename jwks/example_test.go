@@ -39,7 +39,7 @@ func ExampleNewValidator() {
 	fmt.Println(claims.Subject, claims.HasScope("Orders.Read"))
 
 	_, err = v.Validate(ctx, idp.Mint(map[string]any{"aud": "api://payments"}))
-	fmt.Println(idbridge.Reason(err), errors.Is(err, jwks.ErrAudience))
+	fmt.Println(idbridge.ReasonOf(err), errors.Is(err, jwks.ErrAudience))
 	// Output:
 	// amit true
 	// audience true
@@ -75,7 +75,7 @@ func ExampleEntraAPI() {
 	} {
 		claims, err := v.Validate(context.Background(), token)
 		if err != nil {
-			fmt.Println("rejected:", idbridge.Reason(err))
+			fmt.Println("rejected:", idbridge.ReasonOf(err))
 			continue
 		}
 		fmt.Println(claims.Version, claims.Audience, claims.Scopes)
@@ -118,7 +118,7 @@ func ExampleEntra() {
 		token := entra.EntraAppToken(jwkstest.EntraToken{Tenant: tid, API: lending, Roles: []string{"LoanViewer"}})
 		claims, err := v.Validate(context.Background(), token)
 		if err != nil {
-			fmt.Println(tid[:8], "rejected:", idbridge.Reason(err))
+			fmt.Println(tid[:8], "rejected:", idbridge.ReasonOf(err))
 			continue
 		}
 		fmt.Println(tid[:8], "accepted:", claims.Roles)
@@ -148,7 +148,7 @@ func ExampleValidator_ValidateIDToken() {
 	_, err = v.ValidateIDToken(context.Background(), idToken, "n-0S6_WzA2Mj")
 	fmt.Println(err)
 	_, err = v.ValidateIDToken(context.Background(), idToken, "another-nonce")
-	fmt.Println(idbridge.Reason(err))
+	fmt.Println(idbridge.ReasonOf(err))
 	// Output:
 	// <nil>
 	// missing_claim
@@ -180,6 +180,6 @@ func ExampleFromKeyfunc() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(claims.Subject, claims.KeyID() == idp.KeyID())
+	fmt.Println(claims.Subject, claims.Header.KeyID == idp.KeyID())
 	// Output: amit true
 }

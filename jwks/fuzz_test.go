@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge/internal/jwt"
+
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
@@ -34,7 +36,7 @@ func fuzzValidator(f *testing.F) (*jwks.Validator, *jwkstest.Server) {
 	return v, idp
 }
 
-func checkFuzzResult(t *testing.T, token string, c *jwks.Claims, err error) {
+func checkFuzzResult(t *testing.T, token string, c *idbridge.Claims, err error) {
 	if err == nil {
 		if c == nil {
 			t.Fatal("nil claims without error")
@@ -44,7 +46,7 @@ func checkFuzzResult(t *testing.T, token string, c *jwks.Claims, err error) {
 	if c != nil {
 		t.Fatal("claims with an error")
 	}
-	if idbridge.Reason(err) == "" {
+	if idbridge.ReasonOf(err) == "" {
 		t.Fatalf("error without reason class: %v", err)
 	}
 	var ve *jwks.ValidationError
@@ -76,21 +78,21 @@ func FuzzValidate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		c, err := v.Validate(context.Background(), token)
 		checkFuzzResult(t, token, c, err)
-		// One reader: what ParseUnverified refuses, Validate refuses, and
-		// what Validate accepts, ParseUnverified reads the same.
-		u, uerr := jwks.ParseUnverified(token)
+		// One reader: what jwt.Parse refuses, Validate refuses, and
+		// what Validate accepts, jwt.Parse reads the same.
+		u, uerr := jwt.Parse(token)
 		if uerr != nil {
-			if !errors.Is(uerr, jwks.ErrMalformed) {
-				t.Fatalf("ParseUnverified: %v", uerr)
+			if !errors.Is(uerr, idbridge.ErrMalformed) {
+				t.Fatalf("jwt.Parse: %v", uerr)
 			}
 			if err == nil {
-				t.Fatal("ParseUnverified refused what Validate accepted")
+				t.Fatal("jwt.Parse refused what Validate accepted")
 			}
 		} else if err == nil {
 			a, _ := c.MarshalJSON()
 			b, _ := u.MarshalJSON()
-			if string(a) != string(b) || u.Subject != c.Subject || u.KeyID() != c.KeyID() {
-				t.Fatal("ParseUnverified reads the token differently")
+			if string(a) != string(b) || u.Subject != c.Subject || u.Header.KeyID != c.Header.KeyID {
+				t.Fatal("jwt.Parse reads the token differently")
 			}
 		}
 	})

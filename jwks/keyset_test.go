@@ -24,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -41,7 +42,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func mustValidate(t *testing.T, v *jwks.Validator, tok string) *jwks.Claims {
+func mustValidate(t *testing.T, v *jwks.Validator, tok string) *idbridge.Claims {
 	t.Helper()
 	c, err := v.Validate(context.Background(), tok)
 	if err != nil {
@@ -66,8 +67,8 @@ func TestUnknownKIDFlood(t *testing.T) {
 	fetches := func() int { return idp.Requests("jwks") - base }
 
 	kid := idp.Rotate(false)
-	if c := mustValidate(t, v, mint()); c.KeyID() != kid {
-		t.Fatalf("kid %q, want %q", c.KeyID(), kid)
+	if c := mustValidate(t, v, mint()); c.Header.KeyID != kid {
+		t.Fatalf("kid %q, want %q", c.Header.KeyID, kid)
 	}
 	if n := fetches(); n != 1 {
 		t.Fatalf("rotation at start-up picked up after %d fetches, want 1", n)
@@ -104,8 +105,8 @@ func TestUnknownKIDFlood(t *testing.T) {
 	}
 	// A real rotation right after them waits for its turn and succeeds.
 	newKid := idp.Rotate(false)
-	if c := mustValidate(t, v, mint()); c.KeyID() != newKid {
-		t.Fatalf("kid %q", c.KeyID())
+	if c := mustValidate(t, v, mint()); c.Header.KeyID != newKid {
+		t.Fatalf("kid %q", c.Header.KeyID)
 	}
 	if n := fetches(); n != 2 {
 		t.Fatalf("fetches = %d, want 2", n)
@@ -216,7 +217,7 @@ func TestIdPDown(t *testing.T) {
 	idp.SetStatus(0)
 	newKid := idp.Rotate(false)
 	clk.Add(time.Minute)
-	if c := mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"})); c.KeyID() != newKid {
+	if c := mustValidate(t, v, idp.Mint(map[string]any{"aud": "api://orders"})); c.Header.KeyID != newKid {
 		t.Fatal("wrong key")
 	}
 }
@@ -459,7 +460,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	ks.Close()
 	ks.Close()
 	waitForNoKeySetGoroutines(t)
-	if _, err := ks.Key(context.Background(), "unknown", ""); !errors.Is(err, jwks.ErrClosed) {
+	if _, err := ks.Key(context.Background(), "unknown", ""); !errors.Is(err, idbridge.ErrClosed) {
 		t.Fatalf("Key after Close: %v", err)
 	}
 }

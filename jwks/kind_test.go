@@ -71,7 +71,7 @@ func TestAccessTokensOnly(t *testing.T) {
 					}
 					continue
 				}
-				if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+				if !errors.Is(err, tt.want) || idbridge.ReasonOf(err) != "type" || c != nil {
 					t.Fatalf("Validate = %v, want type", err)
 				}
 			}
@@ -104,8 +104,8 @@ func TestIDTokenStillRefusesAccessTokens(t *testing.T) {
 			if tt.want == nil && err != nil || tt.want != nil && (!errors.Is(err, tt.want) || c != nil) {
 				t.Fatalf("ValidateIDToken = %v, want %v", err, tt.want)
 			}
-			if tt.want != nil && idbridge.Reason(err) != "type" {
-				t.Fatalf("reason %q", idbridge.Reason(err))
+			if tt.want != nil && idbridge.ReasonOf(err) != "type" {
+				t.Fatalf("reason %q", idbridge.ReasonOf(err))
 			}
 		})
 	}
@@ -201,7 +201,7 @@ func TestGenericTypeKeepsAccessTokenRule(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+			if !errors.Is(err, tt.want) || idbridge.ReasonOf(err) != "type" || c != nil {
 				t.Fatalf("Validate = %v, want type", err)
 			}
 		})
@@ -235,7 +235,7 @@ func TestIDTokenRefusesEntraAppOnlyTokens(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, tt.want) || idbridge.Reason(err) != "type" || c != nil {
+			if !errors.Is(err, tt.want) || idbridge.ReasonOf(err) != "type" || c != nil {
 				t.Fatalf("ValidateIDToken = %v, want type", err)
 			}
 		})

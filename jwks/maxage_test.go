@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -56,7 +57,7 @@ func TestMaxAge(t *testing.T) {
 	if _, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), JWKSURL: idp.JWKSURL()}}
 		o.Audiences, o.Algorithms, o.MaxAge = []string{aud}, []string{"RS256"}, -time.Second
-	}); !errors.Is(err, jwks.ErrInvalidOptions) {
+	}); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("negative MaxAge: %v", err)
 	}
 }

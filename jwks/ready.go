@@ -21,7 +21,7 @@ func (s *RemoteKeySet) Ready(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return ErrClosed
+		return errClosed
 	}
 	call := s.inflight
 	if call == nil {

@@ -38,7 +38,7 @@ func TestReady(t *testing.T) {
 	defer v.Close()
 
 	err = v.Ready(ctx)
-	if !errors.Is(err, jwks.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
+	if !errors.Is(err, jwks.ErrUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
 		t.Fatalf("Ready with one IdP down: %v", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, idp.Issuer()) || strings.Contains(msg, other.Issuer()+":") ||

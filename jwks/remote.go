@@ -172,7 +172,7 @@ func (s *RemoteKeySet) miss(ctx context.Context, kid, iss string) (*Key, error) 
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, ErrClosed
+			return nil, errClosed
 		}
 		ix := s.keys.Load()
 		if k, found := ix.find(kid, iss); found { // published meanwhile
@@ -264,11 +264,11 @@ func (s *RemoteKeySet) Close() error {
 }
 
 // startLocked starts a fetch of a kind; s.mu must be held. After Close it
-// returns a call that is already done with ErrClosed.
+// returns a call that is already done with errClosed.
 func (s *RemoteKeySet) startLocked(kind int) *fetchCall {
 	call := newFetchCall(kind)
 	if s.closed {
-		call.Finish(struct{}{}, ErrClosed)
+		call.Finish(struct{}{}, errClosed)
 		return call
 	}
 	s.beginLocked(call)
@@ -304,7 +304,7 @@ func (s *RemoteKeySet) scheduleLocked(d time.Duration) *fetchCall {
 		s.scheduled = nil
 		if s.closed {
 			s.mu.Unlock()
-			call.Finish(struct{}{}, ErrClosed)
+			call.Finish(struct{}{}, errClosed)
 			return
 		}
 		s.beginLocked(call)

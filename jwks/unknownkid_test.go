@@ -132,7 +132,7 @@ func TestRotationPickedUp(t *testing.T) {
 				for range 32 {
 					wg.Go(func() {
 						c, err := v.Validate(context.Background(), m.mint())
-						if err != nil || c.KeyID() != kid {
+						if err != nil || c.Header.KeyID != kid {
 							failed.Add(1)
 						}
 					})

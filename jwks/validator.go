@@ -15,12 +15,11 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/jwt"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/internal/safeurl"
+	"github.com/idbridge/idbridge/internal/strictjson"
 )
-
-// ErrInvalidOptions is returned by NewValidator for options it refuses.
-var ErrInvalidOptions = errors.New("jwks: invalid options")
 
 const tenantPlaceholder = "{tenantid}"
 
@@ -64,7 +63,7 @@ type issuerEntry struct {
 
 // keyIssuerOK reports whether a key bound to issuer property p may verify
 // the token c of the trusted issuer ie.
-func (ie *issuerEntry) keyIssuerOK(p string, c *Claims) bool {
+func (ie *issuerEntry) keyIssuerOK(p string, c *idbridge.Claims) bool {
 	if issuerMatches(p, c.Issuer) {
 		return true
 	}
@@ -111,11 +110,11 @@ func NewValidator(optFns ...func(*Options)) (*Validator, error) {
 		}
 	}
 	bad := func(format string, args ...any) (*Validator, error) {
-		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+		return nil, fmt.Errorf("jwks: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 	}
 	for _, is := range o.Issuers {
 		if is.err != nil { // from Entra or EntraAPI
-			return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, is.err)
+			return nil, fmt.Errorf("jwks: %w: %w", idbridge.ErrInvalidOptions, is.err)
 		}
 	}
 	if len(o.Issuers) == 0 {
@@ -308,7 +307,7 @@ func typeIs(typ, want string) bool {
 // With Options.Cache set, a token verified before is answered from the
 // cache after re-checking exp and nbf; the returned *Claims is shared and
 // must not be modified.
-func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+func (v *Validator) Validate(ctx context.Context, token string) (*idbridge.Claims, error) {
 	return v.validate(ctx, token, false, "")
 }
 
@@ -318,7 +317,7 @@ func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error)
 // empty nonce skips that check, for flows without one); and a token with
 // several audiences must carry an azp that is one of Options.Audiences.
 // The verified-token cache is not used.
-func (v *Validator) ValidateIDToken(ctx context.Context, token, nonce string) (*Claims, error) {
+func (v *Validator) ValidateIDToken(ctx context.Context, token, nonce string) (*idbridge.Claims, error) {
 	return v.validate(ctx, token, true, nonce)
 }
 
@@ -337,7 +336,7 @@ func (v *Validator) Close() error {
 	return nil
 }
 
-func (v *Validator) validate(ctx context.Context, token string, idMode bool, nonce string) (*Claims, error) {
+func (v *Validator) validate(ctx context.Context, token string, idMode bool, nonce string) (*idbridge.Claims, error) {
 	auditing := v.audit.Enabled(ctx)
 	var start time.Time
 	if auditing {
@@ -376,11 +375,11 @@ const (
 // check does the work of Validate, noting the cache's part in cs. On
 // failure it may also return the partly parsed claims, for the audit event
 // only.
-func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *cacheUse) (*Claims, error) {
+func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *cacheUse) (*idbridge.Claims, error) {
 	if len(token) > v.maxSize {
 		return nil, fail(ErrTooLarge, fmt.Sprintf("token of %d bytes exceeds %d", len(token), v.maxSize))
 	}
-	h64, p64, s64, detail := splitJWS(token)
+	h64, p64, s64, detail := jwt.Split(token)
 	if detail != "" {
 		return nil, fail(ErrMalformed, detail)
 	}
@@ -397,19 +396,19 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *ca
 			return c, err
 		}
 	}
-	hn, pn, sn := b64url.DecodedLen(len(h64)), b64url.DecodedLen(len(p64)), b64url.DecodedLen(len(s64))
+	hn, pn, sn := jwt.DecodedLen(len(h64)), jwt.DecodedLen(len(p64)), jwt.DecodedLen(len(s64))
 	// The signature gets its own buffer: the claims keep the header and
 	// payload buffer alive (in the cache too), and must not keep the
 	// signature, which would make the token recoverable from memory.
 	buf := make([]byte, hn+pn)
 	sig := make([]byte, sn)
-	if !decodeSegment(buf[:hn], h64) {
+	if !jwt.DecodeSegment(buf[:hn], h64) {
 		return nil, fail(ErrMalformed, "header is not canonical base64url")
 	}
-	if !decodeSegment(buf[hn:], p64) {
+	if !jwt.DecodeSegment(buf[hn:], p64) {
 		return nil, fail(ErrMalformed, "payload is not canonical base64url")
 	}
-	if !decodeSegment(sig, s64) {
+	if !jwt.DecodeSegment(sig, s64) {
 		return nil, fail(ErrMalformed, "signature is not canonical base64url")
 	}
 	// buf is never written again, so strings can share its memory; the
@@ -417,33 +416,35 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *ca
 	hdr := unsafe.String(unsafe.SliceData(buf), hn)
 	payload := unsafe.String(unsafe.SliceData(buf[hn:]), pn)
 
-	var h header
-	if detail := decodeHeader(hdr, &h); detail != "" {
+	var h idbridge.Header
+	hasAlg, detail := jwt.DecodeHeader(hdr, &h)
+	if detail != "" {
 		return nil, fail(ErrMalformed, detail)
 	}
-	if !h.hasAlg {
+	if !hasAlg {
 		return nil, fail(ErrAlgorithm, "header has no alg")
 	}
-	a := v.algs[h.alg]
+	a := v.algs[h.Algorithm]
 	if a == nil {
-		if strings.EqualFold(h.alg, "none") {
+		if strings.EqualFold(h.Algorithm, "none") {
 			return nil, fail(ErrAlgorithm, "unsigned tokens (alg none) are never accepted")
 		}
-		return nil, fail(ErrAlgorithm, "alg "+quoteShort(h.alg)+" is not allowed")
+		return nil, fail(ErrAlgorithm, "alg "+quoteShort(h.Algorithm)+" is not allowed")
 	}
 	if len(sig) == 0 {
 		return nil, fail(ErrSignature, "empty signature")
 	}
-	c := &Claims{raw: payload, alg: h.alg, kid: h.kid, typ: h.typ}
-	if detail := decodeClaims(payload, c); detail != "" {
-		return nil, fail(ErrMalformed, detail)
+	c, err := idbridge.ParseClaims(payload)
+	if err != nil {
+		return nil, fail(ErrMalformed, parseDetail(err))
 	}
+	c.Header = h
 	if idMode {
-		if typeIs(h.typ, "at+jwt") {
+		if typeIs(h.Type, "at+jwt") {
 			return c, fail(ErrType, "an access token (typ at+jwt) is not an ID token")
 		}
-	} else if len(v.types) > 0 && !v.typeAllowed(h.typ) {
-		return c, fail(ErrType, "typ "+quoteShort(h.typ)+" is not accepted")
+	} else if len(v.types) > 0 && !v.typeAllowed(h.Type) {
+		return c, fail(ErrType, "typ "+quoteShort(h.Type)+" is not accepted")
 	}
 
 	// Issuer and tenant: decided from the token alone, before any fetch.
@@ -455,7 +456,7 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *ca
 		return c, err
 	}
 
-	k, err := ie.keys.Key(ctx, h.kid, c.Issuer)
+	k, err := ie.keys.Key(ctx, h.KeyID, c.Issuer)
 	if err != nil {
 		return c, keyErr(err)
 	}
@@ -485,17 +486,16 @@ func (v *Validator) check(ctx context.Context, token string, idMode bool, cs *ca
 	// (secevent+jwt, ...) already says what the token is; JWT, JOSE or no
 	// typ say nothing, even when Options.Types lists them.
 	if idMode {
-		if detail := notIDToken(h.typ, c); detail != "" {
+		if detail := notIDToken(h.Type, c); detail != "" {
 			return c, fail(ErrType, detail)
 		}
-	} else if len(v.types) == 0 || genericType(h.typ) {
-		if detail := notAccessToken(h.typ, c); detail != "" {
+	} else if len(v.types) == 0 || genericType(h.Type) {
+		if detail := notAccessToken(h.Type, c); detail != "" {
 			return c, fail(ErrType, detail)
 		}
 	}
-	c.key = k
 	if useCache {
-		v.cache.put(ck, token[:d2], c, ie.recheck, now)
+		v.cache.put(ck, token[:d2], pn, c, k, ie.recheck, now)
 	}
 	return c, nil
 }
@@ -517,14 +517,14 @@ func genericType(typ string) bool {
 //     and is what an ID token looks like (Entra's carry roles only with
 //     nonce); it is refused, except an Entra app-only token saying so with
 //     idtyp "app", which then holds no permission.
-func notAccessToken(typ string, c *Claims) string {
+func notAccessToken(typ string, c *idbridge.Claims) string {
 	switch {
 	case typeIs(typ, "at+jwt"):
 		return ""
-	case c.marks&markNonce != 0:
+	case c.IDTokenClaim() == "nonce":
 		return "an ID token (it has a nonce) is not an access token"
-	case c.marks&markCodeHash != 0:
-		return "an ID token (it has at_hash or c_hash) is not an access token"
+	case c.IDTokenClaim() != "":
+		return "an ID token (it has " + c.IDTokenClaim() + ") is not an access token"
 	case entraShaped(c) && c.AuthorizedParty == "" && c.AppID == "":
 		return "an Entra ID token (no azp or appid) is not an access token"
 	case len(c.Scopes) == 0 && len(c.Roles) == 0 && c.IDType != "app":
@@ -537,7 +537,7 @@ func notAccessToken(typ string, c *Claims) string {
 // a tenant and a token version. Entra names the client in every access
 // token (azp in v2.0, appid in v1.0) and in no ID token, which may carry
 // roles and, from the token endpoint, no nonce.
-func entraShaped(c *Claims) bool {
+func entraShaped(c *idbridge.Claims) bool {
 	return c.TenantID != "" && (c.Version == EntraV1 || c.Version == EntraV2)
 }
 
@@ -545,7 +545,7 @@ func entraShaped(c *Claims) bool {
 // token, or "": typ at+jwt, delegated scopes (scp, scope), idtyp "app" and
 // Entra's client authentication claims (azpacr, appidacr) are found in
 // access tokens only.
-func notIDToken(typ string, c *Claims) string {
+func notIDToken(typ string, c *idbridge.Claims) string {
 	switch {
 	case typeIs(typ, "at+jwt"):
 		return "an access token (typ at+jwt) is not an ID token"
@@ -573,12 +573,15 @@ func cutField(s string, n int) string {
 
 // quoteShort quotes a token-supplied value for an error detail, cut to a
 // length that cannot carry a token.
-func quoteShort(s string) string {
-	const max = 64
-	if len(s) > max {
-		s = s[:max] + "…"
+func quoteShort(s string) string { return strictjson.QuoteShort(s) }
+
+// parseDetail returns the detail of an *idbridge.ParseError.
+func parseDetail(err error) string {
+	var pe *idbridge.ParseError
+	if errors.As(err, &pe) {
+		return pe.Detail
 	}
-	return fmt.Sprintf("%q", s)
+	return "claims are malformed"
 }
 
 // cached answers from the verified-token cache for the token whose
@@ -586,13 +589,13 @@ func quoteShort(s string) string {
 // false when the token must be validated in full: absent, or its key left
 // the key set (then the entry is dropped, and the full validation reports
 // why the token now fails).
-func (v *Validator) cached(ctx context.Context, k cacheKey, input string) (c *Claims, err error, hit bool) {
+func (v *Validator) cached(ctx context.Context, k cacheKey, input string) (c *idbridge.Claims, err error, hit bool) {
 	e, ok := v.cache.get(k, input)
 	if !ok {
 		return nil, nil, false
 	}
 	c = e.c
-	if c.key.retired.Load() || e.recheck != nil && !stillPublished(ctx, e.recheck, c) {
+	if e.key.retired.Load() || e.recheck != nil && !stillPublished(ctx, e.recheck, c, e.key) {
 		v.cache.del(k, c)
 		return nil, nil, false
 	}
@@ -605,14 +608,14 @@ func (v *Validator) cached(ctx context.Context, k cacheKey, input string) (c *Cl
 	return c, nil, true
 }
 
-// stillPublished asks a key set that does not retire keys whether the key
-// that verified c is still in it.
-func stillPublished(ctx context.Context, ks KeySet, c *Claims) bool {
-	k, err := ks.Key(ctx, c.kid, c.Issuer)
-	return err == nil && k != nil && (k == c.key || k.sameAs(c.key))
+// stillPublished asks a key set that does not retire keys whether key,
+// which verified c, is still in it.
+func stillPublished(ctx context.Context, ks KeySet, c *idbridge.Claims, key *Key) bool {
+	k, err := ks.Key(ctx, c.Header.KeyID, c.Issuer)
+	return err == nil && k != nil && (k == key || k.sameAs(key))
 }
 
-func (v *Validator) checkTimes(c *Claims, now time.Time) error {
+func (v *Validator) checkTimes(c *idbridge.Claims, now time.Time) error {
 	if v.maxAge > 0 {
 		if c.IssuedAt.IsZero() {
 			return fail(ErrMissingClaim, "iat is required")
@@ -656,7 +659,7 @@ func (v *Validator) typeAllowed(typ string) bool {
 // issuerFor finds the trusted issuer of c and applies the tenant
 // allow-lists. A template issuer matches only when iss equals it with
 // {tenantid} replaced by the token's tid.
-func (v *Validator) issuerFor(c *Claims) (*issuerEntry, error) {
+func (v *Validator) issuerFor(c *idbridge.Claims) (*issuerEntry, error) {
 	ie := v.exact[c.Issuer]
 	if ie == nil {
 		for _, t := range v.templates {
@@ -701,13 +704,13 @@ func containsFold(list []string, s string) bool {
 
 // keyErr makes sure a key-set error carries a reason class.
 func keyErr(err error) error {
-	if reason.Of(err) != "" || errors.Is(err, ErrClosed) {
+	if reason.Of(err) != "" {
 		return err
 	}
-	return &ValidationError{Reason: ErrUnavailable.Reason(), Detail: "key set: " + err.Error(), Err: ErrUnavailable}
+	return &ValidationError{Err: ErrUnavailable, Detail: "key set: " + err.Error()}
 }
 
-func checkIDToken(c *Claims, nonce string, auds []string) error {
+func checkIDToken(c *idbridge.Claims, nonce string, auds []string) error {
 	if nonce != "" {
 		if c.Nonce == "" {
 			return fail(ErrMissingClaim, "nonce is required")
@@ -727,7 +730,7 @@ func checkIDToken(c *Claims, nonce string, auds []string) error {
 	return nil
 }
 
-func (v *Validator) emit(ctx context.Context, c *Claims, err error, cs cacheUse, d time.Duration) {
+func (v *Validator) emit(ctx context.Context, c *idbridge.Claims, err error, cs cacheUse, d time.Duration) {
 	e := audit.Event{Name: audit.TokenValidated, Outcome: audit.Success, Duration: d}
 	switch cs {
 	case cacheHit:
@@ -739,11 +742,11 @@ func (v *Validator) emit(ctx context.Context, c *Claims, err error, cs cacheUse,
 		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, reason.Of(err)
 	}
 	if c != nil {
-		e.Issuer, e.KeyID, e.Algorithm = c.Issuer, c.kid, c.alg
+		e.Issuer, e.KeyID, e.Algorithm = c.Issuer, c.Header.KeyID, c.Header.Algorithm
 		if err != nil {
 			// Unverified: cut, so a 16 KiB token cannot become a 16 KiB
 			// log line.
-			e.Issuer, e.KeyID, e.Algorithm = cutField(c.Issuer, 256), cutField(c.kid, 128), cutField(c.alg, 32)
+			e.Issuer, e.KeyID, e.Algorithm = cutField(c.Issuer, 256), cutField(c.Header.KeyID, 128), cutField(c.Header.Algorithm, 32)
 		}
 		if err == nil {
 			// Identity fields only for verified tokens: an unverified payload

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 )
@@ -74,7 +75,7 @@ func TestNewValidatorRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v, err := jwks.NewValidator(good, tt.fn)
-			if !errors.Is(err, jwks.ErrInvalidOptions) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) {
 				t.Fatalf("NewValidator = %v, %v; want ErrInvalidOptions", v, err)
 			}
 		})
@@ -109,8 +110,8 @@ func TestValidateAlgorithms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c.Algorithm() != alg || c.KeyID() != idp.KeyID() || c.Type() != "JWT" || c.Subject != "u1" {
-				t.Fatalf("alg %q kid %q typ %q sub %q", c.Algorithm(), c.KeyID(), c.Type(), c.Subject)
+			if c.Header.Algorithm != alg || c.Header.KeyID != idp.KeyID() || c.Header.Type != "JWT" || c.Subject != "u1" {
+				t.Fatalf("alg %q kid %q typ %q sub %q", c.Header.Algorithm, c.Header.KeyID, c.Header.Type, c.Subject)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware/internal/guardcore"
@@ -23,7 +24,7 @@ func (c *core) Route(reqs any) guardcore.Route { return (*Guard)(c).compile(reqs
 
 func (c *core) DefaultRoute() guardcore.Route { return c.defRoute }
 
-func (c *core) Admit(ctx context.Context, r guardcore.Route, method string, remote func(context.Context) string, authorization []string) (context.Context, *jwks.Claims, error) {
+func (c *core) Admit(ctx context.Context, r guardcore.Route, method string, remote func(context.Context) string, authorization []string) (context.Context, *idbridge.Claims, error) {
 	g := (*Guard)(c)
 	var info *reqInfo
 	if g.audit.Enabled(ctx) {
@@ -80,8 +81,10 @@ func (c *core) Describe(err error) (code, desc string) {
 // the validator stops accepting them (*jwks.Validator says, by exp and
 // MaxAge), else at exp plus jwks.DefaultLeeway, the validator default, or
 // the validator's own Leeway(); zero for none.
-func (c *core) ValidUntil(claims *jwks.Claims) time.Time {
-	if vu, ok := c.v.(interface{ ValidUntil(*jwks.Claims) time.Time }); ok {
+func (c *core) ValidUntil(claims *idbridge.Claims) time.Time {
+	if vu, ok := c.v.(interface {
+		ValidUntil(*idbridge.Claims) time.Time
+	}); ok {
 		return vu.ValidUntil(claims)
 	}
 	if claims.ExpiresAt.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -104,7 +105,7 @@ type Error struct {
 	// insufficient_scope answers; nil when unknown.
 	Scope []string
 
-	class string // the reason class classify gave; see Reason
+	class idbridge.Reason // the reason class classify gave; see Reason
 }
 
 // Error returns a message without any token: status, code, reason and the
@@ -133,7 +134,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // context is idp_unavailable, a custom requirement's plain error
 // forbidden); "" only when a custom validator's error has none. For an
 // Error the guard did not make, it is the class of Err.
-func (e *Error) Reason() string {
+func (e *Error) Reason() idbridge.Reason {
 	if e.class != "" {
 		return e.class
 	}

@@ -24,7 +24,7 @@ import (
 // wrapping a jwks sentinel (or any error with a reason class) for a token
 // it refuses.
 type Validator interface {
-	Validate(ctx context.Context, token string) (*jwks.Claims, error)
+	Validate(ctx context.Context, token string) (*idbridge.Claims, error)
 }
 
 // Policy is what the guard needs of an authorization policy; *rbac.Policy
@@ -32,7 +32,7 @@ type Validator interface {
 // authz.allowed or authz.denied event itself, so the policy's Authorize
 // (which records its own) is not used and no decision is audited twice.
 type Policy interface {
-	DecideContext(ctx context.Context, c *jwks.Claims) rbac.Decision
+	DecideContext(ctx context.Context, c *idbridge.Claims) rbac.Decision
 }
 
 // defaultMaxTokenSize is the default Options.MaxTokenSize, the validator's
@@ -124,7 +124,7 @@ type Options struct {
 type Guard struct {
 	v          Validator
 	policy     Policy
-	quiet      func(context.Context, *jwks.Claims) rbac.Decision // see quietDecider
+	quiet      func(context.Context, *idbridge.Claims) rbac.Decision // see quietDecider
 	defaults   []Requirement
 	defRoute   *route
 	realm      string
@@ -300,7 +300,7 @@ func (g *Guard) rejectEarly(ctx context.Context, err error, info *reqInfo) *Erro
 }
 
 // emitToken records step 2 for validators that do not audit themselves.
-func (g *Guard) emitToken(ctx context.Context, c *jwks.Claims, err error, info *reqInfo, d time.Duration) {
+func (g *Guard) emitToken(ctx context.Context, c *idbridge.Claims, err error, info *reqInfo, d time.Duration) {
 	e := audit.Event{
 		Name: audit.TokenValidated, Outcome: audit.Success,
 		Route: info.route, Method: info.method, RemoteAddr: info.remote, Duration: d,
@@ -309,7 +309,7 @@ func (g *Guard) emitToken(ctx context.Context, c *jwks.Claims, err error, info *
 		e.Name, e.Outcome, e.Reason = audit.TokenRejected, audit.Failure, classify(stageValidate, err).class
 	} else if c != nil {
 		identify(&e, c)
-		e.KeyID, e.Algorithm = c.KeyID(), c.Algorithm()
+		e.KeyID, e.Algorithm = c.Header.KeyID, c.Header.Algorithm
 		e.Roles = c.Roles
 	}
 	g.audit.Emit(ctx, e)
@@ -337,7 +337,7 @@ func (g *Guard) emitAuthz(ctx context.Context, p *Principal, rt *route, err erro
 }
 
 // identify copies the identity of verified claims into an event.
-func identify(e *audit.Event, c *jwks.Claims) {
+func identify(e *audit.Event, c *idbridge.Claims) {
 	e.Issuer, e.TenantID, e.Subject, e.ObjectID, e.Client = c.Issuer, c.TenantID, c.Subject, c.ObjectID, c.Client()
 	id := c.ID
 	if id == "" {
@@ -348,16 +348,16 @@ func identify(e *audit.Event, c *jwks.Claims) {
 
 // rbacDecideQuiet decides with an *rbac.Policy without its per-decision
 // audit event (rbac.Options.AuditDecisions).
-var rbacDecideQuiet = authzhook.DecideQuiet.(func(*rbac.Policy, context.Context, *jwks.Claims) rbac.Decision)
+var rbacDecideQuiet = authzhook.DecideQuiet.(func(*rbac.Policy, context.Context, *idbridge.Claims) rbac.Decision)
 
 // quietDecider returns how the guard decides with an *rbac.Policy when it
 // records the request's authz event itself: without the policy's own event
 // for the same decision, so that each decision is recorded once. nil for
 // other policies.
-func quietDecider(p Policy) func(context.Context, *jwks.Claims) rbac.Decision {
+func quietDecider(p Policy) func(context.Context, *idbridge.Claims) rbac.Decision {
 	rp, ok := p.(*rbac.Policy)
 	if !ok || rp == nil {
 		return nil
 	}
-	return func(ctx context.Context, c *jwks.Claims) rbac.Decision { return rbacDecideQuiet(rp, ctx, c) }
+	return func(ctx context.Context, c *idbridge.Claims) rbac.Decision { return rbacDecideQuiet(rp, ctx, c) }
 }

@@ -41,8 +41,8 @@ func TestErrorReason(t *testing.T) {
 	if e == nil {
 		t.Fatal("the error handler was not called")
 	}
-	if idbridge.Reason(e) != reason.IdPUnavailable || !errors.Is(e, context.Canceled) {
-		t.Errorf("Reason %q, Is(Canceled) %v", idbridge.Reason(e), errors.Is(e, context.Canceled))
+	if idbridge.ReasonOf(e) != reason.IdPUnavailable || !errors.Is(e, context.Canceled) {
+		t.Errorf("Reason %q, Is(Canceled) %v", idbridge.ReasonOf(e), errors.Is(e, context.Canceled))
 	}
 	if got := e.Error(); got != "middleware: Service Unavailable: context canceled" {
 		t.Errorf("Error() = %q", got)

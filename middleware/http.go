@@ -127,7 +127,7 @@ func (g *Guard) challenge(e *Error) string {
 		}
 		param("error", e.Code)
 		if e.class != "" {
-			param("error_description", e.class)
+			param("error_description", string(e.class))
 		}
 		if e.Code == CodeInsufficientClaims {
 			param("claims", g.stepUp)
@@ -157,7 +157,7 @@ func WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
 // describe returns what a client is told: an error code (RFC 6750's, or for
 // answers it does not cover an RFC 6749-style one) and the reason class.
 func (e *Error) describe() (code, desc string) {
-	code, desc = e.Code, e.class
+	code, desc = e.Code, string(e.class)
 	if code != "" {
 		return code, desc
 	}

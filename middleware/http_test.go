@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
@@ -55,7 +56,7 @@ func TestHandler(t *testing.T) {
 		challenge string // exact WWW-Authenticate; "-" for none
 		body      string // substring of the body
 		err       error  // the sentinel the guard's error wraps
-		class     string
+		class     idbridge.Reason
 	}{
 		{"no header", []middleware.Requirement{middleware.Authenticated()}, func(*http.Request) {},
 			401, `Bearer realm="lending"`, `"error":"unauthorized"`, middleware.ErrNoToken, reason.Malformed},

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -19,7 +19,7 @@ import (
 type Principal struct {
 	// Claims are the token's verified claims. Identify users by
 	// Claims.ObjectID and Claims.TenantID, never by PreferredUsername.
-	Claims *jwks.Claims
+	Claims *idbridge.Claims
 	// Decision is the rbac policy's decision on Claims, for checks inside
 	// the handler (Decision.Allowed("loan:approve")). It is the zero
 	// Decision, which denies everything, when the guard has no

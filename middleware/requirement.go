@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -241,9 +242,9 @@ func (g *Guard) check(ctx context.Context, r *Requirement, p *Principal) error {
 // classed gives a custom requirement's plain error the forbidden class.
 type classed struct {
 	err   error
-	class string
+	class idbridge.Reason
 }
 
-func (c *classed) Error() string  { return c.err.Error() }
-func (c *classed) Unwrap() error  { return c.err }
-func (c *classed) Reason() string { return c.class }
+func (c *classed) Error() string           { return c.err.Error() }
+func (c *classed) Unwrap() error           { return c.err }
+func (c *classed) Reason() idbridge.Reason { return c.class }

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // TestAuditDecisions: with Options.AuditDecisions, every decision leaves
@@ -18,13 +18,13 @@ import (
 // (the default), only Authorize records one. No event carries the raw
 // jti or any token.
 func TestAuditDecisions(t *testing.T) {
-	withMFA := func(c *jwks.Claims) *jwks.Claims { c.AMR = []string{"pwd", "mfa"}; return c }
-	rm := func() *jwks.Claims {
+	withMFA := func(c *idbridge.Claims) *idbridge.Claims { c.AMR = []string{"pwd", "mfa"}; return c }
+	rm := func() *idbridge.Claims {
 		c := withMFA(claims(lendingRM))
 		c.ID, c.AuthorizedParty = "jti-secret-value", "client-app"
 		return c
 	}
-	leaver := func() *jwks.Claims {
+	leaver := func() *idbridge.Claims {
 		c := withMFA(claims(lendingRM, leavers))
 		c.ID = "jti-secret-value"
 		return c

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/benchcpu"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 const benchIssuer = "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0"
@@ -56,8 +56,8 @@ func benchYAML(n int) string {
 
 // benchClaims is a realistic token: 20 groups (three of them mapped), 3 app
 // roles and 2 scopes, with MFA.
-func benchClaims(n int) *jwks.Claims {
-	c := &jwks.Claims{
+func benchClaims(n int) *idbridge.Claims {
+	c := &idbridge.Claims{
 		Issuer: benchIssuer, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c",
 		Roles:  []string{"Role.1", "Role.3", "Task.Write"},
 		Scopes: []string{"Scope.2", "User.Read"},
@@ -83,7 +83,7 @@ func BenchmarkDecide(b *testing.B) {
 
 // benchDecide reports the thread's CPU time per decision next to wall
 // time, which on a shared machine also counts other processes' turns.
-func benchDecide(b *testing.B, p *Policy, c *jwks.Claims) {
+func benchDecide(b *testing.B, p *Policy, c *idbridge.Claims) {
 	b.ReportAllocs()
 	defer benchcpu.Start(b)()
 	for b.Loop() {
@@ -141,7 +141,7 @@ func BenchmarkDecideVariants(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		p    *Policy
-		c    *jwks.Claims
+		c    *idbridge.Claims
 	}{
 		{"upper-case-groups", p, upper},
 		{"tenant-template", tmpl, benchClaims(1000)},

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
-// Claims with a typed field in jwks.Claims are read through jwks's one
-// claim table (jwks.LookupClaim), so a condition on scp or scope, azp or
+// Claims with a typed field in idbridge.Claims are read through jwks's one
+// claim table (idbridge.LookupClaim), so a condition on scp or scope, azp or
 // client_id reads what the validator decoded and the hot path never
 // parses JSON for them. An accessor is an index into claimRefs; accCustom
 // (0) is a claim without a typed field.
 const accCustom = 0
 
-var claimRefs = func() []jwks.ClaimRef {
-	refs := []jwks.ClaimRef{{}} // accCustom
-	for _, name := range jwks.TypedClaimNames() {
-		ref, _ := jwks.LookupClaim(name)
+var claimRefs = func() []idbridge.ClaimRef {
+	refs := []idbridge.ClaimRef{{}} // accCustom
+	for _, name := range idbridge.TypedClaimNames() {
+		ref, _ := idbridge.LookupClaim(name)
 		refs = append(refs, ref)
 	}
 	return refs
@@ -27,7 +27,7 @@ var claimRefs = func() []jwks.ClaimRef {
 
 var accessorNames = func() map[string]int {
 	m := map[string]int{}
-	for i, name := range jwks.TypedClaimNames() {
+	for i, name := range idbridge.TypedClaimNames() {
 		m[name] = i + 1
 	}
 	return m
@@ -41,13 +41,13 @@ func multiClaim(acc int) bool { return claimRefs[acc].Multi() }
 
 // fills reports whether jwks decodes the claim name into the Claims field.
 func fills(name, field string) bool {
-	r, ok := jwks.LookupClaim(name)
+	r, ok := idbridge.LookupClaim(name)
 	return ok && r.Field() == field
 }
 
-func stringClaim(c *jwks.Claims, acc int) string { return claimRefs[acc].String(c) }
+func stringClaim(c *idbridge.Claims, acc int) string { return claimRefs[acc].String(c) }
 
-func listClaim(c *jwks.Claims, acc int) []string { return claimRefs[acc].Strings(c) }
+func listClaim(c *idbridge.Claims, acc int) []string { return claimRefs[acc].Strings(c) }
 
 // extras carries what a claims set built from plain JSON (policy tests,
 // DecideJSON) has beyond the typed fields: the untyped claims, and the
@@ -58,7 +58,7 @@ type extras struct {
 }
 
 // rawClaim returns a claim that has no typed field.
-func rawClaim(c *jwks.Claims, x *extras, name string) (json.RawMessage, bool) {
+func rawClaim(c *idbridge.Claims, x *extras, name string) (json.RawMessage, bool) {
 	if x != nil {
 		if v, ok := x.raw[name]; ok {
 			return v, ok
@@ -116,11 +116,11 @@ func rawList(v json.RawMessage, spaced bool) ([]string, bool) {
 
 // claimsFromJSON builds claims from an unverified JSON payload, the way a
 // reviewer writes them in a policy test or passes them to policycheck, with
-// the validator's decoder (jwks.ParseClaims) and so its claim table. A
+// the validator's decoder (idbridge.ParseClaims) and so its claim table. A
 // typed claim of the wrong type is remembered and left out (the decision
 // will deny with ErrClaimType, as a validator would reject such a token);
 // every other claim stays raw.
-func claimsFromJSON(payload []byte) (*jwks.Claims, *extras, error) {
+func claimsFromJSON(payload []byte) (*idbridge.Claims, *extras, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil {
 		return nil, nil, fmt.Errorf("claims are not a JSON object: %w", err)
@@ -130,13 +130,13 @@ func claimsFromJSON(payload []byte) (*jwks.Claims, *extras, error) {
 	}
 	x := &extras{raw: map[string]json.RawMessage{}}
 	dropped := false
-	for _, name := range jwks.TypedClaimNames() {
+	for _, name := range idbridge.TypedClaimNames() {
 		v, ok := m[name]
 		if !ok {
 			continue
 		}
 		one, _ := json.Marshal(map[string]json.RawMessage{name: v})
-		if _, err := jwks.ParseClaims(one); err != nil {
+		if _, err := idbridge.ParseClaims(one); err != nil {
 			if x.bad == "" {
 				x.bad = name
 			}
@@ -145,14 +145,14 @@ func claimsFromJSON(payload []byte) (*jwks.Claims, *extras, error) {
 		}
 	}
 	for k, v := range m {
-		if _, typed := jwks.LookupClaim(k); !typed {
+		if _, typed := idbridge.LookupClaim(k); !typed {
 			x.raw[k] = v
 		}
 	}
 	if dropped {
 		payload, _ = json.Marshal(m)
 	}
-	c, err := jwks.ParseClaims(payload)
+	c, err := idbridge.ParseClaims(payload)
 	if err != nil {
 		return nil, nil, fmt.Errorf("claims: %w", err)
 	}

@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // TestOneClaimTable: conditions read claims through jwks's claim table, so
@@ -46,7 +46,7 @@ mappings:
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := jwks.ParseClaims([]byte(tt.payload))
+		c, err := idbridge.ParseClaims([]byte(tt.payload))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // Limits that keep a hostile or mistaken policy from exhausting memory.
@@ -48,7 +48,7 @@ var (
 	tagRe     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 )
 
-var reasonClasses = []string{
+var reasonClasses = []idbridge.Reason{
 	reason.Malformed, reason.TooLarge, reason.Algorithm, reason.UnknownKey, reason.Signature,
 	reason.Expired, reason.NotYetValid, reason.IssuedInFuture, reason.Issuer, reason.Audience,
 	reason.Type, reason.MissingClaim, reason.Tenant, reason.Revoked, reason.InsufficientScope,
@@ -242,7 +242,7 @@ func (c *compiler) tenantList(t *issuerTable, fi fileIssuer, path string, templa
 // issuerFor finds the issuer of a claims set: a fixed issuer by iss, or a
 // {tenantid} issuer whose template, filled with the token's tid, is
 // exactly iss, and whose allow-list holds tid. It does not allocate.
-func (s *compiled) issuerFor(c *jwks.Claims) *issuerTable {
+func (s *compiled) issuerFor(c *idbridge.Claims) *issuerTable {
 	if t := s.issuers[c.Issuer]; t != nil {
 		return t
 	}
@@ -283,7 +283,7 @@ func fillsTemplate(iss, tid, prefix, suffix string) bool {
 // unlistedTenant reports whether c comes from a {tenantid} issuer of the
 // policy, from a tenant that issuer does not list: a denial of class
 // "tenant" rather than "issuer".
-func (s *compiled) unlistedTenant(c *jwks.Claims) bool {
+func (s *compiled) unlistedTenant(c *idbridge.Claims) bool {
 	for _, t := range s.templates {
 		if t.fills(c.Issuer, c.TenantID) {
 			return true

@@ -1,5 +1,7 @@
 package rbac
 
+import "github.com/idbridge/idbridge"
+
 const noAtom = ^uint32(0)
 
 // compiled is one immutable, loaded policy. Decisions hold a pointer to the
@@ -90,8 +92,9 @@ type mappingInfo struct {
 }
 
 type denyInfo struct {
-	id, desc, class string
-	line            int
+	id, desc string
+	class    idbridge.Reason
+	line     int
 }
 
 type sodInfo struct {

@@ -3,7 +3,7 @@ package rbac
 import (
 	"slices"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // Decision states. Only stAllow grants anything.
@@ -35,7 +35,7 @@ const inline = 8
 // zero Decision denies everything.
 type Decision struct {
 	s   *compiled
-	c   *jwks.Claims
+	c   *idbridge.Claims
 	x   *extras
 	ext *decisionExt // rare paths only: group sources, claim type errors, overflow
 
@@ -200,7 +200,7 @@ const maxHits = 64
 
 // decide is the hot path. groups replaces the token's groups when a group
 // source resolved them (nil otherwise).
-func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
+func (s *compiled) decide(c *idbridge.Claims, x *extras, groups []string, fromSource bool) Decision {
 	var t *issuerTable
 	if c != nil {
 		t = s.issuerFor(c)
@@ -209,7 +209,7 @@ func (s *compiled) decide(c *jwks.Claims, x *extras, groups []string, fromSource
 }
 
 // decideFor is decide with the issuer already looked up (nil: unknown).
-func (s *compiled) decideFor(t *issuerTable, c *jwks.Claims, x *extras, groups []string, fromSource bool) Decision {
+func (s *compiled) decideFor(t *issuerTable, c *idbridge.Claims, x *extras, groups []string, fromSource bool) Decision {
 	d := Decision{s: s, c: c, x: x, rule: -1}
 	if fromSource {
 		e := d.extension()
@@ -244,7 +244,7 @@ func (s *compiled) decideFor(t *issuerTable, c *jwks.Claims, x *extras, groups [
 }
 
 // collect appends to hits the atoms of issuer t that the claims carry.
-func (s *compiled) collect(t *issuerTable, c *jwks.Claims, x *extras, groups []string, fromSource bool, hits []uint32) ([]uint32, uint8, string) {
+func (s *compiled) collect(t *issuerTable, c *idbridge.Claims, x *extras, groups []string, fromSource bool, hits []uint32) ([]uint32, uint8, string) {
 	if t.self != noAtom {
 		hits = append(hits, t.self)
 	}
@@ -382,7 +382,7 @@ func (ci *claimIndex) collectRaw(v []byte, hits []uint32) ([]uint32, bool) {
 
 // collectTyped appends the atoms named by a claim the claims set holds in
 // a typed field.
-func (ci *claimIndex) collectTyped(c *jwks.Claims, hits []uint32) []uint32 {
+func (ci *claimIndex) collectTyped(c *idbridge.Claims, hits []uint32) []uint32 {
 	if multiClaim(ci.acc) {
 		for _, e := range listClaim(c, ci.acc) {
 			if a, ok := ci.values[e]; ok {
@@ -512,7 +512,7 @@ func (s *compiled) separationOfDuties(d *Decision) bool {
 // std (the typed roles or scopes) when the issuer uses the standard claim
 // name, else the raw claim name, a list or (spaced) a space-separated
 // string. It reports false when that claim has the wrong JSON type.
-func collectValues(hits []uint32, ix *strIndex, std []string, useStd bool, c *jwks.Claims, x *extras, name string, spaced bool) ([]uint32, bool) {
+func collectValues(hits []uint32, ix *strIndex, std []string, useStd bool, c *idbridge.Claims, x *extras, name string, spaced bool) ([]uint32, bool) {
 	if ix.len() == 0 {
 		return hits, true
 	}

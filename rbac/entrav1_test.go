@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 const (
@@ -50,15 +50,15 @@ func TestV1Issuer(t *testing.T) {
 	v1, v2 := "https://sts.windows.net/"+tenantA+"/", "https://login.microsoftonline.com/"+tenantA+"/v2.0"
 	tests := []struct {
 		name   string
-		c      *jwks.Claims
-		reason string // "" for allowed
+		c      *idbridge.Claims
+		reason idbridge.Reason // "" for allowed
 	}{
-		{"v2.0", &jwks.Claims{Issuer: v2, TenantID: tenantA, Groups: []string{lendingRM}}, ""},
-		{"v1.0", &jwks.Claims{Issuer: v1, TenantID: tenantA, Groups: []string{lendingRM}}, ""},
-		{"v1.0 leaver", &jwks.Claims{Issuer: v1, TenantID: tenantA, Groups: []string{lendingRM, leavers}}, reason.Revoked},
-		{"v2.0 leaver", &jwks.Claims{Issuer: v2, TenantID: tenantA, Groups: []string{lendingRM, leavers}}, reason.Revoked},
-		{"v1.0 of another tenant", &jwks.Claims{Issuer: "https://sts.windows.net/" + tenantB + "/", TenantID: tenantB, Groups: []string{lendingRM}}, reason.Issuer},
-		{"v1.0 without the slash", &jwks.Claims{Issuer: strings.TrimSuffix(v1, "/"), TenantID: tenantA, Groups: []string{lendingRM}}, reason.Issuer},
+		{"v2.0", &idbridge.Claims{Issuer: v2, TenantID: tenantA, Groups: []string{lendingRM}}, ""},
+		{"v1.0", &idbridge.Claims{Issuer: v1, TenantID: tenantA, Groups: []string{lendingRM}}, ""},
+		{"v1.0 leaver", &idbridge.Claims{Issuer: v1, TenantID: tenantA, Groups: []string{lendingRM, leavers}}, reason.Revoked},
+		{"v2.0 leaver", &idbridge.Claims{Issuer: v2, TenantID: tenantA, Groups: []string{lendingRM, leavers}}, reason.Revoked},
+		{"v1.0 of another tenant", &idbridge.Claims{Issuer: "https://sts.windows.net/" + tenantB + "/", TenantID: tenantB, Groups: []string{lendingRM}}, reason.Issuer},
+		{"v1.0 without the slash", &idbridge.Claims{Issuer: strings.TrimSuffix(v1, "/"), TenantID: tenantA, Groups: []string{lendingRM}}, reason.Issuer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,13 +99,13 @@ mappings:
 	v1 := func(tid string) string { return "https://sts.windows.net/" + tid + "/" }
 	tests := []struct {
 		name   string
-		c      *jwks.Claims
-		reason string
+		c      *idbridge.Claims
+		reason idbridge.Reason
 	}{
-		{"v1.0 of a listed tenant", &jwks.Claims{Issuer: v1(tenantA), TenantID: tenantA, Groups: []string{lendingRM}}, ""},
-		{"v2.0 of a listed tenant", &jwks.Claims{Issuer: "https://login.microsoftonline.com/" + tenantA + "/v2.0", TenantID: tenantA, Groups: []string{lendingRM}}, ""},
-		{"v1.0 of an unlisted tenant", &jwks.Claims{Issuer: v1(tenantB), TenantID: tenantB, Groups: []string{lendingRM}}, reason.Tenant},
-		{"v1.0 iss of one tenant, tid of another", &jwks.Claims{Issuer: v1(tenantA), TenantID: tenantB, Groups: []string{lendingRM}}, reason.Issuer},
+		{"v1.0 of a listed tenant", &idbridge.Claims{Issuer: v1(tenantA), TenantID: tenantA, Groups: []string{lendingRM}}, ""},
+		{"v2.0 of a listed tenant", &idbridge.Claims{Issuer: "https://login.microsoftonline.com/" + tenantA + "/v2.0", TenantID: tenantA, Groups: []string{lendingRM}}, ""},
+		{"v1.0 of an unlisted tenant", &idbridge.Claims{Issuer: v1(tenantB), TenantID: tenantB, Groups: []string{lendingRM}}, reason.Tenant},
+		{"v1.0 iss of one tenant, tid of another", &idbridge.Claims{Issuer: v1(tenantA), TenantID: tenantB, Groups: []string{lendingRM}}, reason.Issuer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -97,10 +98,10 @@ func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }
 // deny rule for leavers can surface as "revoked" while still matching
 // errors.Is(err, ErrDenied).
 type DeniedError struct {
-	Err    error  // the sentinel
-	Rule   string // deny rule, SoD constraint or issuer; "" for default deny
-	Class  string // reason class
-	Detail string // human detail; never contains a token or secret
+	Err    error           // the sentinel
+	Rule   string          // deny rule, SoD constraint or issuer; "" for default deny
+	Class  idbridge.Reason // reason class
+	Detail string          // human detail; never contains a token or secret
 }
 
 // Error returns the sentinel's message, the rule and the detail.
@@ -120,6 +121,6 @@ func (e *DeniedError) Unwrap() error { return e.Err }
 
 // Reason returns the reason class, which for deny rules may differ from
 // the sentinel's (a leaver rule reports "revoked").
-func (e *DeniedError) Reason() string { return e.Class }
+func (e *DeniedError) Reason() idbridge.Reason { return e.Class }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

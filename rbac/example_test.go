@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -46,7 +46,7 @@ func ExamplePolicy_Decide() {
 		fmt.Println(err)
 		return
 	}
-	claims := &jwks.Claims{ // as returned by jwks.Validator.Validate
+	claims := &idbridge.Claims{ // as returned by jwks.Validator.Validate
 		Issuer:            "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0",
 		PreferredUsername: "amit.r@bank.example",
 		Groups:            []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"},
@@ -139,7 +139,7 @@ mappings:
 		return
 	}
 	for _, tid := range []string{"1a2b3c4d-0000-4000-8000-00000000000f", "00000000-0000-0000-0000-000000000000"} {
-		d := p.Decide(&jwks.Claims{
+		d := p.Decide(&idbridge.Claims{
 			Issuer:   "https://login.microsoftonline.com/" + tid + "/v2.0",
 			TenantID: tid,
 			Roles:    []string{"Reports.Read"},

@@ -49,7 +49,7 @@ type Rule struct {
 // Explain describes the decision. Unlike Decide it allocates; call it when
 // a person will read the answer.
 func (d Decision) Explain() Explanation {
-	e := Explanation{Allowed: d.OK(), Reason: d.Reason()}
+	e := Explanation{Allowed: d.OK(), Reason: string(d.Reason())}
 	if err := d.Err(); err != nil {
 		e.Error = err.Error()
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 func FuzzParsePolicy(f *testing.F) {
@@ -29,7 +29,7 @@ tests:
 	f.Add([]byte("{{{{"))
 	f.Add([]byte("version: 1\ntests: [{name: t, claims: {a: {b: {c: [1, 2, {d: null}]}}}, expect: {allowed: true}}]\n"))
 	f.Add([]byte("version: 1\nissuers: [{name: e, issuer: 'https://x/{tenantid}/v2.0', tenants: [9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C]}]\nroles: [{name: R}]\nmappings: [{id: m, when: {tenant: 9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c, app_role: A}, grant: {roles: [R]}}]\n"))
-	claimSets := []*jwks.Claims{
+	claimSets := []*idbridge.Claims{
 		nil,
 		{},
 		{Issuer: entraIss, Groups: []string{lendingRM, creditOff}, AMR: []string{"mfa"}, Scopes: []string{"Loans.ReadWrite"}},

@@ -3,7 +3,7 @@ package rbac
 import (
 	"context"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // GroupSource resolves a user's groups when the token does not carry them:
@@ -17,14 +17,14 @@ import (
 // as [NormalizeGroupID] describes.
 // An error fails the decision closed with [ErrGroupSource].
 type GroupSource interface {
-	Groups(ctx context.Context, c *jwks.Claims) ([]string, error)
+	Groups(ctx context.Context, c *idbridge.Claims) ([]string, error)
 }
 
 // GroupSourceFunc adapts a function to a [GroupSource].
-type GroupSourceFunc func(ctx context.Context, c *jwks.Claims) ([]string, error)
+type GroupSourceFunc func(ctx context.Context, c *idbridge.Claims) ([]string, error)
 
 // Groups calls f(ctx, c).
-func (f GroupSourceFunc) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+func (f GroupSourceFunc) Groups(ctx context.Context, c *idbridge.Claims) ([]string, error) {
 	return f(ctx, c)
 }
 
@@ -34,7 +34,7 @@ func (f GroupSourceFunc) Groups(ctx context.Context, c *jwks.Claims) ([]string, 
 type StaticGroups map[string][]string
 
 // Groups returns the groups listed for c's oid, or else its sub.
-func (s StaticGroups) Groups(_ context.Context, c *jwks.Claims) ([]string, error) {
+func (s StaticGroups) Groups(_ context.Context, c *idbridge.Claims) ([]string, error) {
 	if c == nil {
 		return nil, nil
 	}

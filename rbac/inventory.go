@@ -118,7 +118,7 @@ func (p *Policy) Inventory() Inventory {
 		inv.Mappings = append(inv.Mappings, r)
 	}
 	for i, d := range s.denies {
-		inv.Denies = append(inv.Denies, InventoryRule{ID: d.id, Description: d.desc, Line: d.line, Reason: d.class, When: s.clausesOf(int32(-i - 1))})
+		inv.Denies = append(inv.Denies, InventoryRule{ID: d.id, Description: d.desc, Line: d.line, Reason: string(d.class), When: s.clausesOf(int32(-i - 1))})
 	}
 	for _, sd := range s.sods {
 		is := InventorySoD{ID: sd.id, Description: sd.desc, Line: sd.line}

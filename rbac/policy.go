@@ -14,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/authzhook"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // Size limits for a policy file.
@@ -291,7 +291,7 @@ func (p *Policy) Version() string { return p.cur.Load().version }
 // cost depends on the token, not on the number of mappings.
 //
 // With Options.AuditDecisions, each decision is an audit event.
-func (p *Policy) Decide(c *jwks.Claims) Decision {
+func (p *Policy) Decide(c *idbridge.Claims) Decision {
 	if p.opts.AuditDecisions {
 		return p.decideAudited(context.Background(), c)
 	}
@@ -299,7 +299,7 @@ func (p *Policy) Decide(c *jwks.Claims) Decision {
 }
 
 // DecideContext is [Policy.Decide] with a context for the group source.
-func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
+func (p *Policy) DecideContext(ctx context.Context, c *idbridge.Claims) Decision {
 	if p.opts.AuditDecisions {
 		return p.decideAudited(ctx, c)
 	}
@@ -308,14 +308,14 @@ func (p *Policy) DecideContext(ctx context.Context, c *jwks.Claims) Decision {
 
 // decideQuiet decides without recording the decision, for callers that
 // record it themselves (Authorize, middleware's guard through authzhook).
-func (p *Policy) decideQuiet(ctx context.Context, c *jwks.Claims) Decision {
+func (p *Policy) decideQuiet(ctx context.Context, c *idbridge.Claims) Decision {
 	return p.decideIn(ctx, p.cur.Load(), c, nil)
 }
 
 func init() { authzhook.DecideQuiet = (*Policy).decideQuiet }
 
 // decideAudited decides and records the decision (Options.AuditDecisions).
-func (p *Policy) decideAudited(ctx context.Context, c *jwks.Claims) Decision {
+func (p *Policy) decideAudited(ctx context.Context, c *idbridge.Claims) Decision {
 	if !p.audit.Enabled(ctx) {
 		return p.decideIn(ctx, p.cur.Load(), c, nil)
 	}
@@ -327,7 +327,7 @@ func (p *Policy) decideAudited(ctx context.Context, c *jwks.Claims) Decision {
 
 // decideIn consults a group source when the issuer has one, or when the
 // token omits its groups (overage), then decides.
-func (p *Policy) decideIn(ctx context.Context, s *compiled, c *jwks.Claims, x *extras) Decision {
+func (p *Policy) decideIn(ctx context.Context, s *compiled, c *idbridge.Claims, x *extras) Decision {
 	if c == nil || (x != nil && x.bad != "") {
 		return s.decide(c, x, nil, false)
 	}
@@ -369,7 +369,7 @@ func (p *Policy) DecideJSON(claims []byte) (Decision, error) {
 // an authz.allowed or authz.denied audit event. The error wraps a sentinel
 // ([ErrPermission] when the roles lack the permission) whose reason class
 // middleware maps to a status code.
-func (p *Policy) Authorize(ctx context.Context, c *jwks.Claims, permission string) (Decision, error) {
+func (p *Policy) Authorize(ctx context.Context, c *idbridge.Claims, permission string) (Decision, error) {
 	start := p.opts.Now()
 	d := p.decideQuiet(ctx, c)
 	err := d.Check(permission)
@@ -379,7 +379,7 @@ func (p *Policy) Authorize(ctx context.Context, c *jwks.Claims, permission strin
 	return d, err
 }
 
-func authzEvent(d *Decision, c *jwks.Claims, permission string, err error, dur time.Duration) audit.Event {
+func authzEvent(d *Decision, c *idbridge.Claims, permission string, err error, dur time.Duration) audit.Event {
 	ev := audit.Event{Name: audit.AuthzAllowed, Outcome: audit.Success, Permission: permission, Duration: dur, Roles: d.Roles()}
 	if err != nil {
 		ev.Name, ev.Outcome, ev.Reason = audit.AuthzDenied, audit.Failure, reason.Of(err)

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 const bankPolicy = "../examples/policies/bank.yaml"
@@ -146,20 +146,20 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	}
 }
 
-func claims(groups ...string) *jwks.Claims {
-	return &jwks.Claims{Issuer: entraIss, Subject: "s", ObjectID: "0d6f1e0b-1c0e-4d5a-9d8e-3b1f2a7c9e01", Groups: groups}
+func claims(groups ...string) *idbridge.Claims {
+	return &idbridge.Claims{Issuer: entraIss, Subject: "s", ObjectID: "0d6f1e0b-1c0e-4d5a-9d8e-3b1f2a7c9e01", Groups: groups}
 }
 
 func TestDecide(t *testing.T) {
 	p := loadBank(t)
-	withMFA := func(c *jwks.Claims) *jwks.Claims { c.AMR = []string{"pwd", "mfa"}; return c }
+	withMFA := func(c *idbridge.Claims) *idbridge.Claims { c.AMR = []string{"pwd", "mfa"}; return c }
 	tests := []struct {
 		name   string
-		c      *jwks.Claims
+		c      *idbridge.Claims
 		ok     bool
 		roles  []string
 		err    error
-		reason string
+		reason idbridge.Reason
 		rule   string
 	}{
 		{"rm", claims(lendingRM), true, []string{"LoanViewer", "KYC_ReadOnly"}, nil, "", ""},
@@ -171,22 +171,22 @@ func TestDecide(t *testing.T) {
 		{"credit officer", withMFA(claims(creditOff)), true, []string{"LoanApprover"}, nil, "", ""},
 		{"leaver", withMFA(claims(lendingRM, leavers)), false, nil, ErrDenied, reason.Revoked, "leaver"},
 		{"nil claims", nil, false, nil, ErrNoClaims, reason.MissingClaim, ""},
-		{"empty claims", &jwks.Claims{}, false, nil, ErrIssuer, reason.Issuer, ""},
+		{"empty claims", &idbridge.Claims{}, false, nil, ErrIssuer, reason.Issuer, ""},
 		{"no groups", claims(), false, nil, ErrNoMatch, reason.InsufficientRole, ""},
-		{"other issuer", &jwks.Claims{Issuer: "https://evil.example", Groups: []string{lendingRM}}, false, nil, ErrIssuer, reason.Issuer, ""},
-		{"entra group in a directory token", &jwks.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{lendingRM}}, false, nil, ErrNoMatch, reason.InsufficientRole, ""},
-		{"directory DN in other spelling", &jwks.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{"CN=CBS_ViewOnly, OU=Groups, DC=bank, DC=example"}}, true, []string{"CBS_Viewer"}, nil, "", ""},
-		{"garbage DN", &jwks.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{"cn=\x00,,,"}}, false, nil, ErrNoMatch, reason.InsufficientRole, ""},
+		{"other issuer", &idbridge.Claims{Issuer: "https://evil.example", Groups: []string{lendingRM}}, false, nil, ErrIssuer, reason.Issuer, ""},
+		{"entra group in a directory token", &idbridge.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{lendingRM}}, false, nil, ErrNoMatch, reason.InsufficientRole, ""},
+		{"directory DN in other spelling", &idbridge.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{"CN=CBS_ViewOnly, OU=Groups, DC=bank, DC=example"}}, true, []string{"CBS_Viewer"}, nil, "", ""},
+		{"garbage DN", &idbridge.Claims{Issuer: "ldap://corp.bank.example", Groups: []string{"cn=\x00,,,"}}, false, nil, ErrNoMatch, reason.InsufficientRole, ""},
 	}
 	sod := withMFA(claims(lendingRM, creditOff))
 	sod.Scopes = []string{"Loans.ReadWrite"}
 	tests = append(tests, struct {
 		name   string
-		c      *jwks.Claims
+		c      *idbridge.Claims
 		ok     bool
 		roles  []string
 		err    error
-		reason string
+		reason idbridge.Reason
 		rule   string
 	}{"sod", sod, false, nil, ErrSoD, reason.Forbidden, "originate-vs-approve"})
 	for _, tt := range tests {
@@ -333,7 +333,7 @@ mappings:
 func TestOverage(t *testing.T) {
 	over := claims()
 	over.ClaimNames = map[string]string{"groups": "src1"}
-	over.ClaimSources = map[string]jwks.ClaimSource{"src1": {Endpoint: "https://graph.windows.net/x/users/y/getMemberObjects"}}
+	over.ClaimSources = map[string]idbridge.ClaimSource{"src1": {Endpoint: "https://graph.windows.net/x/users/y/getMemberObjects"}}
 
 	d := loadBank(t).Decide(over)
 	if !errors.Is(d.Err(), ErrGroupsOverage) {
@@ -350,7 +350,7 @@ func TestOverage(t *testing.T) {
 	}
 
 	boom := errors.New("graph down")
-	failing := GroupSourceFunc(func(context.Context, *jwks.Claims) ([]string, error) { return nil, boom })
+	failing := GroupSourceFunc(func(context.Context, *idbridge.Claims) ([]string, error) { return nil, boom })
 	d = loadBank(t, func(o *Options) { o.Groups = failing }).Decide(over)
 	if err := d.Err(); !errors.Is(err, ErrGroupSource) || !errors.Is(err, boom) || reason.Of(err) != reason.IdPUnavailable {
 		t.Errorf("failing source: %v (%s)", err, reason.Of(err))
@@ -373,7 +373,7 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &jwks.Claims{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
+	c := &idbridge.Claims{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
 	before := p.Decide(c)
 	v1 := p.Version()
 
@@ -441,7 +441,7 @@ func TestConcurrentDecideAndReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &jwks.Claims{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
+	c := &idbridge.Claims{Issuer: "https://issuer.example/v2.0", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
@@ -568,7 +568,7 @@ func TestNormalizeGroupID(t *testing.T) {
 
 func TestGroupSourcesPerIssuer(t *testing.T) {
 	dirIss := "ldap://corp.bank.example"
-	src := GroupSourceFunc(func(_ context.Context, c *jwks.Claims) ([]string, error) {
+	src := GroupSourceFunc(func(_ context.Context, c *idbridge.Claims) ([]string, error) {
 		if c.Subject == "uid=amit.r,ou=people,dc=bank,dc=example" {
 			return []string{"CN=CBS_ViewOnly,OU=groups,DC=bank,DC=example"}, nil
 		}
@@ -576,11 +576,11 @@ func TestGroupSourcesPerIssuer(t *testing.T) {
 	})
 	p := loadBank(t, func(o *Options) { o.GroupSources = map[string]GroupSource{"corp-ad": src} })
 	// The token's own groups are ignored for an issuer with a source.
-	d := p.Decide(&jwks.Claims{Issuer: dirIss, Subject: "uid=amit.r,ou=people,dc=bank,dc=example"})
+	d := p.Decide(&idbridge.Claims{Issuer: dirIss, Subject: "uid=amit.r,ou=people,dc=bank,dc=example"})
 	if !d.OK() || !d.HasRole("CBS_Viewer") {
 		t.Fatalf("source groups: %v %v", d.Err(), d.Roles())
 	}
-	d = p.Decide(&jwks.Claims{Issuer: dirIss, Subject: "uid=x", Groups: []string{"cn=CBS_ViewOnly,ou=groups,dc=bank,dc=example"}})
+	d = p.Decide(&idbridge.Claims{Issuer: dirIss, Subject: "uid=x", Groups: []string{"cn=CBS_ViewOnly,ou=groups,dc=bank,dc=example"}})
 	if d.OK() {
 		t.Fatal("the token's groups were used although the issuer has a source")
 	}
@@ -621,20 +621,20 @@ mappings:
 	const iss = "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0"
 	tests := []struct {
 		name string
-		c    *jwks.Claims
+		c    *idbridge.Claims
 		ok   bool
 	}{
-		{"guid lower", &jwks.Claims{Issuer: iss, Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, true},
-		{"guid upper", &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}, true},
-		{"guid mixed", &jwks.Claims{Issuer: iss, Groups: []string{"4f0C6b1A-8e2D-4c37-9A51-2b7E6d9F0c13"}}, true},
-		{"guid other", &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C14"}}, false},
-		{"tenant lower", &jwks.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"Reader"}}, true},
-		{"tenant upper", &jwks.Claims{Issuer: iss, TenantID: "9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C", Roles: []string{"Reader"}}, true},
-		{"app role is exact", &jwks.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"reader"}}, false},
-		{"dn other case and spacing", &jwks.Claims{Issuer: "ldap://corp.example", Groups: []string{"cn=tellers,ou=groups,  dc=CORP"}}, true},
-		{"name exact", &jwks.Claims{Issuer: "https://okta.example", Groups: []string{"Lending"}}, true},
-		{"name is case-sensitive", &jwks.Claims{Issuer: "https://okta.example", Groups: []string{"lending"}}, false},
-		{"issuer is exact", &jwks.Claims{Issuer: strings.ToUpper(iss), Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, false},
+		{"guid lower", &idbridge.Claims{Issuer: iss, Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, true},
+		{"guid upper", &idbridge.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}, true},
+		{"guid mixed", &idbridge.Claims{Issuer: iss, Groups: []string{"4f0C6b1A-8e2D-4c37-9A51-2b7E6d9F0c13"}}, true},
+		{"guid other", &idbridge.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C14"}}, false},
+		{"tenant lower", &idbridge.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"Reader"}}, true},
+		{"tenant upper", &idbridge.Claims{Issuer: iss, TenantID: "9B1C3F4E-2A6D-4E8B-B7C1-5D0F2E3A4B6C", Roles: []string{"Reader"}}, true},
+		{"app role is exact", &idbridge.Claims{Issuer: iss, TenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", Roles: []string{"reader"}}, false},
+		{"dn other case and spacing", &idbridge.Claims{Issuer: "ldap://corp.example", Groups: []string{"cn=tellers,ou=groups,  dc=CORP"}}, true},
+		{"name exact", &idbridge.Claims{Issuer: "https://okta.example", Groups: []string{"Lending"}}, true},
+		{"name is case-sensitive", &idbridge.Claims{Issuer: "https://okta.example", Groups: []string{"lending"}}, false},
+		{"issuer is exact", &idbridge.Claims{Issuer: strings.ToUpper(iss), Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -643,7 +643,7 @@ mappings:
 			}
 		})
 	}
-	upper := &jwks.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}
+	upper := &idbridge.Claims{Issuer: iss, Groups: []string{"4F0C6B1A-8E2D-4C37-9A51-2B7E6D9F0C13"}}
 	if n := testing.AllocsPerRun(100, func() { _ = p.Decide(upper) }); n != 0 {
 		t.Errorf("an upper-case GUID costs %.0f allocations", n)
 	}
@@ -712,7 +712,7 @@ func TestTenantTemplateIssuer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &jwks.Claims{Issuer: tt.iss, TenantID: tt.tid, Roles: []string{"Reader"}}
+			c := &idbridge.Claims{Issuer: tt.iss, TenantID: tt.tid, Roles: []string{"Reader"}}
 			d := p.Decide(c)
 			if d.OK() != tt.ok {
 				t.Fatalf("OK %v, want %v (%v)", d.OK(), tt.ok, d.Err())
@@ -728,7 +728,7 @@ func TestTenantTemplateIssuer(t *testing.T) {
 			}
 		})
 	}
-	c := &jwks.Claims{Issuer: v2(partner), TenantID: partner, Roles: []string{"Reader"}}
+	c := &idbridge.Claims{Issuer: v2(partner), TenantID: partner, Roles: []string{"Reader"}}
 	if n := testing.AllocsPerRun(100, func() { _ = p.Decide(c) }); n != 0 {
 		t.Errorf("a template issuer costs %.0f allocations", n)
 	}
@@ -775,12 +775,12 @@ mappings:
       any: [{group: Tellers}, {app_role: Reader}]
     grant: {roles: [Viewer]}
 `
-	none := GroupSourceFunc(func(context.Context, *jwks.Claims) ([]string, error) { return nil, nil })
+	none := GroupSourceFunc(func(context.Context, *idbridge.Claims) ([]string, error) { return nil, nil })
 	p, err := ParsePolicy([]byte(y), func(o *Options) { o.GroupSources = map[string]GroupSource{"ad": none} })
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := p.Decide(&jwks.Claims{Issuer: "ldap://corp.example", Roles: []string{"Reader"}, Groups: []string{"cn=tellers,dc=corp"}})
+	d := p.Decide(&idbridge.Claims{Issuer: "ldap://corp.example", Roles: []string{"Reader"}, Groups: []string{"cn=tellers,dc=corp"}})
 	if !d.OK() {
 		t.Fatal(d.Err())
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -163,7 +164,7 @@ func (d *Decision) claimString(name string) string {
 // Reason returns the reason class of a denial ("insufficient_role",
 // "forbidden", "revoked", "step_up_required", ...), or "" when the decision
 // grants access. It does not allocate.
-func (d Decision) Reason() string {
+func (d Decision) Reason() idbridge.Reason {
 	if d.s == nil {
 		return reason.Forbidden
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -157,7 +158,7 @@ func (c *compiler) compileDenies() {
 	for i, fd := range c.f.Deny {
 		path := fmt.Sprintf("deny[%d]", i)
 		c.ruleID(fd.ID, fd.lineRec, path)
-		class := fd.Reason
+		class := idbridge.Reason(fd.Reason)
 		if class == "" {
 			class = reason.Forbidden
 		} else if !slices.Contains(reasonClasses, class) {

@@ -7,14 +7,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // testCase is one compiled entry of the policy's tests: list.
 type testCase struct {
 	name   string
 	line   int
-	claims *jwks.Claims
+	claims *idbridge.Claims
 	x      *extras
 	expect fileExpect
 	adIDs  []string // expect.ad_groups as normalized IDs
@@ -83,7 +83,7 @@ func (c *compiler) compileTests() {
 			}
 			tc.adIDs = append(tc.adIDs, c.out.groups[gi].id)
 		}
-		if e.Reason != "" && !slices.Contains(reasonClasses, e.Reason) {
+		if e.Reason != "" && !slices.Contains(reasonClasses, idbridge.Reason(e.Reason)) {
 			c.err(e.lineRec, ep+".reason", "unknown reason class %q", e.Reason)
 		}
 		if e.DeniedBy != "" {
@@ -154,7 +154,7 @@ func (tc *testCase) check(d *Decision) []string {
 			f = append(f, fmt.Sprintf("ad groups [%s], want [%s]", strings.Join(names, ", "), strings.Join(strs(e.ADGroups), ", ")))
 		}
 	}
-	if e.Reason != "" && d.Reason() != e.Reason {
+	if e.Reason != "" && string(d.Reason()) != e.Reason {
 		got := d.Reason()
 		if got == "" {
 			got = "none (allowed)"

@@ -17,14 +17,13 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // IDTokenValidator validates an OpenID Connect ID token, including its
 // nonce. [*jwks.Validator] satisfies it; declaring it here lets tests and
 // other validators stand in.
 type IDTokenValidator interface {
-	ValidateIDToken(ctx context.Context, idToken, nonce string) (*jwks.Claims, error)
+	ValidateIDToken(ctx context.Context, idToken, nonce string) (*idbridge.Claims, error)
 }
 
 // AuthCode runs the authorization code flow with PKCE (RFC 6749 section
@@ -143,7 +142,7 @@ func (a *AuthCode) Start(extra url.Values) (*Authorization, error) {
 // With Options.Audit, a sign-in records token.issued, or signin.failed with
 // the stage that failed (state, idp_error, exchange or id_token) and the
 // reason class; neither carries the code, the verifier or a token.
-func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *jwks.Claims, error) {
+func (a *AuthCode) Exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *idbridge.Claims, error) {
 	start := time.Now()
 	tok, claims, stage, err := a.exchange(ctx, p, callback)
 	if err != nil && a.log.Enabled(ctx) {
@@ -167,7 +166,7 @@ func signInAttrs(stage string, err error) []slog.Attr {
 	return attrs
 }
 
-func (a *AuthCode) exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *jwks.Claims, string, error) {
+func (a *AuthCode) exchange(ctx context.Context, p *Authorization, callback url.Values) (*Token, *idbridge.Claims, string, error) {
 	if p == nil || p.State == "" || p.Nonce == "" || p.Verifier == "" {
 		// Without its nonce the ID token check would be skipped (a
 		// validator given "" does not compare), so refuse outright.

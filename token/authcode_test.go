@@ -15,18 +15,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 )
 
 // nonceValidator is an IDTokenValidator that accepts "id-<nonce>".
 type nonceValidator struct{ calls int }
 
-func (v *nonceValidator) ValidateIDToken(_ context.Context, idToken, nonce string) (*jwks.Claims, error) {
+func (v *nonceValidator) ValidateIDToken(_ context.Context, idToken, nonce string) (*idbridge.Claims, error) {
 	v.calls++
 	if idToken != "id-"+nonce {
 		return nil, errors.New("nonce mismatch")
 	}
-	return &jwks.Claims{}, nil
+	return &idbridge.Claims{}, nil
 }
 
 var _ IDTokenValidator = (*jwks.Validator)(nil)

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 func benchCache(b *testing.B) *Cache {
@@ -85,6 +85,6 @@ func BenchmarkExchangeForget(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		x.Forget(func(c *jwks.Claims) bool { return c.TenantID == "t" && c.ObjectID == "nobody" })
+		x.Forget(func(c *idbridge.Claims) bool { return c.TenantID == "t" && c.ObjectID == "nobody" })
 	}
 }

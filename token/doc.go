@@ -46,7 +46,7 @@
 // A resource server that cannot verify JWTs (opaque tokens, a legacy
 // stack) validates them with [Introspector] (RFC 7662): it asks the
 // authorization server, authenticated as its own [Client], and returns
-// the same *jwks.Claims as jwks.Validator, so middleware.Guard and
+// the same *idbridge.Claims as jwks.Validator, so middleware.Guard and
 // rbac.Policy work unchanged; Claims.Get returns any member of the
 // answer, extensions included, so rbac claim conditions see them. Issuer
 // and audience checks are required unless explicitly skipped. Active

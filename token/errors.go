@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -128,7 +129,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // revoked grant. A user who must pass MFA or Conditional Access, consent,
 // or sign in interactively is step_up_required; a device code that ran
 // out is expired.
-func (e *Error) Reason() string {
+func (e *Error) Reason() idbridge.Reason {
 	if e.Err == ErrSignInRequired {
 		switch e.Code {
 		case "interaction_required", "consent_required", "login_required", "account_selection_required":

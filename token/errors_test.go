@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 type failingSigner struct{ crypto.Signer }
@@ -34,7 +34,7 @@ func (s brokenStore) Delete(context.Context, string) error         { return nil 
 
 type plainValidator struct{}
 
-func (plainValidator) ValidateIDToken(context.Context, string, string) (*jwks.Claims, error) {
+func (plainValidator) ValidateIDToken(context.Context, string, string) (*idbridge.Claims, error) {
 	return nil, errors.New("bad ID token")
 }
 
@@ -112,7 +112,7 @@ func TestErrorsCarryAReasonClass(t *testing.T) {
 func TestSignInRequiredReasons(t *testing.T) {
 	tests := []struct {
 		code string
-		want string
+		want idbridge.Reason
 	}{
 		{"invalid_grant", reason.Revoked},
 		{"interaction_required", reason.StepUpRequired},

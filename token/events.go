@@ -5,9 +5,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/jwt"
+
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // describe fills the identifying fields of an audit event from the access
@@ -17,7 +18,7 @@ func describe(ev *audit.Event, tok *Token) {
 	if len(tok.AccessToken) > 64<<10 {
 		return
 	}
-	c, err := jwks.ParseUnverified(tok.AccessToken) // the one JWT reader
+	c, err := jwt.Parse(tok.AccessToken) // the one JWT reader
 	if err != nil {
 		return
 	}

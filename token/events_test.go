@@ -61,7 +61,7 @@ func TestBareSourcesAreAudited(t *testing.T) {
 			t.Errorf("success lacks the token's identity: %v", ev)
 		}
 	}
-	want := []string{"token.issued:", "token.refreshed:", "token.refresh_failed:" + ErrSignInRequired.Reason(), "token.issued:"}
+	want := []string{"token.issued:", "token.refreshed:", "token.refresh_failed:" + string(ErrSignInRequired.Reason()), "token.issued:"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
 	}

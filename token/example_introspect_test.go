@@ -70,7 +70,7 @@ func ExampleNewIntrospector() {
 	fmt.Println("requests:", requests.Load())
 
 	_, err = in.Validate(ctx, "a-token-the-server-never-issued")
-	fmt.Println(errors.Is(err, token.ErrInactive), idbridge.Reason(err))
+	fmt.Println(errors.Is(err, token.ErrInactive), idbridge.ReasonOf(err))
 	// Output:
 	// teller-app a1b2c3d4-0001 [CBS_ViewOnly] true
 	// teller-app a1b2c3d4-0001 [CBS_ViewOnly] true

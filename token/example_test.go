@@ -24,7 +24,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -148,8 +148,8 @@ func ExampleNewOnBehalfOf() {
 // stubValidator stands in for a *jwks.Validator in this example.
 type stubValidator struct{}
 
-func (stubValidator) ValidateIDToken(_ context.Context, idToken, _ string) (*jwks.Claims, error) {
-	return &jwks.Claims{}, nil
+func (stubValidator) ValidateIDToken(_ context.Context, idToken, _ string) (*idbridge.Claims, error) {
+	return &idbridge.Claims{}, nil
 }
 
 // A web app signs a user in with authorization code and PKCE, then keeps the

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/jwt"
+
 	"github.com/idbridge/idbridge/internal/audit"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // Grant types and token types of the downstream flows.
@@ -59,7 +61,7 @@ type Exchange struct {
 	closed  bool                   // guarded by mu
 	// who is the identity of each entry's subject token, for Forget; a
 	// key is absent when the token is not a JWT.
-	who map[exchangeKey]*jwks.Claims // guarded by mu
+	who map[exchangeKey]*idbridge.Claims // guarded by mu
 }
 
 // NewOnBehalfOf returns Entra's on-behalf-of flow for client c (a
@@ -91,7 +93,7 @@ func newExchange(c Client, obo bool, optFns []func(*Options)) (*Exchange, error)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Exchange{
 		r: r, obo: obo, o: o, log: audit.New(o.Audit),
-		ctx: ctx, cancel: cancel, entries: map[exchangeKey]*entry{}, who: map[exchangeKey]*jwks.Claims{},
+		ctx: ctx, cancel: cancel, entries: map[exchangeKey]*entry{}, who: map[exchangeKey]*idbridge.Claims{},
 	}, nil
 }
 
@@ -208,12 +210,12 @@ func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
 // anything: the service validated the token before exchanging it, and
 // Forget only drops entries by it. The strings are copied so that an entry
 // does not keep the whole payload alive. nil for a token that is not a JWT.
-func subjectOf(tok string) *jwks.Claims {
-	c, err := jwks.ParseUnverified(tok) // size bounded by Token
+func subjectOf(tok string) *idbridge.Claims {
+	c, err := jwt.Parse(tok) // size bounded by Token
 	if err != nil {
 		return nil
 	}
-	return &jwks.Claims{
+	return &idbridge.Claims{
 		Issuer: strings.Clone(c.Issuer), Subject: strings.Clone(c.Subject),
 		TenantID: strings.Clone(c.TenantID), ObjectID: strings.Clone(c.ObjectID),
 		ID: strings.Clone(c.ID), UTI: strings.Clone(c.UTI), SessionID: strings.Clone(c.SessionID),
@@ -238,7 +240,7 @@ func subjectOf(tok string) *jwks.Claims {
 // they are keyed by the revoked token's hash, which no caller that checks
 // the list asks for again. Forget holds the cache's lock while it scans
 // it: one call of match per entry.
-func (x *Exchange) Forget(match func(*jwks.Claims) bool) int {
+func (x *Exchange) Forget(match func(*idbridge.Claims) bool) int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	n := 0

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 const (
@@ -48,25 +48,25 @@ func forgetTokens(iat time.Time) map[string]string {
 // kept one it does not.
 func TestExchangeForget(t *testing.T) {
 	iat := time.Unix(newFakeClock().Now().Unix(), 0).Add(-10 * time.Minute)
-	subject := func(tid, oid string, at time.Time) func(*jwks.Claims) bool {
-		return func(c *jwks.Claims) bool {
+	subject := func(tid, oid string, at time.Time) func(*idbridge.Claims) bool {
+		return func(c *idbridge.Claims) bool {
 			return c.TenantID == tid && c.ObjectID == oid && !c.IssuedAt.After(at)
 		}
 	}
 	for _, tt := range []struct {
 		name    string
-		match   func(*jwks.Claims) bool
+		match   func(*idbridge.Claims) bool
 		dropped []string
 	}{
 		{"entra subject", subject(forgetTID, leoOID, iat), []string{"leo-1", "leo-2"}},
 		{"entra subject re-hired", subject(forgetTID, leoOID, iat.Add(-time.Hour)), nil},
 		{"entra subject other tenant", subject("f8cdef31-a31e-4b4a-93e4-5f571e91255a", leoOID, iat), nil},
-		{"issuer subject", func(c *jwks.Claims) bool { return c.Issuer == okta && c.Subject == "00u1priya" }, []string{"priya@okta"}},
-		{"token by uti", func(c *jwks.Claims) bool { return c.UTI == "uti-leo-2" }, []string{"leo-2"}},
-		{"token by jti", func(c *jwks.Claims) bool { return c.ID == "jti-priya" }, []string{"priya@okta"}},
-		{"session", func(c *jwks.Claims) bool { return c.SessionID == "sid-leo-a" }, []string{"leo-1"}},
-		{"nobody", func(*jwks.Claims) bool { return false }, nil},
-		{"everybody", func(*jwks.Claims) bool { return true }, []string{"leo-1", "leo-2", "amit", "priya@okta"}},
+		{"issuer subject", func(c *idbridge.Claims) bool { return c.Issuer == okta && c.Subject == "00u1priya" }, []string{"priya@okta"}},
+		{"token by uti", func(c *idbridge.Claims) bool { return c.UTI == "uti-leo-2" }, []string{"leo-2"}},
+		{"token by jti", func(c *idbridge.Claims) bool { return c.ID == "jti-priya" }, []string{"priya@okta"}},
+		{"session", func(c *idbridge.Claims) bool { return c.SessionID == "sid-leo-a" }, []string{"leo-1"}},
+		{"nobody", func(*idbridge.Claims) bool { return false }, nil},
+		{"everybody", func(*idbridge.Claims) bool { return true }, []string{"leo-1", "leo-2", "amit", "priya@okta"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			x, idp := newTestExchange(t, true, newFakeClock())
@@ -121,7 +121,7 @@ func TestExchangeForget(t *testing.T) {
 func TestExchangeForgetIdentity(t *testing.T) {
 	iat := time.Unix(1_700_000_000, 0)
 	c := subjectOf(forgetTokens(iat)["leo-1"])
-	want := jwks.Claims{Issuer: forgetIss, Subject: "pairwise-" + leoOID[:8], TenantID: forgetTID, ObjectID: leoOID,
+	want := idbridge.Claims{Issuer: forgetIss, Subject: "pairwise-" + leoOID[:8], TenantID: forgetTID, ObjectID: leoOID,
 		UTI: "uti-leo-1", SessionID: "sid-leo-a", IssuedAt: iat}
 	if c == nil || c.Issuer != want.Issuer || c.Subject != want.Subject || c.TenantID != want.TenantID ||
 		c.ObjectID != want.ObjectID || c.UTI != want.UTI || c.SessionID != want.SessionID || !c.IssuedAt.Equal(iat) {
@@ -163,7 +163,7 @@ func TestExchangeForgetConcurrent(t *testing.T) {
 	}
 	wg.Go(func() {
 		for i := range 50 {
-			x.Forget(func(c *jwks.Claims) bool { return c.ObjectID == leoOID || i%10 == 0 })
+			x.Forget(func(c *idbridge.Claims) bool { return c.ObjectID == leoOID || i%10 == 0 })
 		}
 	})
 	wg.Wait()

@@ -18,6 +18,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/flight"
 	"github.com/idbridge/idbridge/internal/option"
@@ -159,8 +160,8 @@ type Introspector struct {
 // introspection is one answer, as cached and handed to the waiters of a
 // request.
 type introspection struct {
-	claims  *jwks.Claims // nil on failure
-	label   *jwks.Claims // what audit events name, even on failure
+	claims  *idbridge.Claims // nil on failure
+	label   *idbridge.Claims // what audit events name, even on failure
 	err     error
 	until   time.Time // zero: not cacheable
 	tokenID string    // audit token_id
@@ -278,24 +279,24 @@ func (i *Introspector) Close() error {
 // [ErrClosed]. A call whose ctx ends returns an error wrapping ctx.Err().
 //
 // The claims are shared with the cache: treat them as read-only. They are
-// decoded from the response with jwks.ParseClaims, so Claims.Get returns
+// decoded from the response with idbridge.ParseClaims, so Claims.Get returns
 // any member of it, extensions such as "department" or "xms_*" included
 // (rbac claim conditions see them), and MarshalJSON the response, with a
 // list claim sent as one string turned into an array. KeyID, Algorithm
 // and Type are empty: there is no JWS header.
-func (i *Introspector) Validate(ctx context.Context, token string) (*jwks.Claims, error) {
+func (i *Introspector) Validate(ctx context.Context, token string) (*idbridge.Claims, error) {
 	var start time.Time
 	auditing := i.log.Enabled(ctx)
 	if auditing {
 		start = time.Now()
 	}
 	if token == "" {
-		err := &jwks.ValidationError{Reason: reason.Malformed, Detail: "empty token", Err: jwks.ErrMalformed}
+		err := &jwks.ValidationError{Err: jwks.ErrMalformed, Detail: "empty token"}
 		i.emit(ctx, auditing, nil, err, "", start)
 		return nil, err
 	}
 	if len(token) > i.maxSize {
-		err := &jwks.ValidationError{Reason: reason.TooLarge, Detail: "token of " + strconv.Itoa(len(token)) + " bytes", Err: jwks.ErrTooLarge}
+		err := &jwks.ValidationError{Err: jwks.ErrTooLarge, Detail: "token of " + strconv.Itoa(len(token)) + " bytes"}
 		i.emit(ctx, auditing, nil, err, "", start)
 		return nil, err
 	}
@@ -516,7 +517,7 @@ func notAccessToken(t string) bool {
 }
 
 func reject(s *reason.Error, detail string) error {
-	return &jwks.ValidationError{Reason: s.Reason(), Detail: "introspection: " + detail, Err: s}
+	return &jwks.ValidationError{Err: s, Detail: "introspection: " + detail}
 }
 
 // quoteCut quotes a value from the answer, cut so that a long one cannot
@@ -533,7 +534,7 @@ func quoteCut(s string) string {
 func hashID(key *[sha256.Size]byte) string { return hex.EncodeToString(key[:8]) }
 
 // emit records token.validated or token.rejected.
-func (i *Introspector) emit(ctx context.Context, auditing bool, c *jwks.Claims, err error, tokenID string, start time.Time) {
+func (i *Introspector) emit(ctx context.Context, auditing bool, c *idbridge.Claims, err error, tokenID string, start time.Time) {
 	if !auditing {
 		return
 	}
@@ -555,15 +556,15 @@ func (i *Introspector) emit(ctx context.Context, auditing bool, c *jwks.Claims, 
 // introspected is a parsed introspection response.
 type introspected struct {
 	active                   bool
-	claims                   jwks.Claims
+	claims                   idbridge.Claims
 	tokenType, tokenUse, typ string
 }
 
 // listClaims are the list claims a server may send as a single string,
-// which jwks.ParseClaims refuses; see listsAsArrays.
+// which idbridge.ParseClaims refuses; see listsAsArrays.
 var listClaims = []string{"groups", "roles", "amr", "wids", "acrs", "xms_cc"}
 
-// parseIntrospection reads an RFC 7662 response with jwks.ParseClaims, so
+// parseIntrospection reads an RFC 7662 response with idbridge.ParseClaims, so
 // the answer is decoded like a token payload (one JSON object, no
 // duplicate member, the registered and Entra-style claims of their JSON
 // types, null as absence) and Claims.Get returns every member, extensions
@@ -579,14 +580,14 @@ func parseIntrospection(body []byte) (*introspected, error) {
 	fail := func(detail string) (*introspected, error) {
 		return nil, fmt.Errorf("%w: introspection response %s", ErrIdPUnavailable, detail)
 	}
-	c, err := jwks.ParseClaims(body)
+	c, err := idbridge.ParseClaims(body)
 	if err != nil {
 		if fixed, ok := listsAsArrays(body); ok {
-			c, err = jwks.ParseClaims(fixed)
+			c, err = idbridge.ParseClaims(fixed)
 		}
 	}
 	if err != nil {
-		var ve *jwks.ValidationError
+		var ve *idbridge.ParseError
 		if errors.As(err, &ve) {
 			return fail("is malformed: " + ve.Detail)
 		}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
@@ -172,7 +173,7 @@ func TestIntrospectRFC7662Example(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	want := jwks.Claims{
+	want := idbridge.Claims{
 		Issuer: "https://server.example.com/", Subject: "Z5O3upPC88QrAjx00dis",
 		Audience:  []string{"https://protected.example.net/resource"},
 		ExpiresAt: time.Unix(1419356238, 0).UTC(), IssuedAt: time.Unix(1419350238, 0).UTC(),
@@ -197,8 +198,8 @@ func TestIntrospectRFC7662Example(t *testing.T) {
 }
 
 // fields is the typed content of claims, for comparison.
-func fields(c *jwks.Claims) map[string]any {
-	b, _ := json.Marshal(struct{ jwks.Claims }{*c}) // the embedded struct's exported fields
+func fields(c *idbridge.Claims) map[string]any {
+	b, _ := json.Marshal(struct{ idbridge.Claims }{*c}) // the embedded struct's exported fields
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return m
@@ -217,7 +218,7 @@ func TestIntrospectorValidate(t *testing.T) {
 		opts    func(*IntrospectorOptions)
 		wantErr error
 		also    error // a second sentinel the error matches
-		check   func(t *testing.T, c *jwks.Claims)
+		check   func(t *testing.T, c *idbridge.Claims)
 	}{
 		{
 			name: "Entra-like members become typed claims",
@@ -228,7 +229,7 @@ func TestIntrospectorValidate(t *testing.T) {
 				"wids": "w1", "xms_cc": []string{"cp1"}, "name": "Amit R", "email": "amit.r@bank.example",
 				"uti": "u-1", "sid": "s-1", "extension_field": map[string]any{"nested": []int{1}},
 			}),
-			check: func(t *testing.T, c *jwks.Claims) {
+			check: func(t *testing.T, c *idbridge.Claims) {
 				if c.ObjectID != "a1b2" || c.TenantID != "7d1c" || !c.InGroup("g2") || !c.HasRole("LoanViewer") ||
 					c.Client() != "lending-web" || c.ACR != "1" || !slices.Equal(c.AMR, []string{"pwd", "mfa"}) ||
 					!c.HasScope("Loans.Read") || c.IDType != "user" || c.Version != "2.0" ||
@@ -246,7 +247,7 @@ func TestIntrospectorValidate(t *testing.T) {
 		{
 			name: "client_id is the client when there is no azp; scp when there is no scope",
 			body: activeAnswer(clk, map[string]any{"scp": "a b", "username": "jdoe"}),
-			check: func(t *testing.T, c *jwks.Claims) {
+			check: func(t *testing.T, c *idbridge.Claims) {
 				if c.Client() != "lending-web" || !slices.Equal(c.Scopes, []string{"a", "b"}) || c.PreferredUsername != "jdoe" {
 					t.Errorf("claims = %+v", fields(c))
 				}
@@ -255,7 +256,7 @@ func TestIntrospectorValidate(t *testing.T) {
 		{
 			name: "appid is the client of a v1 answer",
 			body: activeAnswer(clk, map[string]any{"appid": "v1-app", "client_id": nil}),
-			check: func(t *testing.T, c *jwks.Claims) {
+			check: func(t *testing.T, c *idbridge.Claims) {
 				if c.Client() != "v1-app" || c.AuthorizedParty != "" {
 					t.Errorf("Client() = %q, azp %q", c.Client(), c.AuthorizedParty)
 				}
@@ -268,7 +269,7 @@ func TestIntrospectorValidate(t *testing.T) {
 		{
 			name: "null members are absent",
 			body: activeAnswer(clk, map[string]any{"groups": json.RawMessage(`null`), "nbf": json.RawMessage(`null`)}),
-			check: func(t *testing.T, c *jwks.Claims) {
+			check: func(t *testing.T, c *idbridge.Claims) {
 				if c.Groups != nil || !c.NotBefore.IsZero() {
 					t.Errorf("groups %v nbf %v", c.Groups, c.NotBefore)
 				}
@@ -927,8 +928,8 @@ func FuzzParseIntrospection(f *testing.F) {
 	})
 }
 
-func reflectZero(c *jwks.Claims) bool {
-	return string(mustJSON(fields(c))) == string(mustJSON(fields(&jwks.Claims{})))
+func reflectZero(c *idbridge.Claims) bool {
+	return string(mustJSON(fields(c))) == string(mustJSON(fields(&idbridge.Claims{})))
 }
 
 func benchIntrospector(b *testing.B, fns ...func(*IntrospectorOptions)) (*Introspector, *introspectionEndpoint) {
@@ -1051,8 +1052,8 @@ mappings:
 					t.Errorf("Get(%q) = %s, %v; want %s", name, got, ok, want)
 				}
 			}
-			if c.KeyID() != "" || c.Algorithm() != "" || c.Type() != "" {
-				t.Errorf("header accessors of an introspected token: %q %q %q", c.KeyID(), c.Algorithm(), c.Type())
+			if c.Header.KeyID != "" || c.Header.Algorithm != "" || c.Header.Type != "" {
+				t.Errorf("header accessors of an introspected token: %q %q %q", c.Header.KeyID, c.Header.Algorithm, c.Header.Type)
 			}
 			d := pol.Decide(c)
 			if d.Allowed("loan:read") != tc.allowed {

@@ -33,7 +33,7 @@ func warnIntrospection(ctx context.Context, l *slog.Logger, err error) {
 // errorAttrs describes err for the log: its class and text (which carry no
 // secret), and what the server said in an OAuth error response.
 func errorAttrs(err error, extra ...slog.Attr) []slog.Attr {
-	attrs := append([]slog.Attr{slog.String("reason", reason.Of(err))}, extra...)
+	attrs := append([]slog.Attr{slog.String("reason", string(reason.Of(err)))}, extra...)
 	attrs = append(attrs, slog.String("error", err.Error()))
 	var oe *Error
 	if errors.As(err, &oe) {

@@ -14,9 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/jwt"
+
 	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/internal/safeurl"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // maxBody caps what is read from the IdP: a token response is a few KB.
@@ -267,7 +268,7 @@ func jwtTime(tok, claim string) (time.Time, bool) {
 	if len(tok) > 64<<10 {
 		return time.Time{}, false
 	}
-	c, err := jwks.ParseUnverified(tok) // the one JWT reader
+	c, err := jwt.Parse(tok) // the one JWT reader
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -89,7 +89,7 @@ func (r *reports) Export(ctx context.Context) (*structpb.Struct, error) {
 	p, _ := middleware.FromContext(ctx)
 	creds, err := r.creds.Retrieve(ctx)
 	if err != nil {
-		r.log.Error("no AWS credentials for the export", "reason", idbridge.Reason(err), "err", err)
+		r.log.Error("no AWS credentials for the export", "reason", idbridge.ReasonOf(err), "err", err)
 		return nil, status.Error(codes.Unavailable, "AWS credentials unavailable")
 	}
 	key := fmt.Sprintf("exports/loan-book-%s.json", time.Now().UTC().Format("20060102T150405Z"))
@@ -118,7 +118,7 @@ func (r *reports) MyAWSRole(ctx context.Context) (*structpb.Struct, error) {
 	p, _ := middleware.FromContext(ctx)
 	role, err := federation.RoleFor(p.Decision, p.Claims, "")
 	if err != nil {
-		return nil, status.Error(codes.PermissionDenied, idbridge.Reason(err))
+		return nil, status.Error(codes.PermissionDenied, string(idbridge.ReasonOf(err)))
 	}
 	return newStruct(map[string]any{"role_arn": role.ARN, "session_name": role.SessionName,
 		"duration": role.Duration.String(), "granted_by": role.Mapping})

@@ -304,12 +304,12 @@ type asDirectoryUser struct {
 }
 
 // DecideContext implements middleware.Policy.
-func (d asDirectoryUser) DecideContext(ctx context.Context, c *jwks.Claims) rbac.Decision {
+func (d asDirectoryUser) DecideContext(ctx context.Context, c *idbridge.Claims) rbac.Decision {
 	var account string
 	if raw, ok := c.Get(d.claim); ok {
 		json.Unmarshal(raw, &account) // not a string: "" finds no one
 	}
-	return d.policy.DecideContext(ctx, &jwks.Claims{Issuer: directoryIssuer, PreferredUsername: account,
+	return d.policy.DecideContext(ctx, &idbridge.Claims{Issuer: directoryIssuer, PreferredUsername: account,
 		ObjectID: c.ObjectID, TenantID: c.TenantID, AMR: c.AMR})
 }
 
@@ -336,7 +336,7 @@ func (a *api) route(permission string, h http.HandlerFunc) http.Handler {
 		}
 		claims, err := a.dir.Authenticate(r.Context(), user, password)
 		if err != nil { // wrong password, unknown user and disabled account look the same
-			a.log.Warn("directory login refused", "reason", idbridge.Reason(err), "remote_addr", r.RemoteAddr)
+			a.log.Warn("directory login refused", "reason", idbridge.ReasonOf(err), "remote_addr", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Basic realm="cbs", charset="UTF-8"`)
 			status := http.StatusUnauthorized
 			if errors.Is(err, rbacldap.ErrUnavailable) {
@@ -348,7 +348,7 @@ func (a *api) route(permission string, h http.HandlerFunc) http.Handler {
 		d, err := a.policy.Authorize(r.Context(), claims, permission) // records authz.allowed/denied
 		if err != nil {
 			status := http.StatusForbidden
-			if idbridge.Reason(err) == "idp_unavailable" {
+			if idbridge.ReasonOf(err) == "idp_unavailable" {
 				status = http.StatusServiceUnavailable
 			}
 			http.Error(w, http.StatusText(status), status)

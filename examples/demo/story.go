@@ -41,9 +41,9 @@ type story struct {
 	lending    *api
 	analytics  *api
 	amit       *session
-	amitID     *jwks.Claims // Amit's verified ID token claims
-	down       *downstream  // the lending API's on-behalf-of call (story_trace.go)
-	traced     traceLog     // audit events that carried a trace ID
+	amitID     *idbridge.Claims // Amit's verified ID token claims
+	down       *downstream      // the lending API's on-behalf-of call (story_trace.go)
+	traced     traceLog         // audit events that carried a trace ID
 }
 
 // session is a signed-in user of the lending web app: the token cache that
@@ -181,7 +181,7 @@ func (s *story) startAPI(name string, routes func(*http.ServeMux, *middleware.Gu
 // lending-web and keeps the result as a session. p.Login stands in for the
 // browser: it follows the redirects and posts the password (and, for Amit,
 // the provider records MFA in amr).
-func (s *story) signInAs(ctx context.Context, user, password string) (*session, *jwks.Claims, error) {
+func (s *story) signInAs(ctx context.Context, user, password string) (*session, *idbridge.Claims, error) {
 	p := s.idp
 	opts := tokenOptions(p, s.auditFor("lending-web"))
 	client := token.Client{ID: idp.ClientLendingWeb, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.LendingWebSecret)}
@@ -402,7 +402,7 @@ func (s *story) amitAWS(ctx context.Context, sts *ststest.Server) error {
 	if !errors.Is(err, federation.ErrSessionAttributes) {
 		return fmt.Errorf("%w: STS with session tags the token lacks: %v", errUnexpected, err)
 	}
-	s.say("with the grant's session tags: refused before calling STS (%s): the token carries no AWS tag claims", idbridge.Reason(err))
+	s.say("with the grant's session tags: refused before calling STS (%s): the token carries no AWS tag claims", idbridge.ReasonOf(err))
 
 	role.SessionTags, role.SourceIdentity = nil, ""
 	creds, err := federation.NewProvider(sts.Client(), role.ARN, s.amit.tokens, role.Options, audit)
@@ -432,7 +432,7 @@ func (s *story) showCredentials(ctx context.Context, sts *ststest.Server, p *fed
 
 // claimsOf validates a token for audience, as the resource it was issued
 // for would, to show what it says.
-func (s *story) claimsOf(ctx context.Context, tok, audience string) (*jwks.Claims, error) {
+func (s *story) claimsOf(ctx context.Context, tok, audience string) (*idbridge.Claims, error) {
 	p := s.idp
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{{Issuer: p.Issuer(), JWKSURL: p.JWKSURL()}}
@@ -504,7 +504,7 @@ func (s *story) onPrem(ctx context.Context) error {
 	}
 	s.say("cbs decision: roles %s · cbs:account:read %v · cbs:loan:approve %v (%s)",
 		strings.Join(dec.Roles(), ", "), dec.Allowed("cbs:account:read"), dec.Allowed("cbs:loan:approve"),
-		idbridge.Reason(dec.Check("cbs:loan:approve")))
+		idbridge.ReasonOf(dec.Check("cbs:loan:approve")))
 
 	// The directory refuses every bind of a locked account, and the answer
 	// is the one a wrong password gets: a guesser learns nothing.
@@ -512,7 +512,7 @@ func (s *story) onPrem(ctx context.Context) error {
 	if !errors.Is(err, rbacldap.ErrInvalidCredentials) {
 		return fmt.Errorf("%w: leo.v's bind: %v", errUnexpected, err)
 	}
-	s.say("%s, a leaver, binds with his correct password → refused: %v (reason %s), as for a wrong password", ldaptest.UserLeo, err, idbridge.Reason(err))
+	s.say("%s, a leaver, binds with his correct password → refused: %v (reason %s), as for a wrong password", ldaptest.UserLeo, err, idbridge.ReasonOf(err))
 	return nil
 }
 
@@ -601,7 +601,7 @@ func (s *story) moverAndLeaver(ctx context.Context) error {
 	if !errors.Is(err, token.ErrSignInRequired) {
 		return fmt.Errorf("%w: Leo's refresh after he was disabled: %v", errUnexpected, err)
 	}
-	s.say("the IdP disables Leo → refresh fails, sign-in required (idbridge.Reason: %s)", idbridge.Reason(err))
+	s.say("the IdP disables Leo → refresh fails, sign-in required (idbridge.Reason: %s)", idbridge.ReasonOf(err))
 	s.say("       %v", err)
 	return nil
 }

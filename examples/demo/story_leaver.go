@@ -19,11 +19,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/federation/ststest"
 	"github.com/idbridge/idbridge/integration/idp"
 	"github.com/idbridge/idbridge/integration/redistest"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	rediss "github.com/idbridge/idbridge/jwks/revocation/redis"
 	"github.com/idbridge/idbridge/jwks/revocation/ssf"
@@ -176,7 +176,7 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 
 // leoAWS is Leo's federation provider for the role the policy grants him,
 // over a token source that refuses once the list has him revoked.
-func (s *story) leoAWS(leo *session, claims *jwks.Claims, list replicaList) (*federation.Provider, *ststest.Server, error) {
+func (s *story) leoAWS(leo *session, claims *idbridge.Claims, list replicaList) (*federation.Provider, *ststest.Server, error) {
 	sts := ststest.NewServer(func(o *ststest.Options) { o.HTTPClient = s.idp.HTTPClient() })
 	s.onClose(sts.Close)
 	sts.AddOIDCProvider(ststest.OIDCProvider{URL: s.idp.Issuer(), JWKSURL: s.idp.JWKSURL(), ClientIDs: []string{idp.ClientLendingWeb}})

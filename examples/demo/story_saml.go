@@ -82,6 +82,6 @@ func (s *story) awsSAML(ctx context.Context) error {
 	if !errors.Is(err, saml.ErrReplayed) {
 		return fmt.Errorf("%w: a replayed assertion: %v", errUnexpected, err)
 	}
-	s.say("the same assertion again: refused before STS (%s)", idbridge.Reason(err))
+	s.say("the same assertion again: refused before STS (%s)", idbridge.ReasonOf(err))
 	return nil
 }

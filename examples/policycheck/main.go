@@ -39,9 +39,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/idbridge/idbridge/internal/jwt"
+
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/examples/internal/cli"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -124,15 +125,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		status = 1
 	}
 	type check struct {
-		Permission string `json:"permission"`
-		Allowed    bool   `json:"allowed"`
-		Reason     string `json:"reason,omitempty"`
+		Permission string          `json:"permission"`
+		Allowed    bool            `json:"allowed"`
+		Reason     idbridge.Reason `json:"reason,omitempty"`
 	}
 	var checks []check
 	for _, perm := range can {
 		c := check{Permission: perm, Allowed: true}
 		if err := d.Check(perm); err != nil {
-			c.Allowed, c.Reason, status = false, idbridge.Reason(err), 1
+			c.Allowed, c.Reason, status = false, idbridge.ReasonOf(err), 1
 		}
 		checks = append(checks, c)
 	}
@@ -202,7 +203,7 @@ func readClaims(path string, stdin io.Reader) ([]byte, error) {
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) > 0 && data[0] != '{' {
-		c, err := jwks.ParseUnverified(string(data)) // the validator's reader; nothing is verified here
+		c, err := jwt.Parse(string(data)) // the validator's reader; nothing is verified here
 		if err != nil {
 			return nil, fmt.Errorf("claims are neither a JSON object nor a compact JWT: %w", err)
 		}

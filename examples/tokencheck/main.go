@@ -58,10 +58,10 @@ func (l *list) Set(s string) error {
 
 // result is one output line.
 type result struct {
-	Valid  bool         `json:"valid"`
-	Reason string       `json:"reason,omitempty"`
-	Detail string       `json:"detail,omitempty"`
-	Claims *jwks.Claims `json:"claims,omitempty"`
+	Valid  bool             `json:"valid"`
+	Reason idbridge.Reason  `json:"reason,omitempty"`
+	Detail string           `json:"detail,omitempty"`
+	Claims *idbridge.Claims `json:"claims,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -142,14 +142,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case tooLong:
 			// Far beyond any token: say so for this line and go on with
 			// the next, as for any other rejected token.
-			r = result{Reason: idbridge.Reason(jwks.ErrTooLarge), Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}
+			r = result{Reason: idbridge.ReasonOf(jwks.ErrTooLarge), Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}
 		case token != "":
 			tctx, cancel := context.WithTimeout(ctx, *timeout)
 			claims, verr := v.Validate(tctx, token)
 			cancel()
 			r = result{Valid: verr == nil, Claims: claims}
 			if verr != nil {
-				r.Reason = idbridge.Reason(verr)
+				r.Reason = idbridge.ReasonOf(verr)
 				var ve *jwks.ValidationError
 				if errors.As(verr, &ve) {
 					r.Detail = ve.Detail

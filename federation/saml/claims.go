@@ -7,7 +7,7 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // Entra's SAML attribute names (the claim URIs of its SAML tokens).
@@ -137,7 +137,7 @@ func (v *Validator) claims(a *crewjam.Assertion) (*Assertion, error) {
 	if err != nil {
 		return nil, fail(ErrMalformed, "claims do not encode as JSON")
 	}
-	c, err := jwks.ParseClaims(payload)
+	c, err := idbridge.ParseClaims(payload)
 	if err != nil {
 		return nil, fail(ErrMalformed, "claims: %s", cut(err.Error(), 100))
 	}

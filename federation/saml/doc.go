@@ -66,7 +66,7 @@
 //	AuthnContextClassRef, SessionIndex, AuthnInstant                acr, sid, auth_time
 //
 // Every attribute is also a claim under its own name, a list of strings,
-// for jwks.Claims.Get and rbac's claim conditions
+// for idbridge.Claims.Get and rbac's claim conditions
 // (https://aws.amazon.com/SAML/Attributes/Role, say).
 //
 // # Errors

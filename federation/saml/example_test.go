@@ -70,7 +70,7 @@ func ExampleValidator_Validate() {
 
 	// The same response posted again is refused.
 	_, err = v.Validate(ctx, form, "id-81c2")
-	fmt.Println(err != nil, idbridge.Reason(err))
+	fmt.Println(err != nil, idbridge.ReasonOf(err))
 	// Output:
 	// Amit R 7d3e2a10-5b8c-4f1e-9c6d-2a4b8e0f1c3d [pwd mfa]
 	// [CBS_Viewer CBS_Originator] true

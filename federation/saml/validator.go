@@ -13,10 +13,10 @@ import (
 	"github.com/jonboulle/clockwork"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // Validator checks SAML 2.0 responses from one IdP for one service
@@ -43,7 +43,7 @@ type spFor struct {
 type Assertion struct {
 	// Claims are the assertion's claims in the SDK's type: see the package
 	// doc for the mapping from Entra's attribute URIs.
-	Claims *jwks.Claims
+	Claims *idbridge.Claims
 	// ID is the assertion's ID, recorded by the replay cache.
 	ID string
 	// NameID and NameIDFormat identify the user to the IdP (for logout).

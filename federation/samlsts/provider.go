@@ -15,13 +15,13 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/federation/internal/stsclass"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -406,4 +406,4 @@ func (r *retriever) emit(ctx context.Context, a *saml.Assertion, ch choice, out 
 	r.log.Emit(ctx, ev)
 }
 
-func issuerOf(c *jwks.Claims) string { return c.Issuer }
+func issuerOf(c *idbridge.Claims) string { return c.Issuer }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/loopback"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -337,7 +338,7 @@ func (s *Server) Session(accessKeyID string) (Session, bool) {
 
 // verify checks the token like STS: provider by iss, then signature, times
 // and audience.
-func (s *Server) verify(ctx context.Context, tok string) (*jwks.Claims, *provider, *stsError) {
+func (s *Server) verify(ctx context.Context, tok string) (*idbridge.Claims, *provider, *stsError) {
 	iss, exp, ok := peekIssuer(tok)
 	if !ok {
 		return nil, nil, fail("InvalidIdentityToken", "The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)")
@@ -402,7 +403,7 @@ func peekIssuer(tok string) (iss string, exp int64, ok bool) {
 	return c.Iss, exp, true
 }
 
-func sessionTags(c *jwks.Claims) (map[string]string, []string, *stsError) {
+func sessionTags(c *idbridge.Claims) (map[string]string, []string, *stsError) {
 	raw, ok := c.Get(tagsClaim)
 	if !ok {
 		return nil, nil, nil
@@ -435,7 +436,7 @@ func sessionTags(c *jwks.Claims) (map[string]string, []string, *stsError) {
 
 // trusts evaluates the role's trust conditions against the request context
 // IAM builds for an OIDC token.
-func trusts(role Role, issuer string, c *jwks.Claims, tags map[string]string, sessionName string) bool {
+func trusts(role Role, issuer string, c *idbridge.Claims, tags map[string]string, sessionName string) bool {
 	pk := providerKey(issuer) + ":"
 	for _, cond := range role.Trust {
 		var got []string
@@ -472,7 +473,7 @@ func trusts(role Role, issuer string, c *jwks.Claims, tags map[string]string, se
 	return true
 }
 
-func matchedAudience(c *jwks.Claims, clientIDs []string) string {
+func matchedAudience(c *idbridge.Claims, clientIDs []string) string {
 	for _, a := range c.Audience {
 		for _, id := range clientIDs {
 			if a == id {

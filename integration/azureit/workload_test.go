@@ -150,8 +150,8 @@ func TestWorkloadIdentityRefused(t *testing.T) {
 	defer cancel()
 	_, err = src.Token(ctx)
 	var ae *azure.Error
-	if !errors.Is(err, token.ErrRejected) || idbridge.Reason(err) != "forbidden" || !errors.As(err, &ae) || ae.Status/100 != 4 {
-		t.Fatalf("error %v (reason %q), want a 4xx ErrRejected", err, idbridge.Reason(err))
+	if !errors.Is(err, token.ErrRejected) || idbridge.ReasonOf(err) != "forbidden" || !errors.As(err, &ae) || ae.Status/100 != 4 {
+		t.Fatalf("error %v (reason %q), want a 4xx ErrRejected", err, idbridge.ReasonOf(err))
 	}
 	if strings.Contains(err.Error(), parts[1]) || strings.Contains(err.Error(), "invalid_client") {
 		t.Errorf("the error quotes the assertion or the response: %v", err)

@@ -107,7 +107,7 @@ func testContext(t *testing.T) context.Context {
 
 // signIn runs the code flow with PKCE headlessly and returns a cached,
 // refreshing token source for the user and the ID token's claims.
-func (w *world) signIn(t *testing.T, user, password string) (*token.Cache, *jwks.Claims) {
+func (w *world) signIn(t *testing.T, user, password string) (*token.Cache, *idbridge.Claims) {
 	t.Helper()
 	ctx := testContext(t)
 	ac, err := token.NewAuthCode(w.web, w.idp.AuthURL(), idp.ScenarioRedirectURI, w.ids,
@@ -229,7 +229,7 @@ func TestTrustPolicyRefusesOtherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.Retrieve(testContext(t))
-	if !errors.Is(err, federation.ErrAccessDenied) || idbridge.Reason(err) != "forbidden" {
+	if !errors.Is(err, federation.ErrAccessDenied) || idbridge.ReasonOf(err) != "forbidden" {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -261,7 +261,7 @@ func TestMoverAndLeaver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := federation.RoleFor(w.policy.Decide(claims), claims, ""); !errors.Is(err, federation.ErrNoRole) || idbridge.Reason(err) != "insufficient_role" {
+	if _, err := federation.RoleFor(w.policy.Decide(claims), claims, ""); !errors.Is(err, federation.ErrNoRole) || idbridge.ReasonOf(err) != "insufficient_role" {
 		t.Fatalf("mover: %v", err)
 	}
 
@@ -272,8 +272,8 @@ func TestMoverAndLeaver(t *testing.T) {
 	src.Invalidate()
 	p.Invalidate()
 	_, err = p.Retrieve(testContext(t))
-	if !errors.Is(err, federation.ErrTokenSource) || !errors.Is(err, token.ErrSignInRequired) || idbridge.Reason(err) != "revoked" {
-		t.Fatalf("leaver: %v (reason %q)", err, idbridge.Reason(err))
+	if !errors.Is(err, federation.ErrTokenSource) || !errors.Is(err, token.ErrSignInRequired) || idbridge.ReasonOf(err) != "revoked" {
+		t.Fatalf("leaver: %v (reason %q)", err, idbridge.ReasonOf(err))
 	}
 }
 

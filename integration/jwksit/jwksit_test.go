@@ -75,7 +75,7 @@ func accessToken(t *testing.T, p *idp.Provider) string {
 	return tok.AccessToken
 }
 
-func validate(t *testing.T, v *jwks.Validator, tok string) *jwks.Claims {
+func validate(t *testing.T, v *jwks.Validator, tok string) *idbridge.Claims {
 	t.Helper()
 	c, err := v.Validate(testContext(t), tok)
 	if err != nil {
@@ -99,8 +99,8 @@ func TestDiscoveryAndAlgorithms(t *testing.T) {
 			p := idp.StartTest(t, func(o *idp.Options) { o.Algorithm = alg })
 			v := validator(t, p, newClock())
 			c := validate(t, v, accessToken(t, p))
-			if c.Algorithm() != alg || c.KeyID() != p.SigningKeyID() {
-				t.Fatalf("alg %q kid %q", c.Algorithm(), c.KeyID())
+			if c.Header.Algorithm != alg || c.Header.KeyID != p.SigningKeyID() {
+				t.Fatalf("alg %q kid %q", c.Header.Algorithm, c.Header.KeyID)
 			}
 			if c.Issuer != p.Issuer() || c.TenantID != p.TenantID() || c.Client() != idp.ClientAnalyticsSvc ||
 				!c.HasRole(idp.RoleAnalyticsRead) || c.IDType != "app" || c.Version != "2.0" {
@@ -111,7 +111,7 @@ func TestDiscoveryAndAlgorithms(t *testing.T) {
 			}
 			// A token for another API is refused.
 			w := validator(t, p, newClock(), func(o *jwks.Options) { o.Audiences = []string{idp.LendingAppID} })
-			if _, err := w.Validate(testContext(t), accessToken(t, p)); idbridge.Reason(err) != "audience" {
+			if _, err := w.Validate(testContext(t), accessToken(t, p)); idbridge.ReasonOf(err) != "audience" {
 				t.Fatalf("token for another API: %v", err)
 			}
 		})
@@ -133,8 +133,8 @@ func TestSoftRotation(t *testing.T) {
 	fresh := accessToken(t, p)
 	// Right after the first load, with the clock standing still: the first
 	// unknown kid after a quiet spell is fetched at once.
-	if c := validate(t, v, fresh); c.KeyID() != kid {
-		t.Fatalf("kid %q, want %q", c.KeyID(), kid)
+	if c := validate(t, v, fresh); c.Header.KeyID != kid {
+		t.Fatalf("kid %q, want %q", c.Header.KeyID, kid)
 	}
 	validate(t, v, old) // the old key is still published
 	if n := p.Requests(idp.EndpointJWKS) - base; n != 1 {
@@ -155,7 +155,7 @@ func TestHardRotation(t *testing.T) {
 	}
 	validate(t, v, accessToken(t, p))
 	_, err := v.Validate(testContext(t), old)
-	if !errors.Is(err, jwks.ErrUnknownKey) || idbridge.Reason(err) != "unknown_key" {
+	if !errors.Is(err, jwks.ErrUnknownKey) || idbridge.ReasonOf(err) != "unknown_key" {
 		t.Fatalf("token of the removed key: %v", err)
 	}
 }
@@ -188,7 +188,7 @@ func TestProviderStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(time.Minute) // past the back-off of the failed refreshes
-	if c := validate(t, v, accessToken(t, p)); c.KeyID() != kid {
+	if c := validate(t, v, accessToken(t, p)); c.Header.KeyID != kid {
 		t.Fatal("key rotated during the outage not picked up")
 	}
 }
@@ -242,8 +242,8 @@ func TestUnknownKIDFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := validate(t, v, accessToken(t, p)); c.KeyID() != kid {
-		t.Fatalf("kid %q, want %q", c.KeyID(), kid)
+	if c := validate(t, v, accessToken(t, p)); c.Header.KeyID != kid {
+		t.Fatalf("kid %q, want %q", c.Header.KeyID, kid)
 	}
 	if n := fetches(); n != 2 {
 		t.Fatalf("rotation right after a forged kid: %d JWKS requests in all, want 2", n)
@@ -264,7 +264,7 @@ func TestReadyAndLogger(t *testing.T) {
 		o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	})
 	err := v.Ready(testContext(t))
-	if !errors.Is(err, jwks.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" || !strings.Contains(err.Error(), p.Issuer()) {
+	if !errors.Is(err, jwks.ErrUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" || !strings.Contains(err.Error(), p.Issuer()) {
 		t.Fatalf("Ready with the provider down: %v", err)
 	}
 	if s := logs.String(); !strings.Contains(s, `"msg":"jwks: key refresh failed"`) || !strings.Contains(s, `"issuer":"`+p.Issuer()+`"`) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/middleware"
@@ -94,7 +95,7 @@ func TestRFC9068TokenOneAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Introspector: %v", err)
 	}
-	for _, c := range []*jwks.Claims{cv, ci} {
+	for _, c := range []*idbridge.Claims{cv, ci} {
 		if !slices.Equal(c.Scopes, []string{"profile", "orders.read"}) || c.Client() != "svc-1" || c.ClientID != "svc-1" || c.AuthorizedParty != "" {
 			t.Fatalf("claims: scopes %q client %q client_id %q azp %q", c.Scopes, c.Client(), c.ClientID, c.AuthorizedParty)
 		}

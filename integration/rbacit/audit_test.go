@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/integration/ldaptest"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac/ldap"
 )
 
@@ -96,7 +96,7 @@ func TestDirectoryLoginsAreAudited(t *testing.T) {
 		})
 	}
 	t.Run("groups", func(t *testing.T) {
-		c := &jwks.Claims{Issuer: "https://login.example", PreferredUsername: ldaptest.UserPriya, Subject: "priya-sub"}
+		c := &idbridge.Claims{Issuer: "https://login.example", PreferredUsername: ldaptest.UserPriya, Subject: "priya-sub"}
 		for range 2 { // the second is answered from the cache
 			if _, err := dir.Groups(ctx, c); err != nil {
 				t.Fatal(err)

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/integration/ldaptest"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/ldap"
@@ -28,8 +28,8 @@ func TestGroupsForgottenOnRevocation(t *testing.T) {
 	}
 	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
 	ctx := context.Background()
-	amit := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)}
-	priya := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserPriya)}
+	amit := &idbridge.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)}
+	priya := &idbridge.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserPriya)}
 	if d := p.DecideContext(ctx, amit); !d.OK() {
 		t.Fatal(d.Err())
 	}

@@ -13,9 +13,9 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/integration/ldaptest"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/ldap"
 )
@@ -111,7 +111,7 @@ func TestBadCredentials(t *testing.T) {
 	tests := []struct {
 		name, user, password string
 		want                 error
-		class                string
+		class                idbridge.Reason
 	}{
 		{"wrong password", ldaptest.UserAmit, "amit-Secret-2", ldap.ErrInvalidCredentials, reason.Forbidden},
 		{"unknown user", "nobody", "x", ldap.ErrInvalidCredentials, reason.Forbidden},
@@ -175,7 +175,7 @@ func TestServerStoppedAndRestarted(t *testing.T) {
 		"authenticate": func() error { _, err := dir.Authenticate(ctx, ldaptest.UserAmit, ldaptest.PasswordAmit); return err },
 		"lookup":       func() error { _, err := dir.Lookup(ctx, ldaptest.UserAmit); return err },
 		"groups": func() error {
-			_, err := dir.Groups(ctx, &jwks.Claims{PreferredUsername: ldaptest.UserAmit})
+			_, err := dir.Groups(ctx, &idbridge.Claims{PreferredUsername: ldaptest.UserAmit})
 			return err
 		},
 	} {
@@ -190,7 +190,7 @@ func TestServerStoppedAndRestarted(t *testing.T) {
 	}
 	// A decision that needs the directory fails closed.
 	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
-	d := p.Decide(&jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)})
+	d := p.Decide(&idbridge.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)})
 	if d.OK() || d.Reason() != reason.IdPUnavailable {
 		t.Errorf("decision with the directory down: %v (%s)", d.Err(), d.Reason())
 	}
@@ -210,14 +210,14 @@ func TestDirectoryAsGroupSource(t *testing.T) {
 	tests := []struct {
 		user   string
 		ok     bool
-		reason string
+		reason idbridge.Reason
 	}{
 		{ldaptest.UserAmit, true, ""},
 		{ldaptest.UserPriya, true, ""},
 		{ldaptest.UserLeo, false, reason.Revoked},
 	}
 	for _, tt := range tests {
-		c := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(tt.user), Groups: []string{groupDN("CBS_ViewOnly")}}
+		c := &idbridge.Claims{Issuer: bankIssuer, Subject: srv.UserDN(tt.user), Groups: []string{groupDN("CBS_ViewOnly")}}
 		d := p.DecideContext(context.Background(), c)
 		if d.OK() != tt.ok || d.Reason() != tt.reason {
 			t.Errorf("%s: ok %v reason %q (%v)", tt.user, d.OK(), d.Reason(), d.Err())
@@ -227,7 +227,7 @@ func TestDirectoryAsGroupSource(t *testing.T) {
 		}
 	}
 	// A token from elsewhere names the user by preferred_username.
-	g, err := dir.Groups(context.Background(), &jwks.Claims{Issuer: "https://login.example", PreferredUsername: ldaptest.UserPriya})
+	g, err := dir.Groups(context.Background(), &idbridge.Claims{Issuer: "https://login.example", PreferredUsername: ldaptest.UserPriya})
 	if err != nil || !slices.Equal(g, []string{groupDN("Loan_Approver")}) {
 		t.Errorf("groups by username: %v %v", g, err)
 	}
@@ -376,7 +376,7 @@ func TestGroupsCache(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	dir := directory(t, srv, srv.LDAPSURL, func(o *ldap.Options) { o.GroupsTTL = time.Minute; o.Now = clock })
 	p := bank(t, func(o *rbac.Options) { o.GroupSources = map[string]rbac.GroupSource{"corp-ad": dir} })
-	amit := &jwks.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)}
+	amit := &idbridge.Claims{Issuer: bankIssuer, Subject: srv.UserDN(ldaptest.UserAmit)}
 	if d := p.DecideContext(context.Background(), amit); !d.OK() {
 		t.Fatal(d.Err())
 	}
@@ -505,7 +505,7 @@ func TestHostileUsernames(t *testing.T) {
 		})
 	}
 	// A token whose username claim is hostile gets no groups either.
-	if _, err := dir.Groups(ctx, &jwks.Claims{Issuer: "https://login.example", PreferredUsername: " " + ldaptest.UserPriya}); !errors.Is(err, ldap.ErrNoUser) {
+	if _, err := dir.Groups(ctx, &idbridge.Claims{Issuer: "https://login.example", PreferredUsername: " " + ldaptest.UserPriya}); !errors.Is(err, ldap.ErrNoUser) {
 		t.Errorf("Groups for a padded username: %v", err)
 	}
 }

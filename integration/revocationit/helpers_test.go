@@ -10,8 +10,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/integration/redistest"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	rediss "github.com/idbridge/idbridge/jwks/revocation/redis"
 )
@@ -27,8 +27,8 @@ const (
 // the tests wait for events, never for time.
 const wait = 30 * time.Second
 
-func entraToken(oid string, iat time.Time) *jwks.Claims {
-	return &jwks.Claims{
+func entraToken(oid string, iat time.Time) *idbridge.Claims {
+	return &idbridge.Claims{
 		Issuer: entraIss, Subject: "pairwise-" + oid[:8], TenantID: tid, ObjectID: oid,
 		UTI: "uti-" + oid[:8], SessionID: "sid-" + oid[:8], IssuedAt: iat, ExpiresAt: iat.Add(time.Hour),
 	}

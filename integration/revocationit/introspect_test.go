@@ -45,7 +45,7 @@ func TestIntrospectorAnswersRevoked(t *testing.T) {
 		t.Fatalf("before the revocation: %v", err)
 	}
 	must(t, list.Revoke(ctx, revocation.IssuerSubject(c.Issuer, c.Subject)))
-	if _, err := v.Validate(ctx, tok.AccessToken); !errors.Is(err, revocation.ErrRevoked) || idbridge.Reason(err) != "revoked" {
+	if _, err := v.Validate(ctx, tok.AccessToken); !errors.Is(err, revocation.ErrRevoked) || idbridge.ReasonOf(err) != "revoked" {
 		t.Fatalf("after the revocation: %v", err)
 	}
 	if _, err := in.Validate(ctx, tok.AccessToken); err != nil {

@@ -32,7 +32,7 @@ func TestReplicasShareRevocations(t *testing.T) {
 	}
 	b.awaitApplied(t, isOID(leoOID))
 	err := b.Check(ctx, leo)
-	if !errors.Is(err, revocation.ErrRevoked) || idbridge.Reason(err) != "revoked" {
+	if !errors.Is(err, revocation.ErrRevoked) || idbridge.ReasonOf(err) != "revoked" {
 		t.Fatalf("replica b: Check = %v", err)
 	}
 	if b.Check(ctx, amit) != nil {
@@ -143,7 +143,7 @@ func TestFailClosedWhenStale(t *testing.T) {
 	clk.add(11 * time.Second)
 	r.awaitLog(t, "older than MaxStaleness")
 	err := r.Check(ctx, amit)
-	if !errors.Is(err, rediss.ErrStale) || idbridge.Reason(err) != "idp_unavailable" || !errors.Is(r.Ready(), rediss.ErrStale) {
+	if !errors.Is(err, rediss.ErrStale) || idbridge.ReasonOf(err) != "idp_unavailable" || !errors.Is(r.Ready(), rediss.ErrStale) {
 		t.Fatalf("stale copy: Check = %v, Ready = %v", err, r.Ready())
 	}
 	srv.Restart(t)

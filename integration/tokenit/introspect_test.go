@@ -82,15 +82,15 @@ func TestIntrospection(t *testing.T) {
 				name    string
 				token   string
 				wantErr error
-				check   func(*jwks.Claims) bool
+				check   func(*idbridge.Claims) bool
 			}{
-				{name: "analytics-svc's app token", token: analytics, check: func(c *jwks.Claims) bool {
+				{name: "analytics-svc's app token", token: analytics, check: func(c *idbridge.Claims) bool {
 					return c.Client() == idp.ClientAnalyticsSvc && c.HasRole(idp.RoleAnalyticsRead) && c.IDType == "app" &&
 						c.TenantID == idp.ScenarioTenantID && c.ObjectID != "" && c.Issuer == p.Issuer() &&
 						slices.Equal(c.Audience, []string{idp.LendingAppID}) && c.ID != "" && len(c.Scopes) == 0 &&
 						time.Until(c.ExpiresAt) > 50*time.Minute
 				}},
-				{name: "amit's delegated token", token: amit.AccessToken, check: func(c *jwks.Claims) bool {
+				{name: "amit's delegated token", token: amit.AccessToken, check: func(c *idbridge.Claims) bool {
 					return c.Client() == idp.ClientLendingWeb && c.ObjectID == idp.AmitObjectID && c.InGroup(idp.GroupLendingRM) &&
 						c.HasRole(idp.RoleLoanViewer) && c.HasScope("Loans.Read") && slices.Contains(c.AMR, "mfa") &&
 						c.PreferredUsername == "amit.r@bank.example" && c.IDType == "user"
@@ -147,8 +147,8 @@ func TestIntrospectionLeaverAndRevokedRefresh(t *testing.T) {
 	}
 	clk.Advance(time.Second)
 	_, err := in.Validate(ctx, amit.AccessToken)
-	if !errors.Is(err, token.ErrInactive) || idbridge.Reason(err) != "revoked" || p.Requests(idp.EndpointIntrospect) != 1 {
-		t.Fatalf("leaver after the TTL: err = %v (reason %q), %d requests", err, idbridge.Reason(err), p.Requests(idp.EndpointIntrospect))
+	if !errors.Is(err, token.ErrInactive) || idbridge.ReasonOf(err) != "revoked" || p.Requests(idp.EndpointIntrospect) != 1 {
+		t.Fatalf("leaver after the TTL: err = %v (reason %q), %d requests", err, idbridge.ReasonOf(err), p.Requests(idp.EndpointIntrospect))
 	}
 	if err := p.EnableUser(idp.UserAmit); err != nil {
 		t.Fatal(err)
@@ -192,8 +192,8 @@ func TestIntrospectionProviderDown(t *testing.T) {
 	}
 
 	p.FailNext(idp.EndpointIntrospect, 1, http.StatusServiceUnavailable, 0)
-	if _, err := in.Validate(ctx, fresh); !errors.Is(err, token.ErrIdPUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
-		t.Fatalf("HTTP 503: err = %v (reason %q)", err, idbridge.Reason(err))
+	if _, err := in.Validate(ctx, fresh); !errors.Is(err, token.ErrIdPUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
+		t.Fatalf("HTTP 503: err = %v (reason %q)", err, idbridge.ReasonOf(err))
 	}
 
 	if err := p.Stop(); err != nil {
@@ -203,8 +203,8 @@ func TestIntrospectionProviderDown(t *testing.T) {
 		t.Fatalf("cached answer while stopped: %v", err)
 	}
 	_, err := in.Validate(ctx, fresh)
-	if !errors.Is(err, token.ErrIdPUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
-		t.Fatalf("stopped: err = %v (reason %q)", err, idbridge.Reason(err))
+	if !errors.Is(err, token.ErrIdPUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
+		t.Fatalf("stopped: err = %v (reason %q)", err, idbridge.ReasonOf(err))
 	}
 	if strings.Contains(err.Error(), fresh) {
 		t.Fatal("error shows the token")

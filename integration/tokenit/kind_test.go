@@ -57,7 +57,7 @@ func TestAccessTokensOnly(t *testing.T) {
 			}
 			check := func(what string, err, want error) {
 				t.Helper()
-				if want == nil && err != nil || want != nil && (!errors.Is(err, want) || idbridge.Reason(err) != "type") {
+				if want == nil && err != nil || want != nil && (!errors.Is(err, want) || idbridge.ReasonOf(err) != "type") {
 					t.Fatalf("%s = %v, want %v", what, err, want)
 				}
 			}

@@ -116,7 +116,7 @@ func TestOnBehalfOf(t *testing.T) {
 		if !errors.Is(err, token.ErrSignInRequired) || !errors.As(err, &oe) || oe.Code != "invalid_grant" || oe.Status != 400 {
 			t.Fatalf("err = %v", err)
 		}
-		if got := idbridge.Reason(err); got != "revoked" {
+		if got := idbridge.ReasonOf(err); got != "revoked" {
 			t.Fatalf("Reason = %q, want %q", got, "revoked")
 		}
 		if p.Requests(idp.EndpointToken) != 1 {

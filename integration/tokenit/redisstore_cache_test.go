@@ -209,7 +209,7 @@ func TestRedisStoppedAndRestarted(t *testing.T) {
 			t.Fatalf("Redis down: %v", err)
 		}
 	}
-	if err := st.Ready(); !errors.Is(err, redisstore.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
+	if err := st.Ready(); !errors.Is(err, redisstore.ErrUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
 		t.Fatalf("Ready with Redis down = %v", err)
 	}
 	if n := strings.Count(log.String(), "Redis unavailable"); n != 1 {
@@ -359,7 +359,7 @@ func TestDeadLockHolder(t *testing.T) {
 	c.TokenURL = p.TokenURL()
 	r, _ := token.NewRefresh(c, st, "k", nil, opts(p, nil))
 	p.ResetRequests()
-	if _, err := r.Token(ctx); !errors.Is(err, redisstore.ErrBusy) || idbridge.Reason(err) != "idp_unavailable" || p.Requests(idp.EndpointToken) != 0 {
+	if _, err := r.Token(ctx); !errors.Is(err, redisstore.ErrBusy) || idbridge.ReasonOf(err) != "idp_unavailable" || p.Requests(idp.EndpointToken) != 0 {
 		t.Fatalf("refresh behind a dead holder: %v after %d requests", err, p.Requests(idp.EndpointToken))
 	}
 }

@@ -206,7 +206,7 @@ func TestSharedRefreshRedisRestart(t *testing.T) {
 	}
 	srv.Stop()
 	_, err := refresh[1].Token(ctx)
-	if !errors.Is(err, redisstore.ErrUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
+	if !errors.Is(err, redisstore.ErrUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
 		t.Fatalf("refresh with Redis down: %v", err)
 	}
 	srv.Restart(t)

@@ -184,8 +184,8 @@ func TestAuthCodeAndRefreshRotation(t *testing.T) {
 	old.Store(ctx, "k", token.Secret(first))
 	stale, _ := token.NewRefresh(c, old, "k", nil, opts(p, nil))
 	_, err = stale.Token(ctx)
-	if !errors.Is(err, token.ErrSignInRequired) || idbridge.Reason(err) == "" {
-		t.Fatalf("old refresh token: err = %v (reason %q)", err, idbridge.Reason(err))
+	if !errors.Is(err, token.ErrSignInRequired) || idbridge.ReasonOf(err) == "" {
+		t.Fatalf("old refresh token: err = %v (reason %q)", err, idbridge.ReasonOf(err))
 	}
 	if strings.Contains(err.Error(), first) {
 		t.Fatal("error leaks the refresh token")
@@ -379,8 +379,8 @@ func TestProviderStoppedMidTest(t *testing.T) {
 			break
 		}
 	}
-	if !errors.Is(err, token.ErrIdPUnavailable) || idbridge.Reason(err) != "idp_unavailable" {
-		t.Fatalf("after expiry err = %v (reason %q)", err, idbridge.Reason(err))
+	if !errors.Is(err, token.ErrIdPUnavailable) || idbridge.ReasonOf(err) != "idp_unavailable" {
+		t.Fatalf("after expiry err = %v (reason %q)", err, idbridge.ReasonOf(err))
 	}
 	// Back up: the next attempt after the backoff succeeds.
 	if err := p.Restart(); err != nil {

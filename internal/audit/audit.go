@@ -46,17 +46,17 @@ const (
 
 // Event is one audit record. Empty fields are left out of the output.
 type Event struct {
-	Name       string // event
-	Outcome    string // outcome: Success or Failure
-	Reason     string // reason class (internal/reason) on failure
-	Issuer     string // iss
-	TenantID   string // tid
-	Subject    string // sub
-	ObjectID   string // oid
-	Client     string // azp or appid
-	KeyID      string // kid
-	Algorithm  string // alg
-	TokenID    string // token_id: see TokenID; never the token itself
+	Name       string          // event
+	Outcome    string          // outcome: Success or Failure
+	Reason     idbridge.Reason // reason class on failure
+	Issuer     string          // iss
+	TenantID   string          // tid
+	Subject    string          // sub
+	ObjectID   string          // oid
+	Client     string          // azp or appid
+	KeyID      string          // kid
+	Algorithm  string          // alg
+	TokenID    string          // token_id: see TokenID; never the token itself
 	Roles      []string
 	Permission string
 	Route      string
@@ -114,7 +114,7 @@ func (l *Logger) Emit(ctx context.Context, e Event) {
 		}
 	}
 	add(idbridge.FieldOutcome, e.Outcome)
-	add(idbridge.FieldReason, e.Reason)
+	add(idbridge.FieldReason, string(e.Reason))
 	add(idbridge.FieldIssuer, e.Issuer)
 	add(idbridge.FieldTenantID, e.TenantID)
 	add(idbridge.FieldSubject, e.Subject)

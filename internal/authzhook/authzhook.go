@@ -5,7 +5,7 @@
 package authzhook
 
 // DecideQuiet is set by package rbac when it is initialized, to a
-// func(*rbac.Policy, context.Context, *jwks.Claims) rbac.Decision that
+// func(*rbac.Policy, context.Context, *idbridge.Claims) rbac.Decision that
 // decides without recording the decision. It is typed any because this
 // package cannot import rbac; middleware asserts the type once.
 var DecideQuiet any

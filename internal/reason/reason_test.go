@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/idbridge/idbridge"
 )
 
 func TestOf(t *testing.T) {
@@ -11,7 +13,7 @@ func TestOf(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want string
+		want idbridge.Reason
 	}{
 		{"nil", nil, ""},
 		{"plain", errors.New("x"), ""},

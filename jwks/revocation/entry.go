@@ -6,7 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // Kind is what an [Entry] revokes. Its text form ("subject", "token",
@@ -113,7 +113,7 @@ func IssuerSession(iss, sid string) Entry { return Entry{Kind: Session, Issuer: 
 // something per user and cannot import this package — token.Exchange
 // (on-behalf-of tokens), rbac/ldap Directory.ForgetMatching — so that
 // Options.OnRevoke can pass it: obo.Forget(e.Matches).
-func (e Entry) Matches(c *jwks.Claims) bool {
+func (e Entry) Matches(c *idbridge.Claims) bool {
 	if c == nil {
 		return false
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/token"
 )
@@ -26,7 +25,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	ctx := context.Background()
-	leo := &jwks.Claims{ // as jwks.Validator returns them
+	leo := &idbridge.Claims{ // as jwks.Validator returns them
 		Issuer: entraIss, TenantID: tid, ObjectID: leoOID,
 		IssuedAt: time.Now().Add(-10 * time.Minute),
 	}
@@ -35,7 +34,7 @@ func Example() {
 	}
 
 	err = list.Check(ctx, leo)
-	fmt.Println(err, errors.Is(err, revocation.ErrRevoked), idbridge.Reason(err))
+	fmt.Println(err, errors.Is(err, revocation.ErrRevoked), idbridge.ReasonOf(err))
 
 	rehired := *leo
 	rehired.IssuedAt = time.Now().Add(time.Second)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/jwks"
 )
@@ -111,7 +112,7 @@ func New(optFns ...func(*Options)) (*List, error) {
 // issued before) — or None. It is the request
 // path's check: no lock, no allocation and no clock unless an identifier
 // of c may be in the list.
-func (l *List) Lookup(c *jwks.Claims) Kind {
+func (l *List) Lookup(c *idbridge.Claims) Kind {
 	if c == nil || l.n.Load() == 0 {
 		return None
 	}
@@ -134,7 +135,7 @@ func (l *List) Lookup(c *jwks.Claims) Kind {
 }
 
 // confirm looks up in the map the identifiers whose filter bits were set.
-func (l *List) confirm(c *jwks.Claims, maybe uint8) Kind {
+func (l *List) confirm(c *idbridge.Claims, maybe uint8) Kind {
 	now := l.now().UnixNano()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -182,7 +183,7 @@ func (l *List) confirm(c *jwks.Claims, maybe uint8) Kind {
 // revoked) naming the entry kind, after recording token.rejected with
 // reason revoked and the field revocation set to the kind. Call it after
 // the token's signature and claims are validated and before authorization.
-func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
+func (l *List) Check(ctx context.Context, c *idbridge.Claims) error {
 	k := l.Lookup(c)
 	if k == None {
 		return nil
@@ -195,7 +196,7 @@ func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
 
 // rejected is the token.rejected event of a revoked token: who, which
 // token (hashed), which kind of entry — never the token.
-func rejected(c *jwks.Claims, k Kind) audit.Event {
+func rejected(c *idbridge.Claims, k Kind) audit.Event {
 	id := c.ID
 	if id == "" {
 		id = c.UTI

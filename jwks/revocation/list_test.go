@@ -31,8 +31,8 @@ func newClock() *clock                         { return &clock{time.Date(2026, 1
 func (c *clock) ago(d time.Duration) time.Time { return c.t.Add(-d) }
 
 // entraToken is the shape of an Entra v2 access token's identifying claims.
-func entraToken(oid string, iat time.Time) *jwks.Claims {
-	return &jwks.Claims{
+func entraToken(oid string, iat time.Time) *idbridge.Claims {
+	return &idbridge.Claims{
 		Issuer: entraIss, Subject: "pairwise-" + oid[:8], Audience: []string{"6e74172b-be56-4843-9ff4-e66a39bb12e3"},
 		TenantID: tid, ObjectID: oid, UTI: "uti-" + oid[:8] + iat.Format("150405"), SessionID: "sid-" + oid[:8],
 		IssuedAt: iat, ExpiresAt: iat.Add(75 * time.Minute), Version: "2.0", Scopes: []string{"Loans.Read"},
@@ -55,7 +55,7 @@ func TestLookup(t *testing.T) {
 	tests := []struct {
 		name  string
 		entry revocation.Entry
-		token *jwks.Claims
+		token *idbridge.Claims
 		want  revocation.Kind
 	}{
 		{"entra user, token issued before", revocation.EntraUser(tid, leoOID), leo, revocation.Subject},
@@ -65,11 +65,11 @@ func TestLookup(t *testing.T) {
 		{"entra user, re-hired: token issued after", revocation.Entry{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: before.Add(-time.Hour)}, leo, revocation.None},
 		{"entra user, same second counts as before", revocation.Entry{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: before}, leo, revocation.Subject},
 		{"entra user, next second is after", revocation.Entry{Kind: revocation.Subject, TenantID: tid, ObjectID: leoOID, At: before.Add(-time.Millisecond)}, leo, revocation.None},
-		{"entra user, token without iat", revocation.EntraUser(tid, leoOID), &jwks.Claims{TenantID: tid, ObjectID: leoOID}, revocation.Subject},
+		{"entra user, token without iat", revocation.EntraUser(tid, leoOID), &idbridge.Claims{TenantID: tid, ObjectID: leoOID}, revocation.Subject},
 		{"iss+sub", revocation.IssuerSubject(entraIss, leo.Subject), leo, revocation.Subject},
 		{"iss+sub, other issuer", revocation.IssuerSubject("https://accounts.google.com", leo.Subject), leo, revocation.None},
 		{"token by uti", revocation.TokenID(leo.UTI), leo, revocation.Token},
-		{"token by jti", revocation.TokenID("jti-1"), &jwks.Claims{ID: "jti-1", Subject: "x"}, revocation.Token},
+		{"token by jti", revocation.TokenID("jti-1"), &idbridge.Claims{ID: "jti-1", Subject: "x"}, revocation.Token},
 		{"token, re-issued token passes", revocation.TokenID(leo.UTI), entraToken(leoOID, c.ago(time.Minute)), revocation.None},
 		{"session", revocation.SessionID(leo.SessionID), leo, revocation.Session},
 		{"session, token issued after still refused", revocation.Entry{Kind: revocation.Session, ID: leo.SessionID, At: c.ago(time.Hour)}, leo, revocation.Session},
@@ -81,8 +81,8 @@ func TestLookup(t *testing.T) {
 		{"token of another issuer", revocation.IssuerToken("https://accounts.google.com", leo.UTI), leo, revocation.None},
 		{"session of another issuer", revocation.IssuerSession("https://accounts.google.com", leo.SessionID), leo, revocation.None},
 		{"session of the v1 issuer, v2 token", revocation.IssuerSession("https://sts.windows.net/"+tid+"/", leo.SessionID), leo, revocation.None},
-		{"scoped token, token without iss", revocation.IssuerToken(entraIss, "jti-1"), &jwks.Claims{ID: "jti-1", Subject: "x"}, revocation.None},
-		{"scoped session, token without iss", revocation.IssuerSession(entraIss, "s1"), &jwks.Claims{SessionID: "s1"}, revocation.None},
+		{"scoped token, token without iss", revocation.IssuerToken(entraIss, "jti-1"), &idbridge.Claims{ID: "jti-1", Subject: "x"}, revocation.None},
+		{"scoped session, token without iss", revocation.IssuerSession(entraIss, "s1"), &idbridge.Claims{SessionID: "s1"}, revocation.None},
 		{"scoped token id is not a session id", revocation.IssuerSession(entraIss, leo.UTI), leo, revocation.None},
 	}
 	for _, tt := range tests {
@@ -107,8 +107,8 @@ func TestLookup(t *testing.T) {
 				return
 			}
 			var re *revocation.RevokedError
-			if !errors.Is(err, revocation.ErrRevoked) || !errors.As(err, &re) || re.Kind != tt.want || idbridge.Reason(err) != "revoked" {
-				t.Errorf("Check = %v (reason %q), want revoked %v", err, idbridge.Reason(err), tt.want)
+			if !errors.Is(err, revocation.ErrRevoked) || !errors.As(err, &re) || re.Kind != tt.want || idbridge.ReasonOf(err) != "revoked" {
+				t.Errorf("Check = %v (reason %q), want revoked %v", err, idbridge.ReasonOf(err), tt.want)
 			}
 		})
 	}
@@ -116,13 +116,13 @@ func TestLookup(t *testing.T) {
 
 func TestEmptyAndNil(t *testing.T) {
 	l := newList(t, newClock())
-	if l.Lookup(nil) != revocation.None || l.Lookup(&jwks.Claims{}) != revocation.None || l.Check(context.Background(), nil) != nil {
+	if l.Lookup(nil) != revocation.None || l.Lookup(&idbridge.Claims{}) != revocation.None || l.Check(context.Background(), nil) != nil {
 		t.Fatal("an empty list revoked something")
 	}
 	if err := l.Revoke(context.Background(), revocation.TokenID("x")); err != nil {
 		t.Fatal(err)
 	}
-	if l.Lookup(&jwks.Claims{}) != revocation.None {
+	if l.Lookup(&idbridge.Claims{}) != revocation.None {
 		t.Fatal("claims without identifiers matched")
 	}
 }
@@ -135,7 +135,7 @@ func TestExpiry(t *testing.T) {
 	if err := l.Revoke(ctx, sid); err != nil {
 		t.Fatal(err)
 	}
-	tok := &jwks.Claims{SessionID: "s1", IssuedAt: c.t}
+	tok := &idbridge.Claims{SessionID: "s1", IssuedAt: c.t}
 	c.add(time.Hour + jwks.MaxLeeway - time.Second)
 	if l.Lookup(tok) != revocation.Session {
 		t.Fatal("entry gone before every token it matches expired")
@@ -208,7 +208,7 @@ func TestInvalidEntries(t *testing.T) {
 	l := newList(t, c)
 	for i, e := range bad {
 		err := l.Revoke(context.Background(), e)
-		if !errors.Is(err, revocation.ErrInvalidEntry) || idbridge.Reason(err) != "malformed" {
+		if !errors.Is(err, revocation.ErrInvalidEntry) || idbridge.ReasonOf(err) != "malformed" {
 			t.Errorf("%d: Revoke = %v, want ErrInvalidEntry", i, err)
 		}
 		if strings.Contains(err.Error(), long) || strings.Contains(err.Error(), "a\nb") {
@@ -243,7 +243,7 @@ func TestConcurrent(t *testing.T) {
 	}
 	<-done
 	for i := range 5000 {
-		if l.Lookup(&jwks.Claims{ID: id(i)}) != revocation.Token {
+		if l.Lookup(&idbridge.Claims{ID: id(i)}) != revocation.Token {
 			t.Fatalf("entry %d lost", i)
 		}
 	}
@@ -330,7 +330,7 @@ func TestManyEntries(t *testing.T) {
 		}
 	}
 	for i := range n {
-		if l.Lookup(&jwks.Claims{ID: id(i)}) != revocation.Token {
+		if l.Lookup(&idbridge.Claims{ID: id(i)}) != revocation.Token {
 			t.Fatalf("entry %d lost", i)
 		}
 	}
@@ -339,7 +339,7 @@ func TestManyEntries(t *testing.T) {
 	if l.Len() != n-n/2-1 {
 		t.Fatalf("Len after prune = %d", l.Len())
 	}
-	if l.Lookup(&jwks.Claims{ID: id(0)}) != revocation.None || l.Lookup(&jwks.Claims{ID: id(n - 1)}) != revocation.Token {
+	if l.Lookup(&idbridge.Claims{ID: id(0)}) != revocation.None || l.Lookup(&idbridge.Claims{ID: id(n - 1)}) != revocation.Token {
 		t.Fatal("prune dropped the wrong entries")
 	}
 }
@@ -356,13 +356,13 @@ func must(t *testing.T, err error) {
 // An entry with an empty identifier matches no token, not every token
 // without that claim.
 func TestMatchesNeedsIdentifiers(t *testing.T) {
-	bare := &jwks.Claims{Issuer: entraIss}
+	bare := &idbridge.Claims{Issuer: entraIss}
 	for _, e := range []revocation.Entry{
 		{}, {Kind: revocation.Token}, {Kind: revocation.Session},
 		{Kind: revocation.Subject}, {Kind: revocation.Subject, Issuer: entraIss},
 		{Kind: revocation.Subject, TenantID: tid}, {Kind: 9, ID: "x"},
 	} {
-		if e.Matches(bare) || e.Matches(&jwks.Claims{}) || e.Matches(nil) {
+		if e.Matches(bare) || e.Matches(&idbridge.Claims{}) || e.Matches(nil) {
 			t.Errorf("%#v matches a token without identifiers", e)
 		}
 	}

@@ -3,7 +3,7 @@ package revocation
 import (
 	"context"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -16,7 +16,7 @@ import (
 // on-behalf-of or token-exchange Source (no downstream token reused). The
 // check is one [List.Lookup]; the result has src's Invalidate method when
 // src has one.
-func Source(src token.Source, list Checker, c *jwks.Claims) token.Source {
+func Source(src token.Source, list Checker, c *idbridge.Claims) token.Source {
 	s := &source{src: src, list: list, c: c}
 	if inv, ok := src.(interface{ Invalidate() }); ok {
 		return &invalidatingSource{source: s, inv: inv}
@@ -27,7 +27,7 @@ func Source(src token.Source, list Checker, c *jwks.Claims) token.Source {
 type source struct {
 	src  token.Source
 	list Checker
-	c    *jwks.Claims
+	c    *idbridge.Claims
 }
 
 func (s *source) Token(ctx context.Context) (*token.Token, error) {

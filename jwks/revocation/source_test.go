@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
 	"github.com/idbridge/idbridge/federation/ststest"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/token"
@@ -27,7 +27,7 @@ func TestSourceStopsFederation(t *testing.T) {
 	ctx := context.Background()
 	idToken := idp.Mint(map[string]any{"aud": "lending-web", "sub": leoOID, "oid": leoOID, "tid": tid})
 	// The user as the service verified them at sign-in.
-	leo := &jwks.Claims{Issuer: idp.Issuer(), Subject: leoOID, TenantID: tid, ObjectID: leoOID}
+	leo := &idbridge.Claims{Issuer: idp.Issuer(), Subject: leoOID, TenantID: tid, ObjectID: leoOID}
 	calls := 0
 	src := revocation.Source(token.SourceFunc(func(context.Context) (*token.Token, error) {
 		calls++
@@ -58,7 +58,7 @@ func TestSourceForwardsInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s := revocation.Source(c, list, &jwks.Claims{ObjectID: amitOID, TenantID: tid})
+	s := revocation.Source(c, list, &idbridge.Claims{ObjectID: amitOID, TenantID: tid})
 	if _, ok := s.(interface{ Invalidate() }); !ok {
 		t.Fatal("Invalidate not forwarded")
 	}

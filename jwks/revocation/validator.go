@@ -4,19 +4,20 @@ import (
 	"context"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 )
 
 // TokenValidator is what [Validator] wraps: *jwks.Validator and
 // *token.Introspector are ones.
 type TokenValidator interface {
-	Validate(ctx context.Context, token string) (*jwks.Claims, error)
+	Validate(ctx context.Context, token string) (*idbridge.Claims, error)
 }
 
 // Checker is a revocation list as [Validator] uses it: *List and the
 // Redis-backed list are ones.
 type Checker interface {
-	Check(ctx context.Context, c *jwks.Claims) error
+	Check(ctx context.Context, c *idbridge.Claims) error
 }
 
 // Validator validates a token and then checks it against a revocation
@@ -36,7 +37,7 @@ func NewValidator(v TokenValidator, c Checker) *Validator { return &Validator{v:
 
 // Validate returns v's answer, or the list's refusal for a valid token
 // that is revoked.
-func (v *Validator) Validate(ctx context.Context, token string) (*jwks.Claims, error) {
+func (v *Validator) Validate(ctx context.Context, token string) (*idbridge.Claims, error) {
 	c, err := v.v.Validate(ctx, token)
 	if err != nil {
 		return nil, err
@@ -59,8 +60,10 @@ func (v *Validator) Audits() bool {
 // stream admitted through the list when its token ends; for a validator
 // that does not say, exp plus its Leeway (jwks.DefaultLeeway if it has
 // none), or zero without exp, as middleware assumes.
-func (v *Validator) ValidUntil(c *jwks.Claims) time.Time {
-	if vu, ok := v.v.(interface{ ValidUntil(*jwks.Claims) time.Time }); ok {
+func (v *Validator) ValidUntil(c *idbridge.Claims) time.Time {
+	if vu, ok := v.v.(interface {
+		ValidUntil(*idbridge.Claims) time.Time
+	}); ok {
 		return vu.ValidUntil(c)
 	}
 	if c.ExpiresAt.IsZero() {

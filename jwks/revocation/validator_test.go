@@ -39,7 +39,7 @@ func TestValidator(t *testing.T) {
 	}
 	must(t, list.Revoke(ctx, revocation.EntraUser(tid, leoOID)))
 	_, err = v.Validate(ctx, leo) // also a verified-token cache hit
-	if !errors.Is(err, revocation.ErrRevoked) || idbridge.Reason(err) != "revoked" {
+	if !errors.Is(err, revocation.ErrRevoked) || idbridge.ReasonOf(err) != "revoked" {
 		t.Fatalf("revoked: %v", err)
 	}
 	if _, err := v.Validate(ctx, amit); err != nil {
@@ -90,7 +90,9 @@ func TestValidatorKeepsWhatTheGuardAsks(t *testing.T) {
 	defer jv.Close()
 	list, _ := revocation.New()
 	v := revocation.NewValidator(jv, list)
-	type validUntil interface{ ValidUntil(*jwks.Claims) time.Time }
+	type validUntil interface {
+		ValidUntil(*idbridge.Claims) time.Time
+	}
 	type issuers interface{ Issuers() []string }
 	vu, ok := any(v).(validUntil)
 	if !ok {
@@ -115,12 +117,12 @@ func TestValidatorKeepsWhatTheGuardAsks(t *testing.T) {
 	}
 	// A validator that says neither: exp plus the default leeway, and no
 	// issuers, as middleware assumes for it.
-	bare := revocation.NewValidator(validatorFunc(func(context.Context, string) (*jwks.Claims, error) { return nil, nil }), list)
+	bare := revocation.NewValidator(validatorFunc(func(context.Context, string) (*idbridge.Claims, error) { return nil, nil }), list)
 	exp := time.Unix(1_800_000_000, 0)
-	if got := bare.ValidUntil(&jwks.Claims{ExpiresAt: exp}); !got.Equal(exp.Add(jwks.DefaultLeeway)) {
+	if got := bare.ValidUntil(&idbridge.Claims{ExpiresAt: exp}); !got.Equal(exp.Add(jwks.DefaultLeeway)) {
 		t.Errorf("bare ValidUntil %v", got)
 	}
-	if got := bare.ValidUntil(&jwks.Claims{}); !got.IsZero() {
+	if got := bare.ValidUntil(&idbridge.Claims{}); !got.IsZero() {
 		t.Errorf("bare ValidUntil without exp %v", got)
 	}
 	if bare.Issuers() != nil {
@@ -128,8 +130,8 @@ func TestValidatorKeepsWhatTheGuardAsks(t *testing.T) {
 	}
 }
 
-type validatorFunc func(context.Context, string) (*jwks.Claims, error)
+type validatorFunc func(context.Context, string) (*idbridge.Claims, error)
 
-func (f validatorFunc) Validate(ctx context.Context, tok string) (*jwks.Claims, error) {
+func (f validatorFunc) Validate(ctx context.Context, tok string) (*idbridge.Claims, error) {
 	return f(ctx, tok)
 }

@@ -5,13 +5,13 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // watch is one open stream (or any long-lived use of a token) to end when
 // its token is revoked.
 type watch struct {
-	c    *jwks.Claims
+	c    *idbridge.Claims
 	end  func(error)
 	keys []key
 }
@@ -30,7 +30,7 @@ type watchers struct {
 // another replica — so the stream ends with Unauthenticated within the
 // propagation time. It costs a few map inserts per stream and no
 // goroutine; stop removes the watch.
-func (l *List) WatchStream(ctx context.Context, c *jwks.Claims, end func(error)) (stop func()) {
+func (l *List) WatchStream(ctx context.Context, c *idbridge.Claims, end func(error)) (stop func()) {
 	if c == nil || end == nil {
 		return nil
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
 
@@ -81,7 +81,7 @@ func TestWatchStreamStopAndAlreadyRevoked(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("already revoked stream: %d ends", calls)
 	}
-	if l.WatchStream(ctx, &jwks.Claims{}, func(error) {}) != nil || l.WatchStream(ctx, nil, nil) != nil {
+	if l.WatchStream(ctx, &idbridge.Claims{}, func(error) {}) != nil || l.WatchStream(ctx, nil, nil) != nil {
 		t.Fatal("a watch without identifiers")
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
@@ -35,7 +35,7 @@ func BenchmarkUnaryServerInterceptor(b *testing.B) {
 // BenchmarkStreamServerInterceptor measures a stream's admission and
 // set-up, with the expiry watch (a timer, no goroutine) and without.
 func BenchmarkStreamServerInterceptor(b *testing.B) {
-	v := stubValidator{C: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Hour)}}
+	v := stubValidator{C: &idbridge.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Hour)}}
 	handler := func(any, grpc.ServerStream) error { return nil }
 	for _, off := range []bool{false, true} {
 		name := "expiry"

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
@@ -22,7 +23,7 @@ import (
 )
 
 func TestErrorClasses(t *testing.T) {
-	ok := &jwks.Claims{Subject: "s"}
+	ok := &idbridge.Claims{Subject: "s"}
 	stepUp := reasonErr{reason.StepUpRequired}
 	tests := []struct {
 		name      string
@@ -36,13 +37,13 @@ func TestErrorClasses(t *testing.T) {
 			401, codes.Unauthenticated, `Bearer error="invalid_token"`},
 		{"validator cancelled", stubValidator{Err: fmt.Errorf("fetch: %w", context.Canceled)}, middleware.Authenticated(),
 			503, codes.Canceled, ""},
-		{"validator closed", stubValidator{Err: jwks.ErrClosed}, middleware.Authenticated(),
+		{"validator closed", stubValidator{Err: idbridge.ErrClosed}, middleware.Authenticated(),
 			401, codes.Unauthenticated, `Bearer error="invalid_token"`},
 		{"key set unavailable", stubValidator{Err: jwks.ErrUnavailable}, middleware.Authenticated(),
 			503, codes.Unavailable, ""},
 		{"custom step-up", stubValidator{C: ok}, middleware.RequireFunc("acr", func(context.Context, *middleware.Principal) error { return stepUp }),
 			401, codes.Unauthenticated, `Bearer error="insufficient_user_authentication", error_description="step_up_required"`},
-		{"custom step-up, CAE client", stubValidator{C: &jwks.Claims{Subject: "s", ClientCapabilities: []string{"cp1"}}},
+		{"custom step-up, CAE client", stubValidator{C: &idbridge.Claims{Subject: "s", ClientCapabilities: []string{"cp1"}}},
 			middleware.RequireFunc("acr", func(context.Context, *middleware.Principal) error { return stepUp }),
 			401, codes.Unauthenticated, `Bearer error="insufficient_claims", error_description="step_up_required", claims="`},
 		// A validator that returns neither claims nor an error must not
@@ -83,11 +84,11 @@ func TestErrorClasses(t *testing.T) {
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
-type reasonErr struct{ class string }
+type reasonErr struct{ class idbridge.Reason }
 
-func (e reasonErr) Error() string { return "custom: " + e.class }
+func (e reasonErr) Error() string { return "custom: " + string(e.class) }
 
-func (e reasonErr) Reason() string { return e.class }
+func (e reasonErr) Reason() idbridge.Reason { return e.class }
 
 // overrideSvc declares requirements for its methods and counts the asks.
 type overrideSvc struct{ asked atomic.Int32 }
@@ -105,7 +106,7 @@ func (s *overrideSvc) AuthRequirements(fullMethod string) ([]middleware.Requirem
 
 func TestMethodRequirementsOverride(t *testing.T) {
 	rec := &recorder{}
-	g, err := middleware.New(stubValidator{C: &jwks.Claims{Subject: "s"}}, func(o *middleware.Options) {
+	g, err := middleware.New(stubValidator{C: &idbridge.Claims{Subject: "s"}}, func(o *middleware.Options) {
 		o.Audit = rec
 	})
 	if err != nil {

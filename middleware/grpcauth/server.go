@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/option"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/internal/guardcore"
 )
@@ -255,7 +255,7 @@ func (s *Server) route(srv any, fullMethod string) guardcore.Route {
 // admit runs the guard for a call; it returns the context with the
 // principal and the principal's claims (nil on a SkipAuth method), or a
 // *middleware.Error.
-func (s *Server) admit(ctx context.Context, srv any, fullMethod string) (context.Context, *jwks.Claims, error) {
+func (s *Server) admit(ctx context.Context, srv any, fullMethod string) (context.Context, *idbridge.Claims, error) {
 	rt := s.route(srv, fullMethod)
 	if rt.Skip() {
 		return ctx, nil, nil

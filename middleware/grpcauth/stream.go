@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware/internal/guardcore"
@@ -42,14 +43,14 @@ var errStreamEnded = reason.New(reason.Forbidden, "grpcauth: stream ended by a w
 // below middleware (a revocation list in jwks) can implement it without
 // importing middleware or gRPC.
 type StreamWatcher interface {
-	WatchStream(ctx context.Context, c *jwks.Claims, end func(cause error)) (stop func())
+	WatchStream(ctx context.Context, c *idbridge.Claims, end func(cause error)) (stop func())
 }
 
 // StreamWatcherFunc adapts a function to [StreamWatcher].
-type StreamWatcherFunc func(ctx context.Context, c *jwks.Claims, end func(cause error)) (stop func())
+type StreamWatcherFunc func(ctx context.Context, c *idbridge.Claims, end func(cause error)) (stop func())
 
 // WatchStream calls f.
-func (f StreamWatcherFunc) WatchStream(ctx context.Context, c *jwks.Claims, end func(cause error)) func() {
+func (f StreamWatcherFunc) WatchStream(ctx context.Context, c *idbridge.Claims, end func(cause error)) func() {
 	return f(ctx, c, end)
 }
 
@@ -73,7 +74,7 @@ type watchedStream struct {
 // watch returns the stream the handler gets: ss with ctx, and, unless
 // expiry and watchers are both off, a context that ends with the token.
 // claims are nil on a SkipAuth method.
-func (s *Server) watch(ss grpc.ServerStream, ctx context.Context, claims *jwks.Claims) (grpc.ServerStream, *watchedStream) {
+func (s *Server) watch(ss grpc.ServerStream, ctx context.Context, claims *idbridge.Claims) (grpc.ServerStream, *watchedStream) {
 	var deadline time.Time
 	if s.streamExpiry && claims != nil {
 		deadline = s.core.ValidUntil(claims)

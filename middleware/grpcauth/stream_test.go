@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
@@ -186,7 +187,7 @@ type untilValidator struct {
 	until time.Time
 }
 
-func (v untilValidator) ValidUntil(*jwks.Claims) time.Time { return v.until }
+func (v untilValidator) ValidUntil(*idbridge.Claims) time.Time { return v.until }
 
 var streamInfo = &grpc.StreamServerInfo{FullMethod: "/test.Feed/Feed", IsServerStream: true}
 
@@ -218,7 +219,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				start := time.Now()
-				var v middleware.Validator = stubValidator{C: &jwks.Claims{Subject: "s", ExpiresAt: start.Add(time.Hour)}}
+				var v middleware.Validator = stubValidator{C: &idbridge.Claims{Subject: "s", ExpiresAt: start.Add(time.Hour)}}
 				switch {
 				case tt.leeway > 0:
 					v = leewayValidator{stubValidator: v.(stubValidator), leeway: tt.leeway}
@@ -235,7 +236,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 				s := newServer(t, g, func(o *grpcauth.ServerOptions) {
 					o.DisableStreamExpiry = tt.disable
 					if tt.endAt != 0 {
-						o.StreamWatchers = []grpcauth.StreamWatcher{grpcauth.StreamWatcherFunc(func(ctx context.Context, c *jwks.Claims, end func(error)) func() {
+						o.StreamWatchers = []grpcauth.StreamWatcher{grpcauth.StreamWatcherFunc(func(ctx context.Context, c *idbridge.Claims, end func(error)) func() {
 							if c.Subject != "s" {
 								t.Error("watcher got other claims")
 							}
@@ -273,7 +274,7 @@ func TestStreamExpiryTiming(t *testing.T) {
 // message that arrives next; the stream ends instead.
 func TestStreamExpiryRecvMsg(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		v := leewayValidator{stubValidator{C: &jwks.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Minute)}}, 0}
+		v := leewayValidator{stubValidator{C: &idbridge.Claims{Subject: "s", ExpiresAt: time.Now().Add(time.Minute)}}, 0}
 		g, err := middleware.New(v, func(o *middleware.Options) { o.Default = []middleware.Requirement{middleware.Authenticated()} })
 		if err != nil {
 			t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
@@ -31,7 +31,7 @@ func ExampleStreamWatcher() {
 
 	var mu sync.Mutex
 	open := map[string]map[*func(error)]bool{} // subject → its streams' end functions
-	watcher := grpcauth.StreamWatcherFunc(func(_ context.Context, c *jwks.Claims, end func(error)) func() {
+	watcher := grpcauth.StreamWatcherFunc(func(_ context.Context, c *idbridge.Claims, end func(error)) func() {
 		mu.Lock()
 		defer mu.Unlock()
 		if open[c.Subject] == nil {

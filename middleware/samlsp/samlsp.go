@@ -240,7 +240,7 @@ func (sp *SP) serveACS(w http.ResponseWriter, r *http.Request) {
 	a, err := sp.v.Validate(r.Context(), r.PostForm.Get("SAMLResponse"), ids...)
 	if err != nil {
 		sp.warn(r.Context(), "saml response refused", err)
-		http.Error(w, "sign-in refused ("+reason.Of(err)+")", http.StatusForbidden)
+		http.Error(w, "sign-in refused ("+string(reason.Of(err))+")", http.StatusForbidden)
 		return
 	}
 	if len(ids) > 0 {

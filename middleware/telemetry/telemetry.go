@@ -206,7 +206,7 @@ func (h *Handler) record(ctx context.Context, ev *event) {
 	m := h.m
 	switch ev.name {
 	case idbridge.EventTokenValidated, idbridge.EventTokenRejected:
-		if ev.reason == idbridge.ReasonMissing {
+		if ev.reason == string(idbridge.ReasonMissing) {
 			return // no token, nothing validated
 		}
 		m.validation.Record(ctx, ev.dur.Seconds(), outcome(ev))
@@ -282,7 +282,7 @@ func (h *Handler) span(ctx context.Context, end time.Time, ev *event) {
 		attrs = append(attrs, attribute.String("idbridge.cache", ev.cache))
 	}
 	_, sp := h.tracer.Start(ctx, name, trace.WithTimestamp(end.Add(-ev.dur)), trace.WithAttributes(attrs...))
-	if ev.outcome == idbridge.OutcomeFailure && ev.reason != idbridge.ReasonMissing {
+	if ev.outcome == idbridge.OutcomeFailure && ev.reason != string(idbridge.ReasonMissing) {
 		sp.SetStatus(codes.Error, ev.reason)
 	}
 	sp.End(trace.WithTimestamp(end))

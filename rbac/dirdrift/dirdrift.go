@@ -29,7 +29,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -41,7 +41,7 @@ type Directory interface {
 	Members(ctx context.Context, groupDN string) ([]string, error)
 	// Groups returns a user's groups (normalized DNs, nested included);
 	// the claims carry the directory issuer and the user's DN as Subject.
-	Groups(ctx context.Context, c *jwks.Claims) ([]string, error)
+	Groups(ctx context.Context, c *idbridge.Claims) ([]string, error)
 }
 
 // Kinds of [Finding].
@@ -139,7 +139,7 @@ func Check(ctx context.Context, dir Directory, inv rbac.Inventory, issuer string
 		}
 		for _, u := range members {
 			rep.UsersChecked++
-			groups, err := dir.Groups(ctx, &jwks.Claims{Issuer: iss.Issuer, Subject: u})
+			groups, err := dir.Groups(ctx, &idbridge.Claims{Issuer: iss.Issuer, Subject: u})
 			if err != nil {
 				return nil, fmt.Errorf("dirdrift: groups of a member of %s: %w", dg.Name, err)
 			}

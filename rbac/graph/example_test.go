@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/graph"
 	"github.com/idbridge/idbridge/token"
@@ -37,7 +37,7 @@ func ExampleNewSource() {
 		fmt.Println(err)
 		return
 	}
-	overage := &jwks.Claims{
+	overage := &idbridge.Claims{
 		Issuer:     "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0",
 		TenantID:   "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c",
 		ObjectID:   "0d6f1e0b-1c0e-4d5a-9d8e-3b1f2a7c9e01",

@@ -24,7 +24,6 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -68,7 +67,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Reason returns the reason class of Err.
-func (e *Error) Reason() string { return reason.Of(e.Err) }
+func (e *Error) Reason() idbridge.Reason { return reason.Of(e.Err) }
 
 // DefaultEndpoint is Microsoft Graph v1.0 in the global cloud. National
 // clouds use their own host (for example https://graph.microsoft.us/v1.0).
@@ -199,7 +198,7 @@ func (o *Options) check() error {
 // Groups returns the object IDs (lower case) of every group the user of c
 // is a member of, directly or through nesting. It implements
 // rbac.GroupSource. The slice is shared with the cache: do not modify it.
-func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+func (s *Source) Groups(ctx context.Context, c *idbridge.Claims) ([]string, error) {
 	if c == nil || !guidRe.MatchString(c.ObjectID) {
 		s.emit(ctx, c, nil, ErrNoUser, 0)
 		return nil, ErrNoUser
@@ -238,7 +237,7 @@ func (s *Source) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
 }
 
 // emit records one lookup (or refusal) as groups.resolved.
-func (s *Source) emit(ctx context.Context, c *jwks.Claims, g []string, err error, d time.Duration) {
+func (s *Source) emit(ctx context.Context, c *idbridge.Claims, g []string, err error, d time.Duration) {
 	if !s.audit.Enabled(ctx) {
 		return
 	}

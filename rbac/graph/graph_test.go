@@ -17,8 +17,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/graph"
 	"github.com/idbridge/idbridge/token"
@@ -113,8 +113,8 @@ func newSource(t *testing.T, srv *httptest.Server, optFns ...func(*graph.Options
 	return s
 }
 
-func user() *jwks.Claims {
-	return &jwks.Claims{ObjectID: oid, TenantID: tenant, ClaimNames: map[string]string{"groups": "src1"}}
+func user() *idbridge.Claims {
+	return &idbridge.Claims{ObjectID: oid, TenantID: tenant, ClaimNames: map[string]string{"groups": "src1"}}
 }
 
 func TestGroupsAndCache(t *testing.T) {
@@ -275,13 +275,13 @@ func TestRejectedBeforeAnyRequest(t *testing.T) {
 	s := newSource(t, srv)
 	tests := []struct {
 		name string
-		c    *jwks.Claims
+		c    *idbridge.Claims
 		want error
 	}{
 		{"nil", nil, graph.ErrNoUser},
-		{"no oid", &jwks.Claims{TenantID: tenant}, graph.ErrNoUser},
-		{"oid with a path", &jwks.Claims{ObjectID: "../../groups", TenantID: tenant}, graph.ErrNoUser},
-		{"other tenant", &jwks.Claims{ObjectID: oid, TenantID: "00000000-0000-0000-0000-000000000000"}, graph.ErrTenant},
+		{"no oid", &idbridge.Claims{TenantID: tenant}, graph.ErrNoUser},
+		{"oid with a path", &idbridge.Claims{ObjectID: "../../groups", TenantID: tenant}, graph.ErrNoUser},
+		{"other tenant", &idbridge.Claims{ObjectID: oid, TenantID: "00000000-0000-0000-0000-000000000000"}, graph.ErrTenant},
 	}
 	for _, tt := range tests {
 		if _, err := s.Groups(context.Background(), tt.c); !errors.Is(err, tt.want) {

@@ -9,13 +9,12 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // auditUser is the user name an event records: the directory's spelling
 // when the user was found, else the name given, but only one that could
 // name an account (a hostile name is left out, not logged).
-func auditUser(username string, c *jwks.Claims) string {
+func auditUser(username string, c *idbridge.Claims) string {
 	if c != nil && c.PreferredUsername != "" {
 		return c.PreferredUsername
 	}
@@ -25,7 +24,7 @@ func auditUser(username string, c *jwks.Claims) string {
 	return strings.ToValidUTF8(username, "")
 }
 
-func (d *Directory) event(name, username string, c *jwks.Claims, err error, dur time.Duration, attrs ...slog.Attr) audit.Event {
+func (d *Directory) event(name, username string, c *idbridge.Claims, err error, dur time.Duration, attrs ...slog.Attr) audit.Event {
 	ev := audit.Event{Name: name, Outcome: audit.Success, Duration: dur}
 	if err != nil {
 		ev.Outcome, ev.Reason = audit.Failure, reason.Of(err)
@@ -45,7 +44,7 @@ func (d *Directory) event(name, username string, c *jwks.Claims, err error, dur 
 }
 
 // emitLogin records one Authenticate; the password never reaches it.
-func (d *Directory) emitLogin(ctx context.Context, username string, c *jwks.Claims, err error, dur time.Duration) {
+func (d *Directory) emitLogin(ctx context.Context, username string, c *idbridge.Claims, err error, dur time.Duration) {
 	if !d.audit.Enabled(ctx) {
 		return
 	}
@@ -57,7 +56,7 @@ func (d *Directory) emitLogin(ctx context.Context, username string, c *jwks.Clai
 }
 
 // emitGroups records one read of a user's groups from the directory.
-func (d *Directory) emitGroups(ctx context.Context, username string, c *jwks.Claims, n int, err error, dur time.Duration) {
+func (d *Directory) emitGroups(ctx context.Context, username string, c *idbridge.Claims, n int, err error, dur time.Duration) {
 	if !d.audit.Enabled(ctx) {
 		return
 	}

@@ -14,7 +14,7 @@
 //
 // For an on-prem application that authenticates users with a directory
 // password, [Directory.Authenticate] checks the password with an LDAP bind
-// as the user and returns a *jwks.Claims with Issuer (Options.Issuer),
+// as the user and returns a *idbridge.Claims with Issuer (Options.Issuer),
 // Subject (the user's DN) and Groups (normalized group DNs). Declare that
 // issuer in the policy with group_ids: dn and decide as for any token:
 //

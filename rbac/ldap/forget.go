@@ -3,7 +3,7 @@ package ldap
 import (
 	"strings"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // maxSubjects bounds the subjects remembered per cached account: one user
@@ -22,7 +22,7 @@ const maxSubjects = 8
 // match sees, for each subject an account was looked up for, only its
 // Issuer, Subject, TenantID and ObjectID, and must not keep or modify
 // them. It runs with the cache's lock held, once per remembered subject.
-func (d *Directory) ForgetMatching(match func(*jwks.Claims) bool) int {
+func (d *Directory) ForgetMatching(match func(*idbridge.Claims) bool) int {
 	d.cacheMu.Lock()
 	defer d.cacheMu.Unlock()
 	n := 0
@@ -42,7 +42,7 @@ func (d *Directory) ForgetMatching(match func(*jwks.Claims) bool) int {
 // when it is new and there is room. It copies the slice, never appending
 // in place to one a reader may hold, and the strings, so that the cache
 // does not keep a token's payload alive.
-func remember(who []*jwks.Claims, c *jwks.Claims) ([]*jwks.Claims, bool) {
+func remember(who []*idbridge.Claims, c *idbridge.Claims) ([]*idbridge.Claims, bool) {
 	if c == nil || len(who) >= maxSubjects {
 		return who, false
 	}
@@ -51,7 +51,7 @@ func remember(who []*jwks.Claims, c *jwks.Claims) ([]*jwks.Claims, bool) {
 			return who, false
 		}
 	}
-	s := &jwks.Claims{
+	s := &idbridge.Claims{
 		Issuer: strings.Clone(c.Issuer), Subject: strings.Clone(c.Subject),
 		TenantID: strings.Clone(c.TenantID), ObjectID: strings.Clone(c.ObjectID),
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
 
@@ -35,8 +35,8 @@ func forgetDirectory(t *testing.T) *Directory {
 
 // entraUser is the identifying part of an Entra v2 access token whose
 // preferred_username names the directory account.
-func entraUser(oid, upn string, iat time.Time) *jwks.Claims {
-	return &jwks.Claims{Issuer: entraIss, Subject: "pairwise-" + oid[:8], TenantID: entraTID, ObjectID: oid,
+func entraUser(oid, upn string, iat time.Time) *idbridge.Claims {
+	return &idbridge.Claims{Issuer: entraIss, Subject: "pairwise-" + oid[:8], TenantID: entraTID, ObjectID: oid,
 		PreferredUsername: upn, IssuedAt: iat, UTI: "uti-" + oid[:8], SessionID: "sid-" + oid[:8], Scopes: []string{"Loans.Read"}}
 }
 
@@ -48,23 +48,23 @@ func TestForgetMatching(t *testing.T) {
 	now := time.Now()
 	leo := entraUser(leoOID, "leo.k", now.Add(-time.Hour))
 	amit := entraUser(amitOID, "amit.r", now.Add(-time.Hour))
-	amitDir := &jwks.Claims{Issuer: dirIssuer, Subject: amitDN, PreferredUsername: "amit.r"}
+	amitDir := &idbridge.Claims{Issuer: dirIssuer, Subject: amitDN, PreferredUsername: "amit.r"}
 	for _, tt := range []struct {
 		name  string
 		entry revocation.Entry
-		gone  []*jwks.Claims // accounts dropped, by the claims that found them
+		gone  []*idbridge.Claims // accounts dropped, by the claims that found them
 	}{
-		{"entra user", revocation.EntraUser(entraTID, leoOID), []*jwks.Claims{leo}},
-		{"entra user in upper case", revocation.EntraUser(entraTID, "7B2C1E8A-4F3D-4A9E-9C61-0E5D2F1A3B44"), []*jwks.Claims{leo}},
-		{"entra iss+sub", revocation.IssuerSubject(entraIss, amit.Subject), []*jwks.Claims{amit}},
-		{"directory subject", revocation.IssuerSubject(dirIssuer, amitDN), []*jwks.Claims{amitDir}},
+		{"entra user", revocation.EntraUser(entraTID, leoOID), []*idbridge.Claims{leo}},
+		{"entra user in upper case", revocation.EntraUser(entraTID, "7B2C1E8A-4F3D-4A9E-9C61-0E5D2F1A3B44"), []*idbridge.Claims{leo}},
+		{"entra iss+sub", revocation.IssuerSubject(entraIss, amit.Subject), []*idbridge.Claims{amit}},
+		{"directory subject", revocation.IssuerSubject(dirIssuer, amitDN), []*idbridge.Claims{amitDir}},
 		{"other tenant", revocation.EntraUser("f8cdef31-a31e-4b4a-93e4-5f571e91255a", leoOID), nil},
 		{"token", revocation.TokenID(leo.UTI), nil}, // groups belong to the user, not to one token
 		{"session", revocation.SessionID(leo.SessionID), nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := forgetDirectory(t)
-			all := []*jwks.Claims{leo, amit, amitDir}
+			all := []*idbridge.Claims{leo, amit, amitDir}
 			for _, c := range all {
 				key, _, _, _ := d.cacheKey(c)
 				d.storeGroups(key, []string{"cn=lending-users,ou=groups,dc=bank,dc=example"}, c)
@@ -103,7 +103,7 @@ func TestForgetMatchingRemembersHits(t *testing.T) {
 	first := entraUser(leoOID, "leo.k", time.Now())
 	key, _, _, _ := d.cacheKey(first)
 	d.storeGroups(key, nil, first)
-	okta := &jwks.Claims{Issuer: "https://bank.okta.com/oauth2/default", Subject: "00u1leo", PreferredUsername: "leo.k"}
+	okta := &idbridge.Claims{Issuer: "https://bank.okta.com/oauth2/default", Subject: "00u1leo", PreferredUsername: "leo.k"}
 	if k, _, _, _ := d.cacheKey(okta); k != key {
 		t.Fatalf("keys differ: %q %q", k, key)
 	}
@@ -116,7 +116,7 @@ func TestForgetMatchingRemembersHits(t *testing.T) {
 
 	d.storeGroups(key, nil, first)
 	for i := range 2 * maxSubjects {
-		d.cachedGroups(key, &jwks.Claims{Issuer: "https://idp.example", Subject: fmt.Sprint("s", i), PreferredUsername: "leo.k"})
+		d.cachedGroups(key, &idbridge.Claims{Issuer: "https://idp.example", Subject: fmt.Sprint("s", i), PreferredUsername: "leo.k"})
 	}
 	if n := len(d.cache[key].who); n != maxSubjects {
 		t.Errorf("%d subjects remembered, max %d", n, maxSubjects)
@@ -140,7 +140,7 @@ func TestForgetMatchingConcurrent(t *testing.T) {
 	}
 	wg.Go(func() {
 		for range 100 {
-			d.ForgetMatching(func(c *jwks.Claims) bool { return c.ObjectID[:8] == "00000003" })
+			d.ForgetMatching(func(c *idbridge.Claims) bool { return c.ObjectID[:8] == "00000003" })
 		}
 	})
 	wg.Wait()

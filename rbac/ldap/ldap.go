@@ -12,9 +12,9 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 // The sentinels; every error of this package wraps one of them.
@@ -66,7 +66,7 @@ type Directory struct {
 type cached struct {
 	groups  []string
 	expires time.Time
-	who     []*jwks.Claims // subjects it was looked up for (see ForgetMatching)
+	who     []*idbridge.Claims // subjects it was looked up for (see ForgetMatching)
 }
 
 // maxCached bounds the GroupsTTL cache; past it, expired entries go first,
@@ -125,8 +125,8 @@ func (d *Directory) Check(ctx context.Context) error {
 }
 
 // claimsFor builds the claims of a found user.
-func (d *Directory) claimsFor(u *user, groups []string, amr []string) *jwks.Claims {
-	return &jwks.Claims{
+func (d *Directory) claimsFor(u *user, groups []string, amr []string) *idbridge.Claims {
+	return &idbridge.Claims{
 		Issuer:            d.opts.Issuer,
 		Subject:           u.dn,
 		IssuedAt:          d.opts.Now(),
@@ -157,14 +157,14 @@ func (d *Directory) claimsFor(u *user, groups []string, amr []string) *jwks.Clai
 // account as ErrInvalidCredentials whatever the password; use
 // [Directory.Lookup] to tell a user why, once they proved who they are
 // some other way.
-func (d *Directory) Authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
+func (d *Directory) Authenticate(ctx context.Context, username, password string) (*idbridge.Claims, error) {
 	start := d.opts.Now()
 	c, err := d.authenticate(ctx, username, password)
 	d.emitLogin(ctx, username, c, err, d.opts.Now().Sub(start))
 	return c, err
 }
 
-func (d *Directory) authenticate(ctx context.Context, username, password string) (*jwks.Claims, error) {
+func (d *Directory) authenticate(ctx context.Context, username, password string) (*idbridge.Claims, error) {
 	if err := checkUsername(username); err != nil {
 		return nil, fmt.Errorf("%w (%w)", err, ErrInvalidCredentials)
 	}
@@ -240,7 +240,7 @@ func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 // a trusted proxy): like Authenticate without the password check, and with
 // no AMR. Unknown users return [ErrNoUser], disabled ones [ErrDisabled],
 // names that can name no account [ErrInvalidUsername] (and ErrNoUser).
-func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, error) {
+func (d *Directory) Lookup(ctx context.Context, username string) (*idbridge.Claims, error) {
 	start := d.opts.Now()
 	c, err := d.lookup(ctx, username)
 	if c != nil {
@@ -251,7 +251,7 @@ func (d *Directory) Lookup(ctx context.Context, username string) (*jwks.Claims, 
 	return c, err
 }
 
-func (d *Directory) lookup(ctx context.Context, username string) (*jwks.Claims, error) {
+func (d *Directory) lookup(ctx context.Context, username string) (*idbridge.Claims, error) {
 	if err := checkUsername(username); err != nil {
 		return nil, fmt.Errorf("%w (%w)", err, ErrNoUser)
 	}
@@ -282,7 +282,7 @@ func (d *Directory) lookup(ctx context.Context, username string) (*jwks.Claims, 
 // disabled account returns [ErrDisabled], so the decision is denied.
 // Results are cached for Options.GroupsTTL (1 minute unless set); the
 // slice is shared with the cache, do not modify it.
-func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error) {
+func (d *Directory) Groups(ctx context.Context, c *idbridge.Claims) ([]string, error) {
 	key, byDN, username, ok := d.cacheKey(c)
 	if !ok {
 		return nil, ErrNoUser
@@ -301,7 +301,7 @@ func (d *Directory) Groups(ctx context.Context, c *jwks.Claims) ([]string, error
 }
 
 // readGroups reads from the directory the groups of the user of c.
-func (d *Directory) readGroups(ctx context.Context, c *jwks.Claims, byDN bool, username string) ([]string, error) {
+func (d *Directory) readGroups(ctx context.Context, c *idbridge.Claims, byDN bool, username string) ([]string, error) {
 	var u *user
 	var groups []string
 	err := d.withConn(ctx, func(conn *goldap.Conn) error {
@@ -330,7 +330,7 @@ func (d *Directory) readGroups(ctx context.Context, c *jwks.Claims, byDN bool, u
 
 // cacheKey names the user of c as Groups looks them up: by DN for claims
 // this directory built, else by the Options.UserClaim name.
-func (d *Directory) cacheKey(c *jwks.Claims) (key string, byDN bool, username string, ok bool) {
+func (d *Directory) cacheKey(c *idbridge.Claims) (key string, byDN bool, username string, ok bool) {
 	if c == nil {
 		return "", false, "", false
 	}
@@ -348,7 +348,7 @@ func (d *Directory) cacheKey(c *jwks.Claims) (key string, byDN bool, username st
 	return "user:" + username, false, username, true
 }
 
-func (d *Directory) cachedGroups(key string, c *jwks.Claims) ([]string, bool) {
+func (d *Directory) cachedGroups(key string, c *idbridge.Claims) ([]string, bool) {
 	if d.opts.GroupsTTL <= 0 {
 		return nil, false
 	}
@@ -365,7 +365,7 @@ func (d *Directory) cachedGroups(key string, c *jwks.Claims) ([]string, bool) {
 	return e.groups, true
 }
 
-func (d *Directory) storeGroups(key string, groups []string, c *jwks.Claims) {
+func (d *Directory) storeGroups(key string, groups []string, c *idbridge.Claims) {
 	if d.opts.GroupsTTL <= 0 {
 		return
 	}
@@ -396,7 +396,7 @@ func (d *Directory) storeGroups(key string, groups []string, c *jwks.Claims) {
 // for a mover or leaver event that must take effect at once. When the event
 // names a subject rather than claims (a revocation list's entry), use
 // [Directory.ForgetMatching].
-func (d *Directory) Forget(c *jwks.Claims) {
+func (d *Directory) Forget(c *idbridge.Claims) {
 	key, _, _, ok := d.cacheKey(c)
 	if !ok {
 		return
@@ -406,7 +406,7 @@ func (d *Directory) Forget(c *jwks.Claims) {
 	delete(d.cache, key)
 }
 
-func claimString(c *jwks.Claims, name string) string {
+func claimString(c *idbridge.Claims, name string) string {
 	switch name {
 	case "preferred_username":
 		return c.PreferredUsername

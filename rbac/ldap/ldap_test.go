@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 func base(o *Options) {
@@ -103,7 +103,7 @@ func TestServerDown(t *testing.T) {
 		"check":        func() error { return d.Check(ctx) },
 		"authenticate": func() error { _, err := d.Authenticate(ctx, "amit.r", "pw"); return err },
 		"lookup":       func() error { _, err := d.Lookup(ctx, "amit.r"); return err },
-		"groups":       func() error { _, err := d.Groups(ctx, &jwks.Claims{PreferredUsername: "amit.r"}); return err },
+		"groups":       func() error { _, err := d.Groups(ctx, &idbridge.Claims{PreferredUsername: "amit.r"}); return err },
 	} {
 		err := call()
 		if !errors.Is(err, ErrUnavailable) || reason.Of(err) != reason.IdPUnavailable {
@@ -184,10 +184,10 @@ func TestRejectedWithoutNetwork(t *testing.T) {
 	if _, err := d.Groups(ctx, nil); !errors.Is(err, ErrNoUser) {
 		t.Errorf("Groups(nil): %v", err)
 	}
-	if _, err := d.Groups(ctx, &jwks.Claims{}); !errors.Is(err, ErrNoUser) {
+	if _, err := d.Groups(ctx, &idbridge.Claims{}); !errors.Is(err, ErrNoUser) {
 		t.Errorf("Groups(no user): %v", err)
 	}
-	if _, err := d.Groups(ctx, &jwks.Claims{Issuer: "ldap://127.0.0.1:1", Subject: "not a dn"}); !errors.Is(err, ErrNoUser) {
+	if _, err := d.Groups(ctx, &idbridge.Claims{Issuer: "ldap://127.0.0.1:1", Subject: "not a dn"}); !errors.Is(err, ErrNoUser) {
 		t.Errorf("Groups(bad DN): %v", err)
 	}
 	if err := d.Close(); err != nil {
@@ -251,14 +251,14 @@ func TestGroupsCacheKeyAndExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &jwks.Claims{Issuer: "ldap://corp.bank.example", Subject: "UID=amit.r, OU=people,DC=bank,DC=example"}
-	b := &jwks.Claims{Issuer: "ldap://corp.bank.example", Subject: "uid=amit.r,ou=people,dc=bank,dc=example"}
+	a := &idbridge.Claims{Issuer: "ldap://corp.bank.example", Subject: "UID=amit.r, OU=people,DC=bank,DC=example"}
+	b := &idbridge.Claims{Issuer: "ldap://corp.bank.example", Subject: "uid=amit.r,ou=people,dc=bank,dc=example"}
 	ka, _, _, _ := d.cacheKey(a)
 	kb, _, _, _ := d.cacheKey(b)
 	if ka != kb {
 		t.Errorf("one DN, two keys: %q %q", ka, kb)
 	}
-	other := &jwks.Claims{Issuer: "https://login.example", PreferredUsername: "uid=amit.r,ou=people,dc=bank,dc=example"}
+	other := &idbridge.Claims{Issuer: "https://login.example", PreferredUsername: "uid=amit.r,ou=people,dc=bank,dc=example"}
 	if ko, _, _, _ := d.cacheKey(other); ko == ka {
 		t.Error("a user name that looks like a DN shares the DN's cache entry")
 	}

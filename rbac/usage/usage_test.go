@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/usage"
 )
@@ -34,7 +34,7 @@ func bankLog(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &jwks.Claims{Issuer: entra, ObjectID: amit, Subject: "pairwise-sub", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
+	c := &idbridge.Claims{Issuer: entra, ObjectID: amit, Subject: "pairwise-sub", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
 	ctx := context.Background()
 	p.Authorize(ctx, c, "loan:read")
 	p.Authorize(ctx, c, "loan:approve") // denied: insufficient_role

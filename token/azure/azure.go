@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/token"
 )
@@ -120,7 +121,7 @@ func (e *Error) Error() string {
 }
 
 // Reason returns the class of Err.
-func (e *Error) Reason() string { return reason.Of(e.Err) }
+func (e *Error) Reason() idbridge.Reason { return reason.Of(e.Err) }
 
 // Unwrap returns the sentinel and the cause.
 func (e *Error) Unwrap() []error {

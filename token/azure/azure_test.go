@@ -94,7 +94,7 @@ func TestManagedIdentityFailures(t *testing.T) {
 		name     string
 		status   int
 		sentinel error
-		reason   string
+		reason   idbridge.Reason
 		want     string
 	}{
 		{"identity not assigned", http.StatusBadRequest, token.ErrRejected, "forbidden",
@@ -115,8 +115,8 @@ func TestManagedIdentityFailures(t *testing.T) {
 			}
 			defer src.Close()
 			_, err = src.Token(context.Background())
-			if !errors.Is(err, tt.sentinel) || idbridge.Reason(err) != tt.reason {
-				t.Fatalf("error %v (reason %q), want %v / %s", err, idbridge.Reason(err), tt.sentinel, tt.reason)
+			if !errors.Is(err, tt.sentinel) || idbridge.ReasonOf(err) != tt.reason {
+				t.Fatalf("error %v (reason %q), want %v / %s", err, idbridge.ReasonOf(err), tt.sentinel, tt.reason)
 			}
 			var ae *azure.Error
 			var afe *azidentity.AuthenticationFailedError
@@ -194,7 +194,7 @@ func TestConfigurationErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.do()
-			if !errors.Is(err, token.ErrInvalidOptions) || idbridge.Reason(err) != "malformed" {
+			if !errors.Is(err, token.ErrInvalidOptions) || idbridge.ReasonOf(err) != "malformed" {
 				t.Fatalf("error %v, want ErrInvalidOptions", err)
 			}
 			if err.Error() != tt.want {

@@ -12,8 +12,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
 
@@ -166,12 +166,12 @@ func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error
 }
 
 // Lookup answers from the local copy; see [revocation.List.Lookup].
-func (l *List) Lookup(c *jwks.Claims) revocation.Kind { return l.local.Lookup(c) }
+func (l *List) Lookup(c *idbridge.Claims) revocation.Kind { return l.local.Lookup(c) }
 
 // Check answers from the local copy, like [revocation.List.Check]; with
 // Options.MaxStaleness it returns ErrStale for every token while the copy
 // is older than the bound.
-func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
+func (l *List) Check(ctx context.Context, c *idbridge.Claims) error {
 	if l.failClosed.Load() {
 		return ErrStale
 	}
@@ -181,7 +181,7 @@ func (l *List) Check(ctx context.Context, c *jwks.Claims) error {
 // WatchStream ends an open gRPC stream when its token is revoked here or
 // on another replica; see [revocation.List.WatchStream]. Pass the list in
 // grpcauth.ServerOptions.StreamWatchers.
-func (l *List) WatchStream(ctx context.Context, c *jwks.Claims, end func(error)) (stop func()) {
+func (l *List) WatchStream(ctx context.Context, c *idbridge.Claims, end func(error)) (stop func()) {
 	return l.local.WatchStream(ctx, c, end)
 }
 

@@ -9,7 +9,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // Route is a compiled requirement list.
@@ -31,7 +31,7 @@ type Guard interface {
 	// metadata, validates it, decides, checks rt and records the audit
 	// events (remote is called only when auditing). It returns ctx carrying
 	// the principal and its claims, or a *middleware.Error.
-	Admit(ctx context.Context, rt Route, method string, remote func(context.Context) string, authorization []string) (context.Context, *jwks.Claims, error)
+	Admit(ctx context.Context, rt Route, method string, remote func(context.Context) string, authorization []string) (context.Context, *idbridge.Claims, error)
 	// Ended classifies the cause that ended an admitted stream.
 	Ended(cause error) error
 	// Challenge is the WWW-Authenticate value for e, or "".
@@ -40,7 +40,7 @@ type Guard interface {
 	// reason class.
 	Describe(e error) (code, desc string)
 	// ValidUntil is when the validator stops accepting c; zero for never.
-	ValidUntil(c *jwks.Claims) time.Time
+	ValidUntil(c *idbridge.Claims) time.Time
 	// Now is the guard's clock.
 	Now() time.Time
 }

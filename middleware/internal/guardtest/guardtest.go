@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/middleware"
@@ -174,11 +175,11 @@ func (c *Clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // StubValidator answers every token with the same result.
 type StubValidator struct {
-	C   *jwks.Claims
+	C   *idbridge.Claims
 	Err error
 }
 
-func (s StubValidator) Validate(context.Context, string) (*jwks.Claims, error) { return s.C, s.Err }
+func (s StubValidator) Validate(context.Context, string) (*idbridge.Claims, error) { return s.C, s.Err }
 
 // CountingSource hands out a fixed token and counts calls.
 type CountingSource struct {

@@ -1,18 +1,23 @@
-package jwks
+package idbridge
 
 import (
 	"encoding/json"
 	"slices"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/strictjson"
 )
 
-// Claims are the verified claims of a token, typed for what services
-// decide on: registered claims, the OIDC ones, and Microsoft Entra ID's
-// access-token claims. Claims returned by the [Validator] are shared with its
-// verified-token cache: treat them as read-only.
+// Claims are the claims of a token, typed for what services decide on:
+// registered claims, the OIDC ones, and Microsoft Entra ID's access-token
+// claims. The jwks validator returns them verified; token introspection,
+// directory logins and [ParseClaims] build them from a JSON claims object
+// through the same claim table ([LookupClaim]). Claims returned by a
+// validator are shared with its verified-token cache: treat them as
+// read-only.
 //
-// Every claim is also reachable as raw JSON through [Claims.Get], so a
-// service never needs to parse the token a second time.
+// Every claim of a parsed payload is also reachable as raw JSON through
+// [Claims.Get], so a service never needs to parse the token a second time.
 type Claims struct {
 	Issuer   string   // iss
 	Subject  string   // sub
@@ -63,12 +68,19 @@ type Claims struct {
 	// ClaimSources is _claim_sources: source name → where to fetch it.
 	ClaimSources map[string]ClaimSource
 
-	raw   string // the payload JSON, as verified
+	// Header is the verified JOSE header of the token; empty for claims
+	// that came from no JWT (introspection, directory logins, ParseClaims).
+	Header Header
+
+	raw   string // the payload JSON, as parsed
 	marks uint8  // claims present that tell the kind of token (markNonce...)
-	alg   string // header alg
-	kid   string // header kid
-	typ   string // header typ
-	key   *Key   // the key that verified the signature (cache purging)
+}
+
+// Header is the part of a token's JOSE header that the validator verified.
+type Header struct {
+	Algorithm string // alg, such as "RS256"
+	KeyID     string // kid
+	Type      string // typ, such as "at+jwt", or ""
 }
 
 // Claims whose presence tells an ID token from an access token.
@@ -117,29 +129,37 @@ func (c *Claims) GroupsOverage() bool {
 	return ok
 }
 
-// Get returns the raw JSON value of any claim in the verified payload, for
+// Get returns the raw JSON value of any claim in the parsed payload, for
 // claims that have no typed field. It reports false when the claim is absent.
 func (c *Claims) Get(name string) (json.RawMessage, bool) {
 	if c == nil || c.raw == "" {
 		return nil, false
 	}
-	v, ok := rawClaim(c.raw, name)
+	v, ok := strictjson.Member(c.raw, name)
 	if !ok {
 		return nil, false
 	}
 	return json.RawMessage(v), true
 }
 
-// KeyID returns the kid of the verified header.
-func (c *Claims) KeyID() string { return c.kid }
+// IDTokenClaim names a claim of the payload that only ID tokens carry:
+// "nonce" (OpenID Connect Core §2), or "at_hash or c_hash" (§3.1.3.6,
+// §3.3.2.11); "" when there is none. A validator of access tokens refuses
+// a token that has one. A nonce counts even when empty; a null value does
+// not count.
+func (c *Claims) IDTokenClaim() string {
+	switch {
+	case c == nil:
+		return ""
+	case c.marks&markNonce != 0:
+		return "nonce"
+	case c.marks&markCodeHash != 0:
+		return "at_hash or c_hash"
+	}
+	return ""
+}
 
-// Algorithm returns the alg of the verified header, such as "RS256".
-func (c *Claims) Algorithm() string { return c.alg }
-
-// Type returns the typ of the verified header, such as "at+jwt", or "".
-func (c *Claims) Type() string { return c.typ }
-
-// MarshalJSON returns the verified payload as it was signed, so that tools
+// MarshalJSON returns the parsed payload as it was signed or sent, so that tools
 // such as tokencheck can show every claim, including untyped ones.
 func (c *Claims) MarshalJSON() ([]byte, error) {
 	if c == nil || c.raw == "" {

@@ -1,6 +1,6 @@
-package jwks
-
-// A strict, allocation-lean JSON reader for JOSE headers and JWT payloads.
+// Package strictjson is a strict, allocation-lean JSON reader for JOSE
+// headers and JWT payloads, shared by the claims reader of the root package
+// and the JWT reader of internal/jwt.
 //
 // encoding/json is not used on the hot path for two reasons: it silently
 // accepts duplicate member names (last one wins), which lets a forged or
@@ -16,6 +16,7 @@ package jwks
 // skips. Every input it accepts is valid JSON that encoding/json decodes to
 // the same values; a differential fuzz target (FuzzDecodeDifferential)
 // holds it to that.
+package strictjson
 
 import (
 	"math"
@@ -25,20 +26,21 @@ import (
 	"unicode/utf8"
 )
 
-const maxJSONDepth = 32
+// MaxDepth is the deepest nesting of arrays and objects accepted.
+const MaxDepth = 32
 
-// nameSet detects duplicate member names within one JSON object. It scans a
+// NameSet detects duplicate member names within one JSON object. It scans a
 // small inline array and switches to a map beyond it, so that an object
 // with thousands of members (a 16 KiB token can hold about 2,500) costs
 // linear time, not quadratic.
-type nameSet struct {
+type NameSet struct {
 	small [16]string
 	n     int
 	m     map[string]struct{}
 }
 
-// add records name and reports false if it was already present.
-func (s *nameSet) add(name string) bool {
+// Add records name and reports false if it was already present.
+func (s *NameSet) Add(name string) bool {
 	if s.m != nil {
 		if _, dup := s.m[name]; dup {
 			return false
@@ -64,13 +66,18 @@ func (s *nameSet) add(name string) bool {
 	return true
 }
 
-type jsonReader struct {
+// Reader reads one JSON text; make it with [New].
+type Reader struct {
 	s     string
 	i     int
 	depth int
 }
 
-func (d *jsonReader) ws() {
+// New returns a Reader of s.
+func New(s string) Reader { return Reader{s: s} }
+
+// WS skips white space.
+func (d *Reader) WS() {
 	for d.i < len(d.s) {
 		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -81,27 +88,28 @@ func (d *jsonReader) ws() {
 	}
 }
 
-// peek returns the next non-space byte, or 0 at the end.
-func (d *jsonReader) peek() byte {
-	d.ws()
+// Peek returns the next non-space byte, or 0 at the end.
+func (d *Reader) Peek() byte {
+	d.WS()
 	if d.i >= len(d.s) {
 		return 0
 	}
 	return d.s[d.i]
 }
 
-func (d *jsonReader) consume(c byte) bool {
-	if d.peek() != c {
+// Consume consumes c if it is the next non-space byte.
+func (d *Reader) Consume(c byte) bool {
+	if d.Peek() != c {
 		return false
 	}
 	d.i++
 	return true
 }
 
-// str reads a string value. Strings without escapes are returned as
+// Str reads a string value. Strings without escapes are returned as
 // substrings of the input.
-func (d *jsonReader) str() (string, bool) {
-	if d.peek() != '"' {
+func (d *Reader) Str() (string, bool) {
+	if d.Peek() != '"' {
 		return "", false
 	}
 	start := d.i + 1
@@ -127,7 +135,7 @@ func (d *jsonReader) str() (string, bool) {
 	return "", false
 }
 
-func (d *jsonReader) strEscaped(start int) (string, bool) {
+func (d *Reader) strEscaped(start int) (string, bool) {
 	buf := make([]byte, 0, 64)
 	j := start
 	for j < len(d.s) {
@@ -211,9 +219,9 @@ func hex4(s string, i int) (rune, bool) {
 	return r, true
 }
 
-// number reads a JSON number and returns its text.
-func (d *jsonReader) number() (string, bool) {
-	d.ws()
+// Number reads a JSON number and returns its text.
+func (d *Reader) Number() (string, bool) {
+	d.WS()
 	s, i := d.s, d.i
 	start := i
 	if i < len(s) && s[i] == '-' {
@@ -256,8 +264,8 @@ func (d *jsonReader) number() (string, bool) {
 	return s[start:i], true
 }
 
-func (d *jsonReader) literal(lit string) bool {
-	d.ws()
+func (d *Reader) literal(lit string) bool {
+	d.WS()
 	if len(d.s)-d.i < len(lit) || d.s[d.i:d.i+len(lit)] != lit {
 		return false
 	}
@@ -265,61 +273,61 @@ func (d *jsonReader) literal(lit string) bool {
 	return true
 }
 
-// null consumes a null literal if one is next.
-func (d *jsonReader) null() bool {
-	if d.peek() == 'n' {
+// Null consumes a null literal if one is next.
+func (d *Reader) Null() bool {
+	if d.Peek() == 'n' {
 		return d.literal("null")
 	}
 	return false
 }
 
-// skip validates and skips any value.
-func (d *jsonReader) skip() bool {
-	switch d.peek() {
+// Skip validates and skips any value.
+func (d *Reader) Skip() bool {
+	switch d.Peek() {
 	case '"':
-		_, ok := d.str()
+		_, ok := d.Str()
 		return ok
 	case '{':
-		if d.depth++; d.depth > maxJSONDepth {
+		if d.depth++; d.depth > MaxDepth {
 			return false
 		}
 		d.i++
-		if d.consume('}') {
+		if d.Consume('}') {
 			d.depth--
 			return true
 		}
-		var names nameSet
+		var names NameSet
 		for {
-			name, ok := d.str()
-			if !ok || !names.add(name) || !d.consume(':') || !d.skip() {
+			name, ok := d.Str()
+			if !ok || !names.Add(name) || !d.Consume(':') || !d.Skip() {
 				return false
 			}
-			if d.consume(',') {
+			if d.Consume(',') {
 				continue
 			}
-			if !d.consume('}') {
+			if !d.Consume('}') {
 				return false
 			}
 			d.depth--
 			return true
 		}
 	case '[':
-		if d.depth++; d.depth > maxJSONDepth {
+		if d.depth++; d.depth > MaxDepth {
 			return false
 		}
 		d.i++
-		if d.consume(']') {
+		if d.Consume(']') {
 			d.depth--
 			return true
 		}
 		for {
-			if !d.skip() {
+			if !d.Skip() {
 				return false
 			}
-			if d.consume(',') {
+			if d.Consume(',') {
 				continue
 			}
-			if !d.consume(']') {
+			if !d.Consume(']') {
 				return false
 			}
 			d.depth--
@@ -334,29 +342,29 @@ func (d *jsonReader) skip() bool {
 	case 0:
 		return false
 	default:
-		_, ok := d.number()
+		_, ok := d.Number()
 		return ok
 	}
 }
 
-// strings reads an array of strings into a slice of exactly its length.
-func (d *jsonReader) strings() ([]string, bool) {
-	if !d.consume('[') {
+// Strings reads an array of strings into a slice of exactly its length.
+func (d *Reader) Strings() ([]string, bool) {
+	if !d.Consume('[') {
 		return nil, false
 	}
 	var stack [32]string
 	tmp := stack[:0]
-	if !d.consume(']') {
+	if !d.Consume(']') {
 		for {
-			v, ok := d.str()
+			v, ok := d.Str()
 			if !ok {
 				return nil, false
 			}
 			tmp = append(tmp, v)
-			if d.consume(',') {
+			if d.Consume(',') {
 				continue
 			}
-			if !d.consume(']') {
+			if !d.Consume(']') {
 				return nil, false
 			}
 			break
@@ -367,10 +375,10 @@ func (d *jsonReader) strings() ([]string, bool) {
 	return out, true
 }
 
-// numericDate reads a NumericDate (seconds since the epoch, possibly with a
+// NumericDate reads a NumericDate (seconds since the epoch, possibly with a
 // fraction).
-func (d *jsonReader) numericDate() (time.Time, bool) {
-	n, ok := d.number()
+func (d *Reader) NumericDate() (time.Time, bool) {
+	n, ok := d.Number()
 	if !ok {
 		return time.Time{}, false
 	}
@@ -384,41 +392,41 @@ func (d *jsonReader) numericDate() (time.Time, bool) {
 	return time.Unix(int64(sec), int64((f-sec)*1e9)), true
 }
 
-// members iterates the members of the top-level object, calling fn with
+// Members iterates the members of the top-level object, calling fn with
 // the decoded name; fn must consume the value. It rejects trailing data.
-func (d *jsonReader) members(fn func(name string) bool) bool {
-	if !d.consume('{') {
+func (d *Reader) Members(fn func(name string) bool) bool {
+	if !d.Consume('{') {
 		return false
 	}
-	if !d.consume('}') {
+	if !d.Consume('}') {
 		for {
-			name, ok := d.str()
-			if !ok || !d.consume(':') || !fn(name) {
+			name, ok := d.Str()
+			if !ok || !d.Consume(':') || !fn(name) {
 				return false
 			}
-			if d.consume(',') {
+			if d.Consume(',') {
 				continue
 			}
-			if !d.consume('}') {
+			if !d.Consume('}') {
 				return false
 			}
 			break
 		}
 	}
-	d.ws()
+	d.WS()
 	return d.i == len(d.s)
 }
 
-// rawClaim returns the raw JSON text of the top-level member name of an
+// Member returns the raw JSON text of the top-level member name of an
 // already validated payload.
-func rawClaim(payload, name string) (string, bool) {
-	d := jsonReader{s: payload}
+func Member(payload, name string) (string, bool) {
+	d := New(payload)
 	var out string
 	found := false
-	d.members(func(n string) bool {
-		d.ws()
+	d.Members(func(n string) bool {
+		d.WS()
 		start := d.i
-		if !d.skip() {
+		if !d.Skip() {
 			return false
 		}
 		if n == name && !found {
@@ -427,4 +435,49 @@ func rawClaim(payload, name string) (string, bool) {
 		return true
 	})
 	return out, found
+}
+
+// StringMap reads an object whose values are all strings.
+func (d *Reader) StringMap() (map[string]string, bool) {
+	if !d.Consume('{') {
+		return nil, false
+	}
+	m := map[string]string{}
+	if d.Consume('}') {
+		return m, true
+	}
+	for {
+		k, ok := d.Str()
+		if !ok || !d.Consume(':') {
+			return nil, false
+		}
+		v, ok := d.Str()
+		if !ok {
+			return nil, false
+		}
+		if _, dup := m[k]; dup {
+			return nil, false
+		}
+		m[k] = v
+		if d.Consume(',') {
+			continue
+		}
+		return m, d.Consume('}')
+	}
+}
+
+// AtEnd reports whether the whole input has been read, white space aside.
+func (d *Reader) AtEnd() bool {
+	d.WS()
+	return d.i == len(d.s)
+}
+
+// QuoteShort quotes a value read from a token for an error detail, cut to
+// a length that cannot carry a token.
+func QuoteShort(s string) string {
+	const max = 64
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -1,4 +1,4 @@
-package jwks
+package jwt
 
 import (
 	"bytes"
@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/strictjson"
 )
 
 // jsonFacts walks s with encoding/json's tokenizer and reports whether it
@@ -202,12 +205,12 @@ func refDecode(m map[string]any) refClaims {
 	return r
 }
 
-func ourLists(c *Claims) map[string][]string {
+func ourLists(c *idbridge.Claims) map[string][]string {
 	return map[string][]string{"aud": c.Audience, "scp": c.Scopes, "roles": c.Roles, "groups": c.Groups,
 		"wids": c.WIDs, "acrs": c.ACRS, "amr": c.AMR, "xms_cc": c.ClientCapabilities}
 }
 
-func ourStrings(c *Claims) map[string]string {
+func ourStrings(c *idbridge.Claims) map[string]string {
 	return map[string]string{"iss": c.Issuer, "sub": c.Subject, "jti": c.ID, "uti": c.UTI, "oid": c.ObjectID,
 		"tid": c.TenantID, "azp": c.AuthorizedParty, "appid": c.AppID, "azpacr": c.AuthorizedPartyACR,
 		"appidacr": c.AppIDACR, "idtyp": c.IDType, "acr": c.ACR, "preferred_username": c.PreferredUsername,
@@ -246,11 +249,19 @@ func FuzzDecodeDifferential(f *testing.F) {
 		valid, dupFree, depth := jsonFacts(s)
 		valid = valid && utf8.ValidString(s)
 		isObject := strings.HasPrefix(strings.TrimLeft(s, " \t\r\n"), "{")
-		shallow := depth <= maxJSONDepth
+		shallow := depth <= strictjson.MaxDepth
 
-		var c Claims
-		c.raw = s
-		detail := decodeClaims(s, &c)
+		c := new(idbridge.Claims)
+		detail := ""
+		if parsed, err := idbridge.ParseClaims(s); err != nil {
+			var pe *idbridge.ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("ParseClaims error %T", err)
+			}
+			detail = pe.Detail
+		} else {
+			c = parsed
+		}
 		var m map[string]any
 		if valid && dupFree && isObject {
 			dec := json.NewDecoder(strings.NewReader(s))
@@ -267,12 +278,12 @@ func FuzzDecodeDifferential(f *testing.F) {
 			if ref.typeErr != "" {
 				t.Fatalf("accepted %q although claim %s has the wrong type", s, ref.typeErr)
 			}
-			for name, want := range ourStrings(&c) {
+			for name, want := range ourStrings(c) {
 				if want != ref.strs[name] {
 					t.Fatalf("%s: we read %q, encoding/json %q", name, want, ref.strs[name])
 				}
 			}
-			for name, got := range ourLists(&c) {
+			for name, got := range ourLists(c) {
 				if !slices.Equal(got, ref.lists[name]) {
 					t.Fatalf("%s: we read %q, encoding/json %q", name, got, ref.lists[name])
 				}
@@ -302,7 +313,7 @@ func FuzzDecodeDifferential(f *testing.F) {
 					t.Fatalf("Get(%q) = %s, %v; encoding/json %s", name, got, ok, want)
 				}
 			}
-			if b, err := json.Marshal(&c); err != nil || !json.Valid(b) {
+			if b, err := json.Marshal(c); err != nil || !json.Valid(b) {
 				t.Fatalf("MarshalJSON: %s, %v", b, err)
 			}
 		} else if valid && dupFree && isObject && shallow {
@@ -311,13 +322,13 @@ func FuzzDecodeDifferential(f *testing.F) {
 			}
 		}
 
-		var h header
-		hdetail := decodeHeader(s, &h)
+		var h idbridge.Header
+		hasAlg, hdetail := DecodeHeader(s, &h)
 		if hdetail == "" {
 			if !valid || !dupFree || !isObject {
 				t.Fatalf("header %q accepted: valid %v, duplicate-free %v, object %v", s, valid, dupFree, isObject)
 			}
-			for name, got := range map[string]string{"alg": h.alg, "kid": h.kid, "typ": h.typ} {
+			for name, got := range map[string]string{"alg": h.Algorithm, "kid": h.KeyID, "typ": h.Type} {
 				want, present := m[name]
 				if present && want != got || !present && got != "" {
 					t.Fatalf("header %s: we read %q, encoding/json %v", name, got, want)
@@ -326,7 +337,7 @@ func FuzzDecodeDifferential(f *testing.F) {
 			if _, ok := m["crit"]; ok {
 				t.Fatal("header with crit accepted")
 			}
-			if _, ok := m["alg"]; ok != h.hasAlg {
+			if _, ok := m["alg"]; ok != hasAlg {
 				t.Fatal("hasAlg differs")
 			}
 		} else if valid && dupFree && isObject && shallow {

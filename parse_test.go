@@ -1,4 +1,4 @@
-package jwks_test
+package idbridge_test
 
 import (
 	"encoding/json"
@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
-	"github.com/idbridge/idbridge/jwks"
 )
 
 const entraShaped = `{"aud":"6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b","iss":"https://login.microsoftonline.com/7d1c2b6e-4f0a-4c8e-9b3d-2a5f6e8c1d90/v2.0",` +
@@ -25,10 +24,10 @@ func TestParseClaims(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		payload string
-		check   func(t *testing.T, c *jwks.Claims)
+		check   func(t *testing.T, c *idbridge.Claims)
 		bad     string // expected fragment of the error detail; "" when valid
 	}{
-		{name: "Entra-shaped", payload: entraShaped, check: func(t *testing.T, c *jwks.Claims) {
+		{name: "Entra-shaped", payload: entraShaped, check: func(t *testing.T, c *idbridge.Claims) {
 			if c.Subject != "amit-sub" || c.ObjectID == "" || c.TenantID == "" || c.Client() != "lending-web" || c.Version != "2.0" {
 				t.Errorf("typed claims: %+v", c)
 			}
@@ -46,30 +45,30 @@ func TestParseClaims(t *testing.T) {
 			if _, ok := c.Get("missing"); ok {
 				t.Error("Get of an absent claim reported true")
 			}
-			if c.KeyID() != "" || c.Algorithm() != "" || c.Type() != "" {
-				t.Errorf("header accessors: %q %q %q", c.KeyID(), c.Algorithm(), c.Type())
+			if c.Header.KeyID != "" || c.Header.Algorithm != "" || c.Header.Type != "" {
+				t.Errorf("header accessors: %q %q %q", c.Header.KeyID, c.Header.Algorithm, c.Header.Type)
 			}
 			if b, _ := json.Marshal(c); string(b) != entraShaped {
 				t.Errorf("MarshalJSON does not return the payload")
 			}
 		}},
-		{name: "aud string", payload: `{"aud":"a"}`, check: func(t *testing.T, c *jwks.Claims) {
+		{name: "aud string", payload: `{"aud":"a"}`, check: func(t *testing.T, c *idbridge.Claims) {
 			if !slices.Equal(c.Audience, []string{"a"}) {
 				t.Errorf("aud = %q", c.Audience)
 			}
 		}},
-		{name: "aud array", payload: `{"aud":["a","b"]}`, check: func(t *testing.T, c *jwks.Claims) {
+		{name: "aud array", payload: `{"aud":["a","b"]}`, check: func(t *testing.T, c *idbridge.Claims) {
 			if !slices.Equal(c.Audience, []string{"a", "b"}) {
 				t.Errorf("aud = %q", c.Audience)
 			}
 		}},
-		{name: "null is absent", payload: `{"sub":null,"exp":null}`, check: func(t *testing.T, c *jwks.Claims) {
+		{name: "null is absent", payload: `{"sub":null,"exp":null}`, check: func(t *testing.T, c *idbridge.Claims) {
 			if c.Subject != "" || !c.ExpiresAt.IsZero() {
 				t.Errorf("null read as a value: %+v", c)
 			}
 		}},
 		{name: "empty object", payload: `{}`},
-		{name: "huge valid", payload: huge, check: func(t *testing.T, c *jwks.Claims) {
+		{name: "huge valid", payload: huge, check: func(t *testing.T, c *idbridge.Claims) {
 			if v, ok := c.Get("active"); !ok || string(v) != "true" {
 				t.Errorf("Get(active) = %s, %v", v, ok)
 			}
@@ -93,7 +92,7 @@ func TestParseClaims(t *testing.T) {
 		{name: "huge invalid", payload: hugeBad, bad: "duplicate claim"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := jwks.ParseClaims([]byte(tc.payload))
+			c, err := idbridge.ParseClaims([]byte(tc.payload))
 			if tc.bad == "" {
 				if err != nil {
 					t.Fatalf("ParseClaims: %v", err)
@@ -103,9 +102,9 @@ func TestParseClaims(t *testing.T) {
 				}
 				return
 			}
-			var ve *jwks.ValidationError
-			if c != nil || !errors.As(err, &ve) || !errors.Is(err, jwks.ErrMalformed) || idbridge.Reason(err) != "malformed" {
-				t.Fatalf("ParseClaims = %v, %v; want a *ValidationError wrapping ErrMalformed", c != nil, err)
+			var ve *idbridge.ParseError
+			if c != nil || !errors.As(err, &ve) || !errors.Is(err, idbridge.ErrMalformed) || idbridge.ReasonOf(err) != "malformed" {
+				t.Fatalf("ParseClaims = %v, %v; want a *ParseError wrapping ErrMalformed", c != nil, err)
 			}
 			if !strings.Contains(ve.Detail, tc.bad) {
 				t.Errorf("detail %q, want it to contain %q", ve.Detail, tc.bad)
@@ -119,7 +118,7 @@ func TestParseClaims(t *testing.T) {
 
 func TestParseClaimsCopiesPayload(t *testing.T) {
 	b := []byte(`{"sub":"abc","department":"lending"}`)
-	c, err := jwks.ParseClaims(b)
+	c, err := idbridge.ParseClaims(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,9 +139,9 @@ func FuzzParseClaims(f *testing.F) {
 	f.Add([]byte(`{"iss":"a","ISS":"b"}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		c, err := jwks.ParseClaims(payload)
+		c, err := idbridge.ParseClaims(payload)
 		if err != nil {
-			if c != nil || !errors.Is(err, jwks.ErrMalformed) {
+			if c != nil || !errors.Is(err, idbridge.ErrMalformed) {
 				t.Fatalf("ParseClaims = %v, %v", c != nil, err)
 			}
 			if len(payload) > 80 && strings.Contains(err.Error(), string(payload)) {

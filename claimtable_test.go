@@ -1,11 +1,11 @@
-package jwks_test
+package idbridge_test
 
 import (
 	"errors"
 	"slices"
 	"testing"
 
-	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge"
 )
 
 // TestClaimTable: one mapping from IdP claim names to typed claims, shared
@@ -30,9 +30,9 @@ func TestClaimTable(t *testing.T) {
 		{`{"client_id":["c"]}`, nil, "", "", true},
 	}
 	for _, tt := range tests {
-		c, err := jwks.ParseClaims([]byte(tt.payload))
+		c, err := idbridge.ParseClaims([]byte(tt.payload))
 		if tt.wantMalformed {
-			if !errors.Is(err, jwks.ErrMalformed) {
+			if !errors.Is(err, idbridge.ErrMalformed) {
 				t.Errorf("%s: %v, want malformed", tt.payload, err)
 			}
 			continue
@@ -41,23 +41,23 @@ func TestClaimTable(t *testing.T) {
 			t.Errorf("%s: scopes %q client %q, %v", tt.payload, c.Scopes, c.Client(), err)
 		}
 	}
-	c, _ := jwks.ParseClaims([]byte(`{"scope":"profile","client_id":"svc","roles":["R"]}`))
+	c, _ := idbridge.ParseClaims([]byte(`{"scope":"profile","client_id":"svc","roles":["R"]}`))
 	for name, want := range map[string]string{"scp": "Scopes", "scope": "Scopes", "azp": "AuthorizedParty", "client_id": "ClientID", "roles": "Roles", "exp": "ExpiresAt"} {
-		r, ok := jwks.LookupClaim(name)
+		r, ok := idbridge.LookupClaim(name)
 		if !ok || r.Field() != want || r.Name() != name {
 			t.Errorf("LookupClaim(%q) = %q %v", name, r.Field(), ok)
 		}
 	}
-	if r, _ := jwks.LookupClaim("scp"); !r.Multi() || !slices.Equal(r.Strings(c), []string{"profile"}) {
+	if r, _ := idbridge.LookupClaim("scp"); !r.Multi() || !slices.Equal(r.Strings(c), []string{"profile"}) {
 		t.Errorf("scp reads %q", r.Strings(c))
 	}
-	if r, _ := jwks.LookupClaim("client_id"); r.Multi() || r.String(c) != "svc" {
+	if r, _ := idbridge.LookupClaim("client_id"); r.Multi() || r.String(c) != "svc" {
 		t.Errorf("client_id reads %q", r.String(c))
 	}
-	if _, ok := jwks.LookupClaim("department"); ok {
+	if _, ok := idbridge.LookupClaim("department"); ok {
 		t.Error("an untyped claim was found")
 	}
-	if n := len(jwks.TypedClaimNames()); n < 30 {
+	if n := len(idbridge.TypedClaimNames()); n < 30 {
 		t.Errorf("%d typed claims", n)
 	}
 }

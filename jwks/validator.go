@@ -18,6 +18,7 @@ import (
 	"github.com/idbridge/idbridge/internal/jwt"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/internal/safeurl"
+	"github.com/idbridge/idbridge/internal/selfaudit"
 	"github.com/idbridge/idbridge/internal/strictjson"
 )
 
@@ -321,10 +322,15 @@ func (v *Validator) ValidateIDToken(ctx context.Context, token, nonce string) (*
 	return v.validate(ctx, token, true, nonce)
 }
 
-// Audits reports whether the validator records token.validated and
-// token.rejected events (Options.Audit is set), so that middleware composing
-// it does not record the same step twice.
-func (v *Validator) Audits() bool { return v.audit.Enabled(context.Background()) }
+// The guard of package middleware learns through selfaudit that a
+// validator with Options.Audit records token.validated and token.rejected
+// itself, so it does not record the same step twice.
+func init() {
+	selfaudit.Register(func(v any) (bool, bool) {
+		jv, ok := v.(*Validator)
+		return ok && jv != nil && jv.audit.Enabled(context.Background()), ok
+	})
+}
 
 // Close stops the key sets the validator created. It is idempotent.
 func (v *Validator) Close() error {

@@ -89,10 +89,11 @@
 // With Options.Audit each step records at most one event: step 1 (a request
 // refused before validation) token.rejected, reason malformed, or reason
 // missing at level INFO for a request without a bearer token (anonymous
-// traffic is not an attack); step 2 token.validated or
-// token.rejected, unless the validator records them itself (detected for a
-// *jwks.Validator with an audit handler, or said by Options.ValidatorAudits); step 3 authz.allowed or authz.denied with the roles and the
-// route's requirements. Events carry route (HTTP) or method (gRPC),
+// traffic is not an attack); step 2 token.validated or token.rejected,
+// unless the validator records them itself (detected for a *jwks.Validator
+// or *token.Introspector with an audit handler, or said by
+// Options.ValidatorAudits); step 3 authz.allowed or authz.denied with the
+// roles and the route's requirements. Events carry route (HTTP) or method (gRPC),
 // remote_addr and duration_ms; none carries a token. The fields are the
 // published idbridge.Field* names (AUDIT.md).
 package middleware

@@ -15,6 +15,7 @@ import (
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/authzhook"
 	"github.com/idbridge/idbridge/internal/option"
+	"github.com/idbridge/idbridge/internal/selfaudit"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -106,11 +107,11 @@ type Options struct {
 	Audit slog.Handler
 	// ValidatorAudits says that the validator records token.validated and
 	// token.rejected itself, so the guard does not record them again for
-	// tokens the validator checked. It is detected for validators with an
-	// Audits() bool method that reports true (*jwks.Validator with
-	// jwks.Options.Audit set); set it for other validators that audit. The
-	// guard still records token.rejected for requests refused before
-	// validation.
+	// tokens the validator checked. It is detected for the SDK's own
+	// validators with an audit handler (*jwks.Validator, *token.Introspector,
+	// and a *revocation.Validator wrapping either); set it for other
+	// validators that audit. The guard still records token.rejected for
+	// requests refused before validation.
 	ValidatorAudits bool
 	// Now is the clock for audit durations and gRPC stream expiry; nil
 	// means time.Now.
@@ -162,7 +163,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 			return nil, err
 		}
 	}
-	if a, ok := v.(interface{ Audits() bool }); ok && a.Audits() {
+	if selfaudit.Audits(v) {
 		o.ValidatorAudits = true
 	}
 	g := &Guard{

@@ -23,6 +23,7 @@ import (
 	"github.com/idbridge/idbridge/internal/flight"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/internal/selfaudit"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -253,10 +254,15 @@ func (i *Introspector) Format(f fmt.State, _ rune) {
 	fmt.Fprintf(f, "token.Introspector(%s)", i.url)
 }
 
-// Audits reports whether the introspector records token.validated and
-// token.rejected events, so that middleware.Guard does not record them
-// again.
-func (i *Introspector) Audits() bool { return i.log.Enabled(context.Background()) }
+// The guard of package middleware learns through selfaudit that an
+// introspector with Options.Audit records token.validated and
+// token.rejected itself, so it does not record them again.
+func init() {
+	selfaudit.Register(func(v any) (bool, bool) {
+		i, ok := v.(*Introspector)
+		return ok && i != nil && i.log.Enabled(context.Background()), ok
+	})
+}
 
 // Close cancels requests in flight and waits for them; their callers get
 // [ErrClosed]. Answers already cached are still served, so requests in

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/selfaudit"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -48,11 +49,13 @@ func (v *Validator) Validate(ctx context.Context, token string) (*idbridge.Claim
 	return c, nil
 }
 
-// Audits forwards the wrapped validator's Audits method (false when it has
-// none), which tells middleware whether validation is audited already.
-func (v *Validator) Audits() bool {
-	a, ok := v.v.(interface{ Audits() bool })
-	return ok && a.Audits()
+// The guard of package middleware learns through selfaudit whether the
+// wrapped validator audits validation already.
+func init() {
+	selfaudit.Register(func(v any) (bool, bool) {
+		rv, ok := v.(*Validator)
+		return ok && rv != nil && selfaudit.Audits(rv.v), ok
+	})
 }
 
 // ValidUntil returns when the wrapped validator stops accepting c

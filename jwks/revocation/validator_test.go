@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/selfaudit"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
 	"github.com/idbridge/idbridge/jwks/revocation"
@@ -48,8 +49,8 @@ func TestValidator(t *testing.T) {
 	if _, err := v.Validate(ctx, "not.a.token"); !errors.Is(err, jwks.ErrMalformed) {
 		t.Fatalf("malformed: %v", err)
 	}
-	if v.Audits() {
-		t.Fatal("Audits true for a validator without audit")
+	if selfaudit.Audits(v) {
+		t.Fatal("selfaudit.Audits true for a validator without audit")
 	}
 }
 

@@ -46,7 +46,7 @@ func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*
 	if err != nil {
 		return nil, err
 	}
-	fa, err := token.NewFileAssertion(file, func(to *token.Options) { to.Now = a.o.Now })
+	fa, err := token.NewFileAssertion(file, func(to *token.FileAssertionOptions) { to.Now = a.o.Now })
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
 	}

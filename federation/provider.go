@@ -126,7 +126,7 @@ func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFn
 func (a *assumer) provider() (*Provider, error) {
 	x := &exchanger{a: a}
 	p := &Provider{a: a, x: x}
-	cache, err := token.NewCache(token.SourceFunc(x.exchange), func(o *token.Options) {
+	cache, err := token.NewCache(token.SourceFunc(x.exchange), func(o *token.CacheOptions) {
 		if !a.o.systemClock {
 			o.Now = a.o.Now
 		}

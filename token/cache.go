@@ -19,7 +19,7 @@ import (
 // — from any [Source], and renews it before it expires.
 //
 // Token returns the cached token without a lock or an allocation while it is
-// fresh. Inside the refresh window (see [Options].RefreshWindow) it still
+// fresh. Inside the refresh window (see [Renewal].RefreshWindow) it still
 // returns the cached token at once and renews it in the background; a timer
 // also renews it when nobody asks. However many goroutines ask for a
 // missing or expired token, the underlying source is called once and they
@@ -27,7 +27,7 @@ import (
 // cancellation, and each caller stops waiting when its own context ends.
 //
 // A token is never handed out within its expiry margin (see
-// [Options].ExpiryMargin), which scales with the token's lifetime; a source
+// [Renewal].ExpiryMargin), which scales with the token's lifetime; a source
 // that returns a token already that close to expiry counts as failing.
 // Expiry is judged on the wall clock: the hot path times itself with the
 // cheaper monotonic clock, which stops while the machine sleeps, and checks
@@ -57,14 +57,18 @@ type Cache struct {
 // call to Token. The caller must call Close when done; a Cache that is
 // dropped without Close stops its goroutine only when the garbage collector
 // finds it.
-func NewCache(src Source, optFns ...func(*Options)) (*Cache, error) {
+func NewCache(src Source, optFns ...func(*CacheOptions)) (*Cache, error) {
 	if src == nil {
 		return nil, fmt.Errorf("%w: nil source", ErrInvalidOptions)
 	}
-	o, err := newOptions(optFns)
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}
+	return newCache(src, o)
+}
+
+func newCache(src Source, o *config) (*Cache, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cache{cancel: cancel, wg: new(sync.WaitGroup)}
 	c.e = newEntry(ctx, src, o, audit.New(o.Audit), c.wg)
@@ -119,7 +123,7 @@ const recheck = 100 * time.Millisecond
 // entry is the cache for one key; Cache owns one, Exchange many.
 type entry struct {
 	src Source
-	o   *Options
+	o   *config
 	log *audit.Logger
 	now func() time.Time
 	// base and fast let the hot path compare one monotonic reading
@@ -143,7 +147,7 @@ type entry struct {
 	closed   bool                 // guarded by mu
 }
 
-func newEntry(ctx context.Context, src Source, o *Options, log *audit.Logger, wg *sync.WaitGroup) *entry {
+func newEntry(ctx context.Context, src Source, o *config, log *audit.Logger, wg *sync.WaitGroup) *entry {
 	if m, ok := src.(interface{ muteAudit() }); ok && log.Enabled(ctx) {
 		m.muteAudit() // the entry records the source's requests itself
 	}

@@ -54,9 +54,9 @@ func (s *countingSource) setFail(err error) {
 	s.fail.Store(&err)
 }
 
-func newTestCache(t *testing.T, src Source, clock *fakeClock, optFns ...func(*Options)) *Cache {
+func newTestCache(t *testing.T, src Source, clock *fakeClock, optFns ...func(*CacheOptions)) *Cache {
 	t.Helper()
-	fns := append([]func(*Options){func(o *Options) { o.Now = clock.Now; o.RefreshJitter = -1 }}, optFns...)
+	fns := append([]func(*CacheOptions){func(o *CacheOptions) { o.Now = clock.Now; o.RefreshJitter = -1 }}, optFns...)
 	c, err := NewCache(src, fns...)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func TestCacheSchedule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o, _ := newOptions([]func(*Options){func(o *Options) { o.RefreshJitter = -1; o.RefreshWindow = tt.window }})
+			o, _ := newOptions([]func(*CacheOptions){func(o *CacheOptions) { o.RefreshJitter = -1; o.RefreshWindow = tt.window }})
 			e := &entry{o: o}
 			tok := &Token{AccessToken: "x", Expiry: now.Add(tt.life)}
 			if tt.refreshIn > 0 {
@@ -238,7 +238,7 @@ func TestCacheServesValidTokenWhileIdPFailsThenTypedError(t *testing.T) {
 }
 
 func TestCacheBackoffGrowsAndHonoursRetryAfter(t *testing.T) {
-	o, _ := newOptions([]func(*Options){func(o *Options) { o.MinBackoff = time.Second; o.MaxBackoff = time.Minute }})
+	o, _ := newOptions([]func(*CacheOptions){func(o *CacheOptions) { o.MinBackoff = time.Second; o.MaxBackoff = time.Minute }})
 	e := &entry{o: o}
 	for _, tt := range []struct {
 		failures   int
@@ -314,7 +314,7 @@ func TestCacheWaiterHonoursItsContext(t *testing.T) {
 func TestCacheCloseStopsGoroutinesAndFetches(t *testing.T) {
 	clock := newFakeClock()
 	src := &countingSource{clock: clock, life: time.Hour, gate: make(chan struct{})}
-	c, err := NewCache(src, func(o *Options) { o.Now = clock.Now })
+	c, err := NewCache(src, func(o *CacheOptions) { o.Now = clock.Now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -412,7 +412,7 @@ func TestCacheAuditEvents(t *testing.T) {
 		}
 		return &Token{AccessToken: access, Expiry: clock.Now().Add(time.Hour)}, nil
 	})
-	c := newTestCache(t, src, clock, func(o *Options) { o.Audit = h })
+	c := newTestCache(t, src, clock, func(o *CacheOptions) { o.Audit = h })
 	c.Token(context.Background())
 	clock.Advance(55 * time.Minute)
 	c.Token(context.Background())
@@ -451,16 +451,16 @@ func TestNewCacheValidates(t *testing.T) {
 	if _, err := NewCache(nil); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("nil source: %v", err)
 	}
-	if _, err := NewCache(SourceFunc(nil), func(o *Options) { o.RefreshWindow = -1 }); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewCache(SourceFunc(nil), func(o *CacheOptions) { o.RefreshWindow = -1 }); !errors.Is(err, ErrInvalidOptions) {
 		t.Fatalf("negative window: %v", err)
 	}
 }
 
 func TestCacheHotPathAllocatesNothing(t *testing.T) {
-	for name, clock := range map[string]func(*Options){"system clock": nil, "injected clock": func(o *Options) { o.Now = newFakeClock().Now }} {
+	for name, clock := range map[string]func(*CacheOptions){"system clock": nil, "injected clock": func(o *CacheOptions) { o.Now = newFakeClock().Now }} {
 		t.Run(name, func(t *testing.T) {
 			var now func() time.Time = time.Now
-			o, _ := newOptions([]func(*Options){clock})
+			o, _ := newOptions([]func(*CacheOptions){clock})
 			now = o.Now
 			src := SourceFunc(func(context.Context) (*Token, error) {
 				return &Token{AccessToken: "a", Expiry: now().Add(time.Hour)}, nil
@@ -523,7 +523,7 @@ func TestCacheSurvivesSuspend(t *testing.T) {
 	clock := newFakeClock()
 	var mono atomic.Int64 // monotonic nanoseconds since base
 	src := &countingSource{clock: clock, life: time.Hour}
-	o, _ := newOptions([]func(*Options){func(o *Options) { o.Now = clock.Now; o.RefreshJitter = -1 }})
+	o, _ := newOptions([]func(*CacheOptions){func(o *CacheOptions) { o.Now = clock.Now; o.RefreshJitter = -1 }})
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithCancel(context.Background())
 	e := newEntry(ctx, src, o, nil, &wg)
@@ -566,7 +566,7 @@ func TestCacheInvalidateForgetsFailure(t *testing.T) {
 			clock := newFakeClock()
 			src := &countingSource{clock: clock, life: time.Hour}
 			src.setFail(tt.fail)
-			c := newTestCache(t, src, clock, func(o *Options) { o.MinBackoff = time.Minute })
+			c := newTestCache(t, src, clock, func(o *CacheOptions) { o.MinBackoff = time.Minute })
 			for range 3 {
 				c.Token(context.Background())
 			}
@@ -620,7 +620,7 @@ func TestCacheCloseDoesNotWaitForASourceIgnoringContext(t *testing.T) {
 func TestCacheForgottenWithoutCloseStopsItsGoroutine(t *testing.T) {
 	clock := newFakeClock()
 	func() {
-		c, err := NewCache(&countingSource{clock: clock, life: time.Hour}, func(o *Options) { o.Now = clock.Now })
+		c, err := NewCache(&countingSource{clock: clock, life: time.Hour}, func(o *CacheOptions) { o.Now = clock.Now })
 		if err != nil {
 			t.Fatal(err)
 		}

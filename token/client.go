@@ -38,7 +38,7 @@ func (c Client) Format(f fmt.State, verb rune) {
 	formatView(f, verb, v)
 }
 
-func (c Client) validate(o *Options) error {
+func (c Client) validate(o *config) error {
 	if c.ID == "" {
 		return fmt.Errorf("%w: client ID is required", ErrInvalidOptions)
 	}
@@ -47,7 +47,7 @@ func (c Client) validate(o *Options) error {
 
 // checkEndpoint refuses endpoints that would put secrets on the wire in
 // clear text.
-func checkEndpoint(what, raw string, o *Options) error {
+func checkEndpoint(what, raw string, o *config) error {
 	if raw == "" {
 		return fmt.Errorf("%w: %s is required", ErrInvalidOptions, what)
 	}

@@ -28,10 +28,14 @@ type ClientCredentials struct {
 // NewClientCredentials returns a source of tokens for client c with the
 // given scopes (for Entra, the resource's "api://…/.default").
 func NewClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (*ClientCredentials, error) {
-	o, err := newOptions(optFns)
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}
+	return newClientCredentials(c, scopes, o)
+}
+
+func newClientCredentials(c Client, scopes []string, o *config) (*ClientCredentials, error) {
 	r, err := newRequester(c, o)
 	if err != nil {
 		return nil, err
@@ -41,12 +45,20 @@ func NewClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (
 
 // NewCachedClientCredentials is [NewClientCredentials] wrapped in a
 // [Cache]: the usual way to call an API as a service. Close the result.
-func NewCachedClientCredentials(c Client, scopes []string, optFns ...func(*Options)) (*Cache, error) {
-	cc, err := NewClientCredentials(c, scopes, optFns...)
+func NewCachedClientCredentials(c Client, scopes []string, optFns ...func(*CachedOptions)) (*Cache, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}
-	return NewCache(cc, optFns...)
+	return newCachedClientCredentials(c, scopes, o)
+}
+
+func newCachedClientCredentials(c Client, scopes []string, o *config) (*Cache, error) {
+	cc, err := newClientCredentials(c, scopes, o)
+	if err != nil {
+		return nil, err
+	}
+	return newCache(cc, o)
 }
 
 // Token requests a new token from the token endpoint.

@@ -37,7 +37,7 @@
 // that stops their goroutines.
 //
 // The replicas of a service share tokens through token/redisstore: Redis
-// as a second level under a Cache (and [Options].SecondLevel for
+// as a second level under a Cache (and [ExchangeOptions].SecondLevel for
 // [Exchange]), and a [SharedRefreshStore] through which one replica at a
 // time redeems a rotating refresh token while the others take its result.
 //
@@ -95,7 +95,7 @@
 // a hash of its jti or, for an opaque token, of the token itself.
 //
 // Operational problems — a renewal that failed, an IdP or introspection
-// endpoint throttling with 429 or 503 and Retry-After — go to Options.Logger (a *slog.Logger, at
+// endpoint throttling with 429 or 503 and Retry-After — go to Renewal.Logger (a *slog.Logger, at
 // warning level) whether or not audit is on, with the reason class, HTTP
 // status, error code, Entra trace ID, when the next attempt is due and
 // until when the current token is still served.

@@ -75,15 +75,19 @@ func checkAuthorityHost(h string) error {
 // with PS256 and x5t#S256; encrypted PEM keys are not read), or a
 // federated token file at AZURE_FEDERATED_TOKEN_FILE
 // (workload identity, re-read as it is renewed). AZURE_AUTHORITY_HOST
-// selects a sovereign cloud. Options.Tenant and Options.ClientID, when
-// set, replace AZURE_TENANT_ID and AZURE_CLIENT_ID; Options.Now is used
-// for assertions. Every error names
+// selects a sovereign cloud. EnvironmentOptions.Tenant and ClientID, when
+// set, replace AZURE_TENANT_ID and AZURE_CLIENT_ID; Now is used for
+// assertions. Every error names
 // the variable that is missing or wrong.
-func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
-	o, err := newOptions(optFns)
+func ClientFromEnvironment(optFns ...func(*EnvironmentOptions)) (Client, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return Client{}, err
 	}
+	return clientFromEnvironment(o)
+}
+
+func clientFromEnvironment(o *config) (Client, error) {
 	tenant, id := os.Getenv(EnvTenantID), os.Getenv(EnvClientID)
 	tenantFrom := EnvTenantID
 	if o.Tenant != "" {
@@ -141,7 +145,7 @@ func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 			return Client{}, err
 		}
 	case os.Getenv(EnvFederatedTokenFile) != "":
-		fa, err := NewFileAssertion(os.Getenv(EnvFederatedTokenFile), optFns...)
+		fa, err := NewFileAssertion(os.Getenv(EnvFederatedTokenFile), func(f *FileAssertionOptions) { f.Now = o.Now })
 		if err != nil {
 			return Client{}, err
 		}
@@ -161,12 +165,16 @@ func ClientFromEnvironment(optFns ...func(*Options)) (Client, error) {
 // FromEnvironment returns a cached client credentials source for the Entra
 // client configured in the environment (see [ClientFromEnvironment]); for
 // Entra, scopes is usually one "api://…/.default". Close the result.
-func FromEnvironment(scopes []string, optFns ...func(*Options)) (*Cache, error) {
-	c, err := ClientFromEnvironment(optFns...)
+func FromEnvironment(scopes []string, optFns ...func(*FromEnvironmentOptions)) (*Cache, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}
-	return NewCachedClientCredentials(c, scopes, optFns...)
+	c, err := clientFromEnvironment(o)
+	if err != nil {
+		return nil, err
+	}
+	return newCachedClientCredentials(c, scopes, o)
 }
 
 // Endpoints are an OpenID provider's endpoints, from its discovery
@@ -194,8 +202,8 @@ type Endpoints struct {
 // "{tenantid}" template: issuer with that path segment replaced by
 // {tenantid} (jwks.Discover follows the same rule). Every endpoint must be
 // HTTPS (or loopback).
-func Discover(ctx context.Context, issuer string, optFns ...func(*Options)) (*Endpoints, error) {
-	o, err := newOptions(optFns)
+func Discover(ctx context.Context, issuer string, optFns ...func(*DiscoverOptions)) (*Endpoints, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}

@@ -318,7 +318,7 @@ func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
 	})
 }
 
-// TestClientFromEnvironmentTenantOption: Options.Tenant and ClientID (a
+// TestClientFromEnvironmentTenantOption: EnvironmentOptions.Tenant and ClientID (a
 // -tenant or -client-id flag) win over AZURE_TENANT_ID and AZURE_CLIENT_ID.
 func TestClientFromEnvironmentTenantOption(t *testing.T) {
 	for k, v := range map[string]string{EnvTenantID: "", EnvClientID: "c1", EnvClientSecret: "s", EnvClientCertificatePath: "", EnvFederatedTokenFile: "", EnvAuthorityHost: ""} {
@@ -327,7 +327,7 @@ func TestClientFromEnvironmentTenantOption(t *testing.T) {
 	for _, env := range []string{"", "other-tenant"} {
 		t.Setenv(EnvTenantID, env)
 		t.Setenv(EnvClientID, env)
-		c, err := ClientFromEnvironment(func(o *Options) { o.Tenant, o.ClientID = "flag-tenant", "flag-client" })
+		c, err := ClientFromEnvironment(func(o *EnvironmentOptions) { o.Tenant, o.ClientID = "flag-tenant", "flag-client" })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func TestBareSourcesAreAudited(t *testing.T) {
 	_, _ = cc.Token(ctx)
 	store := NewMemoryStore()
 	_ = store.Store(ctx, "amit", "rt-live-5b8")
-	rf, err := NewRefresh(c, store, "amit", nil, audited)
+	rf, err := NewRefresh(c, store, "amit", nil, func(o *RefreshOptions) { audited(&o.Options) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestBareSourcesAreAudited(t *testing.T) {
 	_ = store.Store(ctx, "amit", "rt-revoked-9d2")
 	_, _ = rf.Token(ctx)
 	// Under an auditing Cache: one event per request, the Cache's.
-	cached, err := NewCachedClientCredentials(c, []string{"api://core/.default"}, audited)
+	cached, err := NewCachedClientCredentials(c, []string{"api://core/.default"}, func(o *CachedOptions) { audited(&o.Options) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ const (
 // refresh window of [Cache]. Unlike Cache, a key is renewed in the
 // background only when asked for inside its window, never by a timer: a
 // user's downstream token is not worth renewing if the user has gone. The
-// oldest keys are dropped beyond Options.MaxEntries, expired ones first.
+// oldest keys are dropped beyond ExchangeOptions.MaxEntries, expired ones first.
 // [Exchange.Forget] drops the entries of a revoked user, token or session.
 //
 // An Exchange is safe for concurrent use by multiple goroutines. Call Close
@@ -47,7 +47,7 @@ const (
 type Exchange struct {
 	r   *requester
 	obo bool
-	o   *Options
+	o   *config
 	log *audit.Logger
 
 	ctx    context.Context
@@ -67,19 +67,19 @@ type Exchange struct {
 // NewOnBehalfOf returns Entra's on-behalf-of flow for client c (a
 // confidential client): the jwt-bearer grant with
 // requested_token_use=on_behalf_of.
-func NewOnBehalfOf(c Client, optFns ...func(*Options)) (*Exchange, error) {
+func NewOnBehalfOf(c Client, optFns ...func(*ExchangeOptions)) (*Exchange, error) {
 	return newExchange(c, true, optFns)
 }
 
 // NewTokenExchange returns the RFC 8693 token exchange for client c. Put
 // "audience", "resource", "requested_token_type" or "subject_token_type"
 // (default [TokenTypeAccessToken]) in Options.Params as the IdP requires.
-func NewTokenExchange(c Client, optFns ...func(*Options)) (*Exchange, error) {
+func NewTokenExchange(c Client, optFns ...func(*ExchangeOptions)) (*Exchange, error) {
 	return newExchange(c, false, optFns)
 }
 
-func newExchange(c Client, obo bool, optFns []func(*Options)) (*Exchange, error) {
-	o, err := newOptions(optFns)
+func newExchange(c Client, obo bool, optFns []func(*ExchangeOptions)) (*Exchange, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func subjectOf(tok string) *idbridge.Claims {
 // ObjectID, ID, UTI, SessionID and IssuedAt of its subject token (read
 // unverified when the entry was made; nothing else is set), and must not
 // keep or modify them. Entries for subject tokens that are not JWTs are
-// never matched. Copies in Options.SecondLevel stay until they expire:
+// never matched. Copies in ExchangeOptions.SecondLevel stay until they expire:
 // they are keyed by the revoked token's hash, which no caller that checks
 // the list asks for again. Forget holds the cache's lock while it scans
 // it: one call of match per entry.

@@ -144,7 +144,7 @@ func TestExchangeForgetIdentity(t *testing.T) {
 // users fill and read the cache, for the race detector; afterwards the
 // index is in step with the cache.
 func TestExchangeForgetConcurrent(t *testing.T) {
-	x, _ := newTestExchange(t, true, newFakeClock(), func(o *Options) { o.MaxEntries = 6 })
+	x, _ := newTestExchange(t, true, newFakeClock(), func(o *ExchangeOptions) { o.MaxEntries = 6 })
 	iat := time.Unix(newFakeClock().Now().Unix(), 0).Add(-time.Minute)
 	toks := forgetTokens(iat)
 	ctx := context.Background()

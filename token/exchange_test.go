@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-func newTestExchange(t *testing.T, obo bool, clock *fakeClock, optFns ...func(*Options)) (*Exchange, *fakeIdP) {
+func newTestExchange(t *testing.T, obo bool, clock *fakeClock, optFns ...func(*ExchangeOptions)) (*Exchange, *fakeIdP) {
 	t.Helper()
 	idp := newFakeIdP(t, func(n int, form url.Values, _ http.Header) (int, map[string]string, string) {
 		if strings.HasPrefix(form.Get("assertion")+form.Get("subject_token"), "revoked") {
@@ -21,7 +21,7 @@ func newTestExchange(t *testing.T, obo bool, clock *fakeClock, optFns ...func(*O
 		}
 		return 200, nil, okToken(fmt.Sprint("downstream-", n), 3600)
 	})
-	fns := append([]func(*Options){func(o *Options) { o.Now = clock.Now }}, optFns...)
+	fns := append([]func(*ExchangeOptions){func(o *ExchangeOptions) { o.Now = clock.Now }}, optFns...)
 	c := Client{ID: "lending-api", TokenURL: idp.URL(), Auth: ClientSecretPost("s")}
 	var x *Exchange
 	var err error
@@ -92,7 +92,7 @@ func mapsKeys(x *Exchange) []string {
 
 func TestTokenExchangeRFC8693(t *testing.T) {
 	clock := newFakeClock()
-	x, idp := newTestExchange(t, false, clock, func(o *Options) { o.Params = url.Values{"audience": {"api://core"}} })
+	x, idp := newTestExchange(t, false, clock, func(o *ExchangeOptions) { o.Params = url.Values{"audience": {"api://core"}} })
 	if _, err := x.Token(context.Background(), "incoming", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestTokenExchangeRFC8693(t *testing.T) {
 
 func TestExchangeSingleFlightAndEviction(t *testing.T) {
 	clock := newFakeClock()
-	x, idp := newTestExchange(t, true, clock, func(o *Options) { o.MaxEntries = 3 })
+	x, idp := newTestExchange(t, true, clock, func(o *ExchangeOptions) { o.MaxEntries = 3 })
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Go(func() { x.Token(context.Background(), "hot", nil) })

@@ -124,3 +124,6 @@ func requireNoLeak(t testing.TB) {
 	t.Helper()
 	waitFor(t, "background goroutines to end", func() bool { return ourGoroutines() == 0 })
 }
+
+// newOptions resolves cache options as NewCache does.
+func newOptions(fns []func(*CacheOptions)) (*config, error) { return resolve(fns) }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -74,12 +75,15 @@ var ErrInactive = reason.New(reason.Revoked, "token: token is not active")
 // that a cached refusal costs no allocation.
 var errInactive = fmt.Errorf("%w (introspection answered active=false)", ErrInactive)
 
-// IntrospectorOptions configure an [Introspector]. The embedded [Options]
-// give HTTPClient, Now, Audit, Timeout (default
-// [DefaultIntrospectionTimeout]), Params, InsecureAllowHTTP and MaxEntries
-// (the cache bound, default 10000); the other Options fields are ignored.
+// IntrospectorOptions configure an [Introspector]. In the embedded
+// [Options], Timeout defaults to [DefaultIntrospectionTimeout].
 type IntrospectorOptions struct {
 	Options
+	// Logger receives, at warning level, answers of the server that are
+	// of no use (errors, unparsable bodies). Nil means none.
+	Logger *slog.Logger
+	// MaxEntries bounds the answer cache. Zero means 10000.
+	MaxEntries int
 
 	// Issuers are the accepted iss values, compared exactly. Required
 	// unless SkipIssuerCheck: one endpoint may answer for several realms
@@ -142,7 +146,7 @@ type Introspector struct {
 	c       Client
 	url     string
 	hc      *http.Client
-	o       *Options
+	o       *config
 	issuers []string
 	auds    []string
 	leeway  time.Duration
@@ -184,13 +188,8 @@ type introspectionShard struct {
 // addressed to it. Issuers and Audiences are required unless explicitly
 // skipped; see [IntrospectorOptions].
 func NewIntrospector(c Client, introspectionURL string, optFns ...func(*IntrospectorOptions)) (*Introspector, error) {
-	opt := IntrospectorOptions{Options: Options{Timeout: DefaultIntrospectionTimeout}}
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&opt)
-		}
-	}
-	o, err := newOptions([]func(*Options){func(o *Options) { *o = opt.Options }})
+	opt := option.New(optFns)
+	o, err := resolve([]func(*IntrospectorOptions){func(o *IntrospectorOptions) { *o = opt }})
 	if err != nil {
 		return nil, err
 	}

@@ -28,14 +28,14 @@ func TestExpiryCountsFromRequestSent(t *testing.T) {
 		{"refresh", func(t *testing.T, c Client, o func(*Options)) (*Token, error) {
 			store := NewMemoryStore()
 			store.Store(context.Background(), "amit", "rt-0")
-			r, err := NewRefresh(c, store, "amit", nil, o)
+			r, err := NewRefresh(c, store, "amit", nil, func(r *RefreshOptions) { o(&r.Options) })
 			if err != nil {
 				t.Fatal(err)
 			}
 			return r.Token(context.Background())
 		}},
 		{"on-behalf-of", func(t *testing.T, c Client, o func(*Options)) (*Token, error) {
-			x, err := NewOnBehalfOf(c, o)
+			x, err := NewOnBehalfOf(c, func(x *ExchangeOptions) { o(&x.Options) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestExpiryCountsFromRequestSent(t *testing.T) {
 			return x.Token(context.Background(), "user-token", []string{"api://core/Loans.Read"})
 		}},
 		{"token exchange", func(t *testing.T, c Client, o func(*Options)) (*Token, error) {
-			x, err := NewTokenExchange(c, o)
+			x, err := NewTokenExchange(c, func(x *ExchangeOptions) { o(&x.Options) })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +115,7 @@ func TestCacheNeverServesPastIssuerExpiry(t *testing.T) {
 		return 200, nil, okToken("at", 3)
 	})
 	c, err := NewCachedClientCredentials(Client{ID: "svc", TokenURL: idp.URL(), Auth: ClientSecretPost("s")},
-		[]string{"api://core/.default"}, func(o *Options) { o.Now = clock.Now })
+		[]string{"api://core/.default"}, func(o *CachedOptions) { o.Now = clock.Now })
 	if err != nil {
 		t.Fatal(err)
 	}

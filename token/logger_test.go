@@ -46,7 +46,7 @@ func (l *logBuffer) records(t *testing.T) []map[string]any {
 
 // TestLoggerSeesOperationalProblems: with audit off, an IdP that throttles
 // (429 with Retry-After) or fails (503) while a token is still valid
-// reaches Options.Logger at warning level, with what an operator needs
+// reaches Renewal.Logger at warning level, with what an operator needs
 // and no secret.
 func TestLoggerSeesOperationalProblems(t *testing.T) {
 	clock := newFakeClock()
@@ -66,7 +66,7 @@ func TestLoggerSeesOperationalProblems(t *testing.T) {
 	setStatus := func(s int) { mu.Lock(); status = s; mu.Unlock() }
 	var logs logBuffer
 	c, err := NewCachedClientCredentials(Client{ID: "svc", TokenURL: idp.URL(), Auth: ClientSecretPost("client-secret-value")},
-		[]string{"api://core/.default"}, func(o *Options) {
+		[]string{"api://core/.default"}, func(o *CachedOptions) {
 			o.Now = clock.Now
 			o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 		})
@@ -127,7 +127,7 @@ func TestLoggerSeesOperationalProblems(t *testing.T) {
 }
 
 // TestLoggerSeesIntrospectionOutage: a throttled introspection endpoint
-// reaches Options.Logger with its status and Retry-After; a token the
+// reaches Renewal.Logger with its status and Retry-After; a token the
 // server calls inactive is the caller's problem and is not logged.
 func TestLoggerSeesIntrospectionOutage(t *testing.T) {
 	e := newIntrospectionEndpoint(t, func(string) (int, string, string) {

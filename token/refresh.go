@@ -128,8 +128,8 @@ type Refresh struct {
 // NewRefresh returns a source that refreshes the token stored under key in
 // store (nil means a new [MemoryStore]). scopes may be nil to keep the
 // originally granted ones.
-func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFns ...func(*Options)) (*Refresh, error) {
-	o, err := newOptions(optFns)
+func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFns ...func(*RefreshOptions)) (*Refresh, error) {
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}

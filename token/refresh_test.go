@@ -101,7 +101,7 @@ func TestRefreshConcurrentCallersNeverReuseARefreshToken(t *testing.T) {
 func TestRefreshSeedAndScopes(t *testing.T) {
 	idp := newRotatingIdP(t, "rt-seed")
 	clock := newFakeClock()
-	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, nil, "k", []string{"api://lending/Loans.Read"}, func(o *Options) { o.Now = clock.Now })
+	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, nil, "k", []string{"api://lending/Loans.Read"}, func(o *RefreshOptions) { o.Now = clock.Now })
 	ctx := context.Background()
 	if err := r.Seed(ctx, &Token{AccessToken: "no-rt"}); !errors.Is(err, ErrSignInRequired) {
 		t.Fatalf("seed without refresh token: %v", err)
@@ -141,7 +141,7 @@ func TestRefreshInCacheRefreshesOnce(t *testing.T) {
 	clock := newFakeClock()
 	store := NewMemoryStore()
 	store.Store(context.Background(), "k", "rt-0")
-	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, store, "k", nil, func(o *Options) { o.Now = clock.Now })
+	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, store, "k", nil, func(o *RefreshOptions) { o.Now = clock.Now })
 	c := newTestCache(t, r, clock)
 	var wg sync.WaitGroup
 	for range 50 {
@@ -168,7 +168,7 @@ func TestNewRefreshValidates(t *testing.T) {
 func TestRefreshSkipsSeedAboutToExpire(t *testing.T) {
 	idp := newRotatingIdP(t, "rt-seed")
 	clock := newFakeClock()
-	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, nil, "k", nil, func(o *Options) { o.Now = clock.Now })
+	r, _ := NewRefresh(Client{ID: "c", TokenURL: idp.URL()}, nil, "k", nil, func(o *RefreshOptions) { o.Now = clock.Now })
 	ctx := context.Background()
 	if err := r.Seed(ctx, &Token{AccessToken: "at-seed", Expiry: clock.Now().Add(time.Hour), RefreshToken: "rt-seed"}); err != nil {
 		t.Fatal(err)

@@ -35,10 +35,10 @@ func basicAuth(user, pass string) string {
 type requester struct {
 	client Client
 	hc     *http.Client
-	o      *Options
+	o      *config
 }
 
-func newRequester(c Client, o *Options) (*requester, error) {
+func newRequester(c Client, o *config) (*requester, error) {
 	if err := c.validate(o); err != nil {
 		return nil, err
 	}

@@ -49,13 +49,13 @@ type FileAssertion struct {
 	size    int64     // guarded by mu
 }
 
-// NewFileAssertion returns a FileAssertion for path. Only Options.Now is
-// used. The file need not exist yet.
-func NewFileAssertion(path string, optFns ...func(*Options)) (*FileAssertion, error) {
+// NewFileAssertion returns a FileAssertion for path. The file need not
+// exist yet.
+func NewFileAssertion(path string, optFns ...func(*FileAssertionOptions)) (*FileAssertion, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: federated token file path is required", ErrInvalidOptions)
 	}
-	o, err := newOptions(optFns)
+	o, err := resolve(optFns)
 	if err != nil {
 		return nil, err
 	}

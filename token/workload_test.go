@@ -22,7 +22,7 @@ func TestFileAssertion(t *testing.T) {
 		}
 		return tok
 	}
-	fa, err := NewFileAssertion(path, func(o *Options) { o.Now = clock.Now })
+	fa, err := NewFileAssertion(path, func(o *FileAssertionOptions) { o.Now = clock.Now })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,9 +104,6 @@ func loadPolicy(raw []byte, name, issuer string, optFns ...func(*rbac.Options)) 
 
 // tokenOptions points a token flow at the embedded provider (its
 // self-signed certificate) and at the service's audit sink.
-func tokenOptions(p *idp.Provider, audit slog.Handler) func(*token.Options) {
-	return func(o *token.Options) {
-		o.HTTPClient = p.HTTPClient()
-		o.Audit = audit
-	}
+func tokenOptions(p *idp.Provider, audit slog.Handler) token.Options {
+	return token.Options{HTTPClient: p.HTTPClient(), Audit: audit}
 }

@@ -190,7 +190,7 @@ func (s *story) signInAs(ctx context.Context, user, password string) (*session, 
 	// scope of the lending API (App ID URI api://lending), which makes
 	// the access token's aud the API's client ID, as in Entra v2.0.
 	flow, err := token.NewAuthCode(client, p.AuthURL(), idp.ScenarioRedirectURI, s.idTokens,
-		[]string{"profile", "offline_access", idp.ResourceLending + "/Loans.Read"}, opts)
+		[]string{"profile", "offline_access", idp.ResourceLending + "/Loans.Read"}, func(o *token.Options) { *o = opts })
 	if err != nil {
 		return nil, nil, err
 	}
@@ -215,14 +215,14 @@ func (s *story) signInAs(ctx context.Context, user, password string) (*session, 
 	// ahead of expiry; the refresh token lives in the store, and only the
 	// token endpoint ever receives it.
 	sess := &session{user: user, key: "lending-web/" + claims.ObjectID, store: token.NewMemoryStore()}
-	refresh, err := token.NewRefresh(client, sess.store, sess.key, nil, opts)
+	refresh, err := token.NewRefresh(client, sess.store, sess.key, nil, func(o *token.RefreshOptions) { o.Options = opts })
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := refresh.Seed(ctx, tok); err != nil {
 		return nil, nil, err
 	}
-	if sess.tokens, err = token.NewCache(refresh, opts); err != nil {
+	if sess.tokens, err = token.NewCache(refresh, func(o *token.CacheOptions) { o.Audit = opts.Audit }); err != nil {
 		return nil, nil, err
 	}
 	s.onClose(func() { sess.tokens.Close() })
@@ -332,7 +332,9 @@ func (s *story) serviceS3(ctx context.Context, sts *ststest.Server) error {
 	// the rest is the same.
 	svc, err := token.NewCachedClientCredentials(token.Client{
 		ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret),
-	}, []string{idp.ResourceAnalytics + "/.default"}, tokenOptions(p, s.auditFor("analytics-svc")))
+	}, []string{idp.ResourceAnalytics + "/.default"}, func(o *token.CachedOptions) {
+		o.Options = tokenOptions(p, s.auditFor("analytics-svc"))
+	})
 	if err != nil {
 		return err
 	}

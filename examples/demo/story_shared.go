@@ -62,11 +62,11 @@ func (s *story) sharedRefresh(ctx context.Context) error {
 			}
 		}
 		opts := tokenOptions(p, s.auditFor(fmt.Sprintf("lending-web-%d", i+1)))
-		r, err := token.NewRefresh(client, store, sess.key, nil, opts)
+		r, err := token.NewRefresh(client, store, sess.key, nil, func(o *token.RefreshOptions) { o.Options = opts })
 		if err != nil {
 			return err
 		}
-		if caches[i], err = token.NewCache(r, opts); err != nil {
+		if caches[i], err = token.NewCache(r, func(o *token.CacheOptions) { o.Audit = opts.Audit }); err != nil {
 			return err
 		}
 		s.onClose(func() { caches[i].Close() })

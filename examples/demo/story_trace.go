@@ -89,7 +89,7 @@ func (s *story) oneTrace(ctx context.Context) error {
 	}
 	obo, err := token.NewOnBehalfOf(token.Client{
 		ID: idp.ClientLendingAPI, TokenURL: p.TokenURL(), Auth: token.ClientSecretPost(idp.LendingAPISecret),
-	}, func(o *token.Options) {
+	}, func(o *token.ExchangeOptions) {
 		o.HTTPClient = telemetry.HTTPClient(p.HTTPClient())
 		o.Audit = s.auditFor("lending-api")
 	})

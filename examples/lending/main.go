@@ -212,11 +212,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		defer mi.Close()
 		client = token.Client{ID: *clientID, TokenURL: tokenURL, Auth: token.ClientAssertion(azure.Assertion(mi))}
 	default:
-		if client, err = token.ClientFromEnvironment(func(o *token.Options) { o.Tenant, o.ClientID = *tenant, *clientID }); err != nil {
+		if client, err = token.ClientFromEnvironment(func(o *token.EnvironmentOptions) { o.Tenant, o.ClientID = *tenant, *clientID }); err != nil {
 			return err
 		}
 	}
-	obo, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.HTTPClient, o.Audit, o.Logger = hc, audit, log })
+	obo, err := token.NewOnBehalfOf(client, func(o *token.ExchangeOptions) { o.HTTPClient, o.Audit, o.Logger = hc, audit, log })
 	if err != nil {
 		return err
 	}

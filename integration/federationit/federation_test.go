@@ -127,14 +127,14 @@ func (w *world) signIn(t *testing.T, user, password string) (*token.Cache, *idbr
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
 	}
-	refresh, err := token.NewRefresh(w.web, nil, user, nil, w.topts)
+	refresh, err := token.NewRefresh(w.web, nil, user, nil, func(o *token.RefreshOptions) { w.topts(&o.Options) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := refresh.Seed(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	cache, err := token.NewCache(refresh, w.topts)
+	cache, err := token.NewCache(refresh)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestWorkloadClientCredentials(t *testing.T) {
 	w := newWorld(t)
 	cc, err := token.NewCachedClientCredentials(
 		token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: w.idp.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceAnalytics + "/.default"}, w.topts)
+		[]string{idp.ResourceAnalytics + "/.default"}, func(o *token.CachedOptions) { w.topts(&o.Options) })
 	if err != nil {
 		t.Fatal(err)
 	}

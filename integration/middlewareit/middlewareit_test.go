@@ -161,7 +161,7 @@ func analyticsSource(t *testing.T, p *idp.Provider) *token.Cache {
 	src, err := token.NewCachedClientCredentials(
 		token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
 		[]string{idp.ResourceLending + "/.default"},
-		func(o *token.Options) { o.HTTPClient = p.HTTPClient() })
+		func(o *token.CachedOptions) { o.HTTPClient = p.HTTPClient() })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,3 +118,32 @@ func signIn(t *testing.T, p *idp.Provider, user, password string, scopes ...stri
 	}
 	return tok
 }
+
+// cacheOpts, cachedOpts, refreshOpts, exchangeOpts and discoverOpts are
+// opts for the constructors with their own options types.
+func cacheOpts(_ *idp.Provider, c *clock) func(*token.CacheOptions) {
+	return func(o *token.CacheOptions) {
+		if c != nil {
+			o.Now = c.Now
+		}
+	}
+}
+
+func cachedOpts(p *idp.Provider, c *clock) func(*token.CachedOptions) {
+	f := opts(p, c)
+	return func(o *token.CachedOptions) { f(&o.Options) }
+}
+
+func refreshOpts(p *idp.Provider, c *clock) func(*token.RefreshOptions) {
+	f := opts(p, c)
+	return func(o *token.RefreshOptions) { f(&o.Options) }
+}
+
+func exchangeOpts(p *idp.Provider, c *clock) func(*token.ExchangeOptions) {
+	f := opts(p, c)
+	return func(o *token.ExchangeOptions) { f(&o.Options) }
+}
+
+func discoverOpts(p *idp.Provider, _ *clock) func(*token.DiscoverOptions) {
+	return func(o *token.DiscoverOptions) { o.HTTPClient = p.HTTPClient() }
+}

@@ -24,7 +24,7 @@ func TestAccessTokensOnly(t *testing.T) {
 	c := lendingWeb()
 	c.TokenURL = p.TokenURL()
 	store := token.NewMemoryStore()
-	r, err := token.NewRefresh(c, store, "lending-web/amit", nil, opts(p, nil))
+	r, err := token.NewRefresh(c, store, "lending-web/amit", nil, refreshOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func TestOnBehalfOf(t *testing.T) {
 	if c := claims(t, incoming); !hasAud(c, idp.LendingAppID) || c["oid"] != idp.AmitObjectID {
 		t.Fatalf("incoming token claims %v", c)
 	}
-	x, err := token.NewOnBehalfOf(lendingAPI(p), opts(p, nil))
+	x, err := token.NewOnBehalfOf(lendingAPI(p), exchangeOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -91,7 +91,7 @@ func BenchmarkFleetRequestsPerLifetime(b *testing.B) {
 					caches[i] = replicaCache(b, p, replicaStore(b, srv.Addr, []redisstore.Key{keyA}))
 					continue
 				}
-				c, err := token.NewCache(analytics(b, p), opts(p, nil))
+				c, err := token.NewCache(analytics(b, p), cacheOpts(p, nil))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -30,7 +30,7 @@ func replicaCache(t testing.TB, p *idp.Provider, st *redisstore.Store) *token.Ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := token.NewCache(l2, opts(p, nil))
+	c, err := token.NewCache(l2, cacheOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestFleetOnBehalfOf(t *testing.T) {
 	var xs []*token.Exchange
 	for range 2 {
 		st := replicaStore(t, srv.Addr, []redisstore.Key{keyA})
-		x, err := token.NewOnBehalfOf(lendingAPI(p), opts(p, nil), func(o *token.Options) { o.SecondLevel = st.SecondLevel })
+		x, err := token.NewOnBehalfOf(lendingAPI(p), exchangeOpts(p, nil), func(o *token.ExchangeOptions) { o.SecondLevel = st.SecondLevel })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +357,7 @@ func TestDeadLockHolder(t *testing.T) {
 	rc.Set(ctx, lockOf("rt", "k"), "999", time.Minute)
 	c := lendingWeb()
 	c.TokenURL = p.TokenURL()
-	r, _ := token.NewRefresh(c, st, "k", nil, opts(p, nil))
+	r, _ := token.NewRefresh(c, st, "k", nil, refreshOpts(p, nil))
 	p.ResetRequests()
 	if _, err := r.Token(ctx); !errors.Is(err, redisstore.ErrBusy) || idbridge.ReasonOf(err) != "idp_unavailable" || p.Requests(idp.EndpointToken) != 0 {
 		t.Fatalf("refresh behind a dead holder: %v after %d requests", err, p.Requests(idp.EndpointToken))

@@ -73,7 +73,7 @@ func replicaPair(t *testing.T, srv *redistest.Server, p *idp.Provider, tok *toke
 		if wrap != nil {
 			st = wrap(st)
 		}
-		r, err := token.NewRefresh(c, st, key, nil, opts(p, nil))
+		r, err := token.NewRefresh(c, st, key, nil, refreshOpts(p, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestSharedRefreshRotation(t *testing.T) {
 	}
 	// The rotated refresh token in Redis is the live one: a third replica
 	// with no history redeems nothing, it takes the shared token.
-	r3, _ := token.NewRefresh(c, replicaStore(t, srv.Addr, []redisstore.Key{keyB, keyA}), key, nil, opts(p, nil))
+	r3, _ := token.NewRefresh(c, replicaStore(t, srv.Addr, []redisstore.Key{keyB, keyA}), key, nil, refreshOpts(p, nil))
 	if got, err := r3.Token(ctx); err != nil || got.AccessToken != prev {
 		t.Fatalf("third replica: %v", err)
 	}

@@ -105,7 +105,7 @@ func anyStrings(v any) []string {
 func TestThousandGoroutinesOnAColdSourceMakeOneRequest(t *testing.T) {
 	p := idp.StartTest(t)
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceLending + "/.default"}, opts(p, nil))
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,14 +149,14 @@ func TestAuthCodeAndRefreshRotation(t *testing.T) {
 	c := lendingWeb()
 	c.TokenURL = p.TokenURL()
 	store := token.NewMemoryStore()
-	r, err := token.NewRefresh(c, store, "lending-web/amit", nil, opts(p, nil))
+	r, err := token.NewRefresh(c, store, "lending-web/amit", nil, refreshOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Seed(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	cache, err := token.NewCache(r, opts(p, nil))
+	cache, err := token.NewCache(r, cacheOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestAuthCodeAndRefreshRotation(t *testing.T) {
 	// holds it is told to sign in again, and drops it.
 	old := token.NewMemoryStore()
 	old.Store(ctx, "k", token.Secret(first))
-	stale, _ := token.NewRefresh(c, old, "k", nil, opts(p, nil))
+	stale, _ := token.NewRefresh(c, old, "k", nil, refreshOpts(p, nil))
 	_, err = stale.Token(ctx)
 	if !errors.Is(err, token.ErrSignInRequired) || idbridge.ReasonOf(err) == "" {
 		t.Fatalf("old refresh token: err = %v (reason %q)", err, idbridge.ReasonOf(err))
@@ -276,7 +276,7 @@ func TestTokenExchange(t *testing.T) {
 	p := idp.StartTest(t)
 	ctx := testContext(t)
 	user := signIn(t, p, idp.UserAmit, idp.AmitPassword, idp.ResourceLending+"/Loans.Read")
-	x, err := token.NewTokenExchange(token.Client{ID: idp.ClientLendingAPI, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.LendingAPISecret)}, opts(p, nil))
+	x, err := token.NewTokenExchange(token.Client{ID: idp.ClientLendingAPI, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.LendingAPISecret)}, exchangeOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestWorkloadIdentityFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientCBSBatch, TokenURL: p.TokenURL(), Auth: token.ClientAssertion(fa.Assertion)},
-		[]string{idp.ResourceLending + "/.default"}, opts(p, nil))
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestProviderStoppedMidTest(t *testing.T) {
 	p := idp.StartTest(t)
 	clk := newClock()
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceLending + "/.default"}, opts(p, clk), func(o *token.Options) { o.Timeout = 2 * time.Second })
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, clk), func(o *token.CachedOptions) { o.Timeout = 2 * time.Second })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestServerErrorAndRetryAfter(t *testing.T) {
 			p := idp.StartTest(t)
 			clk := newClock()
 			src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-				nil, opts(p, clk))
+				nil, cachedOpts(p, clk))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -447,7 +447,7 @@ func TestRetryAfterDuringBackgroundRefresh(t *testing.T) {
 	p := idp.StartTest(t)
 	clk := newClock()
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceLending + "/.default"}, opts(p, clk))
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, clk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestShortLivedTokens(t *testing.T) {
 	const life = 2 * time.Second
 	p := idp.StartTest(t, func(o *idp.Options) { o.AccessTokenLifetime = life })
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceLending + "/.default"}, opts(p, nil))
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestShortLivedTokens(t *testing.T) {
 
 func TestDiscovery(t *testing.T) {
 	p := idp.StartTest(t)
-	ep, err := token.Discover(testContext(t), p.Issuer(), opts(p, nil))
+	ep, err := token.Discover(testContext(t), p.Issuer(), discoverOpts(p, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,7 +546,7 @@ func TestDiscovery(t *testing.T) {
 
 func TestOAuth2Interop(t *testing.T) {
 	p := idp.StartTest(t)
-	src, _ := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)}, nil, opts(p, nil))
+	src, _ := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)}, nil, cachedOpts(p, nil))
 	defer src.Close()
 	ot, err := token.OAuth2(context.Background(), src).Token()
 	if err != nil || !ot.Valid() {

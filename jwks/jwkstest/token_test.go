@@ -118,7 +118,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 func TestTokenEndpointClientCredentials(t *testing.T) {
 	s := entraServer(t)
 	ctx := context.Background()
-	ep, err := token.Discover(ctx, s.EntraIssuer(jwkstest.TenantID), func(o *token.Options) { o.HTTPClient = s.Client() })
+	ep, err := token.Discover(ctx, s.EntraIssuer(jwkstest.TenantID), func(o *token.DiscoverOptions) { o.HTTPClient = s.Client() })
 	if err != nil {
 		t.Fatal(err)
 	}

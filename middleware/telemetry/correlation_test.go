@@ -44,7 +44,7 @@ func TestDownstreamTokenJoinsTheRequestTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, err := token.NewCachedClientCredentials(token.Client{ID: "lending-api", TokenURL: idp.URL + "/oauth2/v2.0/token", Auth: token.ClientSecretPost("lending-api-secret-3f9")},
-		[]string{"api://core-banking/.default"}, func(o *token.Options) {
+		[]string{"api://core-banking/.default"}, func(o *token.CachedOptions) {
 			o.HTTPClient = telemetry.HTTPClient(idp.Client())
 			o.Audit = h
 		})

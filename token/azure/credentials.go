@@ -2,6 +2,7 @@ package azure
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -23,11 +25,17 @@ const (
 )
 
 // Options configure the constructors of this package. The embedded
-// token.Options tune the cache (refresh window, margin, backoff, Audit,
-// Logger, Now); HTTPClient, when set, carries azidentity's requests, and
-// Tenant is the tenant of workload identity and DefaultCredential.
+// token.CacheOptions tune the cache (refresh window, margin, backoff,
+// Audit, Logger, Now).
 type Options struct {
-	token.Options
+	token.CacheOptions
+
+	// HTTPClient, when set, carries azidentity's requests (as
+	// ClientOptions.Transport, unless that is set).
+	HTTPClient *http.Client
+	// Tenant is the tenant of WorkloadIdentity (in place of
+	// AZURE_TENANT_ID) and of DefaultCredential.
+	Tenant string
 
 	// ClientID selects a user-assigned managed identity by its client ID;
 	// for WorkloadIdentity it is the app's client ID in place of
@@ -53,19 +61,15 @@ type Options struct {
 
 func newOptions(optFns []func(*Options)) *Options {
 	o := &Options{}
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(o)
-		}
-	}
+	option.Apply(o, optFns)
 	if o.ClientOptions.Transport == nil && o.HTTPClient != nil {
 		o.ClientOptions.Transport = o.HTTPClient
 	}
 	return o
 }
 
-// cacheOptions are the token.Options the cache is built with.
-func (o *Options) cacheOptions(to *token.Options) { *to = o.Options }
+// cacheOptions are the token.CacheOptions the cache is built with.
+func (o *Options) cacheOptions(to *token.CacheOptions) { *to = o.CacheOptions }
 
 var (
 	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)

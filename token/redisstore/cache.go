@@ -148,10 +148,10 @@ func (c *Source) take(r *record) *token.Token {
 	return r.token()
 }
 
-// SecondLevel is [Store.Source] in the shape of token.Options.SecondLevel,
+// SecondLevel is [Store.Source] in the shape of token.ExchangeOptions.SecondLevel,
 // for the caches of a token.Exchange (on-behalf-of and token exchange):
 //
-//	x, err := token.NewOnBehalfOf(client, func(o *token.Options) { o.SecondLevel = store.SecondLevel })
+//	x, err := token.NewOnBehalfOf(client, func(o *token.ExchangeOptions) { o.SecondLevel = store.SecondLevel })
 //
 // The key token gives names no subject token, and the Redis key is a hash
 // of it.

@@ -15,7 +15,7 @@
 //	cache, err := token.NewCache(l2)
 //
 //	// The on-behalf-of cache of a token.Exchange:
-//	obo, err := token.NewOnBehalfOf(api, func(o *token.Options) { o.SecondLevel = store.SecondLevel })
+//	obo, err := token.NewOnBehalfOf(api, func(o *token.ExchangeOptions) { o.SecondLevel = store.SecondLevel })
 //
 // Any [goredis.UniversalClient] works: a single node, Sentinel or Cluster.
 //

@@ -347,10 +347,6 @@ func identify(e *audit.Event, c *idbridge.Claims) {
 	e.TokenID = audit.TokenID(id)
 }
 
-// rbacDecideQuiet decides with an *rbac.Policy without its per-decision
-// audit event (rbac.Options.AuditDecisions).
-var rbacDecideQuiet = authzhook.DecideQuiet.(func(*rbac.Policy, context.Context, *idbridge.Claims) rbac.Decision)
-
 // quietDecider returns how the guard decides with an *rbac.Policy when it
 // records the request's authz event itself: without the policy's own event
 // for the same decision, so that each decision is recorded once. nil for
@@ -360,5 +356,7 @@ func quietDecider(p Policy) func(context.Context, *idbridge.Claims) rbac.Decisio
 	if !ok || rp == nil {
 		return nil
 	}
-	return func(ctx context.Context, c *idbridge.Claims) rbac.Decision { return rbacDecideQuiet(rp, ctx, c) }
+	return func(ctx context.Context, c *idbridge.Claims) rbac.Decision {
+		return rp.DecideContext(authzhook.Quiet(ctx), c)
+	}
 }

@@ -123,10 +123,10 @@ func rawList(v json.RawMessage, spaced bool) ([]string, bool) {
 func claimsFromJSON(payload []byte) (*idbridge.Claims, *extras, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil {
-		return nil, nil, fmt.Errorf("claims are not a JSON object: %w", err)
+		return nil, nil, &idbridge.ParseError{Err: idbridge.ErrMalformed, Detail: "claims are not a JSON object: " + err.Error()}
 	}
 	if m == nil {
-		return nil, nil, fmt.Errorf("claims are not a JSON object")
+		return nil, nil, &idbridge.ParseError{Err: idbridge.ErrMalformed, Detail: "claims are not a JSON object"}
 	}
 	x := &extras{raw: map[string]json.RawMessage{}}
 	dropped := false

@@ -1,7 +1,6 @@
 package rbac
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -53,9 +52,6 @@ var (
 	// ErrGroupSource: the configured [GroupSource] failed; the decision
 	// fails closed rather than deciding on partial groups.
 	ErrGroupSource = reason.New(reason.IdPUnavailable, "rbac: group source unavailable")
-	// ErrNoFile: Reload was called on a policy that was not loaded from a
-	// file.
-	ErrNoFile = errors.New("rbac: policy has no file to reload")
 )
 
 // PolicyError is one problem in a policy file, with its position so a
@@ -98,10 +94,10 @@ func (e *PolicyError) Unwrap() error { return ErrInvalidPolicy }
 // deny rule for leavers can surface as "revoked" while still matching
 // errors.Is(err, ErrDenied).
 type DeniedError struct {
-	Err    error           // the sentinel
-	Rule   string          // deny rule, SoD constraint or issuer; "" for default deny
-	Class  idbridge.Reason // reason class
-	Detail string          // human detail; never contains a token or secret
+	Err    error  // the sentinel
+	Rule   string // deny rule, SoD constraint or issuer; "" for default deny
+	Detail string // human detail; never contains a token or secret
+	class  idbridge.Reason
 }
 
 // Error returns the sentinel's message, the rule and the detail.
@@ -121,6 +117,6 @@ func (e *DeniedError) Unwrap() error { return e.Err }
 
 // Reason returns the reason class, which for deny rules may differ from
 // the sentinel's (a leaver rule reports "revoked").
-func (e *DeniedError) Reason() idbridge.Reason { return e.Class }
+func (e *DeniedError) Reason() idbridge.Reason { return e.class }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

@@ -9,8 +9,8 @@ import (
 // GroupSource resolves a user's groups when the token does not carry them:
 // Entra leaves out the groups claim past 200 groups (overage) and points to
 // Microsoft Graph instead. Implementations live in rbac/graph (Graph
-// getMemberObjects) and rbac/ldap (AD/LDAP with nested groups); [StaticGroups]
-// serves tests.
+// getMemberObjects) and rbac/ldap (AD/LDAP with nested groups);
+// [GroupSourceFunc] adapts a function.
 //
 // Groups must be safe for concurrent use by multiple goroutines and return
 // group IDs of the kind the issuer declares (group_ids); they are matched
@@ -26,20 +26,4 @@ type GroupSourceFunc func(ctx context.Context, c *idbridge.Claims) ([]string, er
 // Groups calls f(ctx, c).
 func (f GroupSourceFunc) Groups(ctx context.Context, c *idbridge.Claims) ([]string, error) {
 	return f(ctx, c)
-}
-
-// StaticGroups is a fixed group source keyed by the user's object ID (oid),
-// falling back to the subject (sub), for tests and small fixed setups. An
-// unknown user has no groups.
-type StaticGroups map[string][]string
-
-// Groups returns the groups listed for c's oid, or else its sub.
-func (s StaticGroups) Groups(_ context.Context, c *idbridge.Claims) ([]string, error) {
-	if c == nil {
-		return nil, nil
-	}
-	if g, ok := s[c.ObjectID]; ok && c.ObjectID != "" {
-		return g, nil
-	}
-	return s[c.Subject], nil
 }

@@ -136,7 +136,7 @@ func newPolicy(optFns []func(*Options)) (*Policy, error) {
 		m := make(map[string]GroupSource, len(o.GroupSources))
 		for k, v := range o.GroupSources {
 			if v == nil {
-				return nil, fmt.Errorf("rbac: GroupSources[%q] is nil", k)
+				return nil, fmt.Errorf("rbac: %w: GroupSources[%q] is nil", idbridge.ErrInvalidOptions, k)
 			}
 			m[k] = v
 		}
@@ -148,12 +148,12 @@ func newPolicy(optFns []func(*Options)) (*Policy, error) {
 func (p *Policy) loadFile() (*compiled, error) {
 	f, err := os.Open(p.path)
 	if err != nil {
-		return nil, fmt.Errorf("rbac: open policy: %w", err)
+		return nil, fmt.Errorf("%w: open: %w", ErrInvalidPolicy, err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, p.opts.MaxSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("rbac: read policy: %w", err)
+		return nil, fmt.Errorf("%w: read: %w", ErrInvalidPolicy, err)
 	}
 	return p.compileBytes(filepath.Base(p.path), data)
 }
@@ -217,7 +217,8 @@ func trimSpace(s string) string { return string(bytes.TrimSpace([]byte(s))) }
 // problems. Either way a policy.reloaded audit event records the outcome.
 func (p *Policy) Reload(ctx context.Context) error {
 	if p.path == "" {
-		return ErrNoFile
+		// Reload is for policies loaded with NewPolicy.
+		return fmt.Errorf("rbac: %w: the policy has no file to reload", idbridge.ErrInvalidOptions)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -300,19 +301,18 @@ func (p *Policy) Decide(c *idbridge.Claims) Decision {
 
 // DecideContext is [Policy.Decide] with a context for the group source.
 func (p *Policy) DecideContext(ctx context.Context, c *idbridge.Claims) Decision {
-	if p.opts.AuditDecisions {
+	if p.opts.AuditDecisions && !authzhook.IsQuiet(ctx) {
 		return p.decideAudited(ctx, c)
 	}
 	return p.decideIn(ctx, p.cur.Load(), c, nil)
 }
 
-// decideQuiet decides without recording the decision, for callers that
-// record it themselves (Authorize, middleware's guard through authzhook).
+// decideQuiet decides without recording the decision, for Authorize,
+// which records it itself. (Middleware's guard does the same through
+// DecideContext with a context marked by authzhook.Quiet.)
 func (p *Policy) decideQuiet(ctx context.Context, c *idbridge.Claims) Decision {
 	return p.decideIn(ctx, p.cur.Load(), c, nil)
 }
-
-func init() { authzhook.DecideQuiet = (*Policy).decideQuiet }
 
 // decideAudited decides and records the decision (Options.AuditDecisions).
 func (p *Policy) decideAudited(ctx context.Context, c *idbridge.Claims) Decision {

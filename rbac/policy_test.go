@@ -340,7 +340,7 @@ func TestOverage(t *testing.T) {
 		t.Errorf("no source: %v, want ErrGroupsOverage", d.Err())
 	}
 
-	src := StaticGroups{over.ObjectID: {lendingRM}}
+	src := staticGroups{over.ObjectID: {lendingRM}}
 	d = loadBank(t, func(o *Options) { o.Groups = src }).DecideContext(context.Background(), over)
 	if !d.OK() || !d.HasRole("LoanViewer") {
 		t.Errorf("static source: %v %v", d.Err(), d.Roles())
@@ -420,7 +420,7 @@ func TestReload(t *testing.T) {
 		t.Error("missing file loaded")
 	}
 	pb, _ := ParsePolicy([]byte(minimal))
-	if err := pb.Reload(context.Background()); !errors.Is(err, ErrNoFile) {
+	if err := pb.Reload(context.Background()); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("Reload without file: %v", err)
 	}
 }
@@ -788,4 +788,19 @@ mappings:
 	if len(e.Matched) != 1 || !slices.Equal(e.Matched[0].Because, []string{"app_role Reader"}) {
 		t.Errorf("explanation %+v, want only app_role Reader (the source said: no groups)", e.Matched)
 	}
+}
+
+// staticGroups is a fixed group source keyed by the user's object ID (oid),
+// falling back to the subject (sub). An unknown user has no groups.
+type staticGroups map[string][]string
+
+// Groups returns the groups listed for c's oid, or else its sub.
+func (s staticGroups) Groups(_ context.Context, c *idbridge.Claims) ([]string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if g, ok := s[c.ObjectID]; ok && c.ObjectID != "" {
+		return g, nil
+	}
+	return s[c.Subject], nil
 }

@@ -205,7 +205,7 @@ func (d Decision) Reason() idbridge.Reason {
 // rule). Its reason class equals [Decision.Reason].
 func (d Decision) Err() error {
 	if d.s == nil {
-		return &DeniedError{Err: ErrNoMatch, Class: reason.Forbidden, Detail: "zero decision"}
+		return &DeniedError{Err: ErrNoMatch, class: reason.Forbidden, Detail: "zero decision"}
 	}
 	switch d.status {
 	case stAllow:
@@ -213,11 +213,11 @@ func (d Decision) Err() error {
 	case stNoClaims:
 		return ErrNoClaims
 	case stIssuer:
-		return &DeniedError{Err: ErrIssuer, Class: reason.Issuer, Detail: fmt.Sprintf("iss %q", d.c.Issuer)}
+		return &DeniedError{Err: ErrIssuer, class: reason.Issuer, Detail: fmt.Sprintf("iss %q", d.c.Issuer)}
 	case stTenant:
-		return &DeniedError{Err: ErrTenant, Class: reason.Tenant, Detail: fmt.Sprintf("tid %q", d.c.TenantID)}
+		return &DeniedError{Err: ErrTenant, class: reason.Tenant, Detail: fmt.Sprintf("tid %q", d.c.TenantID)}
 	case stClaimType:
-		return &DeniedError{Err: ErrClaimType, Class: reason.Forbidden, Detail: fmt.Sprintf("claim %q", d.ext.detail)}
+		return &DeniedError{Err: ErrClaimType, class: reason.Forbidden, Detail: fmt.Sprintf("claim %q", d.ext.detail)}
 	case stOverage:
 		return ErrGroupsOverage
 	case stGroupSource:
@@ -239,10 +239,10 @@ func (d Decision) Err() error {
 		return ErrStepUp
 	case stDenied:
 		r := d.s.denies[d.rule]
-		return &DeniedError{Err: ErrDenied, Rule: r.id, Class: r.class, Detail: r.desc}
+		return &DeniedError{Err: ErrDenied, Rule: r.id, class: r.class, Detail: r.desc}
 	case stSoD:
 		r := d.s.sods[d.rule]
-		return &DeniedError{Err: ErrSoD, Rule: r.id, Class: reason.Forbidden,
+		return &DeniedError{Err: ErrSoD, Rule: r.id, class: reason.Forbidden,
 			Detail: fmt.Sprintf("roles %s and %s may not be held together", d.s.roles[d.roleA].name, d.s.roles[d.roleB].name)}
 	}
 	return ErrNoMatch
@@ -284,12 +284,12 @@ func (d Decision) Check(permission string) error {
 		return nil
 	}
 	if d.grantsVia(d.nearStepUp, permission) {
-		return &DeniedError{Err: ErrStepUp, Rule: d.s.mappings[d.nearStepUp-1].id, Class: reason.StepUpRequired, Detail: fmt.Sprintf("permission %q needs MFA", permission)}
+		return &DeniedError{Err: ErrStepUp, Rule: d.s.mappings[d.nearStepUp-1].id, class: reason.StepUpRequired, Detail: fmt.Sprintf("permission %q needs MFA", permission)}
 	}
 	if d.grantsVia(d.nearScope, permission) {
-		return &DeniedError{Err: ErrScope, Rule: d.s.mappings[d.nearScope-1].id, Class: reason.InsufficientScope, Detail: fmt.Sprintf("permission %q needs more scopes", permission)}
+		return &DeniedError{Err: ErrScope, Rule: d.s.mappings[d.nearScope-1].id, class: reason.InsufficientScope, Detail: fmt.Sprintf("permission %q needs more scopes", permission)}
 	}
-	return &DeniedError{Err: ErrPermission, Class: reason.InsufficientRole, Detail: fmt.Sprintf("permission %q", permission)}
+	return &DeniedError{Err: ErrPermission, class: reason.InsufficientRole, Detail: fmt.Sprintf("permission %q", permission)}
 }
 
 // grantsVia reports whether mapping m-1 grants permission.

@@ -2,10 +2,24 @@
 // event for each request it decides, decide with an rbac policy without
 // the policy's per-decision event (rbac.Options.AuditDecisions), so that
 // a request leaves exactly one authz event.
+//
+// The guard marks the context it passes to rbac.Policy.DecideContext with
+// [Quiet]; rbac checks [IsQuiet]. Only idbridge packages can import this
+// package, so users cannot silence a policy's audit this way.
 package authzhook
 
-// DecideQuiet is set by package rbac when it is initialized, to a
-// func(*rbac.Policy, context.Context, *idbridge.Claims) rbac.Decision that
-// decides without recording the decision. It is typed any because this
-// package cannot import rbac; middleware asserts the type once.
-var DecideQuiet any
+import "context"
+
+type quietKey struct{}
+
+// Quiet returns ctx marked so that rbac does not record the decisions
+// made with it: the caller records them itself.
+func Quiet(ctx context.Context) context.Context {
+	return context.WithValue(ctx, quietKey{}, true)
+}
+
+// IsQuiet reports whether ctx was marked by [Quiet].
+func IsQuiet(ctx context.Context) bool {
+	q, _ := ctx.Value(quietKey{}).(bool)
+	return q
+}

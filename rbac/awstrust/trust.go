@@ -1,22 +1,19 @@
 package awstrust
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
 
 // Errors. Each is wrapped with detail; match with errors.Is.
 var (
-	// ErrInvalidOptions: options that would generate a trust policy wider
-	// than the grant (no audience for an OIDC issuer) or malformed ARNs.
-	ErrInvalidOptions = errors.New("awstrust: invalid options")
 	// ErrUnsupported (class malformed): a grant IAM cannot federate (an
 	// AWS role granted through an issuer that is not an https OIDC
 	// issuer).
@@ -25,6 +22,10 @@ var (
 	// an IAM policy document this package understands.
 	ErrUnexpectedDocument = reason.New(reason.Malformed, "awstrust: unexpected trust policy document")
 )
+
+// errInvalidOptions: options that would generate a trust policy wider than
+// the grant (no audience for an OIDC issuer) or malformed ARNs.
+var errInvalidOptions = fmt.Errorf("awstrust: %w", idbridge.ErrInvalidOptions)
 
 // SAMLAudience is the SAML:aud every assertion for the AWS console and
 // STS carries.
@@ -141,7 +142,7 @@ func Generate(inv rbac.Inventory, o Options) ([]Trust, error) {
 			}
 			if sam := o.samlProvider(a.RoleARN); sam != "" {
 				if !samlARNRe.MatchString(sam) {
-					return nil, fmt.Errorf("%w: malformed SAML provider ARN %q", ErrInvalidOptions, sam)
+					return nil, fmt.Errorf("%w: malformed SAML provider ARN %q", errInvalidOptions, sam)
 				}
 				t.add(Statement{Sid: "SAML", Effect: "Allow", Principal: Principal{Federated: sam},
 					Action:    actions("sts:AssumeRoleWithSAML", a),
@@ -182,7 +183,7 @@ func (t *Trust) admit(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) error 
 	}
 	m := roleARNRe.FindStringSubmatch(a.RoleARN)
 	if m == nil {
-		return fmt.Errorf("%w: malformed role ARN %q", ErrInvalidOptions, a.RoleARN)
+		return fmt.Errorf("%w: malformed role ARN %q", errInvalidOptions, a.RoleARN)
 	}
 	hosts, err := providerHosts(u, is)
 	if err != nil {
@@ -193,10 +194,10 @@ func (t *Trust) admit(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) error 
 		arn := "arn:" + m[1] + ":iam::" + m[2] + ":oidc-provider/" + h
 		if p := o.ProviderARNs[is.Name]; p != "" {
 			if len(hosts) > 1 {
-				return fmt.Errorf("%w: ProviderARNs[%q] cannot name one provider for a multi-tenant issuer", ErrInvalidOptions, is.Name)
+				return fmt.Errorf("%w: ProviderARNs[%q] cannot name one provider for a multi-tenant issuer", errInvalidOptions, is.Name)
 			}
 			if !oidcARNRe.MatchString(p) || !strings.HasSuffix(p, ":oidc-provider/"+h) {
-				return fmt.Errorf("%w: provider ARN %q is not the IAM OIDC provider of %s", ErrInvalidOptions, p, h)
+				return fmt.Errorf("%w: provider ARN %q is not the IAM OIDC provider of %s", errInvalidOptions, p, h)
 			}
 			arn = p
 		}
@@ -213,11 +214,11 @@ func (t *Trust) admit(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) error 
 func audiences(is rbac.InventoryIssuer, a rbac.AWSRole, o Options) ([]string, error) {
 	auds := o.Audiences[is.Name]
 	if len(auds) == 0 {
-		return nil, fmt.Errorf("%w: no audience for issuer %q (the client ID of the tokens sent to STS); without one %s would trust every client of the IdP", ErrInvalidOptions, is.Name, a.RoleARN)
+		return nil, fmt.Errorf("%w: no audience for issuer %q (the client ID of the tokens sent to STS); without one %s would trust every client of the IdP", errInvalidOptions, is.Name, a.RoleARN)
 	}
 	for _, aud := range auds {
 		if aud == "" || strings.ContainsAny(aud, "*?") {
-			return nil, fmt.Errorf("%w: audience %q for issuer %q: an exact value is required", ErrInvalidOptions, aud, is.Name)
+			return nil, fmt.Errorf("%w: audience %q for issuer %q: an exact value is required", errInvalidOptions, aud, is.Name)
 		}
 	}
 	return auds, nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/awstrust"
 )
@@ -90,7 +91,7 @@ func TestGenerateOptions(t *testing.T) {
 			ProviderARNs: map[string]string{"entra": "arn:aws:iam::111122223333:oidc-provider/accounts.google.com"}},
 		"malformed SAML provider": {Audiences: map[string][]string{"entra": {awsClient}}, SAMLProviders: map[string]string{"*": "EntraID"}},
 	} {
-		if _, err := awstrust.Generate(p.Inventory(), o); !errors.Is(err, awstrust.ErrInvalidOptions) {
+		if _, err := awstrust.Generate(p.Inventory(), o); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

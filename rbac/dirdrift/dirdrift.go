@@ -86,91 +86,138 @@ func Check(ctx context.Context, dir Directory, inv rbac.Inventory, issuer string
 		}
 	}
 	if iss == nil || iss.GroupIDs != rbac.GroupIDDN {
-		return nil, fmt.Errorf("dirdrift: the policy declares no issuer %q with group_ids: dn", issuer)
+		return nil, fmt.Errorf("dirdrift: %w: the policy declares no issuer %q with group_ids: dn", idbridge.ErrInvalidOptions, issuer)
 	}
-	rep := &Report{Issuer: issuer, Findings: []Finding{}}
-	names := map[string]rbac.InventoryGroup{} // issuer+"\x00"+ID
-	for _, g := range inv.Groups {
-		names[g.Issuer+"\x00"+g.ID] = g
-		if g.Issuer != issuer {
+	ck := &checker{dir: dir, issuer: issuer, iss: iss, rep: &Report{Issuer: issuer, Findings: []Finding{}},
+		names: map[string]rbac.InventoryGroup{}, grants: map[string][]grant{}}
+	if err := ck.checkGroups(ctx, inv.Groups); err != nil {
+		return nil, err
+	}
+	for _, dg := range ck.collectGrants(inv.Mappings) {
+		if slices.ContainsFunc(ck.rep.Findings, func(f Finding) bool { return f.Kind == MissingGroup && f.DN == dg.ID }) {
 			continue
 		}
-		ok, err := dir.Exists(ctx, g.ID)
+		if err := ck.checkMembers(ctx, dg); err != nil {
+			return nil, err
+		}
+	}
+	return ck.rep, nil
+}
+
+// checker holds one Check's state.
+type checker struct {
+	dir    Directory
+	issuer string // the policy's name for the directory issuer
+	iss    *rbac.InventoryIssuer
+	rep    *Report
+	names  map[string]rbac.InventoryGroup // issuer+"\x00"+ID
+	grants map[string][]grant             // ad_group ID -> mappings granting it
+}
+
+// grant is a mapping that grants an ad_group, with its condition.
+type grant struct {
+	mapping string
+	clauses []rbac.Clause
+}
+
+// checkGroups checks that the groups of the directory issuer exist.
+func (ck *checker) checkGroups(ctx context.Context, groups []rbac.InventoryGroup) error {
+	for _, g := range groups {
+		ck.names[g.Issuer+"\x00"+g.ID] = g
+		if g.Issuer != ck.issuer {
+			continue
+		}
+		ok, err := ck.dir.Exists(ctx, g.ID)
 		if err != nil {
-			return nil, fmt.Errorf("dirdrift: group %s: %w", g.Name, err)
+			return fmt.Errorf("dirdrift: group %s: %w", g.Name, err)
 		}
-		rep.GroupsChecked++
+		ck.rep.GroupsChecked++
 		if !ok {
-			rep.Findings = append(rep.Findings, Finding{Kind: MissingGroup, Group: g.Name, DN: g.ID, Detail: "no such entry in the directory"})
+			ck.rep.Findings = append(ck.rep.Findings, Finding{Kind: MissingGroup, Group: g.Name, DN: g.ID, Detail: "no such entry in the directory"})
 		}
 	}
-	// Which mappings grant each ad_group.
-	type grant struct {
-		mapping string
-		clauses []rbac.Clause
-	}
-	grants := map[string][]grant{}
+	return nil
+}
+
+// collectGrants records which mappings grant each ad_group and returns the
+// ad_groups in policy order.
+func (ck *checker) collectGrants(mappings []rbac.InventoryRule) []rbac.DirectoryGroup {
 	var order []rbac.DirectoryGroup
-	for _, m := range inv.Mappings {
+	for _, m := range mappings {
 		for _, dg := range m.DirectoryGroups {
-			if _, seen := grants[dg.ID]; !seen {
+			if _, seen := ck.grants[dg.ID]; !seen {
 				order = append(order, dg)
 			}
-			grants[dg.ID] = append(grants[dg.ID], grant{m.ID, m.When})
+			ck.grants[dg.ID] = append(ck.grants[dg.ID], grant{m.ID, m.When})
 		}
 	}
-	for _, dg := range order {
-		if slices.ContainsFunc(rep.Findings, func(f Finding) bool { return f.Kind == MissingGroup && f.DN == dg.ID }) {
-			continue
+	return order
+}
+
+// checkMembers reports the members of an ad_group the policy does not
+// grant it to.
+func (ck *checker) checkMembers(ctx context.Context, dg rbac.DirectoryGroup) error {
+	members, err := ck.dir.Members(ctx, dg.ID)
+	if err != nil {
+		return fmt.Errorf("dirdrift: members of %s: %w", dg.Name, err)
+	}
+	var who []string
+	for _, g := range ck.grants[dg.ID] {
+		for _, cl := range g.clauses {
+			var gs []string
+			for _, id := range cl.Groups {
+				gs = append(gs, ck.names[cl.Issuer+"\x00"+id].Name)
+			}
+			who = append(who, strings.Join(gs, " and "))
 		}
-		members, err := dir.Members(ctx, dg.ID)
+	}
+	for _, u := range members {
+		ck.rep.UsersChecked++
+		groups, err := ck.dir.Groups(ctx, &idbridge.Claims{Issuer: ck.iss.Issuer, Subject: u})
 		if err != nil {
-			return nil, fmt.Errorf("dirdrift: members of %s: %w", dg.Name, err)
+			return fmt.Errorf("dirdrift: groups of a member of %s: %w", dg.Name, err)
 		}
-		var who []string
-		for _, g := range grants[dg.ID] {
-			for _, cl := range g.clauses {
-				var gs []string
-				for _, id := range cl.Groups {
-					gs = append(gs, names[cl.Issuer+"\x00"+id].Name)
-				}
-				who = append(who, strings.Join(gs, " and "))
-			}
+		if !ck.granted(dg, heldGroups(groups)) {
+			ck.rep.Findings = append(ck.rep.Findings, Finding{Kind: UngrantedMember, Group: dg.Name, DN: dg.ID, User: u,
+				Detail: "the policy grants it only to members of " + strings.Join(who, "; or ")})
 		}
-		for _, u := range members {
-			rep.UsersChecked++
-			groups, err := dir.Groups(ctx, &idbridge.Claims{Issuer: iss.Issuer, Subject: u})
-			if err != nil {
-				return nil, fmt.Errorf("dirdrift: groups of a member of %s: %w", dg.Name, err)
+	}
+	return nil
+}
+
+// heldGroups indexes a user's directory groups by DN ("dn:" + DN) and by
+// the value of a single-valued first RDN, usually the cn ("name:" + value
+// in lower case), which is how groups of other issuers are matched.
+func heldGroups(groups []string) map[string]bool {
+	held := map[string]bool{}
+	for _, g := range groups {
+		held["dn:"+g] = true
+		if dn, err := goldap.ParseDN(g); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) == 1 {
+			held["name:"+strings.ToLower(dn.RDNs[0].Attributes[0].Value)] = true
+		}
+	}
+	return held
+}
+
+// granted reports whether a user holding held is in every group of at
+// least one condition that grants dg.
+func (ck *checker) granted(dg rbac.DirectoryGroup, held map[string]bool) bool {
+	has := func(issuerName, id string) bool {
+		if issuerName == ck.issuer {
+			return held["dn:"+id]
+		}
+		return held["name:"+strings.ToLower(ck.names[issuerName+"\x00"+id].Name)]
+	}
+	for _, g := range ck.grants[dg.ID] {
+		for _, cl := range g.clauses {
+			all := len(cl.Groups) > 0
+			for _, id := range cl.Groups {
+				all = all && has(cl.Issuer, id)
 			}
-			held := map[string]bool{}
-			for _, g := range groups {
-				held["dn:"+g] = true
-				if dn, err := goldap.ParseDN(g); err == nil && len(dn.RDNs) > 0 && len(dn.RDNs[0].Attributes) == 1 {
-					held["name:"+strings.ToLower(dn.RDNs[0].Attributes[0].Value)] = true
-				}
-			}
-			has := func(issuerName, id string) bool {
-				if issuerName == issuer {
-					return held["dn:"+id]
-				}
-				return held["name:"+strings.ToLower(names[issuerName+"\x00"+id].Name)]
-			}
-			granted := false
-			for _, g := range grants[dg.ID] {
-				for _, cl := range g.clauses {
-					all := len(cl.Groups) > 0
-					for _, id := range cl.Groups {
-						all = all && has(cl.Issuer, id)
-					}
-					granted = granted || all
-				}
-			}
-			if !granted {
-				rep.Findings = append(rep.Findings, Finding{Kind: UngrantedMember, Group: dg.Name, DN: dg.ID, User: u,
-					Detail: "the policy grants it only to members of " + strings.Join(who, "; or ")})
+			if all {
+				return true
 			}
 		}
 	}
-	return rep, nil
+	return false
 }

@@ -168,7 +168,7 @@ func NewSource(tenantID string, src token.Source, optFns ...func(*Options)) (*So
 
 // invalid is the error of NewSource given unusable options.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("graph: "+format, args...)
+	return fmt.Errorf("graph: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
 // check validates the options and fills in their defaults.

@@ -340,7 +340,7 @@ func TestNewSourceValidates(t *testing.T) {
 		{tenant, staticToken, "https://graph.example/v1.0?x=1"},
 	}
 	for _, tt := range tests {
-		if _, err := graph.NewSource(tt.tenant, tt.tok, func(o *graph.Options) { o.Endpoint = tt.endpoint }); err == nil {
+		if _, err := graph.NewSource(tt.tenant, tt.tok, func(o *graph.Options) { o.Endpoint = tt.endpoint }); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("NewSource(%q, endpoint %q) accepted", tt.tenant, tt.endpoint)
 		}
 	}

@@ -51,7 +51,7 @@ func (d *Directory) withConn(ctx context.Context, fn func(*goldap.Conn) error) e
 	case <-ctx.Done():
 		return fmt.Errorf("%w: waiting for a connection: %w", ErrUnavailable, ctx.Err())
 	case <-d.done:
-		return ErrClosed
+		return errClosed
 	}
 	defer func() { <-d.sem }()
 
@@ -78,7 +78,7 @@ func (d *Directory) get(ctx context.Context) (*goldap.Conn, bool, error) {
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
-		return nil, false, ErrClosed
+		return nil, false, errClosed
 	}
 	for len(d.idle) > 0 {
 		c := d.idle[len(d.idle)-1]

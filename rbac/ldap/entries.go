@@ -2,7 +2,6 @@ package ldap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -21,7 +21,7 @@ const maxMembers = 100000
 // the groups a policy declares are real.
 func (d *Directory) Exists(ctx context.Context, dn string) (bool, error) {
 	if _, err := goldap.ParseDN(dn); err != nil {
-		return false, fmt.Errorf("ldap: malformed DN: %w", err)
+		return false, fmt.Errorf("%w: malformed DN: %w", ErrNoGroup, err)
 	}
 	var found bool
 	err := d.withConn(ctx, func(conn *goldap.Conn) error {
@@ -53,7 +53,7 @@ var groupClasses = []string{"group", "groupofnames", "groupofuniquenames"}
 // 100,000 users is ErrUnavailable.
 func (d *Directory) Members(ctx context.Context, groupDN string) ([]string, error) {
 	if _, err := goldap.ParseDN(groupDN); err != nil {
-		return nil, fmt.Errorf("ldap: malformed DN: %w", err)
+		return nil, fmt.Errorf("%w: malformed DN: %w", ErrNoGroup, err)
 	}
 	var out []string
 	var bad error // not returned from the callback, which would retry it as a broken connection
@@ -119,8 +119,10 @@ func (d *Directory) Members(ctx context.Context, groupDN string) ([]string, erro
 	return out, nil
 }
 
-// ErrNoGroup: the DN given to [Directory.Members] names no group.
-var ErrNoGroup = errors.New("ldap: no such group")
+// ErrNoGroup (class missing_claim): the DN given to [Directory.Members]
+// names no group, or a DN given to Members or [Directory.Exists] is
+// malformed.
+var ErrNoGroup = reason.New(reason.MissingClaim, "ldap: no such group")
 
 func normDN(s string) string {
 	if n, ok := rbac.NormalizeGroupID(rbac.GroupIDDN, s); ok {

@@ -35,9 +35,10 @@ var (
 	// ErrUnavailable: the directory could not be reached or did not answer
 	// within the timeout, or the service account could not bind.
 	ErrUnavailable = reason.New(reason.IdPUnavailable, "ldap: directory unavailable")
-	// ErrClosed: the Directory was closed.
-	ErrClosed = errors.New("ldap: directory closed")
 )
+
+// errClosed is the error of a call after Close.
+var errClosed = fmt.Errorf("ldap: directory %w", idbridge.ErrClosed)
 
 // Directory is a connection to one LDAP/AD directory. It is safe for
 // concurrent use by multiple goroutines. Call Close to release its pooled
@@ -102,7 +103,8 @@ func (d *Directory) String() string { return "ldap.Directory(" + d.url + ")" }
 func (d *Directory) GoString() string { return d.String() }
 
 // Close closes the pooled connections; operations in progress finish or
-// fail, later ones return [ErrClosed]. Close is idempotent.
+// fail, later ones return an error wrapping idbridge.ErrClosed. Close is
+// idempotent.
 func (d *Directory) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -209,7 +211,7 @@ func (d *Directory) authenticate(ctx context.Context, username, password string)
 func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 	select {
 	case <-d.done:
-		return ErrClosed
+		return errClosed
 	default:
 	}
 	select {
@@ -217,7 +219,7 @@ func (d *Directory) bindAs(ctx context.Context, dn, password string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: waiting to bind: %w", ErrUnavailable, ctx.Err())
 	case <-d.done:
-		return ErrClosed
+		return errClosed
 	}
 	defer func() { <-d.binds }()
 	conn, err := d.dial(ctx)
@@ -429,7 +431,7 @@ func claimString(c *idbridge.Claims, name string) string {
 // wrap gives every directory failure the ErrUnavailable class unless it
 // already has one of ours.
 func (d *Directory) wrap(err error) error {
-	for _, s := range []error{ErrUnavailable, ErrClosed, ErrInvalidCredentials, ErrDisabled, ErrNoUser} {
+	for _, s := range []error{ErrUnavailable, idbridge.ErrClosed, ErrInvalidCredentials, ErrDisabled, ErrNoUser, ErrNoGroup} {
 		if errors.Is(err, s) {
 			return err
 		}

@@ -45,8 +45,8 @@ func TestNewDirectoryValidates(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewDirectory(tt.url, tt.fn)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err %v, want %q", err, tt.want)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, idbridge.ErrInvalidOptions) {
+				t.Fatalf("err %v, want %q (invalid options)", err, tt.want)
 			}
 			if strings.Contains(err.Error(), "reader-secret-pw") {
 				t.Fatal("error carries the service password")
@@ -196,7 +196,7 @@ func TestRejectedWithoutNetwork(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal("second Close:", err)
 	}
-	if err := d.Check(ctx); !errors.Is(err, ErrClosed) {
+	if err := d.Check(ctx); !errors.Is(err, idbridge.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }
@@ -236,7 +236,7 @@ func TestUserBindsAreBounded(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.bindAs(context.Background(), "uid=x,dc=bank,dc=example", "pw"); !errors.Is(err, ErrClosed) {
+	if err := d.bindAs(context.Background(), "uid=x,dc=bank,dc=example", "pw"); !errors.Is(err, idbridge.ErrClosed) {
 		t.Fatalf("bind after Close: %v", err)
 	}
 }

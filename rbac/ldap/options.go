@@ -11,6 +11,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/option"
 )
 
@@ -158,7 +160,7 @@ func (o Options) LogValue() slog.Value { return slog.StringValue(o.String()) }
 
 // invalid is the error of a constructor given unusable options.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("ldap: "+format, args...)
+	return fmt.Errorf("ldap: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
 // check validates the options for a directory at rawURL and fills in

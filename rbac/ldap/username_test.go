@@ -7,6 +7,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -65,16 +66,16 @@ func TestUsernameAttribute(t *testing.T) {
 		{"same twice", "", "(|(uid={username})(UID={username}))", "uid", ""},
 		{"configured", "sAMAccountName", "(|(sAMAccountName={username})(userPrincipalName={username}))", "sAMAccountName", ""},
 		{"two attributes", "", "(|(sAMAccountName={username})(userPrincipalName={username}))", "",
-			"ldap: UserFilter compares {username} with both sAMAccountName and userPrincipalName; set UsernameAttribute to the one whose value names the user"},
+			"ldap: invalid options: UserFilter compares {username} with both sAMAccountName and userPrincipalName; set UsernameAttribute to the one whose value names the user"},
 		{"no equality term", "", "(uid=*{username}*)", "",
-			"ldap: UserFilter has no (attribute={username}) term; set UsernameAttribute to the attribute whose value names the user"},
-		{"bad configured", "uid)(x", defaultUserFilter, "", `ldap: UsernameAttribute "uid)(x" is not an attribute name`},
+			"ldap: invalid options: UserFilter has no (attribute={username}) term; set UsernameAttribute to the attribute whose value names the user"},
+		{"bad configured", "uid)(x", defaultUserFilter, "", `ldap: invalid options: UsernameAttribute "uid)(x" is not an attribute name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := usernameAttribute(tt.configured, tt.filter)
 			if tt.wantErr != "" {
-				if err == nil || err.Error() != tt.wantErr {
+				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, idbridge.ErrInvalidOptions) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
 				}
 				return

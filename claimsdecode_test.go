@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idbridge/idbridge/internal/strictjson"
 )
@@ -79,5 +80,31 @@ func TestDecodeAllocations(t *testing.T) {
 	})
 	if n > 3 {
 		t.Fatalf("decodeClaims allocates %v times, want <= 3 (aud, roles, scp)", n)
+	}
+}
+
+// TestDecodeClaimsNumericDates is jwks's test of the NumericDate rules,
+// kept when the claims reader moved here.
+func TestDecodeClaimsNumericDates(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{`{"exp":1800000000}`, time.Unix(1800000000, 0), true},
+		{`{"exp":1800000000.25}`, time.Unix(1800000000, 250000000), true},
+		{`{"exp":1.8e9}`, time.Unix(1800000000, 0), true},
+		{`{"exp":-1}`, time.Unix(-1, 0), true},
+		{`{"exp":1e300}`, time.Time{}, false},
+		{`{"exp":"1800000000"}`, time.Time{}, false},
+		{`{"exp":true}`, time.Time{}, false},
+		{`{"exp":null}`, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		var c Claims
+		detail := decodeClaims(tt.in, &c)
+		if (detail == "") != tt.ok || !c.ExpiresAt.Equal(tt.want) {
+			t.Errorf("decodeClaims(%s) = %v, %q; want %v ok=%v", tt.in, c.ExpiresAt, detail, tt.want, tt.ok)
+		}
 	}
 }

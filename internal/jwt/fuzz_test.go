@@ -221,7 +221,8 @@ func ourStrings(c *idbridge.Claims) map[string]string {
 // to encoding/json: whatever they accept must be valid, duplicate-free JSON
 // that encoding/json reads to the same values, and whatever valid,
 // duplicate-free, shallow JSON object they reject must have a member of the
-// wrong type (or, in a header, crit or b64).
+// wrong type (or, in a header, crit, b64 or a registered name in
+// another letter case).
 func FuzzDecodeDifferential(f *testing.F) {
 	seeds := []string{
 		`{"iss":"https://idp","sub":"s","aud":["a","b"],"exp":1800000000,"nbf":1.5,"iat":-3e2}`,
@@ -350,7 +351,15 @@ func FuzzDecodeDifferential(f *testing.F) {
 					strs = strs && isStr
 				}
 			}
-			if !crit && !b64 && strs {
+			// A registered name in another letter case ("Alg") is refused
+			// on purpose: encoding/json would read it as the name.
+			folded := false
+			for k := range m {
+				for _, r := range []string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "b64"} {
+					folded = folded || k != r && strings.EqualFold(k, r)
+				}
+			}
+			if !crit && !b64 && strs && !folded {
 				t.Fatalf("header %q rejected (%s), but encoding/json reads it", s, hdetail)
 			}
 		}

@@ -1,0 +1,46 @@
+package middleware_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/token"
+)
+
+// TestClosedIntrospectorWire pins what a client is told when the guard's
+// introspector was closed (a shutdown racing a request): 503 with no
+// invalid_token challenge, as before the shared ErrClosed. The token was
+// not judged, so the client must not be told to throw it away.
+func TestClosedIntrospectorWire(t *testing.T) {
+	intro := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a closed introspector called its server")
+	}))
+	defer intro.Close()
+	in, err := token.NewIntrospector(token.Client{ID: "api", Auth: token.ClientSecretBasic("s3cr3t")}, intro.URL, func(o *token.IntrospectorOptions) {
+		o.Issuers = []string{"https://idp.example"}
+		o.Audiences = []string{"api"}
+		o.InsecureAllowHTTP = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	g, err := middleware.New(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Handler(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("handler ran") }), middleware.Authenticated())
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer opaque-token-value")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", rec.Code)
+	}
+	if c := rec.Header().Get("WWW-Authenticate"); strings.Contains(c, "invalid_token") {
+		t.Errorf("challenge %q tells the client its token is invalid", c)
+	}
+}

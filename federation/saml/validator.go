@@ -151,22 +151,8 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	if err != nil {
 		return nil, err
 	}
-	if !sh.assertionSigned && !sh.responseSigned {
-		return nil, fail(ErrSignature, "neither the response nor the assertion is signed")
-	}
-	switch v.o.Signed {
-	case SignedAssertion:
-		if !sh.assertionSigned {
-			return nil, fail(ErrSignature, "the assertion is not signed")
-		}
-	case SignedResponse:
-		if !sh.responseSigned {
-			return nil, fail(ErrSignature, "the response is not signed")
-		}
-	case SignedBoth:
-		if !sh.assertionSigned || !sh.responseSigned {
-			return nil, fail(ErrSignature, "the response and the assertion must both be signed")
-		}
+	if err := v.checkSigned(sh); err != nil {
+		return nil, err
 	}
 	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
 		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
@@ -193,6 +179,29 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 		return nil, fail(ErrIdPUnavailable, "replay cache: %s", cut(err.Error(), 100))
 	}
 	return out, nil
+}
+
+// checkSigned refuses a response without the signatures Options.Signed
+// requires, before the library reads it.
+func (v *Validator) checkSigned(sh shape) error {
+	if !sh.assertionSigned && !sh.responseSigned {
+		return fail(ErrSignature, "neither the response nor the assertion is signed")
+	}
+	switch v.o.Signed {
+	case SignedAssertion:
+		if !sh.assertionSigned {
+			return fail(ErrSignature, "the assertion is not signed")
+		}
+	case SignedResponse:
+		if !sh.responseSigned {
+			return fail(ErrSignature, "the response is not signed")
+		}
+	case SignedBoth:
+		if !sh.assertionSigned || !sh.responseSigned {
+			return fail(ErrSignature, "the response and the assertion must both be signed")
+		}
+	}
+	return nil
 }
 
 // checkTimes applies Options.Leeway, which may be stricter than the

@@ -71,7 +71,7 @@
 // # Errors
 //
 // Every error wraps one sentinel, matched with errors.Is; its reason class
-// (idbridge.Reason) is shared with the rest of the SDK:
+// (idbridge.ReasonOf) is shared with the rest of the SDK:
 //
 //	STS code / local failure                     sentinel                  reason
 //	InvalidIdentityToken                         ErrInvalidIdentityToken   forbidden
@@ -89,6 +89,8 @@
 //	no ID token in the source's token            ErrNoIdentityToken        missing_claim
 //	token lacks configured tags/source identity  ErrSessionAttributes      missing_claim
 //	decision grants no (such) AWS role           ErrNoRole                 insufficient_role, or the denial's
+//	options refused, IRSA token file missing     idbridge.ErrInvalidOptions invalid_options
+//	Provider closed, no valid credentials        idbridge.ErrClosed        closed
 //
 // [*Error] carries the STS code, message and request ID. No error, log line
 // or audit event contains the identity token, the secret access key or the

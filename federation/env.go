@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -26,16 +27,16 @@ const (
 // This is the service's identity, for its own S3 buckets and queues — never
 // a user's token. The file is read again when Kubernetes rotates it
 // (through [token.FileAssertion]), so a long-running pod keeps working.
-// It fails with [ErrInvalidOptions] naming the variable that is missing,
+// It fails with idbridge.ErrInvalidOptions naming the variable that is missing,
 // and Retrieve does so naming the path when the file is not there. Close
 // the Provider when done.
 func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*Options)) (*Provider, error) {
 	file, roleARN := os.Getenv(EnvTokenFile), os.Getenv(EnvRoleARN)
 	if file == "" {
-		return nil, fmt.Errorf("%w: %s is not set (is the pod's service account annotated with eks.amazonaws.com/role-arn?)", ErrInvalidOptions, EnvTokenFile)
+		return nil, fmt.Errorf("federation: %w: %s is not set (is the pod's service account annotated with eks.amazonaws.com/role-arn?)", idbridge.ErrInvalidOptions, EnvTokenFile)
 	}
 	if roleARN == "" {
-		return nil, fmt.Errorf("%w: %s is not set", ErrInvalidOptions, EnvRoleARN)
+		return nil, fmt.Errorf("federation: %w: %s is not set", idbridge.ErrInvalidOptions, EnvRoleARN)
 	}
 	fns := make([]func(*Options), 0, len(optFns)+1)
 	if name := os.Getenv(EnvSessionName); name != "" {
@@ -48,14 +49,14 @@ func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*
 	}
 	fa, err := token.NewFileAssertion(file, func(to *token.FileAssertionOptions) { to.Now = a.o.Now })
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("federation: %w: %w", idbridge.ErrInvalidOptions, err)
 	}
 	a.fetch = func(ctx context.Context) (string, error) {
 		s, err := fa.Assertion(ctx)
-		if err != nil && errors.Is(err, token.ErrInvalidOptions) {
+		if err != nil && (errors.Is(err, idbridge.ErrInvalidOptions) || errors.Is(err, token.ErrInvalidOptions)) {
 			// A file that is not there is the deployment's mistake, not
 			// the IdP's: retries will not fix it.
-			return "", &Error{Err: ErrInvalidOptions, RoleARN: roleARN, Detail: EnvTokenFile + ": " + scrub(err.Error(), 300), Cause: err}
+			return "", &Error{Err: idbridge.ErrInvalidOptions, RoleARN: roleARN, Detail: EnvTokenFile + ": " + scrub(err.Error(), 300), Cause: err}
 		}
 		if err != nil {
 			return "", &Error{Err: ErrTokenSource, RoleARN: roleARN, Detail: scrub(err.Error(), 300), Cause: err}

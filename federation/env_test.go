@@ -104,12 +104,12 @@ func TestFromEnvironmentFailures(t *testing.T) {
 		reason   idbridge.Reason
 		text     string // the whole error text, when asserted
 	}{
-		{name: "no token file variable", role: workloadRole, atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
-		{name: "no role variable", file: file, atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
-		{name: "malformed role", file: file, role: "analytics-s3", atNew: true, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
-		{name: "file missing", file: file + ".missing", role: workloadRole, sentinel: federation.ErrInvalidOptions, reason: "malformed",
+		{name: "no token file variable", role: workloadRole, atNew: true, sentinel: idbridge.ErrInvalidOptions, reason: "invalid_options"},
+		{name: "no role variable", file: file, atNew: true, sentinel: idbridge.ErrInvalidOptions, reason: "invalid_options"},
+		{name: "malformed role", file: file, role: "analytics-s3", atNew: true, sentinel: idbridge.ErrInvalidOptions, reason: "invalid_options"},
+		{name: "file missing", file: file + ".missing", role: workloadRole, sentinel: idbridge.ErrInvalidOptions, reason: "invalid_options",
 			text: "federation: invalid options: AWS_WEB_IDENTITY_TOKEN_FILE: token: invalid options: federated token file " + file + ".missing does not exist (is the projected service account token mounted?) [role " + workloadRole + "]"},
-		{name: "file is a directory", file: t.TempDir(), role: workloadRole, sentinel: federation.ErrInvalidOptions, reason: "malformed"},
+		{name: "file is a directory", file: t.TempDir(), role: workloadRole, sentinel: idbridge.ErrInvalidOptions, reason: "invalid_options"},
 		{name: "token expired in file", file: filepath.Join(t.TempDir(), "old"), role: workloadRole, sentinel: federation.ErrTokenSource, reason: "expired"},
 		{name: "namespace not trusted", file: filepath.Join(t.TempDir(), "other"), role: workloadRole, sentinel: federation.ErrAccessDenied, reason: "forbidden"},
 	}

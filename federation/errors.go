@@ -13,14 +13,14 @@ import (
 // The sentinels, one per failure class. Every error of this package wraps
 // exactly one (usually inside an [*Error] with the STS code and request ID),
 // so callers match with errors.Is and map the reason class with
-// idbridge.Reason. No error ever contains the identity token or a secret.
+// idbridge.ReasonOf. No error ever contains the identity token or a secret.
 var (
-	// ErrInvalidOptions: a constructor refused its options (a malformed role
-	// ARN, no token source, a missing IRSA variable), returned at
-	// construction; or the IRSA token file named by
-	// AWS_WEB_IDENTITY_TOKEN_FILE is missing or unreadable when first read.
-	// A configuration error: not retried, not blamed on the IdP.
-	ErrInvalidOptions = reason.New(reason.Malformed, "federation: invalid options")
+	// A constructor that refuses its options (a malformed role ARN, no
+	// token source, a missing IRSA variable) fails with
+	// idbridge.ErrInvalidOptions, and so does Retrieve when the IRSA token
+	// file named by AWS_WEB_IDENTITY_TOKEN_FILE is missing or unreadable: a
+	// configuration error, not retried, not blamed on the IdP. A closed
+	// Provider without valid credentials fails with idbridge.ErrClosed.
 
 	// ErrTokenSource: the token source could not supply a token. The reason
 	// class is the source's own (revoked when the user must sign in again,
@@ -88,10 +88,6 @@ var (
 	// calling STS would silently give an untagged session.
 	ErrSessionAttributes = reason.New(reason.MissingClaim, "federation: identity token lacks the session tags or source identity")
 
-	// ErrClosed: the [Provider] was closed and holds no credentials that
-	// are still valid.
-	ErrClosed = reason.New(reason.IdPUnavailable, "federation: provider closed")
-
 	// ErrNoRole: the rbac decision grants no AWS role, or not the one asked
 	// for. When the decision denies outright, the error carries the
 	// decision's own reason (revoked for a leaver).
@@ -127,6 +123,9 @@ type Error struct {
 // Error describes the failure without the token or any secret.
 func (e *Error) Error() string {
 	var b strings.Builder
+	if e.Err == idbridge.ErrClosed || e.Err == idbridge.ErrInvalidOptions {
+		b.WriteString("federation: ") // the SDK-wide sentinels name no package
+	}
 	b.WriteString(e.Err.Error())
 	if e.Code != "" {
 		fmt.Fprintf(&b, " (STS %s", e.Code)
@@ -160,9 +159,11 @@ func (e *Error) Unwrap() []error {
 }
 
 // Reason returns the reason class: the cause's when it has one (a token
-// source that needs a new sign-in says revoked), else the sentinel's.
+// source that needs a new sign-in says revoked), else the sentinel's. A
+// configuration error (idbridge.ErrInvalidOptions) and a closed provider
+// (idbridge.ErrClosed) keep their own class whatever the cause.
 func (e *Error) Reason() idbridge.Reason {
-	if e.Cause != nil {
+	if e.Cause != nil && e.Err != idbridge.ErrInvalidOptions && e.Err != idbridge.ErrClosed {
 		if r := reason.Of(e.Cause); r != "" {
 			return r
 		}

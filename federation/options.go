@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/option"
 )
 
@@ -169,7 +170,7 @@ func newOptions(optFns []func(*Options)) (*Options, error) {
 	o.SessionTags = maps.Clone(o.SessionTags)
 	for _, check := range []func(*Options) string{checkSession, checkPolicy, checkTags} {
 		if msg := check(o); msg != "" {
-			return nil, fmt.Errorf("%w: %s", ErrInvalidOptions, msg)
+			return nil, fmt.Errorf("federation: %w: %s", idbridge.ErrInvalidOptions, msg)
 		}
 	}
 	o.Duration = clampDuration(o.Duration)

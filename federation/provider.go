@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/token"
 )
@@ -96,7 +97,7 @@ type exchanger struct {
 // renews in the background; call Close when done.
 func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src token.Source, optFns ...func(*Options)) (*Provider, error) {
 	if src == nil {
-		return nil, fmt.Errorf("%w: nil token source", ErrInvalidOptions)
+		return nil, fmt.Errorf("federation: %w: nil token source", idbridge.ErrInvalidOptions)
 	}
 	a, err := newAssumer(client, roleARN, optFns)
 	if err != nil {
@@ -111,10 +112,10 @@ func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src 
 
 func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFns []func(*Options)) (*assumer, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil STS client", ErrInvalidOptions)
+		return nil, fmt.Errorf("federation: %w: nil STS client", idbridge.ErrInvalidOptions)
 	}
 	if !roleARNRe.MatchString(roleARN) {
-		return nil, fmt.Errorf("%w: malformed IAM role ARN %q (want arn:aws:iam::<12-digit account>:role/<name>)", ErrInvalidOptions, roleARN)
+		return nil, fmt.Errorf("federation: %w: malformed IAM role ARN %q (want arn:aws:iam::<12-digit account>:role/<name>)", idbridge.ErrInvalidOptions, roleARN)
 	}
 	o, err := newOptions(optFns)
 	if err != nil {
@@ -136,7 +137,7 @@ func (a *assumer) provider() (*Provider, error) {
 		o.Timeout = a.o.Timeout
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("federation: %w: %w", idbridge.ErrInvalidOptions, err)
 	}
 	p.cache = cache
 	x.cache = weak.Make(cache)
@@ -162,7 +163,7 @@ func (x *exchanger) exchange(ctx context.Context) (*token.Token, error) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
-		return nil, token.ErrClosed
+		return nil, idbridge.ErrClosed
 	}
 	x.wg.Add(1)
 	x.mu.Unlock()
@@ -223,8 +224,8 @@ func (p *Provider) failed(ctx context.Context, err error) error {
 		return e
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return &aws.RequestCanceledError{Err: err}
-	case errors.Is(err, token.ErrClosed):
-		return &Error{Err: ErrClosed, RoleARN: p.a.roleARN}
+	case errors.Is(err, idbridge.ErrClosed), errors.Is(err, token.ErrClosed):
+		return &Error{Err: idbridge.ErrClosed, RoleARN: p.a.roleARN, Detail: "the provider is closed"}
 	}
 	// The cache refused what STS gave: credentials already inside their
 	// margin (a wrong local clock, a session shorter than a second).
@@ -243,7 +244,7 @@ func (p *Provider) Invalidate() {
 
 // Close stops the background renewal, cancels an exchange in flight and
 // waits for it to end. Retrieve then serves credentials still cached and
-// otherwise fails with [ErrClosed]. Close is idempotent and returns nil.
+// otherwise fails with idbridge.ErrClosed. Close is idempotent and returns nil.
 func (p *Provider) Close() error {
 	p.x.mu.Lock()
 	p.x.closed = true

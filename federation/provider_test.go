@@ -623,7 +623,7 @@ func TestNewProviderRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := federation.NewProvider(tc.client, tc.arn, tc.src, tc.opt)
-			if !errors.Is(err, federation.ErrInvalidOptions) || idbridge.ReasonOf(err) != "malformed" {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || idbridge.ReasonOf(err) != idbridge.ReasonInvalidOptions {
 				t.Fatalf("error %v", err)
 			}
 		})

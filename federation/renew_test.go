@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation"
 )
 
@@ -215,7 +216,7 @@ func TestRenewsWhenNobodyAsks(t *testing.T) {
 		if n := s.calls.Load(); n != after {
 			t.Errorf("%d STS calls after Close", n-after)
 		}
-		if _, err := p.Retrieve(context.Background()); !errors.Is(err, federation.ErrClosed) {
+		if _, err := p.Retrieve(context.Background()); !errors.Is(err, idbridge.ErrClosed) {
 			t.Errorf("Retrieve after Close and expiry: %v, want ErrClosed", err)
 		}
 	})

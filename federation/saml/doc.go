@@ -71,7 +71,7 @@
 //
 // # Errors
 //
-// Every error wraps one sentinel; idbridge.Reason gives its class:
+// Every error wraps one sentinel; idbridge.ReasonOf gives its class:
 //
 //	not base64 / XML, DTD, comment, PI, no or encrypted assertion   ErrMalformed      malformed
 //	bigger than MaxResponseBytes, too deep, too many elements        ErrTooLarge       too_large
@@ -86,6 +86,7 @@
 //	assertion used before                                           ErrReplayed       revoked
 //	no NameID                                                       ErrMissingClaim   missing_claim
 //	no metadata, replay cache cannot record                         ErrIdPUnavailable idp_unavailable
+//	a constructor refused its options                               idbridge.ErrInvalidOptions  invalid_options
 //
 // No error, log line or audit event carries the response, the assertion
 // or an attribute value; the audit's token_id is a hash of the assertion ID.

@@ -6,15 +6,14 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // The sentinels, one per failure class. Every error of this package wraps
-// exactly one, matched with errors.Is; idbridge.Reason gives its class. No
+// exactly one, matched with errors.Is; idbridge.ReasonOf gives its class. No
 // error carries the response, the assertion or an attribute value.
 var (
-	// ErrInvalidOptions: a constructor refused its options.
-	ErrInvalidOptions = reason.New(reason.Malformed, "saml: invalid options")
 	// ErrMalformed: not base64, not well-formed XML, a DTD, comment or
 	// processing instruction, not a samlp:Response, no assertion, an
 	// encrypted assertion, a status other than Success, or an element the
@@ -60,6 +59,11 @@ var (
 	// earlier copy is kept, or the replay cache could not record.
 	ErrIdPUnavailable = reason.New(reason.IdPUnavailable, "saml: IdP metadata unavailable")
 )
+
+// badOptions is a constructor's refusal of its options.
+func badOptions(format string, args ...any) error {
+	return fmt.Errorf("saml: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
+}
 
 // fail wraps sentinel with a detail that never quotes the response.
 func fail(sentinel error, format string, args ...any) error {

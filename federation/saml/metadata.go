@@ -123,10 +123,10 @@ func NewRemoteMetadata(ctx context.Context, rawURL string, opts ...func(*Metadat
 	o := option.New(opts)
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, fail(ErrInvalidOptions, "metadata URL must be an absolute http(s) URL")
+		return nil, badOptions("metadata URL must be an absolute http(s) URL")
 	}
 	if u.Scheme == "http" && !loopback.URL(u) && !o.InsecureAllowHTTP {
-		return nil, fail(ErrInvalidOptions, "metadata URL must use https off loopback")
+		return nil, badOptions("metadata URL must use https off loopback")
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = http.DefaultClient

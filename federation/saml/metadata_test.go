@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/internal/reason"
@@ -144,7 +145,7 @@ func TestRemoteMetadataRefreshesInBackground(t *testing.T) {
 
 func TestMetadataOptionsRefused(t *testing.T) {
 	for _, u := range []string{"http://login.example/md.xml", "ftp://x/y", "/relative"} {
-		if _, err := saml.NewRemoteMetadata(ctx, u); !errors.Is(err, saml.ErrInvalidOptions) {
+		if _, err := saml.NewRemoteMetadata(ctx, u); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: %v, want ErrInvalidOptions", u, err)
 		}
 	}
@@ -152,10 +153,10 @@ func TestMetadataOptionsRefused(t *testing.T) {
 		t.Errorf("metadata without certificates: %v", err)
 	}
 	md, _ := saml.ParseMetadata(theIdPMetadata(t))
-	if _, err := saml.NewValidator(md, "", acsURL); !errors.Is(err, saml.ErrInvalidOptions) {
+	if _, err := saml.NewValidator(md, "", acsURL); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("empty entity ID: %v", err)
 	}
-	if _, err := saml.NewValidator(md, spEntity, "acs"); !errors.Is(err, saml.ErrInvalidOptions) {
+	if _, err := saml.NewValidator(md, spEntity, "acs"); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("relative ACS: %v", err)
 	}
 }

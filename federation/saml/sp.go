@@ -15,7 +15,7 @@ func (v *Validator) AuthnRequest(relayState string) (redirectURL, requestID stri
 	sp := v.serviceProvider()
 	loc := sp.GetSSOBindingLocation(crewjam.HTTPRedirectBinding)
 	if loc == "" {
-		return "", "", fail(ErrInvalidOptions, "the IdP metadata has no HTTP-Redirect SingleSignOnService")
+		return "", "", badOptions("the IdP metadata has no HTTP-Redirect SingleSignOnService")
 	}
 	req, err := sp.MakeAuthenticationRequest(loc, crewjam.HTTPRedirectBinding, crewjam.HTTPPostBinding)
 	if err != nil {

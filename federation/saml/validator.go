@@ -65,18 +65,18 @@ type Assertion struct {
 // acsURL (the Recipient and Destination: Entra's "Reply URL").
 func NewValidator(md *Metadata, entityID, acsURL string, opts ...func(*Options)) (*Validator, error) {
 	if md == nil || md.cur.Load() == nil {
-		return nil, fail(ErrInvalidOptions, "nil metadata")
+		return nil, badOptions("nil metadata")
 	}
 	if entityID == "" {
-		return nil, fail(ErrInvalidOptions, "empty SP entity ID (the audience)")
+		return nil, badOptions("empty SP entity ID (the audience)")
 	}
 	u, err := url.Parse(acsURL)
 	if err != nil || !validURL(acsURL) {
-		return nil, fail(ErrInvalidOptions, "ACS URL must be absolute")
+		return nil, badOptions("ACS URL must be absolute")
 	}
 	o := option.New(opts)
 	if o.Signed < SignedAssertion || o.Signed > SignedEither {
-		return nil, fail(ErrInvalidOptions, "unknown Signed %d", o.Signed)
+		return nil, badOptions("unknown Signed %d", o.Signed)
 	}
 	o.setDefaults()
 	v := &Validator{md: md, entityID: entityID, acs: *u, o: o, log: audit.New(o.Audit)}

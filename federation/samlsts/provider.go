@@ -49,9 +49,6 @@ const maxAssertionLength = 100000
 // does not vouch for must not be asked for.
 var ErrNoRole = reason.New(reason.InsufficientRole, "samlsts: the assertion grants no such AWS role")
 
-// ErrInvalidOptions: NewProvider refused its options.
-var ErrInvalidOptions = reason.New(reason.Malformed, "samlsts: invalid options")
-
 // AssumeRoleWithSAMLAPIClient is the one STS operation a [Provider] needs;
 // *sts.Client satisfies it.
 type AssumeRoleWithSAMLAPIClient interface {
@@ -131,17 +128,17 @@ type retriever struct {
 // usual IdP-initiated flow) and sending them through client.
 func NewProvider(client AssumeRoleWithSAMLAPIClient, v *saml.Validator, src AssertionSource, optFns ...func(*Options)) (*Provider, error) {
 	if client == nil || v == nil || src == nil {
-		return nil, fmt.Errorf("%w: nil STS client, validator or assertion source", ErrInvalidOptions)
+		return nil, fmt.Errorf("samlsts: %w: nil STS client, validator or assertion source", idbridge.ErrInvalidOptions)
 	}
 	o := option.New(optFns)
 	if o.RoleARN != "" && !roleRe.MatchString(o.RoleARN) {
-		return nil, fmt.Errorf("%w: malformed IAM role ARN %q", ErrInvalidOptions, o.RoleARN)
+		return nil, fmt.Errorf("samlsts: %w: malformed IAM role ARN %q", idbridge.ErrInvalidOptions, o.RoleARN)
 	}
 	if o.Duration < 0 {
-		return nil, fmt.Errorf("%w: negative Duration", ErrInvalidOptions)
+		return nil, fmt.Errorf("samlsts: %w: negative Duration", idbridge.ErrInvalidOptions)
 	}
 	if len(o.SessionPolicy) > 2048 {
-		return nil, fmt.Errorf("%w: session policy exceeds STS's 2048 characters", ErrInvalidOptions)
+		return nil, fmt.Errorf("samlsts: %w: session policy exceeds STS's 2048 characters", idbridge.ErrInvalidOptions)
 	}
 	option.Limit(&o.RefreshJitter, defaultJitter, 1) // negative: no jitter
 	option.Positive(&o.Timeout, defaultTimeout)

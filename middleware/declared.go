@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 )
 
@@ -39,9 +40,9 @@ func checkIssuers(v Validator, p Policy) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: the policy has no issuer for %s, which the validator trusts, so every token from it would be denied; "+
+	return fmt.Errorf("middleware: %w: the policy has no issuer for %s, which the validator trusts, so every token from it would be denied; "+
 		"declare it under issuers: in the policy (it declares %s) or stop trusting it in the validator",
-		ErrInvalidOptions, quoteList(missing), quoteList(pd.Declared().Issuers))
+		idbridge.ErrInvalidOptions, quoteList(missing), quoteList(pd.Declared().Issuers))
 }
 
 // checkDeclared returns an error for the first requirement that names a

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/rbac"
@@ -132,7 +133,7 @@ func TestNewRefusesIssuerWithoutPolicy(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, middleware.ErrInvalidOptions) || !strings.Contains(err.Error(), tt.missing) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || !strings.Contains(err.Error(), tt.missing) {
 				t.Fatalf("New = %v, want ErrInvalidOptions with %s", err, tt.missing)
 			}
 		})

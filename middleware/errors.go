@@ -52,9 +52,6 @@ var (
 	// [Require] on a guard without Options.Policy, or a scope that cannot
 	// be sent in a challenge. Requests fail closed with 500 / Internal.
 	ErrMisconfigured = reason.New(reason.Forbidden, "middleware: guard misconfigured")
-	// ErrInvalidOptions is returned by the constructors for options they
-	// refuse. It is a programming error, so it has no reason class.
-	ErrInvalidOptions = errors.New("middleware: invalid options")
 )
 
 // The client-side sentinels.
@@ -62,10 +59,12 @@ var (
 	// ErrInsecureTransport: a token would travel in clear text: an http://
 	// URL to a host other than loopback, or a gRPC connection without
 	// transport security. Anyone on the path could read and replay it.
-	ErrInsecureTransport = errors.New("middleware: refusing to send a token without transport security")
+	// Its class is forbidden.
+	ErrInsecureTransport = reason.New(idbridge.ReasonForbidden, "middleware: refusing to send a token without transport security")
 	// ErrNoAccessToken: the token source returned no access token, or one
 	// whose type is not Bearer.
-	ErrNoAccessToken = errors.New("middleware: token source returned no bearer token")
+	// Its class is malformed.
+	ErrNoAccessToken = reason.New(idbridge.ReasonMalformed, "middleware: token source returned no bearer token")
 )
 
 // The error codes of WWW-Authenticate challenges: RFC 6750 §3.1's three,

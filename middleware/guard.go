@@ -191,7 +191,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 
 // invalidOptions is the error of a constructor refusing its options.
 func invalidOptions(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+	return fmt.Errorf("middleware: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
 // check refuses the options that cannot be quoted or parsed.

@@ -395,7 +395,7 @@ func TestNewRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, err := middleware.New(tt.v, tt.fn)
-			if !errors.Is(err, middleware.ErrInvalidOptions) || g != nil {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || g != nil {
 				t.Fatalf("New = %v, %v; want ErrInvalidOptions", g, err)
 			}
 		})

@@ -81,7 +81,7 @@ type Transport struct {
 func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transport, error) {
 	o := option.New(optFns)
 	if src == nil {
-		return nil, fmt.Errorf("%w: a token source is required", ErrInvalidOptions)
+		return nil, invalidOptions("a token source is required")
 	}
 	t := &Transport{base: o.Base, insecureHTTP: o.InsecureAllowHTTP}
 	t.r.Init(src, o.DisableRetry, o.Now)
@@ -92,7 +92,7 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 		t.hosts = map[string]bool{}
 		for _, h := range o.Hosts {
 			if h == "" || strings.ContainsAny(h, "/@ ") {
-				return nil, fmt.Errorf("%w: Hosts entry %q is not a host or host:port", ErrInvalidOptions, h)
+				return nil, invalidOptions("Hosts entry %q is not a host or host:port", h)
 			}
 			t.hosts[strings.ToLower(h)] = true
 		}

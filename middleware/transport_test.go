@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/token"
 )
@@ -126,11 +127,11 @@ func TestNewTransportRefuses(t *testing.T) {
 		"URL as host": func(o *middleware.TransportOptions) { o.Hosts = []string{"https://api.example"} },
 		"empty host":  func(o *middleware.TransportOptions) { o.Hosts = []string{""} },
 	} {
-		if _, err := middleware.NewTransport(src, fn); !errors.Is(err, middleware.ErrInvalidOptions) {
+		if _, err := middleware.NewTransport(src, fn); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: %v, want ErrInvalidOptions", name, err)
 		}
 	}
-	if _, err := middleware.NewTransport(nil); !errors.Is(err, middleware.ErrInvalidOptions) {
+	if _, err := middleware.NewTransport(nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("nil source: %v", err)
 	}
 }
@@ -398,3 +399,16 @@ func TestTransportRetryBodies(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The client sentinels carry a reason class, as every idbridge error does.
+func TestClientErrorClasses(t *testing.T) {
+	if got := idbridge.ReasonOf(middleware.ErrInsecureTransport); got != idbridge.ReasonForbidden {
+		t.Errorf("ErrInsecureTransport class %q", got)
+	}
+	if got := idbridge.ReasonOf(middleware.ErrNoAccessToken); got != idbridge.ReasonMalformed {
+		t.Errorf("ErrNoAccessToken class %q", got)
+	}
+	if _, err := middleware.NewTransport(nil); idbridge.ReasonOf(err) != idbridge.ReasonInvalidOptions {
+		t.Errorf("NewTransport(nil) class %q", idbridge.ReasonOf(err))
+	}
+}

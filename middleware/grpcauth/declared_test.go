@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
@@ -23,14 +24,14 @@ func TestGRPCRefusesUndeclared(t *testing.T) {
 	_, err := grpcauth.NewServer(e.Guard(t), func(o *grpcauth.ServerOptions) {
 		o.Methods = map[string][]middleware.Requirement{"/a.B/C": {middleware.Require("loan:reed")}}
 	})
-	if !errors.Is(err, middleware.ErrInvalidOptions) || !strings.Contains(err.Error(), "which the policy does not declare") {
+	if !errors.Is(err, idbridge.ErrInvalidOptions) || !strings.Contains(err.Error(), "which the policy does not declare") {
 		t.Errorf("method: NewServer = %v, want ErrInvalidOptions naming the undeclared name", err)
 	}
 	_, err = middleware.New(e.V, func(o *middleware.Options) {
 		o.Policy = e.Policy
 		o.Default = []middleware.Requirement{middleware.RequireRole("LoanViewr")}
 	})
-	if !errors.Is(err, middleware.ErrInvalidOptions) || !strings.Contains(err.Error(), "which the policy does not declare") {
+	if !errors.Is(err, idbridge.ErrInvalidOptions) || !strings.Contains(err.Error(), "which the policy does not declare") {
 		t.Errorf("default: New = %v, want ErrInvalidOptions naming the undeclared name", err)
 	}
 

@@ -56,7 +56,7 @@ type Server struct {
 }
 
 // NewServer returns the gRPC side of g. It refuses, with an error wrapping
-// middleware.ErrInvalidOptions, a nil guard, a Methods key that is not a
+// idbridge.ErrInvalidOptions, a nil guard, a Methods key that is not a
 // full method name or service wildcard, and method requirements that are
 // empty, cannot be evaluated or name a permission, role or scope the
 // guard's policy does not declare.
@@ -108,7 +108,7 @@ func (s *Server) addMethod(name string, reqs []middleware.Requirement) error {
 
 // invalidOptions is the error of a constructor refusing its options.
 func invalidOptions(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{middleware.ErrInvalidOptions}, args...)...)
+	return fmt.Errorf("grpcauth: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
 // splitMethod splits "/pkg.Service/Method" into "pkg.Service" and "Method".

@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/grpcauth"
 )
@@ -283,12 +284,12 @@ func TestConstructorsRefuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := grpcauth.NewServer(tt.g, tt.fn)
-			if !errors.Is(err, middleware.ErrInvalidOptions) || s != nil {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || s != nil {
 				t.Fatalf("NewServer = %v, %v; want ErrInvalidOptions", s, err)
 			}
 		})
 	}
-	if _, err := grpcauth.NewPerRPCCredentials(nil); !errors.Is(err, middleware.ErrInvalidOptions) {
+	if _, err := grpcauth.NewPerRPCCredentials(nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("nil source: %v", err)
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
@@ -86,7 +87,7 @@ type pending struct {
 // New returns an SP answering at the routes beside v's ACS URL.
 func New(v *saml.Validator, opts ...func(*Options)) (*SP, error) {
 	if v == nil {
-		return nil, errors.New("samlsp: nil validator")
+		return nil, fmt.Errorf("samlsp: %w: nil validator", idbridge.ErrInvalidOptions)
 	}
 	o := option.New(opts)
 	option.Positive(&o.SessionTTL, defaultSessionTTL)
@@ -95,17 +96,17 @@ func New(v *saml.Validator, opts ...func(*Options)) (*SP, error) {
 		o.AfterLogout = "/"
 	}
 	if !localPath(o.AfterLogout) {
-		return nil, errors.New("samlsp: AfterLogout must be a local path")
+		return nil, fmt.Errorf("samlsp: %w: AfterLogout must be a local path", idbridge.ErrInvalidOptions)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	u, err := url.Parse(v.ACSURL())
 	if err != nil || u.Path == "" || u.Path == "/" {
-		return nil, errors.New("samlsp: the validator's ACS URL needs a path such as /saml/acs")
+		return nil, fmt.Errorf("samlsp: %w: the validator's ACS URL needs a path such as /saml/acs", idbridge.ErrInvalidOptions)
 	}
 	if u.Scheme != "https" {
-		return nil, errors.New("samlsp: the ACS URL must be https: the session cookie is Secure")
+		return nil, fmt.Errorf("samlsp: %w: the ACS URL must be https: the session cookie is Secure", idbridge.ErrInvalidOptions)
 	}
 	base := path.Dir(u.Path)
 	if !strings.HasSuffix(base, "/") {

@@ -1,6 +1,7 @@
 package samlsp_test
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/middleware"
@@ -307,5 +309,26 @@ func TestReturnPathStaysOnSite(t *testing.T) {
 				t.Fatalf("ACS: %d Location %q, want %q", resp.StatusCode, resp.Header.Get("Location"), tt.want)
 			}
 		})
+	}
+}
+
+// New refuses what cannot work with an error of class invalid_options.
+func TestNewRefuses(t *testing.T) {
+	if _, err := samlsp.New(nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Errorf("nil validator: %v, want ErrInvalidOptions", err)
+	}
+	once.Do(func() { idp = samltest.New(tenant) })
+	md, err := saml.ParseMetadata(idp.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, acs := range map[string]string{"no path": "https://portal.bank.example", "http": "http://portal.bank.example/saml/acs"} {
+		v, err := saml.NewValidator(md, "https://portal.bank.example/saml", acs)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := samlsp.New(v); !errors.Is(err, idbridge.ErrInvalidOptions) {
+			t.Errorf("%s: %v, want ErrInvalidOptions", name, err)
+		}
 	}
 }

@@ -11,7 +11,8 @@ import (
 // DN canonicalisation (RFC 4514), written here so that a program using rbac
 // does not link an LDAP client. The canonical form is the one go-ldap's
 // ParseDN(dn).String() gives, lower-cased, which is what group IDs of kind
-// [GroupIDDN] have always been compared in; a differential test in
+// [GroupIDDN] have always been compared in, except for the order of the
+// attributes of a multi-valued RDN (below); a differential test in
 // rbac/ldap checks the two agree, over a table of tricky DNs and fuzzed ones.
 //
 // The rules, in the order they apply:
@@ -27,8 +28,11 @@ import (
 //     with a definite length, and not the REAL or GeneralizedTime types; go-ldap
 //     also reads constructed ones, which no directory uses for names);
 //   - the type is case-folded, type and value are escaped again (specials
-//     with a backslash, bytes outside printable ASCII as \xx), the
-//     attributes of an RDN are sorted, and the whole is lower-cased.
+//     with a backslash, bytes outside printable ASCII as \xx), and the
+//     whole is lower-cased; the attributes of an RDN are sorted in their
+//     lower-case form, so that every spelling of a DN has one canonical
+//     form, which is its own (go-ldap sorts before lower-casing, so it
+//     orders "cn=B+cn=a" and "cn=b+cn=a" differently).
 
 // canonicalDN returns the canonical form of dn and whether dn is a valid,
 // non-empty distinguished name.
@@ -110,6 +114,14 @@ func (p *dnParser) attribute(raw string, more bool) bool {
 	a := appendDNEscaped(nil, p.fold, false)
 	a = append(a, '=')
 	a = appendDNEscaped(a, p.val, true)
+	// Lower-cased before sorting, as the whole is lower-cased after: sorted
+	// the other way, "cn=B+cn=a" and "cn=b+cn=a" (one DN) would print in
+	// different orders.
+	for i, c := range a {
+		if 'A' <= c && c <= 'Z' {
+			a[i] = c + 'a' - 'A'
+		}
+	}
 	p.multi = append(p.multi, string(a))
 	if more {
 		return true

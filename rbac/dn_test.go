@@ -29,6 +29,30 @@ func TestCanonicalDN(t *testing.T) {
 	}
 }
 
+// TestCanonicalDNCaseAndOrder: LDAP compares DNs case-insensitively and
+// the attributes of a multi-valued RDN in any order, so every spelling of
+// one DN must have one canonical form, and the canonical form must be its
+// own (a group source may hand rbac IDs it normalized already).
+func TestCanonicalDNCaseAndOrder(t *testing.T) {
+	for _, same := range [][]string{
+		{"cn=B+cn=a,dc=x", "cn=b+cn=a,dc=x", "cn=a+cn=b,dc=x", "CN=A+CN=B,DC=X"},
+		{"ou=Ops+cn=Z+cn=y", "cn=z+ou=ops+cn=Y", "cn=y+cn=z+ou=ops"},
+	} {
+		want, ok := canonicalDN(same[0])
+		if !ok {
+			t.Fatalf("canonicalDN(%q) refused", same[0])
+		}
+		for _, dn := range same[1:] {
+			if got, _ := canonicalDN(dn); got != want {
+				t.Errorf("canonicalDN(%q) = %q, canonicalDN(%q) = %q: one DN, two forms", same[0], want, dn, got)
+			}
+		}
+		if again, _ := canonicalDN(want); again != want {
+			t.Errorf("canonicalDN(%q) = %q: the canonical form is not its own", want, again)
+		}
+	}
+}
+
 func FuzzCanonicalDN(f *testing.F) {
 	for _, s := range []string{"cn=a,dc=b", "CN=x+SN=y;O=z", "cn=\\4c\\,\\ ", "cn=#04024869", "=a=b", "cn=\xff"} {
 		f.Add(s)
@@ -46,10 +70,9 @@ func FuzzCanonicalDN(f *testing.F) {
 				t.Fatalf("canonicalDN(%q) = %q: byte %#x", s, got, c)
 			}
 		}
-		// The canonical form is itself a DN (not necessarily its own
-		// canonical form: attributes are sorted before lower-casing).
-		if _, ok := canonicalDN(got); !ok {
-			t.Fatalf("canonicalDN(%q) = %q, which does not parse", s, got)
+		// The canonical form is a DN, and its own canonical form.
+		if again, ok := canonicalDN(got); !ok || again != got {
+			t.Fatalf("canonicalDN(%q) = %q, whose canonical form is %q, %v", s, got, again, ok)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,9 @@ import (
 // replaced: the same DNs are valid and they print the same.
 
 // goldapCanonical is NormalizeGroupID's DN rule as it was written with
-// go-ldap.
+// go-ldap, strings.ToLower(dn.String()), except that the attributes of a
+// multi-valued RDN are sorted after lower-casing, not before: go-ldap's
+// order made "cn=B+cn=a" and "cn=b+cn=a", one DN, two group IDs.
 func goldapCanonical(id string) (string, bool) {
 	if id == "" || len(id) > 1024 {
 		return "", false
@@ -23,7 +26,16 @@ func goldapCanonical(id string) (string, bool) {
 	if err != nil || len(dn.RDNs) == 0 {
 		return "", false
 	}
-	return strings.ToLower(dn.String()), true
+	rdns := make([]string, len(dn.RDNs))
+	for i, rdn := range dn.RDNs {
+		attrs := make([]string, len(rdn.Attributes))
+		for j, a := range rdn.Attributes {
+			attrs[j] = strings.ToLower(a.String())
+		}
+		slices.Sort(attrs)
+		rdns[i] = strings.Join(attrs, "+")
+	}
+	return strings.Join(rdns, ","), true
 }
 
 var trickyDNs = []string{

@@ -17,6 +17,7 @@ import (
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/authzhook"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -112,26 +113,13 @@ func ParsePolicy(data []byte, optFns ...func(*Options)) (*Policy, error) {
 }
 
 func newPolicy(optFns []func(*Options)) (*Policy, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	switch {
-	case o.MaxSize == 0:
-		o.MaxSize = defaultMaxPolicySize
-	case o.MaxSize < minPolicySize:
-		o.MaxSize = minPolicySize
-	case o.MaxSize > maxPolicySize:
-		o.MaxSize = maxPolicySize
-	}
-	if o.Name == "" {
-		o.Name = "policy"
-	}
+	option.Default(&o.MaxSize, defaultMaxPolicySize)
+	option.Clamp(&o.MaxSize, minPolicySize, maxPolicySize)
+	option.Default(&o.Name, "policy")
 	if o.GroupSources != nil {
 		m := make(map[string]GroupSource, len(o.GroupSources))
 		for k, v := range o.GroupSources {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -77,12 +78,7 @@ const maxCached = 10000
 // NewDirectory returns a Directory for url (ldap:// or ldaps://). It does
 // not connect; call [Directory.Check] to verify the configuration at start.
 func NewDirectory(rawURL string, optFns ...func(*Options)) (*Directory, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	u, err := o.check(rawURL)
 	if err != nil {
 		return nil, err

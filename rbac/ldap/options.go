@@ -1,7 +1,6 @@
 package ldap
 
 import (
-	"cmp"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -218,8 +217,8 @@ func (o *Options) checkDNs() error {
 
 func (o *Options) checkFilters() error {
 	var err error
-	o.UserFilter = cmp.Or(o.UserFilter, defaultUserFilter)
-	o.GroupFilter = cmp.Or(o.GroupFilter, defaultGroupFilter)
+	option.Default(&o.UserFilter, defaultUserFilter)
+	option.Default(&o.GroupFilter, defaultGroupFilter)
 	if !strings.Contains(o.UserFilter, "{username}") {
 		return invalid("UserFilter must contain {username}")
 	}
@@ -245,12 +244,12 @@ func (o *Options) checkFilters() error {
 // setDefaults fills in the defaults of the remaining options and clamps
 // GroupsTTL.
 func (o *Options) setDefaults(u *url.URL) {
-	o.UserClaim = cmp.Or(o.UserClaim, "preferred_username")
-	o.Issuer = cmp.Or(o.Issuer, u.Scheme+"://"+u.Host)
-	o.MaxDepth = positiveOr(o.MaxDepth, defaultMaxDepth)
-	o.DialTimeout = positiveOr(o.DialTimeout, defaultDialTimeout)
-	o.Timeout = positiveOr(o.Timeout, defaultTimeout)
-	o.MaxConns = positiveOr(o.MaxConns, defaultMaxConns)
+	option.Default(&o.UserClaim, "preferred_username")
+	option.Default(&o.Issuer, u.Scheme+"://"+u.Host)
+	option.Positive(&o.MaxDepth, defaultMaxDepth)
+	option.Positive(&o.DialTimeout, defaultDialTimeout)
+	option.Positive(&o.Timeout, defaultTimeout)
+	option.Positive(&o.MaxConns, defaultMaxConns)
 	if o.Disabled == nil {
 		o.Disabled = DefaultDisabled
 	}
@@ -258,13 +257,6 @@ func (o *Options) setDefaults(u *url.URL) {
 		o.Now = time.Now
 	}
 	option.Limit(&o.GroupsTTL, defaultGroupsTTL, time.Hour)
-}
-
-func positiveOr[T int | time.Duration](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // tlsConfig is a copy of c (or a new config) with ServerName and

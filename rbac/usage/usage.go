@@ -28,6 +28,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -104,12 +105,8 @@ type line struct {
 
 // Summarize reads an audit stream to its end.
 func Summarize(r io.Reader, o Options) (*Report, error) {
-	if o.MaxLineBytes <= 0 {
-		o.MaxLineBytes = defaultMaxLineBytes
-	}
-	if o.MaxPairs <= 0 {
-		o.MaxPairs = defaultMaxPairs
-	}
+	option.Positive(&o.MaxLineBytes, defaultMaxLineBytes)
+	option.Positive(&o.MaxPairs, defaultMaxPairs)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, min(64<<10, o.MaxLineBytes)), o.MaxLineBytes) // cap(buf) would raise the bound
 	rep := &Report{}

@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac/awstrust"
 )
 
@@ -26,8 +28,9 @@ type GetRoleAPI interface {
 	GetRole(ctx context.Context, in *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
-// ErrIAM wraps a failed IAM call other than a missing role.
-var ErrIAM = errors.New("iamcheck: IAM call failed")
+// ErrIAM (class idp_unavailable) wraps a failed IAM call other than a
+// missing role.
+var ErrIAM = reason.New(reason.IdPUnavailable, "iamcheck: IAM call failed")
 
 var roleNameRe = regexp.MustCompile(`^arn:[a-z-]+:iam::[0-9]{12}:role/(?:[\w+=,.@-]+/)*([\w+=,.@-]{1,64})$`)
 
@@ -40,7 +43,7 @@ func Check(ctx context.Context, client GetRoleAPI, trusts []awstrust.Trust) ([]a
 	for _, t := range trusts {
 		m := roleNameRe.FindStringSubmatch(t.RoleARN)
 		if m == nil {
-			return nil, fmt.Errorf("iamcheck: malformed role ARN %q", t.RoleARN)
+			return nil, fmt.Errorf("iamcheck: %w: malformed role ARN %q", idbridge.ErrInvalidOptions, t.RoleARN)
 		}
 		res, err := client.GetRole(ctx, &iam.GetRoleInput{RoleName: &m[1]})
 		var nse *types.NoSuchEntityException

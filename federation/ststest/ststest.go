@@ -2,7 +2,6 @@ package ststest
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -16,13 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idbridge/idbridge"
-	"github.com/idbridge/idbridge/internal/loopback"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/internal/jwt"
+	"github.com/idbridge/idbridge/internal/loopback"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -378,29 +377,18 @@ func (s *Server) verify(ctx context.Context, tok string) (*idbridge.Claims, *pro
 }
 
 // peekIssuer reads iss (and exp, for the message of an expired token) from
-// the payload without verifying anything: it only selects the provider
-// whose keys then verify the token.
+// the payload without verifying anything, with the SDK's one unverified
+// JWT reader: it only selects the provider whose keys then verify the
+// token.
 func peekIssuer(tok string) (iss string, exp int64, ok bool) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return "", 0, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	c, err := jwt.Parse(tok)
 	if err != nil {
 		return "", 0, false
 	}
-	var c struct {
-		Iss string          `json:"iss"`
-		Exp json.RawMessage `json:"exp"`
+	if !c.ExpiresAt.IsZero() {
+		exp = c.ExpiresAt.Unix()
 	}
-	if json.Unmarshal(b, &c) != nil {
-		return "", 0, false
-	}
-	var f float64
-	if json.Unmarshal(c.Exp, &f) == nil && f > 0 && f < 1e11 {
-		exp = int64(f)
-	}
-	return c.Iss, exp, true
+	return c.Issuer, exp, true
 }
 
 func sessionTags(c *idbridge.Claims) (map[string]string, []string, *stsError) {

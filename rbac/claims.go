@@ -9,7 +9,7 @@ import (
 	"github.com/idbridge/idbridge"
 )
 
-// Claims with a typed field in idbridge.Claims are read through jwks's one
+// Claims with a typed field in idbridge.Claims are read through the one
 // claim table (idbridge.LookupClaim), so a condition on scp or scope, azp or
 // client_id reads what the validator decoded and the hot path never
 // parses JSON for them. An accessor is an index into claimRefs; accCustom
@@ -39,7 +39,8 @@ func accessorFor(name string) int { return accessorNames[name] }
 // matches any element.
 func multiClaim(acc int) bool { return claimRefs[acc].Multi() }
 
-// fills reports whether jwks decodes the claim name into the Claims field.
+// fills reports whether the claim table decodes the claim name into the
+// Claims field.
 func fills(name, field string) bool {
 	r, ok := idbridge.LookupClaim(name)
 	return ok && r.Field() == field

@@ -138,7 +138,7 @@ func (c *compiler) compileIssuers() {
 				c.err(fi.Claims.lineRec, path+".claims."+cl.field, "invalid claim name %q", cl.name)
 			}
 		}
-		// A claim that jwks's claim table decodes into the field (scp and
+		// A claim that the claim table decodes into the field (scp and
 		// scope both into Scopes) is read from the field.
 		t.stdGroups, t.stdRoles, t.stdScopes = fills(t.groupsClaim, "Groups"), fills(t.rolesClaim, "Roles"), fills(t.scopesClaim, "Scopes")
 		c.tenantList(t, fi, path, template)

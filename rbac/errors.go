@@ -9,8 +9,9 @@ import (
 )
 
 // The sentinels. Every denial and every error of this package wraps exactly
-// one of them, so callers match with errors.Is and map the class with
-// idbridge.Reason (middleware turns the class into 401/403/503).
+// one of them (unusable options: idbridge.ErrInvalidOptions), so callers
+// match with errors.Is and read the class with idbridge.ReasonOf
+// (middleware turns the class into 401/403/503).
 var (
 	// ErrInvalidPolicy: the policy file is not valid (YAML syntax, unknown
 	// fields, duplicate IDs, undeclared references, malformed ARNs or group

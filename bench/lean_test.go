@@ -19,10 +19,7 @@ var heavy = []string{
 
 // pending are heavy paths whose removal from the lean import graph has not
 // landed yet: the test reports them and skips instead of failing.
-var pending = map[string]string{
-	// TODO(core owner): the keyfunc adapter moves to jwks/keyfuncset.
-	"github.com/MicahParks/keyfunc": "core",
-}
+var pending = map[string]string{}
 
 // TestLeanImports checks that leanapp (jwks, rbac, the HTTP guard,
 // token.Cache and middleware.NewTransport) links none of the heavy

@@ -65,7 +65,7 @@ type cacheEntry struct {
 	size  int64  // approximate memory held (entrySize)
 	input string // the verified signing input (copied, never the caller's token)
 	// recheck is the key set to ask again on every hit, for key sets that
-	// do not retire their keys themselves (FromKeyfunc, custom KeySets);
+	// do not retire their keys themselves (keyfuncset, custom KeySets);
 	// nil for RemoteKeySet and StaticKeySet.
 	recheck KeySet
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
+	"github.com/idbridge/idbridge/jwks/keyfuncset"
 )
 
 func TestCache(t *testing.T) {
@@ -122,7 +123,7 @@ func TestCacheKeyLeftTheSet(t *testing.T) {
 		keys   jwks.KeySet
 		remove func()
 	}{
-		{"keyfunc", jwks.FromKeyfunc(kf), func() {
+		{"keyfunc", keyfuncset.New(kf), func() {
 			if ok, err := store.KeyDelete(ctx, idp.KeyID()); !ok || err != nil {
 				t.Fatalf("KeyDelete = %v, %v", ok, err)
 			}

@@ -60,19 +60,21 @@
 //
 // # Claims
 //
-// [Claims] has typed fields for the registered, OpenID, RFC 9068 and Entra
-// claims (oid, tid, the client from azp, appid or client_id, the scopes
-// from scp or scope, roles, groups, wids, xms_cc, the groups-overage
-// markers...), and [Claims.Get] returns any other claim as raw JSON. One
-// table maps claim names to these fields; [LookupClaim] shares it with
-// authorization (package rbac), token introspection and audit, so a claim
-// means the same on every path. A token whose scp and scope differ, or
+// Validate returns [idbridge.Claims]: typed fields for the registered,
+// OpenID, RFC 9068 and Entra claims (oid, tid, the client from azp, appid or
+// client_id, the scopes from scp or scope, roles, groups, wids, xms_cc, the
+// groups-overage markers...), the verified JOSE header (Claims.Header), and
+// Claims.Get for any other claim as raw JSON. The claims live in the root
+// package, read through its one claim table ([idbridge.LookupClaim]) by
+// this validator, authorization (package rbac), token introspection and
+// audit, so a claim means the same on every path. A token whose scp and scope differ, or
 // whose azp, appid and client_id name different clients, is malformed, as
 // are duplicate claims and claims of the wrong JSON type: no two parsers
 // can read one token differently.
-// Code that holds a token for someone else and must read it without
-// verifying it (to label an audit event, to time a refresh) uses
-// [ParseUnverified], the same reader, never a decoder of its own.
+// Code of the SDK that holds a token for someone else and must read it
+// without verifying it (to label an audit event, to time a refresh) uses
+// the same reader (internal/jwt), never a decoder of its own;
+// [idbridge.ParseClaims] reads a claims object with the same rules.
 //
 // # Key sets
 //
@@ -108,9 +110,10 @@
 // must not ([ErrWeakKey]: RSA under 2048 bits, Ed25519 keys of small order,
 // with which one signature verifies many messages, or in a non-canonical
 // encoding) are skipped, not fatal; [NewKey] refuses them. [StaticKeySet] pins keys,
-// [FromKeyfunc] reuses a github.com/MicahParks/keyfunc/v3 key store that a
-// service already runs, and any type with the one-method [KeySet] interface
-// can be used.
+// package [github.com/idbridge/idbridge/jwks/keyfuncset] reuses a
+// github.com/MicahParks/keyfunc/v3 key store that a service already runs
+// (a package of its own, so that jwks alone links no keyfunc), and any type
+// with the one-method [KeySet] interface can be used.
 //
 // # Several issuers and Entra ID
 //
@@ -138,8 +141,11 @@
 // [ErrExpired], [ErrNotYetValid], [ErrIssuedInFuture], [ErrIssuer],
 // [ErrAudience], [ErrType], [ErrMissingClaim], [ErrTenant], and
 // [ErrUnavailable] when no keys could ever be loaded — usually inside a
-// [*ValidationError] with a detail. Match with errors.Is; idbridge.Reason
-// returns the class. No error ever contains the token.
+// [*ValidationError] with a detail. Match with errors.Is;
+// [idbridge.ReasonOf] (or ValidationError.Reason) returns the class.
+// NewValidator refuses bad options with [idbridge.ErrInvalidOptions], and a
+// [RemoteKeySet] that would have to fetch after Close answers
+// [idbridge.ErrClosed]. No error ever contains the token.
 //
 // # Verified-token cache
 //
@@ -148,7 +154,7 @@
 // byte-identical header and payload, re-checks exp and nbf, and returns the
 // same *Claims. Entries whose key left the key set are dropped: a
 // [RemoteKeySet] marks such keys at its next refresh, and any other
-// [KeySet] (including [FromKeyfunc]) is asked again on every hit. The cache
+// [KeySet] (including keyfuncset's) is asked again on every hit. The cache
 // is bounded in entries and memory and keeps no signature, so no usable
 // token can be recovered from it.
 //

@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Key-size bounds. RSA below 2048 bits is factorable by well-funded
@@ -26,7 +28,7 @@ const (
 // ErrUnsupportedKey is returned by [NewKey], and reported by [ParseJWKS] for
 // each key it skips, when a key cannot verify signatures here: an unknown
 // type, curve or algorithm, private material, a use other than sig.
-var ErrUnsupportedKey = errors.New("jwks: unsupported key")
+var ErrUnsupportedKey = reason.New(reason.UnknownKey, "jwks: unsupported key")
 
 // ErrWeakKey wraps [ErrUnsupportedKey] for keys that could verify
 // signatures but must not: RSA keys under 2048 bits or with a bad exponent,

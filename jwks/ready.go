@@ -56,7 +56,7 @@ type readier interface {
 // in the background; Ready waits for them (or retries a failed load) until
 // ctx is done, and reports each issuer whose keys are missing, wrapping
 // ErrUnavailable. Key sets without a Ready method ([StaticKeySet], those of
-// [FromKeyfunc]) count as ready. Call it at start-up to load the keys
+// keyfuncset) count as ready. Call it at start-up to load the keys
 // eagerly, and from a readiness probe.
 func (v *Validator) Ready(ctx context.Context) error {
 	entries := make([]*issuerEntry, 0, len(v.exact)+len(v.templates))

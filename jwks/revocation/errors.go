@@ -4,7 +4,7 @@ import (
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
-// The sentinels; match with errors.Is, and idbridge.Reason gives the class.
+// The sentinels; match with errors.Is, and idbridge.ReasonOf gives the class.
 var (
 	// ErrRevoked: the token matches an entry of the list. Every such error
 	// is a [*RevokedError] naming the entry's kind.

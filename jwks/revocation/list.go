@@ -87,7 +87,7 @@ func New(optFns ...func(*Options)) (*List, error) {
 	case o.MaxTokenLifetime == 0:
 		o.MaxTokenLifetime = DefaultMaxTokenLifetime
 	case o.MaxTokenLifetime < 0:
-		return nil, fmt.Errorf("revocation: MaxTokenLifetime %v is negative", o.MaxTokenLifetime)
+		return nil, fmt.Errorf("revocation: %w: MaxTokenLifetime %v is negative", idbridge.ErrInvalidOptions, o.MaxTokenLifetime)
 	}
 	o.MaxTokenLifetime = min(max(o.MaxTokenLifetime, minTokenLifetime), maxTokenLifetime)
 	if o.Now == nil {

@@ -31,19 +31,20 @@ const (
 var (
 	// ErrNotReady: the replica has not loaded the whole list since it
 	// started or since Redis came back.
-	ErrNotReady = errors.New("revocation/redis: copy not loaded")
+	ErrNotReady = reason.New(reason.IdPUnavailable, "revocation/redis: copy not loaded")
 	// ErrDisconnected: Redis is unreachable; the last copy is kept and
 	// enforced.
-	ErrDisconnected = errors.New("revocation/redis: Redis unreachable, using the last copy")
+	ErrDisconnected = reason.New(reason.IdPUnavailable, "revocation/redis: Redis unreachable, using the last copy")
 	// ErrStale: with Options.MaxStaleness, the copy is older than the bound
 	// (or was never loaded), and every token is refused.
 	ErrStale = reason.New(reason.IdPUnavailable, "revocation/redis: revocation list unavailable")
 	// ErrQueueFull: Redis has been down so long that Options.MaxPending
 	// revocations wait to be stored; this one was applied locally only.
-	ErrQueueFull = errors.New("revocation/redis: too many revocations waiting for Redis")
-	// ErrClosed: Revoke after Close.
-	ErrClosed = errors.New("revocation/redis: closed")
+	ErrQueueFull = reason.New(reason.IdPUnavailable, "revocation/redis: too many revocations waiting for Redis")
 )
+
+// errClosed: Revoke after Close; it wraps idbridge.ErrClosed.
+var errClosed = fmt.Errorf("revocation/redis: %w", idbridge.ErrClosed)
 
 // errDown is the reason a revocation is queued without trying Redis.
 var errDown = errors.New("redis server known to be unreachable")
@@ -115,7 +116,7 @@ type List struct {
 // [List.WaitReady]. Call Close when done.
 func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error) {
 	if client == nil {
-		return nil, errors.New("revocation/redis: nil client")
+		return nil, fmt.Errorf("revocation/redis: %w: nil client", idbridge.ErrInvalidOptions)
 	}
 	var o Options
 	for _, fn := range optFns {
@@ -136,7 +137,7 @@ func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error
 		o.MaxPending = DefaultMaxPending
 	}
 	if o.MaxStaleness < 0 {
-		return nil, fmt.Errorf("revocation/redis: MaxStaleness %v is negative", o.MaxStaleness)
+		return nil, fmt.Errorf("revocation/redis: %w: MaxStaleness %v is negative", idbridge.ErrInvalidOptions, o.MaxStaleness)
 	}
 	if o.MaxStaleness > 0 {
 		o.MaxStaleness = max(o.MaxStaleness, minStaleness)
@@ -202,7 +203,7 @@ func (l *List) Revoke(ctx context.Context, e revocation.Entry) error {
 	closed, down := l.closed, l.state == ErrDisconnected
 	l.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return errClosed
 	}
 	// While Redis is known to be down, queue at once rather than wait for
 	// a timeout on every revocation.

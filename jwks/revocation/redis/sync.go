@@ -57,7 +57,7 @@ func (l *List) session(ctx context.Context, everReady *bool) (loaded bool, err e
 	if l.closed {
 		l.mu.Unlock()
 		_ = ps.Close()
-		return false, ErrClosed
+		return false, errClosed
 	}
 	l.ps = ps
 	l.mu.Unlock()

@@ -2,9 +2,10 @@ package ssf
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Event types this package acts on (CAEP 1.0 and RISC 1.0). Others are
@@ -19,7 +20,7 @@ const (
 
 // ErrEvents: the events claim is missing, not an object of objects, or a
 // known event lacks what its definition requires.
-var ErrEvents = errors.New("ssf: malformed events")
+var ErrEvents = reason.New(reason.Malformed, "ssf: malformed events")
 
 // maxEvents bounds the events of one SET; RFC 8417 expects one, SSF uses
 // one per SET.

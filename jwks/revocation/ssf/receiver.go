@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
@@ -114,15 +115,15 @@ func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 	}
 	switch {
 	case list == nil:
-		return nil, errors.New("ssf: nil revocation list")
+		return nil, fmt.Errorf("ssf: %w: nil revocation list", idbridge.ErrInvalidOptions)
 	case o.Issuer == "":
-		return nil, errors.New("ssf: Options.Issuer is required")
+		return nil, fmt.Errorf("ssf: %w: Options.Issuer is required", idbridge.ErrInvalidOptions)
 	case o.Audience == "":
-		return nil, errors.New("ssf: Options.Audience is required")
+		return nil, fmt.Errorf("ssf: %w: Options.Audience is required", idbridge.ErrInvalidOptions)
 	case (o.JWKSURL == "") == (o.Keys == nil):
-		return nil, errors.New("ssf: set exactly one of Options.JWKSURL and Options.Keys")
+		return nil, fmt.Errorf("ssf: %w: set exactly one of Options.JWKSURL and Options.Keys", idbridge.ErrInvalidOptions)
 	case o.MaxAge < 0 || o.MaxBodySize < 0:
-		return nil, errors.New("ssf: negative MaxAge or MaxBodySize")
+		return nil, fmt.Errorf("ssf: %w: negative MaxAge or MaxBodySize", idbridge.ErrInvalidOptions)
 	}
 	if len(o.Algorithms) == 0 {
 		o.Algorithms = []string{"RS256", "ES256"}
@@ -141,7 +142,7 @@ func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 	}
 	for _, iss := range o.SubjectIssuers {
 		if iss == "" {
-			return nil, errors.New("ssf: an empty issuer in Options.SubjectIssuers")
+			return nil, fmt.Errorf("ssf: %w: an empty issuer in Options.SubjectIssuers", idbridge.ErrInvalidOptions)
 		}
 	}
 	if o.MaxAge == 0 {

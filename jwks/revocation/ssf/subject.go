@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // ErrSubject: a subject identifier that does not follow RFC 9493 (or the
 // SSF complex subject): not an object, no format, a required member
 // missing or of the wrong type.
-var ErrSubject = errors.New("ssf: malformed subject identifier")
+var ErrSubject = reason.New(reason.Malformed, "ssf: malformed subject identifier")
 
 // Subject is a subject identifier (RFC 9493), or the complex subject of
 // the OpenID Shared Signals Framework. Only the members of its Format are

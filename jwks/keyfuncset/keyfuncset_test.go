@@ -1,4 +1,4 @@
-package jwks_test
+package keyfuncset_test
 
 import (
 	"context"
@@ -10,16 +10,17 @@ import (
 
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/jwkstest"
+	"github.com/idbridge/idbridge/jwks/keyfuncset"
 )
 
-func TestFromKeyfunc(t *testing.T) {
+func TestNew(t *testing.T) {
 	idp := jwkstest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // stops keyfunc's refresh goroutine
 	k, err := keyfunc.NewDefaultCtx(ctx, []string{idp.JWKSURL()})
 	require.NoError(t, err)
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
-		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), Keys: jwks.FromKeyfunc(k)}}
+		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), Keys: keyfuncset.New(k)}}
 		o.Audiences = []string{"api://orders"}
 		o.Algorithms = []string{"RS256"}
 	})
@@ -46,6 +47,6 @@ func TestFromKeyfunc(t *testing.T) {
 		})
 	}
 
-	_, err = jwks.FromKeyfunc(nil).Key(context.Background(), "x", "")
+	_, err = keyfuncset.New(nil).Key(context.Background(), "x", "")
 	assert.ErrorIs(t, err, jwks.ErrUnavailable, "nil keyfunc")
 }

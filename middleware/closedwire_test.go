@@ -12,8 +12,13 @@ import (
 
 // TestClosedIntrospectorWire pins what a client is told when the guard's
 // introspector was closed (a shutdown racing a request): 503 with no
-// invalid_token challenge, as before the shared ErrClosed. The token was
-// not judged, so the client must not be told to throw it away.
+// invalid_token challenge, as at 7ac0e62 (token.ErrClosed had class
+// idp_unavailable). The token was not judged, so the client must not be
+// told to throw it away. A closed jwks validator answered 401
+// invalid_token (its ErrClosed had no class; grpcauth's TestErrorClasses
+// pins that): once both wrap idbridge.ErrClosed, one class cannot keep
+// both answers, so whoever moves token.ErrClosed decides which changes,
+// here or there, and says so.
 func TestClosedIntrospectorWire(t *testing.T) {
 	intro := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("a closed introspector called its server")

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/revocation"
 	"github.com/idbridge/idbridge/middleware"
 )
 
@@ -152,5 +153,36 @@ func TestAuditAnonymousIsNotMalformed(t *testing.T) {
 				t.Fatalf("event %v reason %v level %v, want token.rejected %s %s", ev["event"], ev["reason"], ev["level"], tt.reason, tt.level)
 			}
 		})
+	}
+}
+
+// The guard detects that a validator records step 2 itself through the
+// validators' own registration, also behind a revocation wrapper.
+func TestAuditValidatorWrapped(t *testing.T) {
+	for _, audits := range []bool{false, true} {
+		rec := &recorder{}
+		e := newEnv(t, func(o *jwks.Options) {
+			if audits {
+				o.Audit = rec
+			}
+		})
+		list, err := revocation.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := middleware.New(revocation.NewValidator(e.V, list), func(o *middleware.Options) {
+			o.Policy = e.Policy
+			o.Audit = rec
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+e.Mint(map[string]any{"groups": []string{groupRM}}))
+		g.Handler(whoami, middleware.Require("loan:read")).ServeHTTP(httptest.NewRecorder(), r)
+		got := slices.DeleteFunc(rec.Names(), func(n string) bool { return strings.HasPrefix(n, "jwks.") })
+		if want := []string{"token.validated", "authz.allowed"}; !slices.Equal(got, want) {
+			t.Errorf("validator audits %v: events %v, want %v", audits, got, want)
+		}
 	}
 }

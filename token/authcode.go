@@ -60,10 +60,10 @@ func NewAuthCode(c Client, authURL, redirectURL string, v IDTokenValidator, scop
 		return nil, err
 	}
 	if redirectURL == "" {
-		return nil, fmt.Errorf("%w: redirect URL is required", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: redirect URL is required", errInvalidOptions)
 	}
 	if v == nil {
-		return nil, fmt.Errorf("%w: an ID token validator is required", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: an ID token validator is required", errInvalidOptions)
 	}
 	au, _ := url.Parse(authURL)
 	scopes = slices.Clone(scopes)

@@ -146,7 +146,7 @@ func TestNewAuthCodeValidates(t *testing.T) {
 		"no redirect": func() error { _, err := NewAuthCode(c, "https://idp.example/a", "", v, nil); return err },
 		"http auth":   func() error { _, err := NewAuthCode(c, "http://idp.example/a", "https://app/cb", v, nil); return err },
 	} {
-		if err := fn(); !errors.Is(err, ErrInvalidOptions) {
+		if err := fn(); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

@@ -59,7 +59,7 @@ type Cache struct {
 // finds it.
 func NewCache(src Source, optFns ...func(*CacheOptions)) (*Cache, error) {
 	if src == nil {
-		return nil, fmt.Errorf("%w: nil source", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: nil source", errInvalidOptions)
 	}
 	o, err := resolve(optFns)
 	if err != nil {
@@ -94,7 +94,7 @@ func (c *Cache) Invalidate() { c.e.invalidate() }
 
 // Close stops background renewal, cancels a fetch in flight and waits for
 // the goroutines to end. Tokens already cached are still served; a fetch
-// after Close fails with [ErrClosed]. Close is idempotent and always
+// after Close fails with [idbridge.ErrClosed]. Close is idempotent and always
 // returns nil.
 func (c *Cache) Close() error {
 	c.once.Do(func() {
@@ -209,7 +209,7 @@ func (e *entry) slow(ctx context.Context) (*Token, error) {
 	if c == nil {
 		if e.closed {
 			e.mu.Unlock()
-			return nil, ErrClosed
+			return nil, fmt.Errorf("%w: source closed", errClosed)
 		}
 		if e.lastErr != nil && now.UnixNano() < e.retryAt.Load() {
 			err := e.lastErr
@@ -294,7 +294,7 @@ func (e *entry) run(c *flight.Call[*Token], trig context.Context) {
 	} else {
 		closing := e.closed && e.ctx.Err() != nil
 		if closing {
-			err = fmt.Errorf("%w: %w", ErrClosed, err)
+			err = fmt.Errorf("%w: %w", errClosed, err)
 		}
 		logIt = !closing && e.o.Logger != nil
 		e.failures++

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -322,12 +323,12 @@ func TestCacheCloseStopsGoroutinesAndFetches(t *testing.T) {
 	go func() { _, err := c.Token(context.Background()); done <- err }()
 	waitFor(t, "fetch", func() bool { return src.calls.Load() == 1 })
 	c.Close()
-	if err := <-done; !errors.Is(err, ErrClosed) {
-		t.Fatalf("waiter err = %v, want ErrClosed", err)
+	if err := <-done; !errors.Is(err, idbridge.ErrClosed) {
+		t.Fatalf("waiter err = %v, want idbridge.ErrClosed", err)
 	}
 	requireNoLeak(t)
 	c.Close() // idempotent
-	if _, err := c.Token(context.Background()); !errors.Is(err, ErrClosed) {
+	if _, err := c.Token(context.Background()); !errors.Is(err, idbridge.ErrClosed) {
 		t.Fatalf("after Close err = %v", err)
 	}
 }
@@ -448,10 +449,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 func TestNewCacheValidates(t *testing.T) {
-	if _, err := NewCache(nil); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewCache(nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("nil source: %v", err)
 	}
-	if _, err := NewCache(SourceFunc(nil), func(o *CacheOptions) { o.RefreshWindow = -1 }); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewCache(SourceFunc(nil), func(o *CacheOptions) { o.RefreshWindow = -1 }); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("negative window: %v", err)
 	}
 }
@@ -609,8 +610,8 @@ func TestCacheCloseDoesNotWaitForASourceIgnoringContext(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close blocked on a source that ignores its context")
 	}
-	if err := <-waiter; !errors.Is(err, ErrClosed) {
-		t.Fatalf("waiter err = %v, want ErrClosed", err)
+	if err := <-waiter; !errors.Is(err, idbridge.ErrClosed) {
+		t.Fatalf("waiter err = %v, want idbridge.ErrClosed", err)
 	}
 }
 

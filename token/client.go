@@ -40,7 +40,7 @@ func (c Client) Format(f fmt.State, verb rune) {
 
 func (c Client) validate(o *config) error {
 	if c.ID == "" {
-		return fmt.Errorf("%w: client ID is required", ErrInvalidOptions)
+		return fmt.Errorf("%w: client ID is required", errInvalidOptions)
 	}
 	return checkEndpoint("token endpoint", c.TokenURL, o)
 }
@@ -49,14 +49,14 @@ func (c Client) validate(o *config) error {
 // clear text.
 func checkEndpoint(what, raw string, o *config) error {
 	if raw == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalidOptions, what)
+		return fmt.Errorf("%w: %s is required", errInvalidOptions, what)
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%w: %s is not an absolute URL", ErrInvalidOptions, what)
+		return fmt.Errorf("%w: %s is not an absolute URL", errInvalidOptions, what)
 	}
 	if u.User != nil {
-		return fmt.Errorf("%w: %s must not carry user info", ErrInvalidOptions, what)
+		return fmt.Errorf("%w: %s must not carry user info", errInvalidOptions, what)
 	}
 	switch u.Scheme {
 	case "https":
@@ -65,9 +65,9 @@ func checkEndpoint(what, raw string, o *config) error {
 		if o.InsecureAllowHTTP || loopback.Host(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("%w: %s must use https (host %s)", ErrInvalidOptions, what, u.Hostname())
+		return fmt.Errorf("%w: %s must use https (host %s)", errInvalidOptions, what, u.Hostname())
 	}
-	return fmt.Errorf("%w: %s has unsupported scheme %q", ErrInvalidOptions, what, u.Scheme)
+	return fmt.Errorf("%w: %s has unsupported scheme %q", errInvalidOptions, what, u.Scheme)
 }
 
 // ClientAuth is a way for a confidential client to authenticate at the token
@@ -105,7 +105,7 @@ func (a secretAuth) Format(f fmt.State, _ rune) {
 
 func (a secretAuth) authenticate(_ context.Context, c *Client, form url.Values, h http.Header) ([]string, error) {
 	if a.secret == "" {
-		return nil, fmt.Errorf("%w: empty client secret", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: empty client secret", errInvalidOptions)
 	}
 	s := a.secret.Reveal()
 	if a.basic {
@@ -142,7 +142,7 @@ func (a assertionAuth) Format(f fmt.State, _ rune) { fmt.Fprint(f, "token.Client
 
 func (a assertionAuth) authenticate(ctx context.Context, c *Client, form url.Values, _ http.Header) ([]string, error) {
 	if a.fn == nil {
-		return nil, fmt.Errorf("%w: nil assertion function", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: nil assertion function", errInvalidOptions)
 	}
 	assertion, err := await(ctx, func() (string, error) { return a.fn(ctx) })
 	switch {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/idbridge/idbridge"
 )
 
 var (
@@ -189,7 +191,7 @@ func TestPrivateKeyJWTRefusesBadOptions(t *testing.T) {
 			} else {
 				_, err = PrivateKeyJWT(tt.key, tt.fn)
 			}
-			if !errors.Is(err, ErrInvalidOptions) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) {
 				t.Fatalf("err = %v", err)
 			}
 		})
@@ -245,7 +247,7 @@ func TestClientValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewClientCredentials(tt.c, nil, tt.fn)
-			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalidOptions)) {
+			if tt.ok != (err == nil) || (err != nil && !errors.Is(err, idbridge.ErrInvalidOptions)) {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -150,7 +150,7 @@ func (d *Device) Start(ctx context.Context) (*DeviceCode, error) {
 // gives [ErrRejected].
 func (d *Device) Poll(ctx context.Context, dc *DeviceCode) (*Token, error) {
 	if dc == nil || dc.DeviceCode == "" {
-		return nil, fmt.Errorf("%w: no device code", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: no device code", errInvalidOptions)
 	}
 	start := time.Now()
 	interval := max(dc.Interval, time.Second)

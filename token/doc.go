@@ -64,10 +64,10 @@
 //
 // # Errors
 //
-// Every error wraps one Err: [ErrIdPUnavailable], [ErrSignInRequired],
-// [ErrRejected], [ErrInvalidCallback], [ErrInvalidOptions], [ErrExpired],
-// [ErrInactive] or [ErrClosed], even when it starts in the caller's own
-// code (an assertion callback, a RefreshStore, a signer); idbridge.Reason
+// Every error wraps one sentinel: [ErrIdPUnavailable], [ErrSignInRequired],
+// [ErrRejected], [ErrInvalidCallback], [idbridge.ErrInvalidOptions], [ErrExpired],
+// [ErrInactive] or [idbridge.ErrClosed], even when it starts in the caller's own
+// code (an assertion callback, a RefreshStore, a signer); idbridge.ReasonOf
 // maps it to its reason class. The one exception is a call whose context
 // ends: it wraps ctx.Err(). An [Introspector] that refuses a token's
 // claims wraps the jwks sentinel of the failed check (jwks.ErrAudience,

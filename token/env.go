@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/discovery"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
@@ -39,7 +40,7 @@ var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]{0,99}$`)
 // ("" means [DefaultAuthorityHost]).
 func EntraTokenURL(authorityHost, tenant string) (string, error) {
 	if !tenantPattern.MatchString(tenant) {
-		return "", fmt.Errorf("%w: invalid tenant %q", ErrInvalidOptions, tenant)
+		return "", fmt.Errorf("%w: invalid tenant %q", errInvalidOptions, tenant)
 	}
 	if authorityHost == "" {
 		authorityHost = DefaultAuthorityHost
@@ -58,11 +59,11 @@ func EntraTokenURL(authorityHost, tenant string) (string, error) {
 func checkAuthorityHost(h string) error {
 	const want = "want a URL such as https://login.microsoftonline.com/"
 	if strings.ContainsAny(h, "?#@") {
-		return fmt.Errorf("%w: authority host must not carry user info, a query or a fragment (%s)", ErrInvalidOptions, want)
+		return fmt.Errorf("%w: authority host must not carry user info, a query or a fragment (%s)", errInvalidOptions, want)
 	}
 	u, err := url.Parse(h)
 	if err != nil || u.Scheme == "" || u.Host == "" || strings.Trim(u.Path, "/") != "" {
-		return fmt.Errorf("%w: authority host %q is not a scheme and host (%s)", ErrInvalidOptions, h, want)
+		return fmt.Errorf("%w: authority host %q is not a scheme and host (%s)", errInvalidOptions, h, want)
 	}
 	return nil
 }
@@ -104,10 +105,10 @@ func clientFromEnvironment(o *config) (Client, error) {
 		missing = append(missing, EnvClientID+" (the application (client) ID)")
 	}
 	if len(missing) > 0 {
-		return Client{}, fmt.Errorf("%w: %s not set", ErrInvalidOptions, strings.Join(missing, " and "))
+		return Client{}, fmt.Errorf("%w: %s not set", errInvalidOptions, strings.Join(missing, " and "))
 	}
 	if !tenantPattern.MatchString(tenant) {
-		return Client{}, fmt.Errorf("%w: %s %q is not a tenant ID or domain", ErrInvalidOptions, tenantFrom, tenant)
+		return Client{}, fmt.Errorf("%w: %s %q is not a tenant ID or domain", errInvalidOptions, tenantFrom, tenant)
 	}
 	host := os.Getenv(EnvAuthorityHost)
 	if host != "" {
@@ -129,14 +130,14 @@ func clientFromEnvironment(o *config) (Client, error) {
 	case os.Getenv(EnvClientCertificatePath) != "":
 		data, err := os.ReadFile(os.Getenv(EnvClientCertificatePath))
 		if err != nil {
-			return Client{}, fmt.Errorf("%w: %s: %w", ErrInvalidOptions, EnvClientCertificatePath, err)
+			return Client{}, fmt.Errorf("%w: %s: %w", errInvalidOptions, EnvClientCertificatePath, err)
 		}
 		key, certs, err := parseCertificateFile(data, Secret(os.Getenv(EnvClientCertificatePassword)))
 		if err != nil {
 			return Client{}, fmt.Errorf("%s: %w", EnvClientCertificatePath, err)
 		}
 		if len(certs) == 0 {
-			return Client{}, fmt.Errorf("%w: %s holds no certificate", ErrInvalidOptions, EnvClientCertificatePath)
+			return Client{}, fmt.Errorf("%w: %s holds no certificate", errInvalidOptions, EnvClientCertificatePath)
 		}
 		c.Auth, err = PrivateKeyJWT(key, func(j *JWTOptions) {
 			j.Certificate, j.Algorithm, j.Now = certs[0], PS256, o.Now
@@ -151,13 +152,13 @@ func clientFromEnvironment(o *config) (Client, error) {
 		}
 		c.Auth = ClientAssertion(func(ctx context.Context) (string, error) {
 			s, err := fa.Assertion(ctx)
-			if err != nil && errors.Is(err, ErrInvalidOptions) {
+			if err != nil && errors.Is(err, idbridge.ErrInvalidOptions) {
 				return "", fmt.Errorf("%s: %w", EnvFederatedTokenFile, err)
 			}
 			return s, err
 		})
 	default:
-		return Client{}, fmt.Errorf("%w: set %s, %s or %s", ErrInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
+		return Client{}, fmt.Errorf("%w: set %s, %s or %s", errInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
 	}
 	return c, c.validate(o)
 }
@@ -217,7 +218,7 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*DiscoverOption
 	})
 	switch {
 	case errors.Is(err, discovery.ErrIssuerMismatch):
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("%w: %w", errInvalidOptions, err)
 	case errors.Is(err, discovery.ErrMalformed):
 		return nil, fmt.Errorf("%w: %w", ErrIdPUnavailable, err)
 	case err != nil:
@@ -243,7 +244,7 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*DiscoverOption
 func getDiscovery(ctx context.Context, hc *http.Client, u string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, safeurl.Error(err))
+		return nil, fmt.Errorf("%w: %w", errInvalidOptions, safeurl.Error(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)

@@ -19,6 +19,7 @@ import (
 
 	"software.sslmate.com/src/go-pkcs12"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -60,19 +61,19 @@ func TestClientFromEnvironment(t *testing.T) {
 			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
 		{"federated, sovereign cloud", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvFederatedTokenFile: tokenFile, EnvAuthorityHost: "https://login.microsoftonline.us"}, nil,
 			"https://login.microsoftonline.us/t1/oauth2/v2.0/token", "token.assertionAuth"},
-		{"no credential", map[string]string{EnvTenantID: "t1", EnvClientID: "c1"}, ErrInvalidOptions, "", ""},
-		{"no tenant", map[string]string{EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
-		{"tenant path injection", map[string]string{EnvTenantID: "../evil", EnvClientID: "c1", EnvClientSecret: "s"}, ErrInvalidOptions, "", ""},
-		{"plain http authority", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"}, ErrInvalidOptions, "", ""},
+		{"no credential", map[string]string{EnvTenantID: "t1", EnvClientID: "c1"}, idbridge.ErrInvalidOptions, "", ""},
+		{"no tenant", map[string]string{EnvClientID: "c1", EnvClientSecret: "s"}, idbridge.ErrInvalidOptions, "", ""},
+		{"tenant path injection", map[string]string{EnvTenantID: "../evil", EnvClientID: "c1", EnvClientSecret: "s"}, idbridge.ErrInvalidOptions, "", ""},
+		{"plain http authority", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientSecret: "s", EnvAuthorityHost: "http://login.example"}, idbridge.ErrInvalidOptions, "", ""},
 		{"pfx modern", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Modern2023, "pw"), EnvClientCertificatePassword: "pw"}, nil,
 			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
 		{"pfx legacy 3DES", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.LegacyDES, "pw"), EnvClientCertificatePassword: "pw"}, nil,
 			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
 		{"pfx without password", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Passwordless, "")}, nil,
 			"https://login.microsoftonline.com/t1/oauth2/v2.0/token", "*token.jwtAuth"},
-		{"pfx wrong password", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Modern2023, "pw"), EnvClientCertificatePassword: "WRONG-PASSWORD"}, ErrInvalidOptions, "", ""},
-		{"neither pem nor pfx", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: tokenFile}, ErrInvalidOptions, "", ""},
-		{"missing pem", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/nonexistent/cert.pem"}, ErrInvalidOptions, "", ""},
+		{"pfx wrong password", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: pfx(pkcs12.Modern2023, "pw"), EnvClientCertificatePassword: "WRONG-PASSWORD"}, idbridge.ErrInvalidOptions, "", ""},
+		{"neither pem nor pfx", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: tokenFile}, idbridge.ErrInvalidOptions, "", ""},
+		{"missing pem", map[string]string{EnvTenantID: "t1", EnvClientID: "c1", EnvClientCertificatePath: "/nonexistent/cert.pem"}, idbridge.ErrInvalidOptions, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,7 +146,7 @@ func TestParsePEM(t *testing.T) {
 		"garbage":   []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
 		"encrypted": []byte("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"),
 	} {
-		if _, _, err := ParsePEM(in); !errors.Is(err, ErrInvalidOptions) {
+		if _, _, err := ParsePEM(in); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -176,13 +177,13 @@ func TestDiscover(t *testing.T) {
 	body = func() string {
 		return `{"issuer":"https://evil.example","token_endpoint":"https://evil.example/token"}`
 	}
-	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := Discover(context.Background(), issuer); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("issuer mix-up: %v", err)
 	}
 	body = func() string {
 		return fmt.Sprintf(`{"issuer":%q,"token_endpoint":"http://evil.example/token"}`, issuer)
 	}
-	if _, err := Discover(context.Background(), issuer); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := Discover(context.Background(), issuer); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("http token endpoint: %v", err)
 	}
 	body = func() string { return "<html>" }
@@ -212,7 +213,7 @@ func TestDiscoverEntraMetadata(t *testing.T) {
 		t.Fatalf("issuer %q", ep.Issuer)
 	}
 	// The template is accepted for a multi-tenant authority only.
-	if _, err := Discover(context.Background(), srvURL+"/contoso.com/v2.0"); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := Discover(context.Background(), srvURL+"/contoso.com/v2.0"); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("template for a single tenant: %v", err)
 	}
 }
@@ -230,7 +231,7 @@ func FuzzParsePEM(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, certs, err := ParsePEM(data)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidOptions) {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) {
 				t.Fatalf("untyped error %v", err)
 			}
 			return
@@ -248,7 +249,7 @@ func FuzzParsePEM(f *testing.F) {
 
 // TestEnvironmentErrorsNameTheVariable: a configuration mistake names the
 // variable that is wrong and what it should hold, and is a configuration
-// error (malformed), never idp_unavailable.
+// error (invalid_options), never idp_unavailable.
 func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
 	missingFile := filepath.Join(t.TempDir(), "no-such-token")
 	tests := []struct {
@@ -279,8 +280,8 @@ func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
 				t.Setenv(k, tt.env[k])
 			}
 			_, err := ClientFromEnvironment()
-			if !errors.Is(err, ErrInvalidOptions) || reason.Of(err) != reason.Malformed {
-				t.Fatalf("error %v, want ErrInvalidOptions", err)
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || reason.Of(err) != reason.InvalidOptions {
+				t.Fatalf("error %v, want idbridge.ErrInvalidOptions", err)
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error text\n%s\nwant\n%s", err, tt.want)
@@ -305,8 +306,8 @@ func TestEnvironmentErrorsNameTheVariable(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = cc.Token(context.Background())
-		if !errors.Is(err, ErrInvalidOptions) || errors.Is(err, ErrIdPUnavailable) || reason.Of(err) != reason.Malformed {
-			t.Fatalf("error %v (class %s), want ErrInvalidOptions", err, reason.Of(err))
+		if !errors.Is(err, idbridge.ErrInvalidOptions) || errors.Is(err, ErrIdPUnavailable) || reason.Of(err) != reason.InvalidOptions {
+			t.Fatalf("error %v (class %s), want idbridge.ErrInvalidOptions", err, reason.Of(err))
 		}
 		want := "token: client assertion: AZURE_FEDERATED_TOKEN_FILE: token: invalid options: federated token file " + missingFile + " does not exist (is the projected service account token mounted?)"
 		if err.Error() != want {

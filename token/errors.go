@@ -41,17 +41,18 @@ var (
 	// client's own checks: missing code, state mismatch (a possible
 	// CSRF or mix-up attack), or an ID token nonce mismatch.
 	ErrInvalidCallback = reason.New(reason.Malformed, "token: invalid authorization response")
+)
 
-	// ErrInvalidOptions means a constructor was given options it refuses
-	// (a missing client ID, a non-HTTPS endpoint, an unusable key), at
-	// construction; or that a file the configuration names (a federated
-	// token file) is missing or unreadable when it is read. Either way the
-	// deployment, not the IdP, must change.
-	ErrInvalidOptions = reason.New(reason.Malformed, "token: invalid options")
-
-	// ErrClosed means the source was closed before a token it had to fetch
-	// arrived.
-	ErrClosed = reason.New(reason.IdPUnavailable, "token: source closed")
+// errInvalidOptions and errClosed are idbridge.ErrInvalidOptions and
+// idbridge.ErrClosed with this package's prefix. A constructor given
+// options it refuses (a missing client ID, a non-HTTPS endpoint, an
+// unusable key), or a file the configuration names (a federated token
+// file) that is missing or unreadable when it is read, fails with the
+// first; a source closed before a token it had to fetch arrived, with the
+// second.
+var (
+	errInvalidOptions = fmt.Errorf("token: %w", idbridge.ErrInvalidOptions)
+	errClosed         = fmt.Errorf("token: %w", idbridge.ErrClosed)
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 section 5.2) with the
@@ -124,7 +125,7 @@ func (e *Error) Error() string {
 // Unwrap returns Err, the sentinel of the error's class.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Reason returns the reason class, for idbridge.Reason: the class of the
+// Reason returns the reason class, for idbridge.ReasonOf: the class of the
 // sentinel, refined for the [ErrSignInRequired] codes that do not mean a
 // revoked grant. A user who must pass MFA or Conditional Access, consent,
 // or sign in interactively is step_up_required; a device code that ran

@@ -40,7 +40,7 @@ func (plainValidator) ValidateIDToken(context.Context, string, string) (*idbridg
 
 // TestErrorsCarryAReasonClass: every failure of the package, including
 // those that start in the caller's code (callbacks, stores, signers,
-// validators), maps to a reason class, so that idbridge.Reason, audit
+// validators), maps to a reason class, so that idbridge.ReasonOf, audit
 // events and HTTP answers can describe it.
 func TestErrorsCarryAReasonClass(t *testing.T) {
 	ctx := context.Background()

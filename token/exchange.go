@@ -88,7 +88,7 @@ func newExchange(c Client, obo bool, optFns []func(*ExchangeOptions)) (*Exchange
 		return nil, err
 	}
 	if obo && c.Auth == nil {
-		return nil, fmt.Errorf("%w: on-behalf-of needs a confidential client", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: on-behalf-of needs a confidential client", errInvalidOptions)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Exchange{
@@ -101,10 +101,10 @@ func newExchange(c Client, obo bool, optFns []func(*ExchangeOptions)) (*Exchange
 // subjectToken, from the cache when possible.
 func (x *Exchange) Token(ctx context.Context, subjectToken string, scopes []string) (*Token, error) {
 	if subjectToken == "" {
-		return nil, fmt.Errorf("%w: empty subject token", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: empty subject token", errInvalidOptions)
 	}
 	if len(subjectToken) > maxSubjectToken {
-		return nil, fmt.Errorf("%w: subject token of %d bytes exceeds %d", ErrInvalidOptions, len(subjectToken), maxSubjectToken)
+		return nil, fmt.Errorf("%w: subject token of %d bytes exceeds %d", errInvalidOptions, len(subjectToken), maxSubjectToken)
 	}
 	e, err := x.entry(subjectToken, scopes)
 	if err != nil {
@@ -182,7 +182,7 @@ func (x *Exchange) entry(subjectToken string, scopes []string) (*entry, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
-		return nil, ErrClosed
+		return nil, fmt.Errorf("%w: source closed", errClosed)
 	}
 	if e, ok := x.entries[key]; ok {
 		return e, nil

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge"
 )
 
 func newTestExchange(t *testing.T, obo bool, clock *fakeClock, optFns ...func(*ExchangeOptions)) (*Exchange, *fakeIdP) {
@@ -70,7 +72,7 @@ func TestOnBehalfOf(t *testing.T) {
 	if _, err := x.Token(ctx, "revoked-token", scopes); !errors.Is(err, ErrSignInRequired) {
 		t.Fatalf("revoked: %v", err)
 	}
-	if _, err := x.Token(ctx, "", scopes); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := x.Token(ctx, "", scopes); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("empty subject: %v", err)
 	}
 	for _, k := range mapsKeys(x) {
@@ -139,10 +141,10 @@ func TestExchangeClosed(t *testing.T) {
 	clock := newFakeClock()
 	x, _ := newTestExchange(t, true, clock)
 	x.Close()
-	if _, err := x.Token(context.Background(), "t", nil); !errors.Is(err, ErrClosed) {
+	if _, err := x.Token(context.Background(), "t", nil); !errors.Is(err, idbridge.ErrClosed) {
 		t.Fatalf("err = %v", err)
 	}
-	if _, err := NewOnBehalfOf(Client{ID: "public", TokenURL: "https://idp.example/t"}); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewOnBehalfOf(Client{ID: "public", TokenURL: "https://idp.example/t"}); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("public client OBO: %v", err)
 	}
 }
@@ -150,7 +152,7 @@ func TestExchangeClosed(t *testing.T) {
 func TestExchangeRefusesHugeSubjectToken(t *testing.T) {
 	clock := newFakeClock()
 	x, idp := newTestExchange(t, true, clock)
-	if _, err := x.Token(context.Background(), strings.Repeat("a", maxSubjectToken+1), nil); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := x.Token(context.Background(), strings.Repeat("a", maxSubjectToken+1), nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("err = %v", err)
 	}
 	if idp.count() != 0 || len(mapsKeys(x)) != 0 {

@@ -194,7 +194,7 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 		return nil, err
 	}
 	bad := func(format string, args ...any) (*Introspector, error) {
-		return nil, fmt.Errorf("%w: "+format, append([]any{ErrInvalidOptions}, args...)...)
+		return nil, fmt.Errorf("%w: "+format, append([]any{errInvalidOptions}, args...)...)
 	}
 	switch {
 	case c.ID == "":
@@ -264,7 +264,7 @@ func init() {
 }
 
 // Close cancels requests in flight and waits for them; their callers get
-// [ErrClosed]. Answers already cached are still served, so requests in
+// [idbridge.ErrClosed]. Answers already cached are still served, so requests in
 // flight during shutdown complete. Close is idempotent and returns nil.
 func (i *Introspector) Close() error {
 	i.once.Do(func() {
@@ -275,13 +275,13 @@ func (i *Introspector) Close() error {
 }
 
 // Validate returns the claims of an active access token, or an error
-// wrapping one Err: [ErrInactive] (revoked), jwks.ErrIssuer,
+// wrapping one sentinel: [ErrInactive] (revoked), jwks.ErrIssuer,
 // jwks.ErrAudience, jwks.ErrExpired, jwks.ErrNotYetValid,
 // jwks.ErrIssuedInFuture, jwks.ErrMissingClaim, jwks.ErrType (a refresh or
 // ID token), jwks.ErrMalformed or jwks.ErrTooLarge for the token itself,
 // [ErrIdPUnavailable] when the server gave no usable answer (network,
 // 5xx, a refused client authentication, an unparsable body), or
-// [ErrClosed]. A call whose ctx ends returns an error wrapping ctx.Err().
+// [idbridge.ErrClosed]. A call whose ctx ends returns an error wrapping ctx.Err().
 //
 // The claims are shared with the cache: treat them as read-only. They are
 // decoded from the response with idbridge.ParseClaims, so Claims.Get returns
@@ -386,7 +386,7 @@ func (i *Introspector) flight(ctx context.Context, key *[sha256.Size]byte, token
 	})
 	switch {
 	case errors.Is(err, flight.ErrClosed):
-		return nil, fmt.Errorf("%w: introspector closed", ErrClosed)
+		return nil, fmt.Errorf("%w: introspector closed", errClosed)
 	case err != nil:
 		return nil, fmt.Errorf("token: introspection: %w", err)
 	}
@@ -459,10 +459,10 @@ func (i *Introspector) introspect(ctx context.Context, token string, key *[sha25
 	return res
 }
 
-// closedOr turns a failure caused by Close into ErrClosed.
+// closedOr turns a failure caused by Close into errClosed.
 func (i *Introspector) closedOr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%w: introspection cancelled by Close", ErrClosed)
+		return fmt.Errorf("%w: introspection cancelled by Close", errClosed)
 	}
 	return err
 }

@@ -436,8 +436,8 @@ func TestNewIntrospectorRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			i, err := NewIntrospector(tt.c, tt.url, tt.opts)
 			if tt.reject {
-				if !errors.Is(err, ErrInvalidOptions) {
-					t.Fatalf("err = %v, want ErrInvalidOptions", err)
+				if !errors.Is(err, idbridge.ErrInvalidOptions) {
+					t.Fatalf("err = %v, want idbridge.ErrInvalidOptions", err)
 				}
 				return
 			}
@@ -717,8 +717,8 @@ func TestIntrospectorClose(t *testing.T) {
 	go func() { _, err := i.Validate(context.Background(), "slow"); done <- err }()
 	waitFor(t, "the slow request", func() bool { return e.requests.Load() == 2 })
 	i.Close()
-	if err := <-done; !errors.Is(err, ErrClosed) {
-		t.Fatalf("in flight at Close: err = %v, want ErrClosed", err)
+	if err := <-done; !errors.Is(err, idbridge.ErrClosed) {
+		t.Fatalf("in flight at Close: err = %v, want idbridge.ErrClosed", err)
 	}
 	if err := i.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
@@ -726,8 +726,8 @@ func TestIntrospectorClose(t *testing.T) {
 	if _, err := i.Validate(context.Background(), "cached"); err != nil {
 		t.Fatalf("cached answer after Close: %v", err)
 	}
-	if _, err := i.Validate(context.Background(), "new"); !errors.Is(err, ErrClosed) {
-		t.Fatalf("new token after Close: err = %v, want ErrClosed", err)
+	if _, err := i.Validate(context.Background(), "new"); !errors.Is(err, idbridge.ErrClosed) {
+		t.Fatalf("new token after Close: err = %v, want idbridge.ErrClosed", err)
 	}
 	waitFor(t, "no request goroutine", func() bool { return !strings.Contains(stacks(), "token.(*Introspector).run") })
 }

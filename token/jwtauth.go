@@ -75,20 +75,20 @@ func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, 
 		}
 	}
 	if key == nil {
-		return nil, fmt.Errorf("%w: nil private key", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: nil private key", errInvalidOptions)
 	}
 	pub, ok := key.Public().(*rsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("%w: private_key_jwt needs an RSA key, got %T", ErrInvalidOptions, key.Public())
+		return nil, fmt.Errorf("%w: private_key_jwt needs an RSA key, got %T", errInvalidOptions, key.Public())
 	}
 	if pub.N.BitLen() < 2048 {
-		return nil, fmt.Errorf("%w: RSA key of %d bits is too short", ErrInvalidOptions, pub.N.BitLen())
+		return nil, fmt.Errorf("%w: RSA key of %d bits is too short", errInvalidOptions, pub.N.BitLen())
 	}
 	if o.Algorithm == "" {
 		o.Algorithm = RS256
 	}
 	if o.Algorithm != RS256 && o.Algorithm != PS256 {
-		return nil, fmt.Errorf("%w: unsupported algorithm %q", ErrInvalidOptions, o.Algorithm)
+		return nil, fmt.Errorf("%w: unsupported algorithm %q", errInvalidOptions, o.Algorithm)
 	}
 	if o.Lifetime == 0 {
 		o.Lifetime = 5 * time.Minute
@@ -104,7 +104,7 @@ func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, 
 	if o.Certificate != nil {
 		cp, ok := o.Certificate.PublicKey.(*rsa.PublicKey)
 		if !ok || !cp.Equal(pub) {
-			return nil, fmt.Errorf("%w: certificate does not match the private key", ErrInvalidOptions)
+			return nil, fmt.Errorf("%w: certificate does not match the private key", errInvalidOptions)
 		}
 		if o.Thumbprint == "" {
 			o.Thumbprint = ThumbprintS256
@@ -114,15 +114,15 @@ func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, 
 	case "":
 	case ThumbprintS256, ThumbprintSHA1:
 		if o.Certificate == nil {
-			return nil, fmt.Errorf("%w: %s needs a certificate", ErrInvalidOptions, o.Thumbprint)
+			return nil, fmt.Errorf("%w: %s needs a certificate", errInvalidOptions, o.Thumbprint)
 		}
 		hdr[o.Thumbprint] = thumbprint(o.Certificate, o.Thumbprint)
 	default:
-		return nil, fmt.Errorf("%w: unknown thumbprint header %q", ErrInvalidOptions, o.Thumbprint)
+		return nil, fmt.Errorf("%w: unknown thumbprint header %q", errInvalidOptions, o.Thumbprint)
 	}
 	h, err := json.Marshal(hdr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encoding header: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("%w: encoding header: %w", errInvalidOptions, err)
 	}
 	return &jwtAuth{key: key, o: o, header: base64.RawURLEncoding.EncodeToString(h)}, nil
 }
@@ -176,7 +176,7 @@ func (a *jwtAuth) sign(clientID, tokenURL string) (string, error) {
 		"exp": now.Add(a.o.Lifetime).Unix(),
 	})
 	if err != nil {
-		return "", fmt.Errorf("%w: encoding claims: %w", ErrInvalidOptions, err)
+		return "", fmt.Errorf("%w: encoding claims: %w", errInvalidOptions, err)
 	}
 	signing := a.header + "." + base64.RawURLEncoding.EncodeToString(claims)
 	digest := sha256.Sum256([]byte(signing))
@@ -208,12 +208,12 @@ func ParsePEM(data []byte) (crypto.Signer, []*x509.Certificate, error) {
 		case "CERTIFICATE":
 			c, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w: parsing certificate: %w", ErrInvalidOptions, err)
+				return nil, nil, fmt.Errorf("%w: parsing certificate: %w", errInvalidOptions, err)
 			}
 			certs = append(certs, c)
 		case "PRIVATE KEY", "RSA PRIVATE KEY":
 			if key != nil {
-				return nil, nil, fmt.Errorf("%w: more than one private key in PEM data", ErrInvalidOptions)
+				return nil, nil, fmt.Errorf("%w: more than one private key in PEM data", errInvalidOptions)
 			}
 			k, err := parseKey(b)
 			if err != nil {
@@ -221,11 +221,11 @@ func ParsePEM(data []byte) (crypto.Signer, []*x509.Certificate, error) {
 			}
 			key = k
 		case "ENCRYPTED PRIVATE KEY":
-			return nil, nil, fmt.Errorf("%w: encrypted private keys are not supported", ErrInvalidOptions)
+			return nil, nil, fmt.Errorf("%w: encrypted private keys are not supported", errInvalidOptions)
 		}
 	}
 	if key == nil {
-		return nil, nil, fmt.Errorf("%w: no private key in PEM data", ErrInvalidOptions)
+		return nil, nil, fmt.Errorf("%w: no private key in PEM data", errInvalidOptions)
 	}
 	for i, c := range certs {
 		if pk, ok := c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && pk.Equal(key.Public()) {
@@ -234,7 +234,7 @@ func ParsePEM(data []byte) (crypto.Signer, []*x509.Certificate, error) {
 		}
 	}
 	if len(certs) > 0 {
-		return nil, nil, fmt.Errorf("%w: no certificate matches the private key", ErrInvalidOptions)
+		return nil, nil, fmt.Errorf("%w: no certificate matches the private key", errInvalidOptions)
 	}
 	return key, nil, nil
 }
@@ -248,14 +248,14 @@ func ParsePEM(data []byte) (crypto.Signer, []*x509.Certificate, error) {
 func ParsePKCS12(data []byte, password Secret) (crypto.Signer, []*x509.Certificate, error) {
 	k, leaf, chain, err := pkcs12.DecodeChain(data, password.Reveal())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: reading PKCS #12 data: %w", ErrInvalidOptions, err)
+		return nil, nil, fmt.Errorf("%w: reading PKCS #12 data: %w", errInvalidOptions, err)
 	}
 	key, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w: %T cannot sign", ErrInvalidOptions, k)
+		return nil, nil, fmt.Errorf("%w: %T cannot sign", errInvalidOptions, k)
 	}
 	if pk, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pk.Equal(key.Public()) {
-		return nil, nil, fmt.Errorf("%w: the PKCS #12 certificate does not match its private key", ErrInvalidOptions)
+		return nil, nil, fmt.Errorf("%w: the PKCS #12 certificate does not match its private key", errInvalidOptions)
 	}
 	return key, append([]*x509.Certificate{leaf}, chain...), nil
 }
@@ -273,17 +273,17 @@ func parseKey(b *pem.Block) (crypto.Signer, error) {
 	if b.Type == "RSA PRIVATE KEY" {
 		k, err := x509.ParsePKCS1PrivateKey(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("%w: parsing PKCS #1 key: %w", ErrInvalidOptions, err)
+			return nil, fmt.Errorf("%w: parsing PKCS #1 key: %w", errInvalidOptions, err)
 		}
 		return k, nil
 	}
 	k, err := x509.ParsePKCS8PrivateKey(b.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: parsing PKCS #8 key: %w", ErrInvalidOptions, err)
+		return nil, fmt.Errorf("%w: parsing PKCS #8 key: %w", errInvalidOptions, err)
 	}
 	s, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, fmt.Errorf("%w: %T cannot sign", ErrInvalidOptions, k)
+		return nil, fmt.Errorf("%w: %T cannot sign", errInvalidOptions, k)
 	}
 	return s, nil
 }

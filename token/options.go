@@ -273,7 +273,7 @@ func (c *config) finish() error {
 		c.HTTPClient = &http.Client{Timeout: c.Timeout}
 	}
 	if c.RefreshWindow < 0 {
-		return fmt.Errorf("%w: negative RefreshWindow", ErrInvalidOptions)
+		return fmt.Errorf("%w: negative RefreshWindow", errInvalidOptions)
 	}
 	option.Limit(&c.RefreshJitter, defaultJitter, 1) // negative: no jitter
 	option.Positive(&c.ExpiryMargin, defaultExpiryMargin)

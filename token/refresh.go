@@ -138,7 +138,7 @@ func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFn
 		return nil, err
 	}
 	if key == "" {
-		return nil, fmt.Errorf("%w: refresh store key is required", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: refresh store key is required", errInvalidOptions)
 	}
 	if store == nil {
 		store = NewMemoryStore()

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge"
 )
 
 // rotatingIdP accepts each refresh token once and answers with a new one,
@@ -158,7 +160,7 @@ func TestRefreshInCacheRefreshesOnce(t *testing.T) {
 }
 
 func TestNewRefreshValidates(t *testing.T) {
-	if _, err := NewRefresh(Client{ID: "c", TokenURL: "https://x.example/t"}, nil, "", nil); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewRefresh(Client{ID: "c", TokenURL: "https://x.example/t"}, nil, "", nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("empty key: %v", err)
 	}
 }

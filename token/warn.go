@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
@@ -24,7 +25,7 @@ func (e *entry) warn(prev *state, now time.Time, err error, failures int, retry 
 // warnIntrospection logs an introspection the server did not answer
 // usefully: until it does, no opaque token can be validated.
 func warnIntrospection(ctx context.Context, l *slog.Logger, err error) {
-	if l == nil || reason.Of(err) != reason.IdPUnavailable || errors.Is(err, ErrClosed) {
+	if l == nil || reason.Of(err) != reason.IdPUnavailable || errors.Is(err, idbridge.ErrClosed) {
 		return
 	}
 	l.LogAttrs(ctx, slog.LevelWarn, "token: introspection failed; tokens cannot be validated", errorAttrs(err)...)

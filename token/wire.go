@@ -101,7 +101,7 @@ func postForm(ctx context.Context, hc *http.Client, timeout time.Duration, endpo
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("%w: building %s request: %w", ErrInvalidOptions, what, safeurl.Error(err))
+		return nil, 0, nil, fmt.Errorf("%w: building %s request: %w", errInvalidOptions, what, safeurl.Error(err))
 	}
 	for k, vs := range h {
 		req.Header[k] = vs

@@ -53,7 +53,7 @@ type FileAssertion struct {
 // exist yet.
 func NewFileAssertion(path string, optFns ...func(*FileAssertionOptions)) (*FileAssertion, error) {
 	if path == "" {
-		return nil, fmt.Errorf("%w: federated token file path is required", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: federated token file path is required", errInvalidOptions)
 	}
 	o, err := resolve(optFns)
 	if err != nil {
@@ -77,7 +77,7 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 		return "", f.readError(err)
 	}
 	if fi.IsDir() {
-		return "", fmt.Errorf("%w: federated token file %s is a directory", ErrInvalidOptions, f.path)
+		return "", fmt.Errorf("%w: federated token file %s is a directory", errInvalidOptions, f.path)
 	}
 	fresh := f.cached != "" &&
 		fi.ModTime().Equal(f.modTime) && fi.Size() == f.size &&
@@ -96,11 +96,11 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 		return "", unavailable("federated token file", err)
 	}
 	if len(b) > maxAssertionFile {
-		return "", fmt.Errorf("%w: federated token file is larger than %d bytes", ErrInvalidOptions, maxAssertionFile)
+		return "", fmt.Errorf("%w: federated token file is larger than %d bytes", errInvalidOptions, maxAssertionFile)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {
-		return "", fmt.Errorf("%w: federated token file is empty", ErrInvalidOptions)
+		return "", fmt.Errorf("%w: federated token file is empty", errInvalidOptions)
 	}
 	exp, _ := jwtExpiry(tok)
 	if !exp.IsZero() && !now.Before(exp) {
@@ -113,14 +113,14 @@ func (f *FileAssertion) Assertion(_ context.Context) (string, error) {
 
 // readError classes a failure to open the file. A file that is not there
 // or not readable is a deployment mistake (a volume not mounted, a wrong
-// path), not an IdP outage: it is ErrInvalidOptions, naming the path. Any
+// path), not an IdP outage: it is errInvalidOptions, naming the path. Any
 // other I/O error may pass.
 func (f *FileAssertion) readError(err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%w: federated token file %s does not exist (is the projected service account token mounted?)", ErrInvalidOptions, f.path)
+		return fmt.Errorf("%w: federated token file %s does not exist (is the projected service account token mounted?)", errInvalidOptions, f.path)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: federated token file %s is not readable by this process", ErrInvalidOptions, f.path)
+		return fmt.Errorf("%w: federated token file %s is not readable by this process", errInvalidOptions, f.path)
 	}
 	return unavailable("reading federated token file", err)
 }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge"
 )
 
 func TestFileAssertion(t *testing.T) {
@@ -57,10 +59,10 @@ func TestFileAssertion(t *testing.T) {
 		t.Fatalf("expired file: %v", err)
 	}
 	os.WriteFile(path, []byte("  \n"), 0o600)
-	if _, err := fa.Assertion(ctx); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := fa.Assertion(ctx); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatalf("empty file: %v", err)
 	}
-	if _, err := NewFileAssertion(""); !errors.Is(err, ErrInvalidOptions) {
+	if _, err := NewFileAssertion(""); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Fatal("empty path accepted")
 	}
 }

@@ -39,14 +39,14 @@ func NewSource(cred azcore.TokenCredential, scopes []string) (*Source, error) {
 
 func newSource(cred azcore.TokenCredential, name string, scopes []string) (*Source, error) {
 	if cred == nil {
-		return nil, fmt.Errorf("%w: nil credential", token.ErrInvalidOptions)
+		return nil, fmt.Errorf("token: %w: nil credential", idbridge.ErrInvalidOptions)
 	}
 	if len(scopes) == 0 {
-		return nil, fmt.Errorf("%w: no scope (want one such as api://cbs/.default)", token.ErrInvalidOptions)
+		return nil, fmt.Errorf("token: %w: no scope (want one such as api://cbs/.default)", idbridge.ErrInvalidOptions)
 	}
 	for _, s := range scopes {
 		if s == "" || strings.ContainsAny(s, " \t\r\n") {
-			return nil, fmt.Errorf("%w: scope %q is empty or contains white space", token.ErrInvalidOptions, s)
+			return nil, fmt.Errorf("token: %w: scope %q is empty or contains white space", idbridge.ErrInvalidOptions, s)
 		}
 	}
 	return &Source{cred: cred, name: name, tro: policy.TokenRequestOptions{Scopes: append([]string(nil), scopes...)}}, nil
@@ -88,7 +88,7 @@ func Assertion(src token.Source) token.AssertionFunc {
 // errors.As, for example *azidentity.AuthenticationFailedError), whose
 // text, which may quote the response, is not part of Error().
 type Error struct {
-	// Err is the sentinel: token.ErrInvalidOptions, token.ErrRejected or
+	// Err is the sentinel: idbridge.ErrInvalidOptions, token.ErrRejected or
 	// token.ErrIdPUnavailable.
 	Err error
 	// Status is the identity endpoint's HTTP status, 0 without one.
@@ -157,7 +157,7 @@ func classify(ctx context.Context, name string, err error) error {
 	// Anything else is azidentity saying the credential cannot work here:
 	// no managed identity endpoint, a variable or file missing. Its text
 	// is its own, without response bodies of token endpoints.
-	e.Err = token.ErrInvalidOptions
+	e.Err = idbridge.ErrInvalidOptions
 	e.Detail = "not available here: " + err.Error()
 	if len(e.Detail) > maxDetail {
 		e.Detail = e.Detail[:maxDetail] + "…"

@@ -134,7 +134,7 @@ func TestManagedIdentityFailures(t *testing.T) {
 }
 
 // TestConfigurationErrors: each mistake is refused at construction as
-// token.ErrInvalidOptions (malformed), naming the variable or option.
+// idbridge.ErrInvalidOptions (invalid_options), naming the variable or option.
 func TestConfigurationErrors(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
 	os.WriteFile(tokenFile, []byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), 0o600)
@@ -194,7 +194,7 @@ func TestConfigurationErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.do()
-			if !errors.Is(err, token.ErrInvalidOptions) || idbridge.ReasonOf(err) != "malformed" {
+			if !errors.Is(err, idbridge.ErrInvalidOptions) || idbridge.ReasonOf(err) != idbridge.ReasonInvalidOptions {
 				t.Fatalf("error %v, want ErrInvalidOptions", err)
 			}
 			if err.Error() != tt.want {

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/token"
 )
@@ -77,7 +78,7 @@ var (
 )
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{token.ErrInvalidOptions}, args...)...)
+	return fmt.Errorf("token: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
 // FromCredential returns a token.Cache over any azcore.TokenCredential for

@@ -43,7 +43,7 @@
 // Errors are [*Error] values that wrap a token sentinel, so idbridge.Reason
 // classes them like the rest of the SDK: a credential that is not
 // available here (no managed identity endpoint, a missing variable or
-// file) is token.ErrInvalidOptions (malformed); a refusal by the identity
+// file) is idbridge.ErrInvalidOptions (invalid_options); a refusal by the identity
 // endpoint (HTTP 4xx: an identity not assigned to the resource, no
 // federated credential matching the token) is token.ErrRejected
 // (forbidden); network failures, 429 and 5xx are token.ErrIdPUnavailable

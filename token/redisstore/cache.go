@@ -8,6 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 )
 
@@ -41,7 +42,7 @@ type Source struct {
 // keys for different tokens.
 func (s *Store) Source(key string, src token.Source) (*Source, error) {
 	if key == "" || src == nil {
-		return nil, fmt.Errorf("%w: redisstore: Source needs a key and a source", token.ErrInvalidOptions)
+		return nil, fmt.Errorf("token: %w: redisstore: Source needs a key and a source", idbridge.ErrInvalidOptions)
 	}
 	b := s.base("at", key)
 	return &Source{s: s, src: src, key: key, ad: "idbridge access token\x00" + key, rec: b + ":rec", bas: b}, nil

@@ -12,8 +12,8 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
-	"github.com/idbridge/idbridge/token"
 )
 
 // Defaults and bounds applied by [New].
@@ -96,11 +96,11 @@ type Store struct {
 // the old ones until their entries have expired).
 func New(client goredis.UniversalClient, keys []Key, optFns ...func(*Options)) (*Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("%w: nil Redis client", token.ErrInvalidOptions)
+		return nil, fmt.Errorf("token: %w: nil Redis client", idbridge.ErrInvalidOptions)
 	}
 	kr, err := newKeyring(keys)
 	if err != nil {
-		return nil, fmt.Errorf("%w: redisstore: %w", token.ErrInvalidOptions, err)
+		return nil, fmt.Errorf("token: %w: redisstore: %w", idbridge.ErrInvalidOptions, err)
 	}
 	var o Options
 	for _, fn := range optFns {

@@ -6,6 +6,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 	"github.com/idbridge/idbridge/token/redisstore"
 )
@@ -26,7 +27,7 @@ func TestNew(t *testing.T) {
 		{"AES-128 key", c, []redisstore.Key{{ID: "k1", Secret: make([]byte, 16)}}},
 	}
 	for _, tt := range tests {
-		if _, err := redisstore.New(tt.client, tt.keys); !errors.Is(err, token.ErrInvalidOptions) {
+		if _, err := redisstore.New(tt.client, tt.keys); !errors.Is(err, idbridge.ErrInvalidOptions) {
 			t.Errorf("%s: err = %v", tt.name, err)
 		}
 	}
@@ -34,7 +35,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Source("", token.SourceFunc(nil)); !errors.Is(err, token.ErrInvalidOptions) {
+	if _, err := s.Source("", token.SourceFunc(nil)); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("Source without key: %v", err)
 	}
 }

@@ -53,7 +53,7 @@ func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*
 	}
 	a.fetch = func(ctx context.Context) (string, error) {
 		s, err := fa.Assertion(ctx)
-		if err != nil && (errors.Is(err, idbridge.ErrInvalidOptions) || errors.Is(err, token.ErrInvalidOptions)) {
+		if err != nil && errors.Is(err, idbridge.ErrInvalidOptions) {
 			// A file that is not there is the deployment's mistake, not
 			// the IdP's: retries will not fix it.
 			return "", &Error{Err: idbridge.ErrInvalidOptions, RoleARN: roleARN, Detail: EnvTokenFile + ": " + scrub(err.Error(), 300), Cause: err}

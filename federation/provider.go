@@ -224,7 +224,7 @@ func (p *Provider) failed(ctx context.Context, err error) error {
 		return e
 	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return &aws.RequestCanceledError{Err: err}
-	case errors.Is(err, idbridge.ErrClosed), errors.Is(err, token.ErrClosed):
+	case errors.Is(err, idbridge.ErrClosed):
 		return &Error{Err: idbridge.ErrClosed, RoleARN: p.a.roleARN, Detail: "the provider is closed"}
 	}
 	// The cache refused what STS gave: credentials already inside their

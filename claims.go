@@ -131,11 +131,12 @@ func (c *Claims) GroupsOverage() bool {
 
 // Get returns the raw JSON value of any claim in the parsed payload, for
 // claims that have no typed field. It reports false when the claim is absent.
+// Claims built in code answer for their typed fields (see MarshalJSON).
 func (c *Claims) Get(name string) (json.RawMessage, bool) {
-	if c == nil || c.raw == "" {
+	if c == nil {
 		return nil, false
 	}
-	v, ok := strictjson.Member(c.raw, name)
+	v, ok := strictjson.Member(c.payload(), name)
 	if !ok {
 		return nil, false
 	}
@@ -160,10 +161,12 @@ func (c *Claims) IDTokenClaim() string {
 }
 
 // MarshalJSON returns the parsed payload as it was signed or sent, so that tools
-// such as tokencheck can show every claim, including untyped ones.
+// such as tokencheck can show every claim, including untyped ones. Claims
+// built in code rather than parsed (an LDAP login, a policy test) are
+// written from their typed fields through the claim table.
 func (c *Claims) MarshalJSON() ([]byte, error) {
-	if c == nil || c.raw == "" {
+	if c == nil {
 		return []byte("null"), nil
 	}
-	return []byte(c.raw), nil
+	return []byte(c.payload()), nil
 }

@@ -58,6 +58,7 @@
 //	policy wants MFA (step-up)      401  error="insufficient_claims", claims="<base64 JSON>"
 //	  ... and the client lacks cp1  401  error="insufficient_user_authentication"
 //	IdP keys or groups unreachable  503  (no challenge)
+//	validator or source closed      503  (no challenge)
 //	misconfigured route             500
 //
 // # gRPC

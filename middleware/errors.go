@@ -172,12 +172,14 @@ func classify(st stage, err error) *Error {
 		}
 	case stageValidate:
 		switch cls {
-		case reason.IdPUnavailable:
+		case reason.IdPUnavailable, reason.Closed:
+			// A closed validator (a shutdown racing the request) did not
+			// judge the token: the client must not be told to drop it.
 			e.Status = http.StatusServiceUnavailable
 		case "":
-			// An error without a class (a closed validator, a custom
-			// validator's own error) is not the client's fault, but the
-			// token was not accepted either: fail closed, say little.
+			// An error without a class (a custom validator's own error)
+			// is not the client's fault, but the token was not accepted
+			// either: fail closed, say little.
 			e.Status, e.Code = http.StatusUnauthorized, CodeInvalidToken
 		default:
 			e.Status, e.Code = http.StatusUnauthorized, CodeInvalidToken
@@ -188,7 +190,7 @@ func classify(st stage, err error) *Error {
 			e.Status = http.StatusInternalServerError
 		case cls == reason.StepUpRequired:
 			e.Status, e.Code = http.StatusUnauthorized, CodeInsufficientClaims
-		case cls == reason.IdPUnavailable:
+		case cls == reason.IdPUnavailable, cls == reason.Closed:
 			e.Status = http.StatusServiceUnavailable
 		default:
 			if cls == "" {

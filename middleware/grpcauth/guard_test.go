@@ -37,8 +37,11 @@ func TestErrorClasses(t *testing.T) {
 			401, codes.Unauthenticated, `Bearer error="invalid_token"`},
 		{"validator cancelled", stubValidator{Err: fmt.Errorf("fetch: %w", context.Canceled)}, middleware.Authenticated(),
 			503, codes.Canceled, ""},
+		// Shut down, not judged: at 7ac0e62 a closed jwks validator (no
+		// class) got 401 invalid_token and a closed Introspector 503; one
+		// ErrClosed gets 503 (see middleware's TestClosedValidatorWire).
 		{"validator closed", stubValidator{Err: idbridge.ErrClosed}, middleware.Authenticated(),
-			401, codes.Unauthenticated, `Bearer error="invalid_token"`},
+			503, codes.Unavailable, ""},
 		{"key set unavailable", stubValidator{Err: jwks.ErrUnavailable}, middleware.Authenticated(),
 			503, codes.Unavailable, ""},
 		{"custom step-up", stubValidator{C: ok}, middleware.RequireFunc("acr", func(context.Context, *middleware.Principal) error { return stepUp }),

@@ -124,33 +124,43 @@ func clientFromEnvironment(o *config) (Client, error) {
 		return Client{}, err
 	}
 	c := Client{ID: id, TokenURL: tokenURL}
+	if c.Auth, err = authFromEnvironment(o); err != nil {
+		return Client{}, err
+	}
+	return c, c.validate(o)
+}
+
+// authFromEnvironment is the client credential the environment names:
+// a secret, a certificate file or a federated token file, in that order.
+func authFromEnvironment(o *config) (ClientAuth, error) {
+	var auth ClientAuth
 	switch {
 	case os.Getenv(EnvClientSecret) != "":
-		c.Auth = ClientSecretPost(Secret(os.Getenv(EnvClientSecret)))
+		auth = ClientSecretPost(Secret(os.Getenv(EnvClientSecret)))
 	case os.Getenv(EnvClientCertificatePath) != "":
 		data, err := os.ReadFile(os.Getenv(EnvClientCertificatePath))
 		if err != nil {
-			return Client{}, fmt.Errorf("%w: %s: %w", errInvalidOptions, EnvClientCertificatePath, err)
+			return nil, fmt.Errorf("%w: %s: %w", errInvalidOptions, EnvClientCertificatePath, err)
 		}
 		key, certs, err := parseCertificateFile(data, Secret(os.Getenv(EnvClientCertificatePassword)))
 		if err != nil {
-			return Client{}, fmt.Errorf("%s: %w", EnvClientCertificatePath, err)
+			return nil, fmt.Errorf("%s: %w", EnvClientCertificatePath, err)
 		}
 		if len(certs) == 0 {
-			return Client{}, fmt.Errorf("%w: %s holds no certificate", errInvalidOptions, EnvClientCertificatePath)
+			return nil, fmt.Errorf("%w: %s holds no certificate", errInvalidOptions, EnvClientCertificatePath)
 		}
-		c.Auth, err = PrivateKeyJWT(key, func(j *JWTOptions) {
+		auth, err = PrivateKeyJWT(key, func(j *JWTOptions) {
 			j.Certificate, j.Algorithm, j.Now = certs[0], PS256, o.Now
 		})
 		if err != nil {
-			return Client{}, err
+			return nil, err
 		}
 	case os.Getenv(EnvFederatedTokenFile) != "":
 		fa, err := NewFileAssertion(os.Getenv(EnvFederatedTokenFile), func(f *FileAssertionOptions) { f.Now = o.Now })
 		if err != nil {
-			return Client{}, err
+			return nil, err
 		}
-		c.Auth = ClientAssertion(func(ctx context.Context) (string, error) {
+		auth = ClientAssertion(func(ctx context.Context) (string, error) {
 			s, err := fa.Assertion(ctx)
 			if err != nil && errors.Is(err, idbridge.ErrInvalidOptions) {
 				return "", fmt.Errorf("%s: %w", EnvFederatedTokenFile, err)
@@ -158,9 +168,9 @@ func clientFromEnvironment(o *config) (Client, error) {
 			return s, err
 		})
 	default:
-		return Client{}, fmt.Errorf("%w: set %s, %s or %s", errInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
+		return nil, fmt.Errorf("%w: set %s, %s or %s", errInvalidOptions, EnvClientSecret, EnvClientCertificatePath, EnvFederatedTokenFile)
 	}
-	return c, c.validate(o)
+	return auth, nil
 }
 
 // FromEnvironment returns a cached client credentials source for the Entra

@@ -1,20 +1,13 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -48,22 +41,8 @@ const (
 	MaxInactiveCacheTTL = 10 * time.Second
 )
 
-// maxIntrospectionBody caps what is read of an introspection response:
-// claims of a token, even with hundreds of groups, fit well below it.
-const maxIntrospectionBody = 256 << 10
-
 // maxIntrospectedToken is the upper bound of MaxTokenSize.
 const maxIntrospectedToken = 64 << 10
-
-// introspectionShards spreads the cache over this many locks.
-const introspectionShards = 16
-
-// maxIntrospectionCacheBytes bounds the memory the cache holds, roughly:
-// answers of users in hundreds of groups are tens of KiB each.
-const maxIntrospectionCacheBytes = 32 << 20
-
-// entryOverhead approximates what an answer costs beyond its JSON body.
-const entryOverhead = 256
 
 // ErrInactive means the authorization server answered active=false: the
 // token was revoked, has expired, belongs to a disabled user, or is not
@@ -162,25 +141,6 @@ type Introspector struct {
 	calls  flight.Group[[sha256.Size]byte, *introspection] // requests in flight, by token hash
 }
 
-// introspection is one answer, as cached and handed to the waiters of a
-// request.
-type introspection struct {
-	claims  *idbridge.Claims // nil on failure
-	label   *idbridge.Claims // what audit events name, even on failure
-	err     error
-	until   time.Time // zero: not cacheable
-	tokenID string    // audit token_id
-	size    int       // approximate memory held, for the cache bound
-}
-
-type introspectionShard struct {
-	mu       sync.RWMutex
-	entries  map[[sha256.Size]byte]*introspection // guarded by mu
-	bytes    int                                  // guarded by mu: sum of entries' size
-	max      int
-	maxBytes int
-}
-
 // NewIntrospector returns an Introspector that asks introspectionURL,
 // authenticating as client c. c needs an Auth: RFC 7662 servers answer
 // only resource servers they know. c.TokenURL may be empty, except with
@@ -193,38 +153,8 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 	if err != nil {
 		return nil, err
 	}
-	bad := func(format string, args ...any) (*Introspector, error) {
-		return nil, fmt.Errorf("%w: "+format, append([]any{errInvalidOptions}, args...)...)
-	}
-	switch {
-	case c.ID == "":
-		return bad("client ID is required")
-	case c.Auth == nil:
-		return bad("introspection needs client authentication (RFC 7662 section 2.1)")
-	}
-	if c.TokenURL != "" {
-		if err := checkEndpoint("token endpoint", c.TokenURL, o); err != nil {
-			return nil, err
-		}
-	} else if ja, ok := c.Auth.(*jwtAuth); ok && ja.o.Audience == "" {
-		return bad("PrivateKeyJWT needs Client.TokenURL or JWTOptions.Audience as the assertion's audience")
-	}
-	if err := checkEndpoint("introspection endpoint", introspectionURL, o); err != nil {
+	if err := checkIntrospector(c, introspectionURL, &opt, o); err != nil {
 		return nil, err
-	}
-	switch {
-	case opt.SkipIssuerCheck && len(opt.Issuers) > 0:
-		return bad("both Issuers and SkipIssuerCheck are set")
-	case !opt.SkipIssuerCheck && len(opt.Issuers) == 0:
-		return bad("Issuers is required (or SkipIssuerCheck)")
-	case slices.Contains(opt.Issuers, ""):
-		return bad("Issuers must not contain empty strings")
-	case opt.SkipAudienceCheck && len(opt.Audiences) > 0:
-		return bad("both Audiences and SkipAudienceCheck are set")
-	case !opt.SkipAudienceCheck && len(opt.Audiences) == 0:
-		return bad("Audiences is required (or SkipAudienceCheck)")
-	case slices.Contains(opt.Audiences, ""):
-		return bad("Audiences must not contain empty strings")
 	}
 	i := &Introspector{
 		c: c, url: introspectionURL, hc: noRedirects(o.HTTPClient), o: o,
@@ -245,6 +175,48 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 	}
 	i.ctx, i.cancel = context.WithCancel(context.Background())
 	return i, nil
+}
+
+// checkIntrospector refuses a client, endpoint or options an Introspector
+// cannot work with.
+func checkIntrospector(c Client, introspectionURL string, opt *IntrospectorOptions, o *config) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errInvalidOptions}, args...)...)
+	}
+	switch {
+	case c.ID == "":
+		return bad("client ID is required")
+	case c.Auth == nil:
+		return bad("introspection needs client authentication (RFC 7662 section 2.1)")
+	}
+	if c.TokenURL != "" {
+		if err := checkEndpoint("token endpoint", c.TokenURL, o); err != nil {
+			return err
+		}
+	} else if ja, ok := c.Auth.(*jwtAuth); ok && ja.o.Audience == "" {
+		return bad("PrivateKeyJWT needs Client.TokenURL or JWTOptions.Audience as the assertion's audience")
+	}
+	if err := checkEndpoint("introspection endpoint", introspectionURL, o); err != nil {
+		return err
+	}
+	if err := checkRequired("Issuers", opt.Issuers, "SkipIssuerCheck", opt.SkipIssuerCheck); err != nil {
+		return err
+	}
+	return checkRequired("Audiences", opt.Audiences, "SkipAudienceCheck", opt.SkipAudienceCheck)
+}
+
+// checkRequired refuses a list that is both given and skipped, neither,
+// or holds an empty string.
+func checkRequired(name string, list []string, skipName string, skip bool) error {
+	switch {
+	case skip && len(list) > 0:
+		return fmt.Errorf("%w: both %s and %s are set", errInvalidOptions, name, skipName)
+	case !skip && len(list) == 0:
+		return fmt.Errorf("%w: %s is required (or %s)", errInvalidOptions, name, skipName)
+	case slices.Contains(list, ""):
+		return fmt.Errorf("%w: %s must not contain empty strings", errInvalidOptions, name)
+	}
+	return nil
 }
 
 // Format prints the endpoint only: never the client's credential or a
@@ -321,223 +293,6 @@ func (i *Introspector) Validate(ctx context.Context, token string) (*idbridge.Cl
 	return res.claims, res.err
 }
 
-// cached returns a still-valid answer for key, or nil.
-func (i *Introspector) cached(key *[sha256.Size]byte) *introspection {
-	s := &i.shards[key[0]%introspectionShards]
-	s.mu.RLock()
-	res := s.entries[*key]
-	s.mu.RUnlock()
-	if res == nil || !i.o.Now().Before(res.until) {
-		return nil
-	}
-	return res
-}
-
-// store caches res until res.until. A full shard (by count or by bytes)
-// first drops expired answers among a few it looks at, else one of them
-// at random (map order), until res fits.
-func (i *Introspector) store(key *[sha256.Size]byte, res *introspection) {
-	now := i.o.Now()
-	if res.until.IsZero() || !now.Before(res.until) {
-		return
-	}
-	s := &i.shards[key[0]%introspectionShards]
-	if res.size > s.maxBytes {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old, ok := s.entries[*key]; ok {
-		delete(s.entries, *key)
-		s.bytes -= old.size
-	}
-	for len(s.entries) > 0 && (len(s.entries) >= s.max || s.bytes+res.size > s.maxBytes) {
-		var victim [sha256.Size]byte
-		probes := 0
-		for k, e := range s.entries {
-			if probes == 0 || !now.Before(e.until) {
-				victim = k
-				if !now.Before(e.until) {
-					break
-				}
-			}
-			if probes++; probes >= 8 {
-				break
-			}
-		}
-		s.bytes -= s.entries[victim].size
-		delete(s.entries, victim)
-	}
-	s.entries[*key] = res
-	s.bytes += res.size
-}
-
-// flight returns the answer of the request in flight for key, starting
-// one if there is none. The request runs detached from ctx, so that a
-// caller who gives up does not fail the others; it is bounded by Timeout
-// and cancelled by Close.
-func (i *Introspector) flight(ctx context.Context, key *[sha256.Size]byte, token string) (*introspection, error) {
-	k := *key
-	res, err := i.calls.Do(ctx, k, func() (*introspection, error) {
-		res := i.introspect(i.ctx, token, &k)
-		warnIntrospection(i.ctx, i.o.Logger, res.err)
-		i.store(&k, res) // before the call is forgotten: no gap between the two
-		return res, nil
-	})
-	switch {
-	case errors.Is(err, flight.ErrClosed):
-		return nil, fmt.Errorf("%w: introspector closed", errClosed)
-	case err != nil:
-		return nil, fmt.Errorf("token: introspection: %w", err)
-	}
-	return res, nil
-}
-
-// introspect asks the server about token and checks the answer.
-func (i *Introspector) introspect(ctx context.Context, token string, key *[sha256.Size]byte) *introspection {
-	res := &introspection{tokenID: hashID(key), size: entryOverhead}
-	form := url.Values{}
-	for k, vs := range i.o.Params {
-		form[k] = vs
-	}
-	form.Set("token", token)
-	form.Set("token_type_hint", "access_token")
-	h := http.Header{}
-	used, err := i.c.Auth.authenticate(ctx, &i.c, form, h)
-	if err != nil {
-		res.err = i.closedOr(ctx, err)
-		return res
-	}
-	body, status, hdr, err := i.post(ctx, form, h)
-	if err != nil {
-		res.err = i.closedOr(ctx, err)
-		return res
-	}
-	if status != http.StatusOK {
-		e := parseError(body, status, hdr, i.o.Now(), append(used, token))
-		// Whatever the code, the API cannot validate any token until the
-		// server or its own registration is fixed: not the caller's fault.
-		res.err = fmt.Errorf("%w: introspection endpoint answered HTTP %d: %w", ErrIdPUnavailable, status, e)
-		return res
-	}
-	if ct, _, _ := mime.ParseMediaType(hdr.Get("Content-Type")); ct == "application/token-introspection+jwt" {
-		res.err = fmt.Errorf("%w: JWT introspection responses (RFC 9701) are not supported", ErrIdPUnavailable)
-		return res
-	}
-	r, err := parseIntrospection(body)
-	if err != nil {
-		res.err = err
-		return res
-	}
-	res.size += len(body)
-	now := i.o.Now()
-	if !r.active {
-		res.err = errInactive
-		if i.negTTL > 0 {
-			res.until = now.Add(i.negTTL)
-		}
-		return res
-	}
-	c := &r.claims
-	if id := firstNonEmpty(c.ID, c.UTI); id != "" {
-		res.tokenID = audit.TokenID(id)
-	}
-	if err := i.check(r, now); err != nil {
-		res.err, res.label = err, c
-		if i.negTTL > 0 {
-			res.until = now.Add(i.negTTL)
-		}
-		return res
-	}
-	res.claims, res.label = c, c
-	if i.ttl > 0 {
-		res.until = now.Add(i.ttl)
-		if !c.ExpiresAt.IsZero() && c.ExpiresAt.Before(res.until) {
-			res.until = c.ExpiresAt
-		}
-	}
-	return res
-}
-
-// closedOr turns a failure caused by Close into errClosed.
-func (i *Introspector) closedOr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: introspection cancelled by Close", errClosed)
-	}
-	return err
-}
-
-// post sends form to the introspection endpoint and returns the capped
-// body.
-func (i *Introspector) post(ctx context.Context, form url.Values, h http.Header) ([]byte, int, http.Header, error) {
-	return postForm(ctx, i.hc, i.o.Timeout, i.url, "introspection", maxIntrospectionBody, form, h)
-}
-
-// check applies the resource server's own checks to an active answer: the
-// server vouches that the token is live, not that it is meant for us.
-func (i *Introspector) check(r *introspected, now time.Time) error {
-	c := &r.claims
-	for _, t := range []string{r.tokenType, r.tokenUse, r.typ} {
-		if notAccessToken(t) {
-			return reject(jwks.ErrType, "token_type "+quoteCut(t)+" is not an access token")
-		}
-	}
-	if len(i.issuers) > 0 {
-		if c.Issuer == "" {
-			return reject(jwks.ErrMissingClaim, "iss is required by the issuer check")
-		}
-		if !slices.Contains(i.issuers, c.Issuer) {
-			return reject(jwks.ErrIssuer, "iss "+quoteCut(c.Issuer)+" is not trusted")
-		}
-	}
-	if len(i.auds) > 0 && !slices.ContainsFunc(c.Audience, func(a string) bool { return slices.Contains(i.auds, a) }) {
-		if len(c.Audience) == 0 {
-			return reject(jwks.ErrAudience, "the answer has no aud")
-		}
-		return reject(jwks.ErrAudience, "no aud value is accepted")
-	}
-	lw := " (leeway " + i.leeway.String() + ")"
-	if !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(i.leeway)) {
-		return reject(jwks.ErrExpired, "exp "+c.ExpiresAt.UTC().Format(time.RFC3339)+" is past"+lw)
-	}
-	if !c.NotBefore.IsZero() && now.Add(i.leeway).Before(c.NotBefore) {
-		return reject(jwks.ErrNotYetValid, "nbf "+c.NotBefore.UTC().Format(time.RFC3339)+" is ahead"+lw)
-	}
-	if !c.IssuedAt.IsZero() && now.Add(i.leeway).Before(c.IssuedAt) {
-		return reject(jwks.ErrIssuedInFuture, "iat "+c.IssuedAt.UTC().Format(time.RFC3339)+" is ahead"+lw)
-	}
-	return nil
-}
-
-// notAccessToken recognises the token types servers report for refresh
-// and ID tokens (token_type, Hydra's token_use, Keycloak's typ): a
-// resource server must not accept them as access tokens.
-func notAccessToken(t string) bool {
-	switch strings.ToLower(t) {
-	case "refresh_token", "refresh", "offline", "id_token", "id",
-		"urn:ietf:params:oauth:token-type:refresh_token", "urn:ietf:params:oauth:token-type:id_token":
-		return true
-	}
-	return false
-}
-
-func reject(s *reason.Error, detail string) error {
-	return &jwks.ValidationError{Err: s, Detail: "introspection: " + detail}
-}
-
-// quoteCut quotes a value from the answer, cut so that a long one cannot
-// flood a log line.
-func quoteCut(s string) string {
-	if len(s) > 64 {
-		s = strings.ToValidUTF8(s[:64], "") + "…"
-	}
-	return strconv.Quote(s)
-}
-
-// hashID is the audit token_id of a token without jti: the first 16 hex
-// digits of its SHA-256, never the token.
-func hashID(key *[sha256.Size]byte) string { return hex.EncodeToString(key[:8]) }
-
 // emit records token.validated or token.rejected.
 func (i *Introspector) emit(ctx context.Context, auditing bool, c *idbridge.Claims, err error, tokenID string, start time.Time) {
 	if !auditing {
@@ -556,179 +311,4 @@ func (i *Introspector) emit(ctx context.Context, auditing bool, c *idbridge.Clai
 		}
 	}
 	i.log.Emit(ctx, e)
-}
-
-// introspected is a parsed introspection response.
-type introspected struct {
-	active                   bool
-	claims                   idbridge.Claims
-	tokenType, tokenUse, typ string
-}
-
-// listClaims are the list claims a server may send as a single string,
-// which idbridge.ParseClaims refuses; see listsAsArrays.
-var listClaims = []string{"groups", "roles", "amr", "wids", "acrs", "xms_cc"}
-
-// parseIntrospection reads an RFC 7662 response with idbridge.ParseClaims, so
-// the answer is decoded like a token payload (one JSON object, no
-// duplicate member, the registered and Entra-style claims of their JSON
-// types, null as absence) and Claims.Get returns every member, extensions
-// included. On top of that: "active" must be a JSON boolean; a list claim
-// (groups, roles, amr, ...) may be a single string; exp, iat and nbf must
-// be non-negative and are read in whole seconds, 0 meaning absent; scope
-// and client_id are read by jwks's claim table, as in a JWT (Scopes,
-// ClientID, so Client); username is the preferred username when
-// preferred_username is not; token_type, token_use and typ must be
-// strings. Every error wraps ErrIdPUnavailable and quotes at most a
-// member's name, cut short.
-func parseIntrospection(body []byte) (*introspected, error) {
-	fail := func(detail string) (*introspected, error) {
-		return nil, fmt.Errorf("%w: introspection response %s", ErrIdPUnavailable, detail)
-	}
-	c, err := idbridge.ParseClaims(body)
-	if err != nil {
-		if fixed, ok := listsAsArrays(body); ok {
-			c, err = idbridge.ParseClaims(fixed)
-		}
-	}
-	if err != nil {
-		var ve *idbridge.ParseError
-		if errors.As(err, &ve) {
-			return fail("is malformed: " + ve.Detail)
-		}
-		return fail("is malformed")
-	}
-	// member returns a member's raw JSON, nil when absent or null. Get is
-	// unambiguous: ParseClaims refused duplicate members.
-	member := func(name string) json.RawMessage {
-		if raw, ok := c.Get(name); ok && string(raw) != "null" {
-			return raw
-		}
-		return nil
-	}
-	r := &introspected{}
-	switch string(member("active")) {
-	case "true":
-		r.active = true
-	case "false":
-	case "":
-		return fail("has no active member")
-	default:
-		return fail("has an invalid \"active\"")
-	}
-	// scope and client_id are in jwks's claim table: ParseClaims read them
-	// as the validator reads them in a JWT (Claims.Scopes, Claims.ClientID).
-	var user string
-	for _, m := range []struct {
-		name string
-		dst  *string
-		saw  *bool
-	}{
-		{"username", &user, nil},
-		{"token_type", &r.tokenType, nil}, {"token_use", &r.tokenUse, nil}, {"typ", &r.typ, nil},
-	} {
-		raw := member(m.name)
-		if raw == nil {
-			continue
-		}
-		v, ok := jsonString(raw)
-		if !ok {
-			return fail("has an invalid " + quoteCut(m.name))
-		}
-		*m.dst = v
-		if m.saw != nil {
-			*m.saw = true
-		}
-	}
-	// jwks reads NumericDates of any sign, with fractions; RFC 7662 sends
-	// whole seconds since the epoch, and some servers 0 for "never".
-	for _, d := range []struct {
-		name string
-		dst  *time.Time
-	}{{"exp", &c.ExpiresAt}, {"iat", &c.IssuedAt}, {"nbf", &c.NotBefore}} {
-		raw := member(d.name)
-		if raw == nil {
-			continue
-		}
-		t, ok := jsonDate(raw)
-		if !ok {
-			return fail("has an invalid " + quoteCut(d.name))
-		}
-		*d.dst = t
-	}
-	if !r.active {
-		// RFC 7662 section 2.2: nothing else of an inactive answer counts.
-		return &introspected{}, nil
-	}
-	if c.PreferredUsername == "" {
-		c.PreferredUsername = user
-	}
-	r.claims = *c
-	return r, nil
-}
-
-// listsAsArrays rewrites the list claims of body that are a single JSON
-// string into one-element arrays, so that ParseClaims accepts them (and
-// Get returns them as the typed field reads them). It reports false when
-// there is none, or body is not a JSON object; it checks nothing else,
-// ParseClaims does.
-func listsAsArrays(body []byte) ([]byte, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, false
-	}
-	var out []byte
-	last := 0
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		name, _ := t.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, false
-		}
-		if len(raw) == 0 || raw[0] != '"' || !slices.Contains(listClaims, name) {
-			continue
-		}
-		end := int(dec.InputOffset())
-		start := end - len(raw)
-		if start < last || string(body[start:end]) != string(raw) {
-			return nil, false // not where expected: leave the body alone
-		}
-		out = append(out, body[last:start]...)
-		out = append(out, '[')
-		out = append(out, raw...)
-		out = append(out, ']')
-		last = end
-	}
-	if out == nil {
-		return nil, false
-	}
-	return append(out, body[last:]...), true
-}
-
-func jsonString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' {
-		return "", false
-	}
-	var s string
-	return s, json.Unmarshal(raw, &s) == nil
-}
-
-// jsonDate reads a NumericDate. Zero (or less than a second) is read as
-// absent, as some servers send it for tokens that do not expire.
-func jsonDate(raw json.RawMessage) (time.Time, bool) {
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
-		return time.Time{}, false
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || f < 0 || f > 1<<40 {
-		return time.Time{}, false
-	}
-	if sec := int64(f); sec > 0 {
-		return time.Unix(sec, 0).UTC(), true
-	}
-	return time.Time{}, true
 }

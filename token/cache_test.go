@@ -421,7 +421,12 @@ func TestCacheAuditEvents(t *testing.T) {
 	fail.Store(true)
 	clock.Advance(55 * time.Minute)
 	c.Token(context.Background())
-	waitFor(t, "failed refresh", func() bool { return n.Load() == 3 && !c.e.busy.Load() })
+	// The event is written after the fetch ends: wait for it.
+	waitFor(t, "failed refresh", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return n.Load() == 3 && strings.Contains(buf.String(), `"event":"token.refresh_failed"`)
+	})
 
 	mu.Lock()
 	out := buf.String()

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -106,7 +107,8 @@ func NewHandler(next slog.Handler, optFns ...func(*Options)) (*Handler, error) {
 			metric.WithExplicitBucketBoundaries(0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1))
 	}
 	if err != nil {
-		return nil, err
+		// The MeterProvider refused an instrument: a configuration problem.
+		return nil, fmt.Errorf("telemetry: %w: MeterProvider: %w", idbridge.ErrInvalidOptions, err)
 	}
 	return &Handler{next: next, tracer: o.TracerProvider.Tracer(ScopeName), m: m}, nil
 }

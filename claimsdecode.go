@@ -40,28 +40,11 @@ func decodeClaims(s string, c *Claims) string {
 	var seen, folded uint64
 	var unknown strictjson.NameSet
 	detail := ""
-	bad := func(name string) bool {
-		detail = "claim " + name + " has the wrong type"
-		return false
-	}
 	ok := d.Members(func(name string) bool {
 		idx, typed := claimIndex[name]
 		if !typed {
-			if !unknown.Add(name) {
-				detail = "duplicate claim " + strictjson.QuoteShort(name)
-				return false
-			}
-			if i := foldedTypedClaim(name); i >= 0 {
-				folded |= 1 << i
-			}
-			if (name == "at_hash" || name == "c_hash") && d.Peek() != 'n' { // null is absent
-				c.marks |= markCodeHash
-			}
-			if !d.Skip() {
-				detail = "claim " + strictjson.QuoteShort(name) + " is not valid JSON"
-				return false
-			}
-			return true
+			detail = otherClaim(&d, name, c, &unknown, &folded)
+			return detail == ""
 		}
 		if seen&(1<<idx) != 0 {
 			detail = "duplicate claim " + name
@@ -74,79 +57,8 @@ func decodeClaims(s string, c *Claims) string {
 		if idx == cNonce {
 			c.marks |= markNonce // even "": only ID tokens carry a nonce
 		}
-		def := &claimTable[idx]
-		switch def.kind {
-		case kindString:
-			v, ok := d.Str()
-			if !ok {
-				return bad(name)
-			}
-			*def.str(c) = v
-		case kindList:
-			v, ok := d.Strings()
-			if !ok {
-				return bad(name)
-			}
-			*def.list(c) = v
-		case kindDate:
-			v, ok := d.NumericDate()
-			if !ok {
-				return bad(name)
-			}
-			*def.date(c) = v
-		case kindAud:
-			if d.Peek() == '"' {
-				v, ok := d.Str()
-				if !ok {
-					return bad(name)
-				}
-				*def.list(c) = []string{v}
-				return true
-			}
-			v, ok := d.Strings()
-			if !ok {
-				return bad(name)
-			}
-			*def.list(c) = v
-		case kindSpaced:
-			// Entra's scp and RFC 9068's scope: a space-separated string;
-			// some IdPs send an array.
-			var v []string
-			if d.Peek() == '[' {
-				l, ok := d.Strings()
-				if !ok {
-					return bad(name)
-				}
-				v = l
-			} else {
-				sv, ok := d.Str()
-				if !ok {
-					return bad(name)
-				}
-				v = strings.Fields(sv)
-			}
-			dst := def.list(c)
-			if *dst == nil {
-				*dst = v
-			} else if !sameSet(*dst, v) {
-				// Both scp and scope: one meaning or none.
-				detail = "claims scp and scope list different scopes"
-				return false
-			}
-		case kindNames:
-			m, ok := d.StringMap()
-			if !ok {
-				return bad(name)
-			}
-			c.ClaimNames = m
-		case kindSources:
-			m, ok := readClaimSources(&d)
-			if !ok {
-				return bad(name)
-			}
-			c.ClaimSources = m
-		}
-		return true
+		detail = typedClaim(&d, &claimTable[idx], c)
+		return detail == ""
 	})
 	if !ok {
 		if detail == "" {
@@ -165,6 +77,89 @@ func decodeClaims(s string, c *Claims) string {
 	// Client reads the first one set, so they must agree.
 	if a, b := firstTwo(c.AuthorizedParty, c.AppID, c.ClientID); a != b && b != "" {
 		return "claims azp, appid and client_id name different clients"
+	}
+	return ""
+}
+
+// otherClaim skips the value of a claim without a typed field, noting
+// whether its name folds to a typed one and whether it marks an ID token.
+func otherClaim(d *strictjson.Reader, name string, c *Claims, unknown *strictjson.NameSet, folded *uint64) string {
+	if !unknown.Add(name) {
+		return "duplicate claim " + strictjson.QuoteShort(name)
+	}
+	if i := foldedTypedClaim(name); i >= 0 {
+		*folded |= 1 << i
+	}
+	if (name == "at_hash" || name == "c_hash") && d.Peek() != 'n' { // null is absent
+		c.marks |= markCodeHash
+	}
+	if !d.Skip() {
+		return "claim " + strictjson.QuoteShort(name) + " is not valid JSON"
+	}
+	return ""
+}
+
+// typedClaim reads the value of the typed claim def into c.
+func typedClaim(d *strictjson.Reader, def *claimDef, c *Claims) string {
+	ok := true
+	switch def.kind {
+	case kindString:
+		*def.str(c), ok = d.Str()
+	case kindList:
+		*def.list(c), ok = d.Strings()
+	case kindDate:
+		*def.date(c), ok = d.NumericDate()
+	case kindAud:
+		*def.list(c), ok = stringOrList(d)
+	case kindSpaced:
+		return spacedClaim(d, def, c)
+	case kindNames:
+		c.ClaimNames, ok = d.StringMap()
+	case kindSources:
+		c.ClaimSources, ok = readClaimSources(d)
+	}
+	if !ok {
+		return "claim " + def.name + " has the wrong type"
+	}
+	return ""
+}
+
+// stringOrList reads a string as a one-element list, or an array of
+// strings.
+func stringOrList(d *strictjson.Reader) ([]string, bool) {
+	if d.Peek() == '"' {
+		v, ok := d.Str()
+		if !ok {
+			return nil, false
+		}
+		return []string{v}, true
+	}
+	return d.Strings()
+}
+
+// spacedClaim reads Entra's scp or RFC 9068's scope: a space-separated
+// string; some IdPs send an array. When both are present they must list
+// the same scopes: one meaning or none.
+func spacedClaim(d *strictjson.Reader, def *claimDef, c *Claims) string {
+	var v []string
+	if d.Peek() == '[' {
+		l, ok := d.Strings()
+		if !ok {
+			return "claim " + def.name + " has the wrong type"
+		}
+		v = l
+	} else {
+		sv, ok := d.Str()
+		if !ok {
+			return "claim " + def.name + " has the wrong type"
+		}
+		v = strings.Fields(sv)
+	}
+	dst := def.list(c)
+	if *dst == nil {
+		*dst = v
+	} else if !sameSet(*dst, v) {
+		return "claims scp and scope list different scopes"
 	}
 	return ""
 }

@@ -173,69 +173,89 @@ func parseJWK(raw []byte) (*Key, error) {
 	if j.KeyOps != nil && !slices.Contains(j.KeyOps, "verify") {
 		return nil, fmt.Errorf("%w: key_ops without verify", ErrUnsupportedKey)
 	}
-	k := &Key{ID: j.Kid, Algorithm: j.Alg, Use: j.Use, Issuer: j.Issuer}
+	var pub crypto.PublicKey
+	var err error
 	switch j.Kty {
 	case "RSA":
-		if j.N == "" && j.E == "" && len(j.X5c) > 0 {
-			pub, err := x5cKey(j.X5c[0])
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := pub.(*rsa.PublicKey); !ok {
-				return nil, fmt.Errorf("%w: kty RSA with a %T in x5c", ErrUnsupportedKey, pub)
-			}
-			k.Public = pub
-			break
-		}
-		n, err1 := b64(j.N)
-		e, err2 := b64(j.E)
-		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
-			return nil, fmt.Errorf("%w: bad RSA n or e", ErrUnsupportedKey)
-		}
-		var eInt int
-		for _, b := range e {
-			eInt = eInt<<8 | int(b)
-		}
-		k.Public = &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: eInt}
+		pub, err = rsaJWK(&j)
 	case "EC":
-		var curve elliptic.Curve
-		var size int
-		switch j.Crv {
-		case "P-256":
-			curve, size = elliptic.P256(), 32
-		case "P-384":
-			curve, size = elliptic.P384(), 48
-		case "P-521":
-			curve, size = elliptic.P521(), 66
-		default:
-			return nil, fmt.Errorf("%w: EC curve %q", ErrUnsupportedKey, j.Crv)
-		}
-		x, err1 := b64(j.X)
-		y, err2 := b64(j.Y)
-		if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
-			return nil, fmt.Errorf("%w: bad EC coordinates", ErrUnsupportedKey)
-		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return nil, fmt.Errorf("%w: EC point not on curve", ErrUnsupportedKey)
-		}
-		k.Public = pub
+		pub, err = ecJWK(&j)
 	case "OKP":
-		if j.Crv != "Ed25519" {
-			return nil, fmt.Errorf("%w: OKP curve %q", ErrUnsupportedKey, j.Crv)
-		}
-		x, err := b64(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("%w: bad Ed25519 key", ErrUnsupportedKey)
-		}
-		k.Public = ed25519.PublicKey(x)
+		pub, err = okpJWK(&j)
 	default:
-		return nil, fmt.Errorf("%w: kty %q", ErrUnsupportedKey, j.Kty)
+		err = fmt.Errorf("%w: kty %q", ErrUnsupportedKey, j.Kty)
 	}
+	if err != nil {
+		return nil, err
+	}
+	k := &Key{ID: j.Kid, Algorithm: j.Alg, Use: j.Use, Issuer: j.Issuer, Public: pub}
 	if err := k.init(); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// rsaJWK reads the public key of a kty RSA JWK: n and e, or else the first
+// certificate of x5c.
+func rsaJWK(j *rawJWK) (crypto.PublicKey, error) {
+	if j.N == "" && j.E == "" && len(j.X5c) > 0 {
+		pub, err := x5cKey(j.X5c[0])
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := pub.(*rsa.PublicKey); !ok {
+			return nil, fmt.Errorf("%w: kty RSA with a %T in x5c", ErrUnsupportedKey, pub)
+		}
+		return pub, nil
+	}
+	n, err1 := b64(j.N)
+	e, err2 := b64(j.E)
+	if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+		return nil, fmt.Errorf("%w: bad RSA n or e", ErrUnsupportedKey)
+	}
+	var eInt int
+	for _, b := range e {
+		eInt = eInt<<8 | int(b)
+	}
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: eInt}, nil
+}
+
+// ecJWK reads the public key of a kty EC JWK on P-256, P-384 or P-521.
+func ecJWK(j *rawJWK) (crypto.PublicKey, error) {
+	var curve elliptic.Curve
+	var size int
+	switch j.Crv {
+	case "P-256":
+		curve, size = elliptic.P256(), 32
+	case "P-384":
+		curve, size = elliptic.P384(), 48
+	case "P-521":
+		curve, size = elliptic.P521(), 66
+	default:
+		return nil, fmt.Errorf("%w: EC curve %q", ErrUnsupportedKey, j.Crv)
+	}
+	x, err1 := b64(j.X)
+	y, err2 := b64(j.Y)
+	if err1 != nil || err2 != nil || len(x) != size || len(y) != size {
+		return nil, fmt.Errorf("%w: bad EC coordinates", ErrUnsupportedKey)
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(curve, append(append([]byte{4}, x...), y...))
+	if err != nil {
+		return nil, fmt.Errorf("%w: EC point not on curve", ErrUnsupportedKey)
+	}
+	return pub, nil
+}
+
+// okpJWK reads the public key of a kty OKP JWK; only Ed25519 is supported.
+func okpJWK(j *rawJWK) (crypto.PublicKey, error) {
+	if j.Crv != "Ed25519" {
+		return nil, fmt.Errorf("%w: OKP curve %q", ErrUnsupportedKey, j.Crv)
+	}
+	x, err := b64(j.X)
+	if err != nil || len(x) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: bad Ed25519 key", ErrUnsupportedKey)
+	}
+	return ed25519.PublicKey(x), nil
 }
 
 // b64 decodes base64url, tolerating the padding some IdPs add.

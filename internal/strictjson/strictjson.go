@@ -231,37 +231,38 @@ func (d *Reader) Number() (string, bool) {
 	case i < len(s) && s[i] == '0':
 		i++
 	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
+		i = digits(s, i)
 	default:
 		return "", false
 	}
 	if i < len(s) && s[i] == '.' {
-		i++
-		n := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == n {
+		n := digits(s, i+1)
+		if n == i+1 {
 			return "", false
 		}
+		i = n
 	}
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		n := i
-		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
-			i++
-		}
-		if i == n {
+		n := digits(s, i)
+		if n == i {
 			return "", false
 		}
+		i = n
 	}
 	d.i = i
 	return s[start:i], true
+}
+
+// digits returns the index after the decimal digits of s from i on.
+func digits(s string, i int) int {
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 func (d *Reader) literal(lit string) bool {

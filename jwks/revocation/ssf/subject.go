@@ -53,68 +53,94 @@ func parseSubject(b []byte, depth int) (Subject, error) {
 	}
 	var err error
 	switch s.Format {
-	case "iss_sub":
-		err = errors.Join(str(m, "iss", &s.Issuer, true), str(m, "sub", &s.Subject, true))
-	case "email":
-		if err = str(m, "email", &s.Email, true); err == nil && !strings.Contains(s.Email, "@") {
-			err = fmt.Errorf("%w: email without @", ErrSubject)
-		}
-	case "opaque":
-		err = str(m, "id", &s.ID, true)
-	case "phone_number":
-		err = str(m, "phone_number", &s.PhoneNumber, true)
-	case "account":
-		if err = str(m, "uri", &s.URI, true); err == nil && !strings.HasPrefix(s.URI, "acct:") {
-			err = fmt.Errorf("%w: account uri without the acct scheme", ErrSubject)
-		}
-	case "uri":
-		err = str(m, "uri", &s.URI, true)
-	case "did":
-		err = str(m, "url", &s.URL, true)
 	case "aliases":
-		if depth > 0 {
-			return Subject{}, fmt.Errorf("%w: nested aliases", ErrSubject)
-		}
-		var ids []json.RawMessage
-		if json.Unmarshal(m["identifiers"], &ids) != nil || len(ids) == 0 || len(ids) > maxAliases {
-			return Subject{}, fmt.Errorf("%w: aliases needs 1 to %d identifiers", ErrSubject, maxAliases)
-		}
-		for _, raw := range ids {
-			id, err := parseSubject(raw, depth+1)
-			if err != nil {
-				return Subject{}, err
-			}
-			s.Identifiers = append(s.Identifiers, id)
-		}
+		err = s.parseAliases(m, depth)
 	case "complex":
-		if depth > 0 {
-			return Subject{}, fmt.Errorf("%w: nested complex subject", ErrSubject)
-		}
-		n := 0
-		for _, f := range []struct {
-			name string
-			dst  **Subject
-		}{{"user", &s.User}, {"session", &s.Session}, {"tenant", &s.Tenant}, {"device", &s.Device},
-			{"application", &s.Application}, {"org_unit", &s.OrgUnit}, {"group", &s.Group}} {
-			raw, ok := m[f.name]
-			if !ok || string(raw) == "null" {
-				continue
-			}
-			id, err := parseSubject(raw, depth+1)
-			if err != nil {
-				return Subject{}, fmt.Errorf("complex %s: %w", f.name, err)
-			}
-			*f.dst = &id
-			n++
-		}
-		if n == 0 {
-			return Subject{}, fmt.Errorf("%w: complex subject with no member", ErrSubject)
-		}
+		err = s.parseComplex(m, depth)
+	default:
+		err = s.parseSimple(m)
 	}
 	if err != nil {
 		return Subject{}, err
 	}
 	return s, nil
+}
+
+// parseSimple reads the members of the one-identifier formats; a format
+// it does not know is kept with no member read.
+func (s *Subject) parseSimple(m map[string]json.RawMessage) error {
+	switch s.Format {
+	case "iss_sub":
+		return errors.Join(str(m, "iss", &s.Issuer, true), str(m, "sub", &s.Subject, true))
+	case "email":
+		err := str(m, "email", &s.Email, true)
+		if err == nil && !strings.Contains(s.Email, "@") {
+			err = fmt.Errorf("%w: email without @", ErrSubject)
+		}
+		return err
+	case "opaque":
+		return str(m, "id", &s.ID, true)
+	case "phone_number":
+		return str(m, "phone_number", &s.PhoneNumber, true)
+	case "account":
+		err := str(m, "uri", &s.URI, true)
+		if err == nil && !strings.HasPrefix(s.URI, "acct:") {
+			err = fmt.Errorf("%w: account uri without the acct scheme", ErrSubject)
+		}
+		return err
+	case "uri":
+		return str(m, "uri", &s.URI, true)
+	case "did":
+		return str(m, "url", &s.URL, true)
+	}
+	return nil
+}
+
+// parseAliases reads the identifiers of an aliases subject.
+func (s *Subject) parseAliases(m map[string]json.RawMessage, depth int) error {
+	if depth > 0 {
+		return fmt.Errorf("%w: nested aliases", ErrSubject)
+	}
+	var ids []json.RawMessage
+	if json.Unmarshal(m["identifiers"], &ids) != nil || len(ids) == 0 || len(ids) > maxAliases {
+		return fmt.Errorf("%w: aliases needs 1 to %d identifiers", ErrSubject, maxAliases)
+	}
+	for _, raw := range ids {
+		id, err := parseSubject(raw, depth+1)
+		if err != nil {
+			return err
+		}
+		s.Identifiers = append(s.Identifiers, id)
+	}
+	return nil
+}
+
+// parseComplex reads the members of a complex subject, at least one.
+func (s *Subject) parseComplex(m map[string]json.RawMessage, depth int) error {
+	if depth > 0 {
+		return fmt.Errorf("%w: nested complex subject", ErrSubject)
+	}
+	n := 0
+	for _, f := range []struct {
+		name string
+		dst  **Subject
+	}{{"user", &s.User}, {"session", &s.Session}, {"tenant", &s.Tenant}, {"device", &s.Device},
+		{"application", &s.Application}, {"org_unit", &s.OrgUnit}, {"group", &s.Group}} {
+		raw, ok := m[f.name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		id, err := parseSubject(raw, depth+1)
+		if err != nil {
+			return fmt.Errorf("complex %s: %w", f.name, err)
+		}
+		*f.dst = &id
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: complex subject with no member", ErrSubject)
+	}
+	return nil
 }
 
 // str reads member name of m as a non-empty string into dst.

@@ -101,8 +101,8 @@
 // With Options.Audit set, each STS call emits sts.assumed or sts.failed
 // with iss, tid, sub, oid, azp and token_id (from the token's claims),
 // role_arn, session_name, assumed_role_arn, source_identity, access_key_id,
-// expiration, request_id, error_code and duration_ms. Failures answered
-// from memory emit nothing: no call was made. Operators who do not run
+// expiration, request_id, error_code and duration_ms. A failure answered
+// from memory, without a call, emits sts.failed with cached: true. Operators who do not run
 // audit still see each failed exchange through Options.Logger (a
 // *slog.Logger, warning level): role, reason, STS code, status, request
 // ID, when the next attempt is due, until when credentials are served.

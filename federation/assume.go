@@ -29,7 +29,7 @@ import (
 // aws.CredentialsCache serializes its Retrieve calls; the atomics make it
 // safe even when it is shared by several caches.
 type assumer struct {
-	client     AssumeRoleWithWebIdentityAPIClient
+	client     stscreds.AssumeRoleWithWebIdentityAPIClient
 	roleARN    string
 	o          *Options
 	log        *audit.Logger
@@ -67,7 +67,7 @@ func (identityToken) GoString() string { return "[redacted]" }
 // capture records the full STS answer, which stscreds reduces to
 // aws.Credentials, for the audit event.
 type capture struct {
-	AssumeRoleWithWebIdentityAPIClient
+	stscreds.AssumeRoleWithWebIdentityAPIClient
 	out *sts.AssumeRoleWithWebIdentityOutput
 }
 

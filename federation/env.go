@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
 )
@@ -30,7 +31,7 @@ const (
 // It fails with idbridge.ErrInvalidOptions naming the variable that is missing,
 // and Retrieve does so naming the path when the file is not there. Close
 // the Provider when done.
-func FromEnvironment(client AssumeRoleWithWebIdentityAPIClient, optFns ...func(*Options)) (*Provider, error) {
+func FromEnvironment(client stscreds.AssumeRoleWithWebIdentityAPIClient, optFns ...func(*Options)) (*Provider, error) {
 	file, roleARN := os.Getenv(EnvTokenFile), os.Getenv(EnvRoleARN)
 	if file == "" {
 		return nil, fmt.Errorf("federation: %w: %s is not set (is the pod's service account annotated with eks.amazonaws.com/role-arn?)", idbridge.ErrInvalidOptions, EnvTokenFile)

@@ -9,20 +9,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/token"
 )
-
-// AssumeRoleWithWebIdentityAPIClient is the one STS operation a [Provider]
-// needs. *sts.Client satisfies it, and so does any test double; it has the
-// method set of stscreds.AssumeRoleWithWebIdentityAPIClient, so the same
-// value serves both.
-type AssumeRoleWithWebIdentityAPIClient interface {
-	AssumeRoleWithWebIdentity(ctx context.Context, params *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
-}
 
 // invalidator is the optional interface of a source that can drop its
 // cached token.
@@ -89,13 +80,15 @@ type exchanger struct {
 }
 
 // NewProvider returns a Provider assuming roleARN with tokens from src,
-// sent through client. src is any token source (a [token.Cache] over any
+// sent through client: an *sts.Client, or any value with its
+// AssumeRoleWithWebIdentity method (the SDK's
+// stscreds.AssumeRoleWithWebIdentityAPIClient), such as a test double. src is any token source (a [token.Cache] over any
 // flow); it must be safe for concurrent use. When it also has an
 // Invalidate() method, as [token.Cache] does, the provider calls it when
 // the token turns out to be expired and asks once more. It checks its options and calls nothing: the first
 // Retrieve fetches the token and calls STS. It starts the goroutine that
 // renews in the background; call Close when done.
-func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src token.Source, optFns ...func(*Options)) (*Provider, error) {
+func NewProvider(client stscreds.AssumeRoleWithWebIdentityAPIClient, roleARN string, src token.Source, optFns ...func(*Options)) (*Provider, error) {
 	if src == nil {
 		return nil, fmt.Errorf("federation: %w: nil token source", idbridge.ErrInvalidOptions)
 	}
@@ -110,7 +103,7 @@ func NewProvider(client AssumeRoleWithWebIdentityAPIClient, roleARN string, src 
 	return a.provider()
 }
 
-func newAssumer(client AssumeRoleWithWebIdentityAPIClient, roleARN string, optFns []func(*Options)) (*assumer, error) {
+func newAssumer(client stscreds.AssumeRoleWithWebIdentityAPIClient, roleARN string, optFns []func(*Options)) (*assumer, error) {
 	if client == nil {
 		return nil, fmt.Errorf("federation: %w: nil STS client", idbridge.ErrInvalidOptions)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -596,7 +597,7 @@ func TestNewProviderRefuses(t *testing.T) {
 	src := idSource("x")
 	tests := []struct {
 		name   string
-		client federation.AssumeRoleWithWebIdentityAPIClient
+		client stscreds.AssumeRoleWithWebIdentityAPIClient
 		arn    string
 		src    token.Source
 		opt    func(*federation.Options)

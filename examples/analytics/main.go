@@ -71,6 +71,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"google.golang.org/grpc"
@@ -134,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	// Production: keys by OpenID discovery from the issuer; STS in the region.
 	issuers := []jwks.Issuer{{Issuer: *issuer}}
 	var local *localidp.IdP
-	var stsClient federation.AssumeRoleWithWebIdentityAPIClient = sts.New(sts.Options{Region: *region})
+	var stsClient stscreds.AssumeRoleWithWebIdentityAPIClient = sts.New(sts.Options{Region: *region})
 	var hc *http.Client // nil: default clients (each fetch has its own timeout)
 	var notes []string
 	if *issuer == "" { // local mode: everything below this block is production code

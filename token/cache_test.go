@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/idbridge/idbridge"
@@ -117,31 +118,33 @@ func TestCacheSingleFlightOnColdKey(t *testing.T) {
 }
 
 func TestCacheRefreshAheadInBackground(t *testing.T) {
-	clock := newFakeClock()
-	src := &countingSource{clock: clock, life: time.Hour}
-	c := newTestCache(t, src, clock)
-	ctx := context.Background()
-	first, _ := c.Token(ctx)
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		src := &countingSource{clock: clock, life: time.Hour}
+		c := newTestCache(t, src, clock)
+		ctx := context.Background()
+		first, _ := c.Token(ctx)
 
-	// Default window for a 1h token: max(5m, 6m) = 6m. 53m in: still fresh.
-	clock.Advance(53 * time.Minute)
-	if tok, _ := c.Token(ctx); tok != first || src.calls.Load() != 1 {
-		t.Fatalf("refreshed %d times before the window", src.calls.Load()-1)
-	}
-	// 55m in: inside the window. The old token comes back at once and a
-	// background refresh starts.
-	clock.Advance(2 * time.Minute)
-	tok, err := c.Token(ctx)
-	if err != nil || tok != first {
-		t.Fatalf("inside the window Token = %v, %v; want the still-valid token", tok, err)
-	}
-	waitFor(t, "background refresh", func() bool {
-		tok, _ := c.Token(ctx)
-		return tok.AccessToken == "at-2"
+		// Default window for a 1h token: max(5m, 6m) = 6m. 53m in: still fresh.
+		clock.Advance(53 * time.Minute)
+		if tok, _ := c.Token(ctx); tok != first || src.calls.Load() != 1 {
+			t.Fatalf("refreshed %d times before the window", src.calls.Load()-1)
+		}
+		// 55m in: inside the window. The old token comes back at once and a
+		// background refresh starts.
+		clock.Advance(2 * time.Minute)
+		tok, err := c.Token(ctx)
+		if err != nil || tok != first {
+			t.Fatalf("inside the window Token = %v, %v; want the still-valid token", tok, err)
+		}
+		settle(t, "background refresh", func() bool {
+			tok, _ := c.Token(ctx)
+			return tok.AccessToken == "at-2"
+		})
+		if n := src.calls.Load(); n != 2 {
+			t.Fatalf("source called %d times, want 2", n)
+		}
 	})
-	if n := src.calls.Load(); n != 2 {
-		t.Fatalf("source called %d times, want 2", n)
-	}
 }
 
 func TestCacheSchedule(t *testing.T) {
@@ -197,45 +200,47 @@ func TestCacheJitterMovesRefreshEarlierOnly(t *testing.T) {
 }
 
 func TestCacheServesValidTokenWhileIdPFailsThenTypedError(t *testing.T) {
-	clock := newFakeClock()
-	src := &countingSource{clock: clock, life: time.Hour}
-	c := newTestCache(t, src, clock)
-	ctx := context.Background()
-	first, _ := c.Token(ctx)
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		src := &countingSource{clock: clock, life: time.Hour}
+		c := newTestCache(t, src, clock)
+		ctx := context.Background()
+		first, _ := c.Token(ctx)
 
-	src.setFail(fmt.Errorf("%w: connection refused", ErrIdPUnavailable))
-	clock.Advance(56 * time.Minute) // inside the window
-	for range 3 {
-		tok, err := c.Token(ctx)
-		if err != nil || tok != first {
-			t.Fatalf("while the IdP fails Token = %v, %v; want the cached token", tok, err)
+		src.setFail(fmt.Errorf("%w: connection refused", ErrIdPUnavailable))
+		clock.Advance(56 * time.Minute) // inside the window
+		for range 3 {
+			tok, err := c.Token(ctx)
+			if err != nil || tok != first {
+				t.Fatalf("while the IdP fails Token = %v, %v; want the cached token", tok, err)
+			}
 		}
-	}
-	waitFor(t, "failed background refresh", func() bool { return src.calls.Load() >= 2 && !c.e.busy.Load() })
-	calls := src.calls.Load()
-	// Backoff: asking again at once does not call the IdP again.
-	for range 10 {
-		c.Token(ctx)
-	}
-	if got := src.calls.Load(); got != calls {
-		t.Fatalf("IdP called %d more times during backoff", got-calls)
-	}
+		settle(t, "failed background refresh", func() bool { return src.calls.Load() >= 2 && !c.e.busy.Load() })
+		calls := src.calls.Load()
+		// Backoff: asking again at once does not call the IdP again.
+		for range 10 {
+			c.Token(ctx)
+		}
+		if got := src.calls.Load(); got != calls {
+			t.Fatalf("IdP called %d more times during backoff", got-calls)
+		}
 
-	clock.Advance(5 * time.Minute) // expired
-	_, err := c.Token(ctx)
-	if !errors.Is(err, ErrIdPUnavailable) {
-		t.Fatalf("after expiry err = %v, want ErrIdPUnavailable", err)
-	}
-	if reason.Of(err) != reason.IdPUnavailable {
-		t.Fatalf("reason = %q", reason.Of(err))
-	}
-	// The IdP recovers: after the backoff the next call fetches.
-	src.setFail(nil)
-	clock.Advance(defaultMaxBackoff)
-	tok, err := c.Token(ctx)
-	if err != nil || tok == first {
-		t.Fatalf("after recovery Token = %v, %v", tok, err)
-	}
+		clock.Advance(5 * time.Minute) // expired
+		_, err := c.Token(ctx)
+		if !errors.Is(err, ErrIdPUnavailable) {
+			t.Fatalf("after expiry err = %v, want ErrIdPUnavailable", err)
+		}
+		if reason.Of(err) != reason.IdPUnavailable {
+			t.Fatalf("reason = %q", reason.Of(err))
+		}
+		// The IdP recovers: after the backoff the next call fetches.
+		src.setFail(nil)
+		clock.Advance(defaultMaxBackoff)
+		tok, err := c.Token(ctx)
+		if err != nil || tok == first {
+			t.Fatalf("after recovery Token = %v, %v", tok, err)
+		}
+	})
 }
 
 func TestCacheBackoffGrowsAndHonoursRetryAfter(t *testing.T) {
@@ -356,34 +361,39 @@ func TestCacheRejectsUselessTokens(t *testing.T) {
 }
 
 func TestCacheNoExpiryIsRenewedPeriodically(t *testing.T) {
-	clock := newFakeClock()
-	var n atomic.Int64
-	src := SourceFunc(func(context.Context) (*Token, error) {
-		return &Token{AccessToken: fmt.Sprint("at-", n.Add(1))}, nil
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		var n atomic.Int64
+		src := SourceFunc(func(context.Context) (*Token, error) {
+			return &Token{AccessToken: fmt.Sprint("at-", n.Add(1))}, nil
+		})
+		c := newTestCache(t, src, clock)
+		c.Token(context.Background())
+		clock.Advance(6 * time.Minute)
+		c.Token(context.Background())
+		settle(t, "renewal", func() bool { return n.Load() == 2 })
 	})
-	c := newTestCache(t, src, clock)
-	c.Token(context.Background())
-	clock.Advance(6 * time.Minute)
-	c.Token(context.Background())
-	waitFor(t, "renewal", func() bool { return n.Load() == 2 })
 }
 
 func TestCacheProactiveRefreshWithoutCallers(t *testing.T) {
-	// Real clock, short lifetime: the timer renews the token although
-	// nobody calls Token. Polls for the request count, never sleeps.
-	var n atomic.Int64
-	src := SourceFunc(func(context.Context) (*Token, error) {
-		return &Token{AccessToken: fmt.Sprint("at-", n.Add(1)), Expiry: time.Now().Add(400 * time.Millisecond)}, nil
+	synctest.Test(t, func(t *testing.T) {
+		// The bubble's clock, short lifetime: the timer renews the token
+		// although nobody calls Token.
+		var n atomic.Int64
+		src := SourceFunc(func(context.Context) (*Token, error) {
+			return &Token{AccessToken: fmt.Sprint("at-", n.Add(1)), Expiry: time.Now().Add(400 * time.Millisecond)}, nil
+		})
+		c, err := NewCache(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { c.Close(); requireNoLeak(t) }()
+		if _, err := c.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(400 * time.Millisecond) // the bubble's time: instant
+		settle(t, "proactive refresh", func() bool { return n.Load() >= 2 })
 	})
-	c, err := NewCache(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { c.Close(); requireNoLeak(t) }()
-	if _, err := c.Token(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "proactive refresh", func() bool { return n.Load() >= 2 })
 }
 
 func TestCacheInvalidate(t *testing.T) {
@@ -399,47 +409,48 @@ func TestCacheInvalidate(t *testing.T) {
 }
 
 func TestCacheAuditEvents(t *testing.T) {
-	clock := newFakeClock()
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	h := slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil)
-	access := fakeJWT(map[string]any{"iss": "https://idp.example/v2.0", "tid": "t1", "sub": "s1", "oid": "o1", "azp": "client-1", "jti": "jti-1"})
-	var n atomic.Int64
-	var fail atomic.Bool
-	src := SourceFunc(func(context.Context) (*Token, error) {
-		n.Add(1)
-		if fail.Load() {
-			return nil, &Error{Code: "server_error", Status: 500, Err: ErrIdPUnavailable}
-		}
-		return &Token{AccessToken: access, Expiry: clock.Now().Add(time.Hour)}, nil
-	})
-	c := newTestCache(t, src, clock, func(o *CacheOptions) { o.Audit = h })
-	c.Token(context.Background())
-	clock.Advance(55 * time.Minute)
-	c.Token(context.Background())
-	waitFor(t, "refresh", func() bool { return n.Load() == 2 && !c.e.busy.Load() })
-	fail.Store(true)
-	clock.Advance(55 * time.Minute)
-	c.Token(context.Background())
-	// The event is written after the fetch ends: wait for it.
-	waitFor(t, "failed refresh", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return n.Load() == 3 && strings.Contains(buf.String(), `"event":"token.refresh_failed"`)
-	})
+	synctest.Test(t, func(t *testing.T) {
+		clock := newFakeClock()
+		var buf bytes.Buffer
+		var mu sync.Mutex
+		h := slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil)
+		access := fakeJWT(map[string]any{"iss": "https://idp.example/v2.0", "tid": "t1", "sub": "s1", "oid": "o1", "azp": "client-1", "jti": "jti-1"})
+		var n atomic.Int64
+		var fail atomic.Bool
+		src := SourceFunc(func(context.Context) (*Token, error) {
+			n.Add(1)
+			if fail.Load() {
+				return nil, &Error{Code: "server_error", Status: 500, Err: ErrIdPUnavailable}
+			}
+			return &Token{AccessToken: access, Expiry: clock.Now().Add(time.Hour)}, nil
+		})
+		c := newTestCache(t, src, clock, func(o *CacheOptions) { o.Audit = h })
+		c.Token(context.Background())
+		clock.Advance(55 * time.Minute)
+		c.Token(context.Background())
+		settle(t, "refresh", func() bool { return n.Load() == 2 && !c.e.busy.Load() })
+		fail.Store(true)
+		clock.Advance(55 * time.Minute)
+		c.Token(context.Background())
+		settle(t, "failed refresh", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return n.Load() == 3 && strings.Contains(buf.String(), `"event":"token.refresh_failed"`)
+		})
 
-	mu.Lock()
-	out := buf.String()
-	mu.Unlock()
-	for _, want := range []string{`"event":"token.issued"`, `"event":"token.refreshed"`, `"event":"token.refresh_failed"`,
-		`"reason":"idp_unavailable"`, `"azp":"client-1"`, `"tid":"t1"`, `"token_id":"`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("audit output lacks %s:\n%s", want, out)
+		mu.Lock()
+		out := buf.String()
+		mu.Unlock()
+		for _, want := range []string{`"event":"token.issued"`, `"event":"token.refreshed"`, `"event":"token.refresh_failed"`,
+			`"reason":"idp_unavailable"`, `"azp":"client-1"`, `"tid":"t1"`, `"token_id":"`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("audit output lacks %s:\n%s", want, out)
+			}
 		}
-	}
-	if strings.Contains(out, access) || strings.Contains(out, "jti-1") {
-		t.Errorf("audit output contains the token or its jti:\n%s", out)
-	}
+		if strings.Contains(out, access) || strings.Contains(out, "jti-1") {
+			t.Errorf("audit output contains the token or its jti:\n%s", out)
+		}
+	})
 }
 
 type lockedWriter struct {

@@ -30,20 +30,20 @@ const (
 	EnvAuthorityHost             = "AZURE_AUTHORITY_HOST"
 )
 
-// DefaultAuthorityHost is Entra's public cloud authority.
-const DefaultAuthorityHost = "https://login.microsoftonline.com/"
+// defaultAuthorityHost is Entra's public cloud authority.
+const defaultAuthorityHost = "https://login.microsoftonline.com/"
 
 // tenantPattern keeps the tenant a single path segment.
 var tenantPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.\-]{0,99}$`)
 
 // EntraTokenURL returns the v2 token endpoint of tenant at authorityHost
-// ("" means [DefaultAuthorityHost]).
+// ("" means https://login.microsoftonline.com/).
 func EntraTokenURL(authorityHost, tenant string) (string, error) {
 	if !tenantPattern.MatchString(tenant) {
 		return "", fmt.Errorf("%w: invalid tenant %q", errInvalidOptions, tenant)
 	}
 	if authorityHost == "" {
-		authorityHost = DefaultAuthorityHost
+		authorityHost = defaultAuthorityHost
 	}
 	if err := checkAuthorityHost(authorityHost); err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -100,6 +101,17 @@ func fakeJWT(claims map[string]any) string {
 }
 
 // waitFor polls cond until it holds or the deadline passes.
+// settle, inside a synctest bubble, waits until every goroutine of the
+// bubble is blocked (a background fetch done, the renewal loop asleep on
+// its timer) and then requires cond.
+func settle(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	synctest.Wait()
+	if !cond() {
+		t.Fatalf("%s did not happen", what)
+	}
+}
+
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

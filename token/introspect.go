@@ -23,22 +23,22 @@ import (
 
 // Defaults and bounds of [IntrospectorOptions].
 const (
-	// DefaultIntrospectionTimeout bounds one introspection request when
+	// defaultIntrospectionTimeout bounds one introspection request when
 	// Options.Timeout is zero: a request waits for it, so it is shorter
 	// than the token flows' default.
-	DefaultIntrospectionTimeout = 10 * time.Second
-	// DefaultIntrospectionCacheTTL is how long an active answer is reused
+	defaultIntrospectionTimeout = 10 * time.Second
+	// defaultIntrospectionCacheTTL is how long an active answer is reused
 	// when CacheTTL is zero.
-	DefaultIntrospectionCacheTTL = 60 * time.Second
-	// MaxIntrospectionCacheTTL caps CacheTTL: a revoked token is accepted
+	defaultIntrospectionCacheTTL = 60 * time.Second
+	// maxIntrospectionCacheTTL caps CacheTTL: a revoked token is accepted
 	// for up to this long.
-	MaxIntrospectionCacheTTL = 10 * time.Minute
-	// DefaultInactiveCacheTTL is how long a refusal is reused when
+	maxIntrospectionCacheTTL = 10 * time.Minute
+	// defaultInactiveCacheTTL is how long a refusal is reused when
 	// InactiveCacheTTL is zero.
-	DefaultInactiveCacheTTL = 2 * time.Second
-	// MaxInactiveCacheTTL caps InactiveCacheTTL, so that a token the
+	defaultInactiveCacheTTL = 2 * time.Second
+	// maxInactiveCacheTTL caps InactiveCacheTTL, so that a token the
 	// server did not know yet (a replica behind) is not refused for long.
-	MaxInactiveCacheTTL = 10 * time.Second
+	maxInactiveCacheTTL = 10 * time.Second
 )
 
 // maxIntrospectedToken is the upper bound of MaxTokenSize.
@@ -55,7 +55,7 @@ var ErrInactive = reason.New(reason.Revoked, "token: token is not active")
 var errInactive = fmt.Errorf("%w (introspection answered active=false)", ErrInactive)
 
 // IntrospectorOptions configure an [Introspector]. In the embedded
-// [Options], Timeout defaults to [DefaultIntrospectionTimeout].
+// [Options], Timeout defaults to 10s.
 type IntrospectorOptions struct {
 	Options
 	// Logger receives, at warning level, answers of the server that are
@@ -90,14 +90,14 @@ type IntrospectorOptions struct {
 	// CacheTTL is how long an active answer is reused: a revoked token
 	// keeps working for up to this long, the price of not asking the
 	// server on every request. An answer is never reused past the token's
-	// exp. Zero means [DefaultIntrospectionCacheTTL]; a negative value
-	// disables the cache; at most [MaxIntrospectionCacheTTL]. The cache
+	// exp. Zero means 60s; a negative value
+	// disables the cache; at most 10 minutes. The cache
 	// holds at most MaxEntries answers and about 32 MiB.
 	CacheTTL time.Duration
 	// InactiveCacheTTL is how long a refusal (inactive, or a failed
 	// issuer, audience or time check) is reused, which spares the server
-	// a client retrying a dead token. Zero means [DefaultInactiveCacheTTL];
-	// a negative value disables it; at most [MaxInactiveCacheTTL]. Failures
+	// a client retrying a dead token. Zero means 2s;
+	// a negative value disables it; at most 10s. Failures
 	// to reach the server are never cached.
 	InactiveCacheTTL time.Duration
 
@@ -163,8 +163,8 @@ func NewIntrospector(c Client, introspectionURL string, optFns ...func(*Introspe
 	}
 	i.leeway, i.ttl, i.negTTL, i.maxSize = opt.Leeway, opt.CacheTTL, opt.InactiveCacheTTL, opt.MaxTokenSize
 	option.Limit(&i.leeway, jwks.DefaultLeeway, jwks.MaxLeeway)
-	option.Limit(&i.ttl, DefaultIntrospectionCacheTTL, MaxIntrospectionCacheTTL)
-	option.Limit(&i.negTTL, DefaultInactiveCacheTTL, MaxInactiveCacheTTL)
+	option.Limit(&i.ttl, defaultIntrospectionCacheTTL, maxIntrospectionCacheTTL)
+	option.Limit(&i.negTTL, defaultInactiveCacheTTL, maxInactiveCacheTTL)
 	option.Positive(&i.maxSize, jwks.DefaultMaxTokenSize)
 	i.maxSize = min(i.maxSize, maxIntrospectedToken)
 	perShard := max(1, (o.MaxEntries+introspectionShards-1)/introspectionShards)

@@ -457,10 +457,10 @@ func TestIntrospectorOptionsAreClamped(t *testing.T) {
 		ttl, negTTL, leeway, tout time.Duration
 		maxSize                   int
 	}{
-		{"defaults", nil, DefaultIntrospectionCacheTTL, DefaultInactiveCacheTTL, jwks.DefaultLeeway, DefaultIntrospectionTimeout, jwks.DefaultMaxTokenSize},
+		{"defaults", nil, defaultIntrospectionCacheTTL, defaultInactiveCacheTTL, jwks.DefaultLeeway, defaultIntrospectionTimeout, jwks.DefaultMaxTokenSize},
 		{"too long", func(o *IntrospectorOptions) {
 			o.CacheTTL, o.InactiveCacheTTL, o.Leeway, o.MaxTokenSize = time.Hour, time.Minute, time.Hour, 1<<20
-		}, MaxIntrospectionCacheTTL, MaxInactiveCacheTTL, jwks.MaxLeeway, DefaultIntrospectionTimeout, maxIntrospectedToken},
+		}, maxIntrospectionCacheTTL, maxInactiveCacheTTL, jwks.MaxLeeway, defaultIntrospectionTimeout, maxIntrospectedToken},
 		{"disabled", func(o *IntrospectorOptions) {
 			o.CacheTTL, o.InactiveCacheTTL, o.Leeway, o.Timeout = -1, -1, -1, time.Second
 		}, 0, 0, 0, time.Second, jwks.DefaultMaxTokenSize},
@@ -527,7 +527,7 @@ func TestIntrospectorCache(t *testing.T) {
 	if _, err := i.Validate(ctx, "tok"); !errors.Is(err, ErrInactive) || requests() != 2 {
 		t.Fatalf("refusal cached: err %v, %d requests", err, requests())
 	}
-	clk.Advance(DefaultInactiveCacheTTL)
+	clk.Advance(defaultInactiveCacheTTL)
 	if _, err := i.Validate(ctx, "tok"); !errors.Is(err, ErrInactive) || requests() != 3 {
 		t.Fatalf("refusal expired: err %v, %d requests", err, requests())
 	}

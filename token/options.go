@@ -236,7 +236,7 @@ func (o *IntrospectorOptions) apply(c *config) {
 	o.Options.apply(c)
 	c.Logger, c.MaxEntries = o.Logger, o.MaxEntries
 	if c.Timeout == 0 {
-		c.Timeout = DefaultIntrospectionTimeout
+		c.Timeout = defaultIntrospectionTimeout
 	}
 }
 

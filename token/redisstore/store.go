@@ -13,17 +13,18 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Defaults and bounds applied by [New].
 const (
 	DefaultPrefix     = "idbridge:token"
-	DefaultTimeout    = 500 * time.Millisecond // per Redis command
+	defaultTimeout    = 500 * time.Millisecond // per Redis command
 	saveTimeout       = 2 * time.Second        // at least, for storing a token just redeemed
-	DefaultWait       = 3 * time.Second        // for another replica's fetch
-	DefaultLockTTL    = 45 * time.Second       // longer than a token request (30 s)
-	DefaultRefreshTTL = 90 * 24 * time.Hour    // Entra's refresh token lifetime
+	defaultWait       = 3 * time.Second        // for another replica's fetch
+	defaultLockTTL    = 45 * time.Second       // longer than a token request (30 s)
+	defaultRefreshTTL = 90 * 24 * time.Hour    // Entra's refresh token lifetime
 	downFor           = time.Second            // Redis is skipped this long after a failure
 	pollMin, pollMax  = 2 * time.Millisecond, 50 * time.Millisecond
 )
@@ -102,30 +103,13 @@ func New(client goredis.UniversalClient, keys []Key, optFns ...func(*Options)) (
 	if err != nil {
 		return nil, fmt.Errorf("token: %w: redisstore: %w", idbridge.ErrInvalidOptions, err)
 	}
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
-	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.Wait <= 0 {
-		o.Wait = DefaultWait
-	}
-	if o.LockTTL <= 0 {
-		o.LockTTL = DefaultLockTTL
-	}
-	if o.RefreshTTL <= 0 {
-		o.RefreshTTL = DefaultRefreshTTL
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o := option.New(optFns)
+	option.Default(&o.Prefix, DefaultPrefix)
+	option.Positive(&o.Timeout, defaultTimeout)
+	option.Positive(&o.Wait, defaultWait)
+	option.Positive(&o.LockTTL, defaultLockTTL)
+	option.Positive(&o.RefreshTTL, defaultRefreshTTL)
+	option.Default(&o.Logger, slog.New(slog.DiscardHandler))
 	if o.Now == nil {
 		o.Now = time.Now
 	}

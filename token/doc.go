@@ -88,15 +88,28 @@
 //
 // # Audit
 //
-// Caching sources given Options.Audit emit token.issued, token.refreshed
+// Caching sources given an Audit handler emit token.issued, token.refreshed
 // and token.refresh_failed events, and interactive sign-ins token.issued,
 // identifying the token by a hash of its jti. An [Introspector] emits
 // token.validated or token.rejected for each Validate, naming the token by
 // a hash of its jti or, for an opaque token, of the token itself.
 //
 // Operational problems — a renewal that failed, an IdP or introspection
-// endpoint throttling with 429 or 503 and Retry-After — go to Renewal.Logger (a *slog.Logger, at
-// warning level) whether or not audit is on, with the reason class, HTTP
-// status, error code, Entra trace ID, when the next attempt is due and
-// until when the current token is still served.
+// endpoint throttling with 429 or 503 and Retry-After — go to the Logger
+// of [Renewal] or [IntrospectorOptions] (a *slog.Logger, at warning
+// level) whether or not audit is on, with the reason class, HTTP status,
+// error code, Entra trace ID, when the next attempt is due and until when
+// the current token is still served.
+//
+// # Options
+//
+// Each constructor takes functions that edit its own options type; nil
+// ones are ignored, and every field of a type is used by each constructor
+// that takes it: [Options] (how a source calls the token endpoint),
+// [Renewal] (the refresh-ahead knobs RefreshWindow and RefreshJitter, the
+// expiry margin and backoff of a caching source), and the types that
+// combine them: [CacheOptions], [CachedOptions], [RefreshOptions],
+// [ExchangeOptions], [IntrospectorOptions], [EnvironmentOptions],
+// [FromEnvironmentOptions], [DiscoverOptions], [FileAssertionOptions]. A
+// zero value means the default.
 package token

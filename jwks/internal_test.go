@@ -66,7 +66,7 @@ func TestKeySetOptionsClamp(t *testing.T) {
 	o := KeySetOptions{UnknownKIDInterval: time.Millisecond, MinRefreshInterval: time.Hour, MaxRefreshInterval: time.Minute}
 	o.setDefaults()
 	if o.UnknownKIDInterval != time.Second || o.MaxRefreshInterval != time.Hour || o.RefreshInterval != time.Hour ||
-		o.FetchTimeout != DefaultFetchTimeout || o.MaxBodySize != DefaultMaxBodySize {
+		o.FetchTimeout != defaultFetchTimeout || o.MaxBodySize != defaultMaxBodySize {
 		t.Fatalf("clamped options %+v", o)
 	}
 }

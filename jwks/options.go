@@ -139,15 +139,19 @@ func (is Issuer) GoString() string {
 		safeurl.String(is.Issuer), is.Keys, safeurl.String(is.JWKSURL), is.Tenants)
 }
 
-// Key-set defaults and bounds applied by [NewKeySet] and [Discover].
+// DefaultUnknownKIDInterval is the least time between two unknown-kid
+// refreshes when KeySetOptions.UnknownKIDInterval is zero.
+const DefaultUnknownKIDInterval = time.Second
+
+// The other key-set defaults applied by [NewKeySet] and [Discover]; their
+// values are stated in the KeySetOptions fields' documentation.
 const (
-	DefaultRefreshInterval    = time.Hour        // refresh period without cache headers
-	DefaultMinRefreshInterval = 5 * time.Minute  // lower bound for header-derived periods
-	DefaultMaxRefreshInterval = 24 * time.Hour   // upper bound for header-derived periods
-	DefaultUnknownKIDInterval = time.Second      // least time between two unknown-kid refreshes
-	DefaultUnknownKIDPerHour  = 60               // unknown-kid refreshes per hour for kids seen once
-	DefaultFetchTimeout       = 10 * time.Second // per discovery or JWKS request
-	DefaultMaxBodySize        = 1 << 20          // bytes per discovery or JWKS response
+	defaultRefreshInterval    = time.Hour        // refresh period without cache headers
+	defaultMinRefreshInterval = 5 * time.Minute  // lower bound for header-derived periods
+	defaultMaxRefreshInterval = 24 * time.Hour   // upper bound for header-derived periods
+	defaultUnknownKIDPerHour  = 60               // unknown-kid refreshes per hour for kids seen once
+	defaultFetchTimeout       = 10 * time.Second // per discovery or JWKS request
+	defaultMaxBodySize        = 1 << 20          // bytes per discovery or JWKS response
 )
 
 // KeySetOptions configure a [RemoteKeySet]. NewKeySet copies them.
@@ -167,12 +171,13 @@ type KeySetOptions struct {
 	Logger *slog.Logger
 
 	// RefreshInterval is the background refresh period when the JWKS
-	// response carries no Cache-Control max-age or Expires. Zero means
-	// DefaultRefreshInterval.
+	// response carries no Cache-Control max-age or Expires. Zero means 1
+	// hour.
 	RefreshInterval time.Duration
 	// MinRefreshInterval and MaxRefreshInterval bound the period derived
 	// from response headers, so an IdP can neither make us poll it
-	// constantly nor keep stale keys for days. Zero means the defaults.
+	// constantly nor keep stale keys for days. Zero means the defaults: 5
+	// minutes and 24 hours.
 	MinRefreshInterval time.Duration
 	// MaxRefreshInterval: see MinRefreshInterval.
 	MaxRefreshInterval time.Duration
@@ -187,13 +192,12 @@ type KeySetOptions struct {
 	UnknownKIDInterval time.Duration
 	// UnknownKIDPerHour caps the refreshes per hour caused by kids seen
 	// only once, such as a flood of random forged kids. Zero means
-	// DefaultUnknownKIDPerHour; clamped to [1, 3600].
+	// 60; clamped to [1, 3600].
 	UnknownKIDPerHour int
 	// FetchTimeout bounds each discovery or JWKS request, so a hanging IdP
-	// cannot hold back later fetches. Zero means DefaultFetchTimeout.
+	// cannot hold back later fetches. Zero means 10 s.
 	FetchTimeout time.Duration
-	// MaxBodySize caps a discovery or JWKS response. Zero means
-	// DefaultMaxBodySize (1 MiB).
+	// MaxBodySize caps a discovery or JWKS response. Zero means 1 MiB.
 	MaxBodySize int64
 	// InsecureAllowHTTP lets discovery and JWKS URLs use plain http on
 	// hosts other than loopback. Without TLS anyone on the path can swap
@@ -219,14 +223,14 @@ func (o *KeySetOptions) setDefaults() {
 			*d = v
 		}
 	}
-	def(&o.RefreshInterval, DefaultRefreshInterval)
-	def(&o.MinRefreshInterval, DefaultMinRefreshInterval)
-	def(&o.MaxRefreshInterval, DefaultMaxRefreshInterval)
+	def(&o.RefreshInterval, defaultRefreshInterval)
+	def(&o.MinRefreshInterval, defaultMinRefreshInterval)
+	def(&o.MaxRefreshInterval, defaultMaxRefreshInterval)
 	def(&o.UnknownKIDInterval, DefaultUnknownKIDInterval)
-	def(&o.FetchTimeout, DefaultFetchTimeout)
+	def(&o.FetchTimeout, defaultFetchTimeout)
 	o.UnknownKIDInterval = min(max(o.UnknownKIDInterval, time.Second), time.Hour)
 	if o.UnknownKIDPerHour <= 0 {
-		o.UnknownKIDPerHour = DefaultUnknownKIDPerHour
+		o.UnknownKIDPerHour = defaultUnknownKIDPerHour
 	}
 	o.UnknownKIDPerHour = min(o.UnknownKIDPerHour, 3600)
 	if o.MaxRefreshInterval < o.MinRefreshInterval {
@@ -234,6 +238,6 @@ func (o *KeySetOptions) setDefaults() {
 	}
 	o.RefreshInterval = min(max(o.RefreshInterval, o.MinRefreshInterval), o.MaxRefreshInterval)
 	if o.MaxBodySize <= 0 {
-		o.MaxBodySize = DefaultMaxBodySize
+		o.MaxBodySize = defaultMaxBodySize
 	}
 }

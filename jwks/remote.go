@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/internal/flight"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
@@ -411,8 +412,9 @@ func (s *RemoteKeySet) nextDelay() time.Duration {
 	s.mu.Unlock()
 	if n > 0 {
 		// Back off from the unknown-kid interval up to the refresh
-		// interval; the last good keys stay in use meanwhile.
-		d = s.o.UnknownKIDInterval << min(n-1, 16)
+		// interval (and at most 2^16 times it); the last good keys stay
+		// in use meanwhile.
+		d = backoff.Policy{Min: s.o.UnknownKIDInterval, Max: s.o.RefreshInterval}.Step(min(n, 17))
 		d = min(d, s.o.RefreshInterval)
 	}
 	if d <= 0 {

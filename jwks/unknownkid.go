@@ -3,6 +3,8 @@ package jwks
 import (
 	"hash/maphash"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/backoff"
 )
 
 const (
@@ -114,11 +116,7 @@ func (p *kidPolicy) interval(now time.Time) time.Duration {
 	if now.Sub(p.last) >= 2*p.maxBackoff {
 		return p.floor
 	}
-	d := p.floor
-	for i := 1; i < p.fruitless && d < p.maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, p.maxBackoff)
+	return min(backoff.Policy{Min: p.floor, Max: p.maxBackoff}.Step(p.fruitless), p.maxBackoff)
 }
 
 // begin records the start of a miss fetch.

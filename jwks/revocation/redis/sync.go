@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
 
@@ -19,8 +20,8 @@ import (
 // start over after a back-off.
 func (l *List) run(ctx context.Context) {
 	defer close(l.done)
-	const firstBackoff = 100 * time.Millisecond
-	backoff := firstBackoff
+	retry := backoff.Policy{Min: 100 * time.Millisecond, Max: maxBackoff}
+	failures := 0 // in a row, since the last full load
 	everReady := false
 	for ctx.Err() == nil {
 		loaded, err := l.session(ctx, &everReady)
@@ -28,17 +29,18 @@ func (l *List) run(ctx context.Context) {
 			break
 		}
 		if loaded {
-			backoff = firstBackoff
+			failures = 0
 		}
+		failures++
+		wait := retry.Step(failures)
 		if everReady {
 			l.setState(ErrDisconnected)
 		}
-		l.log.Warn("revocation list: Redis unreachable; enforcing the last copy", "error", err, "retry_in", backoff.String())
+		l.log.Warn("revocation list: Redis unreachable; enforcing the last copy", "error", err, "retry_in", wait.String())
 		l.updateStaleness()
-		if !sleep(ctx, backoff) {
+		if !sleep(ctx, wait) {
 			break
 		}
-		backoff = min(2*backoff, maxBackoff)
 	}
 	l.mu.Lock()
 	if l.ps != nil {

@@ -145,12 +145,7 @@ func writeSAMLResult(w http.ResponseWriter, s *Session, reqID string) {
 	b.WriteString("    <SubjectType>persistent</SubjectType>\n")
 	b.WriteString("    <NameQualifier>" + esc(nameQualifier(s)) + "</NameQualifier>\n")
 	b.WriteString("    <Subject>" + esc(s.Subject) + "</Subject>\n")
-	b.WriteString("  </AssumeRoleWithSAMLResult>\n")
-	b.WriteString("  <ResponseMetadata>\n")
-	b.WriteString("    <RequestId>" + reqID + "</RequestId>\n")
-	b.WriteString("  </ResponseMetadata>\n")
-	b.WriteString("</AssumeRoleWithSAMLResponse>\n")
-	write(w, http.StatusOK, reqID, b.Bytes())
+	writeEnd(w, &b, "AssumeRoleWithSAML", reqID)
 }
 
 // nameQualifier is STS's: base64 of SHA-1(issuer + account ID + provider

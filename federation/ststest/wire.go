@@ -66,12 +66,7 @@ func writeResult(w http.ResponseWriter, s *Session, reqID string) {
 		b.WriteString("    <PackedPolicySize>" + strconv.Itoa(s.PackedPolicySize) + "</PackedPolicySize>\n")
 	}
 	b.WriteString("    <Provider>" + esc(s.Provider) + "</Provider>\n")
-	b.WriteString("  </AssumeRoleWithWebIdentityResult>\n")
-	b.WriteString("  <ResponseMetadata>\n")
-	b.WriteString("    <RequestId>" + reqID + "</RequestId>\n")
-	b.WriteString("  </ResponseMetadata>\n")
-	b.WriteString("</AssumeRoleWithWebIdentityResponse>\n")
-	write(w, http.StatusOK, reqID, b.Bytes())
+	writeEnd(w, &b, "AssumeRoleWithWebIdentity", reqID)
 }
 
 func writeAssumeRoleResult(w http.ResponseWriter, s *Session, reqID string) {
@@ -86,11 +81,17 @@ func writeAssumeRoleResult(w http.ResponseWriter, s *Session, reqID string) {
 	if s.Policy != "" || len(s.Tags) > 0 {
 		b.WriteString("    <PackedPolicySize>" + strconv.Itoa(s.PackedPolicySize) + "</PackedPolicySize>\n")
 	}
-	b.WriteString("  </AssumeRoleResult>\n")
+	writeEnd(w, &b, "AssumeRole", reqID)
+}
+
+// writeEnd closes the result element of action, adds the response
+// metadata and sends the answer.
+func writeEnd(w http.ResponseWriter, b *bytes.Buffer, action, reqID string) {
+	b.WriteString("  </" + action + "Result>\n")
 	b.WriteString("  <ResponseMetadata>\n")
 	b.WriteString("    <RequestId>" + reqID + "</RequestId>\n")
 	b.WriteString("  </ResponseMetadata>\n")
-	b.WriteString("</AssumeRoleResponse>\n")
+	b.WriteString("</" + action + "Response>\n")
 	write(w, http.StatusOK, reqID, b.Bytes())
 }
 

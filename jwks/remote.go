@@ -78,7 +78,10 @@ func NewKeySet(ctx context.Context, jwksURL string, optFns ...func(*KeySetOption
 
 // Discover reads the OpenID Provider discovery document of issuer
 // (issuer + "/.well-known/openid-configuration"), checks that it names the
-// same issuer, and returns a key set for its jwks_uri. Unless Lazy is set,
+// same issuer (exactly; Entra's multi-tenant authorities common,
+// organizations and consumers may name their {tenantid} template instead,
+// as token.Discover accepts too), and returns a key set for its jwks_uri.
+// Unless Lazy is set,
 // discovery and the first key fetch happen before it returns, bounded by
 // ctx; with Lazy they are retried in the background.
 func Discover(ctx context.Context, issuer string, optFns ...func(*KeySetOptions)) (*RemoteKeySet, error) {

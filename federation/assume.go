@@ -137,12 +137,7 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		key = sha256.Sum256([]byte(tok))
 	}
 	name := a.sessionName(&ti, now)
-	if expired(&ti, now) {
-		err = &Error{Err: ErrTokenExpired, RoleARN: a.roleARN, Detail: "exp " + ti.exp.UTC().Format(time.RFC3339) + " has passed and the source has no fresher token"}
-	} else if msg := missingAttributes(a.o, &ti); msg != "" {
-		err = &Error{Err: ErrSessionAttributes, RoleARN: a.roleARN, Detail: msg}
-	}
-	if err != nil {
+	if err := a.check(&ti, now); err != nil {
 		a.remember(key, err)
 		a.emit(ctx, &ti, name, nil, aws.Credentials{}, err, time.Since(start))
 		return aws.Credentials{}, err
@@ -169,6 +164,19 @@ func (a *assumer) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	a.last.Store(&creds)
 	a.emit(ctx, &ti, name, out, creds, nil, time.Since(start))
 	return creds, nil
+}
+
+// check refuses, before any call, a token that has expired although the
+// source had no fresher one, or that lacks the configured session
+// attributes.
+func (a *assumer) check(ti *tokenInfo, now time.Time) error {
+	if expired(ti, now) {
+		return &Error{Err: ErrTokenExpired, RoleARN: a.roleARN, Detail: "exp " + ti.exp.UTC().Format(time.RFC3339) + " has passed and the source has no fresher token"}
+	}
+	if msg := missingAttributes(a.o, ti); msg != "" {
+		return &Error{Err: ErrSessionAttributes, RoleARN: a.roleARN, Detail: msg}
+	}
+	return nil
 }
 
 func expired(ti *tokenInfo, now time.Time) bool {

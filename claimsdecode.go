@@ -17,12 +17,7 @@ import (
 // -1. encoding/json matches struct fields that way, so a service decoding
 // the payload into its own struct would read "EXP" where we read "exp".
 func foldedTypedClaim(name string) int {
-	plain := true
-	for i := 0; i < len(name) && plain; i++ {
-		c := name[i]
-		plain = c < 0x80 && (c < 'A' || c > 'Z')
-	}
-	if plain {
+	if strictjson.LowerASCII(name) {
 		return -1 // lowercase ASCII: equal to a typed name or unrelated to all
 	}
 	for i := range claimTable {

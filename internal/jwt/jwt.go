@@ -165,12 +165,7 @@ var headerNames = [...]string{"alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "
 // take it for that parameter, and "CRIT" or a second alg would mean to it
 // what it does not mean here.
 func foldedHeaderName(name string) bool {
-	plain := true
-	for i := 0; i < len(name) && plain; i++ {
-		c := name[i]
-		plain = c < 0x80 && (c < 'A' || c > 'Z')
-	}
-	if plain {
+	if strictjson.LowerASCII(name) {
 		return name == "x5t#s256" // the one registered name with a capital
 	}
 	for _, h := range headerNames {

@@ -482,3 +482,15 @@ func QuoteShort(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// LowerASCII reports whether s has no upper-case ASCII letter and no
+// non-ASCII byte: such a name can equal another under Unicode case folding
+// only if the two are equal.
+func LowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}

@@ -17,12 +17,14 @@ import (
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
 
-// Defaults and bounds applied by [New].
+// DefaultPrefix names the Redis keys when Options.Prefix is empty.
+const DefaultPrefix = "idbridge:revocation"
+
+// Defaults and bounds applied by [New]; the Options fields state them.
 const (
-	DefaultPrefix         = "idbridge:revocation"
-	DefaultHealthInterval = time.Second      // how often an idle subscription is pinged
-	DefaultTimeout        = 2 * time.Second  // per Redis command
-	DefaultMaxPending     = 10000            // revocations queued while Redis is down
+	defaultHealthInterval = time.Second      // how often an idle subscription is pinged
+	defaultTimeout        = 2 * time.Second  // per Redis command
+	defaultMaxPending     = 10000            // revocations queued while Redis is down
 	maxBackoff            = 5 * time.Second  // between reconnect attempts
 	minStaleness          = 10 * time.Second // below this a network blip would fail closed
 )
@@ -128,13 +130,13 @@ func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error
 		o.Prefix = DefaultPrefix
 	}
 	if o.HealthInterval <= 0 {
-		o.HealthInterval = DefaultHealthInterval
+		o.HealthInterval = defaultHealthInterval
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
+		o.Timeout = defaultTimeout
 	}
 	if o.MaxPending <= 0 {
-		o.MaxPending = DefaultMaxPending
+		o.MaxPending = defaultMaxPending
 	}
 	if o.MaxStaleness < 0 {
 		return nil, fmt.Errorf("revocation/redis: %w: MaxStaleness %v is negative", idbridge.ErrInvalidOptions, o.MaxStaleness)

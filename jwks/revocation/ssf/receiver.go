@@ -26,10 +26,10 @@ type Revoker interface {
 	Revoke(ctx context.Context, e revocation.Entry) error
 }
 
-// Defaults of [Options].
+// Defaults of [Options]; the fields state them.
 const (
-	DefaultMaxAge      = time.Hour // how old a SET's iat may be
-	DefaultMaxBodySize = 64 << 10  // bytes; a SET is well under 4 KiB
+	defaultMaxAge      = time.Hour // how old a SET's iat may be
+	defaultMaxBodySize = 64 << 10  // bytes; a SET is well under 4 KiB
 	maxSeen            = 100_000   // jti values remembered for replay detection
 )
 
@@ -49,9 +49,9 @@ type Options struct {
 	// Algorithms is the alg allow-list; empty means RS256 and ES256.
 	Algorithms []string
 	// MaxAge bounds how old a SET's iat may be (transmitters retry
-	// deliveries for a while). Zero means DefaultMaxAge.
+	// deliveries for a while). Zero means 1 hour.
 	MaxAge time.Duration
-	// MaxBodySize caps the request body. Zero means DefaultMaxBodySize.
+	// MaxBodySize caps the request body. Zero means 64 KiB.
 	MaxBodySize int64
 	// EntraTenantID, when set, makes opaque user identifiers Microsoft
 	// Entra object IDs of this tenant (what a governance tool sends for
@@ -146,10 +146,10 @@ func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
 		}
 	}
 	if o.MaxAge == 0 {
-		o.MaxAge = DefaultMaxAge
+		o.MaxAge = defaultMaxAge
 	}
 	if o.MaxBodySize == 0 {
-		o.MaxBodySize = DefaultMaxBodySize
+		o.MaxBodySize = defaultMaxBodySize
 	}
 	if o.Now == nil {
 		o.Now = time.Now

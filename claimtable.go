@@ -3,8 +3,8 @@ package idbridge
 import "time"
 
 // This file is the one mapping from the claim names identity providers use
-// to the typed fields of Claims. The JWT reader (decodeClaims, so Validate,
-// ParseClaims and ParseUnverified) fills Claims through it, and
+// to the typed fields of Claims. The JSON claims reader (so jwks validation,
+// ParseClaims and internal/jwt) fills Claims through it, and
 // [LookupClaim] gives it to everything else that reads a claim by name
 // (rbac conditions, policy tests, the token introspector, audit), so one
 // token means the same everywhere. It depends only on Claims, so it moves

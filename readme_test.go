@@ -198,3 +198,63 @@ func doWhenUp(t *testing.T, req *http.Request, exited chan string) *http.Respons
 		}
 	}
 }
+
+// readmeErrorsProgram is the frame the README's "Errors" block is compiled
+// in: the names the block uses (v, ctx, bearer) and every import it needs.
+const readmeErrorsProgram = `package main
+
+import (
+	"context"
+	"errors"
+	"log"
+
+	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/token"
+)
+
+var (
+	_ = errors.Is
+	_ = log.Print
+	_ = idbridge.ReasonOf
+	_ = token.NewCache
+)
+
+func handle(ctx context.Context, v *jwks.Validator, bearer string) {
+%s}
+
+func main() { handle(context.Background(), nil, "") }
+`
+
+// TestReadmeErrors compiles and vets the README's "Errors" block, so that
+// the names, fields and error handling it shows are those of the code.
+func TestReadmeErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	code := readmeBlocks(t, "## Errors", "go")
+	if len(code) != 1 {
+		t.Fatalf("want one go block, got %d", len(code))
+	}
+	var body strings.Builder
+	for _, line := range strings.SplitAfter(code[0], "\n") {
+		if line != "" {
+			body.WriteString("\t" + line)
+		}
+	}
+	dir := t.TempDir()
+	main := filepath.Join(dir, "main.go")
+	if err := os.WriteFile(main, []byte(strings.Replace(readmeErrorsProgram, "%s", body.String(), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(goTool, "build", "-o", filepath.Join(dir, "errors"), main).CombinedOutput(); err != nil {
+		t.Fatalf("the README's Errors block does not compile: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(goTool, "vet", main).CombinedOutput(); err != nil {
+		t.Fatalf("go vet on the README's Errors block: %v\n%s", err, out)
+	}
+}

@@ -109,7 +109,7 @@ type Options struct {
 
 	// RefreshWindow is how long before expiry the credentials are renewed
 	// in the background, so that none is handed out about to expire; it
-	// means what token.Options.RefreshWindow means, because the
+	// means what token.Renewal.RefreshWindow means, because the
 	// credentials live in a [token.Cache]: zero is the larger of 5 minutes
 	// and a tenth of the session, and the window is at most half the
 	// session, so short sessions are not renewed on every call.
@@ -126,8 +126,8 @@ type Options struct {
 	// not remembered.
 	NonRecoverableTTL time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff after
-	// transient failures (throttling, 5xx, network), as in token.Options:
-	// zero or negative means 1s and 30s.
+	// transient failures (throttling, 5xx, network), like
+	// token.Renewal's: zero or negative means 1s and 30s.
 	MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one exchange (token plus STS call), which runs
 	// detached from the caller's cancellation and is cancelled by Close.

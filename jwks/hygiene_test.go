@@ -155,8 +155,8 @@ func nonCanonical(tok string, seg int) map[string]string {
 
 // TestNonCanonicalBase64: every segment of a valid token, spelt in any way
 // other than canonical base64url, is refused as malformed — by Validate
-// (with and without the verified-token cache warm) and by ParseUnverified,
-// which share one reader.
+// (with and without the verified-token cache warm) and by the SDK's unverified
+// reader (internal/jwt), which share one set of rules.
 func TestNonCanonicalBase64(t *testing.T) {
 	idp := jwkstest.Start(t, func(o *jwkstest.Options) { o.Now = fixedNow })
 	plain := newValidator(t, idp, func(o *jwks.Options) { o.Now = fixedNow })
@@ -184,7 +184,7 @@ func TestNonCanonicalBase64(t *testing.T) {
 			}
 		}
 		if _, err := jwt.Parse(tok); err != nil {
-			t.Fatalf("ParseUnverified: %v", err)
+			t.Fatalf("jwt.Parse: %v", err)
 		}
 		for seg, segName := range []string{"header", "payload", "signature"} {
 			for name, bad := range nonCanonical(tok, seg) {

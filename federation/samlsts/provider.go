@@ -86,7 +86,7 @@ type Options struct {
 	// SessionPolicy is an inline session policy (JSON) narrowing the role.
 	SessionPolicy string
 	// RefreshWindow is how long before expiry the next Retrieve renews
-	// the credentials, as token.Options.RefreshWindow: zero is the larger
+	// the credentials, as token.Renewal.RefreshWindow: zero is the larger
 	// of 5 minutes and a tenth of the session, never more than half the
 	// session; negative renews only at expiry.
 	RefreshWindow time.Duration
@@ -185,7 +185,7 @@ func (r *retriever) AdjustExpiresBy(c aws.Credentials, _ time.Duration) (aws.Cre
 }
 
 // window is the refresh window of credentials valid for life, with
-// token.Options' meaning of RefreshWindow and RefreshJitter.
+// token.Renewal's meaning of RefreshWindow and RefreshJitter.
 func (r *retriever) window(life time.Duration) time.Duration {
 	life = max(life, 0)
 	w := r.o.RefreshWindow

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// The refresh window means what token.Options.RefreshWindow means.
+// The refresh window means what token.Renewal.RefreshWindow means.
 func TestWindow(t *testing.T) {
 	for _, tt := range []struct {
 		set, life, want time.Duration

@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-// The scenario tells the story of DESIGN.md: Amit, a relationship manager,
+// The scenario tells the story of the demo (examples/demo): Amit, a relationship manager,
 // signs in to the lending app; Priya approves loans; Leo has left the bank.
 // Tests share these names instead of inventing their own.
 

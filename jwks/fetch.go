@@ -50,7 +50,7 @@ func (s *RemoteKeySet) fetch(forced bool) (added int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	keys, skipped, err := ParseJWKS(body)
+	keys, skipped, err := parseJWKS(body)
 	if err != nil {
 		return 0, err
 	}

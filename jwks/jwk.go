@@ -137,8 +137,19 @@ type rawJWK struct {
 // to verify signatures — encryption keys, symmetric keys, unknown types or
 // curves, RSA keys under 2048 bits, keys carrying private material — are
 // skipped and reported in skipped, so one odd key never disables a whole
-// set. It fails only if the document itself is not a JWK Set.
+// set. It fails only if the document itself is not a JWK Set, with an
+// error wrapping [ErrUnavailable].
 func ParseJWKS(data []byte) (keys []*Key, skipped []error, err error) {
+	keys, skipped, err = parseJWKS(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return keys, skipped, nil
+}
+
+// parseJWKS is ParseJWKS with an unclassed error, for the fetch path,
+// which adds its own context.
+func parseJWKS(data []byte) (keys []*Key, skipped []error, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}

@@ -2,11 +2,12 @@ package jwkstest
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/idbridge/idbridge"
 )
 
 // PolicyFile copies the policy file at src (an rbac policy, or any file
@@ -17,7 +18,7 @@ import (
 // still trusts only production.
 func PolicyFile(src, dir string, oldNew ...string) (string, error) {
 	if len(oldNew)%2 != 0 {
-		return "", errors.New("jwkstest: PolicyFile wants old, new issuer pairs")
+		return "", fmt.Errorf("jwkstest: %w: PolicyFile wants old, new issuer pairs", idbridge.ErrInvalidOptions)
 	}
 	raw, err := os.ReadFile(src)
 	if err != nil {
@@ -26,7 +27,7 @@ func PolicyFile(src, dir string, oldNew ...string) (string, error) {
 	for i := 0; i < len(oldNew); i += 2 {
 		old, repl := []byte(oldNew[i]), []byte(oldNew[i+1])
 		if len(old) == 0 || !bytes.Contains(raw, old) {
-			return "", fmt.Errorf("jwkstest: %s does not name the issuer %q", src, oldNew[i])
+			return "", fmt.Errorf("jwkstest: %w: %s does not name the issuer %q", idbridge.ErrInvalidOptions, src, oldNew[i])
 		}
 		raw = bytes.ReplaceAll(raw, old, repl)
 	}

@@ -203,7 +203,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		if err != nil {
 			return err
 		}
-		mi, err := azure.ManagedIdentity([]string{azure.TokenExchangeScope}, func(o *azure.Options) {
+		mi, err := azure.ManagedIdentity([]string{azure.TokenExchangeScope}, func(o *azure.ManagedIdentityOptions) {
 			o.ClientID, o.Logger = *miClientID, log
 		})
 		if err != nil {

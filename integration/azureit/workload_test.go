@@ -62,14 +62,14 @@ func federatedToken(t *testing.T, p *idp.Provider, exp time.Time) string {
 }
 
 func workloadEnv(t *testing.T, p *idp.Provider, file string) {
-	t.Setenv(azure.EnvClientID, idp.ClientCBSBatch)
-	t.Setenv(azure.EnvTenantID, p.TenantID())
-	t.Setenv(azure.EnvFederatedTokenFile, file)
-	t.Setenv(azure.EnvAuthorityHost, p.Issuer())
+	t.Setenv(token.EnvClientID, idp.ClientCBSBatch)
+	t.Setenv(token.EnvTenantID, p.TenantID())
+	t.Setenv(token.EnvFederatedTokenFile, file)
+	t.Setenv(token.EnvAuthorityHost, p.Issuer())
 }
 
-func options(p *idp.Provider) func(*azure.Options) {
-	return func(o *azure.Options) {
+func options(p *idp.Provider) func(*azure.WorkloadIdentityOptions) {
+	return func(o *azure.WorkloadIdentityOptions) {
 		o.HTTPClient = &http.Client{Transport: entraPaths{tenant: p.TenantID(), next: p.HTTPClient().Transport}}
 		o.DisableInstanceDiscovery = true // a host Entra does not know
 	}
@@ -141,7 +141,7 @@ func TestWorkloadIdentityRefused(t *testing.T) {
 	os.WriteFile(file, []byte(parts[0]+"."+parts[1]+"."+base64.RawURLEncoding.EncodeToString(junk)), 0o600)
 	workloadEnv(t, p, file)
 	src, err := azure.WorkloadIdentity([]string{idp.ResourceLending + "/.default"}, options(p),
-		func(o *azure.Options) { o.ClientOptions.Retry.MaxRetries = -1 })
+		func(o *azure.WorkloadIdentityOptions) { o.ClientOptions.Retry.MaxRetries = -1 })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ const (
 
 // noRetry keeps azcore from retrying failures, which the cache does
 // itself with backoff.
-func noRetry(o *azure.Options) { o.ClientOptions.Retry = policy.RetryOptions{MaxRetries: -1} }
+func noRetry(o *azure.ManagedIdentityOptions) {
+	o.ClientOptions.Retry = policy.RetryOptions{MaxRetries: -1}
+}
 
 // TestManagedIdentityAppService drives azidentity's managed identity
 // client against the App Service endpoint: the identity is chosen in the
@@ -34,14 +36,14 @@ func noRetry(o *azure.Options) { o.ClientOptions.Retry = policy.RetryOptions{Max
 func TestManagedIdentityAppService(t *testing.T) {
 	tests := []struct {
 		name   string
-		opt    func(*azure.Options)
+		opt    func(*azure.ManagedIdentityOptions)
 		param  string // the query parameter naming the identity
 		value  string
 		absent []string
 	}{
 		{"system-assigned", nil, "", "", []string{"client_id", "mi_res_id", "principal_id", "object_id"}},
-		{"user-assigned by client ID", func(o *azure.Options) { o.ClientID = userClientID }, "client_id", userClientID, []string{"mi_res_id"}},
-		{"user-assigned by resource ID", func(o *azure.Options) { o.ResourceID = userResourceID }, "mi_res_id", userResourceID, []string{"client_id"}},
+		{"user-assigned by client ID", func(o *azure.ManagedIdentityOptions) { o.ClientID = userClientID }, "client_id", userClientID, []string{"mi_res_id"}},
+		{"user-assigned by resource ID", func(o *azure.ManagedIdentityOptions) { o.ResourceID = userResourceID }, "mi_res_id", userResourceID, []string{"client_id"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +111,7 @@ func TestManagedIdentityFailures(t *testing.T) {
 			as := startAppService(t)
 			as.failWith(tt.status)
 			src, err := azure.ManagedIdentity([]string{"api://fail-" + string(rune('a'+i)) + "/.default"}, noRetry,
-				func(o *azure.Options) { o.ClientID = userClientID })
+				func(o *azure.ManagedIdentityOptions) { o.ClientID = userClientID })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -138,20 +140,20 @@ func TestManagedIdentityFailures(t *testing.T) {
 func TestConfigurationErrors(t *testing.T) {
 	tokenFile := filepath.Join(t.TempDir(), "azure-identity-token")
 	os.WriteFile(tokenFile, []byte("eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), 0o600)
-	mi := func(scopes []string, fn func(*azure.Options)) error {
+	mi := func(scopes []string, fn func(*azure.ManagedIdentityOptions)) error {
 		_, err := azure.ManagedIdentity(scopes, fn)
 		return err
 	}
-	wi := func(env map[string]string, fn func(*azure.Options)) func() error {
+	wi := func(env map[string]string, fn func(*azure.WorkloadIdentityOptions)) func() error {
 		return func() error {
-			for _, k := range []string{azure.EnvClientID, azure.EnvTenantID, azure.EnvFederatedTokenFile, azure.EnvAuthorityHost} {
+			for _, k := range []string{token.EnvClientID, token.EnvTenantID, token.EnvFederatedTokenFile, token.EnvAuthorityHost} {
 				t.Setenv(k, env[k])
 			}
 			_, err := azure.WorkloadIdentity([]string{"api://cbs/.default"}, fn)
 			return err
 		}
 	}
-	full := map[string]string{azure.EnvClientID: userClientID, azure.EnvTenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", azure.EnvFederatedTokenFile: tokenFile}
+	full := map[string]string{token.EnvClientID: userClientID, token.EnvTenantID: "9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c", token.EnvFederatedTokenFile: tokenFile}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{}
 		for a, b := range full {
@@ -168,23 +170,23 @@ func TestConfigurationErrors(t *testing.T) {
 		{"two scopes for managed identity", func() error { return mi([]string{"api://a/.default", "api://b/.default"}, nil) },
 			"token: invalid options: managed identity tokens are for one resource: want one scope such as api://cbs/.default, got 2"},
 		{"client ID not a GUID", func() error {
-			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ClientID = "lending-api" })
+			return mi([]string{"api://cbs/.default"}, func(o *azure.ManagedIdentityOptions) { o.ClientID = "lending-api" })
 		},
 			`token: invalid options: managed identity ClientID "lending-api" is not a client ID (a GUID)`},
 		{"client and resource ID", func() error {
-			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ClientID, o.ResourceID = userClientID, userResourceID })
+			return mi([]string{"api://cbs/.default"}, func(o *azure.ManagedIdentityOptions) { o.ClientID, o.ResourceID = userClientID, userResourceID })
 		}, "token: invalid options: set ClientID or ResourceID of the user-assigned identity, not both"},
 		{"malformed resource ID", func() error {
-			return mi([]string{"api://cbs/.default"}, func(o *azure.Options) { o.ResourceID = "lending-api" })
+			return mi([]string{"api://cbs/.default"}, func(o *azure.ManagedIdentityOptions) { o.ResourceID = "lending-api" })
 		},
 			`token: invalid options: managed identity ResourceID "lending-api" is not /subscriptions/…/resourceGroups/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>`},
-		{"workload identity without client ID", wi(with(azure.EnvClientID, ""), nil),
+		{"workload identity without client ID", wi(with(token.EnvClientID, ""), nil),
 			`token: invalid options: workload identity: AZURE_CLIENT_ID (the application (client) ID) not set (is the pod labelled azure.workload.identity/use: "true"?)`},
-		{"workload identity without tenant and file", wi(map[string]string{azure.EnvClientID: userClientID}, nil),
+		{"workload identity without tenant and file", wi(map[string]string{token.EnvClientID: userClientID}, nil),
 			`token: invalid options: workload identity: AZURE_TENANT_ID (the directory (tenant) ID) and AZURE_FEDERATED_TOKEN_FILE (the projected service account token) not set (is the pod labelled azure.workload.identity/use: "true"?)`},
-		{"federated token file missing", wi(with(azure.EnvFederatedTokenFile, tokenFile+".missing"), nil),
+		{"federated token file missing", wi(with(token.EnvFederatedTokenFile, tokenFile+".missing"), nil),
 			"token: invalid options: workload identity: federated token file " + tokenFile + ".missing (AZURE_FEDERATED_TOKEN_FILE) does not exist or is not a file"},
-		{"authority host without scheme", wi(with(azure.EnvAuthorityHost, "login.microsoftonline.us"), nil),
+		{"authority host without scheme", wi(with(token.EnvAuthorityHost, "login.microsoftonline.us"), nil),
 			`AZURE_AUTHORITY_HOST: token: invalid options: authority host "login.microsoftonline.us" is not a scheme and host (want a URL such as https://login.microsoftonline.com/)`},
 		{"no scope", func() error { _, err := azure.NewSource(&azidentity.ManagedIdentityCredential{}, nil); return err },
 			"token: invalid options: no scope (want one such as api://cbs/.default)"},
@@ -227,8 +229,8 @@ func TestDefaultCredentialFindsManagedIdentity(t *testing.T) {
 	as := startAppService(t)
 	// azidentity tells an unset variable from an empty one: unset them
 	// (t.Setenv restores them after the test).
-	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", azure.EnvFederatedTokenFile,
-		azure.EnvClientID, azure.EnvTenantID, azure.EnvAuthorityHost, "AZURE_TOKEN_CREDENTIALS"} {
+	for _, k := range []string{"AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", token.EnvFederatedTokenFile,
+		token.EnvClientID, token.EnvTenantID, token.EnvAuthorityHost, "AZURE_TOKEN_CREDENTIALS"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

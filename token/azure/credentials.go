@@ -16,37 +16,40 @@ import (
 	"github.com/idbridge/idbridge/token"
 )
 
-// Environment variables of workload identity (set by the Azure Workload
-// Identity webhook in AKS) and of the authority, as azidentity reads them.
-const (
-	EnvClientID           = token.EnvClientID
-	EnvTenantID           = token.EnvTenantID
-	EnvFederatedTokenFile = token.EnvFederatedTokenFile
-	EnvAuthorityHost      = token.EnvAuthorityHost
-)
-
-// Options configure the constructors of this package. The embedded
-// token.CacheOptions tune the cache (refresh window, margin, backoff,
-// Audit, Logger, Now).
+// Options are what every credential constructor of this package takes,
+// embedded in its own options type: the embedded token.CacheOptions tune
+// the cache (refresh window, margin, backoff, Audit, Logger, Now), the
+// rest azidentity's client.
 type Options struct {
 	token.CacheOptions
-
 	// HTTPClient, when set, carries azidentity's requests (as
 	// ClientOptions.Transport, unless that is set).
 	HTTPClient *http.Client
-	// Tenant is the tenant of WorkloadIdentity (in place of
-	// AZURE_TENANT_ID) and of DefaultCredential.
-	Tenant string
+	// ClientOptions are azcore's (retries, telemetry, Cloud); their
+	// Transport, when nil, is HTTPClient.
+	ClientOptions azcore.ClientOptions
+}
 
-	// ClientID selects a user-assigned managed identity by its client ID;
-	// for WorkloadIdentity it is the app's client ID in place of
-	// AZURE_CLIENT_ID.
+// ManagedIdentityOptions configure [ManagedIdentity].
+type ManagedIdentityOptions struct {
+	Options
+	// ClientID selects a user-assigned managed identity by its client ID.
 	ClientID string
 	// ResourceID selects a user-assigned managed identity by its ARM
 	// resource ID (/subscriptions/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/…).
 	ResourceID string
-	// TokenFilePath is the federated token file of WorkloadIdentity in
-	// place of AZURE_FEDERATED_TOKEN_FILE.
+}
+
+// WorkloadIdentityOptions configure [WorkloadIdentity]; each field, when
+// set, replaces its environment variable.
+type WorkloadIdentityOptions struct {
+	Options
+	// ClientID is the app's client ID in place of AZURE_CLIENT_ID.
+	ClientID string
+	// Tenant is the tenant in place of AZURE_TENANT_ID.
+	Tenant string
+	// TokenFilePath is the federated token file in place of
+	// AZURE_FEDERATED_TOKEN_FILE.
 	TokenFilePath string
 	// AuthorityHost is the Entra authority in place of
 	// AZURE_AUTHORITY_HOST (default https://login.microsoftonline.com/),
@@ -55,22 +58,27 @@ type Options struct {
 	// DisableInstanceDiscovery skips Entra's instance metadata request,
 	// for authorities Entra does not know (a private cloud, Azure Stack).
 	DisableInstanceDiscovery bool
-	// ClientOptions are azcore's (retries, telemetry, Cloud); their
-	// Transport, when nil, is Options.HTTPClient.
-	ClientOptions azcore.ClientOptions
 }
 
-func newOptions(optFns []func(*Options)) *Options {
-	o := &Options{}
-	option.Apply(o, optFns)
-	if o.ClientOptions.Transport == nil && o.HTTPClient != nil {
-		o.ClientOptions.Transport = o.HTTPClient
+// DefaultCredentialOptions configure [DefaultCredential]; Tenant,
+// AuthorityHost and DisableInstanceDiscovery as in
+// [WorkloadIdentityOptions].
+type DefaultCredentialOptions struct {
+	Options
+	Tenant                   string
+	AuthorityHost            string
+	DisableInstanceDiscovery bool
+}
+
+// client is azcore's client options, with HTTPClient as their transport
+// unless they name one.
+func (o *Options) client() azcore.ClientOptions {
+	co := o.ClientOptions
+	if co.Transport == nil && o.HTTPClient != nil {
+		co.Transport = o.HTTPClient
 	}
-	return o
+	return co
 }
-
-// cacheOptions are the token.CacheOptions the cache is built with.
-func (o *Options) cacheOptions(to *token.CacheOptions) { *to = o.CacheOptions }
 
 var (
 	guidRe     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
@@ -83,29 +91,29 @@ func invalid(format string, args ...any) error {
 
 // FromCredential returns a token.Cache over any azcore.TokenCredential for
 // scopes. Close it when done.
-func FromCredential(cred azcore.TokenCredential, scopes []string, optFns ...func(*Options)) (*token.Cache, error) {
-	return cached(cred, fmt.Sprintf("%T", cred), scopes, newOptions(optFns))
+func FromCredential(cred azcore.TokenCredential, scopes []string, optFns ...func(*token.CacheOptions)) (*token.Cache, error) {
+	return cached(cred, fmt.Sprintf("%T", cred), scopes, option.New(optFns))
 }
 
-func cached(cred azcore.TokenCredential, name string, scopes []string, o *Options) (*token.Cache, error) {
+func cached(cred azcore.TokenCredential, name string, scopes []string, co token.CacheOptions) (*token.Cache, error) {
 	src, err := newSource(cred, name, scopes)
 	if err != nil {
 		return nil, err
 	}
-	return token.NewCache(src, o.cacheOptions)
+	return token.NewCache(src, func(to *token.CacheOptions) { *to = co })
 }
 
 // ManagedIdentity returns a cached source of the managed identity's tokens
 // for scope, the one resource managed identity tokens are for (for
 // example "api://cbs/.default"). The system-assigned identity unless
-// Options.ClientID or Options.ResourceID names a user-assigned one.
+// ManagedIdentityOptions.ClientID or ResourceID names a user-assigned one.
 // Nothing is requested until the first Token call. Close it when done.
-func ManagedIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, error) {
-	o := newOptions(optFns)
+func ManagedIdentity(scopes []string, optFns ...func(*ManagedIdentityOptions)) (*token.Cache, error) {
+	o := option.New(optFns)
 	if len(scopes) != 1 {
 		return nil, invalid("managed identity tokens are for one resource: want one scope such as api://cbs/.default, got %d", len(scopes))
 	}
-	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.ClientOptions}
+	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.client()}
 	switch {
 	case o.ClientID != "" && o.ResourceID != "":
 		return nil, invalid("set ClientID or ResourceID of the user-assigned identity, not both")
@@ -124,7 +132,7 @@ func ManagedIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, e
 	if err != nil {
 		return nil, invalid("managed identity: %s", err.Error())
 	}
-	return cached(cred, "ManagedIdentityCredential", scopes, o)
+	return cached(cred, "ManagedIdentityCredential", scopes, o.CacheOptions)
 }
 
 // WorkloadIdentity returns a cached source of tokens for scopes obtained
@@ -134,16 +142,16 @@ func ManagedIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, e
 // AZURE_TENANT_ID, at AZURE_AUTHORITY_HOST. Options override each. A
 // missing variable or file fails here, naming it. Close the result when
 // done.
-func WorkloadIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, error) {
-	o := newOptions(optFns)
-	clientID := pick(o.ClientID, EnvClientID)
-	tenant := pick(o.Tenant, EnvTenantID)
-	file := pick(o.TokenFilePath, EnvFederatedTokenFile)
+func WorkloadIdentity(scopes []string, optFns ...func(*WorkloadIdentityOptions)) (*token.Cache, error) {
+	o := option.New(optFns)
+	clientID := pick(o.ClientID, token.EnvClientID)
+	tenant := pick(o.Tenant, token.EnvTenantID)
+	file := pick(o.TokenFilePath, token.EnvFederatedTokenFile)
 	var missing []string
 	for _, v := range []struct{ val, name string }{
-		{clientID, EnvClientID + " (the application (client) ID)"},
-		{tenant, EnvTenantID + " (the directory (tenant) ID)"},
-		{file, EnvFederatedTokenFile + " (the projected service account token)"},
+		{clientID, token.EnvClientID + " (the application (client) ID)"},
+		{tenant, token.EnvTenantID + " (the directory (tenant) ID)"},
+		{file, token.EnvFederatedTokenFile + " (the projected service account token)"},
 	} {
 		if v.val == "" {
 			missing = append(missing, v.name)
@@ -153,10 +161,10 @@ func WorkloadIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, 
 		return nil, invalid("workload identity: %s not set (is the pod labelled azure.workload.identity/use: \"true\"?)", strings.Join(missing, " and "))
 	}
 	if fi, err := os.Stat(file); err != nil || fi.IsDir() {
-		return nil, invalid("workload identity: federated token file %s (%s) does not exist or is not a file", file, EnvFederatedTokenFile)
+		return nil, invalid("workload identity: federated token file %s (%s) does not exist or is not a file", file, token.EnvFederatedTokenFile)
 	}
 	wo := &azidentity.WorkloadIdentityCredentialOptions{
-		ClientOptions: o.ClientOptions, ClientID: clientID, TenantID: tenant, TokenFilePath: file,
+		ClientOptions: o.client(), ClientID: clientID, TenantID: tenant, TokenFilePath: file,
 		DisableInstanceDiscovery: o.DisableInstanceDiscovery,
 	}
 	if err := authority(&wo.ClientOptions, o.AuthorityHost, tenant); err != nil {
@@ -166,17 +174,17 @@ func WorkloadIdentity(scopes []string, optFns ...func(*Options)) (*token.Cache, 
 	if err != nil {
 		return nil, invalid("workload identity: %s", err.Error())
 	}
-	return cached(cred, "WorkloadIdentityCredential", scopes, o)
+	return cached(cred, "WorkloadIdentityCredential", scopes, o.CacheOptions)
 }
 
 // DefaultCredential returns a cached source of tokens for scopes from
 // azidentity's DefaultAzureCredential chain (environment, workload
-// identity, managed identity, developer tools). Options.Tenant, when set,
+// identity, managed identity, developer tools). DefaultCredentialOptions.Tenant, when set,
 // is the tenant. Close the result when done.
-func DefaultCredential(scopes []string, optFns ...func(*Options)) (*token.Cache, error) {
-	o := newOptions(optFns)
+func DefaultCredential(scopes []string, optFns ...func(*DefaultCredentialOptions)) (*token.Cache, error) {
+	o := option.New(optFns)
 	do := &azidentity.DefaultAzureCredentialOptions{
-		ClientOptions: o.ClientOptions, TenantID: o.Tenant, DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+		ClientOptions: o.client(), TenantID: o.Tenant, DisableInstanceDiscovery: o.DisableInstanceDiscovery,
 	}
 	if err := authority(&do.ClientOptions, o.AuthorityHost, ""); err != nil {
 		return nil, err
@@ -185,7 +193,7 @@ func DefaultCredential(scopes []string, optFns ...func(*Options)) (*token.Cache,
 	if err != nil {
 		return nil, invalid("DefaultAzureCredential: %s", err.Error())
 	}
-	return cached(cred, "DefaultAzureCredential", scopes, o)
+	return cached(cred, "DefaultAzureCredential", scopes, o.CacheOptions)
 }
 
 // pick returns v, or else the environment variable env.
@@ -202,7 +210,7 @@ func pick(v, env string) string {
 func authority(co *azcore.ClientOptions, host, tenant string) error {
 	from := "AuthorityHost"
 	if host == "" {
-		host, from = os.Getenv(EnvAuthorityHost), EnvAuthorityHost
+		host, from = os.Getenv(token.EnvAuthorityHost), token.EnvAuthorityHost
 	}
 	if host == "" {
 		return nil

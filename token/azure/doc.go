@@ -10,7 +10,7 @@
 //
 //   - [ManagedIdentity]: App Service, Functions, Container Apps, VMs and
 //     AKS node pools. The system-assigned identity by default; a
-//     user-assigned one by Options.ClientID or Options.ResourceID. azidentity
+//     user-assigned one by ManagedIdentityOptions.ClientID or ResourceID. azidentity
 //     talks to IMDS (169.254.169.254) or to the host's local endpoint
 //     (IDENTITY_ENDPOINT with IDENTITY_HEADER on App Service).
 //   - [WorkloadIdentity]: AKS with Microsoft Entra Workload ID. The pod's

@@ -199,9 +199,11 @@ func doWhenUp(t *testing.T, req *http.Request, exited chan string) *http.Respons
 	}
 }
 
-// readmeErrorsProgram is the frame the README's "Errors" block is compiled
-// in: the names the block uses (v, ctx, bearer) and every import it needs.
-const readmeErrorsProgram = `package main
+// readmeFrames are the programs the README's Go fragments are compiled in,
+// by section: the names a fragment uses and every import it needs (blank
+// uses keep an import or variable the fragment does not need legal).
+var readmeFrames = map[string]string{
+	"## Errors": `package main
 
 import (
 	"context"
@@ -220,41 +222,70 @@ var (
 	_ = token.NewCache
 )
 
-func handle(ctx context.Context, v *jwks.Validator, bearer string) {
+func fragment(ctx context.Context, v *jwks.Validator, bearer string) {
 %s}
 
-func main() { handle(context.Background(), nil, "") }
-`
+func main() { fragment(context.Background(), nil, "") }
+`,
+	"## Revoke a leaver everywhere": `package main
 
-// TestReadmeErrors compiles and vets the README's "Errors" block, so that
-// the names, fields and error handling it shows are those of the code.
-func TestReadmeErrors(t *testing.T) {
+import (
+	"context"
+	"net/http"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/idbridge/idbridge/jwks"
+	"github.com/idbridge/idbridge/jwks/revocation"
+	"github.com/idbridge/idbridge/jwks/revocation/redis"
+	"github.com/idbridge/idbridge/jwks/revocation/ssf"
+	"github.com/idbridge/idbridge/middleware"
+	"github.com/idbridge/idbridge/middleware/grpcauth"
+	"github.com/idbridge/idbridge/rbac"
+)
+
+func fragment(ctx context.Context, rdb goredis.UniversalClient, v *jwks.Validator, policy *rbac.Policy,
+	mux *http.ServeMux, tid, oid, transmitter string) {
+%s	_, _ = err, streams
+}
+
+func main() { fragment(context.Background(), nil, nil, nil, http.NewServeMux(), "", "", "") }
+`,
+}
+
+// TestReadmeFragments compiles and vets the README's Go fragments in their
+// frames, so that the names, options and error handling they show are
+// those of the code.
+func TestReadmeFragments(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a program")
+		t.Skip("builds programs")
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skip("no go command:", err)
 	}
-	code := readmeBlocks(t, "## Errors", "go")
-	if len(code) != 1 {
-		t.Fatalf("want one go block, got %d", len(code))
-	}
-	var body strings.Builder
-	for _, line := range strings.SplitAfter(code[0], "\n") {
-		if line != "" {
-			body.WriteString("\t" + line)
+	for heading, frame := range readmeFrames {
+		code := readmeBlocks(t, heading, "go")
+		if len(code) != 1 {
+			t.Fatalf("%s: want one go block, got %d", heading, len(code))
 		}
-	}
-	dir := t.TempDir()
-	main := filepath.Join(dir, "main.go")
-	if err := os.WriteFile(main, []byte(strings.Replace(readmeErrorsProgram, "%s", body.String(), 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(goTool, "build", "-o", filepath.Join(dir, "errors"), main).CombinedOutput(); err != nil {
-		t.Fatalf("the README's Errors block does not compile: %v\n%s", err, out)
-	}
-	if out, err := exec.Command(goTool, "vet", main).CombinedOutput(); err != nil {
-		t.Fatalf("go vet on the README's Errors block: %v\n%s", err, out)
+		var body strings.Builder
+		for _, line := range strings.SplitAfter(code[0], "\n") {
+			if line != "" {
+				body.WriteString("\t" + line)
+			}
+		}
+		dir := t.TempDir()
+		main := filepath.Join(dir, "main.go")
+		if err := os.WriteFile(main, []byte(strings.Replace(frame, "%s", body.String(), 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(goTool, "build", "-o", filepath.Join(dir, "fragment"), main).CombinedOutput(); err != nil {
+			t.Errorf("%s: the README block does not compile: %v\n%s", heading, err, out)
+			continue
+		}
+		if out, err := exec.Command(goTool, "vet", main).CombinedOutput(); err != nil {
+			t.Errorf("%s: go vet on the README block: %v\n%s", heading, err, out)
+		}
 	}
 }

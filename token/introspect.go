@@ -259,8 +259,8 @@ func (i *Introspector) Close() error {
 // decoded from the response with idbridge.ParseClaims, so Claims.Get returns
 // any member of it, extensions such as "department" or "xms_*" included
 // (rbac claim conditions see them), and MarshalJSON the response, with a
-// list claim sent as one string turned into an array. KeyID, Algorithm
-// and Type are empty: there is no JWS header.
+// list claim sent as one string turned into an array. Claims.Header is
+// empty: there is no JWS header.
 func (i *Introspector) Validate(ctx context.Context, token string) (*idbridge.Claims, error) {
 	var start time.Time
 	auditing := i.log.Enabled(ctx)

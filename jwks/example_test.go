@@ -35,12 +35,18 @@ func ExampleNewValidator() {
 		log.Fatal(err)
 	}
 	fmt.Println(claims.Subject, claims.HasScope("Orders.Read"))
+	// The verified JOSE header: which key signed the token, and how.
+	fmt.Println(claims.Header.Algorithm, claims.Header.KeyID == idp.KeyID())
 
 	_, err = v.Validate(ctx, idp.Mint(map[string]any{"aud": "api://payments"}))
 	fmt.Println(idbridge.ReasonOf(err), errors.Is(err, jwks.ErrAudience))
+	var ve *jwks.ValidationError
+	fmt.Println(errors.As(err, &ve) && ve.Reason() == idbridge.ReasonAudience)
 	// Output:
 	// amit true
+	// RS256 true
 	// audience true
+	// true
 }
 
 // An API registered in Microsoft Entra ID, configured from its tenant and

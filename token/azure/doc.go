@@ -40,7 +40,7 @@
 //
 // # Errors
 //
-// Errors are [*Error] values that wrap a token sentinel, so idbridge.Reason
+// Errors are [*Error] values that wrap a token sentinel, so idbridge.ReasonOf
 // classes them like the rest of the SDK: a credential that is not
 // available here (no managed identity endpoint, a missing variable or
 // file) is idbridge.ErrInvalidOptions (invalid_options); a refusal by the identity

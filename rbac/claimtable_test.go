@@ -7,7 +7,7 @@ import (
 	"github.com/idbridge/idbridge"
 )
 
-// TestOneClaimTable: conditions read claims through jwks's claim table, so
+// TestOneClaimTable: conditions read claims through idbridge's claim table, so
 // Entra's scp and RFC 9068's scope grant alike, azp and client_id name one
 // client, and the decision on a JSON claims set (policy tests, DecideJSON)
 // equals the decision on the claims a validator decoded.

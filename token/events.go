@@ -23,7 +23,7 @@ func describe(ev *audit.Event, tok *Token) {
 		return
 	}
 	ev.Issuer, ev.TenantID, ev.Subject, ev.ObjectID = c.Issuer, c.TenantID, c.Subject, c.ObjectID
-	ev.Client = c.Client() // azp, appid or client_id: jwks's claim table
+	ev.Client = c.Client() // azp, appid or client_id: idbridge's claim table
 	ev.TokenID = audit.TokenID(firstNonEmpty(c.ID, c.UTI))
 }
 

@@ -30,7 +30,7 @@ var listClaims = []string{"groups", "roles", "amr", "wids", "acrs", "xms_cc"}
 // included. On top of that: "active" must be a JSON boolean; a list claim
 // (groups, roles, amr, ...) may be a single string; exp, iat and nbf must
 // be non-negative and are read in whole seconds, 0 meaning absent; scope
-// and client_id are read by jwks's claim table, as in a JWT (Scopes,
+// and client_id are read by idbridge's claim table, as in a JWT (Scopes,
 // ClientID, so Client); username is the preferred username when
 // preferred_username is not; token_type, token_use and typ must be
 // strings. Every error wraps ErrIdPUnavailable and quotes at most a
@@ -70,7 +70,7 @@ func parseIntrospection(body []byte) (*introspected, error) {
 	default:
 		return fail("has an invalid \"active\"")
 	}
-	// scope and client_id are in jwks's claim table: ParseClaims read them
+	// scope and client_id are in idbridge's claim table: ParseClaims read them
 	// as the validator reads them in a JWT (Claims.Scopes, Claims.ClientID).
 	var user string
 	for _, m := range []struct {

@@ -1097,7 +1097,7 @@ func TestParseIntrospectionTypes(t *testing.T) {
 		}},
 		{name: "a list string twice", body: `{"active":true,"roles":"a","roles":"b"}`, bad: true},
 		{name: "a list claim as a number", body: `{"active":true,"roles":1}`, bad: true},
-		// jwks's claim table: scp and scope are both the scopes, azp and
+		// idbridge's claim table: scp and scope are both the scopes, azp and
 		// client_id both the client, so they must agree, as in a JWT.
 		{name: "scp and scope that disagree", body: `{"active":true,"scp":"a","scope":"b c"}`, bad: true},
 		{name: "scp and scope that agree", body: `{"active":true,"scp":"c b","scope":"b c"}`, check: func(t *testing.T, r *introspected) {

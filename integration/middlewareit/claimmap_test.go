@@ -20,7 +20,7 @@ import (
 )
 
 // rfc9068Policy maps an RFC 9068 token by its scope and its client_id
-// (claim condition): both are read through jwks's claim table.
+// (claim condition): both are read through idbridge's claim table.
 const rfc9068Policy = `version: 1
 issuers:
   - {name: as, issuer: %q}

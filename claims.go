@@ -68,15 +68,18 @@ type Claims struct {
 	// ClaimSources is _claim_sources: source name → where to fetch it.
 	ClaimSources map[string]ClaimSource
 
-	// Header is the verified JOSE header of the token; empty for claims
-	// that came from no JWT (introspection, directory logins, ParseClaims).
+	// Header is the JOSE header of the token the claims were read from,
+	// verified with them when they come from a jwks.Validator; empty for
+	// claims that came from no JWT (introspection, directory logins,
+	// ParseClaims).
 	Header Header
 
 	raw   string // the payload JSON, as parsed
 	marks uint8  // claims present that tell the kind of token (markNonce...)
 }
 
-// Header is the part of a token's JOSE header that the validator verified.
+// Header is the part of a token's JOSE header that decides how it was
+// verified: the algorithm, the key and the token type.
 type Header struct {
 	Algorithm string // alg, such as "RS256"
 	KeyID     string // kid

@@ -49,7 +49,8 @@
 //
 // This package is the neutral leaf every other one shares: [Claims], the
 // typed claims of a token (registered, OpenID, RFC 9068 and Entra claims,
-// and the verified JOSE header in Claims.Header), are what jwks validation,
+// and, from a validator, the verified JOSE header in Claims.Header), are
+// what jwks validation,
 // token introspection, LDAP logins and SAML assertions produce and what
 // rbac decides on. One claim table ([LookupClaim], [ClaimRef]) maps claim
 // names to fields for all of them; [ParseClaims] reads a JSON claims

@@ -139,7 +139,12 @@ func (c *Claims) Get(name string) (json.RawMessage, bool) {
 	if c == nil {
 		return nil, false
 	}
-	v, ok := strictjson.Member(c.payload(), name)
+	v, ok := "", false
+	if c.raw == "" {
+		v, ok = builtClaim(c, name)
+	} else {
+		v, ok = strictjson.Member(c.raw, name)
+	}
 	if !ok {
 		return nil, false
 	}
@@ -171,5 +176,8 @@ func (c *Claims) MarshalJSON() ([]byte, error) {
 	if c == nil {
 		return []byte("null"), nil
 	}
-	return []byte(c.payload()), nil
+	if c.raw == "" {
+		return []byte(encodeClaims(c)), nil
+	}
+	return []byte(c.raw), nil
 }

@@ -7,15 +7,27 @@ import (
 	"time"
 )
 
-// payload is the claims as a JSON object: the payload as it was parsed, or,
-// for claims built in code (LDAP logins, a policy's test cases), their typed
-// fields written through the claim table, so that Get and MarshalJSON answer
-// for them as they would for the same claims read from a token.
-func (c *Claims) payload() string {
-	if c.raw != "" {
-		return c.raw
+// builtClaim is Get for claims built in code (LDAP logins, a policy's test
+// cases), which have no payload: the typed field that name fills, written
+// as the same claims read from a token would hold it. Only the first name of
+// a field answers (scp, not scope), as in encodeClaims.
+func builtClaim(c *Claims, name string) (string, bool) {
+	i, ok := claimIndex[name]
+	if !ok || firstNameOf(i) != i {
+		return "", false
 	}
-	return encodeClaims(c)
+	return encodeClaim(c, &claimTable[i])
+}
+
+// firstNameOf is the index of the first claim name that fills the same
+// field as the name at index i.
+func firstNameOf(i int) int {
+	for j := range i {
+		if claimTable[j].field == claimTable[i].field {
+			return j
+		}
+	}
+	return i
 }
 
 // encodeClaims writes the typed fields of c that are set, each under the
@@ -24,13 +36,11 @@ func (c *Claims) payload() string {
 func encodeClaims(c *Claims) string {
 	var b strings.Builder
 	b.WriteByte('{')
-	seen := make(map[string]bool, len(claimTable)) // fields written under an earlier name
 	for i := range claimTable {
-		d := &claimTable[i]
-		if seen[d.field] {
-			continue
+		if firstNameOf(i) != i {
+			continue // a field written under an earlier name
 		}
-		seen[d.field] = true
+		d := &claimTable[i]
 		v, ok := encodeClaim(c, d)
 		if !ok {
 			continue
@@ -38,7 +48,7 @@ func encodeClaims(c *Claims) string {
 		if b.Len() > 1 {
 			b.WriteByte(',')
 		}
-		b.WriteString(strconv.Quote(d.name))
+		b.WriteString(jsonString(d.name))
 		b.WriteByte(':')
 		b.WriteString(v)
 	}

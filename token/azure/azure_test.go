@@ -3,10 +3,12 @@ package azure_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,8 +51,9 @@ func TestManagedIdentityAppService(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			as := startAppService(t)
 			// azidentity keeps managed identity tokens in one process-wide
-			// cache: a resource per case keeps the cases apart.
-			resource := "api://cbs-" + string(rune('a'+i))
+			// cache: a resource per case (and per run, for -count) keeps
+			// the cases apart.
+			resource := freshResource("cbs-" + string(rune('a'+i)))
 			src, err := azure.ManagedIdentity([]string{resource + "/.default"}, tt.opt)
 			if err != nil {
 				t.Fatal(err)
@@ -234,7 +237,8 @@ func TestDefaultCredentialFindsManagedIdentity(t *testing.T) {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
-	src, err := azure.DefaultCredential([]string{"api://cbs-default/.default"})
+	resource := freshResource("cbs-default")
+	src, err := azure.DefaultCredential([]string{resource + "/.default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +247,17 @@ func TestDefaultCredentialFindsManagedIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.AccessToken != "mi-token-for-api://cbs-default" || len(as.requests()) != 1 {
+	if tok.AccessToken != "mi-token-for-"+resource || len(as.requests()) != 1 {
 		t.Fatalf("token %q after %d requests", tok.AccessToken, len(as.requests()))
 	}
+}
+
+// runs numbers the resources freshResource names.
+var runs atomic.Int64
+
+// freshResource names a resource no earlier test in this process asked
+// for: azidentity's managed identity cache is process-wide, so a resource
+// reused by -count or another test would be answered without a request.
+func freshResource(name string) string {
+	return fmt.Sprintf("api://%s-%d", name, runs.Add(1))
 }

@@ -225,9 +225,9 @@ func TestAttacks(t *testing.T) {
 			d.SetRoot(d.Root().SelectElement("Assertion"))
 			return bytesOf(t, d)
 		}, want: saml.ErrMalformed},
-		{name: "encrypted assertion", xml: func() []byte {
+		{name: "an EncryptedAssertion beside the signed assertion", xml: func() []byte {
 			return replace(good(), "<samlp:Status>", `<EncryptedAssertion xmlns="urn:oasis:names:tc:SAML:2.0:assertion"/><samlp:Status>`)
-		}, want: saml.ErrMalformed},
+		}, want: saml.ErrSignature},
 		{name: "IdP error status", xml: func() []byte {
 			r := request()
 			r.SignResponse = true

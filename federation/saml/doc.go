@@ -45,6 +45,38 @@
 // through the replay cache. Only the element the signature covers is
 // read.
 //
+// # Encrypted assertions
+//
+// With Entra's "SAML token encryption" on, the assertion arrives as an
+// EncryptedAssertion: signed by Entra, then encrypted to the SP's
+// certificate. Give the validator the private key(s):
+//
+//	v, err := saml.NewValidator(md, entityID, acsURL, func(o *saml.Options) {
+//		o.DecryptionKeys = []saml.DecryptionKey{{Key: cur, Certificate: curCert}, {Key: prev}}
+//	})
+//
+// Keys are tried in order (a certificate in the EncryptedKey's KeyInfo
+// skips the keys it does not match), at most MaxDecryptionKeys; for a
+// rollover, list the new key first, upload its certificate to Entra,
+// and drop the old key once Entra uses the new one. The first key's
+// certificate is published by ServiceProviderMetadata as the encryption
+// KeyDescriptor. Without a key an encrypted assertion is refused
+// (ErrDecryption, "no decryption key is configured").
+//
+// Accepted: key transport RSA-OAEP (xmlenc#rsa-oaep-mgf1p, Entra's, and
+// xmlenc11#rsa-oaep), content AES-256-CBC (Entra's) or AES-128/256-GCM;
+// one EncryptedData with one EncryptedKey. Refused whatever crewjam/saml's
+// xmlenc registry holds: rsa-1_5 (Bleichenbacher), 3DES, other AES sizes.
+// The plaintext gets the scan of a plain response (its root one
+// saml:Assertion, nothing before it) and the same Options.Signed rules
+// (a response signature covers the EncryptedAssertion). Every failure
+// from decryption up to that point is one error, ErrDecryption with one
+// message, so no padding or format oracle answers an attacker; with CBC
+// the ciphertext is authenticated only by the signature inside it, so
+// prefer AES-GCM where the IdP offers it. The library decrypts the
+// assertion again to check its signature: an encrypted sign-in costs two
+// RSA decryptions (about 2.5 ms more than a plain one).
+//
 // # Claims
 //
 // Entra's attribute URIs map to the claims its tokens carry:
@@ -73,9 +105,10 @@
 //
 // Every error wraps one sentinel; idbridge.ReasonOf gives its class:
 //
-//	not base64 / XML, DTD, comment, PI, no or encrypted assertion   ErrMalformed      malformed
+//	not base64 / XML, DTD, comment, PI, no assertion, EncryptedID    ErrMalformed      malformed
+//	encrypted assertion without a key, or that cannot be opened      ErrDecryption     signature
 //	bigger than MaxResponseBytes, too deep, too many elements        ErrTooLarge       too_large
-//	bad or missing signature, several assertions (XSW)              ErrSignature      signature
+//	bad or missing signature, several (encrypted) assertions (XSW)  ErrSignature      signature
 //	SHA-1 signature or digest                                       ErrAlgorithm      algorithm
 //	signed by a certificate not in the metadata                     ErrUnknownKey     unknown_key
 //	NotOnOrAfter passed                                             ErrExpired        expired

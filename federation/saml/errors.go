@@ -16,9 +16,16 @@ import (
 var (
 	// ErrMalformed: not base64, not well-formed XML, a DTD, comment or
 	// processing instruction, not a samlp:Response, no assertion, an
-	// encrypted assertion, a status other than Success, or an element the
-	// schema requires is missing.
+	// encrypted element other than one EncryptedAssertion, a status other
+	// than Success, or an element the schema requires is missing.
 	ErrMalformed = reason.New(reason.Malformed, "saml: malformed response")
+	// ErrDecryption: an encrypted assertion arrived and no decryption key
+	// is configured, or it could not be opened. Every failure to open one
+	// (wrong key, bad OAEP or padding, GCM tag, an algorithm not accepted,
+	// a plaintext that is not one well-formed signed assertion) has the
+	// same message, so that no padding or format oracle is offered. Class
+	// signature: the ciphertext failed a cryptographic check.
+	ErrDecryption = reason.New(reason.Signature, "saml: encrypted assertion could not be decrypted")
 	// ErrTooLarge: the response exceeds Options.MaxResponseBytes, nests
 	// deeper than maxDepth or has more than maxElements elements.
 	ErrTooLarge = reason.New(reason.TooLarge, "saml: response too large")
@@ -77,6 +84,9 @@ func fail(sentinel error, format string, args ...any) error {
 func classify(err error) error {
 	var s error
 	switch {
+	case errors.Is(err, crewjam.ErrDecryptionFailed):
+		// validate decrypted it already: the library cannot fail here.
+		return errUndecryptable
 	case errors.Is(err, crewjam.ErrUntrustedCertificate):
 		s = ErrUnknownKey
 	case errors.Is(err, crewjam.ErrUnsupported) && errors.Is(err, crewjam.ErrInvalidSignature):

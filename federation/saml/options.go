@@ -69,6 +69,13 @@ type Options struct {
 	MaxResponseBytes int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// DecryptionKeys open encrypted assertions (Entra's "SAML token
+	// encryption"), tried in order, at most MaxDecryptionKeys: list the
+	// current key first (its certificate is the one the SP metadata
+	// publishes) and keep the previous one during a rollover. Without any,
+	// an encrypted assertion is refused with ErrDecryption. The keys are
+	// copied; never logged or put in an error.
+	DecryptionKeys []DecryptionKey
 	// Audit receives token.validated and token.rejected events, with the
 	// assertion identified by token_id (a hash of its ID), never its text.
 	Audit slog.Handler

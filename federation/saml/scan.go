@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"strings"
 )
 
 // Structural bounds of a response. Entra's responses nest 8 deep and hold
@@ -26,6 +27,8 @@ const (
 type shape struct {
 	responseSigned  bool // a ds:Signature is a direct child of the root Response
 	assertionSigned bool // a ds:Signature is a direct child of the Assertion
+	encrypted       bool // the one assertion is an EncryptedAssertion
+	elements        int  // elements seen
 }
 
 // scan checks the raw XML before the SAML library parses it, refusing what
@@ -39,16 +42,33 @@ type shape struct {
 //     decoder is strict);
 //   - nesting deeper than maxDepth or more than maxElements elements;
 //   - a root other than samlp:Response, or a second one;
-//   - anything but exactly one saml:Assertion, anywhere in the document:
-//     every published XSW variant adds a second one (wrapped in the
-//     Signature, Extensions, Object, another Response or Assertion), and an
-//     encrypted one is not supported.
+//   - anything but exactly one saml:Assertion or saml:EncryptedAssertion,
+//     anywhere in the document: every published XSW variant adds a second
+//     one (wrapped in the Signature, Extensions, Object, another Response
+//     or Assertion);
+//   - any other encrypted element (EncryptedID, EncryptedAttribute, XML
+//     Encryption outside the EncryptedAssertion).
 func scan(doc []byte) (shape, error) {
+	return (&scanner{assertionDepth: -1, encDepth: -1}).run(doc)
+}
+
+// scanPlaintext scans the plaintext of an EncryptedAssertion as scan
+// scans a response, as if it stood in the Response in the
+// EncryptedAssertion's place: its root must be a saml:Assertion, nothing
+// may precede it (not even an XML declaration), and the bounds count from
+// depth 1 and from the response's elements.
+func scanPlaintext(pt []byte, elements int) (shape, error) {
+	sc := &scanner{base: 1, depth: 1, assertionDepth: -1, encDepth: -1}
+	sc.sh.elements = elements
+	return sc.run(pt)
+}
+
+func (sc *scanner) run(doc []byte) (shape, error) {
 	d := xml.NewDecoder(bytes.NewReader(doc))
 	d.Strict = true
 	d.Entity = nil
 	d.CharsetReader = nil
-	sc := scanner{d: d, assertionDepth: -1}
+	sc.d = d
 	for {
 		tok, err := d.Token()
 		if errors.Is(err, io.EOF) {
@@ -67,17 +87,19 @@ func scan(doc []byte) (shape, error) {
 	case sc.assertions == 0:
 		return sc.sh, fail(ErrMalformed, "no Assertion")
 	case sc.assertions > 1:
-		return sc.sh, fail(ErrSignature, "%d Assertions; exactly one is accepted (signature wrapping)", sc.assertions)
+		return sc.sh, fail(ErrSignature, "%d Assertions or EncryptedAssertions; exactly one is accepted (signature wrapping)", sc.assertions)
 	}
 	return sc.sh, nil
 }
 
 // scanner is the state of one scan.
 type scanner struct {
-	d                                  *xml.Decoder
-	sh                                 shape
-	depth, elements, assertions, roots int
-	assertionDepth                     int // -1 outside the Assertion
+	d                        *xml.Decoder
+	sh                       shape
+	base                     int // depth of the root's parent: 0, or 1 for a plaintext
+	depth, assertions, roots int
+	assertionDepth           int // -1 outside the Assertion
+	encDepth                 int // -1 outside the EncryptedAssertion
 }
 
 // token checks one token of the document.
@@ -86,20 +108,23 @@ func (sc *scanner) token(tok xml.Token) error {
 	case xml.StartElement:
 		return sc.start(t)
 	case xml.EndElement:
-		if sc.depth == sc.assertionDepth {
+		switch sc.depth {
+		case sc.assertionDepth:
 			sc.assertionDepth = -1
+		case sc.encDepth:
+			sc.encDepth = -1
 		}
 		sc.depth--
 	case xml.Comment:
 		return fail(ErrMalformed, "comments are not accepted (line %d)", line(sc.d))
 	case xml.ProcInst:
-		if t.Target != "xml" || sc.elements > 0 {
+		if t.Target != "xml" || sc.sh.elements > 0 || sc.base > 0 {
 			return fail(ErrMalformed, "processing instructions are not accepted")
 		}
 	case xml.Directive:
 		return fail(ErrMalformed, "DTDs and entity declarations are not accepted")
 	case xml.CharData:
-		if sc.depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+		if sc.depth == sc.base && len(bytes.TrimSpace(t)) > 0 {
 			return fail(ErrMalformed, "text outside the root element")
 		}
 	}
@@ -109,19 +134,26 @@ func (sc *scanner) token(tok xml.Token) error {
 // start checks an element's place in the document.
 func (sc *scanner) start(t xml.StartElement) error {
 	sc.depth++
-	sc.elements++
+	sc.sh.elements++
 	if sc.depth > maxDepth {
 		return fail(ErrTooLarge, "elements nest deeper than %d", maxDepth)
 	}
-	if sc.elements > maxElements {
+	if sc.sh.elements > maxElements {
 		return fail(ErrTooLarge, "more than %d elements", maxElements)
 	}
 	ns := t.Name.Space // resolved by Token
-	if sc.depth == 1 {
+	if sc.depth == sc.base+1 {
 		sc.roots++
-		if t.Name.Local != "Response" || ns != nsProtocol {
+		if sc.base == 0 && (t.Name.Local != "Response" || ns != nsProtocol) {
 			return fail(ErrMalformed, "root element is not a samlp:Response")
 		}
+		if sc.base == 1 && (t.Name.Local != "Assertion" || ns != nsAssertion) {
+			return fail(ErrMalformed, "the plaintext is not a saml:Assertion")
+		}
+	}
+	if sc.encDepth < 0 && (ns == nsXEnc || ns == nsXEnc11 || strings.HasPrefix(t.Name.Local, "Encrypted")) &&
+		(t.Name.Local != "EncryptedAssertion" || ns != nsAssertion) {
+		return fail(ErrMalformed, "encrypted elements other than an EncryptedAssertion are not accepted")
 	}
 	switch {
 	case t.Name.Local == "Assertion" && ns == nsAssertion:
@@ -130,8 +162,13 @@ func (sc *scanner) start(t xml.StartElement) error {
 			return fail(ErrSignature, "an Assertion at depth %d, not a child of the Response (signature wrapping)", sc.depth)
 		}
 		sc.assertionDepth = sc.depth
-	case t.Name.Local == "EncryptedAssertion" && ns == nsAssertion:
-		return fail(ErrMalformed, "encrypted assertions are not supported")
+	case t.Name.Local == "EncryptedAssertion" && ns == nsAssertion && sc.encDepth < 0:
+		sc.assertions++
+		if sc.depth != 2 {
+			return fail(ErrSignature, "an EncryptedAssertion at depth %d, not a child of the Response (signature wrapping)", sc.depth)
+		}
+		sc.sh.encrypted = true
+		sc.encDepth = sc.depth
 	case t.Name.Local == "Signature" && ns == nsDSig:
 		if sc.depth == 2 {
 			sc.sh.responseSigned = true

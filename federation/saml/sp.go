@@ -2,6 +2,7 @@ package saml
 
 import (
 	"encoding/xml"
+	"slices"
 
 	crewjam "github.com/crewjam/saml"
 )
@@ -44,9 +45,21 @@ func (v *Validator) LogoutRequest(nameID, relayState string) (string, error) {
 }
 
 // ServiceProviderMetadata returns the SP's SAML metadata (entity ID, the
-// ACS with the HTTP-POST binding), to register the SP at the IdP.
+// ACS with the HTTP-POST binding), to register the SP at the IdP. With
+// Options.DecryptionKeys, it also publishes the first key's certificate as
+// a KeyDescriptor use="encryption", listing the accepted algorithms, AES-GCM
+// first.
 func (v *Validator) ServiceProviderMetadata() ([]byte, error) {
-	b, err := xml.MarshalIndent(v.serviceProvider().Metadata(), "", "  ")
+	md := v.serviceProvider().Metadata()
+	for i := range md.SPSSODescriptors {
+		for j := range md.SPSSODescriptors[i].KeyDescriptors {
+			kd := &md.SPSSODescriptors[i].KeyDescriptors[j]
+			kd.EncryptionMethods = slices.DeleteFunc(kd.EncryptionMethods, func(m crewjam.EncryptionMethod) bool {
+				return !contentAlgorithms[m.Algorithm] && !keyTransports[m.Algorithm]
+			})
+		}
+	}
+	b, err := xml.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return nil, fail(ErrMalformed, "encoding SP metadata")
 	}

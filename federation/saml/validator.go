@@ -78,6 +78,10 @@ func NewValidator(md *Metadata, entityID, acsURL string, opts ...func(*Options))
 	if o.Signed < SignedAssertion || o.Signed > SignedEither {
 		return nil, badOptions("unknown Signed %d", o.Signed)
 	}
+	if err := checkDecryptionKeys(o.DecryptionKeys); err != nil {
+		return nil, err
+	}
+	o.DecryptionKeys = slices.Clone(o.DecryptionKeys)
 	o.setDefaults()
 	v := &Validator{md: md, entityID: entityID, acs: *u, o: o, log: audit.New(o.Audit)}
 	v.clock = dsig.NewFakeClock(nowClock{Clock: clockwork.NewRealClock(), now: o.Now})
@@ -107,6 +111,15 @@ func (v *Validator) serviceProvider() *crewjam.ServiceProvider {
 		Clock:                   v.clock,
 		RejectSHA1Signatures:    true,
 		RejectUnknownConditions: true,
+	}
+	// The library decrypts the assertion again, with the same keys in the
+	// same order, after validate has opened and scanned it.
+	for i, k := range v.o.DecryptionKeys {
+		if i == 0 {
+			sp.EncryptionKey, sp.EncryptionCertificate = k.Key, k.Certificate
+		} else {
+			sp.DecryptionKeys = append(sp.DecryptionKeys, k.Key)
+		}
 	}
 	v.sp.Store(&spFor{ed: ed, sp: sp})
 	return sp
@@ -151,11 +164,30 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	if err != nil {
 		return nil, err
 	}
-	if err := v.checkSigned(sh); err != nil {
+	pre := sh
+	if sh.encrypted {
+		if len(v.o.DecryptionKeys) == 0 {
+			return nil, fail(ErrDecryption, "the assertion is encrypted and no decryption key is configured (Options.DecryptionKeys)")
+		}
+		pre.assertionSigned = true // known once decrypted
+	}
+	if err := v.checkSigned(pre); err != nil {
 		return nil, err
 	}
 	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
 		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
+	}
+	if sh.encrypted {
+		// The plaintext gets the scan and the signature rules of a plain
+		// assertion; every failure until then is errUndecryptable.
+		pt, err := v.open(doc, sh.elements)
+		if err != nil {
+			return nil, err
+		}
+		sh.assertionSigned = pt.assertionSigned
+		if v.checkSigned(sh) != nil {
+			return nil, errUndecryptable
+		}
 	}
 	a, err := v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
 	if err != nil && errors.Is(err, crewjam.ErrUntrustedCertificate) && v.md.unknownCert(ctx) {

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/crewjam/saml/xmlenc"
 	dsig "github.com/russellhaering/goxmldsig"
 )
 
@@ -132,7 +133,28 @@ type Request struct {
 	SignResponse, ResponseOnly bool
 	// IssueInstant defaults to Now.
 	IssueInstant time.Time
+	// EncryptTo encrypts the signed assertion to the SP's certificate, as
+	// Entra's "SAML token encryption" does: the Response carries an
+	// EncryptedAssertion (signed by SignResponse after encryption), with
+	// KeyTransport (default rsa-oaep-mgf1p with a SHA-1 digest, Entra's)
+	// and Content (default aes256-cbc, Entra's), XML Encryption algorithm
+	// URIs; see the Alg constants.
+	EncryptTo             *x509.Certificate
+	KeyTransport, Content string
 }
+
+// XML Encryption algorithms for Request.KeyTransport and Request.Content,
+// including refused ones, for tests of refusals.
+const (
+	AlgRSAOAEPMGF1P = "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"
+	AlgRSAOAEP      = "http://www.w3.org/2009/xmlenc11#rsa-oaep"
+	AlgRSA15        = "http://www.w3.org/2001/04/xmlenc#rsa-1_5"
+	AlgAES256CBC    = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
+	AlgAES128CBC    = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+	AlgAES128GCM    = "http://www.w3.org/2009/xmlenc11#aes128-gcm"
+	AlgAES256GCM    = "http://www.w3.org/2009/xmlenc11#aes256-gcm"
+	AlgTripleDES    = "http://www.w3.org/2001/04/xmlenc#tripledes-cbc"
+)
 
 // GUID returns a random version-4 GUID in Entra's lower-case form.
 func GUID() string {
@@ -225,10 +247,16 @@ func (i *IdP) Response(u User, r Request) []byte {
 	if err := doc.ReadFromBytes(buf.Bytes()); err != nil {
 		panic(err)
 	}
-	if !r.ResponseOnly {
+	if !r.ResponseOnly || r.EncryptTo != nil {
 		a := doc.Root().SelectElement("Assertion")
 		doc.Root().RemoveChild(a)
-		doc.Root().AddChild(i.SignElement(a))
+		if !r.ResponseOnly {
+			a = i.SignElement(a)
+		}
+		if r.EncryptTo != nil {
+			a = Encrypt(a, r.EncryptTo, r.KeyTransport, r.Content)
+		}
+		doc.Root().AddChild(a)
 	}
 	if r.SignResponse || r.ResponseOnly {
 		doc.SetRoot(i.SignElement(doc.Root()))
@@ -243,6 +271,54 @@ func (i *IdP) Response(u User, r Request) []byte {
 // Encode returns the XML as the SAMLResponse form value of the HTTP-POST
 // binding: standard base64.
 func Encode(xml []byte) string { return base64.StdEncoding.EncodeToString(xml) }
+
+// Encrypt returns an EncryptedAssertion holding assertion encrypted to
+// cert with keyTransport and content (XML Encryption URIs; "" means
+// Entra's rsa-oaep-mgf1p with a SHA-1 digest, and aes256-cbc): an
+// EncryptedData of Type Element whose KeyInfo holds the EncryptedKey.
+func Encrypt(assertion *etree.Element, cert *x509.Certificate, keyTransport, content string) *etree.Element {
+	d := etree.NewDocument()
+	d.SetRoot(assertion.Copy())
+	pt, err := d.WriteToBytes()
+	if err != nil {
+		panic(err)
+	}
+	return EncryptBytes(pt, cert, keyTransport, content)
+}
+
+// EncryptBytes is Encrypt for a plaintext given as bytes, well-formed or
+// not, for tests of what a plaintext may hold.
+func EncryptBytes(plaintext []byte, cert *x509.Certificate, keyTransport, content string) *etree.Element {
+	var enc xmlenc.RSA
+	switch keyTransport {
+	case "", AlgRSAOAEPMGF1P:
+		enc = xmlenc.OAEP()
+		enc.DigestMethod = xmlenc.SHA1
+	case AlgRSAOAEP:
+		enc = xmlenc.OAEP_SHA256()
+	case AlgRSA15:
+		enc = xmlenc.PKCS1v15()
+	default:
+		panic("samltest: unknown key transport " + keyTransport)
+	}
+	ciphers := map[string]xmlenc.BlockCipher{"": xmlenc.AES256CBC, AlgAES256CBC: xmlenc.AES256CBC,
+		AlgAES128CBC: xmlenc.AES128CBC, AlgAES128GCM: xmlenc.AES128GCM, AlgAES256GCM: xmlenc.AES256GCM,
+		AlgTripleDES: xmlenc.TripleDES}
+	bc, ok := ciphers[content]
+	if !ok {
+		panic("samltest: unknown content algorithm " + content)
+	}
+	enc.BlockCipher = bc
+	data, err := enc.Encrypt(cert, plaintext, nil)
+	if err != nil {
+		panic(err)
+	}
+	data.CreateAttr("Type", "http://www.w3.org/2001/04/xmlenc#Element")
+	ea := etree.NewElement("EncryptedAssertion")
+	ea.CreateAttr("xmlns", "urn:oasis:names:tc:SAML:2.0:assertion")
+	ea.AddChild(data)
+	return ea
+}
 
 // SignElement returns a copy of el with an enveloped RSA-SHA256 signature
 // (exclusive c14n, X509Certificate in KeyInfo) inserted after its Issuer,

@@ -86,6 +86,26 @@ func cipherValue(t *testing.T, xml []byte, key bool, edit func([]byte)) []byte {
 	return bytesOf(t, d)
 }
 
+// keyInfo replaces the content of the EncryptedKey's KeyInfo with inner.
+func keyInfo(t *testing.T, xml []byte, inner string) []byte {
+	d := doc(t, xml)
+	ki := d.Root().FindElement("./EncryptedAssertion/EncryptedData/KeyInfo/EncryptedKey/KeyInfo")
+	if ki == nil {
+		t.Fatal("no KeyInfo in the EncryptedKey")
+	}
+	for _, c := range ki.ChildElements() {
+		ki.RemoveChild(c)
+	}
+	frag := etree.NewDocument()
+	if err := frag.ReadFromString(`<x xmlns:ds="http://www.w3.org/2000/09/xmldsig#">` + inner + `</x>`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range frag.Root().ChildElements() {
+		ki.AddChild(c)
+	}
+	return bytesOf(t, d)
+}
+
 // signedPlaintext returns amit's signed assertion as bytes, edited.
 func signedPlaintext(t *testing.T, edit func(string) string) []byte {
 	idp, _ := testIdP(t)
@@ -123,10 +143,26 @@ func TestEncryptedAssertions(t *testing.T) {
 		{name: "signed plaintext re-encrypted unchanged (control for the plaintext cases)", xml: func() []byte {
 			return withPlaintext(t, cur, signedPlaintext(t, func(s string) string { return s }))
 		}},
+		{name: "EncryptedKey beside the EncryptedData", xml: func() []byte {
+			d := doc(t, encrypted(t, cur, "", "", nil))
+			ea := d.Root().SelectElement("EncryptedAssertion")
+			ki := ea.FindElement("./EncryptedData/KeyInfo")
+			ek := ki.SelectElement("EncryptedKey")
+			ki.RemoveChild(ek)
+			ea.AddChild(ek)
+			return bytesOf(t, d)
+		}},
+		{name: "EncryptedKey naming the certificate by issuer and serial", xml: func() []byte {
+			return keyInfo(t, encrypted(t, cur, "", "", nil),
+				`<ds:X509Data><ds:X509IssuerSerial><ds:X509IssuerName>CN=sp</ds:X509IssuerName><ds:X509SerialNumber>1</ds:X509SerialNumber></ds:X509IssuerSerial></ds:X509Data>`)
+		}},
 		{name: "rollover: encrypted to the previous key", opts: []func(*saml.Options){decryptWith(old)},
 			xml: func() []byte { return encrypted(t, old, "", "", nil) }},
 
 		{name: "rsa-1_5 key transport", xml: func() []byte { return encrypted(t, cur, samltest.AlgRSA15, "", nil) }, want: saml.ErrDecryption},
+		{name: "EncryptedKey naming another certificate", xml: func() []byte {
+			return keyInfo(t, encrypted(t, cur, "", "", nil), `<ds:X509Data><ds:X509Certificate>`+other.CertBase64()+`</ds:X509Certificate></ds:X509Data>`)
+		}, want: saml.ErrDecryption},
 		{name: "3DES content", xml: func() []byte { return encrypted(t, cur, "", samltest.AlgTripleDES, nil) }, want: saml.ErrDecryption},
 		{name: "aes128-cbc content", xml: func() []byte { return encrypted(t, cur, "", samltest.AlgAES128CBC, nil) }, want: saml.ErrDecryption},
 		{name: "encrypted to a key the SP does not hold", xml: func() []byte { return encrypted(t, other, "", "", nil) }, want: saml.ErrDecryption},

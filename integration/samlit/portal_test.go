@@ -2,6 +2,7 @@ package samlit
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crewjam/saml/xmlenc"
+
 	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 	"github.com/idbridge/idbridge/integration/samlpeer"
 	"github.com/idbridge/idbridge/middleware"
 	"github.com/idbridge/idbridge/middleware/samlsp"
@@ -36,7 +40,31 @@ mappings:
 // banking portal (middleware/samlsp) sends the browser to the IdP with an
 // AuthnRequest, crewjam/saml's IdP answers with its auto-post form, the
 // browser posts it to the ACS, and the portal's handler sees Amit.
+//
+// The encrypted cases turn on token encryption as a bank does at Entra:
+// the portal's validator holds a decryption key, the portal's
+// /saml/metadata publishes its certificate, the IdP imports that metadata
+// and encrypts the signed assertion to it, and the portal decrypts.
 func TestPortalSignInThroughCrewjamIdP(t *testing.T) {
+	entraCBC := xmlenc.OAEP()
+	entraCBC.DigestMethod, entraCBC.BlockCipher = xmlenc.SHA1, xmlenc.AES256CBC
+	for _, tc := range []struct {
+		name    string
+		encrypt bool
+		with    xmlenc.Encrypter // nil: what the SP metadata lists first
+		content string           // the content algorithm the response must carry
+	}{
+		{name: "plain"},
+		{name: "encrypted, AES-256-GCM as the SP metadata prefers", encrypt: true, content: "http://www.w3.org/2009/xmlenc11#aes256-gcm"},
+		{name: "encrypted as Entra does, AES-256-CBC and RSA-OAEP-MGF1P", encrypt: true, with: entraCBC, content: "http://www.w3.org/2001/04/xmlenc#aes256-cbc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			portalSignIn(t, tc.encrypt, tc.with, tc.content)
+		})
+	}
+}
+
+func portalSignIn(t *testing.T, encrypt bool, with xmlenc.Encrypter, content string) {
 	idp := samlpeer.Start(t, tenant)
 	idp.AddUser("amit", amit)
 	ctx := context.Background()
@@ -50,9 +78,12 @@ func TestPortalSignInThroughCrewjamIdP(t *testing.T) {
 	portal := httptest.NewTLSServer(mux)
 	defer portal.Close()
 	entity, acs := portal.URL+"/saml", portal.URL+"/saml/acs"
-	idp.AddSP(entity, acs)
 	v, err := saml.NewValidator(md, entity, acs, func(o *saml.Options) {
 		o.ClaimsIssuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
+		if encrypt {
+			k := samltest.New("portal") // a key pair: the portal's encryption certificate
+			o.DecryptionKeys = []saml.DecryptionKey{{Key: k.Key, Certificate: k.Cert}}
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +101,27 @@ func TestPortalSignInThroughCrewjamIdP(t *testing.T) {
 		p, _ := middleware.FromContext(r.Context())
 		fmt.Fprintf(w, "%s roles=%v create=%v", p.Claims.PreferredUsername, p.Decision.Roles(), p.Decision.Allowed("cbs:loan:create"))
 	})))
+
+	if !encrypt {
+		idp.AddSP(entity, acs)
+	} else {
+		// The IdP imports the metadata the portal publishes.
+		r, err := portal.Client().Get(portal.URL + "/saml/metadata")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spMD, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if !strings.Contains(string(spMD), `use="encryption"`) {
+			t.Fatalf("SP metadata publishes no encryption key:\n%s", spMD)
+		}
+		if err := idp.AddSPMetadata(spMD); err != nil {
+			t.Fatal(err)
+		}
+		if with != nil {
+			idp.EncryptWith(with)
+		}
+	}
 
 	// One browser: the portal's TLS client with a cookie jar, signed in at the IdP.
 	b := portal.Client()
@@ -102,6 +154,14 @@ func TestPortalSignInThroughCrewjamIdP(t *testing.T) {
 	}
 	if f.Action != acs {
 		t.Fatalf("form posts to %s", f.Action)
+	}
+	x, err := base64.StdEncoding.DecodeString(f.SAMLResponse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Contains(string(x), "EncryptedAssertion"); got != encrypt ||
+		encrypt && (strings.Contains(string(x), amit.UPN) || !strings.Contains(string(x), content)) {
+		t.Fatalf("the IdP's response: encrypted %v, want %v with %s", got, encrypt, content)
 	}
 	resp, err = b.PostForm(f.Action, url.Values{"SAMLResponse": {f.SAMLResponse}, "RelayState": {f.RelayState}})
 	if err != nil {

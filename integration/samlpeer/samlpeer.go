@@ -8,6 +8,8 @@
 package samlpeer
 
 import (
+	"encoding/xml"
+	"errors"
 	"fmt"
 	"html"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 	"testing"
 
 	crewjam "github.com/crewjam/saml"
+	"github.com/crewjam/saml/xmlenc"
 
 	"github.com/idbridge/idbridge/federation/saml/samltest"
 )
@@ -89,6 +92,30 @@ func (p *IdP) AddSP(entityID, acsURL string) {
 		AssertionConsumerServices: []crewjam.IndexedEndpoint{{Binding: crewjam.HTTPPostBinding, Location: acsURL, Index: 1}},
 	}}}
 }
+
+// AddSPMetadata registers a service provider from the SAML metadata it
+// publishes, as an IdP imports it. When the metadata has a KeyDescriptor
+// use="encryption", the IdP encrypts its assertions to that certificate
+// (crewjam/saml: RSA-OAEP-MGF1P, and the first of AES-256-GCM, AES-128-GCM,
+// AES-256-CBC the metadata lists, unless EncryptWith chose).
+func (p *IdP) AddSPMetadata(md []byte) error {
+	var ed crewjam.EntityDescriptor
+	if err := xml.Unmarshal(md, &ed); err != nil {
+		return fmt.Errorf("samlpeer: SP metadata: %w", err)
+	}
+	if ed.EntityID == "" || len(ed.SPSSODescriptors) == 0 {
+		return errors.New("samlpeer: SP metadata without entityID or SPSSODescriptor")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sps[ed.EntityID] = &ed
+	return nil
+}
+
+// EncryptWith makes the IdP encrypt assertions with enc rather than with
+// the algorithms the SP metadata lists: xmlenc.OAEP() with SHA-1 and
+// AES-256-CBC is Entra's token encryption.
+func (p *IdP) EncryptWith(enc xmlenc.Encrypter) { p.idp.AssertionEncrypter = enc }
 
 // AddUser registers a user who can Login as name.
 func (p *IdP) AddUser(name string, u samltest.User) {

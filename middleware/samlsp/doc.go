@@ -15,13 +15,21 @@
 //
 // The SP serves, beside its ACS URL's path (/saml/acs above):
 //
-//	GET  /saml/metadata   the SP's metadata, to register at the IdP
+//	GET  /saml/metadata   the SP's metadata, to register at the IdP (with its encryption certificate)
 //	GET  /saml/login      SP-initiated sign-in: redirect with an AuthnRequest (?return=/path)
 //	POST /saml/acs        the IdP's response (HTTP-POST binding): validated, session started
 //	POST /saml/logout     ends the session, then the IdP's single logout when it has one
 //
 // Require sends a browser without a session (GET) to the IdP and back to
 // the page it asked for; other requests get 401.
+//
+// # Encrypted assertions
+//
+// With Entra's SAML token encryption on, give the validator the key:
+// saml.Options.DecryptionKeys (see package saml). /saml/metadata then
+// publishes its certificate as a KeyDescriptor use="encryption", the
+// certificate to upload at Entra (Token encryption), and the ACS opens
+// the encrypted assertion with the same checks as a plain one.
 //
 // # Security
 //

@@ -43,7 +43,7 @@ var amit = samltest.User{ObjectID: "7d3e2a10-5b8c-4f1e-9c6d-2a4b8e0f1c3d", UPN: 
 	DisplayName: "Amit R", Groups: []string{"4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"}}
 
 // portal is the core banking portal: /accounts needs a SAML session.
-func portal(t *testing.T) (*httptest.Server, *http.Client, string) {
+func portal(t *testing.T, opts ...func(*saml.Options)) (*httptest.Server, *http.Client, string) {
 	once.Do(func() { idp = samltest.New(tenant) })
 	mux := http.NewServeMux()
 	srv := httptest.NewTLSServer(mux)
@@ -52,9 +52,9 @@ func portal(t *testing.T) (*httptest.Server, *http.Client, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := saml.NewValidator(md, srv.URL+"/saml", srv.URL+"/saml/acs", func(o *saml.Options) {
+	v, err := saml.NewValidator(md, srv.URL+"/saml", srv.URL+"/saml/acs", append([]func(*saml.Options){func(o *saml.Options) {
 		o.ClaimsIssuer = "https://login.microsoftonline.com/{tenantid}/v2.0"
-	})
+	}}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,6 +276,39 @@ func TestMetadataEndpoint(t *testing.T) {
 	resp, body := get(t, c, base+"/saml/metadata")
 	if resp.StatusCode != 200 || !strings.Contains(body, `entityID="`+base+`/saml"`) || !strings.Contains(body, base+"/saml/acs") {
 		t.Fatalf("metadata: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestEncryptedSignIn: with a decryption key the portal publishes its
+// encryption certificate and signs in from an encrypted assertion (Entra's
+// token encryption); without one the ACS refuses it.
+func TestEncryptedSignIn(t *testing.T) {
+	key := samltest.New("portal") // the portal's key pair
+	_, c, base := portal(t, func(o *saml.Options) {
+		o.DecryptionKeys = []saml.DecryptionKey{{Key: key.Key, Certificate: key.Cert}}
+	})
+	_, md := get(t, c, base+"/saml/metadata")
+	if !strings.Contains(md, `use="encryption"`) || !strings.Contains(md, key.CertBase64()) {
+		t.Fatalf("metadata does not publish the encryption certificate:\n%s", md)
+	}
+	get(t, c, base+"/accounts/7")
+	r := samltest.Request{Audience: base + "/saml", Recipient: base + "/saml/acs", InResponseTo: requestID(t, c, base), EncryptTo: key.Cert}
+	if resp := post(t, c, base+"/saml/acs", samltest.Encode(idp.Response(amit, r))); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("ACS: %d", resp.StatusCode)
+	}
+	if resp, body := get(t, c, base+"/accounts/7"); resp.StatusCode != 200 || !strings.Contains(body, "Amit R") {
+		t.Fatalf("protected page: %d %q", resp.StatusCode, body)
+	}
+
+	_, c, base = portal(t)
+	get(t, c, base+"/accounts/7")
+	r = samltest.Request{Audience: base + "/saml", Recipient: base + "/saml/acs", InResponseTo: requestID(t, c, base), EncryptTo: key.Cert}
+	if resp := post(t, c, base+"/saml/acs", samltest.Encode(idp.Response(amit, r))); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("encrypted, no key: %d", resp.StatusCode)
+	}
+	_, md = get(t, c, base+"/saml/metadata")
+	if strings.Contains(md, "KeyDescriptor") {
+		t.Fatalf("metadata without a key publishes one:\n%s", md)
 	}
 }
 

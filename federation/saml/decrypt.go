@@ -76,8 +76,11 @@ func checkDecryptionKeys(keys []DecryptionKey) error {
 		if k.Key == nil {
 			return badOptions("decryption key %d is nil", i)
 		}
-		if k.Key.N.BitLen() < 2048 {
-			return badOptions("decryption key %d has %d bits; at least 2048", i, k.Key.N.BitLen())
+		if k.Key.N == nil || k.Key.N.BitLen() < 2048 {
+			return badOptions("decryption key %d is shorter than 2048 bits", i)
+		}
+		if k.Key.Validate() != nil {
+			return badOptions("decryption key %d is not a valid RSA key", i)
 		}
 		if c := k.Certificate; c != nil {
 			if pub, ok := c.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&k.Key.PublicKey) {

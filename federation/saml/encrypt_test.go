@@ -1,9 +1,12 @@
 package saml_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"testing"
@@ -201,6 +204,16 @@ func TestEncryptedAssertions(t *testing.T) {
 				return s[:i] + strings.Replace(s, "amit.r@bank.example", "admin@bank.example", 1) + s[i:]
 			}))
 		}, want: saml.ErrDecryption},
+		{name: "plaintext beyond the element bound", xml: func() []byte {
+			return withPlaintext(t, cur, signedPlaintext(t, func(s string) string {
+				return strings.Replace(s, "</Assertion>", strings.Repeat("<x/>", 10000)+"</Assertion>", 1)
+			}))
+		}, want: saml.ErrDecryption},
+		{name: "plaintext beyond the depth bound", xml: func() []byte {
+			return withPlaintext(t, cur, signedPlaintext(t, func(s string) string {
+				return strings.Replace(s, "</Assertion>", strings.Repeat("<x>", 31)+strings.Repeat("</x>", 31)+"</Assertion>", 1)
+			}))
+		}, want: saml.ErrDecryption},
 		{name: "plaintext not XML", xml: func() []byte { return withPlaintext(t, cur, []byte("<Assertion")) }, want: saml.ErrDecryption},
 		{name: "plaintext is an EncryptedAssertion", xml: func() []byte {
 			d := doc(t, encrypted(t, cur, "", "", nil))
@@ -326,11 +339,16 @@ func TestDecryptionKeyOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := samltest.New("small")
-	small.Key.N.SetInt64(0) // a key of no bits
+	short, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := *cur.Key
+	broken.D = big.NewInt(3)
 	for name, keys := range map[string][]saml.DecryptionKey{
 		"nil key":              {{}},
-		"short key":            {{Key: small.Key}},
+		"short key":            {{Key: short}},
+		"inconsistent key":     {{Key: &broken}},
 		"certificate mismatch": {{Key: cur.Key, Certificate: old.Cert}},
 		"too many":             {{Key: cur.Key}, {Key: cur.Key}, {Key: cur.Key}, {Key: cur.Key}, {Key: cur.Key}},
 	} {

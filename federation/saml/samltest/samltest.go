@@ -9,7 +9,9 @@
 // canonicalization (Entra's default, "Sign SAML assertion"), the Signature
 // right after the Issuer, a bearer SubjectConfirmation valid for 5 minutes,
 // Conditions from 5 minutes before to 1 hour after issuance, and the
-// attribute URIs of Entra's claim set. The real IdP peer used by the
+// attribute URIs of Entra's claim set. With Request.EncryptTo, the signed
+// assertion is then encrypted to the SP's certificate as Entra's SAML token
+// encryption does (RSA-OAEP-MGF1P, AES-256-CBC). The real IdP peer used by the
 // integration tests is crewjam/saml's; this package exists so that unit
 // tests and examples need no server.
 package samltest

@@ -393,3 +393,29 @@ func TestServiceProviderMetadataEncryptionKey(t *testing.T) {
 		t.Fatalf("metadata without keys has a KeyDescriptor:\n%s", b)
 	}
 }
+
+// TestEncryptedConcurrent validates encrypted responses from several
+// goroutines with one validator (run with -race).
+func TestEncryptedConcurrent(t *testing.T) {
+	cur, old, _ := spKeys(t)
+	v := newValidator(t, decryptWith(cur, old))
+	docs := make([]string, 8)
+	for i := range docs {
+		to, content := cur, samltest.AlgAES256CBC
+		if i%2 == 1 {
+			to, content = old, samltest.AlgAES256GCM
+		}
+		docs[i] = samltest.Encode(encrypted(t, to, "", content, nil))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(docs))
+	for i, d := range docs {
+		wg.Go(func() { _, errs[i] = v.Validate(ctx, d, "id-4f2b9c") })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("response %d: %v", i, err)
+		}
+	}
+}

@@ -76,3 +76,39 @@ func ExampleValidator_Validate() {
 	// [CBS_Viewer CBS_Originator] true
 	// true revoked
 }
+
+// With Entra's SAML token encryption on, the portal holds the private key
+// of the certificate uploaded to Entra; during a rollover it holds the
+// previous one too.
+func ExampleDecryptionKey() {
+	ctx := context.Background()
+	idp := samltest.New("9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c") // stands in for Entra
+	cur, prev := samltest.New("cur"), samltest.New("prev")      // stand in for the portal's key pairs (PEM files, in production)
+	keys := []saml.DecryptionKey{
+		{Key: cur.Key, Certificate: cur.Cert}, // published in the SP metadata
+		{Key: prev.Key},                       // still accepted until Entra switches
+	}
+	md, err := saml.ParseMetadata(idp.Metadata())
+	var v *saml.Validator
+	if err == nil {
+		v, err = saml.NewValidator(md, "https://cbs.bank.example/saml", "https://cbs.bank.example/saml/acs",
+			func(o *saml.Options) { o.DecryptionKeys = keys })
+	}
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Entra signs the assertion, then encrypts it to the previous certificate.
+	form := samltest.Encode(idp.Response(samltest.User{UPN: "amit.r@bank.example"}, samltest.Request{
+		Audience: "https://cbs.bank.example/saml", Recipient: "https://cbs.bank.example/saml/acs",
+		InResponseTo: "id-81c2", EncryptTo: prev.Cert,
+	}))
+	a, err := v.Validate(ctx, form, "id-81c2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(a.Claims.Subject)
+	// Output:
+	// amit.r@bank.example
+}

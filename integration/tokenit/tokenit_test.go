@@ -3,6 +3,7 @@ package tokenit
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -446,8 +447,11 @@ func TestServerErrorAndRetryAfter(t *testing.T) {
 func TestRetryAfterDuringBackgroundRefresh(t *testing.T) {
 	p := idp.StartTest(t)
 	clk := newClock()
+	log := &syncLog{}
 	src, err := token.NewCachedClientCredentials(token.Client{ID: idp.ClientAnalyticsSvc, TokenURL: p.TokenURL(), Auth: token.ClientSecretBasic(idp.AnalyticsSvcSecret)},
-		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, clk))
+		[]string{idp.ResourceLending + "/.default"}, cachedOpts(p, clk), func(o *token.CachedOptions) {
+			o.Logger = slog.New(slog.NewTextHandler(log, nil))
+		})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +467,14 @@ func TestRetryAfterDuringBackgroundRefresh(t *testing.T) {
 	if tok, err := src.Token(ctx); err != nil || tok != first {
 		t.Fatalf("inside the window with the IdP throttling: Token = %v, %v; want the cached token", tok, err)
 	}
-	waitFor(t, "the throttled refresh", func() bool { return p.Requests(idp.EndpointToken) == 1 })
+	// Wait for the cache to have taken the answer in (its warning comes
+	// after it has set the retry time), not merely for the provider to
+	// have seen the request: Retry-After counts from when the answer
+	// arrives, so moving the clock before that would move the retry too.
+	waitFor(t, "the throttled refresh", func() bool { return strings.Contains(log.String(), "level=WARN") })
+	if n := p.Requests(idp.EndpointToken); n != 1 {
+		t.Fatalf("%d requests for the throttled refresh, want 1", n)
+	}
 	clk.Advance(19 * time.Second)
 	for range 10 {
 		if tok, err := src.Token(ctx); err != nil || tok != first {

@@ -73,8 +73,8 @@ type Options struct {
 	// encryption"), tried in order, at most MaxDecryptionKeys: list the
 	// current key first (its certificate is the one the SP metadata
 	// publishes) and keep the previous one during a rollover. Without any,
-	// an encrypted assertion is refused with ErrDecryption. The keys are
-	// copied; never logged or put in an error.
+	// an encrypted assertion is refused with ErrDecryption. The list is
+	// copied; no key is ever logged or put in an error.
 	DecryptionKeys []DecryptionKey
 	// Audit receives token.validated and token.rejected events, with the
 	// assertion identified by token_id (a hash of its ID), never its text.

@@ -95,8 +95,16 @@
 // back-off, so a rotation is picked up within about 5 s even during a flood
 // of random forged kids (an attacker who repeats each forged kid can hold
 // the rate at one refresh per 4 s, never more). A kid that a refresh did
-// not find is remembered for 5 minutes and refused at once, and concurrent
-// misses share one fetch, each caller waiting until its own ctx is done.
+// not find is refused at once, for as long as it had been missing when
+// that refresh started (at least 4 s, at most 30 s), then looked up again
+// as a repeated kid: one forged kid sent without pause costs a refresh
+// after 4, 8 and 16 s, then one per 30 s, and a key published after a
+// token of it arrived (a clock race at a rotation, or an attacker guessing
+// the next kid) is accepted within 4 s of its publication when it came
+// within 4 s of that token, and within 30 s in any case (34 s amid a flood
+// of other unknown kids). A refresh of any kind that
+// publishes a kid makes it valid at once. Concurrent misses share one
+// fetch, each caller waiting until its own ctx is done.
 //
 // [RemoteKeySet.Ready] and [Validator.Ready] say whether the keys are
 // loaded, and load them if needed; call Ready at start-up, so that the

@@ -54,8 +54,9 @@ const (
 // fetchCall is one fetch that any number of callers wait on.
 type fetchCall struct {
 	*flight.Call[struct{}]
-	kind int
-	seq  uint64 // number of the fetch, set when it starts
+	kind  int
+	seq   uint64    // number of the fetch, set when it starts
+	start time.Time // when it started
 }
 
 func newFetchCall(kind int) *fetchCall {
@@ -324,7 +325,7 @@ func (s *RemoteKeySet) beginLocked(call *fetchCall) {
 	s.inflight = call
 	s.lastAttempt = now
 	s.kids.started++
-	call.seq = s.kids.started
+	call.seq, call.start = s.kids.started, now
 	if call.kind == fetchMiss {
 		s.kids.begin(now)
 	}
@@ -344,7 +345,7 @@ func (s *RemoteKeySet) run(call *fetchCall) {
 		s.failures++
 	} else {
 		s.failures = 0
-		s.kids.lastGood = call.seq
+		s.kids.succeeded(call.seq, call.start)
 	}
 	closed := s.closed
 	s.mu.Unlock()

@@ -13,9 +13,17 @@ const (
 	// a random forged one once, so a rotation is picked up within about
 	// this long even while random kids exhaust the hourly budget.
 	repeatedKIDInterval = 4 * time.Second
-	// absentKIDTTL is how long a kid that a refresh did not find is
-	// answered from memory, without a fetch.
-	absentKIDTTL = 5 * time.Minute
+	// maxAbsent bounds how long a kid that a refresh did not find is
+	// refused without a fetch. It is also the longest a key published
+	// just after a refresh missed it stays refused (plus a repeated kid's
+	// wait): the outage a rotation can suffer when a token of the new key
+	// arrives before the key is published.
+	maxAbsent = 30 * time.Second
+	// kidMemory is how long a kid's first sighting is remembered while no
+	// fetch has looked it up: a kid seen again within it is a repeated kid.
+	// A kid that a fetch did not find is remembered until its slot is
+	// reused.
+	kidMemory = 5 * time.Minute
 	// kidSlots is the size of the table of unknown kids (24 bytes each,
 	// allocated at the first unknown kid). A real kid is remembered while
 	// it makes up more than about 1/kidSlots of the unknown-kid traffic.
@@ -36,7 +44,14 @@ const (
 //     fetches started in the last hour; a kid seen twice and not yet looked
 //     up ignores that budget and waits at most repeatedKIDInterval.
 //   - A kid that a successful fetch, started after it was first seen, did
-//     not publish is known absent for absentKIDTTL: it costs a hash.
+//     not publish is known absent: it costs a hash. It stays absent for
+//     as long as it had been missing when that fetch started, at least
+//     repeatedKIDInterval and at most maxAbsent; then it is a repeated kid
+//     not yet looked up again. So a kid that keeps coming and is never
+//     published is looked up after 4 s, 8 s, 16 s, then every 30 s (one
+//     forged kid, or an old kid after an emergency rotation), and a key
+//     published after a fetch missed it is refused for at most maxAbsent
+//     plus a repeated kid's wait.
 //
 // Kids are remembered by a keyed hash in a direct-mapped table, so an
 // attacker controls neither its memory nor which entries collide.
@@ -52,6 +67,7 @@ type kidPolicy struct {
 	fruitless         int         // miss fetches in a row that published no new kid
 	started           uint64      // fetches started, of every kind
 	lastGood          uint64      // number of the last fetch that succeeded
+	lastGoodAt        int64       // its start, Unix nanoseconds
 	refused           int         // unknown kids refused since the last throttle log
 	loggedAt          time.Time   // last throttle log
 }
@@ -74,24 +90,54 @@ func newKidPolicy(floor time.Duration, perHour int) kidPolicy {
 func (p *kidPolicy) hash(kid string) uint64 { return maphash.String(p.seed, kid) }
 
 // observe records a sighting of the kid with hash h. It reports absent when
-// a fetch that succeeded after the kid's first sighting did not publish it,
-// and otherwise whether it was seen before; e is the kid's entry.
+// a fetch that succeeded after the kid's first sighting (or after its last
+// absence ended) did not publish it, within the absence window, and
+// otherwise whether it was seen before; e is the kid's entry.
 func (p *kidPolicy) observe(h uint64, now time.Time) (e *kidEntry, absent, repeated bool) {
 	if p.kids == nil {
 		p.kids = new([kidSlots]kidEntry)
 	}
 	e = &p.kids[h%kidSlots]
 	t := now.UnixNano()
-	if e.first != 0 && e.h == h && t-e.first < int64(absentKIDTTL) {
-		return e, p.lastGood > e.seq, true
+	if e.first != 0 && e.h == h {
+		if p.lastGood > e.seq {
+			// A fetch missed it. Within the absence window it is
+			// refused; after, the miss is old news and only fetches
+			// started from now on say whether it is published. The
+			// entry is kept whatever its age, so that the window
+			// keeps growing for a kid that keeps coming.
+			if d := t - p.lastGoodAt; d >= 0 && d < p.absentFor(e) {
+				return e, true, true
+			}
+			e.seq = p.started
+			return e, false, true
+		}
+		if t-e.first < int64(kidMemory) {
+			return e, false, true
+		}
 	}
 	*e = kidEntry{h: h, seq: p.started, first: t}
 	return e, false, false
 }
 
-// absent reports whether entry e, still holding hash h, is known absent.
+// absentFor is how long, in nanoseconds from the start of the last good
+// fetch, the kid of entry e stays known absent: as long as it had been
+// missing then, within [repeatedKIDInterval, maxAbsent] (never under the
+// floor, which no refresh can beat).
+func (p *kidPolicy) absentFor(e *kidEntry) int64 {
+	lo := int64(max(repeatedKIDInterval, p.floor))
+	return min(max(p.lastGoodAt-e.first, lo), max(int64(maxAbsent), lo))
+}
+
+// absent reports whether entry e, still holding hash h, is known absent
+// after a fetch just ended.
 func (p *kidPolicy) absent(e *kidEntry, h uint64) bool {
 	return e.h == h && p.lastGood > e.seq
+}
+
+// succeeded records that fetch number seq, started at start, succeeded.
+func (p *kidPolicy) succeeded(seq uint64, start time.Time) {
+	p.lastGood, p.lastGoodAt = seq, start.UnixNano()
 }
 
 // nextFetch is the earliest time a miss fetch may start for a kid seen

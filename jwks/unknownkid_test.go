@@ -27,6 +27,21 @@ type memIdP struct {
 	mu      sync.Mutex
 	fetches []time.Time
 	misses  []time.Time // fetches caused by unknown kids (sent with no-cache)
+	held    []byte      // JWKS served instead of the server's while not nil
+}
+
+// hold keeps serving the current JWKS until publish, so that keys added
+// meanwhile (Rotate) are not yet published.
+func (m *memIdP) hold() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.held = m.JWKS()
+}
+
+func (m *memIdP) publish() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.held = nil
 }
 
 // newMemIdP must be called outside the bubble: the jwkstest server listens
@@ -40,11 +55,15 @@ func (m *memIdP) client() *http.Client {
 		if r.Header.Get("Cache-Control") == "no-cache" {
 			m.misses = append(m.misses, time.Now())
 		}
+		body := m.held
 		m.mu.Unlock()
+		if body == nil {
+			body = m.JWKS()
+		}
 		return &http.Response{
 			StatusCode: http.StatusOK,
 			Header:     http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"max-age=3600"}},
-			Body:       io.NopCloser(bytes.NewReader(m.JWKS())),
+			Body:       io.NopCloser(bytes.NewReader(body)),
 			Request:    r,
 		}, nil
 	})}
@@ -258,11 +277,16 @@ func withoutFirstAfter(times []time.Time, t time.Time) []time.Time {
 
 // BenchmarkUnknownKID is the cost of a token whose kid a refresh did not
 // find (the negative cache): what each token of a flood of one forged kid
-// costs, with no fetch.
+// costs, with no fetch. The key set's clock stands still, so that the kid
+// stays within its absence window (a few seconds) for the whole run.
 func BenchmarkUnknownKID(b *testing.B) {
 	srv := jwkstest.Start(b)
 	m := &memIdP{Server: srv}
-	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+	now := time.Now()
+	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) {
+		o.HTTPClient = m.client()
+		o.Now = func() time.Time { return now }
+	})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -350,4 +374,178 @@ func TestUnknownKIDRepeatedForgeries(t *testing.T) {
 		}
 		t.Logf("an hour of forged kids sent twice each: %d fetches", len(misses))
 	})
+}
+
+// maxAbsent mirrors the package's bound on how long a kid that a fetch
+// did not find is refused without a fetch.
+const maxAbsent = 30 * time.Second
+
+// TestKidSeenBeforePublished: tokens of a kid arrive before the IdP
+// publishes it (a clock race at a rotation, or an attacker guessing the
+// next kid such as key-3). Once published, the key is accepted within as
+// long as it had been missing, at least 4 s and at most 30 s: a fetch that
+// missed it silences the kid no longer than that. Meanwhile the kid costs
+// fetches after 4, 8, 16 s and then one per 30 s, never two within 1 s.
+func TestKidSeenBeforePublished(t *testing.T) {
+	tests := []struct {
+		name  string
+		delay time.Duration // from the first token to the publication
+		every time.Duration // between two tokens of the kid
+	}{
+		{"clock race, published 200 ms later", 200 * time.Millisecond, 10 * time.Millisecond},
+		{"published 2 s later", 2 * time.Second, 100 * time.Millisecond},
+		{"published 10 s later", 10 * time.Second, 100 * time.Millisecond},
+		{"guessed kid, published 45 s later", 45 * time.Second, 100 * time.Millisecond},
+		{"guessed kid, published 10 min later", 10 * time.Minute, time.Second},
+		{"guessed kid, published 2 h later", 2 * time.Hour, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newMemIdP(t)
+			synctest.Test(t, func(t *testing.T) {
+				ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ks.Close()
+				m.hold()
+				kid := m.Rotate(false)
+				start := time.Now()
+				var published time.Time
+				for {
+					if published.IsZero() && time.Since(start) >= tt.delay {
+						m.publish()
+						published = time.Now()
+					}
+					_, err := ks.Key(context.Background(), kid, "")
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, jwks.ErrUnknownKey) {
+						t.Fatalf("kid not yet published: %v", err)
+					}
+					if !published.IsZero() && time.Since(published) > maxAbsent+time.Minute {
+						t.Fatal("published key still refused after 90 s")
+					}
+					time.Sleep(tt.every)
+				}
+				refused := time.Since(published)
+				bound := min(max(tt.delay, 4*time.Second), maxAbsent) + tt.every
+				if refused > bound {
+					t.Errorf("published key refused for %v, want <= %v", refused, bound)
+				}
+				misses := m.missTimes()
+				checkApart(t, misses)
+				// 0, 4, 8, 16 and 32 s, then one per 30 s (and a little more).
+				if most := 5 + int(tt.delay/maxAbsent) + 1; len(misses) > most {
+					t.Errorf("%d fetches for the kid, want <= %d", len(misses), most)
+				}
+				t.Logf("published %v after the first token: refused %v after publication, %d fetches", tt.delay, refused, len(misses))
+			})
+		})
+	}
+}
+
+// TestKidPublishedByBackgroundRefresh: a background refresh that publishes
+// a kid known absent makes it valid at once, without an unknown-kid fetch.
+func TestKidPublishedByBackgroundRefresh(t *testing.T) {
+	m := newMemIdP(t)
+	synctest.Test(t, func(t *testing.T) {
+		ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) {
+			o.HTTPClient = m.client()
+			o.MinRefreshInterval, o.MaxRefreshInterval = 20*time.Second, 20*time.Second
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ks.Close()
+		m.hold()
+		kid := m.Rotate(false)
+		// A minute of tokens: the kid is now refused for 30 s after each
+		// fetch that misses it, background refreshes included, so that
+		// with one every 20 s it no longer causes fetches of its own.
+		for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
+				t.Fatalf("kid not yet published: %v", err)
+			}
+		}
+		// Publish right after a fetch missed it, when it is refused longest.
+		for n := len(m.times()); len(m.times()) == n; time.Sleep(100 * time.Millisecond) {
+			if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
+				t.Fatalf("kid not yet published: %v", err)
+			}
+		}
+		synctest.Wait()
+		m.publish()
+		published, misses, fetches := time.Now(), len(m.missTimes()), len(m.times())
+		for {
+			if _, err := ks.Key(context.Background(), kid, ""); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := len(m.missTimes()); n != misses {
+			t.Errorf("%d unknown-kid fetches after the publication, want 0", n-misses)
+		}
+		if n := len(m.times()); n != fetches+1 {
+			t.Errorf("%d fetches after the publication, want the 1 background refresh", n-fetches)
+		}
+		if d := time.Since(published); d > 20*time.Second+100*time.Millisecond {
+			t.Errorf("published key accepted %v after the publication, want within the 20 s refresh period", d)
+		}
+	})
+}
+
+// TestUnknownKIDOneForgedKid: an hour of one forged kid, 100 tokens a
+// second, costs one fetch per 30 s once its absence window has grown, far
+// under the documented bound of one per 4 s for repeated kids. Amid 50
+// random forged kids a second, which evict it from the table now and then
+// (each eviction starts its window again from 4 s), the documented bounds
+// still hold: one fetch per 4 s for it, 60 an hour for the random ones,
+// never two within 1 s.
+func TestUnknownKIDOneForgedKid(t *testing.T) {
+	for _, random := range []bool{false, true} {
+		t.Run(fmt.Sprint("random kids too: ", random), func(t *testing.T) {
+			m := newMemIdP(t)
+			synctest.Test(t, func(t *testing.T) {
+				ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ks.Close()
+				end := time.Now().Add(time.Hour)
+				for i := 0; time.Now().Before(end); i++ {
+					kid := "key-3"
+					if random && i%2 == 1 {
+						kid = fmt.Sprint("random-", i)
+					}
+					if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
+						t.Fatalf("forged kid: %v", err)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				misses := m.missTimes()
+				checkApart(t, misses)
+				most := 5 + int(time.Hour/maxAbsent) + 2 // +2: a background refresh, timed at random
+				if random {
+					most = int(time.Hour/(4*time.Second)) + 60
+				}
+				if len(misses) > most {
+					t.Errorf("an hour of one forged kid cost %d fetches, want <= %d", len(misses), most)
+				}
+				t.Logf("an hour: %d fetches", len(misses))
+			})
+		})
+	}
+}
+
+// checkApart fails if two unknown-kid fetches were less than
+// UnknownKIDInterval apart.
+func checkApart(t *testing.T, misses []time.Time) {
+	t.Helper()
+	for i := 1; i < len(misses); i++ {
+		if d := misses[i].Sub(misses[i-1]); d < jwks.DefaultUnknownKIDInterval {
+			t.Errorf("unknown-kid fetches %d and %d only %v apart", i-1, i, d)
+		}
+	}
 }

@@ -69,6 +69,18 @@ func (m *memIdP) client() *http.Client {
 	})}
 }
 
+// keySet returns a key set of m's JWKS, fetched through m; call Close
+// inside the bubble.
+func (m *memIdP) keySet(t *testing.T, optFns ...func(*jwks.KeySetOptions)) *jwks.RemoteKeySet {
+	t.Helper()
+	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), append([]func(*jwks.KeySetOptions){
+		func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() }}, optFns...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
 func (m *memIdP) times() []time.Time {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -193,10 +205,7 @@ func TestUnknownKIDFloodBudget(t *testing.T) {
 }
 
 func floodBudget(t *testing.T, m *memIdP, active func(time.Duration) bool) {
-	ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
-	if err != nil {
-		t.Fatal(err)
-	}
+	ks := m.keySet(t)
 	defer ks.Close()
 	start := time.Now()
 	end := start.Add(2 * time.Hour)
@@ -348,10 +357,7 @@ func BenchmarkUnknownKID(b *testing.B) {
 func TestUnknownKIDRepeatedForgeries(t *testing.T) {
 	m := newMemIdP(t)
 	synctest.Test(t, func(t *testing.T) {
-		ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
-		if err != nil {
-			t.Fatal(err)
-		}
+		ks := m.keySet(t)
 		defer ks.Close()
 		end := time.Now().Add(time.Hour)
 		for i := 0; time.Now().Before(end); i++ {
@@ -401,12 +407,8 @@ func TestKidSeenBeforePublished(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMemIdP(t)
-			synctest.Test(t, func(t *testing.T) {
-				ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
-				if err != nil {
-					t.Fatal(err)
-				}
+			inBubble(t, func(t *testing.T, m *memIdP) {
+				ks := m.keySet(t)
 				defer ks.Close()
 				m.hold()
 				kid := m.Rotate(false)
@@ -449,15 +451,10 @@ func TestKidSeenBeforePublished(t *testing.T) {
 // TestKidPublishedByBackgroundRefresh: a background refresh that publishes
 // a kid known absent makes it valid at once, without an unknown-kid fetch.
 func TestKidPublishedByBackgroundRefresh(t *testing.T) {
-	m := newMemIdP(t)
-	synctest.Test(t, func(t *testing.T) {
-		ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) {
-			o.HTTPClient = m.client()
+	inBubble(t, func(t *testing.T, m *memIdP) {
+		ks := m.keySet(t, func(o *jwks.KeySetOptions) {
 			o.MinRefreshInterval, o.MaxRefreshInterval = 20*time.Second, 20*time.Second
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		defer ks.Close()
 		m.hold()
 		kid := m.Rotate(false)
@@ -506,12 +503,8 @@ func TestKidPublishedByBackgroundRefresh(t *testing.T) {
 func TestUnknownKIDOneForgedKid(t *testing.T) {
 	for _, random := range []bool{false, true} {
 		t.Run(fmt.Sprint("random kids too: ", random), func(t *testing.T) {
-			m := newMemIdP(t)
-			synctest.Test(t, func(t *testing.T) {
-				ks, err := jwks.NewKeySet(context.Background(), m.JWKSURL(), func(o *jwks.KeySetOptions) { o.HTTPClient = m.client() })
-				if err != nil {
-					t.Fatal(err)
-				}
+			inBubble(t, func(t *testing.T, m *memIdP) {
+				ks := m.keySet(t)
 				defer ks.Close()
 				end := time.Now().Add(time.Hour)
 				for i := 0; time.Now().Before(end); i++ {
@@ -548,4 +541,11 @@ func checkApart(t *testing.T, misses []time.Time) {
 			t.Errorf("unknown-kid fetches %d and %d only %v apart", i-1, i, d)
 		}
 	}
+}
+
+// inBubble runs fn in a synctest bubble with a fresh memIdP, started
+// outside it.
+func inBubble(t *testing.T, fn func(t *testing.T, m *memIdP)) {
+	m := newMemIdP(t)
+	synctest.Test(t, func(t *testing.T) { fn(t, m) })
 }

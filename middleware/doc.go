@@ -43,6 +43,17 @@
 // grpcauth's Server.CheckService checks the requirements a gRPC service
 // declares itself.
 //
+// The same checks guard an *rbac.Policy's later [rbac.Policy.Reload] and
+// Update: a new policy that drops what a route or gRPC method compiled so
+// far requires, or an issuer the validator trusts, is refused with the
+// error New or Handler would give (ErrMisconfigured, or
+// idbridge.ErrInvalidOptions for an issuer), the working policy stays, and
+// the policy.reloaded audit event records the failure. To lock callers
+// out on purpose, keep the permission declared and remove the mappings
+// that grant it, or add a deny rule. The check goes with the guard: once
+// the guard (and every handler and gRPC server built on it) is garbage
+// collected, it no longer vetoes reloads.
+//
 // # Answers
 //
 // Rejections follow RFC 6750 §3 and never echo the token or the cause's

@@ -138,6 +138,7 @@ type Guard struct {
 	audit      *audit.Logger
 	tokenAudit bool
 	now        func() time.Time
+	reload     *reloadGuard // nil unless the policy reloads (*rbac.Policy)
 }
 
 // New builds a Guard around v. It refuses options that cannot work, so a
@@ -158,11 +159,6 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 		return nil, err
 	}
 	o.setDefaults()
-	if o.Policy != nil {
-		if err := checkIssuers(v, o.Policy); err != nil {
-			return nil, err
-		}
-	}
 	if selfaudit.Audits(v) {
 		o.ValidatorAudits = true
 	}
@@ -181,6 +177,11 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 		audit:      audit.New(o.Audit),
 		tokenAudit: !o.ValidatorAudits,
 		now:        o.Now,
+	}
+	if o.Policy != nil {
+		if err := g.watchReloads(v); err != nil {
+			return nil, err
+		}
 	}
 	g.defRoute = g.compile(g.defaults)
 	if len(g.defaults) > 0 && g.defRoute.err != nil {

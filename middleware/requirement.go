@@ -166,7 +166,7 @@ func (g *Guard) compile(reqs []Requirement) *route {
 		rt.skip, rt.err = false, fmt.Errorf("%w: SkipAuth combined with other requirements", ErrMisconfigured)
 	}
 	if rt.err == nil {
-		if err := g.checkDeclared(reqs); err != nil {
+		if err := g.checkRoute(reqs); err != nil {
 			rt.err, rt.undeclared = err, true
 		}
 	}

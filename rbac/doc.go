@@ -147,6 +147,12 @@
 //
 // [Policy.Reload] re-reads the file and swaps it in atomically; a bad file
 // keeps the old policy; both outcomes are audited as policy.reloaded.
+// So does a policy that would break a middleware guard built on this one
+// (a permission, role or scope one of its routes requires, or an issuer
+// its validator trusts, no longer declared): [Policy.Reload] and
+// [Policy.Update] return the guard's start-up error for it and keep the
+// working policy, so a typo in a reload cannot turn into 403s for every
+// caller. To deny on purpose, use a deny rule or remove the mappings.
 // Decisions already made keep the policy they were made with. The
 // examples/policycheck command runs a policy's inline tests and answers
 // "can these claims do X?" offline, for reviewers of a mapping change.

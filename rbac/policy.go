@@ -19,6 +19,7 @@ import (
 	"github.com/idbridge/idbridge/internal/authzhook"
 	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/internal/reloadcheck"
 )
 
 // Size limits for a policy file.
@@ -77,7 +78,22 @@ type Policy struct {
 	path  string
 	audit *audit.Logger
 
-	mu sync.Mutex // serializes reloads
+	mu     sync.Mutex      // serializes reloads
+	checks reloadcheck.Set // a reload that one of these refuses is not swapped in
+}
+
+func init() {
+	reloadcheck.Register(func(policy any) (*reloadcheck.Set, func(func())) {
+		p, ok := policy.(*Policy)
+		if !ok || p == nil {
+			return nil, nil
+		}
+		return &p.checks, func(fn func()) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			fn()
+		}
+	})
 }
 
 // NewPolicy loads and compiles the policy file at path. Any problem in the
@@ -202,7 +218,12 @@ func trimSpace(s string) string { return string(bytes.TrimSpace([]byte(s))) }
 
 // Reload re-reads the policy file and swaps it in atomically. A file that
 // does not load leaves the current policy in place and returns the
-// problems. Either way a policy.reloaded audit event records the outcome.
+// problems. So does a policy that would break a middleware guard built on
+// this one (a route's requirement it no longer declares, an issuer the
+// guard's validator trusts that it drops): the error is the guard's
+// start-up error for it (middleware.ErrMisconfigured, or
+// idbridge.ErrInvalidOptions for an issuer). Either way a policy.reloaded
+// audit event records the outcome.
 func (p *Policy) Reload(ctx context.Context) error {
 	if p.path == "" {
 		// Reload is for policies loaded with NewPolicy.
@@ -231,6 +252,11 @@ func (p *Policy) Update(ctx context.Context, data []byte) error {
 
 func (p *Policy) swap(ctx context.Context, start time.Time, s *compiled, err error) error {
 	old := p.cur.Load()
+	if err == nil {
+		if cerr := p.checks.Run(candidate(p, s)); cerr != nil {
+			err = fmt.Errorf("rbac: policy %s not swapped in, the current one (%s) stays: %w", s.version, old.version, cerr)
+		}
+	}
 	ev := audit.Event{Name: audit.PolicyReloaded, Duration: p.opts.Now().Sub(start)}
 	attrs := []slog.Attr{slog.String("policy_previous", old.version)}
 	if err != nil {
@@ -247,6 +273,14 @@ func (p *Policy) swap(ctx context.Context, start time.Time, s *compiled, err err
 	ev.Attrs = attrs
 	p.audit.Emit(ctx, ev)
 	return err
+}
+
+// candidate is s, not yet in use, as a Policy that answers what it
+// declares, for the checks of a reload.
+func candidate(p *Policy, s *compiled) *Policy {
+	c := &Policy{opts: p.opts, path: p.path, audit: audit.New(nil)}
+	c.cur.Store(s)
+	return c
 }
 
 func countJoined(err error) int {

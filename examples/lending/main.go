@@ -52,7 +52,8 @@
 //     (loan:read, loan:create, kyc:read); the bank policy (rbac) maps Entra
 //     groups to roles and permissions. Undeclared routes are closed.
 //   - rbac.Policy.Reload: the policy file is reloaded on SIGHUP, and when
-//     it changes with -policy-poll; a broken file keeps the old policy.
+//     it changes with -policy-poll; a broken file keeps the old policy, as
+//     does one that no longer declares a permission a route requires.
 //   - token.NewOnBehalfOf: GET /loans/{id}/account calls the core banking
 //     API with a token Entra issues for the same user.
 //   - Audit events (token.validated, authz.denied, policy.reloaded, ...) as
@@ -281,8 +282,8 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Log
 
 // watchPolicy reloads the policy on SIGHUP and, when every > 0, when the
 // file's size or modification time changes. Reload swaps the policy
-// atomically, keeps the current one when the new file does not load, and
-// records policy.reloaded either way.
+// atomically, keeps the current one when the new file does not load or
+// would break the guard's routes, and records policy.reloaded either way.
 func watchPolicy(ctx context.Context, p *rbac.Policy, path string, every time.Duration, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)

@@ -12,7 +12,11 @@
 // ServerOptions.Methods or from a service implementing
 // [MethodRequirements]; methods without any get the guard's
 // Options.Default. 401 becomes codes.Unauthenticated, 403
-// codes.PermissionDenied, 503 codes.Unavailable.
+// codes.PermissionDenied, 503 codes.Unavailable. These requirements are
+// checked against the policy at start (a service's own ones at its first
+// call, or at start with [Server.CheckService]) and, like the guard's
+// routes, at every later rbac.Policy.Reload or Update, which is refused if
+// it would no longer declare them.
 //
 //	g, _ := middleware.New(validator, func(o *middleware.Options) { o.Policy = policy })
 //	srv, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) {

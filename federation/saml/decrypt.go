@@ -62,7 +62,8 @@ var (
 // errUndecryptable is every failure to open an encrypted assertion: a
 // bad key, OAEP or padding, a GCM tag, an algorithm not accepted, a
 // plaintext that is not one well-formed assertion passing the scan, or one
-// without the signature Options.Signed requires. One value, one message:
+// without the signature Options.Signed requires, or one whose signature (or
+// that of the response carrying it) does not verify. One value, one message:
 // which of these happened is what padding and format oracles on XML
 // Encryption (Jager and Somorovsky, 2011) need to learn.
 var errUndecryptable = fail(ErrDecryption, "no configured key opens it with an accepted algorithm, or it does not hold one well-formed, signed assertion")
@@ -91,12 +92,19 @@ func checkDecryptionKeys(keys []DecryptionKey) error {
 	return nil
 }
 
-// open decrypts the EncryptedAssertion of doc, a response scan has
-// passed with elements elements, and scans the plaintext as an assertion
-// in its place. It returns the plaintext's shape; every failure is
-// errUndecryptable.
-func (v *Validator) open(doc []byte, elements int) (shape, error) {
-	pt := v.decrypt(doc)
+// sealed is the EncryptedAssertion of a response, its structure and
+// algorithms checked and no key used yet.
+type sealed struct {
+	doc       *etree.Document
+	ea        *etree.Element
+	data, key *etree.Element // the EncryptedData and its one EncryptedKey
+}
+
+// open decrypts s and scans the plaintext as an assertion in the
+// response's place, the response having elements elements. It returns
+// the plaintext's shape; every failure is errUndecryptable.
+func (v *Validator) open(s *sealed, elements int) (shape, error) {
+	pt := v.decrypt(s)
 	if pt == nil {
 		return shape{}, errUndecryptable
 	}
@@ -107,13 +115,12 @@ func (v *Validator) open(doc []byte, elements int) (shape, error) {
 	return sh, nil
 }
 
-// decrypt returns the plaintext of doc's EncryptedAssertion, or nil. The
-// algorithms are checked against the lists above before xmlenc reads
-// them, on the very elements xmlenc and crewjam/saml use (the first child
-// of each name, whatever its namespace), so each is required to be the
-// only one of its name. crewjam/saml decrypts the same element again,
-// with the same keys in the same order, when it checks the signatures.
-func (v *Validator) decrypt(doc []byte) []byte {
+// seal finds the EncryptedAssertion of doc, a response scan has passed,
+// and checks it without a key, or returns nil. The algorithms are checked
+// against the lists above before xmlenc reads them, on the very elements
+// xmlenc and crewjam/saml use (the first child of each name, whatever its
+// namespace), so each is required to be the only one of its name.
+func seal(doc []byte) *sealed {
 	d := etree.NewDocument()
 	if d.ReadFromBytes(doc) != nil || d.Root() == nil {
 		return nil
@@ -132,18 +139,15 @@ func (v *Validator) decrypt(doc []byte) []byte {
 	// Exactly one EncryptedKey, beside the EncryptedData or in its KeyInfo
 	// (crewjam/saml tries both places).
 	keys := ea.SelectElements("EncryptedKey")
-	var keyInfo *etree.Element
 	if ki := data.SelectElements("KeyInfo"); len(ki) > 1 {
 		return nil
 	} else if len(ki) == 1 {
-		keyInfo = ki[0]
-		keys = append(keys, keyInfo.SelectElements("EncryptedKey")...)
+		keys = append(keys, ki[0].SelectElements("EncryptedKey")...)
 	}
 	if len(keys) != 1 || keys[0].NamespaceURI() != nsXEnc || !accepted(keys[0], keyTransports) {
 		return nil
 	}
-	ek := keys[0]
-	m := only(ek, "EncryptionMethod", nsXEnc)
+	m := only(keys[0], "EncryptionMethod", nsXEnc)
 	if dm := m.SelectElements("DigestMethod"); len(dm) > 1 || len(dm) == 1 && !oaepDigests[dm[0].SelectAttrValue("Algorithm", "")] {
 		return nil
 	}
@@ -153,13 +157,35 @@ func (v *Validator) decrypt(doc []byte) []byte {
 	if len(m.SelectElements("OAEPparams")) > 0 {
 		return nil
 	}
+	return &sealed{doc: d, ea: ea, data: data, key: keys[0]}
+}
+
+// withoutAssertion returns the response of s without its
+// EncryptedAssertion, or nil.
+func (s *sealed) withoutAssertion() []byte {
+	d := s.doc.Copy()
+	d.Root().RemoveChildAt(s.ea.Index())
+	b, err := d.WriteToBytes()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// decrypt returns the plaintext of s, or nil. crewjam/saml decrypts the
+// same element again, with the same keys in the same order, when it checks
+// the signatures.
+func (v *Validator) decrypt(s *sealed) []byte {
 	// The content is decrypted with the transported key, from a copy
 	// without the EncryptedKey (the block ciphers would unwrap it again).
-	if keyInfo != nil {
-		keyInfo.RemoveChild(ek)
+	data := s.data.Copy()
+	if ki := data.SelectElement("KeyInfo"); ki != nil {
+		for _, ek := range ki.SelectElements("EncryptedKey") {
+			ki.RemoveChild(ek)
+		}
 	}
 	for _, k := range v.o.DecryptionKeys {
-		cek, err := xmlenc.Decrypt(k.Key, ek)
+		cek, err := xmlenc.Decrypt(k.Key, s.key)
 		if err != nil {
 			continue
 		}

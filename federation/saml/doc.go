@@ -70,8 +70,11 @@
 // The plaintext gets the scan of a plain response (its root one
 // saml:Assertion, nothing before it) and the same Options.Signed rules
 // (a response signature covers the EncryptedAssertion). Every failure
-// from decryption up to that point is one error, ErrDecryption with one
-// message, so no padding or format oracle answers an attacker; with CBC
+// from decryption until a signature authenticates the plaintext (or the
+// ciphertext) is one error, ErrDecryption with one message, so no padding
+// or format oracle answers an attacker: an unsigned response's own checks
+// (Destination, InResponseTo, Issuer, Status) are made before decrypting,
+// and a bad signature on an encrypted assertion is ErrDecryption; with CBC
 // the ciphertext is authenticated only by the signature inside it, so
 // prefer AES-GCM where the IdP offers it. The library decrypts the
 // assertion again to check its signature: an encrypted sign-in costs two

@@ -235,7 +235,7 @@ func TestEncryptedAssertions(t *testing.T) {
 			return withPlaintext(t, cur, signedPlaintext(t, func(s string) string {
 				return strings.Replace(s, "amit.r@bank.example</NameID>", "admin@bank.example</NameID>", 1)
 			}))
-		}, want: saml.ErrSignature},
+		}, want: saml.ErrDecryption}, // not ErrSignature: see TestEncryptedNoOracle
 		{name: "response signature required, response unsigned", opts: []func(*saml.Options){signed},
 			xml: func() []byte { return encrypted(t, cur, "", "", nil) }, want: saml.ErrSignature},
 		{name: "EncryptedAssertion beside a plain Assertion", xml: func() []byte {
@@ -417,5 +417,64 @@ func TestEncryptedConcurrent(t *testing.T) {
 		if err != nil {
 			t.Errorf("response %d: %v", i, err)
 		}
+	}
+}
+
+// TestEncryptedNoOracle: whether a ciphertext opens to a well-formed
+// assertion is what CBC format oracles (Jager and Somorovsky, 2011) learn
+// from, so it must not change the answer. A ciphertext that opens to a
+// plaintext passing the scan but not its signature, and one that does not
+// open at all, get the same error (message, reason, hence audit event and
+// samlsp's answer and log line); a check of the response itself, which
+// does not depend on the ciphertext, gives its own error for both.
+func TestEncryptedNoOracle(t *testing.T) {
+	cur, _, _ := spKeys(t)
+	opens := withPlaintext(t, cur, signedPlaintext(t, func(s string) string {
+		return strings.Replace(s, "amit.r@bank.example</NameID>", "admin@bank.example</NameID>", 1)
+	}))
+	closed := cipherValue(t, encrypted(t, cur, "", "", nil), false, func(b []byte) { b[len(b)-17] ^= 0x80 })
+	setRoot := func(attr, value string) func([]byte) []byte {
+		return func(xml []byte) []byte {
+			d := doc(t, xml)
+			d.Root().CreateAttr(attr, value)
+			return bytesOf(t, d)
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		requestID string
+		edit      func([]byte) []byte // of the (unsigned) response
+		want      error
+	}{
+		{name: "signature broken in the plaintext", requestID: "id-4f2b9c", want: saml.ErrDecryption},
+		{name: "InResponseTo of the response wrong", requestID: "id-other", want: saml.ErrInResponseTo},
+		{name: "Destination of the response wrong", requestID: "id-4f2b9c", edit: setRoot("Destination", "https://evil.example/acs"), want: saml.ErrRecipient},
+		{name: "Issuer of the response wrong", requestID: "id-4f2b9c", edit: func(xml []byte) []byte {
+			d := doc(t, xml)
+			d.Root().SelectElement("Issuer").SetText("https://evil.example/")
+			return bytesOf(t, d)
+		}, want: saml.ErrIssuer},
+		{name: "response signature that does not verify", requestID: "id-4f2b9c", edit: func(xml []byte) []byte {
+			d := doc(t, xml)
+			sig := doc(t, encrypted(t, cur, "", "", func(r *samltest.Request) { r.SignResponse = true })).Root().SelectElement("Signature")
+			d.Root().InsertChildAt(d.Root().SelectElement("Issuer").Index()+1, sig)
+			return bytesOf(t, d)
+		}, want: saml.ErrDecryption},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opens, closed := opens, closed
+			if tc.edit != nil {
+				opens, closed = tc.edit(opens), tc.edit(closed)
+			}
+			v := newValidator(t, decryptWith(cur))
+			_, errOpens := v.Validate(ctx, samltest.Encode(opens), tc.requestID)
+			_, errClosed := v.Validate(ctx, samltest.Encode(closed), tc.requestID)
+			if !errors.Is(errOpens, tc.want) || !errors.Is(errClosed, tc.want) {
+				t.Fatalf("opens: %v; does not open: %v; want %v for both", errOpens, errClosed, tc.want)
+			}
+			if errOpens.Error() != errClosed.Error() || reason.Of(errOpens) != reason.Of(errClosed) {
+				t.Fatalf("opens: %v; does not open: %v: an oracle", errOpens, errClosed)
+			}
+		})
 	}
 }

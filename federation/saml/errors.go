@@ -22,9 +22,10 @@ var (
 	// ErrDecryption: an encrypted assertion arrived and no decryption key
 	// is configured, or it could not be opened. Every failure to open one
 	// (wrong key, bad OAEP or padding, GCM tag, an algorithm not accepted,
-	// a plaintext that is not one well-formed signed assertion) has the
-	// same message, so that no padding or format oracle is offered. Class
-	// signature: the ciphertext failed a cryptographic check.
+	// a plaintext that is not one well-formed signed assertion, a
+	// signature that does not verify on it or on the response carrying it)
+	// has the same message, so that no padding or format oracle is
+	// offered. Class signature: the ciphertext failed a cryptographic check.
 	ErrDecryption = reason.New(reason.Signature, "saml: encrypted assertion could not be decrypted")
 	// ErrTooLarge: the response exceeds Options.MaxResponseBytes, nests
 	// deeper than maxDepth or has more than maxElements elements.

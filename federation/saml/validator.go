@@ -178,23 +178,19 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
 	}
 	if sh.encrypted {
-		// The plaintext gets the scan and the signature rules of a plain
-		// assertion; every failure until then is errUndecryptable.
-		pt, err := v.open(doc, sh.elements)
-		if err != nil {
+		if err := v.openFirst(ctx, doc, &sh, requestIDs); err != nil {
 			return nil, err
 		}
-		sh.assertionSigned = pt.assertionSigned
-		if v.checkSigned(sh) != nil {
+	}
+	a, err := v.parse(ctx, doc, requestIDs)
+	if err != nil {
+		if sh.encrypted && !authenticated(err) {
+			// Failed before a signature authenticated the plaintext (or,
+			// for a signed response, the ciphertext): answered as a
+			// ciphertext that does not open, or this answer would tell
+			// whether it opened to a well-formed assertion.
 			return nil, errUndecryptable
 		}
-	}
-	a, err := v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
-	if err != nil && errors.Is(err, crewjam.ErrUntrustedCertificate) && v.md.unknownCert(ctx) {
-		// Perhaps a rollover the metadata now announces.
-		a, err = v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
-	}
-	if err != nil {
 		return nil, classify(err)
 	}
 	if err := v.checkTimes(a); err != nil {
@@ -211,6 +207,63 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 		return nil, fail(ErrIdPUnavailable, "replay cache: %s", cut(err.Error(), 100))
 	}
 	return out, nil
+}
+
+// openFirst opens the encrypted assertion of doc, whose shape is sh, and
+// scans its plaintext before the library reads it, setting
+// sh.assertionSigned. Every failure is errUndecryptable, except that an
+// unsigned response's own checks (Destination, InResponseTo, Issuer,
+// Status, IssueInstant) are made first, on the response without the
+// assertion: their answer must not depend on whether the ciphertext opens.
+func (v *Validator) openFirst(ctx context.Context, doc []byte, sh *shape, requestIDs []string) error {
+	s := seal(doc) // no key is used: nothing here depends on the plaintext
+	if s == nil {
+		return errUndecryptable
+	}
+	if !sh.responseSigned {
+		if _, err := v.parse(ctx, s.withoutAssertion(), requestIDs); err != nil && ofResponse(err) {
+			return classify(err)
+		}
+	}
+	pt, err := v.open(s, sh.elements)
+	if err != nil {
+		return err
+	}
+	sh.assertionSigned = pt.assertionSigned
+	if v.checkSigned(*sh) != nil {
+		return errUndecryptable
+	}
+	return nil
+}
+
+// parse has the library validate doc, again once the metadata is fetched
+// if the signing key is unknown (perhaps a rollover it now announces).
+func (v *Validator) parse(ctx context.Context, doc []byte, requestIDs []string) (*crewjam.Assertion, error) {
+	a, err := v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
+	if err != nil && errors.Is(err, crewjam.ErrUntrustedCertificate) && v.md.unknownCert(ctx) {
+		a, err = v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
+	}
+	return a, err
+}
+
+// ofResponse reports whether err is one of the library's refusals of a
+// response for its own fields, which it makes before it decrypts.
+func ofResponse(err error) bool {
+	var bad crewjam.ErrBadStatus
+	return errors.As(err, &bad) || errors.Is(err, crewjam.ErrDestinationMismatch) ||
+		errors.Is(err, crewjam.ErrRequestIDMismatch) || errors.Is(err, crewjam.ErrIssuerMismatch) ||
+		errors.Is(err, crewjam.ErrExpired) || errors.Is(err, crewjam.ErrNotYetValid)
+}
+
+// authenticated reports whether err, from the library on a response with
+// an encrypted assertion scan has passed, can only have come from a check
+// made once a signature authenticated what it checks, or from one of the
+// response's own fields: a refusal for a time, an audience, a recipient, a
+// request, an issuer, a status or a replay. Every other refusal (a
+// signature, a certificate, a malformed or missing element) may have been
+// of a plaintext nothing authenticated.
+func authenticated(err error) bool {
+	return ofResponse(err) || errors.Is(err, crewjam.ErrAudienceMismatch) || errors.Is(err, crewjam.ErrAssertionReplayed)
 }
 
 // checkSigned refuses a response without the signatures Options.Signed

@@ -222,10 +222,12 @@ func TestCacheSameSignatureNeverShares(t *testing.T) {
 // which is what an operator's cache hit ratio is counted from.
 func TestCacheUseIsAudited(t *testing.T) {
 	idp := jwkstest.Start(t)
-	var buf bytes.Buffer
+	// Synchronized: the key set's first fetch publishes its keys before it
+	// records jwks.refreshed, so validation may run while it writes.
+	buf := &syncWriter{w: &bytes.Buffer{}}
 	v := newValidator(t, idp, func(o *jwks.Options) {
 		o.Cache = &jwks.CacheOptions{MaxEntries: 32}
-		o.Audit = slog.NewJSONHandler(&buf, nil)
+		o.Audit = slog.NewJSONHandler(buf, nil)
 	})
 	tok := idp.Mint(map[string]any{"aud": "api://orders"})
 	mustValidate(t, v, tok)

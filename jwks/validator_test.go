@@ -358,8 +358,10 @@ func TestStaticKeySet(t *testing.T) {
 }
 
 func TestAudit(t *testing.T) {
-	var buf bytes.Buffer
-	h := slog.NewJSONHandler(&buf, nil)
+	// Synchronized: the key set's first fetch publishes its keys before it
+	// records jwks.refreshed, so validation may run while it writes.
+	buf := &syncWriter{w: &bytes.Buffer{}}
+	h := slog.NewJSONHandler(buf, nil)
 	idp := jwkstest.Start(t)
 	v := newValidator(t, idp, func(o *jwks.Options) { o.Audit = h })
 	ctx := context.Background()
@@ -372,7 +374,7 @@ func TestAudit(t *testing.T) {
 		t.Fatal("bad token accepted")
 	}
 	var events []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+	for _, line := range bytes.Split(bytes.TrimSpace([]byte(buf.String())), []byte("\n")) {
 		var m map[string]any
 		if err := json.Unmarshal(line, &m); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)
@@ -397,7 +399,7 @@ func TestAudit(t *testing.T) {
 	}
 	for _, tok := range []string{good, bad} {
 		for _, part := range strings.Split(tok, ".") {
-			if bytes.Contains(buf.Bytes(), []byte(part)) {
+			if strings.Contains(buf.String(), part) {
 				t.Fatal("audit output contains a token segment")
 			}
 		}

@@ -34,7 +34,8 @@ const (
 // holds: RSA-OAEP key transport (never rsa-1_5, which Bleichenbacher's
 // attack breaks), and AES-256-CBC (Entra's) or AES-GCM for the content
 // (never 3DES). The OAEP digest and MGF may be SHA-1: OAEP does not rely on
-// collision resistance.
+// collision resistance. A SHA-2 digest must come with its MGF stated
+// (xmlenc11#rsa-oaep; see seal).
 var (
 	contentAlgorithms = map[string]bool{
 		nsXEnc + "aes256-cbc":   true,
@@ -148,10 +149,18 @@ func seal(doc []byte) *sealed {
 		return nil
 	}
 	m := only(keys[0], "EncryptionMethod", nsXEnc)
-	if dm := m.SelectElements("DigestMethod"); len(dm) > 1 || len(dm) == 1 && !oaepDigests[dm[0].SelectAttrValue("Algorithm", "")] {
+	dm, mgf := m.SelectElements("DigestMethod"), m.SelectElements("MGF")
+	if len(dm) > 1 || len(dm) == 1 && !oaepDigests[dm[0].SelectAttrValue("Algorithm", "")] {
 		return nil
 	}
-	if mgf := m.SelectElements("MGF"); len(mgf) > 1 || len(mgf) == 1 && !oaepMGFs[mgf[0].SelectAttrValue("Algorithm", "")] {
+	if len(mgf) > 1 || len(mgf) == 1 && !oaepMGFs[mgf[0].SelectAttrValue("Algorithm", "")] {
+		return nil
+	}
+	// Without an MGF, xmlenc unwraps with MGF1-SHA-1 (what both specs
+	// mean) and, if that fails, again with MGF1 of the digest's hash: an
+	// algorithm no spec names, and a second RSA operation per key for a
+	// forged key. So a digest other than SHA-1 needs its MGF stated.
+	if len(mgf) == 0 && len(dm) == 1 && dm[0].SelectAttrValue("Algorithm", "") != nsDSig+"sha1" {
 		return nil
 	}
 	if len(m.SelectElements("OAEPparams")) > 0 {

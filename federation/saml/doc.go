@@ -63,8 +63,9 @@
 // KeyDescriptor. Without a key an encrypted assertion is refused
 // (ErrDecryption, "no decryption key is configured").
 //
-// Accepted: key transport RSA-OAEP (xmlenc#rsa-oaep-mgf1p, Entra's, and
-// xmlenc11#rsa-oaep), content AES-256-CBC (Entra's) or AES-128/256-GCM;
+// Accepted: key transport RSA-OAEP (xmlenc#rsa-oaep-mgf1p with SHA-1,
+// Entra's, and xmlenc11#rsa-oaep; a SHA-2 OAEP digest only with its MGF
+// stated), content AES-256-CBC (Entra's) or AES-128/256-GCM;
 // one EncryptedData with one EncryptedKey. Refused whatever crewjam/saml's
 // xmlenc registry holds: rsa-1_5 (Bleichenbacher), 3DES, other AES sizes.
 // The plaintext gets the scan of a plain response (its root one

@@ -478,3 +478,76 @@ func TestEncryptedNoOracle(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyTransportDigestAndMGF: the OAEP digest and MGF are the ones the
+// document states, or SHA-1 where it states none (the specs' default);
+// a SHA-2 digest without an MGF is refused, for xmlenc would decrypt it a
+// second time with MGF1 of the digest's hash (an algorithm no spec
+// names, and a second RSA operation per key for a forged key).
+func TestKeyTransportDigestAndMGF(t *testing.T) {
+	cur, _, _ := spKeys(t)
+	const (
+		mgf1p   = samltest.AlgRSAOAEPMGF1P
+		oaep11  = samltest.AlgRSAOAEP
+		sha256  = "http://www.w3.org/2001/04/xmlenc#sha256"
+		mgfSHA1 = "http://www.w3.org/2009/xmlenc11#mgf1sha1"
+	)
+	// edit rewrites the EncryptedKey's EncryptionMethod of a response
+	// encrypted with keyTransport: its Algorithm, and its DigestMethod and
+	// MGF ("" removes one, "-" keeps it).
+	edit := func(keyTransport, alg, digest, mgf string) []byte {
+		d := doc(t, encrypted(t, cur, keyTransport, "", nil))
+		m := d.Root().FindElement("./EncryptedAssertion/EncryptedData/KeyInfo/EncryptedKey/EncryptionMethod")
+		m.CreateAttr("Algorithm", alg)
+		for name, value := range map[string]string{"DigestMethod": digest, "MGF": mgf} {
+			if value == "-" {
+				continue
+			}
+			if el := m.SelectElement(name); el != nil {
+				m.RemoveChild(el)
+			}
+			if value != "" {
+				el := m.CreateElement(name)
+				el.CreateAttr("xmlns", nsFor(name))
+				el.CreateAttr("Algorithm", value)
+			}
+		}
+		return bytesOf(t, d)
+	}
+	for _, tc := range []struct {
+		name string
+		xml  []byte
+		want error
+	}{
+		{name: "rsa-oaep-mgf1p, SHA-1 digest (Entra's)", xml: edit("", mgf1p, "-", "-")},
+		{name: "rsa-oaep-mgf1p, no digest (SHA-1)", xml: edit("", mgf1p, "", "-")},
+		{name: "rsa-oaep, no digest, no MGF (SHA-1, MGF1-SHA-1)", xml: edit("", oaep11, "", "")},
+		{name: "rsa-oaep, SHA-1 digest, MGF1-SHA-1 stated", xml: edit("", oaep11, "-", mgfSHA1)},
+		{name: "rsa-oaep, SHA-256 digest, MGF1-SHA-256 stated", xml: edit(oaep11, oaep11, "-", "-")},
+
+		{name: "rsa-oaep-mgf1p naming SHA-256, key wrapped with MGF1-SHA-256", xml: edit(oaep11, mgf1p, sha256, ""), want: saml.ErrDecryption},
+		{name: "rsa-oaep, SHA-256 digest, no MGF, key wrapped with MGF1-SHA-256", xml: edit(oaep11, oaep11, "-", ""), want: saml.ErrDecryption},
+		{name: "rsa-oaep, SHA-256 digest, MGF1-SHA-1 stated, key wrapped with MGF1-SHA-256", xml: edit(oaep11, oaep11, "-", mgfSHA1), want: saml.ErrDecryption},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newValidator(t, decryptWith(cur))
+			a, err := v.Validate(ctx, samltest.Encode(tc.xml), "id-4f2b9c")
+			if tc.want == nil {
+				if err != nil || a.Claims.Subject != amit.UPN {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func nsFor(name string) string {
+	if name == "MGF" {
+		return "http://www.w3.org/2009/xmlenc11#"
+	}
+	return "http://www.w3.org/2000/09/xmldsig#"
+}

@@ -61,7 +61,9 @@
 // and drop the old key once Entra uses the new one. The first key's
 // certificate is published by ServiceProviderMetadata as the encryption
 // KeyDescriptor. Without a key an encrypted assertion is refused
-// (ErrDecryption, "no decryption key is configured").
+// (ErrDecryption, "no decryption key is configured"). Set
+// Options.RequireEncryption too, so that a plain assertion is refused
+// (ErrDecryption) should encryption be turned off at Entra.
 //
 // Accepted: key transport RSA-OAEP (xmlenc#rsa-oaep-mgf1p with SHA-1,
 // Entra's, and xmlenc11#rsa-oaep; a SHA-2 OAEP digest only with its MGF
@@ -110,7 +112,8 @@
 // Every error wraps one sentinel; idbridge.ReasonOf gives its class:
 //
 //	not base64 / XML, DTD, comment, PI, no assertion, EncryptedID    ErrMalformed      malformed
-//	encrypted assertion without a key, or that cannot be opened      ErrDecryption     signature
+//	encrypted assertion: no key, cannot be opened, bad signature     ErrDecryption     signature
+//	plain assertion with Options.RequireEncryption                   ErrDecryption     signature
 //	bigger than MaxResponseBytes, too deep, too many elements        ErrTooLarge       too_large
 //	bad or missing signature, several (encrypted) assertions (XSW)  ErrSignature      signature
 //	SHA-1 signature or digest                                       ErrAlgorithm      algorithm

@@ -551,3 +551,32 @@ func nsFor(name string) string {
 	}
 	return "http://www.w3.org/2000/09/xmldsig#"
 }
+
+// TestRequireEncryption: with Options.RequireEncryption a plain assertion
+// is refused, signed or not, before the library reads it; an encrypted
+// one is accepted; the option needs a key.
+func TestRequireEncryption(t *testing.T) {
+	cur, _, _ := spKeys(t)
+	idp, _ := testIdP(t)
+	require := func(o *saml.Options) { o.RequireEncryption = true }
+	v := newValidator(t, decryptWith(cur), require)
+	if _, err := v.Validate(ctx, samltest.Encode(encrypted(t, cur, "", "", nil)), "id-4f2b9c"); err != nil {
+		t.Fatalf("encrypted: %v", err)
+	}
+	for name, xml := range map[string][]byte{
+		"plain assertion":              idp.Response(amit, request()),
+		"plain assertion, both signed": idp.Response(amit, func() samltest.Request { r := request(); r.SignResponse = true; return r }()),
+	} {
+		_, err := v.Validate(ctx, samltest.Encode(xml), "id-4f2b9c")
+		if !errors.Is(err, saml.ErrDecryption) || !strings.Contains(err.Error(), "RequireEncryption") {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	md, err := saml.ParseMetadata(idp.Metadata())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := saml.NewValidator(md, spEntity, acsURL, require); !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Fatalf("without a key: err = %v", err)
+	}
+}

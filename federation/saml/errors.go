@@ -20,7 +20,8 @@ var (
 	// than Success, or an element the schema requires is missing.
 	ErrMalformed = reason.New(reason.Malformed, "saml: malformed response")
 	// ErrDecryption: an encrypted assertion arrived and no decryption key
-	// is configured, or it could not be opened. Every failure to open one
+	// is configured, or it could not be opened; or a plain one arrived and
+	// Options.RequireEncryption is set. Every failure to open one
 	// (wrong key, bad OAEP or padding, GCM tag, an algorithm not accepted,
 	// a plaintext that is not one well-formed signed assertion, a
 	// signature that does not verify on it or on the response carrying it)

@@ -76,6 +76,12 @@ type Options struct {
 	// an encrypted assertion is refused with ErrDecryption. The list is
 	// copied; no key is ever logged or put in an error.
 	DecryptionKeys []DecryptionKey
+	// RequireEncryption refuses an assertion that is not encrypted, with
+	// ErrDecryption, before the SAML library reads it. Set it with Entra's
+	// token encryption on: if encryption is turned off at the IdP, sign-in
+	// fails closed instead of carrying the claims in clear through the
+	// browser. It needs DecryptionKeys.
+	RequireEncryption bool
 	// Audit receives token.validated and token.rejected events, with the
 	// assertion identified by token_id (a hash of its ID), never its text.
 	Audit slog.Handler

@@ -81,6 +81,9 @@ func NewValidator(md *Metadata, entityID, acsURL string, opts ...func(*Options))
 	if err := checkDecryptionKeys(o.DecryptionKeys); err != nil {
 		return nil, err
 	}
+	if o.RequireEncryption && len(o.DecryptionKeys) == 0 {
+		return nil, badOptions("RequireEncryption without DecryptionKeys")
+	}
 	o.DecryptionKeys = slices.Clone(o.DecryptionKeys)
 	o.setDefaults()
 	v := &Validator{md: md, entityID: entityID, acs: *u, o: o, log: audit.New(o.Audit)}
@@ -163,6 +166,9 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	sh, err := scan(doc)
 	if err != nil {
 		return nil, err
+	}
+	if v.o.RequireEncryption && !sh.encrypted {
+		return nil, fail(ErrDecryption, "the assertion is not encrypted and Options.RequireEncryption is set")
 	}
 	pre := sh
 	if sh.encrypted {

@@ -29,7 +29,8 @@
 // saml.Options.DecryptionKeys (see package saml). /saml/metadata then
 // publishes its certificate as a KeyDescriptor use="encryption", the
 // certificate to upload at Entra (Token encryption), and the ACS opens
-// the encrypted assertion with the same checks as a plain one.
+// the encrypted assertion with the same checks as a plain one. Set
+// saml.Options.RequireEncryption too, to refuse a plain assertion.
 //
 // # Security
 //

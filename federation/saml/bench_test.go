@@ -8,6 +8,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/idbridge/idbridge/federation/saml"
+	"github.com/idbridge/idbridge/federation/saml/samltest"
 )
 
 // entraUser is a typical Entra SAML sign-in: a dozen attributes, 20 groups.
@@ -41,6 +42,21 @@ func BenchmarkValidate(b *testing.B) {
 // opens it again to check it, so two RSA-2048 decryptions.
 func BenchmarkValidateEncrypted(b *testing.B) {
 	cur, _, _ := spKeys(b)
+	benchEncrypted(b, cur, cur)
+}
+
+// BenchmarkValidateEncryptedRollover is BenchmarkValidateEncrypted during
+// a rollover, the assertion encrypted to the previous key (listed second):
+// three RSA decryptions, two of them ours (the library is given only the
+// key that opened it).
+func BenchmarkValidateEncryptedRollover(b *testing.B) {
+	cur, old, _ := spKeys(b)
+	benchEncrypted(b, old, cur, old)
+}
+
+// benchEncrypted validates amit's assertion (in 20 groups) encrypted to
+// to, with keys configured.
+func benchEncrypted(b *testing.B, to *samltest.IdP, keys ...*samltest.IdP) {
 	idp, _ := testIdP(b)
 	u := amit
 	u.Groups = nil
@@ -48,9 +64,9 @@ func BenchmarkValidateEncrypted(b *testing.B) {
 		u.Groups = append(u.Groups, "4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13")
 	}
 	r := request()
-	r.EncryptTo = cur.Cert
+	r.EncryptTo = to.Cert
 	doc := idp.Response(u, r)
-	v := newValidator(b, at(time.Now()), decryptWith(cur), func(o *saml.Options) { o.ReplayCache = noReplay{} })
+	v := newValidator(b, at(time.Now()), decryptWith(keys...), func(o *saml.Options) { o.ReplayCache = noReplay{} })
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := v.ValidateXML(ctx, doc, "id-4f2b9c"); err != nil {

@@ -103,17 +103,18 @@ type sealed struct {
 
 // open decrypts s and scans the plaintext as an assertion in the
 // response's place, the response having elements elements. It returns
-// the plaintext's shape; every failure is errUndecryptable.
-func (v *Validator) open(s *sealed, elements int) (shape, error) {
-	pt := v.decrypt(s)
+// the plaintext's shape and the key that opened it; every failure is
+// errUndecryptable.
+func (v *Validator) open(s *sealed, elements int) (shape, *rsa.PrivateKey, error) {
+	pt, key := v.decrypt(s)
 	if pt == nil {
-		return shape{}, errUndecryptable
+		return shape{}, nil, errUndecryptable
 	}
 	sh, err := scanPlaintext(pt, elements)
 	if err != nil {
-		return shape{}, errUndecryptable
+		return shape{}, nil, errUndecryptable
 	}
-	return sh, nil
+	return sh, key, nil
 }
 
 // seal finds the EncryptedAssertion of doc, a response scan has passed,
@@ -181,10 +182,10 @@ func (s *sealed) withoutAssertion() []byte {
 	return b
 }
 
-// decrypt returns the plaintext of s, or nil. crewjam/saml decrypts the
-// same element again, with the same keys in the same order, when it checks
-// the signatures.
-func (v *Validator) decrypt(s *sealed) []byte {
+// decrypt returns the plaintext of s and the key that opened it, or nil.
+// crewjam/saml decrypts the same element again, with that key only, when
+// it checks the signatures.
+func (v *Validator) decrypt(s *sealed) ([]byte, *rsa.PrivateKey) {
 	// The content is decrypted with the transported key, from a copy
 	// without the EncryptedKey (the block ciphers would unwrap it again).
 	data := s.data.Copy()
@@ -199,10 +200,10 @@ func (v *Validator) decrypt(s *sealed) []byte {
 			continue
 		}
 		if pt, err := xmlenc.Decrypt(cek, data); err == nil {
-			return pt
+			return pt, k.Key
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // only returns el's one child named local, if it is in namespace ns and

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"errors"
 	"net/url"
@@ -115,8 +116,8 @@ func (v *Validator) serviceProvider() *crewjam.ServiceProvider {
 		RejectSHA1Signatures:    true,
 		RejectUnknownConditions: true,
 	}
-	// The library decrypts the assertion again, with the same keys in the
-	// same order, after validate has opened and scanned it.
+	// The library decrypts the assertion again after validate has opened
+	// and scanned it, with the key that opened it (see parse).
 	for i, k := range v.o.DecryptionKeys {
 		if i == 0 {
 			sp.EncryptionKey, sp.EncryptionCertificate = k.Key, k.Certificate
@@ -183,12 +184,13 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
 		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
 	}
+	var key *rsa.PrivateKey // the one that opens the assertion, if encrypted
 	if sh.encrypted {
-		if err := v.openFirst(ctx, doc, &sh, requestIDs); err != nil {
+		if key, err = v.openFirst(ctx, doc, &sh, requestIDs); err != nil {
 			return nil, err
 		}
 	}
-	a, err := v.parse(ctx, doc, requestIDs)
+	a, err := v.parse(ctx, doc, requestIDs, key)
 	if err != nil {
 		if sh.encrypted && !authenticated(err) {
 			// Failed before a signature authenticated the plaintext (or,
@@ -221,33 +223,45 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 // unsigned response's own checks (Destination, InResponseTo, Issuer,
 // Status, IssueInstant) are made first, on the response without the
 // assertion: their answer must not depend on whether the ciphertext opens.
-func (v *Validator) openFirst(ctx context.Context, doc []byte, sh *shape, requestIDs []string) error {
+// It returns the key that opens the assertion.
+func (v *Validator) openFirst(ctx context.Context, doc []byte, sh *shape, requestIDs []string) (*rsa.PrivateKey, error) {
 	s := seal(doc) // no key is used: nothing here depends on the plaintext
 	if s == nil {
-		return errUndecryptable
+		return nil, errUndecryptable
 	}
 	if !sh.responseSigned {
-		if _, err := v.parse(ctx, s.withoutAssertion(), requestIDs); err != nil && ofResponse(err) {
-			return classify(err)
+		if _, err := v.parse(ctx, s.withoutAssertion(), requestIDs, nil); err != nil && ofResponse(err) {
+			return nil, classify(err)
 		}
 	}
-	pt, err := v.open(s, sh.elements)
+	pt, key, err := v.open(s, sh.elements)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sh.assertionSigned = pt.assertionSigned
 	if v.checkSigned(*sh) != nil {
-		return errUndecryptable
+		return nil, errUndecryptable
 	}
-	return nil
+	return key, nil
 }
 
 // parse has the library validate doc, again once the metadata is fetched
 // if the signing key is unknown (perhaps a rollover it now announces).
-func (v *Validator) parse(ctx context.Context, doc []byte, requestIDs []string) (*crewjam.Assertion, error) {
-	a, err := v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
+// With key, the library decrypts with that key only: the one that opened
+// the plaintext scanned, and one RSA operation.
+func (v *Validator) parse(ctx context.Context, doc []byte, requestIDs []string, key *rsa.PrivateKey) (*crewjam.Assertion, error) {
+	sp := func() *crewjam.ServiceProvider {
+		sp := v.serviceProvider()
+		if key == nil {
+			return sp
+		}
+		c := *sp
+		c.EncryptionKey, c.DecryptionKeys = key, nil
+		return &c
+	}
+	a, err := sp().ParseXMLResponse(doc, requestIDs, v.acs)
 	if err != nil && errors.Is(err, crewjam.ErrUntrustedCertificate) && v.md.unknownCert(ctx) {
-		a, err = v.serviceProvider().ParseXMLResponse(doc, requestIDs, v.acs)
+		a, err = sp().ParseXMLResponse(doc, requestIDs, v.acs)
 	}
 	return a, err
 }

@@ -111,6 +111,7 @@ func undeclared(d *rbac.Declared, r *Requirement) error {
 type reloadGuard struct {
 	v      Validator
 	locked func(fn func()) // runs fn under the policy's reload lock
+	drop   func()          // unregisters the check at once, for a New that fails
 
 	mu   sync.Mutex
 	reqs map[string]Requirement // by kind and names
@@ -138,9 +139,19 @@ func (g *Guard) watchReloads(v Validator) error {
 			}
 			return nil
 		})
-		runtime.AddCleanup(g, func(remove func()) { remove() }, remove)
+		cleanup := runtime.AddCleanup(g, func(remove func()) { remove() }, remove)
+		g.reload.drop = func() { cleanup.Stop(); remove() }
 	})
 	return err
+}
+
+// unwatch unregisters the reload check of a guard that New does not
+// return: a guard nobody can use must not veto reloads while it waits to
+// be collected.
+func (g *Guard) unwatch() {
+	if g.reload != nil {
+		g.reload.drop()
+	}
 }
 
 // checkRoute checks reqs against the current policy and, if they pass,

@@ -185,6 +185,7 @@ func New(v Validator, optFns ...func(*Options)) (*Guard, error) {
 	}
 	g.defRoute = g.compile(g.defaults)
 	if len(g.defaults) > 0 && g.defRoute.err != nil {
+		g.unwatch()
 		return nil, invalidOptions("Default: %v", g.defRoute.err)
 	}
 	return g, nil

@@ -225,3 +225,27 @@ func declares(p *rbac.Policy, perm string) bool {
 	}
 	return false
 }
+
+// TestFailedNewDoesNotVeto: a New that fails after it has checked the
+// validator's issuers against the policy (here on a Default route naming
+// an undeclared permission) returns no guard, so nothing may veto a later
+// reload on its behalf, collected or not.
+func TestFailedNewDoesNotVeto(t *testing.T) {
+	e := newEnv(t)
+	p, _ := reloadPolicy(t, e, nil)
+	checks, _ := reloadcheck.Of(p)
+	g, err := middleware.New(e.V, func(o *middleware.Options) {
+		o.Policy = p
+		o.Default = []middleware.Requirement{middleware.Require("loan:nope")}
+	})
+	if err == nil || g != nil {
+		t.Fatalf("New = %v, %v; want an error for the undeclared Default", g, err)
+	}
+	if n := checks.Len(); n != 0 {
+		t.Fatalf("%d checks registered by a New that failed, want 0", n)
+	}
+	other := []byte(strings.Replace(fmt.Sprintf(guardtest.PolicyYAML, e.IdP.Issuer()), e.IdP.Issuer(), "https://other.example.com", 1))
+	if err := p.Update(context.Background(), other); err != nil {
+		t.Fatalf("Update after a New that failed: %v", err)
+	}
+}

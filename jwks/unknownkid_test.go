@@ -573,3 +573,48 @@ func inBubble(t *testing.T, fn func(t *testing.T, m *memIdP)) {
 	m := newMemIdP(t)
 	synctest.Test(t, func(t *testing.T) { fn(t, m) })
 }
+
+// TestUnknownKIDAttackPatterns: an hour of forged kids sent in the
+// patterns that play the kid table against the fetch limits (two kids in
+// turn, each kid twice, a pool larger than the table sent over and over,
+// one persistent kid amid a pool) never costs more than the documented
+// bound for repeated kids (one fetch per 4 s) plus the hourly budget of
+// kids seen once, nor two fetches within UnknownKIDInterval.
+func TestUnknownKIDAttackPatterns(t *testing.T) {
+	tests := []struct {
+		name string
+		kid  func(i int) string
+	}{
+		{"two kids in turn", func(i int) string { return fmt.Sprint("k", i%2) }},
+		{"each kid twice", func(i int) string { return fmt.Sprint("k", i/2) }},
+		{"pool of 3000 over and over", func(i int) string { return fmt.Sprint("k", i%3000) }},
+		{"pool of 100 over and over", func(i int) string { return fmt.Sprint("k", i%100) }},
+		{"one kid amid a pool of 5000", func(i int) string {
+			if i%2 == 0 {
+				return "key-3"
+			}
+			return fmt.Sprint("k", (i/2)%5000)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inBubble(t, func(t *testing.T, m *memIdP) {
+				ks := m.keySet(t)
+				defer ks.Close()
+				end := time.Now().Add(time.Hour)
+				for i := 0; time.Now().Before(end); i++ {
+					if _, err := ks.Key(context.Background(), tt.kid(i), ""); !errors.Is(err, jwks.ErrUnknownKey) {
+						t.Fatalf("forged kid: %v", err)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+				misses := m.missTimes()
+				checkApart(t, misses)
+				if most := int(time.Hour/(4*time.Second)) + 60; len(misses) > most {
+					t.Errorf("an hour cost %d fetches, want <= %d", len(misses), most)
+				}
+				t.Logf("an hour: %d fetches", len(misses))
+			})
+		})
+	}
+}

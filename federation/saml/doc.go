@@ -72,18 +72,22 @@
 // xmlenc registry holds: rsa-1_5 (Bleichenbacher), 3DES, other AES sizes.
 // The plaintext gets the scan of a plain response (its root one
 // saml:Assertion, nothing before it) and the same Options.Signed rules
-// (a response signature covers the EncryptedAssertion). Every failure
-// from decryption until a signature authenticates the plaintext (or the
-// ciphertext) is one error, ErrDecryption with one message, so no padding
-// or format oracle answers an attacker: an unsigned response's own checks
-// (Destination, InResponseTo, Issuer, Status) are made before decrypting,
-// and a bad signature on an encrypted assertion is ErrDecryption; with CBC
-// the ciphertext is authenticated only by the signature inside it, so
-// prefer AES-GCM where the IdP offers it. The library decrypts the
-// assertion again, with the key that opened it, to check its signature:
-// an encrypted sign-in costs two RSA decryptions (about 2.5 ms more than
-// a plain one), plus one for each key listed before that one. A forged
-// one costs at most one per key.
+// (a response signature covers the EncryptedAssertion). A signed
+// response is checked (signature, then its own fields) before anything is
+// decrypted. An unsigned one (Entra's default) has its own checks
+// (Destination, InResponseTo, Issuer, Status) made first, then the
+// assertion is decrypted and scanned before the library reads it; every
+// failure from there until its signature authenticates the plaintext,
+// that signature included, is one error, ErrDecryption with one message,
+// so no padding or format oracle answers an attacker. With CBC in an
+// unsigned response the ciphertext is authenticated only by the
+// signature inside it, and a forged one costs an RSA decryption per key:
+// a bank should have Entra sign the response and the assertion, and set
+// Signed to SignedBoth (and RequireEncryption), or prefer AES-GCM where
+// the IdP offers it. Once decrypted with the key that opened it, the
+// library decrypts it again to check its signature: an encrypted sign-in
+// costs two RSA decryptions (about 2.5 ms more than a plain one), plus
+// one for each key listed before that one.
 //
 // # Claims
 //

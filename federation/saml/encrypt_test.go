@@ -580,3 +580,21 @@ func TestRequireEncryption(t *testing.T) {
 		t.Fatalf("without a key: err = %v", err)
 	}
 }
+
+// TestSignedResponseCheckedBeforeDecrypting: a signed response is checked
+// (its signature, then its own fields) before its assertion is
+// decrypted, so the signature authenticates the ciphertext first: a
+// response answering another request is refused for that even when the
+// SP holds no key to its assertion, and a forged one costs no RSA
+// decryption.
+func TestSignedResponseCheckedBeforeDecrypting(t *testing.T) {
+	cur, _, other := spKeys(t)
+	both := func(o *saml.Options) { o.Signed = saml.SignedBoth }
+	v := newValidator(t, decryptWith(cur), both)
+	for name, to := range map[string]*samltest.IdP{"opens": cur, "encrypted to another key": other} {
+		xml := encrypted(t, to, "", "", func(r *samltest.Request) { r.SignResponse = true })
+		if _, err := v.Validate(ctx, samltest.Encode(xml), "id-other"); !errors.Is(err, saml.ErrInResponseTo) {
+			t.Errorf("%s, answering another request: err = %v", name, err)
+		}
+	}
+}

@@ -184,10 +184,18 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
 		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
 	}
-	var key *rsa.PrivateKey // the one that opens the assertion, if encrypted
+	var (
+		enc *sealed
+		key *rsa.PrivateKey // the one that opens the assertion
+	)
 	if sh.encrypted {
-		if key, err = v.openFirst(ctx, doc, &sh, requestIDs); err != nil {
-			return nil, err
+		if enc = seal(doc); enc == nil { // no key is used here
+			return nil, errUndecryptable
+		}
+		if !sh.responseSigned {
+			if key, err = v.openUnsigned(ctx, enc, &sh, requestIDs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	a, err := v.parse(ctx, doc, requestIDs, key)
@@ -200,6 +208,13 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 			return nil, errUndecryptable
 		}
 		return nil, classify(err)
+	}
+	if sh.encrypted && sh.responseSigned {
+		// The library checked the response's signature, which covers the
+		// ciphertext, before it decrypted: the plaintext is scanned now.
+		if _, err := v.openScan(enc, &sh); err != nil {
+			return nil, err
+		}
 	}
 	if err := v.checkTimes(a); err != nil {
 		return nil, err
@@ -217,23 +232,24 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 	return out, nil
 }
 
-// openFirst opens the encrypted assertion of doc, whose shape is sh, and
-// scans its plaintext before the library reads it, setting
-// sh.assertionSigned. Every failure is errUndecryptable, except that an
-// unsigned response's own checks (Destination, InResponseTo, Issuer,
-// Status, IssueInstant) are made first, on the response without the
-// assertion: their answer must not depend on whether the ciphertext opens.
-// It returns the key that opens the assertion.
-func (v *Validator) openFirst(ctx context.Context, doc []byte, sh *shape, requestIDs []string) (*rsa.PrivateKey, error) {
-	s := seal(doc) // no key is used: nothing here depends on the plaintext
-	if s == nil {
-		return nil, errUndecryptable
+// openUnsigned opens the encrypted assertion s of an unsigned response,
+// whose shape is sh, and scans its plaintext before the library reads it.
+// Nothing authenticates such a response before its assertion is opened,
+// so its own checks (Destination, InResponseTo, Issuer, Status,
+// IssueInstant) are made first, by the library on the response without
+// the assertion: their answer must not depend on whether the ciphertext
+// opens. It returns the key that opens the assertion.
+func (v *Validator) openUnsigned(ctx context.Context, s *sealed, sh *shape, requestIDs []string) (*rsa.PrivateKey, error) {
+	if _, err := v.parse(ctx, s.withoutAssertion(), requestIDs, nil); err != nil && ofResponse(err) {
+		return nil, classify(err)
 	}
-	if !sh.responseSigned {
-		if _, err := v.parse(ctx, s.withoutAssertion(), requestIDs, nil); err != nil && ofResponse(err) {
-			return nil, classify(err)
-		}
-	}
+	return v.openScan(s, sh)
+}
+
+// openScan opens s, scans the plaintext and applies Options.Signed to it,
+// setting sh.assertionSigned. It returns the key that opens it; every
+// failure is errUndecryptable.
+func (v *Validator) openScan(s *sealed, sh *shape) (*rsa.PrivateKey, error) {
 	pt, key, err := v.open(s, sh.elements)
 	if err != nil {
 		return nil, err

@@ -47,7 +47,8 @@ const (
 //     not publish is known absent: it costs a hash. It stays absent for
 //     as long as it had been missing when that fetch started, at least
 //     repeatedKIDInterval and at most maxAbsent; then it is a repeated kid
-//     not yet looked up again. So a kid that keeps coming and is never
+//     again, until the next good fetch opens a new window (the entry is
+//     kept until its slot is reused). So a kid that keeps coming and is never
 //     published is looked up after 4 s, 8 s, 16 s, then every 30 s (one
 //     forged kid, or an old kid after an emergency rotation), and a key
 //     published after a fetch missed it is refused for at most maxAbsent
@@ -90,9 +91,9 @@ func newKidPolicy(floor time.Duration, perHour int) kidPolicy {
 func (p *kidPolicy) hash(kid string) uint64 { return maphash.String(p.seed, kid) }
 
 // observe records a sighting of the kid with hash h. It reports absent when
-// a fetch that succeeded after the kid's first sighting (or after its last
-// absence ended) did not publish it, within the absence window, and
-// otherwise whether it was seen before; e is the kid's entry.
+// a fetch that succeeded after the kid's first sighting did not publish
+// it, within the absence window of the last good fetch, and otherwise
+// whether it was seen before; e is the kid's entry.
 func (p *kidPolicy) observe(h uint64, now time.Time) (e *kidEntry, absent, repeated bool) {
 	if p.kids == nil {
 		p.kids = new([kidSlots]kidEntry)
@@ -101,15 +102,16 @@ func (p *kidPolicy) observe(h uint64, now time.Time) (e *kidEntry, absent, repea
 	t := now.UnixNano()
 	if e.first != 0 && e.h == h {
 		if p.lastGood > e.seq {
-			// A fetch missed it. Within the absence window it is
-			// refused; after, the miss is old news and only fetches
-			// started from now on say whether it is published. The
+			// A fetch missed it. Within the absence window of the
+			// last good fetch it is refused; after, it is a repeated
+			// kid, and the next good fetch opens a new window. The
 			// entry is kept whatever its age, so that the window
-			// keeps growing for a kid that keeps coming.
+			// keeps growing for a kid that keeps coming (and a
+			// token arriving while that fetch is in flight does not
+			// make it a new kid).
 			if d := t - p.lastGoodAt; d >= 0 && d < p.absentFor(e) {
 				return e, true, true
 			}
-			e.seq = p.started
 			return e, false, true
 		}
 		if t-e.first < int64(kidMemory) {

@@ -28,6 +28,7 @@ type memIdP struct {
 	fetches []time.Time
 	misses  []time.Time // fetches caused by unknown kids (sent with no-cache)
 	held    []byte      // JWKS served instead of the server's while not nil
+	latency time.Duration
 }
 
 // hold keeps serving the current JWKS until publish, so that keys added
@@ -55,8 +56,9 @@ func (m *memIdP) client() *http.Client {
 		if r.Header.Get("Cache-Control") == "no-cache" {
 			m.misses = append(m.misses, time.Now())
 		}
-		body := m.held
+		body, latency := m.held, m.latency
 		m.mu.Unlock()
+		time.Sleep(latency)
 		if body == nil {
 			body = m.JWKS()
 		}
@@ -525,26 +527,45 @@ func TestKidPublishedByBackgroundRefresh(t *testing.T) {
 // still hold: one fetch per 4 s for it, 60 an hour for the random ones,
 // never two within 1 s.
 func TestUnknownKIDOneForgedKid(t *testing.T) {
-	for _, random := range []bool{false, true} {
-		t.Run(fmt.Sprint("random kids too: ", random), func(t *testing.T) {
+	tests := []struct {
+		name    string
+		random  bool          // random kids between the forged kid's tokens
+		senders int           // goroutines sending the forged kid
+		latency time.Duration // of a JWKS fetch
+	}{
+		{"alone", false, 1, 0},
+		// Tokens arrive while the kid's fetch is in flight.
+		{"from 4 senders, fetches take 300 ms", false, 4, 300 * time.Millisecond},
+		{"amid random kids", true, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			inBubble(t, func(t *testing.T, m *memIdP) {
+				m.latency = tt.latency
 				ks := m.keySet(t)
 				defer ks.Close()
 				end := time.Now().Add(time.Hour)
-				for i := 0; time.Now().Before(end); i++ {
-					kid := "key-3"
-					if random && i%2 == 1 {
-						kid = fmt.Sprint("random-", i)
-					}
-					if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
-						t.Fatalf("forged kid: %v", err)
-					}
-					time.Sleep(10 * time.Millisecond)
+				var wg sync.WaitGroup
+				for range tt.senders {
+					wg.Go(func() {
+						for i := 0; time.Now().Before(end); i++ {
+							kid := "key-3"
+							if tt.random && i%2 == 1 {
+								kid = fmt.Sprint("random-", i)
+							}
+							if _, err := ks.Key(context.Background(), kid, ""); !errors.Is(err, jwks.ErrUnknownKey) {
+								t.Errorf("forged kid: %v", err)
+								return
+							}
+							time.Sleep(10 * time.Millisecond)
+						}
+					})
 				}
+				wg.Wait()
 				misses := m.missTimes()
 				checkApart(t, misses)
 				most := 5 + int(time.Hour/maxAbsent) + 2 // +2: a background refresh, timed at random
-				if random {
+				if tt.random {
 					most = int(time.Hour/(4*time.Second)) + 60
 				}
 				if len(misses) > most {

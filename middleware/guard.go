@@ -142,10 +142,11 @@ type Guard struct {
 }
 
 // New builds a Guard around v. It refuses options that cannot work, so a
-// misconfigured service fails at start: a nil validator, a realm or
-// authorization URI that cannot be quoted, step-up claims that are not a
-// JSON object, default requirements that cannot be evaluated or that name
-// a permission, role or scope the policy does not declare, and a
+// misconfigured service fails at start: a nil validator, a nil
+// *rbac.Policy, a realm or authorization URI that cannot be quoted,
+// step-up claims that are not a JSON object, default requirements that
+// cannot be evaluated or that name a permission, role or scope the policy
+// does not declare, and a
 // validator that trusts an issuer the policy has no issuer for (checked
 // when the validator lists its issuers and the policy answers which it
 // trusts, as *jwks.Validator and *rbac.Policy do), whose tokens would all
@@ -196,8 +197,12 @@ func invalidOptions(format string, args ...any) error {
 	return fmt.Errorf("middleware: %w: "+format, append([]any{idbridge.ErrInvalidOptions}, args...)...)
 }
 
-// check refuses the options that cannot be quoted or parsed.
+// check refuses a nil *rbac.Policy and the options that cannot be quoted
+// or parsed.
 func (o *Options) check() error {
+	if p, ok := o.Policy.(*rbac.Policy); ok && p == nil {
+		return invalidOptions("Policy is a nil *rbac.Policy")
+	}
 	if !quotable(o.Realm) {
 		return invalidOptions("Realm must be printable ASCII without quotes or backslashes")
 	}

@@ -249,3 +249,20 @@ func TestFailedNewDoesNotVeto(t *testing.T) {
 		t.Fatalf("Update after a New that failed: %v", err)
 	}
 }
+
+// TestNewRefusesNilPolicy: a nil *rbac.Policy in Options.Policy is refused
+// with ErrInvalidOptions, not a nil dereference while New checks the
+// validator's issuers against it.
+func TestNewRefusesNilPolicy(t *testing.T) {
+	e := newEnv(t)
+	var p *rbac.Policy
+	var err error
+	if msg := catchPanic(func() {
+		_, err = middleware.New(e.V, func(o *middleware.Options) { o.Policy = p })
+	}); msg != "" {
+		t.Fatalf("New panicked: %s", msg)
+	}
+	if !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Fatalf("New = %v, want ErrInvalidOptions", err)
+	}
+}

@@ -102,3 +102,9 @@ func (c *core) Now() time.Time { return c.now() }
 // Err and Skip make a route a guardcore.Route.
 func (rt *route) Err() error { return rt.err }
 func (rt *route) Skip() bool { return rt.skip }
+
+// Stale reports a route that failed on an undeclared name when its policy
+// has been reloaded since (a later version may declare it).
+func (rt *route) Stale() bool {
+	return rt.policy != nil && rt.policy.Version() != rt.failedOn
+}

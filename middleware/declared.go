@@ -156,8 +156,10 @@ func (g *Guard) unwatch() {
 
 // checkRoute checks reqs against the current policy and, if they pass,
 // remembers them for the checks of later reloads. Both happen under the
-// policy's reload lock, so no reload can slip in between.
-func (g *Guard) checkRoute(reqs []Requirement) (err error) {
+// policy's reload lock, so no reload can slip in between. When they fail
+// on a reloadable policy, *version is set to the policy's version they
+// failed against.
+func (g *Guard) checkRoute(reqs []Requirement, version *string) (err error) {
 	pd, ok := g.policy.(declarer)
 	if !ok {
 		return nil
@@ -168,6 +170,8 @@ func (g *Guard) checkRoute(reqs []Requirement) (err error) {
 	g.reload.locked(func() {
 		if err = checkDeclared(pd, reqs); err == nil {
 			g.reload.add(reqs)
+		} else if rp, ok := g.policy.(*rbac.Policy); ok {
+			*version = rp.Version()
 		}
 	})
 	return err

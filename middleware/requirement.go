@@ -9,6 +9,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
+	"github.com/idbridge/idbridge/rbac"
 )
 
 type reqKind uint8
@@ -133,8 +134,12 @@ type route struct {
 	// undeclared: err is a name the policy does not declare, which
 	// Handler refuses outright
 	undeclared bool
-	label      string   // for the permission field of audit events
-	scopes     []string // for the scope parameter of a challenge
+	// failedOn: the reloadable policy, and its version, that undeclared
+	// was found against; see Stale
+	failedOn string
+	policy   *rbac.Policy
+	label    string   // for the permission field of audit events
+	scopes   []string // for the scope parameter of a challenge
 }
 
 // compile checks a requirement list against the guard's configuration. An
@@ -166,8 +171,11 @@ func (g *Guard) compile(reqs []Requirement) *route {
 		rt.skip, rt.err = false, fmt.Errorf("%w: SkipAuth combined with other requirements", ErrMisconfigured)
 	}
 	if rt.err == nil {
-		if err := g.checkRoute(reqs); err != nil {
+		if err := g.checkRoute(reqs, &rt.failedOn); err != nil {
 			rt.err, rt.undeclared = err, true
+			if rt.failedOn != "" {
+				rt.policy = g.policy.(*rbac.Policy)
+			}
 		}
 	}
 	rt.label = strings.Join(labels, ",")

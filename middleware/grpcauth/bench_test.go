@@ -21,14 +21,24 @@ func BenchmarkUnaryServerInterceptor(b *testing.B) {
 	icpt := s.UnaryServerInterceptor()
 	tok := e.Mint(map[string]any{"groups": []string{groupRM}})
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+tok))
-	info := &grpc.UnaryServerInfo{FullMethod: "/test.Echo/Echo"}
-	handler := func(context.Context, any) (any, error) { return nil, nil }
-	if _, err := icpt(ctx, nil, info, handler); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		_, _ = icpt(ctx, nil, info, handler)
+	for _, bc := range []struct {
+		name string
+		info *grpc.UnaryServerInfo
+	}{
+		{"Methods", &grpc.UnaryServerInfo{FullMethod: "/test.Echo/Echo"}},
+		// The service's own requirements, compiled at the first call.
+		{"MethodRequirements", &grpc.UnaryServerInfo{Server: viewerService{}, FullMethod: "/a.B/Own"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			handler := func(context.Context, any) (any, error) { return nil, nil }
+			if _, err := icpt(ctx, nil, bc.info, handler); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = icpt(ctx, nil, bc.info, handler)
+			}
+		})
 	}
 }
 

@@ -16,7 +16,9 @@
 // checked against the policy at start (a service's own ones at its first
 // call, or at start with [Server.CheckService]) and, like the guard's
 // routes, at every later rbac.Policy.Reload or Update, which is refused if
-// it would no longer declare them.
+// it would no longer declare them. A service's own requirement that the
+// policy does not declare at its first call fails its calls until a
+// reload declares it; then the method works.
 //
 //	g, _ := middleware.New(validator, func(o *middleware.Options) { o.Policy = policy })
 //	srv, err := grpcauth.NewServer(g, func(o *grpcauth.ServerOptions) {

@@ -75,3 +75,38 @@ func (viewerService) AuthRequirements(method string) ([]middleware.Requirement, 
 	}
 	return nil, false
 }
+
+// TestMethodFixedByReload: a service's own requirement that the policy
+// does not declare at the method's first call fails that call (the
+// misconfiguration answers, no caller is let through), and once a reload
+// declares it the method works: the failed compilation is not kept for
+// good.
+func TestMethodFixedByReload(t *testing.T) {
+	e := newEnv(t)
+	full := fmt.Sprintf(guardtest.PolicyYAML, e.IdP.Issuer())
+	p, err := rbac.ParsePolicy([]byte(strings.ReplaceAll(full, "LoanViewer", "LoanReader")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, e.Guard(t, func(o *middleware.Options) { o.Policy = p }))
+	call := func() error {
+		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("authorization", "Bearer "+e.Mint(map[string]any{"groups": []string{groupRM}})))
+		_, err := s.UnaryServerInterceptor()(ctx, nil, &grpc.UnaryServerInfo{Server: viewerService{}, FullMethod: "/a.B/Own"},
+			func(context.Context, any) (any, error) { return nil, nil })
+		return err
+	}
+	if err := call(); err == nil {
+		t.Fatal("call with the role undeclared succeeded")
+	}
+	if err := p.Update(context.Background(), []byte(full)); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(); err != nil {
+		t.Fatalf("call after the reload that declares the role: %v", err)
+	}
+	// And from now on the requirement is checked at reloads.
+	if err := p.Update(context.Background(), []byte(strings.ReplaceAll(full, "LoanViewer", "LoanReader"))); !errors.Is(err, middleware.ErrMisconfigured) {
+		t.Fatalf("Update dropping the role = %v, want ErrMisconfigured", err)
+	}
+	runtime.KeepAlive(s) // a collected server (and guard) vetoes nothing
+}

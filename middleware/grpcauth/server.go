@@ -233,12 +233,24 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 // method, the service wildcard, the defaults.
 func (s *Server) route(srv any, fullMethod string) guardcore.Route {
 	if o, ok := srv.(MethodRequirements); ok {
-		if rt, ok := s.overrides.Load(fullMethod); ok {
-			return rt.(guardcore.Route)
+		old, cached := s.overrides.Load(fullMethod)
+		if cached && !old.(guardcore.Route).Stale() {
+			return old.(guardcore.Route)
 		}
-		if reqs, ok := o.AuthRequirements(fullMethod); ok {
+		reqs, ok := o.AuthRequirements(fullMethod)
+		switch {
+		case ok && cached:
+			// It failed on a name the policy did not declare, and the
+			// policy has been reloaded since: compile it again, once
+			// per reload.
+			rt := s.core.Route(reqs)
+			s.overrides.CompareAndSwap(fullMethod, old, rt)
+			return rt
+		case ok:
 			rt, _ := s.overrides.LoadOrStore(fullMethod, s.core.Route(reqs))
 			return rt.(guardcore.Route)
+		case cached:
+			return old.(guardcore.Route)
 		}
 	}
 	if rt := s.methods[fullMethod]; rt != nil {

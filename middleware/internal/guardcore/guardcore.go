@@ -18,6 +18,9 @@ type Route interface {
 	Err() error
 	// Skip reports a SkipAuth route: no token is read.
 	Skip() bool
+	// Stale reports a route that failed on a name its policy did not
+	// declare, when the policy has been reloaded since: compile it again.
+	Stale() bool
 }
 
 // Guard is the part of a *middleware.Guard that grpcauth uses. Errors it

@@ -639,3 +639,59 @@ func TestUnknownKIDAttackPatterns(t *testing.T) {
 		})
 	}
 }
+
+// TestKidAmidHugeFlood: a real kid that makes up less than 1/2048 of the
+// unknown kids (here one token every 5 s amid 2,000 distinct forged kids
+// a second) is evicted from the kid table between its tokens, so it is
+// never a repeated kid; it is picked up by the next refresh the forged
+// kids cause, at most the 2-minute back-off after publication, as the
+// package documentation says (not the 34 s of a kid that is remembered).
+func TestKidAmidHugeFlood(t *testing.T) {
+	inBubble(t, func(t *testing.T, m *memIdP) {
+		ks := m.keySet(t)
+		defer ks.Close()
+		m.hold()
+		kid := m.Rotate(false)
+		done := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+				for j := range 20 {
+					if _, err := ks.Key(context.Background(), fmt.Sprint("random-", i, "-", j), ""); !errors.Is(err, jwks.ErrUnknownKey) {
+						t.Errorf("random forged kid: %v", err)
+						return
+					}
+				}
+			}
+		})
+		start := time.Now()
+		var published time.Time
+		for {
+			if published.IsZero() && time.Since(start) >= 5*time.Minute { // the back-off is at its cap
+				m.publish()
+				published = time.Now()
+			}
+			_, err := ks.Key(context.Background(), kid, "")
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, jwks.ErrUnknownKey) {
+				t.Fatalf("kid not yet published: %v", err)
+			}
+			time.Sleep(5 * time.Second)
+		}
+		refused := time.Since(published)
+		close(done)
+		wg.Wait()
+		checkApart(t, m.missTimes())
+		if bound := 2*time.Minute + 6*time.Second; refused > bound { // + a token interval and a wait
+			t.Errorf("published key refused for %v amid the flood, want <= %v", refused, bound)
+		}
+		t.Logf("refused %v after publication, %d fetches", refused, len(m.missTimes()))
+	})
+}

@@ -48,11 +48,7 @@ type AuthCode struct {
 // redirectURL. "openid" is added to scopes if missing; add
 // "offline_access" to get a refresh token.
 func NewAuthCode(c Client, authURL, redirectURL string, v IDTokenValidator, scopes []string, optFns ...func(*Options)) (*AuthCode, error) {
-	o, err := resolve(optFns)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRequester(c, o)
+	o, r, err := resolveClient(c, optFns)
 	if err != nil {
 		return nil, err
 	}

@@ -31,11 +31,7 @@ type Device struct {
 // NewDevice returns the flow for client c (usually a public client) with
 // the IdP's device authorization endpoint.
 func NewDevice(c Client, deviceAuthURL string, scopes []string, optFns ...func(*Options)) (*Device, error) {
-	o, err := resolve(optFns)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRequester(c, o)
+	o, r, err := resolveClient(c, optFns)
 	if err != nil {
 		return nil, err
 	}

@@ -79,11 +79,7 @@ func NewTokenExchange(c Client, optFns ...func(*ExchangeOptions)) (*Exchange, er
 }
 
 func newExchange(c Client, obo bool, optFns []func(*ExchangeOptions)) (*Exchange, error) {
-	o, err := resolve(optFns)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRequester(c, o)
+	o, r, err := resolveClient(c, optFns)
 	if err != nil {
 		return nil, err
 	}

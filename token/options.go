@@ -259,6 +259,21 @@ func resolve[O any, P interface {
 	return c, c.finish()
 }
 
+// resolveClient is resolve for the flows that talk to the token endpoint
+// as client c: it also checks c against the options and builds the
+// requester.
+func resolveClient[O any, P interface {
+	*O
+	applier
+}](c Client, optFns []func(*O)) (*config, *requester, error) {
+	o, err := resolve[O, P](optFns)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := newRequester(c, o)
+	return o, r, err
+}
+
 // finish defaults, clamps and validates c.
 func (c *config) finish() error {
 	if c.Params != nil {

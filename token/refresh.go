@@ -129,11 +129,7 @@ type Refresh struct {
 // store (nil means a new [MemoryStore]). scopes may be nil to keep the
 // originally granted ones.
 func NewRefresh(c Client, store RefreshStore, key string, scopes []string, optFns ...func(*RefreshOptions)) (*Refresh, error) {
-	o, err := resolve(optFns)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newRequester(c, o)
+	o, r, err := resolveClient(c, optFns)
 	if err != nil {
 		return nil, err
 	}

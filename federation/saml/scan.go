@@ -141,35 +141,51 @@ func (sc *scanner) start(t xml.StartElement) error {
 	if sc.sh.elements > maxElements {
 		return fail(ErrTooLarge, "more than %d elements", maxElements)
 	}
-	ns := t.Name.Space // resolved by Token
-	if sc.depth == sc.base+1 {
-		sc.roots++
-		if sc.base == 0 && (t.Name.Local != "Response" || ns != nsProtocol) {
-			return fail(ErrMalformed, "root element is not a samlp:Response")
-		}
-		if sc.base == 1 && (t.Name.Local != "Assertion" || ns != nsAssertion) {
-			return fail(ErrMalformed, "the plaintext is not a saml:Assertion")
-		}
+	if err := sc.root(t.Name); err != nil {
+		return err
 	}
+	ns := t.Name.Space // resolved by Token
 	if sc.encDepth < 0 && (ns == nsXEnc || ns == nsXEnc11 || strings.HasPrefix(t.Name.Local, "Encrypted")) &&
 		(t.Name.Local != "EncryptedAssertion" || ns != nsAssertion) {
 		return fail(ErrMalformed, "encrypted elements other than an EncryptedAssertion are not accepted")
 	}
+	return sc.mark(t.Name)
+}
+
+// root checks the document element: a samlp:Response, or a saml:Assertion
+// when the scanner reads a decrypted plaintext.
+func (sc *scanner) root(n xml.Name) error {
+	if sc.depth != sc.base+1 {
+		return nil
+	}
+	sc.roots++
+	if sc.base == 0 && (n.Local != "Response" || n.Space != nsProtocol) {
+		return fail(ErrMalformed, "root element is not a samlp:Response")
+	}
+	if sc.base == 1 && (n.Local != "Assertion" || n.Space != nsAssertion) {
+		return fail(ErrMalformed, "the plaintext is not a saml:Assertion")
+	}
+	return nil
+}
+
+// mark records the assertions and signatures the element is, refusing an
+// assertion that is not a child of the Response.
+func (sc *scanner) mark(n xml.Name) error {
 	switch {
-	case t.Name.Local == "Assertion" && ns == nsAssertion:
+	case n.Local == "Assertion" && n.Space == nsAssertion:
 		sc.assertions++
 		if sc.depth != 2 {
 			return fail(ErrSignature, "an Assertion at depth %d, not a child of the Response (signature wrapping)", sc.depth)
 		}
 		sc.assertionDepth = sc.depth
-	case t.Name.Local == "EncryptedAssertion" && ns == nsAssertion && sc.encDepth < 0:
+	case n.Local == "EncryptedAssertion" && n.Space == nsAssertion && sc.encDepth < 0:
 		sc.assertions++
 		if sc.depth != 2 {
 			return fail(ErrSignature, "an EncryptedAssertion at depth %d, not a child of the Response (signature wrapping)", sc.depth)
 		}
 		sc.sh.encrypted = true
 		sc.encDepth = sc.depth
-	case t.Name.Local == "Signature" && ns == nsDSig:
+	case n.Local == "Signature" && n.Space == nsDSig:
 		if sc.depth == 2 {
 			sc.sh.responseSigned = true
 		} else if sc.assertionDepth > 0 && sc.depth == sc.assertionDepth+1 {

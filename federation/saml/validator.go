@@ -161,28 +161,9 @@ func (v *Validator) ValidateXML(ctx context.Context, doc []byte, requestIDs ...s
 }
 
 func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []string) (*Assertion, error) {
-	if len(doc) > v.o.MaxResponseBytes {
-		return nil, fail(ErrTooLarge, "response of %d bytes exceeds %d", len(doc), v.o.MaxResponseBytes)
-	}
-	sh, err := scan(doc)
+	sh, err := v.precheck(doc, requestIDs)
 	if err != nil {
 		return nil, err
-	}
-	if v.o.RequireEncryption && !sh.encrypted {
-		return nil, fail(ErrDecryption, "the assertion is not encrypted and Options.RequireEncryption is set")
-	}
-	pre := sh
-	if sh.encrypted {
-		if len(v.o.DecryptionKeys) == 0 {
-			return nil, fail(ErrDecryption, "the assertion is encrypted and no decryption key is configured (Options.DecryptionKeys)")
-		}
-		pre.assertionSigned = true // known once decrypted
-	}
-	if err := v.checkSigned(pre); err != nil {
-		return nil, err
-	}
-	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
-		return nil, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
 	}
 	var (
 		enc *sealed
@@ -216,6 +197,42 @@ func (v *Validator) validate(ctx context.Context, doc []byte, requestIDs []strin
 			return nil, err
 		}
 	}
+	return v.accept(a)
+}
+
+// precheck makes the checks that need no key and no library: size, the
+// document's shape, encryption and signature requirements, and whether
+// an unsolicited response may be taken at all. It returns the shape.
+func (v *Validator) precheck(doc []byte, requestIDs []string) (shape, error) {
+	if len(doc) > v.o.MaxResponseBytes {
+		return shape{}, fail(ErrTooLarge, "response of %d bytes exceeds %d", len(doc), v.o.MaxResponseBytes)
+	}
+	sh, err := scan(doc)
+	if err != nil {
+		return shape{}, err
+	}
+	if v.o.RequireEncryption && !sh.encrypted {
+		return shape{}, fail(ErrDecryption, "the assertion is not encrypted and Options.RequireEncryption is set")
+	}
+	pre := sh
+	if sh.encrypted {
+		if len(v.o.DecryptionKeys) == 0 {
+			return shape{}, fail(ErrDecryption, "the assertion is encrypted and no decryption key is configured (Options.DecryptionKeys)")
+		}
+		pre.assertionSigned = true // known once decrypted
+	}
+	if err := v.checkSigned(pre); err != nil {
+		return shape{}, err
+	}
+	if !v.o.AllowIdPInitiated && len(requestIDs) == 0 {
+		return shape{}, fail(ErrInResponseTo, "no pending request and IdP-initiated sign-in is off")
+	}
+	return sh, nil
+}
+
+// accept makes the checks on an authenticated assertion (its times, its
+// claims, replay) and returns its claims.
+func (v *Validator) accept(a *crewjam.Assertion) (*Assertion, error) {
 	if err := v.checkTimes(a); err != nil {
 		return nil, err
 	}

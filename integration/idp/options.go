@@ -219,14 +219,29 @@ func (o Options) normalize() (Options, error) {
 	if o.APIs == nil {
 		o.APIs = map[string]string{}
 	}
+	if err := o.normalizeSettings(); err != nil {
+		return o, err
+	}
+	if err := o.normalizeUsers(); err != nil {
+		return o, err
+	}
+	if err := o.normalizeClients(); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// normalizeSettings defaults and checks the provider-wide settings: the
+// algorithm, tenant, lifetimes, listen address and clock.
+func (o *Options) normalizeSettings() error {
 	if o.Algorithm == "" {
 		o.Algorithm = AlgRS256
 	}
 	if o.Algorithm != AlgRS256 && o.Algorithm != AlgES256 {
-		return o, fmt.Errorf("%w: algorithm %q (want %s or %s)", ErrInvalidOptions, o.Algorithm, AlgRS256, AlgES256)
+		return fmt.Errorf("%w: algorithm %q (want %s or %s)", ErrInvalidOptions, o.Algorithm, AlgRS256, AlgES256)
 	}
 	if o.TenantID == "" {
-		return o, fmt.Errorf("%w: empty tenant id", ErrInvalidOptions)
+		return fmt.Errorf("%w: empty tenant id", ErrInvalidOptions)
 	}
 	o.AccessTokenLifetime = clamp(o.AccessTokenLifetime, time.Hour, time.Second, 24*time.Hour)
 	o.IDTokenLifetime = clamp(o.IDTokenLifetime, time.Hour, time.Second, 24*time.Hour)
@@ -237,19 +252,25 @@ func (o Options) normalize() (Options, error) {
 		o.Addr = "127.0.0.1:0"
 	}
 	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
-		return o, fmt.Errorf("%w: addr %q: %w", ErrInvalidOptions, o.Addr, err)
+		return fmt.Errorf("%w: addr %q: %w", ErrInvalidOptions, o.Addr, err)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	return nil
+}
+
+// normalizeUsers checks that every user has a unique username and fills in
+// the derived claims (oid, sub, amr, acr) of those that leave them empty.
+func (o *Options) normalizeUsers() error {
 	seen := map[string]bool{}
 	for i := range o.Users {
 		u := &o.Users[i]
 		if u.Username == "" {
-			return o, fmt.Errorf("%w: user %d has no username", ErrInvalidOptions, i)
+			return fmt.Errorf("%w: user %d has no username", ErrInvalidOptions, i)
 		}
 		if seen[u.Username] {
-			return o, fmt.Errorf("%w: duplicate user %q", ErrInvalidOptions, u.Username)
+			return fmt.Errorf("%w: duplicate user %q", ErrInvalidOptions, u.Username)
 		}
 		seen[u.Username] = true
 		if u.ObjectID == "" {
@@ -266,45 +287,31 @@ func (o Options) normalize() (Options, error) {
 			u.ACR = "1"
 		}
 	}
-	seen = map[string]bool{}
+	return nil
+}
+
+// normalizeClients checks that every client has a unique id, credentials
+// that fit its kind and known grant types, fills in its defaults, and adds
+// its Resource to APIs.
+func (o *Options) normalizeClients() error {
+	seen := map[string]bool{}
 	for i := range o.Clients {
 		c := &o.Clients[i]
 		if c.ID == "" {
-			return o, fmt.Errorf("%w: client %d has no id", ErrInvalidOptions, i)
+			return fmt.Errorf("%w: client %d has no id", ErrInvalidOptions, i)
 		}
 		if seen[c.ID] {
-			return o, fmt.Errorf("%w: duplicate client %q", ErrInvalidOptions, c.ID)
+			return fmt.Errorf("%w: duplicate client %q", ErrInvalidOptions, c.ID)
 		}
 		seen[c.ID] = true
-		if c.Public && (c.Secret != "" || len(c.PublicKeys) > 0) {
-			return o, fmt.Errorf("%w: public client %q has credentials", ErrInvalidOptions, c.ID)
+		if err := c.checkCredentials(); err != nil {
+			return err
 		}
-		if !c.Public && c.Secret == "" && len(c.PublicKeys) == 0 {
-			return o, fmt.Errorf("%w: confidential client %q has neither secret nor public keys", ErrInvalidOptions, c.ID)
+		grants, err := c.grantTypes()
+		if err != nil {
+			return err
 		}
-		for kid, k := range c.PublicKeys {
-			switch k.(type) {
-			case *rsa.PublicKey, *ecdsa.PublicKey:
-			default:
-				return o, fmt.Errorf("%w: client %q key %q: unsupported type %T", ErrInvalidOptions, c.ID, kid, k)
-			}
-		}
-		c.GrantTypes = slices.Clone(c.GrantTypes)
-		if len(c.GrantTypes) == 0 {
-			if c.Public {
-				c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode}
-			} else {
-				c.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
-			}
-		}
-		for _, g := range c.GrantTypes {
-			if !slices.Contains(knownGrants, g) {
-				return o, fmt.Errorf("%w: client %q: unknown grant type %q", ErrInvalidOptions, c.ID, g)
-			}
-		}
-		if c.Public && slices.Contains(c.GrantTypes, GrantClientCredentials) {
-			return o, fmt.Errorf("%w: public client %q cannot use client_credentials", ErrInvalidOptions, c.ID)
-		}
+		c.GrantTypes = grants
 		c.RedirectURIs, c.Roles, c.PublicKeys = slices.Clone(c.RedirectURIs), slices.Clone(c.Roles), maps.Clone(c.PublicKeys)
 		if c.ObjectID == "" {
 			c.ObjectID = stableGUID(o.TenantID, "client", c.ID)
@@ -313,7 +320,49 @@ func (o Options) normalize() (Options, error) {
 			o.APIs[c.Resource] = c.ID
 		}
 	}
-	return o, nil
+	return nil
+}
+
+// checkCredentials refuses a public client with credentials, a confidential
+// one without, and public keys of a type assertions cannot be verified with.
+func (c Client) checkCredentials() error {
+	if c.Public && (c.Secret != "" || len(c.PublicKeys) > 0) {
+		return fmt.Errorf("%w: public client %q has credentials", ErrInvalidOptions, c.ID)
+	}
+	if !c.Public && c.Secret == "" && len(c.PublicKeys) == 0 {
+		return fmt.Errorf("%w: confidential client %q has neither secret nor public keys", ErrInvalidOptions, c.ID)
+	}
+	for kid, k := range c.PublicKeys {
+		switch k.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey:
+		default:
+			return fmt.Errorf("%w: client %q key %q: unsupported type %T", ErrInvalidOptions, c.ID, kid, k)
+		}
+	}
+	return nil
+}
+
+// grantTypes returns a copy of the client's GrantTypes, or the defaults of
+// its kind when it has none, and refuses unknown grants and
+// client_credentials for a public client.
+func (c Client) grantTypes() ([]string, error) {
+	grants := slices.Clone(c.GrantTypes)
+	if len(grants) == 0 {
+		if c.Public {
+			grants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantDeviceCode}
+		} else {
+			grants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+		}
+	}
+	for _, g := range grants {
+		if !slices.Contains(knownGrants, g) {
+			return nil, fmt.Errorf("%w: client %q: unknown grant type %q", ErrInvalidOptions, c.ID, g)
+		}
+	}
+	if c.Public && slices.Contains(grants, GrantClientCredentials) {
+		return nil, fmt.Errorf("%w: public client %q cannot use client_credentials", ErrInvalidOptions, c.ID)
+	}
+	return grants, nil
 }
 
 // stableGUID derives a GUID that is the same in every run, so logs and

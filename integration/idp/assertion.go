@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"crypto"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,16 +61,9 @@ func unixTime(f float64) time.Time {
 // client id, aud must name the token endpoint or the issuer, exp must lie
 // ahead, and a jti may be used once.
 func (s *storage) verifyAssertion(assertion, formClientID string, audiences []string) (*Client, error) {
-	jws, err := jose.ParseSignedCompact(assertion, assertionAlgs)
+	jws, claims, err := parseAssertion(assertion)
 	if err != nil {
-		return nil, fmt.Errorf("%w: malformed or unsupported algorithm", errAssertion)
-	}
-	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: want exactly one signature", errAssertion)
-	}
-	var claims assertionClaims
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
-		return nil, fmt.Errorf("%w: malformed claims", errAssertion)
+		return nil, err
 	}
 	if claims.Issuer == "" || claims.Issuer != claims.Subject {
 		return nil, fmt.Errorf("%w: iss and sub must both be the client id", errAssertion)
@@ -81,13 +75,7 @@ func (s *storage) verifyAssertion(assertion, formClientID string, audiences []st
 	if !ok || len(c.PublicKeys) == 0 {
 		return nil, fmt.Errorf("%w: client has no registered keys", errAssertion)
 	}
-	kid := jws.Signatures[0].Header.KeyID
-	key, ok := c.PublicKeys[kid]
-	if !ok && kid == "" && len(c.PublicKeys) == 1 {
-		for _, k := range c.PublicKeys {
-			key, ok = k, true
-		}
-	}
+	key, ok := assertionKey(c, jws.Signatures[0].Header.KeyID)
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown kid", errAssertion)
 	}
@@ -97,22 +85,60 @@ func (s *storage) verifyAssertion(assertion, formClientID string, audiences []st
 	if !slices.ContainsFunc(claims.Audience, func(a string) bool { return slices.Contains(audiences, a) }) {
 		return nil, fmt.Errorf("%w: aud must be the token endpoint or the issuer", errAssertion)
 	}
-	now := s.now()
-	if claims.Expiry == nil {
-		return nil, fmt.Errorf("%w: exp missing", errAssertion)
-	}
-	exp := unixTime(*claims.Expiry)
-	if !now.Before(exp.Add(assertionSkew)) {
-		return nil, fmt.Errorf("%w: expired", errAssertion)
-	}
-	if claims.NotBefore != nil && unixTime(*claims.NotBefore).After(now.Add(assertionSkew)) {
-		return nil, fmt.Errorf("%w: not yet valid", errAssertion)
-	}
-	if claims.IssuedAt != nil && unixTime(*claims.IssuedAt).After(now.Add(assertionSkew)) {
-		return nil, fmt.Errorf("%w: issued in the future", errAssertion)
+	exp, err := claims.checkTimes(s.now())
+	if err != nil {
+		return nil, err
 	}
 	if claims.ID != "" && !s.rememberAssertion(c.ID, claims.ID, exp.Add(assertionSkew)) {
 		return nil, fmt.Errorf("%w: jti already used", errAssertion)
 	}
 	return c, nil
+}
+
+// parseAssertion parses a compact JWS with exactly one signature and decodes
+// its claims, before anything is verified.
+func parseAssertion(assertion string) (*jose.JSONWebSignature, assertionClaims, error) {
+	var claims assertionClaims
+	jws, err := jose.ParseSignedCompact(assertion, assertionAlgs)
+	if err != nil {
+		return nil, claims, fmt.Errorf("%w: malformed or unsupported algorithm", errAssertion)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, claims, fmt.Errorf("%w: want exactly one signature", errAssertion)
+	}
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
+		return nil, claims, fmt.Errorf("%w: malformed claims", errAssertion)
+	}
+	return jws, claims, nil
+}
+
+// assertionKey looks up the client's public key by kid; an assertion without
+// a kid may use the key of a client that has exactly one.
+func assertionKey(c *Client, kid string) (crypto.PublicKey, bool) {
+	key, ok := c.PublicKeys[kid]
+	if !ok && kid == "" && len(c.PublicKeys) == 1 {
+		for _, k := range c.PublicKeys {
+			key, ok = k, true
+		}
+	}
+	return key, ok
+}
+
+// checkTimes checks exp, nbf and iat against now, each with assertionSkew,
+// and returns the expiry.
+func (claims assertionClaims) checkTimes(now time.Time) (time.Time, error) {
+	if claims.Expiry == nil {
+		return time.Time{}, fmt.Errorf("%w: exp missing", errAssertion)
+	}
+	exp := unixTime(*claims.Expiry)
+	if !now.Before(exp.Add(assertionSkew)) {
+		return time.Time{}, fmt.Errorf("%w: expired", errAssertion)
+	}
+	if claims.NotBefore != nil && unixTime(*claims.NotBefore).After(now.Add(assertionSkew)) {
+		return time.Time{}, fmt.Errorf("%w: not yet valid", errAssertion)
+	}
+	if claims.IssuedAt != nil && unixTime(*claims.IssuedAt).After(now.Add(assertionSkew)) {
+		return time.Time{}, fmt.Errorf("%w: issued in the future", errAssertion)
+	}
+	return exp, nil
 }

@@ -139,6 +139,52 @@ func Start(t testing.TB, optFns ...func(*Options)) *Server {
 // shared by a package's TestMain. dir must be an empty directory the caller
 // owns and removes; the caller must call [Server.Stop].
 func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
+	o := newOptions(optFns)
+	slapd, err := findSlapd(o.SlapdPath)
+	if err != nil {
+		return nil, err
+	}
+	schemaDir, err := findSchemaDir(o.SchemaDir)
+	if err != nil {
+		return nil, err
+	}
+	moduleDir := firstDir(o.ModuleDir, moduleCandidates)
+	dir, err = absDir(dir, schemaDir, moduleDir)
+	if err != nil {
+		return nil, err
+	}
+
+	rootPW, err := randomPassword()
+	if err != nil {
+		return nil, err
+	}
+	certs, err := writeFiles(dir, schemaDir, moduleDir, rootPW, o.Now())
+	if err != nil {
+		return nil, err
+	}
+	slapd, err = loadSeed(slapd, dir, o.SlapdPath == "")
+	if err != nil {
+		return nil, err
+	}
+
+	c := &control{dir: dir, slapd: slapd, timeout: o.ReadyTimeout, pool: certs.pool}
+	s := &Server{
+		BaseDN: BaseDN, BindDN: ReaderDN, BindPassword: ReaderPassword,
+		RootDN: RootDN, RootPassword: rootPW, CACertPEM: certs.caPEM, ctl: c,
+	}
+	if err := s.startOnFreePorts(); err != nil {
+		return nil, err
+	}
+	if err := addGroups(s.URL, rootPW); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%w: seed groups: %w", ErrStart, err)
+	}
+	return s, nil
+}
+
+// newOptions applies optFns to the zero Options, then fills in the clock
+// and clamps ReadyTimeout.
+func newOptions(optFns []func(*Options)) Options {
 	var o Options
 	for _, fn := range optFns {
 		fn(&o)
@@ -154,44 +200,50 @@ func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
 	case o.ReadyTimeout > maxReadyTimeout:
 		o.ReadyTimeout = maxReadyTimeout
 	}
+	return o
+}
 
-	slapd, err := findSlapd(o.SlapdPath)
-	if err != nil {
-		return nil, err
-	}
-	schemaDir := firstDir(o.SchemaDir, schemaCandidates)
+// findSchemaDir returns the schema directory, explicit or found, after
+// checking that it holds the schema files slapd.conf includes.
+func findSchemaDir(explicit string) (string, error) {
+	schemaDir := firstDir(explicit, schemaCandidates)
 	if schemaDir == "" {
-		return nil, fmt.Errorf("%w: no OpenLDAP schema directory (want core.schema)", ErrNotInstalled)
+		return "", fmt.Errorf("%w: no OpenLDAP schema directory (want core.schema)", ErrNotInstalled)
 	}
 	for _, f := range []string{"core", "cosine", "inetorgperson"} {
 		if _, err := os.Stat(filepath.Join(schemaDir, f+".schema")); err != nil {
-			return nil, fmt.Errorf("%w: schema %s.schema: %w", ErrNotInstalled, f, err)
+			return "", fmt.Errorf("%w: schema %s.schema: %w", ErrNotInstalled, f, err)
 		}
 	}
-	moduleDir := firstDir(o.ModuleDir, moduleCandidates)
+	return schemaDir, nil
+}
 
+// absDir makes the server directory absolute and checks that it and the
+// schema and module directories can be written into slapd.conf.
+func absDir(dir, schemaDir, moduleDir string) (string, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("%w: empty directory", ErrConfig)
+		return "", fmt.Errorf("%w: empty directory", ErrConfig)
 	}
-	dir, err = filepath.Abs(dir)
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return "", fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	for _, p := range []string{dir, schemaDir, moduleDir} {
 		if _, err := confPath(p); err != nil {
-			return nil, err
+			return "", err
 		}
 	}
+	return dir, nil
+}
 
-	rootPW, err := randomPassword()
-	if err != nil {
-		return nil, err
-	}
+// writeFiles writes slapd.conf, the seed LDIF and a fresh CA and server
+// certificate into dir, and returns the certificates.
+func writeFiles(dir, schemaDir, moduleDir, rootPW string, now time.Time) (*certSet, error) {
 	rootHash, err := ssha(rootPW)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := newCerts(o.Now())
+	certs, err := newCerts(now)
 	if err != nil {
 		return nil, err
 	}
@@ -218,9 +270,15 @@ func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
+	return certs, nil
+}
 
+// loadSeed runs slapadd and returns the slapd binary to run from now on:
+// a found (not explicit) slapd that AppArmor keeps from reading our config
+// is replaced by an unconfined copy.
+func loadSeed(slapd, dir string, found bool) (string, error) {
 	out, err := slapadd(slapd, dir)
-	if err != nil && o.SlapdPath == "" && strings.Contains(string(out), "Permission denied") {
+	if err != nil && found && strings.Contains(string(out), "Permission denied") {
 		// Ubuntu's AppArmor profile for /usr/sbin/slapd forbids reading a
 		// config outside /etc/ldap; the profile attaches by path, so a copy
 		// of the binary in our directory runs unconfined.
@@ -230,18 +288,19 @@ func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: slapadd: %w: %s", ErrStart, err, tail(out))
+		return "", fmt.Errorf("%w: slapadd: %w: %s", ErrStart, err, tail(out))
 	}
+	return slapd, nil
+}
 
-	c := &control{dir: dir, slapd: slapd, timeout: o.ReadyTimeout, pool: certs.pool}
-	s := &Server{
-		BaseDN: BaseDN, BindDN: ReaderDN, BindPassword: ReaderPassword,
-		RootDN: RootDN, RootPassword: rootPW, CACertPEM: certs.caPEM, ctl: c,
-	}
+// startOnFreePorts starts slapd on two free ports, picking new ones up to
+// portAttempts times when another process takes one first.
+func (s *Server) startOnFreePorts() error {
+	c := s.ctl
 	for attempt := 1; ; attempt++ {
 		ports, err := testenv.FreePorts(2)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrStart, err)
+			return fmt.Errorf("%w: %w", ErrStart, err)
 		}
 		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(ports[0])
 		s.LDAPSURL = "ldaps://127.0.0.1:" + strconv.Itoa(ports[1])
@@ -249,24 +308,19 @@ func NewServer(dir string, optFns ...func(*Options)) (*Server, error) {
 			// Any -d keeps slapd in the foreground, so our PID is slapd's;
 			// "none" still writes errors (bad config, port in use) to stderr.
 			"-d", "none",
-			"-f", filepath.Join(dir, "slapd.conf"),
+			"-f", filepath.Join(c.dir, "slapd.conf"),
 			"-h", s.URL + "/ " + s.LDAPSURL + "/",
 		}
 		c.mu.Lock()
-		err = c.startLocked(rootPW)
+		err = c.startLocked(s.RootPassword)
 		c.mu.Unlock()
 		if err == nil {
-			break
+			return nil
 		}
 		if !errors.Is(err, errPortInUse) || attempt == portAttempts {
-			return nil, err
+			return err
 		}
 	}
-	if err := addGroups(s.URL, rootPW); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("%w: seed groups: %w", ErrStart, err)
-	}
-	return s, nil
 }
 
 // Stop kills slapd at once (SIGKILL: a "server down" test wants no graceful

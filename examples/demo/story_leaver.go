@@ -58,13 +58,48 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 	if err := s.idp.SetGroups(idp.UserLeo, []string{groupLendingRM}); err != nil {
 		return err
 	}
-	one, two, arrived, err := s.revocationLists(ctx)
+	rs, err := s.startReplicas(ctx)
 	if err != nil {
 		return err
 	}
-	gov, err := startGovernance()
+	leo, amit, err := s.leoAtWork(ctx, rs)
 	if err != nil {
 		return err
+	}
+	// 9:05: HR marks Leo a leaver.
+	if err := s.governanceRevokesLeo(ctx, rs); err != nil {
+		return err
+	}
+	if err := s.leoRefused(ctx, rs, leo); err != nil {
+		return err
+	}
+	if _, err := s.expect(ctx, amit, http.MethodGet, rs.r2, "/loans/L-1001", http.StatusOK); err != nil {
+		return err
+	}
+	s.say("Amit, who did not leave, is unaffected")
+	return nil
+}
+
+// replicas are the two replicas of the lending API in step 8 and the
+// governance system that feeds their revocation lists.
+type replicas struct {
+	r1, r2  *api
+	two     replicaList             // replica 2's list
+	arrived <-chan revocation.Entry // receives an entry when replica 2 has it
+	gov     *governance             // pushes its events to replica 1
+}
+
+// startReplicas starts the governance system and two replicas of the
+// lending API, each checking its own copy of the revocation list; replica
+// 1 receives the governance system's SSF events.
+func (s *story) startReplicas(ctx context.Context) (*replicas, error) {
+	one, two, arrived, err := s.revocationLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gov, err := startGovernance()
+	if err != nil {
+		return nil, err
 	}
 	s.onClose(gov.close)
 	rcv, err := ssf.NewReceiver(one, func(o *ssf.Options) {
@@ -72,7 +107,7 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 		o.EntraTenantID = bankTenantID // governance names users by Entra object ID
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.onClose(func() { rcv.Close() })
 	r1, err := s.startAPI("lending-api-1", func(mux *http.ServeMux, g *middleware.Guard) {
@@ -80,59 +115,76 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 		mux.Handle("POST /ssf/events", rcv) // SSF push delivery, RFC 8935
 	}, func(c *apiConfig) { c.revocations = one })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r2, err := s.startAPI("lending-api-2", lendingRoutes, func(c *apiConfig) { c.revocations = two })
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.say("two replicas of the lending API, each checking its copy of the list after validation, before the policy")
+	return &replicas{r1: r1, r2: r2, two: two, arrived: arrived, gov: gov}, nil
+}
 
+// leaver is what Leo holds before he leaves: a session with both
+// replicas, an open analytics stream and access to AWS.
+type leaver struct {
+	sess        *session
+	streamEnded <-chan error // receives the error his stream ends with
+	aws         *federation.Provider
+	sts         *ststest.Server
+}
+
+// leoAtWork signs Leo in at 9:00 and shows what his token gets him on both
+// replicas, on the analytics stream and at AWS. It also returns Amit's
+// session with a client for the replicas.
+func (s *story) leoAtWork(ctx context.Context, rs *replicas) (*leaver, *session, error) {
 	leo, leoID, err := s.signInAs(ctx, idp.UserLeo, idp.LeoPassword)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if leo.client, err = replicaClient(leo, r1, r2); err != nil {
-		return err
+	if leo.client, err = replicaClient(leo, rs.r1, rs.r2); err != nil {
+		return nil, nil, err
 	}
 	amit := *s.amit
-	if amit.client, err = replicaClient(&amit, r1, r2); err != nil {
-		return err
+	if amit.client, err = replicaClient(&amit, rs.r1, rs.r2); err != nil {
+		return nil, nil, err
 	}
 	s.say("Leo signs in at 9:00 and holds a valid access token")
-	for _, r := range []*api{r1, r2} {
-		if _, err := s.expect(ctx, leo, http.MethodGet, r, "/loans/L-1001", http.StatusOK); err != nil {
-			return err
-		}
+	if err := s.expectOnReplicas(ctx, leo, rs, "/loans/L-1001", http.StatusOK); err != nil {
+		return nil, nil, err
 	}
-	grpcAddr, err := s.startAnalyticsGRPC(two)
+	grpcAddr, err := s.startAnalyticsGRPC(rs.two)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	loan, streamEnded, err := openWatch(ctx, leo, grpcAddr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	s.say("Leo opens the analytics stream WatchLoans (gRPC, replica 2's list) → first update for %s", loan)
-	aws, sts, err := s.leoAWS(leo, leoID, two)
+	aws, sts, err := s.leoAWS(leo, leoID, rs.two)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := s.showCredentials(ctx, sts, aws, "Leo's AWS access: his ID token →"); err != nil {
-		return err
+		return nil, nil, err
 	}
+	return &leaver{sess: leo, streamEnded: streamEnded, aws: aws, sts: sts}, &amit, nil
+}
 
-	// 9:05: HR marks Leo a leaver; governance disables his account and
-	// pushes a RISC account-disabled event to the lending API.
+// governanceRevokesLeo is 9:05: HR marks Leo a leaver; governance disables
+// his account and pushes a RISC account-disabled event to the lending API.
+// It returns once replica 2 has the revocation too.
+func (s *story) governanceRevokesLeo(ctx context.Context, rs *replicas) error {
 	if err := s.idp.DisableUser(idp.UserLeo); err != nil {
 		return err
 	}
-	set, err := gov.accountDisabled(bankTenantID, idp.LeoObjectID)
+	set, err := rs.gov.accountDisabled(bankTenantID, idp.LeoObjectID)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	resp, err := http.Post(r1.url+"/ssf/events", "application/secevent+jwt", strings.NewReader(set))
+	resp, err := http.Post(rs.r1.url+"/ssf/events", "application/secevent+jwt", strings.NewReader(set))
 	if err != nil {
 		return err
 	}
@@ -142,19 +194,24 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 		return fmt.Errorf("%w: SSF delivery: %s", errUnexpected, resp.Status)
 	}
 	select {
-	case <-arrived:
+	case <-rs.arrived:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	s.say("lending-api-2 has the revocation %s after the event was sent", time.Since(start).Round(100*time.Microsecond))
-	for _, r := range []*api{r1, r2} {
-		if _, err := s.expect(ctx, leo, http.MethodGet, r, "/loans/L-1001", http.StatusUnauthorized); err != nil {
-			return err
-		}
+	return nil
+}
+
+// leoRefused shows that what Leo holds stops working: both replicas
+// refuse his unexpired token, his open stream ends, and his token source
+// refuses to get new AWS credentials.
+func (s *story) leoRefused(ctx context.Context, rs *replicas, leo *leaver) error {
+	if err := s.expectOnReplicas(ctx, leo.sess, rs, "/loans/L-1001", http.StatusUnauthorized); err != nil {
+		return err
 	}
 	s.say("Leo's token has not expired: it is refused because he was revoked after it was issued")
 	select {
-	case err := <-streamEnded:
+	case err := <-leo.streamEnded:
 		if status.Code(err) != codes.Unauthenticated {
 			return fmt.Errorf("%w: Leo's stream ended with %v", errUnexpected, err)
 		}
@@ -162,15 +219,22 @@ func (s *story) leaverRevoked(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: Leo's stream did not end: %v", errUnexpected, ctx.Err())
 	}
-	aws.Invalidate() // drop the cached credentials: the next Retrieve must ask STS
-	if _, err := aws.Retrieve(ctx); !errors.Is(err, revocation.ErrRevoked) {
+	leo.aws.Invalidate() // drop the cached credentials: the next Retrieve must ask STS
+	if _, err := leo.aws.Retrieve(ctx); !errors.Is(err, revocation.ErrRevoked) {
 		return fmt.Errorf("%w: Leo's AWS credentials after the revocation: %v", errUnexpected, err)
 	}
-	s.say("no new AWS credentials for Leo: his token source refuses before STS is called (%d STS calls in all)", len(sts.Requests()))
-	if _, err := s.expect(ctx, &amit, http.MethodGet, r2, "/loans/L-1001", http.StatusOK); err != nil {
-		return err
+	s.say("no new AWS credentials for Leo: his token source refuses before STS is called (%d STS calls in all)", len(leo.sts.Requests()))
+	return nil
+}
+
+// expectOnReplicas calls path on replica 1, then replica 2, as sess's user
+// and checks that both answer want.
+func (s *story) expectOnReplicas(ctx context.Context, sess *session, rs *replicas, path string, want int) error {
+	for _, r := range []*api{rs.r1, rs.r2} {
+		if _, err := s.expect(ctx, sess, http.MethodGet, r, path, want); err != nil {
+			return err
+		}
 	}
-	s.say("Amit, who did not leave, is unaffected")
 	return nil
 }
 

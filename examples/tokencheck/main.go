@@ -64,70 +64,98 @@ type result struct {
 	Claims *idbridge.Claims `json:"claims,omitempty"`
 }
 
+// config is what the flags ask for.
+type config struct {
+	issuers, audiences, tenants, types, algs, appIDURIs list
+
+	jwksURL, entra, clientID, authority string
+	v1                                  bool
+	leeway, timeout                     time.Duration
+}
+
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tokencheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var issuers, audiences, tenants, types list
-	algs := list{}
-	fs.Var(&issuers, "issuer", "trusted issuer (repeatable); may contain {tenantid} with -jwks and -tenant")
-	fs.Var(&audiences, "audience", "accepted audience (repeatable)")
-	jwksURL := fs.String("jwks", "", "JWKS URL (default: OpenID discovery from the issuer)")
-	fs.Var(&algs, "alg", "allowed algorithms, comma-separated (default RS256)")
-	fs.Var(&tenants, "tenant", "allowed tenant ID (repeatable)")
-	fs.Var(&types, "typ", "required header typ, e.g. at+jwt (repeatable)")
-	entra := fs.String("entra", "", "Entra tenant ID (or organizations/common with -tenant): check tokens as jwks.EntraAPI does")
-	clientID := fs.String("client-id", "", "with -entra: the API's application (client) ID, the aud of v2.0 tokens")
-	var appIDURIs list
-	fs.Var(&appIDURIs, "app-id-uri", "with -entra: the API's App ID URI (repeatable; default api://CLIENT-ID)")
-	v1 := fs.Bool("v1", false, "with -entra: check v1.0 tokens (iss https://sts.windows.net/TENANT/) instead of v2.0")
-	authority := fs.String("authority", "", "with -entra: replaces https://login.microsoftonline.com and https://sts.windows.net (sovereign clouds)")
-	leeway := fs.Duration("leeway", 0, "clock-skew leeway (default 60s, max 5m)")
-	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for each token, key fetches included")
+	c := config{algs: list{}}
+	fs.Var(&c.issuers, "issuer", "trusted issuer (repeatable); may contain {tenantid} with -jwks and -tenant")
+	fs.Var(&c.audiences, "audience", "accepted audience (repeatable)")
+	fs.StringVar(&c.jwksURL, "jwks", "", "JWKS URL (default: OpenID discovery from the issuer)")
+	fs.Var(&c.algs, "alg", "allowed algorithms, comma-separated (default RS256)")
+	fs.Var(&c.tenants, "tenant", "allowed tenant ID (repeatable)")
+	fs.Var(&c.types, "typ", "required header typ, e.g. at+jwt (repeatable)")
+	fs.StringVar(&c.entra, "entra", "", "Entra tenant ID (or organizations/common with -tenant): check tokens as jwks.EntraAPI does")
+	fs.StringVar(&c.clientID, "client-id", "", "with -entra: the API's application (client) ID, the aud of v2.0 tokens")
+	fs.Var(&c.appIDURIs, "app-id-uri", "with -entra: the API's App ID URI (repeatable; default api://CLIENT-ID)")
+	fs.BoolVar(&c.v1, "v1", false, "with -entra: check v1.0 tokens (iss https://sts.windows.net/TENANT/) instead of v2.0")
+	fs.StringVar(&c.authority, "authority", "", "with -entra: replaces https://login.microsoftonline.com and https://sts.windows.net (sovereign clouds)")
+	fs.DurationVar(&c.leeway, "leeway", 0, "clock-skew leeway (default 60s, max 5m)")
+	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time allowed for each token, key fetches included")
 	if err := cli.Parse(fs, args); err != nil {
 		return cli.Status(stderr, "tokencheck", err)
 	}
-	if *entra == "" && (*clientID != "" || len(appIDURIs) > 0 || *v1 || *authority != "") {
-		fmt.Fprintln(stderr, "tokencheck: -client-id, -app-id-uri, -v1 and -authority go with -entra")
-		return 2
-	}
-	if *entra != "" && *clientID == "" {
-		fmt.Fprintln(stderr, "tokencheck: -entra needs -client-id, the API's application (client) ID")
-		return 2
-	}
-	if (*entra == "" && (len(issuers) == 0 || len(audiences) == 0)) || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "tokencheck: -issuer and -audience (or -entra and -client-id) are required; tokens are read from stdin")
-		fs.Usage()
-		return 2
-	}
-	if len(algs) == 0 {
-		algs = list{"RS256"}
-	}
-	var opts []func(*jwks.Options)
-	if *entra != "" {
-		opts = append(opts, jwks.EntraAPI(*entra, *clientID, func(e *jwks.EntraOptions) {
-			e.AppIDURIs, e.Tenants = appIDURIs, tenants
-			if *v1 {
-				e.Versions = []string{jwks.EntraV1}
-			}
-			e.Authority, e.V1Authority = *authority, *authority
-		}))
-	}
-	v, err := jwks.NewValidator(append(opts, func(o *jwks.Options) {
-		for _, iss := range issuers {
-			o.Issuers = append(o.Issuers, jwks.Issuer{Issuer: iss, JWKSURL: *jwksURL})
+	if problem, usage := c.problem(fs.NArg()); problem != "" {
+		fmt.Fprintln(stderr, "tokencheck: "+problem)
+		if usage {
+			fs.Usage()
 		}
-		o.Audiences = append(o.Audiences, audiences...)
-		o.Algorithms = algs
-		o.Tenants = tenants
-		o.Types = types
-		o.Leeway = *leeway
-	})...)
+		return 2
+	}
+	v, err := c.validator()
 	if err != nil {
 		fmt.Fprintln(stderr, "tokencheck:", err)
 		return 2
 	}
 	defer v.Close()
+	return checkTokens(ctx, v, c.timeout, stdin, stdout, stderr)
+}
 
+// problem describes a combination of flags that cannot work, or is ""
+// when there is none; usage says whether the usage should follow it.
+func (c *config) problem(nargs int) (problem string, usage bool) {
+	if c.entra == "" && (c.clientID != "" || len(c.appIDURIs) > 0 || c.v1 || c.authority != "") {
+		return "-client-id, -app-id-uri, -v1 and -authority go with -entra", false
+	}
+	if c.entra != "" && c.clientID == "" {
+		return "-entra needs -client-id, the API's application (client) ID", false
+	}
+	if (c.entra == "" && (len(c.issuers) == 0 || len(c.audiences) == 0)) || nargs > 0 {
+		return "-issuer and -audience (or -entra and -client-id) are required; tokens are read from stdin", true
+	}
+	return "", false
+}
+
+// validator builds the validator the flags describe: jwks.EntraAPI's
+// rules with -entra, plus the issuers, audiences and other checks given.
+func (c *config) validator() (*jwks.Validator, error) {
+	if len(c.algs) == 0 {
+		c.algs = list{"RS256"}
+	}
+	var opts []func(*jwks.Options)
+	if c.entra != "" {
+		opts = append(opts, jwks.EntraAPI(c.entra, c.clientID, func(e *jwks.EntraOptions) {
+			e.AppIDURIs, e.Tenants = c.appIDURIs, c.tenants
+			if c.v1 {
+				e.Versions = []string{jwks.EntraV1}
+			}
+			e.Authority, e.V1Authority = c.authority, c.authority
+		}))
+	}
+	return jwks.NewValidator(append(opts, func(o *jwks.Options) {
+		for _, iss := range c.issuers {
+			o.Issuers = append(o.Issuers, jwks.Issuer{Issuer: iss, JWKSURL: c.jwksURL})
+		}
+		o.Audiences = append(o.Audiences, c.audiences...)
+		o.Algorithms = c.algs
+		o.Tenants = c.tenants
+		o.Types = c.types
+		o.Leeway = c.leeway
+	})...)
+}
+
+// checkTokens validates each token read from stdin and prints one result
+// line for it, skipping blank lines. It returns the exit status: 0 when
+// every token was valid, 1 otherwise or when stdin or stdout fails.
+func checkTokens(ctx context.Context, v *jwks.Validator, timeout time.Duration, stdin io.Reader, stdout, stderr io.Writer) int {
 	enc := json.NewEncoder(stdout)
 	in := bufio.NewReaderSize(stdin, 64<<10)
 	status := 0
@@ -144,19 +172,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			// the next, as for any other rejected token.
 			r = result{Reason: idbridge.ReasonOf(jwks.ErrTooLarge), Detail: fmt.Sprintf("line longer than %d bytes", maxLine)}
 		case token != "":
-			tctx, cancel := context.WithTimeout(ctx, *timeout)
-			claims, verr := v.Validate(tctx, token)
-			cancel()
-			r = result{Valid: verr == nil, Claims: claims}
-			if verr != nil {
-				r.Reason = idbridge.ReasonOf(verr)
-				var ve *jwks.ValidationError
-				if errors.As(verr, &ve) {
-					r.Detail = ve.Detail
-				} else {
-					r.Detail = verr.Error()
-				}
-			}
+			r = validate(ctx, v, token, timeout)
 		default:
 			if err != nil {
 				return status
@@ -174,6 +190,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return status
 		}
 	}
+}
+
+// validate checks one token within timeout; a rejected token's result
+// carries the reason class and the validator's detail.
+func validate(ctx context.Context, v *jwks.Validator, token string, timeout time.Duration) result {
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	claims, err := v.Validate(tctx, token)
+	cancel()
+	r := result{Valid: err == nil, Claims: claims}
+	if err != nil {
+		r.Reason = idbridge.ReasonOf(err)
+		var ve *jwks.ValidationError
+		if errors.As(err, &ve) {
+			r.Detail = ve.Detail
+		} else {
+			r.Detail = err.Error()
+		}
+	}
+	return r
 }
 
 // maxLine bounds one input line; tokens are capped far below (16 KiB by

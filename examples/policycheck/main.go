@@ -32,7 +32,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -64,15 +63,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return governance[args[0]](args[1:], stdin, stdout, stderr)
 	}
 	if len(args) == 0 || (args[0] != "test" && args[0] != "decide") {
-		fmt.Fprintln(stderr, "usage: policycheck test -policy FILE [-v]\n       policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]\n"+governanceUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
-			return 0 // asked for
-		}
-		return 2
+		return printUsage(args, stderr)
 	}
 	cmd := args[0]
-	fs := flag.NewFlagSet("policycheck "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags(cmd, stderr)
 	policy := fs.String("policy", "", "policy file (YAML)")
 	verbose := fs.Bool("v", false, "test: explain every decision, not only failures")
 	claimsPath := fs.String("claims", "", "decide: claims JSON file or compact JWT, - for stdin")
@@ -88,29 +82,58 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	// A flag of the other subcommand would be silently ignored; a reviewer
 	// who typed it expected it to matter.
+	if wrong := otherCommandFlag(fs, cmd); wrong != "" {
+		fmt.Fprintf(stderr, "policycheck %s: -%s belongs to policycheck %s\n", cmd, wrong, flagFor[wrong])
+		return 2
+	}
+	p := loadPolicy(*policy, stderr)
+	if p == nil {
+		return 2
+	}
+	if cmd == "test" {
+		return runTests(p, *verbose, stdout)
+	}
+	return runDecide(p, *claimsPath, can, *asJSON, stdin, stdout, stderr)
+}
+
+// printUsage prints how to call policycheck; status 0 when it was asked for,
+// 2 for a missing or unknown subcommand.
+func printUsage(args []string, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "usage: policycheck test -policy FILE [-v]\n       policycheck decide -policy FILE -claims FILE|- [-can PERMISSION]... [-json]\n"+governanceUsage)
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		return 0 // asked for
+	}
+	return 2
+}
+
+// otherCommandFlag returns the first flag set on the command line that
+// belongs to a subcommand other than cmd, or "".
+func otherCommandFlag(fs *flag.FlagSet, cmd string) string {
 	wrong := ""
 	fs.Visit(func(f *flag.Flag) {
 		if only, ok := flagFor[f.Name]; ok && only != cmd && wrong == "" {
 			wrong = f.Name
 		}
 	})
-	if wrong != "" {
-		fmt.Fprintf(stderr, "policycheck %s: -%s belongs to policycheck %s\n", cmd, wrong, flagFor[wrong])
-		return 2
-	}
-	p, err := rbac.NewPolicy(*policy)
-	if err != nil {
-		fmt.Fprintf(stderr, "policy does not load:\n%v\n", err)
-		return 2
-	}
-	if cmd == "test" {
-		return runTests(p, *verbose, stdout)
-	}
-	if *claimsPath == "" {
+	return wrong
+}
+
+// check is the answer for one -can permission.
+type check struct {
+	Permission string          `json:"permission"`
+	Allowed    bool            `json:"allowed"`
+	Reason     idbridge.Reason `json:"reason,omitempty"`
+}
+
+// runDecide explains the policy's decision for the claims and answers each
+// -can permission. The status is 1 when the decision fails or a permission
+// is refused, 2 when the claims cannot be read.
+func runDecide(p *rbac.Policy, claimsPath string, can []string, asJSON bool, stdin io.Reader, stdout, stderr io.Writer) int {
+	if claimsPath == "" {
 		fmt.Fprintln(stderr, "policycheck decide: -claims is required")
 		return 2
 	}
-	raw, err := readClaims(*claimsPath, stdin)
+	raw, err := readClaims(claimsPath, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "policycheck: %v\n", err)
 		return 2
@@ -120,32 +143,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "policycheck: %v\n", err)
 		return 2
 	}
+	checks, allowed := checkPermissions(d, can)
 	status := 0
-	if !d.OK() {
+	if !d.OK() || !allowed {
 		status = 1
 	}
-	type check struct {
-		Permission string          `json:"permission"`
-		Allowed    bool            `json:"allowed"`
-		Reason     idbridge.Reason `json:"reason,omitempty"`
-	}
-	var checks []check
-	for _, perm := range can {
-		c := check{Permission: perm, Allowed: true}
-		if err := d.Check(perm); err != nil {
-			c.Allowed, c.Reason, status = false, idbridge.ReasonOf(err), 1
-		}
-		checks = append(checks, c)
-	}
 	e := d.Explain()
-	if *asJSON {
-		out := struct {
+	if asJSON {
+		writeJSON(stdout, struct {
 			rbac.Explanation
 			Checks []check `json:"checks,omitempty"`
-		}{e, checks}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		}{e, checks})
 		return status
 	}
 	fmt.Fprint(stdout, e.String())
@@ -157,6 +165,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return status
+}
+
+// checkPermissions checks each permission against the decision, in order;
+// allowed is false when any is refused.
+func checkPermissions(d rbac.Decision, perms []string) (checks []check, allowed bool) {
+	allowed = true
+	for _, perm := range perms {
+		c := check{Permission: perm, Allowed: true}
+		if err := d.Check(perm); err != nil {
+			c.Allowed, c.Reason, allowed = false, idbridge.ReasonOf(err), false
+		}
+		checks = append(checks, c)
+	}
+	return checks, allowed
 }
 
 func runTests(p *rbac.Policy, verbose bool, stdout io.Writer) int {

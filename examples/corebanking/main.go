@@ -135,62 +135,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("service", "corebanking")
 	audit := log.Handler()
 
-	bindPassword, tlsConfig := os.Getenv("LDAP_BIND_PASSWORD"), (*tls.Config)(nil)
-	if *caFile != "" {
-		ca := cli.Setting{Flag: "ldap-ca-file", Env: "LDAP_CA_FILE", Value: *caFile}
-		pem, err := os.ReadFile(*caFile)
-		if err != nil {
-			return fmt.Errorf("%s: want the directory's CA certificates (PEM): %w", ca, err)
-		}
-		tlsConfig = &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
-		if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("%s %q holds no PEM certificate: want the directory's CA certificates", ca, *caFile)
-		}
+	bindPassword := os.Getenv("LDAP_BIND_PASSWORD")
+	tlsConfig, err := directoryTLS(*caFile)
+	if err != nil {
+		return err
 	}
 	var local *localidp.IdP
 	if *issuer == "" { // local mode: everything below this block is production code
-		dir, err := os.MkdirTemp("", "corebanking-local-")
+		l, err := startLocal(ctx, *ldapURL == "")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		if local, err = localidp.Start(); err != nil {
-			return err
-		}
-		defer local.Close()
-		*issuer, *jwksURL = local.Issuer(), ""
-		if *jwksFile, err = local.WriteJWKS(ctx, dir); err != nil {
-			return err
-		}
-		if *ldapURL == "" {
-			slapd, err := ldaptest.NewServer(dir)
-			if err != nil {
-				return fmt.Errorf("local mode needs OpenLDAP's slapd (apt-get install slapd) or -ldap-url: %w", err)
-			}
-			defer slapd.Stop()
-			*ldapURL, *baseDN, *bindDN, bindPassword, tlsConfig = slapd.LDAPSURL, slapd.BaseDN, slapd.BindDN, slapd.BindPassword, slapd.TLSConfig()
+		defer l.Close()
+		local = l.IdP
+		*issuer, *jwksURL, *jwksFile = local.Issuer(), "", l.jwksFile
+		if l.slapd != nil {
+			*ldapURL, *baseDN, *bindDN, bindPassword, tlsConfig = l.slapd.LDAPSURL, l.slapd.BaseDN, l.slapd.BindDN, l.slapd.BindPassword, l.slapd.TLSConfig()
 		}
 	}
 
-	// The token issuer and where its keys come from: a URL fetched and
-	// refreshed by the validator, or a file read once. Never discovery.
-	if (*jwksURL == "") == (*jwksFile == "") {
-		return errors.New("set one of -jwks-url (CBS_JWKS_URL) and -jwks-file (CBS_JWKS_FILE): the issuer's JWK Set URL, or a JWK Set file")
-	}
-	trusted := jwks.Issuer{Issuer: *issuer, JWKSURL: *jwksURL}
-	if *jwksFile != "" {
-		raw, err := os.ReadFile(*jwksFile)
-		if err != nil {
-			return fmt.Errorf("-jwks-file (CBS_JWKS_FILE): want a JWK Set file: %w", err)
-		}
-		keys, skipped, err := jwks.ParseJWKS(raw)
-		if err != nil {
-			return fmt.Errorf("-jwks-file (CBS_JWKS_FILE) %q: want a JWK Set: %w", *jwksFile, err)
-		}
-		for _, s := range skipped {
-			log.Warn("key skipped", "file", *jwksFile, "err", s)
-		}
-		trusted.JWKSURL, trusted.Keys = "", jwks.NewStaticKeySet(keys...)
+	trusted, err := trustedIssuer(*issuer, *jwksURL, *jwksFile, log)
+	if err != nil {
+		return err
 	}
 	v, err := jwks.NewValidator(func(o *jwks.Options) {
 		o.Issuers = []jwks.Issuer{trusted}
@@ -233,8 +199,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if err != nil {
 		return err
 	}
-	tcp, _ := ln.Addr().(*net.TCPAddr)
-	a := &api{guard: guard, dir: dir, policy: policy, log: log, logins: *tlsCert != "" || (tcp != nil && tcp.IP.IsLoopback())}
+	a := &api{guard: guard, dir: dir, policy: policy, log: log, logins: loginsAllowed(*tlsCert != "", ln.Addr())}
 	if !a.logins {
 		log.Warn("directory logins disabled: they need -tls-cert or a loopback address")
 	}
@@ -259,13 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	base := "http://" + ln.Addr().String()
 	log.Info("listening", "url", base, "jwks_file", *jwksFile, "jwks_url", *jwksURL, "ldap", *ldapURL)
 	if local != nil {
-		err := local.Announce(ctx, stdout, localidp.Hint{App: "corebanking", URL: base, PrintTokens: *printToken,
-			Scopes: []string{idp.ResourceCBS + "/Accounts.Read"},
-			Notes:  []string{"token keys: static key set " + *jwksFile, "directory: " + *ldapURL + " (amit.r, priya.s and leo.v@bank.example; passwords in integration/ldaptest)"},
-			Try: []string{`curl -i -H "Authorization: Bearer $AMIT" ` + base + "/customers/C-2231/kyc",
-				`curl -i -H "Authorization: Bearer $LEO" ` + base + "/accounts/A-1/loans   # 403: disabled in the directory",
-				"curl -i -u amit.r@bank.example " + base + "/accounts/A-1/loans   # curl asks for the password (ldaptest.PasswordAmit)"}})
-		if err != nil {
+		if err := local.Announce(ctx, stdout, localHint(base, *jwksFile, *ldapURL, *printToken)); err != nil {
 			ln.Close()
 			return err
 		}
@@ -273,6 +232,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	if started != nil {
 		started(base, local)
 	}
+	return serve(ctx, srv, ln, cert, log)
+}
+
+// serve runs srv on ln, over TLS when cert is set, until ctx is done, then
+// shuts it down gracefully: no new connections, requests in flight get ten
+// seconds to finish.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, cert *tls.Certificate, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() {
 		if cert != nil {
@@ -291,6 +257,112 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdown)
+}
+
+// localMode is what run starts without -issuer: the embedded OpenID
+// provider as the bank's tenant, its keys saved to a JWK Set file and,
+// when asked for, a slapd seeded with the bank's directory.
+type localMode struct {
+	*localidp.IdP
+	dir      string // holds the key set file and slapd's files
+	jwksFile string
+	slapd    *ldaptest.Server // nil unless asked for
+}
+
+// startLocal starts local mode; withSlapd starts the directory too.
+func startLocal(ctx context.Context, withSlapd bool) (l *localMode, err error) {
+	l = &localMode{}
+	if l.dir, err = os.MkdirTemp("", "corebanking-local-"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			l.Close()
+		}
+	}()
+	if l.IdP, err = localidp.Start(); err != nil {
+		return nil, err
+	}
+	if l.jwksFile, err = l.WriteJWKS(ctx, l.dir); err != nil {
+		return nil, err
+	}
+	if withSlapd {
+		if l.slapd, err = ldaptest.NewServer(l.dir); err != nil {
+			return nil, fmt.Errorf("local mode needs OpenLDAP's slapd (apt-get install slapd) or -ldap-url: %w", err)
+		}
+	}
+	return l, nil
+}
+
+// Close stops what startLocal started, newest first, and removes its
+// directory.
+func (l *localMode) Close() {
+	if l.slapd != nil {
+		l.slapd.Stop()
+	}
+	if l.IdP != nil {
+		l.IdP.Close()
+	}
+	os.RemoveAll(l.dir)
+}
+
+// localHint is what local mode prints once the API listens at base.
+func localHint(base, jwksFile, ldapURL string, printTokens bool) localidp.Hint {
+	return localidp.Hint{App: "corebanking", URL: base, PrintTokens: printTokens,
+		Scopes: []string{idp.ResourceCBS + "/Accounts.Read"},
+		Notes:  []string{"token keys: static key set " + jwksFile, "directory: " + ldapURL + " (amit.r, priya.s and leo.v@bank.example; passwords in integration/ldaptest)"},
+		Try: []string{`curl -i -H "Authorization: Bearer $AMIT" ` + base + "/customers/C-2231/kyc",
+			`curl -i -H "Authorization: Bearer $LEO" ` + base + "/accounts/A-1/loans   # 403: disabled in the directory",
+			"curl -i -u amit.r@bank.example " + base + "/accounts/A-1/loans   # curl asks for the password (ldaptest.PasswordAmit)"}}
+}
+
+// directoryTLS trusts the CA certificates in caFile for the directory's
+// TLS; with no file it is nil, which trusts the system roots.
+func directoryTLS(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	ca := cli.Setting{Flag: "ldap-ca-file", Env: "LDAP_CA_FILE", Value: caFile}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: want the directory's CA certificates (PEM): %w", ca, err)
+	}
+	tlsConfig := &tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12}
+	if !tlsConfig.RootCAs.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s %q holds no PEM certificate: want the directory's CA certificates", ca, caFile)
+	}
+	return tlsConfig, nil
+}
+
+// trustedIssuer is the token issuer and where its keys come from: a URL
+// fetched and refreshed by the validator, or a file read once. Never
+// discovery.
+func trustedIssuer(issuer, jwksURL, jwksFile string, log *slog.Logger) (jwks.Issuer, error) {
+	if (jwksURL == "") == (jwksFile == "") {
+		return jwks.Issuer{}, errors.New("set one of -jwks-url (CBS_JWKS_URL) and -jwks-file (CBS_JWKS_FILE): the issuer's JWK Set URL, or a JWK Set file")
+	}
+	if jwksURL != "" {
+		return jwks.Issuer{Issuer: issuer, JWKSURL: jwksURL}, nil
+	}
+	raw, err := os.ReadFile(jwksFile)
+	if err != nil {
+		return jwks.Issuer{}, fmt.Errorf("-jwks-file (CBS_JWKS_FILE): want a JWK Set file: %w", err)
+	}
+	keys, skipped, err := jwks.ParseJWKS(raw)
+	if err != nil {
+		return jwks.Issuer{}, fmt.Errorf("-jwks-file (CBS_JWKS_FILE) %q: want a JWK Set: %w", jwksFile, err)
+	}
+	for _, s := range skipped {
+		log.Warn("key skipped", "file", jwksFile, "err", s)
+	}
+	return jwks.Issuer{Issuer: issuer, Keys: jwks.NewStaticKeySet(keys...)}, nil
+}
+
+// loginsAllowed says whether directory logins (passwords) may be accepted:
+// only over TLS or on a loopback address.
+func loginsAllowed(overTLS bool, addr net.Addr) bool {
+	tcp, _ := addr.(*net.TCPAddr)
+	return overTLS || (tcp != nil && tcp.IP.IsLoopback())
 }
 
 // asDirectoryUser decides for a token holder as for their directory

@@ -174,9 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		return err
 	}
 	v, err := jwks.NewValidator(trust, func(o *jwks.Options) {
-		if *audience != "" {
-			o.Audiences = append(o.Audiences, strings.Split(*audience, ",")...)
-		}
+		o.Audiences = append(o.Audiences, commaList(*audience)...)
 		o.Algorithms = []string{"RS256"} // what Entra signs with
 		o.Cache = &jwks.CacheOptions{}   // a token seen before is not verified again
 		o.HTTPClient, o.Audit = hc, audit
@@ -192,31 +190,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 		return err
 	}
 
-	// The API's own Entra registration, for on-behalf-of: the tenant, the
-	// client ID and a secret, certificate or federated token file from the
-	// environment, or the resource's managed identity as the credential.
-	var client token.Client
-	switch {
-	case local != nil:
-		client = local.Client(idp.ClientLendingAPI)
-	case *identity == "managed-identity":
-		tokenURL, err := token.EntraTokenURL(os.Getenv(token.EnvAuthorityHost), *tenant)
-		if err != nil {
-			return err
-		}
-		mi, err := azure.ManagedIdentity([]string{azure.TokenExchangeScope}, func(o *azure.ManagedIdentityOptions) {
-			o.ClientID, o.Logger = *miClientID, log
-		})
-		if err != nil {
-			return fmt.Errorf("-identity managed-identity: %w", err)
-		}
-		defer mi.Close()
-		client = token.Client{ID: *clientID, TokenURL: tokenURL, Auth: token.ClientAssertion(azure.Assertion(mi))}
-	default:
-		if client, err = token.ClientFromEnvironment(func(o *token.EnvironmentOptions) { o.Tenant, o.ClientID = *tenant, *clientID }); err != nil {
-			return err
-		}
+	// The API's own identity, for on-behalf-of calls to core banking.
+	client, closeClient, err := apiClient(local, *identity, *tenant, *clientID, *miClientID, log)
+	if err != nil {
+		return err
 	}
+	defer closeClient()
 	obo, err := token.NewOnBehalfOf(client, func(o *token.ExchangeOptions) { o.HTTPClient, o.Audit, o.Logger = hc, audit, log })
 	if err != nil {
 		return err
@@ -262,6 +241,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(audit, slog.LevelWarn)}
 	return serve(ctx, srv, ln, log)
+}
+
+// apiClient is the API's own Entra registration, for on-behalf-of: the
+// tenant, the client ID and a secret, certificate or federated token file
+// from the environment, or the resource's managed identity as the
+// credential. In local mode it is the embedded provider's lending-api
+// client. closeClient stops the managed identity's token renewal.
+func apiClient(local *localidp.IdP, identity, tenant, clientID, miClientID string, log *slog.Logger) (client token.Client, closeClient func(), err error) {
+	switch {
+	case local != nil:
+		return local.Client(idp.ClientLendingAPI), func() {}, nil
+	case identity == "managed-identity":
+		tokenURL, err := token.EntraTokenURL(os.Getenv(token.EnvAuthorityHost), tenant)
+		if err != nil {
+			return token.Client{}, nil, err
+		}
+		mi, err := azure.ManagedIdentity([]string{azure.TokenExchangeScope}, func(o *azure.ManagedIdentityOptions) {
+			o.ClientID, o.Logger = miClientID, log
+		})
+		if err != nil {
+			return token.Client{}, nil, fmt.Errorf("-identity managed-identity: %w", err)
+		}
+		client = token.Client{ID: clientID, TokenURL: tokenURL, Auth: token.ClientAssertion(azure.Assertion(mi))}
+		return client, func() { mi.Close() }, nil
+	default:
+		client, err = token.ClientFromEnvironment(func(o *token.EnvironmentOptions) { o.Tenant, o.ClientID = tenant, clientID })
+		return client, func() {}, err
+	}
+}
+
+// commaList splits a comma-separated flag value; empty is no value.
+func commaList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 // serve runs srv on ln until ctx is done, then shuts it down gracefully:

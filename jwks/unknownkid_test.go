@@ -434,25 +434,7 @@ func TestKidSeenBeforePublished(t *testing.T) {
 						}
 					})
 				}
-				var published time.Time
-				for {
-					if published.IsZero() && time.Since(start) >= tt.delay {
-						m.publish()
-						published = time.Now()
-					}
-					_, err := ks.Key(context.Background(), kid, "")
-					if err == nil {
-						break
-					}
-					if !errors.Is(err, jwks.ErrUnknownKey) {
-						t.Fatalf("kid not yet published: %v", err)
-					}
-					if !published.IsZero() && time.Since(published) > maxAbsent+time.Minute {
-						t.Fatal("published key still refused after 90 s")
-					}
-					time.Sleep(tt.every)
-				}
-				refused := time.Since(published)
+				refused := refusedAfterPublishing(t, ks, m, kid, start.Add(tt.delay), tt.every, maxAbsent+time.Minute)
 				close(done)
 				wg.Wait()
 				bound := min(max(tt.delay, 4*time.Second), maxAbsent) + tt.every
@@ -669,23 +651,8 @@ func TestKidAmidHugeFlood(t *testing.T) {
 				}
 			}
 		})
-		start := time.Now()
-		var published time.Time
-		for {
-			if published.IsZero() && time.Since(start) >= 5*time.Minute { // the back-off is at its cap
-				m.publish()
-				published = time.Now()
-			}
-			_, err := ks.Key(context.Background(), kid, "")
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, jwks.ErrUnknownKey) {
-				t.Fatalf("kid not yet published: %v", err)
-			}
-			time.Sleep(5 * time.Second)
-		}
-		refused := time.Since(published)
+		// Published once the back-off is at its cap.
+		refused := refusedAfterPublishing(t, ks, m, kid, time.Now().Add(5*time.Minute), 5*time.Second, time.Hour)
 		close(done)
 		wg.Wait()
 		checkApart(t, m.missTimes())
@@ -694,4 +661,30 @@ func TestKidAmidHugeFlood(t *testing.T) {
 		}
 		t.Logf("refused %v after publication, %d fetches", refused, len(m.missTimes()))
 	})
+}
+
+// refusedAfterPublishing asks ks for kid every interval, publishes m's key
+// at publishAt, and returns how long the key was still refused after that.
+// It fails the test on any error other than an unknown key, or when the
+// key is still refused giveUp after it was published.
+func refusedAfterPublishing(t *testing.T, ks *jwks.RemoteKeySet, m *memIdP, kid string, publishAt time.Time, every, giveUp time.Duration) time.Duration {
+	t.Helper()
+	var published time.Time
+	for {
+		if published.IsZero() && !time.Now().Before(publishAt) {
+			m.publish()
+			published = time.Now()
+		}
+		_, err := ks.Key(context.Background(), kid, "")
+		if err == nil {
+			return time.Since(published)
+		}
+		if !errors.Is(err, jwks.ErrUnknownKey) {
+			t.Fatalf("kid not yet published: %v", err)
+		}
+		if !published.IsZero() && time.Since(published) > giveUp {
+			t.Fatalf("published key still refused after %v", giveUp)
+		}
+		time.Sleep(every)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Key is one AES-256 key entries are sealed with. ID names it in every
@@ -25,14 +27,15 @@ func (k Key) Format(f fmt.State, _ rune) { fmt.Fprintf(f, "redisstore.Key{ID: %q
 // envelopeVersion is the first byte of every sealed entry.
 const envelopeVersion = 1
 
-// Errors of opening an entry read from Redis. The entry is then treated as
-// missing: fetched again from the IdP and overwritten.
+// Errors of opening an entry read from Redis, as the Logger reports them.
+// The entry is then treated as missing: fetched again from the IdP and
+// overwritten. Their classes are those of a token that fails the same way.
 var (
 	// ErrTampered: the entry does not decrypt under its key and cache key
 	// (flipped bytes, truncated, moved from another cache key).
-	ErrTampered = errors.New("redisstore: entry fails authentication")
+	ErrTampered = reason.New(reason.Signature, "redisstore: entry fails authentication")
 	// ErrUnknownKey: the entry names a key the application did not give.
-	ErrUnknownKey = errors.New("redisstore: entry sealed with an unknown key")
+	ErrUnknownKey = reason.New(reason.UnknownKey, "redisstore: entry sealed with an unknown key")
 )
 
 // keyring seals with its first key and opens with any.

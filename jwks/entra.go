@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idbridge/idbridge/internal/guid"
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Microsoft Entra ID endpoints and well-known tenants.
@@ -105,12 +106,7 @@ func EntraAPI(tenant, clientID string, optFns ...func(*EntraOptions)) func(*Opti
 }
 
 func entraOptions(optFns []func(*EntraOptions)) EntraOptions {
-	var o EntraOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	o.Tenants = slices.Clone(o.Tenants)
 	o.Versions = slices.Clone(o.Versions)
 	o.AppIDURIs = slices.Clone(o.AppIDURIs)

@@ -12,6 +12,7 @@ import (
 	"github.com/idbridge/idbridge/internal/audit"
 	"github.com/idbridge/idbridge/internal/backoff"
 	"github.com/idbridge/idbridge/internal/flight"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/safeurl"
 )
 
@@ -90,12 +91,7 @@ func Discover(ctx context.Context, issuer string, optFns ...func(*KeySetOptions)
 }
 
 func newRemote(ctx context.Context, jwksURL, issuer string, optFns []func(*KeySetOptions)) (*RemoteKeySet, error) {
-	var o KeySetOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	o.setDefaults()
 	if jwksURL != "" {
 		if err := checkURL(jwksURL, o.InsecureAllowHTTP); err != nil {

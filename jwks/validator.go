@@ -10,6 +10,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/selfaudit"
 )
 
@@ -40,12 +41,7 @@ type Validator struct {
 // given by JWKSURL or discovery are created lazily and load in the
 // background; Close stops them.
 func NewValidator(optFns ...func(*Options)) (*Validator, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if err := checkOptions(&o); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Algorithms and thumbprint headers for [PrivateKeyJWT].
@@ -68,12 +70,7 @@ type jwtAuth struct {
 // fresh assertion: a new jti, iat and nbf now, exp a few minutes ahead.
 // key must hold an RSA key; it may be an HSM- or KMS-backed signer.
 func PrivateKeyJWT(key crypto.Signer, optFns ...func(*JWTOptions)) (ClientAuth, error) {
-	var o JWTOptions
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if key == nil {
 		return nil, fmt.Errorf("%w: nil private key", errInvalidOptions)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/idbridge/idbridge/federation/saml"
 	"github.com/idbridge/idbridge/internal/jwt"
 	"github.com/idbridge/idbridge/internal/loopback"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -169,10 +170,7 @@ type provider struct {
 
 // NewServer starts a fake STS on 127.0.0.1. Call Close when done.
 func NewServer(optFns ...func(*Options)) *Server {
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := option.New(optFns)
 	if o.AccountID == "" {
 		o.AccountID = DefaultAccountID
 	}

@@ -50,6 +50,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idbridge/idbridge/internal/option"
 )
 
 // Options configure a [Server].
@@ -97,10 +99,7 @@ type Server struct {
 // NewServer starts a fake IdP on 127.0.0.1 with one signing key. Call Close
 // when done.
 func NewServer(optFns ...func(*Options)) *Server {
-	var o Options
-	for _, fn := range optFns {
-		fn(&o)
-	}
+	o := option.New(optFns)
 	if o.Algorithm == "" {
 		o.Algorithm = "RS256"
 	}

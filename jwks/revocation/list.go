@@ -11,6 +11,7 @@ import (
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/audit"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/jwks"
 )
 
@@ -77,12 +78,7 @@ type List struct {
 
 // New returns an empty List.
 func New(optFns ...func(*Options)) (*List, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	switch {
 	case o.MaxTokenLifetime == 0:
 		o.MaxTokenLifetime = DefaultMaxTokenLifetime

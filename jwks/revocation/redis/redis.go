@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
@@ -120,12 +121,7 @@ func New(client goredis.UniversalClient, optFns ...func(*Options)) (*List, error
 	if client == nil {
 		return nil, fmt.Errorf("revocation/redis: %w: nil client", idbridge.ErrInvalidOptions)
 	}
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/idbridge/idbridge"
+	"github.com/idbridge/idbridge/internal/option"
 	"github.com/idbridge/idbridge/jwks"
 	"github.com/idbridge/idbridge/jwks/revocation"
 )
@@ -107,12 +108,7 @@ type Receiver struct {
 
 // NewReceiver returns a Receiver that revokes through list.
 func NewReceiver(list Revoker, optFns ...func(*Options)) (*Receiver, error) {
-	var o Options
-	for _, fn := range optFns {
-		if fn != nil {
-			fn(&o)
-		}
-	}
+	o := option.New(optFns)
 	switch {
 	case list == nil:
 		return nil, fmt.Errorf("ssf: %w: nil revocation list", idbridge.ErrInvalidOptions)

@@ -13,11 +13,71 @@ import (
 // TestEverySentinelHasAClass reads the SDK's source: every exported Err…
 // variable must be made by reason.New, or wrap with %w another sentinel
 // (which this test checks in turn), so that idbridge.ReasonOf classifies
-// every error a package declares. Modules beside the SDK (integration,
-// examples, bench) and internal packages, whose errors callers wrap, are
-// not read.
+// every error a package declares.
 func TestEverySentinelHasAClass(t *testing.T) {
 	checked := 0
+	forSDKFiles(t, func(path string, f *ast.File) {
+		for _, decl := range f.Decls {
+			g, ok := decl.(*ast.GenDecl)
+			if !ok || g.Tok != token.VAR {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !name.IsExported() || !strings.HasPrefix(name.Name, "Err") {
+						continue
+					}
+					checked++
+					if i >= len(vs.Values) || !classified(vs.Values[i]) {
+						t.Errorf("%s: %s is neither reason.New(…) nor a %%w wrap of another sentinel", path, name.Name)
+					}
+				}
+			}
+		}
+	})
+	if checked < 50 {
+		t.Fatalf("only %d sentinels found: the walk missed the packages", checked)
+	}
+}
+
+// TestOptionFunctionsThroughOneHelper reads the SDK's source: no function
+// ranges over its own variadic option functions, so every constructor
+// applies them through internal/option, which ignores nil ones.
+func TestOptionFunctionsThroughOneHelper(t *testing.T) {
+	forSDKFiles(t, func(path string, f *ast.File) {
+		ast.Inspect(f, func(n ast.Node) bool {
+			fd, ok := n.(*ast.FuncDecl)
+			if !ok || fd.Body == nil {
+				return true
+			}
+			params := fd.Type.Params.List
+			if len(params) == 0 {
+				return false
+			}
+			last := params[len(params)-1]
+			if _, variadic := last.Type.(*ast.Ellipsis); !variadic || len(last.Names) == 0 {
+				return false
+			}
+			name := last.Names[0].Name
+			ast.Inspect(fd.Body, func(n ast.Node) bool {
+				if r, ok := n.(*ast.RangeStmt); ok {
+					if id, ok := r.X.(*ast.Ident); ok && id.Name == name && strings.HasSuffix(strings.ToLower(name), "fns") {
+						t.Errorf("%s: %s ranges over %s itself; use option.New or option.Apply", path, fd.Name.Name, name)
+					}
+				}
+				return true
+			})
+			return false
+		})
+	})
+}
+
+// forSDKFiles parses every non-test Go file of the SDK module. Modules
+// beside it (integration, examples, bench) and internal packages, which
+// callers wrap, are not read.
+func forSDKFiles(t *testing.T, fn func(path string, f *ast.File)) {
+	t.Helper()
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -39,31 +99,11 @@ func TestEverySentinelHasAClass(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, decl := range f.Decls {
-			g, ok := decl.(*ast.GenDecl)
-			if !ok || g.Tok != token.VAR {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if !name.IsExported() || !strings.HasPrefix(name.Name, "Err") {
-						continue
-					}
-					checked++
-					if i >= len(vs.Values) || !classified(vs.Values[i]) {
-						t.Errorf("%s: %s is neither reason.New(…) nor a %%w wrap of another sentinel", path, name.Name)
-					}
-				}
-			}
-		}
+		fn(path, f)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if checked < 50 {
-		t.Fatalf("only %d sentinels found: the walk missed the packages", checked)
 	}
 }
 

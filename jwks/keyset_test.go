@@ -679,3 +679,25 @@ func TestKeySetRefusesRedirectToPlainHTTP(t *testing.T) {
 	}
 	ks.Close()
 }
+
+// TestKeySetBadInput: a key set that cannot work is refused with
+// ErrInvalidOptions, and nil keys given to a static set are left out.
+func TestKeySetBadInput(t *testing.T) {
+	ctx := context.Background()
+	for name, fn := range map[string]func() error{
+		"no JWKS URL":            func() error { _, err := jwks.NewKeySet(ctx, ""); return err },
+		"relative JWKS URL":      func() error { _, err := jwks.NewKeySet(ctx, "idp.example/keys"); return err },
+		"JWKS over plain http":   func() error { _, err := jwks.NewKeySet(ctx, "http://idp.example/keys"); return err },
+		"ftp JWKS URL":           func() error { _, err := jwks.NewKeySet(ctx, "ftp://idp.example/keys"); return err },
+		"no issuer":              func() error { _, err := jwks.Discover(ctx, ""); return err },
+		"issuer over plain http": func() error { _, err := jwks.Discover(ctx, "http://idp.example"); return err },
+	} {
+		if err := fn(); !errors.Is(err, idbridge.ErrInvalidOptions) {
+			t.Errorf("%s: %v, want ErrInvalidOptions", name, err)
+		}
+	}
+	ks := jwks.NewStaticKeySet(nil, nil)
+	if _, err := ks.Key(ctx, "kid", ""); !errors.Is(err, jwks.ErrUnknownKey) {
+		t.Errorf("static set of nil keys: %v, want ErrUnknownKey", err)
+	}
+}

@@ -75,6 +75,9 @@ func (c *fetchCall) err() error {
 // most until ctx is done, and fails with an error wrapping ErrUnavailable if
 // they cannot be loaded. ctx is not kept. Call Close when done.
 func NewKeySet(ctx context.Context, jwksURL string, optFns ...func(*KeySetOptions)) (*RemoteKeySet, error) {
+	if jwksURL == "" {
+		return nil, invalid("JWKS URL is required")
+	}
 	return newRemote(ctx, jwksURL, "", optFns)
 }
 
@@ -95,10 +98,10 @@ func newRemote(ctx context.Context, jwksURL, issuer string, optFns []func(*KeySe
 	o.setDefaults()
 	if jwksURL != "" {
 		if err := checkURL(jwksURL, o.InsecureAllowHTTP); err != nil {
-			return nil, fmt.Errorf("jwks: JWKS URL: %w", err)
+			return nil, invalid("JWKS URL: %v", err)
 		}
 	} else if err := checkURL(issuer, o.InsecureAllowHTTP); err != nil {
-		return nil, fmt.Errorf("jwks: issuer: %w", err)
+		return nil, invalid("issuer: %v", err)
 	}
 	s := &RemoteKeySet{o: o, audit: audit.New(o.Audit), log: o.Logger, jwksURL: jwksURL, issuer: issuer,
 		kids: newKidPolicy(o.UnknownKIDInterval, o.UnknownKIDPerHour)}

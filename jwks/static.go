@@ -108,9 +108,15 @@ type StaticKeySet struct {
 }
 
 // NewStaticKeySet returns a key set holding keys (see [NewKey] and
-// [ParseJWKS]).
+// [ParseJWKS]); nil keys are left out.
 func NewStaticKeySet(keys ...*Key) *StaticKeySet {
-	return &StaticKeySet{ix: newKeyIndex(append([]*Key(nil), keys...))}
+	held := make([]*Key, 0, len(keys))
+	for _, k := range keys {
+		if k != nil {
+			held = append(held, k)
+		}
+	}
+	return &StaticKeySet{ix: newKeyIndex(held)}
 }
 
 // Key implements [KeySet].

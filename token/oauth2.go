@@ -22,12 +22,18 @@ func OAuth2(ctx context.Context, src Source) oauth2.TokenSource {
 	return oauth2Source{ctx: ctx, src: src}
 }
 
+// errNilOAuth2 is every answer of an adapter made from a nil source.
+var errNilOAuth2 = fmt.Errorf("%w: nil token source", errInvalidOptions)
+
 type oauth2Source struct {
 	ctx context.Context
 	src Source
 }
 
 func (s oauth2Source) Token() (*oauth2.Token, error) {
+	if s.src == nil {
+		return nil, errNilOAuth2
+	}
 	t, err := s.src.Token(s.ctx)
 	if err != nil {
 		return nil, err
@@ -47,6 +53,9 @@ func (s oauth2Source) Token() (*oauth2.Token, error) {
 // oauth2.ReuseTokenSource or oauth2.Config.TokenSource is cached already.
 func FromOAuth2(ts oauth2.TokenSource) Source {
 	return SourceFunc(func(ctx context.Context) (*Token, error) {
+		if ts == nil {
+			return nil, errNilOAuth2
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}

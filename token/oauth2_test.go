@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/idbridge/idbridge"
 )
 
 func TestOAuth2Adapters(t *testing.T) {
@@ -65,3 +67,14 @@ func TestFromOAuth2HonoursContext(t *testing.T) {
 type oauth2TokenSourceFunc func() (*oauth2.Token, error)
 
 func (f oauth2TokenSourceFunc) Token() (*oauth2.Token, error) { return f() }
+
+// TestOAuth2AdaptersOfNil: an adapter made from a nil source answers every
+// call with ErrInvalidOptions instead of panicking.
+func TestOAuth2AdaptersOfNil(t *testing.T) {
+	if _, err := OAuth2(context.Background(), nil).Token(); !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Errorf("OAuth2(nil).Token() = %v, want ErrInvalidOptions", err)
+	}
+	if _, err := FromOAuth2(nil).Token(context.Background()); !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Errorf("FromOAuth2(nil).Token() = %v, want ErrInvalidOptions", err)
+	}
+}

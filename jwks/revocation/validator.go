@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/idbridge/idbridge"
@@ -33,8 +34,26 @@ type Validator struct {
 	c Checker
 }
 
-// NewValidator returns v checked against c.
-func NewValidator(v TokenValidator, c Checker) *Validator { return &Validator{v: v, c: c} }
+// NewValidator returns v checked against c. A nil v or c makes a
+// validator that refuses every token with [idbridge.ErrInvalidOptions]:
+// a missing list must not let revoked tokens through.
+func NewValidator(v TokenValidator, c Checker) *Validator {
+	if v == nil || c == nil {
+		return &Validator{v: misconfigured{}, c: misconfigured{}}
+	}
+	return &Validator{v: v, c: c}
+}
+
+// misconfigured stands in for a nil validator or list.
+type misconfigured struct{}
+
+var errMisconfigured = fmt.Errorf("revocation: %w: NewValidator was given a nil validator or list", idbridge.ErrInvalidOptions)
+
+func (misconfigured) Validate(context.Context, string) (*idbridge.Claims, error) {
+	return nil, errMisconfigured
+}
+
+func (misconfigured) Check(context.Context, *idbridge.Claims) error { return errMisconfigured }
 
 // Validate returns v's answer, or the list's refusal for a valid token
 // that is revoked.

@@ -136,3 +136,39 @@ type validatorFunc func(context.Context, string) (*idbridge.Claims, error)
 func (f validatorFunc) Validate(ctx context.Context, tok string) (*idbridge.Claims, error) {
 	return f(ctx, tok)
 }
+
+// TestNewValidatorNilParts: a validator built without its validator or its
+// list refuses every token instead of panicking or letting it through.
+func TestNewValidatorNilParts(t *testing.T) {
+	list, err := revocation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp := jwkstest.Start(t)
+	v, err := jwks.NewValidator(func(o *jwks.Options) {
+		o.Issuers = []jwks.Issuer{{Issuer: idp.Issuer(), JWKSURL: idp.JWKSURL()}}
+		o.Audiences = []string{jwkstest.APIClientID}
+		o.Algorithms = []string{"RS256"}
+		o.HTTPClient = idp.Client()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	tok := idp.Mint(map[string]any{"aud": jwkstest.APIClientID, "sub": "amit", "azp": "lending-web", "scp": "Loans.Read"})
+	if _, err := v.Validate(context.Background(), tok); err != nil {
+		t.Fatalf("the token itself: %v", err)
+	}
+	for name, rv := range map[string]*revocation.Validator{
+		"nil validator": revocation.NewValidator(nil, list),
+		"nil list":      revocation.NewValidator(v, nil),
+		"both nil":      revocation.NewValidator(nil, nil),
+	} {
+		if _, err := rv.Validate(context.Background(), tok); !errors.Is(err, idbridge.ErrInvalidOptions) {
+			t.Errorf("%s: Validate = %v, want ErrInvalidOptions", name, err)
+		}
+		if got := rv.Issuers(); len(got) != 0 {
+			t.Errorf("%s: Issuers = %v, want none", name, got)
+		}
+	}
+}

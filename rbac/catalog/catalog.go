@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -146,6 +147,9 @@ type Conflict struct {
 
 // New builds the catalogue of the policy's current version.
 func New(p *rbac.Policy) (*Catalog, error) {
+	if p == nil {
+		return nil, fmt.Errorf("catalog: %w: nil policy", idbridge.ErrInvalidOptions)
+	}
 	return fromInventory(p.Inventory())
 }
 

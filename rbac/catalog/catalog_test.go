@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/catalog"
 )
@@ -137,5 +138,11 @@ func TestCSVFormulaCellsQuoted(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `'=HYPERLINK`) {
 		t.Fatalf("formula not neutralised:\n%s", b.String())
+	}
+}
+
+func TestNewNilPolicy(t *testing.T) {
+	if _, err := catalog.New(nil); !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Fatalf("New(nil) = %v, want ErrInvalidOptions", err)
 	}
 }

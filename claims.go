@@ -100,21 +100,26 @@ type ClaimSource struct {
 }
 
 // HasScope reports whether s is one of the delegated scopes (scp or scope).
-func (c *Claims) HasScope(s string) bool { return slices.Contains(c.Scopes, s) }
+// Nil claims (what a failed validation returns) hold no scope.
+func (c *Claims) HasScope(s string) bool { return c != nil && slices.Contains(c.Scopes, s) }
 
-// HasRole reports whether r is one of the app roles (roles).
-func (c *Claims) HasRole(r string) bool { return slices.Contains(c.Roles, r) }
+// HasRole reports whether r is one of the app roles (roles). Nil claims
+// hold no role.
+func (c *Claims) HasRole(r string) bool { return c != nil && slices.Contains(c.Roles, r) }
 
 // InGroup reports whether the group object ID id is in the groups claim.
 // On overage (see [Claims.GroupsOverage]) it is false for every group:
 // resolve the groups elsewhere rather than trusting a negative answer.
-func (c *Claims) InGroup(id string) bool { return slices.Contains(c.Groups, id) }
+// Nil claims are in no group.
+func (c *Claims) InGroup(id string) bool { return c != nil && slices.Contains(c.Groups, id) }
 
 // Client returns the calling application: azp (Entra v2), appid (Entra
 // v1) or client_id (RFC 9068), whichever is set; a token in which they
-// differ is refused as malformed.
+// differ is refused as malformed. It is "" for nil claims.
 func (c *Claims) Client() string {
 	switch {
+	case c == nil:
+		return ""
 	case c.AuthorizedParty != "":
 		return c.AuthorizedParty
 	case c.AppID != "":
@@ -126,8 +131,12 @@ func (c *Claims) Client() string {
 // GroupsOverage reports whether the issuer left out the groups claim because
 // the user is in too many groups (_claim_names.groups present). The groups
 // must then be fetched (for example from Microsoft Graph) or the request
-// denied; an empty Groups list does not mean "no groups".
+// denied; an empty Groups list does not mean "no groups". It is false for
+// nil claims, which are in no group.
 func (c *Claims) GroupsOverage() bool {
+	if c == nil {
+		return false
+	}
 	_, ok := c.ClaimNames["groups"]
 	return ok
 }

@@ -61,3 +61,34 @@ func TestClaimTable(t *testing.T) {
 		t.Errorf("%d typed claims", n)
 	}
 }
+
+// TestNilClaims: every Claims method answers for nil claims (what a failed
+// validation returns) without panicking, and the checks that grant
+// something deny.
+func TestNilClaims(t *testing.T) {
+	var c *idbridge.Claims
+	tests := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{"HasScope", c.HasScope("orders.read"), false},
+		{"HasScope empty", c.HasScope(""), false},
+		{"HasRole", c.HasRole("Admin"), false},
+		{"InGroup", c.InGroup("4f0c6b1a-8e2d-4c37-9a51-2b7e6d9f0c13"), false},
+		{"Client", c.Client(), ""},
+		{"GroupsOverage", c.GroupsOverage(), false},
+		{"IDTokenClaim", c.IDTokenClaim(), ""},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s on nil claims = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if v, ok := c.Get("sub"); ok || v != nil {
+		t.Errorf("Get on nil claims = %s, %v", v, ok)
+	}
+	if b, err := c.MarshalJSON(); err != nil || string(b) != "null" {
+		t.Errorf("MarshalJSON on nil claims = %s, %v", b, err)
+	}
+}

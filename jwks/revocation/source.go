@@ -2,6 +2,7 @@ package revocation
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/token"
@@ -15,14 +16,26 @@ import (
 // the token source of a federation.Provider (no new AWS credentials), an
 // on-behalf-of or token-exchange Source (no downstream token reused). The
 // check is one [List.Lookup]; the result has src's Invalidate method when
-// src has one.
+// src has one. Without src, list or c (the nil claims of a failed
+// validation) its Token refuses with [idbridge.ErrInvalidOptions]: there is
+// no user whose revocation it could check.
 func Source(src token.Source, list Checker, c *idbridge.Claims) token.Source {
 	s := &source{src: src, list: list, c: c}
+	if src == nil || list == nil || c == nil {
+		s.list = refuse{errSourceParts}
+	}
 	if inv, ok := src.(interface{ Invalidate() }); ok {
 		return &invalidatingSource{source: s, inv: inv}
 	}
 	return s
 }
+
+var errSourceParts = fmt.Errorf("revocation: %w: Source needs a token source, a list and the user's claims", idbridge.ErrInvalidOptions)
+
+// refuse is the Checker of a Source missing a part: it refuses every call.
+type refuse struct{ err error }
+
+func (r refuse) Check(context.Context, *idbridge.Claims) error { return r.err }
 
 type source struct {
 	src  token.Source

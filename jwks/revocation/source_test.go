@@ -69,3 +69,45 @@ func TestSourceForwardsInvalidate(t *testing.T) {
 		t.Fatal("Invalidate invented")
 	}
 }
+
+// TestSourceMissingParts: a Source without its token source, its list or
+// the user's claims (the nil claims of a failed validation) hands out no
+// token: it refuses with ErrInvalidOptions instead of panicking or, for nil
+// claims, passing every token through unchecked.
+func TestSourceMissingParts(t *testing.T) {
+	list, err := revocation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	src := token.SourceFunc(func(context.Context) (*token.Token, error) {
+		calls++
+		return &token.Token{AccessToken: "a"}, nil
+	})
+	leo := &idbridge.Claims{TenantID: tid, ObjectID: leoOID}
+	tests := []struct {
+		name string
+		src  token.Source
+		list revocation.Checker
+		c    *idbridge.Claims
+	}{
+		{"nil claims", src, list, nil},
+		{"nil list", src, nil, leo},
+		{"nil source", nil, list, leo},
+		{"all nil", nil, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := revocation.Source(tt.src, tt.list, tt.c).Token(context.Background())
+			if tok != nil || !errors.Is(err, idbridge.ErrInvalidOptions) || idbridge.ReasonOf(err) != idbridge.ReasonInvalidOptions {
+				t.Fatalf("Token = %v, %v; want ErrInvalidOptions", tok, err)
+			}
+		})
+	}
+	if calls != 0 {
+		t.Fatalf("the token source was called %d times", calls)
+	}
+	if tok, err := revocation.Source(src, list, leo).Token(context.Background()); err != nil || tok == nil {
+		t.Fatalf("a complete Source: %v, %v", tok, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/idbridge/idbridge"
 )
 
 // Diff is what changes for each group between two policy versions.
@@ -40,8 +42,11 @@ type SoDConflict struct {
 
 // Compare lists per group what members gain and lose from old to new. Two
 // catalogues of different schema versions are refused with
-// [ErrSchemaVersion].
+// [ErrSchemaVersion], a nil one with idbridge.ErrInvalidOptions.
 func Compare(old, new *Catalog) (*Diff, error) {
+	if old == nil || new == nil {
+		return nil, fmt.Errorf("catalog: %w: Compare needs two catalogues", idbridge.ErrInvalidOptions)
+	}
 	if old.SchemaVersion != new.SchemaVersion {
 		return nil, fmt.Errorf("%w: old catalogue has schema_version %d, new %d", ErrSchemaVersion, old.SchemaVersion, new.SchemaVersion)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac"
 	"github.com/idbridge/idbridge/rbac/catalog"
 )
@@ -75,6 +76,27 @@ func TestCompareSchemaMismatch(t *testing.T) {
 	for _, pair := range [][2]*catalog.Catalog{{old, &future}, {&future, &future}} {
 		if d, err := catalog.Compare(pair[0], pair[1]); !errors.Is(err, catalog.ErrSchemaVersion) || d != nil {
 			t.Fatalf("got %v, %v", d, err)
+		}
+	}
+}
+
+// TestCompareNil: a missing catalogue (a failed Read's nil) is refused with
+// ErrInvalidOptions, not a nil dereference.
+func TestCompareNil(t *testing.T) {
+	c, err := catalog.New(bank(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		old, new *catalog.Catalog
+	}{
+		{"nil old", nil, c},
+		{"nil new", c, nil},
+		{"both nil", nil, nil},
+	} {
+		if d, err := catalog.Compare(tt.old, tt.new); d != nil || !errors.Is(err, idbridge.ErrInvalidOptions) {
+			t.Errorf("%s: got %v, %v; want ErrInvalidOptions", tt.name, d, err)
 		}
 	}
 }

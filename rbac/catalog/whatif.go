@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/internal/reason"
 	"github.com/idbridge/idbridge/rbac"
 )
@@ -46,8 +47,11 @@ type Access struct {
 // WhatIf decides claims (a JSON object, unverified, as policycheck decide
 // takes) as they are and with the groups changed, and compares. Groups
 // are named by display name or ID and must be declared for the claims'
-// issuer.
+// issuer. A nil policy is refused with idbridge.ErrInvalidOptions.
 func WhatIf(p *rbac.Policy, claims []byte, add, remove []string) (*Move, error) {
+	if p == nil {
+		return nil, fmt.Errorf("catalog: %w: nil policy", idbridge.ErrInvalidOptions)
+	}
 	inv := p.Inventory()
 	m, issuer, groups, err := whatIfClaims(p, inv, claims)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/idbridge/idbridge"
 	"github.com/idbridge/idbridge/rbac/catalog"
 )
 
@@ -74,6 +75,9 @@ func TestWhatIfRefuses(t *testing.T) {
 	}
 	if _, err := catalog.WhatIf(p, amit, []string{"Nope"}, nil); !errors.Is(err, catalog.ErrUnknownGroup) {
 		t.Errorf("unknown group: %v", err)
+	}
+	if mv, err := catalog.WhatIf(nil, amit, []string{"Credit_Officers"}, nil); mv != nil || !errors.Is(err, idbridge.ErrInvalidOptions) {
+		t.Errorf("a nil policy: %v, %v", mv, err)
 	}
 	for _, claims := range []string{`[]`, `{"iss": 3}`, `{"iss": "https://evil.example"}`, `{"iss": "https://login.microsoftonline.com/9b1c3f4e-2a6d-4e8b-b7c1-5d0f2e3a4b6c/v2.0", "groups": "x"}`} {
 		if _, err := catalog.WhatIf(p, []byte(claims), []string{"Credit_Officers"}, nil); err == nil {

@@ -73,16 +73,26 @@ type Token struct {
 }
 
 // Type returns the Authorization scheme, normalising "bearer" to "Bearer"
-// as RFC 6750 resource servers expect, and defaulting to "Bearer".
+// as RFC 6750 resource servers expect, and defaulting to "Bearer". A nil
+// Token has no type: "".
 func (t *Token) Type() string {
-	if t.TokenType == "" || strings.EqualFold(t.TokenType, "bearer") {
+	switch {
+	case t == nil:
+		return ""
+	case t.TokenType == "" || strings.EqualFold(t.TokenType, "bearer"):
 		return "Bearer"
 	}
 	return t.TokenType
 }
 
-// SetAuthHeader sets the Authorization header of r to the access token.
+// SetAuthHeader sets the Authorization header of r to the access token. A
+// nil Token (a source that returned neither a token nor an error) removes
+// the header, so that r carries no credential rather than an earlier one.
 func (t *Token) SetAuthHeader(r *http.Request) {
+	if t == nil {
+		r.Header.Del("Authorization")
+		return
+	}
 	r.Header.Set("Authorization", t.Type()+" "+t.AccessToken)
 }
 

@@ -87,6 +87,22 @@ func TestTokenTypeAndHeader(t *testing.T) {
 			t.Errorf("header = %q", got)
 		}
 	}
+	// A nil Token (a source that returned nil, nil) has no type and sets no
+	// credential: it removes one the request already had.
+	var nilTok *Token
+	if got := nilTok.Type(); got != "" {
+		t.Errorf("Type of a nil Token = %q", got)
+	}
+	for _, before := range []string{"", "Bearer earlier"} {
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+		if before != "" {
+			r.Header.Set("Authorization", before)
+		}
+		nilTok.SetAuthHeader(r)
+		if got, set := r.Header["Authorization"]; set {
+			t.Errorf("a nil Token left Authorization %q (was %q)", got, before)
+		}
+	}
 }
 
 func TestTokenValid(t *testing.T) {

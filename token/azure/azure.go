@@ -72,12 +72,20 @@ func (s *Source) Token(ctx context.Context) (*token.Token, error) {
 
 // Assertion returns a client assertion callback that hands out src's
 // access token: a managed identity's token for [TokenExchangeScope] is
-// the assertion of an app that trusts it as a federated credential.
+// the assertion of an app that trusts it as a federated credential. A nil
+// src makes every call fail with idbridge.ErrInvalidOptions; a token
+// without an access token, with token.ErrIdPUnavailable.
 func Assertion(src token.Source) token.AssertionFunc {
 	return func(ctx context.Context) (string, error) {
+		if src == nil {
+			return "", &Error{Credential: "Assertion", Err: idbridge.ErrInvalidOptions, Detail: "no token source"}
+		}
 		t, err := src.Token(ctx)
 		if err != nil {
 			return "", err
+		}
+		if t == nil || t.AccessToken == "" {
+			return "", &Error{Credential: "Assertion", Err: token.ErrIdPUnavailable, Detail: "the source returned no access token"}
 		}
 		return t.AccessToken, nil
 	}

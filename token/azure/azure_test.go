@@ -219,9 +219,23 @@ func TestAssertionHandsOutTheAccessToken(t *testing.T) {
 	if err != nil || a != "mi-token" {
 		t.Fatalf("assertion %q, %v", a, err)
 	}
-	failing := token.SourceFunc(func(context.Context) (*token.Token, error) { return nil, token.ErrIdPUnavailable })
-	if _, err := azure.Assertion(failing)(context.Background()); !errors.Is(err, token.ErrIdPUnavailable) {
-		t.Fatalf("error %v", err)
+	tests := []struct {
+		name string
+		src  token.Source
+		want error
+	}{
+		{"failing source", token.SourceFunc(func(context.Context) (*token.Token, error) { return nil, token.ErrIdPUnavailable }), token.ErrIdPUnavailable},
+		// A source that answers neither a token nor an error, or a token
+		// without an access token: no empty assertion, no panic.
+		{"nil token", token.SourceFunc(func(context.Context) (*token.Token, error) { return nil, nil }), token.ErrIdPUnavailable},
+		{"no access token", token.SourceFunc(func(context.Context) (*token.Token, error) { return &token.Token{IDToken: "id"}, nil }), token.ErrIdPUnavailable},
+		{"nil source", nil, idbridge.ErrInvalidOptions},
+	}
+	for _, tt := range tests {
+		a, err := azure.Assertion(tt.src)(context.Background())
+		if a != "" || !errors.Is(err, tt.want) || idbridge.ReasonOf(err) == "" {
+			t.Errorf("%s: assertion %q, error %v; want %v", tt.name, a, err, tt.want)
+		}
 	}
 }
 

@@ -38,6 +38,9 @@ func (s oauth2Source) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t == nil {
+		return nil, unavailable("token source", errors.New("neither a token nor an error"))
+	}
 	ot := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.Type(), Expiry: t.Expiry}
 	if t.IDToken != "" {
 		ot = ot.WithExtra(map[string]any{"id_token": t.IDToken})

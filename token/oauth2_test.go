@@ -77,4 +77,13 @@ func TestOAuth2AdaptersOfNil(t *testing.T) {
 	if _, err := FromOAuth2(nil).Token(context.Background()); !errors.Is(err, idbridge.ErrInvalidOptions) {
 		t.Errorf("FromOAuth2(nil).Token() = %v, want ErrInvalidOptions", err)
 	}
+	// A source that returns neither a token nor an error, and an oauth2
+	// source that does the same, fail with ErrIdPUnavailable.
+	silent := SourceFunc(func(context.Context) (*Token, error) { return nil, nil })
+	if ot, err := OAuth2(context.Background(), silent).Token(); ot != nil || !errors.Is(err, ErrIdPUnavailable) {
+		t.Errorf("OAuth2 of a source answering nil, nil: %v, %v; want ErrIdPUnavailable", ot, err)
+	}
+	if tok, err := FromOAuth2(oauth2TokenSourceFunc(func() (*oauth2.Token, error) { return nil, nil })).Token(context.Background()); tok != nil || !errors.Is(err, ErrIdPUnavailable) {
+		t.Errorf("FromOAuth2 of a source answering nil, nil: %v, %v; want ErrIdPUnavailable", tok, err)
+	}
 }

@@ -41,8 +41,12 @@ func (v *Validator) Issuers() []string {
 // ValidUntil returns when the validator stops accepting the verified
 // claims c by time alone: exp plus the leeway, or, with Options.MaxAge,
 // iat plus MaxAge plus the leeway if that comes first; zero when neither
-// bounds it. A guard ends a gRPC stream then.
+// bounds it. A guard ends a gRPC stream then. For nil claims it is an
+// instant long past (the Unix epoch), so that a caller ends at once.
 func (v *Validator) ValidUntil(c *idbridge.Claims) time.Time {
+	if c == nil {
+		return time.Unix(0, 0)
+	}
 	var t time.Time
 	if !c.ExpiresAt.IsZero() {
 		t = c.ExpiresAt.Add(v.leeway)

@@ -41,6 +41,9 @@ func TestValidUntil(t *testing.T) {
 			if got := v.ValidUntil(&idbridge.Claims{IssuedAt: tt.iat, ExpiresAt: tt.exp}); !got.Equal(tt.want) {
 				t.Errorf("ValidUntil = %v, want %v", got, tt.want)
 			}
+			if got := v.ValidUntil(nil); !got.Equal(time.Unix(0, 0)) {
+				t.Errorf("ValidUntil(nil) = %v, want the Unix epoch (over at once)", got)
+			}
 			if v.Leeway() != tt.wantLeeway {
 				t.Errorf("Leeway = %v, want %v", v.Leeway(), tt.wantLeeway)
 			}

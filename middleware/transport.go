@@ -105,6 +105,9 @@ func NewTransport(src token.Source, optFns ...func(*TransportOptions)) (*Transpo
 // TransportOptions.Hosts), and retries once with a new token as described
 // on [Transport].
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL == nil {
+		return t.base.RoundTrip(req) // refused there ("nil Request.URL"), with no token
+	}
 	if _, set := req.Header["Authorization"]; set || !t.forHost(req) {
 		return t.base.RoundTrip(req)
 	}

@@ -412,3 +412,20 @@ func TestClientErrorClasses(t *testing.T) {
 		t.Errorf("NewTransport(nil) class %q", idbridge.ReasonOf(err))
 	}
 }
+
+// TestTransportRequestWithoutURL: a request with no URL, which only a
+// direct RoundTrip call can make, is refused by the base transport and
+// asks the source for nothing.
+func TestTransportRequestWithoutURL(t *testing.T) {
+	src := &countingSource{}
+	tr, err := middleware.NewTransport(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.RoundTrip(&http.Request{Method: http.MethodGet, Header: http.Header{}}); err == nil {
+		t.Fatal("a request without URL was sent")
+	}
+	if n := src.Calls.Load(); n != 0 {
+		t.Errorf("%d tokens asked for a request without URL", n)
+	}
+}

@@ -81,8 +81,12 @@ func init() {
 // (*jwks.Validator says, by exp and MaxAge), so that middleware ends a
 // stream admitted through the list when its token ends; for a validator
 // that does not say, exp plus its Leeway (jwks.DefaultLeeway if it has
-// none), or zero without exp, as middleware assumes.
+// none), or zero without exp, as middleware assumes. For nil claims it is
+// the Unix epoch, long past, as *jwks.Validator answers.
 func (v *Validator) ValidUntil(c *idbridge.Claims) time.Time {
+	if c == nil {
+		return time.Unix(0, 0)
+	}
 	if vu, ok := v.v.(interface {
 		ValidUntil(*idbridge.Claims) time.Time
 	}); ok {

@@ -172,3 +172,14 @@ func TestNewValidatorNilParts(t *testing.T) {
 		}
 	}
 }
+
+// TestValidUntilNilClaims: nil claims are over at once, whether the wrapped
+// validator says when its tokens end or not.
+func TestValidUntilNilClaims(t *testing.T) {
+	list, _ := revocation.New()
+	bare := revocation.NewValidator(validatorFunc(func(context.Context, string) (*idbridge.Claims, error) { return nil, nil }), list)
+	if got := bare.ValidUntil(nil); !got.Equal(time.Unix(0, 0)) {
+		t.Errorf("ValidUntil(nil) = %v, want the Unix epoch", got)
+	}
+}
+

@@ -182,4 +182,3 @@ func TestValidUntilNilClaims(t *testing.T) {
 		t.Errorf("ValidUntil(nil) = %v, want the Unix epoch", got)
 	}
 }
-

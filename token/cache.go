@@ -319,6 +319,9 @@ func (e *entry) run(c *flight.Call[*Token], trig context.Context) {
 	if err != nil {
 		tok = nil
 	}
+	// Recorded before the waiters wake, so that the audit trail has a
+	// token's issuance before any use of it.
+	e.audit(base, prev, tok, err, time.Since(start))
 	c.Finish(tok, err)
 	if e.changed != nil {
 		select {
@@ -326,7 +329,6 @@ func (e *entry) run(c *flight.Call[*Token], trig context.Context) {
 		default:
 		}
 	}
-	e.audit(base, prev, tok, err, time.Since(start))
 }
 
 // valuesOf has the deadline and cancellation of Context and the values of

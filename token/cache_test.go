@@ -650,3 +650,31 @@ func TestCacheForgottenWithoutCloseStopsItsGoroutine(t *testing.T) {
 		return ourGoroutines() == 0
 	})
 }
+
+// TestIssuedRecordedBeforeUse: the token.issued event of a fetch is in the
+// audit trail when Token returns, so the trail never shows a token's use
+// (a downstream service's token.validated) before its issuance.
+func TestIssuedRecordedBeforeUse(t *testing.T) {
+	for i := range 50 {
+		var buf bytes.Buffer
+		var mu sync.Mutex
+		h := slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil)
+		src := SourceFunc(func(context.Context) (*Token, error) {
+			return &Token{AccessToken: "at", Expiry: time.Now().Add(time.Hour)}, nil
+		})
+		c, err := NewCache(src, func(o *CacheOptions) { o.Audit = h })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		out := buf.String()
+		mu.Unlock()
+		c.Close()
+		if !strings.Contains(out, `"event":"token.issued"`) {
+			t.Fatalf("round %d: Token returned before token.issued was recorded", i)
+		}
+	}
+}

@@ -58,15 +58,17 @@ func (s *RemoteKeySet) fetch(forced bool) (added int, err error) {
 		return 0, fmt.Errorf("jwks: no usable keys in the JWK Set (%d skipped)", len(skipped))
 	}
 	ttl := cacheTTL(hdr, s.o.Now(), s.o)
-	added = s.install(keys)
-	s.mu.Lock()
-	s.ttl = ttl
-	s.mu.Unlock()
+	// Recorded before the keys are published, so that the audit trail has
+	// the refresh before any validation with a key it brought.
 	s.audit.Emit(context.Background(), audit.Event{
 		Name: audit.JWKSRefreshed, Outcome: audit.Success, Issuer: safeurl.String(s.issuer),
 		Attrs: []slog.Attr{slog.String("url", safeurl.String(u)), slog.Int("keys", len(keys)),
 			slog.Int("skipped", len(skipped)), slog.Bool("forced", forced)},
 	})
+	added = s.install(keys)
+	s.mu.Lock()
+	s.ttl = ttl
+	s.mu.Unlock()
 	return added, nil
 }
 

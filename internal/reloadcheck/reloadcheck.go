@@ -8,7 +8,10 @@ package reloadcheck
 
 import (
 	"errors"
+	"fmt"
 	"sync"
+
+	"github.com/idbridge/idbridge/internal/reason"
 )
 
 // Check inspects a policy about to replace the current one and returns an
@@ -63,11 +66,25 @@ func (s *Set) Run(candidate any) error {
 	s.mu.Unlock()
 	var errs []error
 	for _, e := range checks {
-		if err := e.c(candidate); err != nil {
+		if err := run(e.c, candidate); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ErrPanicked is the refusal of a check that panicked: the reload is
+// refused, and recorded as such, instead of taking the process down. Its
+// class is that of the guard's own refusals (middleware.ErrMisconfigured).
+var ErrPanicked = reason.New(reason.Forbidden, "a policy reload check panicked")
+
+func run(c Check, candidate any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrPanicked, r)
+		}
+	}()
+	return c(candidate)
 }
 
 // of is registered by rbac; see Of.

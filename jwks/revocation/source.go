@@ -32,11 +32,6 @@ func Source(src token.Source, list Checker, c *idbridge.Claims) token.Source {
 
 var errSourceParts = fmt.Errorf("revocation: %w: Source needs a token source, a list and the user's claims", idbridge.ErrInvalidOptions)
 
-// refuse is the Checker of a Source missing a part: it refuses every call.
-type refuse struct{ err error }
-
-func (r refuse) Check(context.Context, *idbridge.Claims) error { return r.err }
-
 type source struct {
 	src  token.Source
 	list Checker

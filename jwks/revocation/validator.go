@@ -39,21 +39,21 @@ type Validator struct {
 // a missing list must not let revoked tokens through.
 func NewValidator(v TokenValidator, c Checker) *Validator {
 	if v == nil || c == nil {
-		return &Validator{v: misconfigured{}, c: misconfigured{}}
+		r := refuse{errMisconfigured}
+		return &Validator{v: r, c: r}
 	}
 	return &Validator{v: v, c: c}
 }
 
-// misconfigured stands in for a nil validator or list.
-type misconfigured struct{}
-
 var errMisconfigured = fmt.Errorf("revocation: %w: NewValidator was given a nil validator or list", idbridge.ErrInvalidOptions)
 
-func (misconfigured) Validate(context.Context, string) (*idbridge.Claims, error) {
-	return nil, errMisconfigured
-}
+// refuse stands in for a missing validator or list (of NewValidator or
+// Source): it refuses every call with err.
+type refuse struct{ err error }
 
-func (misconfigured) Check(context.Context, *idbridge.Claims) error { return errMisconfigured }
+func (r refuse) Validate(context.Context, string) (*idbridge.Claims, error) { return nil, r.err }
+
+func (r refuse) Check(context.Context, *idbridge.Claims) error { return r.err }
 
 // Validate returns v's answer, or the list's refusal for a valid token
 // that is revoked.

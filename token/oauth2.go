@@ -38,8 +38,10 @@ func (s oauth2Source) Token() (*oauth2.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t == nil {
-		return nil, unavailable("token source", errors.New("neither a token nor an error"))
+	if t == nil || t.AccessToken == "" {
+		// As FromOAuth2 and Cache refuse it: oauth2's Transport would send
+		// an empty bearer token.
+		return nil, unavailable("token source", errors.New("no access token"))
 	}
 	ot := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.Type(), Expiry: t.Expiry}
 	if t.IDToken != "" {

@@ -83,6 +83,10 @@ func TestOAuth2AdaptersOfNil(t *testing.T) {
 	if ot, err := OAuth2(context.Background(), silent).Token(); ot != nil || !errors.Is(err, ErrIdPUnavailable) {
 		t.Errorf("OAuth2 of a source answering nil, nil: %v, %v; want ErrIdPUnavailable", ot, err)
 	}
+	idOnly := SourceFunc(func(context.Context) (*Token, error) { return &Token{IDToken: "id"}, nil })
+	if ot, err := OAuth2(context.Background(), idOnly).Token(); ot != nil || !errors.Is(err, ErrIdPUnavailable) {
+		t.Errorf("OAuth2 of a token without access token: %v, %v; want ErrIdPUnavailable", ot, err)
+	}
 	if tok, err := FromOAuth2(oauth2TokenSourceFunc(func() (*oauth2.Token, error) { return nil, nil })).Token(context.Background()); tok != nil || !errors.Is(err, ErrIdPUnavailable) {
 		t.Errorf("FromOAuth2 of a source answering nil, nil: %v, %v; want ErrIdPUnavailable", tok, err)
 	}
